@@ -1,0 +1,227 @@
+"""Serving capacity of one replica: the roofline estimate, or a measured figure.
+
+The physics (see ``shared/DESIGN.md``):
+
+* Decode is memory-bound. One step reads every weight once plus the KV cache of every
+  running sequence: ``step = (W + B * ctx * kv) / (bandwidth * MBU)``, and it cannot be
+  faster than the compute roofline ``B * 2 * P / (FLOPS * MFU)``.
+* Prefill is compute-bound: ``tokens/s = FLOPS * MFU / (2 * P)``.
+* KV cache per token: ``2 * layers * kv_heads * head_dim * bytes``.
+
+A replica alternates prefill and decode, so serving ``r`` requests/s spends a share
+``f = r * input / prefill_rate`` of its time in prefill, and the time per output token a
+user sees is ``step / (1 - f)``. The operating point is the largest batch whose TPOT
+meets the SLO and whose KV cache fits. Units: bytes, seconds, bytes/s, FLOP/s.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+HOURS_PER_MONTH = 365.25 * 24 / 12  # 730.5
+SECONDS_PER_MONTH = HOURS_PER_MONTH * 3600.0
+TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
+
+
+def weight_bytes(parameters: ArrayLike, bytes_per_weight: ArrayLike) -> NDArray[np.float64]:
+    """Bytes of model weights.
+
+    Examples
+    --------
+    >>> float(weight_bytes(8.03e9, 2.0)) / 1e9  # Llama-3.1-8B in BF16, GB
+    16.06
+    """
+    return np.asarray(parameters, dtype=float) * np.asarray(bytes_per_weight, dtype=float)
+
+
+def kv_bytes_per_token(
+    layers: ArrayLike, kv_heads: ArrayLike, head_dim: ArrayLike, bytes_per_element: ArrayLike = 2.0
+) -> NDArray[np.float64]:
+    """KV-cache bytes per token: ``2 (K and V) x layers x kv_heads x head_dim x bytes``.
+
+    Examples
+    --------
+    >>> float(kv_bytes_per_token(32, 8, 128)) / 1024  # Llama-3.1-8B, BF16: KiB
+    128.0
+    >>> float(kv_bytes_per_token(80, 8, 128)) / 1024  # Llama-3.1-70B
+    320.0
+    """
+    return 2.0 * np.asarray(layers, float) * np.asarray(kv_heads, float) * np.asarray(head_dim, float) * np.asarray(
+        bytes_per_element, float
+    )
+
+
+def decode_step_seconds(
+    batch: ArrayLike,
+    weights: ArrayLike,
+    kv_per_token: ArrayLike,
+    context_tokens: ArrayLike,
+    bandwidth: ArrayLike,
+    mbu: ArrayLike,
+    parameters: ArrayLike,
+    flops: ArrayLike,
+    mfu: ArrayLike,
+) -> NDArray[np.float64]:
+    """Seconds for one decode step of ``batch`` sequences (the slower of memory and compute).
+
+    Examples
+    --------
+    Batch 1, Llama-3.1-8B BF16 on an H100 SXM at 100 % MBU: the bandwidth ceiling of
+    3.35e12 / 16.06e9 = ~209 tokens/s.
+
+    >>> s = decode_step_seconds(1, 16.06e9, 0, 0, 3.35e12, 1.0, 8.03e9, 989e12, 1.0)
+    >>> round(1 / float(s))
+    209
+    """
+    b = np.asarray(batch, dtype=float)
+    memory = (np.asarray(weights, float) + b * np.asarray(context_tokens, float) * np.asarray(kv_per_token, float)) / (
+        np.asarray(bandwidth, float) * np.asarray(mbu, float)
+    )
+    compute = b * 2.0 * np.asarray(parameters, float) / (np.asarray(flops, float) * np.asarray(mfu, float))
+    return np.maximum(memory, compute)
+
+
+def prefill_tokens_per_second(parameters: ArrayLike, flops: ArrayLike, mfu: ArrayLike) -> NDArray[np.float64]:
+    """Prompt tokens per second: ``FLOPS x MFU / (2 x parameters)`` (attention FLOPs ignored).
+
+    Examples
+    --------
+    >>> round(float(prefill_tokens_per_second(8.03e9, 989e12, 0.5)))
+    30791
+    """
+    return np.asarray(flops, float) * np.asarray(mfu, float) / (2.0 * np.asarray(parameters, float))
+
+
+def tensor_parallel_size(
+    weights: float, memory_per_gpu: float, memory_utilization: float, kv_per_sequence: float
+) -> int | None:
+    """Smallest power-of-two GPU count whose usable memory holds the weights and one full sequence.
+
+    Returns ``None`` when even 8 GPUs are not enough.
+
+    Examples
+    --------
+    >>> tensor_parallel_size(16.06e9, 80e9, 0.9, 1e9)   # 8B BF16 on one H100
+    1
+    >>> tensor_parallel_size(141.2e9, 80e9, 0.9, 1e9)  # 70B BF16 needs two
+    2
+    >>> tensor_parallel_size(141.2e9, 24e9, 0.9, 1e9)  # not on eight L4s
+    """
+    for tp in TENSOR_PARALLEL_SIZES:
+        if tp * memory_per_gpu * memory_utilization - weights >= kv_per_sequence:
+            return tp
+    return None
+
+
+Limit = Literal["tpot-slo", "kv-cache", "max-num-seqs", "tpot-slo-unmet"]
+
+
+@dataclass(frozen=True)
+class ReplicaCapacity:
+    """What one replica serves at its operating point, and how that figure was obtained."""
+
+    basis: Literal["modelled", "measured"]
+    gpus_per_replica: int
+    requests_per_s: float
+    output_tokens_per_s: float
+    batch: float | None
+    ttft_ms: float | None
+    tpot_ms: float | None
+    slo_met: bool | None
+    limit: str
+    source: str
+
+
+def roofline_capacity(
+    *,
+    parameters: float,
+    bytes_per_weight: float,
+    layers: float,
+    kv_heads: float,
+    head_dim: float,
+    kv_bytes_per_element: float,
+    memory_per_gpu: float,
+    bandwidth_per_gpu: float,
+    flops_per_gpu: float,
+    gpus: int,
+    mbu: float,
+    mfu: float,
+    memory_utilization: float,
+    max_num_seqs: int,
+    input_tokens: float,
+    cached_input_share: float,
+    output_tokens: float,
+    ttft_slo_s: float,
+    tpot_slo_s: float,
+) -> ReplicaCapacity:
+    """Modelled capacity of a replica of ``gpus`` GPUs (tensor parallel, ideal scaling).
+
+    KV memory is reserved for a full sequence (input + output); decode steps read the
+    mean context (input + output / 2). Cached input skips prefill (prefix caching).
+
+    Examples
+    --------
+    >>> c = roofline_capacity(parameters=8.03e9, bytes_per_weight=2, layers=32, kv_heads=8,
+    ...     head_dim=128, kv_bytes_per_element=2, memory_per_gpu=80e9, bandwidth_per_gpu=3.35e12,
+    ...     flops_per_gpu=989e12, gpus=1, mbu=0.6, mfu=0.4, memory_utilization=0.9,
+    ...     max_num_seqs=256, input_tokens=1000, cached_input_share=0, output_tokens=200,
+    ...     ttft_slo_s=1.0, tpot_slo_s=0.05)
+    >>> c.limit, c.slo_met, c.tpot_ms <= 50
+    ('kv-cache', True, True)
+    """
+    weights = float(weight_bytes(parameters, bytes_per_weight))
+    kv = float(kv_bytes_per_token(layers, kv_heads, head_dim, kv_bytes_per_element))
+    bandwidth, flops, memory = bandwidth_per_gpu * gpus, flops_per_gpu * gpus, memory_per_gpu * gpus
+    seq_len = input_tokens + output_tokens
+    kv_limit = int(max(0.0, (memory * memory_utilization - weights) // (kv * seq_len))) if kv > 0 else max_num_seqs
+    cap = max(1, min(kv_limit, max_num_seqs))
+    batch = np.arange(1, cap + 1, dtype=float)
+    step = decode_step_seconds(
+        batch, weights, kv, input_tokens + output_tokens / 2.0, bandwidth, mbu, parameters, flops, mfu
+    )
+    prefill = float(prefill_tokens_per_second(parameters, flops, mfu))
+    prompt = input_tokens * (1.0 - cached_input_share)
+    requests_per_s = 1.0 / (prompt / prefill + output_tokens * step / batch)
+    prefill_share = requests_per_s * prompt / prefill
+    tpot = step / (1.0 - prefill_share)
+    ok = np.flatnonzero(tpot <= tpot_slo_s)
+    if ok.size:
+        i = int(ok[-1])
+        limit = "tpot-slo" if i + 1 < cap else ("kv-cache" if kv_limit <= max_num_seqs else "max-num-seqs")
+    else:
+        i, limit = 0, "tpot-slo-unmet"
+    ttft = prompt / prefill + float(step[i])
+    slo_met = bool(ok.size) and ttft <= ttft_slo_s
+    return ReplicaCapacity(
+        basis="modelled",
+        gpus_per_replica=gpus,
+        requests_per_s=float(requests_per_s[i]),
+        output_tokens_per_s=float(requests_per_s[i] * output_tokens),
+        batch=float(batch[i]),
+        ttft_ms=ttft * 1e3,
+        tpot_ms=float(tpot[i]) * 1e3,
+        slo_met=slo_met,
+        limit=limit,
+        source=f"roofline: MBU {mbu:g}, MFU {mfu:g}, memory utilisation {memory_utilization:g}",
+    )
+
+
+def replicas_needed(peak_requests_per_s: ArrayLike, replica_requests_per_s: ArrayLike, max_utilization: ArrayLike):
+    """Replicas to serve a peak rate while running each at most at ``max_utilization``.
+
+    ``ceil(peak / (capacity x max_utilization))``; zero load needs zero replicas.
+
+    Examples
+    --------
+    >>> replicas_needed([0, 1, 8, 8.01], 10, 0.8).tolist()
+    [0.0, 1.0, 1.0, 2.0]
+    """
+    need = np.asarray(peak_requests_per_s, float) / (
+        np.asarray(replica_requests_per_s, float) * np.asarray(max_utilization, float)
+    )
+    # Tolerate float noise so that exactly-full replicas do not round up.
+    return np.ceil(need - 1e-9)

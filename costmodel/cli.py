@@ -1,0 +1,212 @@
+"""The ``tco`` command line: evaluate scenarios, list prices, write schemas.
+
+Bad input never shows a traceback: it prints one line naming the file, field and value
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from costmodel.engine import EngineError, Evaluation, evaluate
+from costmodel.loaders import (
+    DATA_DIR,
+    InputError,
+    build_catalog,
+    genai_prices_version,
+    json_schemas,
+    load,
+    load_catalog_files,
+    resolve_api_price,
+)
+
+app = typer.Typer(
+    help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped output (CI logs, files) gets room for the tables instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+EXIT_BAD_INPUT = 2
+
+
+def _fail(e: Exception) -> None:
+    text = f"{e.field} = {e.value!r}: {e.message}" if isinstance(e, EngineError) else str(e)
+    err.print(Text.assemble(("error: ", "bold red"), text), highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _money(x: float) -> str:
+    if x is None or math.isnan(x):
+        return "-"
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
+
+def _slo(met: bool | None) -> str:
+    return {True: "[green]met[/green]", False: "[red]missed[/red]", None: "[yellow]unverified[/yellow]"}[met]
+
+
+def print_evaluation(ev: Evaluation, console: Console = out) -> None:
+    """Readable tables: options, break-even and payback, then the recommendation."""
+    sc = ev.scenario
+    wl = sc.workload
+    console.print(f"[bold]{sc.title}[/bold]")
+    console.print(
+        f"{wl.requests_per_month:,.0f} requests/month growing {wl.monthly_growth:.1%}/month, "
+        f"{wl.input_tokens_per_request:,.0f} in / {wl.output_tokens_per_request:,.0f} out tokens, "
+        f"SLO TTFT p95 {wl.slo.ttft_p95_ms:g} ms, TPOT p95 {wl.slo.tpot_p95_ms:g} ms; "
+        f"{sc.horizon_months} months at {sc.discount_rate:.0%}/year."
+    )
+    t = Table(title="Options", title_justify="left")
+    for col, just in [("option", "left"), ("kind", "left"), ("total cost", "right"), ("NPV", "right"),
+                      ("$/1M tok", "right"), ("GPUs at peak", "right"), ("out tok/s per replica", "left"), ("SLO", "left")]:
+        t.add_column(col, justify=just)
+    best = ev.recommendation.option
+    for o in ev.options:
+        cap = o.capacity
+        capacity = "-" if cap is None else f"{cap.output_tokens_per_s:,.0f} tok/s x{cap.gpus_per_replica} ({cap.basis})"
+        name = f"[bold]{o.name}[/bold] *" if o.name == best else o.name
+        t.add_row(name, o.kind, _money(o.total_cost_usd), _money(o.npv_usd), f"{o.usd_per_million_tokens:,.3f}",
+                  "-" if o.gpus_at_peak is None else str(o.gpus_at_peak), capacity, _slo(o.slo.met))
+    console.print(t)
+    if ev.break_evens:
+        b = Table(title="Break-even (steady monthly volume)", title_justify="left")
+        b.add_column("self-hosted")
+        b.add_column("vs API")
+        b.add_column("requests/month", justify="right")
+        for be in ev.break_evens:
+            v = "never" if be.requests_per_month is None else f"{be.requests_per_month:,.0f}"
+            b.add_row(be.self_hosted, be.api, v)
+        console.print(b)
+    for p in ev.paybacks:
+        console.print(f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None
+                                                           else f"month {p.month}"))
+    console.print(f"\n[bold]Recommendation:[/bold] {ev.recommendation.sentence}")
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. data/scenarios/fintech-rag.yaml.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field for a what-if run: path=value, e.g. "
+                     "workload.requests_per_month=5e6 or options.own-l40s.usd_per_kwh=0.2. Repeatable."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON (fields in the README).")] = False,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """Evaluate every option of a scenario: cash flows, TCO, NPV, break-even, recommendation."""
+    try:
+        sc, cat = load(scenario, set_ or (), catalog)
+        ev = evaluate(sc, cat)
+    except (InputError, EngineError) as e:
+        _fail(e)
+    if as_json:
+        sys.stdout.write(json.dumps(ev.to_dict(), indent=2, default=str) + "\n")
+    else:
+        print_evaluation(ev)
+
+
+@app.command("prices")
+def prices_cmd(
+    provider: Annotated[list[str] | None, typer.Option(help="genai-prices provider ids to list API prices for.")]
+    = None,
+    input_tokens: Annotated[int, typer.Option(help="Prompt size used to pick long-prompt price tiers.")] = 1000,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """List GPU rental and purchase prices and per-token API prices, each with its date and source."""
+    from genai_prices import data_snapshot
+
+    try:
+        files = load_catalog_files(catalog)
+    except InputError as e:
+        _fail(e)
+    g = Table(title="GPU prices", title_justify="left")
+    for col in ("GPU", "what", "price", "as of", "basis", "source"):
+        g.add_column(col, overflow="fold")
+    for gpu in files.gpus.gpus:
+        if gpu.purchase_price:
+            p = gpu.purchase_price
+            g.add_row(gpu.id, "purchase", f"${p.value:,} /GPU", str(p.as_of), p.basis, p.source)
+        for r in gpu.rental:
+            g.add_row(gpu.id, f"rent {r.provider} {r.commitment}", f"${r.price.value} /GPU-h",
+                      str(r.price.as_of), r.price.basis, r.price.source)
+    out.print(g)
+    pin = files.api.genai_prices
+    providers = provider or ["openai", "anthropic", "google", "aws", "mistral"]
+    a = Table(title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
+              f"{pin.checked_on}; prompt of {input_tokens} tokens)", title_justify="left")
+    for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
+        a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
+    snapshot = data_snapshot.get_snapshot()
+    known = {p.id for p in snapshot.providers}
+    for pid in providers:
+        if pid not in known:
+            _fail(InputError("--provider", "", pid, f"unknown provider; known: {', '.join(sorted(known))}"))
+        prov = next(p for p in snapshot.providers if p.id == pid)
+        for m in prov.models:
+            if m.deprecated:
+                continue
+            try:
+                price = resolve_api_price(pid, m.id, files, input_tokens)
+            except (LookupError, ValueError, KeyError, TypeError, ArithmeticError):
+                continue  # models priced per image, per second, etc.
+            disc = f"{price.batch_discount.value:.0%}" if price.batch_discount else ""
+            a.add_row(pid, m.id, f"{price.input.value:.4g}", f"{price.cached_input.value:.4g}",
+                      f"{price.output.value:.4g}", disc)
+    out.print(a)
+    if files.api.overrides:
+        o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
+        for col in ("provider", "model", "field", "value", "as of", "source"):
+            o.add_column(col, overflow="fold")
+        for ov in files.api.overrides:
+            for name in ("input", "output", "cached_input", "batch_discount"):
+                s = getattr(ov, name)
+                if s is not None:
+                    o.add_row(ov.provider, ov.model, name, f"{s.value} {s.unit}", str(s.as_of), s.source)
+        out.print(o)
+
+
+@app.command("schema")
+def schema_cmd(
+    out_dir: Annotated[Path, typer.Option("--out", help="Directory to write the JSON Schemas to.")]
+    = DATA_DIR / "schema",
+) -> None:
+    """Write the JSON Schema of every YAML file the workbench reads (scenarios, catalogs)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out_dir / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+        out.print(f"wrote {out_dir / name}")
+
+
+@app.command("validate")
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """Check scenario files and the catalog without evaluating; exit 2 on the first problem."""
+    try:
+        for f in files:
+            sc, cat = load(f, (), catalog)
+            evaluate(sc, cat)
+            out.print(f"ok {f}")
+    except (InputError, EngineError) as e:
+        _fail(e)
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+__all__ = ["app", "main", "print_evaluation", "build_catalog"]

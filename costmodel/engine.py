@@ -1,0 +1,816 @@
+"""The cost engine: typed scenario + catalog in, frozen results out. Pure: no I/O.
+
+The kernels (``api_monthly_cost``, ``rented_monthly_cost``, ``owned_monthly_costs``,
+``local_share``) are vectorized: every argument broadcasts, months on the last axis, so
+the same code serves one scenario, a what-if grid (``bench/engine.py``) and, later,
+Monte Carlo draws. :func:`evaluate` wires a scenario through them.
+
+Money is USD; cost tables are positive (money paid); NPV follows numpy-financial's sign
+convention (outflows negative), so the best option has the highest (least negative) NPV.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from costmodel import finance
+from costmodel.capacity import (
+    HOURS_PER_MONTH,
+    SECONDS_PER_MONTH,
+    ReplicaCapacity,
+    kv_bytes_per_token,
+    replicas_needed,
+    roofline_capacity,
+    tensor_parallel_size,
+    weight_bytes,
+)
+from costmodel.catalog import ApiPrice, Catalog
+from costmodel.scenario import (
+    ApiOption,
+    Efficiency,
+    HybridOption,
+    OwnedOption,
+    RentedOption,
+    Scenario,
+    Workload,
+)
+
+__all__ = [
+    "EngineError",
+    "daily_shape",
+    "monthly_requests",
+    "api_monthly_cost",
+    "rented_monthly_cost",
+    "owned_monthly_costs",
+    "local_share",
+    "evaluate",
+    "Evaluation",
+    "OptionResult",
+]
+
+Array = NDArray[np.float64]
+BREAK_EVEN_RANGE = (1e2, 1e12)  # requests per month searched for a break-even
+
+
+class EngineError(ValueError):
+    """A scenario that validates but cannot be evaluated; ``field`` names the culprit."""
+
+    def __init__(self, field: str, value: Any, message: str):
+        super().__init__(message)
+        self.field, self.value, self.message = field, value, message
+
+
+# ---------------------------------------------------------------------------- demand
+
+
+def daily_shape(workload: Workload) -> Array:
+    """24 hourly load weights with mean 1.
+
+    A given ``load_shape`` is normalised. With only ``peak_to_mean`` (an assumption the
+    report states) the shape is ``(1 + cos(2 pi (h - 14) / 24)) ** k``, peaking at 14:00,
+    with ``k`` chosen so that max / mean equals ``peak_to_mean``; no shape means flat.
+    """
+    if workload.load_shape is not None:
+        w = np.asarray(workload.load_shape, dtype=float)
+        return w / w.mean()
+    ratio = workload.peak_to_mean or 1.0
+    base = 1.0 + np.cos(2.0 * np.pi * (np.arange(24) - 14) / 24.0)
+
+    def peak_to_mean(k: float) -> float:
+        w = base**k
+        return float(w.max() / w.mean())
+
+    lo, hi = 0.0, 1.0
+    while peak_to_mean(hi) < ratio and hi < 512:
+        hi *= 2.0
+    for _ in range(60):  # bisection: peak/mean grows with k
+        mid = 0.5 * (lo + hi)
+        lo, hi = (mid, hi) if peak_to_mean(mid) < ratio else (lo, mid)
+    w = base**hi
+    return w / w.mean()
+
+
+def monthly_requests(requests_first_month: ArrayLike, growth: ArrayLike, months: int) -> Array:
+    """Requests in each month: ``R0 * (1 + g) ** m``, months on the last axis.
+
+    Examples
+    --------
+    >>> monthly_requests(1000, 0.1, 3).round(1).tolist()
+    [1000.0, 1100.0, 1210.0]
+    """
+    r0 = np.asarray(requests_first_month, float)[..., np.newaxis]
+    g = np.asarray(growth, float)[..., np.newaxis]
+    return r0 * np.power(1.0 + g, np.arange(months, dtype=float))
+
+
+# ---------------------------------------------------------------------------- kernels
+
+
+def api_monthly_cost(
+    requests: ArrayLike,
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    cached_share: ArrayLike,
+    batch_share: ArrayLike,
+    usd_per_m_input: ArrayLike,
+    usd_per_m_output: ArrayLike,
+    usd_per_m_cached: ArrayLike,
+    batch_discount: ArrayLike,
+) -> Array:
+    """Monthly bill of a per-token API, USD.
+
+    ``requests x (in x ((1-c) p_in + c p_cached) + out x p_out) / 1e6 x (1 - b x d)``
+    with ``c`` the cached input share, ``b`` the batch share and ``d`` the batch discount.
+
+    Examples
+    --------
+    One million requests of 1,000 in / 100 out at $2.50 / $10 per 1M tokens, no cache:
+    2,500 + 1,000 = 3,500 USD.
+
+    >>> float(api_monthly_cost(1e6, 1000, 100, 0, 0, 2.5, 10, 1.25, 0))
+    3500.0
+    """
+    c = np.asarray(cached_share, float)
+    per_request = (
+        np.asarray(input_tokens, float)
+        * ((1.0 - c) * np.asarray(usd_per_m_input, float) + c * np.asarray(usd_per_m_cached, float))
+        + np.asarray(output_tokens, float) * np.asarray(usd_per_m_output, float)
+    ) / 1e6
+    discount = 1.0 - np.asarray(batch_share, float) * np.asarray(batch_discount, float)
+    return np.asarray(requests, float) * per_request * discount
+
+
+def rented_monthly_cost(gpus: ArrayLike, usd_per_gpu_hour: ArrayLike) -> Array:
+    """Monthly rent of a GPU fleet, USD: ``gpus x price x 730.5 hours``.
+
+    Examples
+    --------
+    >>> float(rented_monthly_cost(2, 2.0))
+    2922.0
+    """
+    return np.asarray(gpus, float) * np.asarray(usd_per_gpu_hour, float) * HOURS_PER_MONTH
+
+
+def power_monthly_cost(
+    gpus: ArrayLike,
+    tdp_watts: ArrayLike,
+    server_power_factor: ArrayLike,
+    utilization: ArrayLike,
+    idle_power_fraction: ArrayLike,
+    pue: ArrayLike,
+    usd_per_kwh: ArrayLike,
+) -> Array:
+    """Electricity for a fleet, USD per month.
+
+    ``gpus x TDP x server factor x (idle + (1 - idle) x utilization) / 1000 x PUE x 730.5 h x $/kWh``
+
+    Examples
+    --------
+    One 1 kW server at full load, PUE 1.5, $0.10/kWh: 1.5 kW x 730.5 h x 0.10 = 109.575.
+
+    >>> round(float(power_monthly_cost(1, 1000, 1.0, 1.0, 0.3, 1.5, 0.10)), 3)
+    109.575
+    """
+    idle = np.asarray(idle_power_fraction, float)
+    draw = idle + (1.0 - idle) * np.clip(np.asarray(utilization, float), 0.0, 1.0)
+    kw = np.asarray(gpus, float) * np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float) / 1000.0
+    return kw * draw * np.asarray(pue, float) * HOURS_PER_MONTH * np.asarray(usd_per_kwh, float)
+
+
+def owned_monthly_costs(
+    fleet: Array,
+    utilization: Array,
+    *,
+    capex_per_gpu: float,
+    depreciation_months: float,
+    residual_value: float,
+    count_residual: bool,
+    tdp_watts: float,
+    server_power_factor: float,
+    idle_power_fraction: float,
+    pue: float,
+    usd_per_kwh: float,
+    colocation_usd_per_kw_month: float,
+    maintenance_per_year: float,
+    staff_usd_per_month: float,
+) -> dict[str, Array]:
+    """Monthly cash flows of an owned fleet, by line item (USD, positive = paid).
+
+    ``fleet`` is the GPU count each month (months on the last axis); GPUs are bought when
+    the fleet first needs them and kept. Each cohort loses ``(1 - residual) / life`` of its
+    price a month until its life ends; the book value left at the horizon's end comes back
+    as ``residual`` (negative cost) in the last month. ``depreciation`` is the accounting
+    charge, shown for reference and not part of ``total`` (which is cash).
+    """
+    fleet = np.maximum.accumulate(np.asarray(fleet, float), axis=-1)
+    months = fleet.shape[-1]
+    bought = np.diff(fleet, axis=-1, prepend=0.0)
+    capex = bought * capex_per_gpu
+    age = np.arange(months, dtype=float)
+    # Depreciation: cohort k charges capex_k (1 - rv) / life in months k .. k + life - 1.
+    charge = (1.0 - residual_value) / depreciation_months
+    in_life = (age[:, None] - age[None, :] >= 0) & (age[:, None] - age[None, :] < depreciation_months)
+    depreciation = (capex[..., None, :] * in_life).sum(axis=-1) * charge
+    residual = np.zeros_like(capex)
+    if count_residual:
+        # Book value at the end of the last month: ages run months-k for cohort k.
+        held = np.minimum(months - age, depreciation_months)
+        book = capex * (1.0 - (1.0 - residual_value) * held / depreciation_months)
+        residual[..., -1] = -book.sum(axis=-1)
+    power = power_monthly_cost(
+        fleet, tdp_watts, server_power_factor, utilization, idle_power_fraction, pue, usd_per_kwh
+    )
+    colocation = fleet * tdp_watts * server_power_factor / 1000.0 * colocation_usd_per_kw_month
+    maintenance = np.cumsum(capex, axis=-1) * maintenance_per_year / 12.0
+    staff = np.broadcast_to(np.asarray(staff_usd_per_month, float), fleet.shape).copy()
+    total = capex + power + colocation + maintenance + staff + residual
+    return {
+        "gpus": fleet,
+        "capex": capex,
+        "power": power,
+        "colocation": colocation,
+        "maintenance": maintenance,
+        "staff": staff,
+        "residual": residual,
+        "total": total,
+        "depreciation": depreciation,
+    }
+
+
+def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLike, shape: Array) -> Array:
+    """Share of requests a fleet of fixed capacity serves when the load follows ``shape``.
+
+    Each hour the fleet serves ``min(load_h, capacity)``; the rest overflows.
+    ``shape`` has 24 weights with mean 1.
+
+    Examples
+    --------
+    Flat load of 10 req/s, capacity 4: 40 % stays local. Half the day at 0, half at 20:
+    capacity 10 serves half of the busy hours' requests.
+
+    >>> float(local_share(10.0, 4.0, np.ones(24)))
+    0.4
+    >>> float(local_share(10.0, 10.0, np.repeat([0.0, 2.0], 12)))
+    0.5
+    """
+    mean = np.asarray(mean_requests_per_s, float)[..., np.newaxis]
+    load = mean * shape
+    served = np.minimum(load, np.asarray(capacity_requests_per_s, float)[..., np.newaxis])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share = served.sum(axis=-1) / load.sum(axis=-1)
+    return np.where(mean[..., 0] > 0, share, 1.0)
+
+
+# ---------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class SloStatus:
+    """Whether an option meets the latency SLO: True, False, or None when unverified."""
+
+    met: bool | None
+    ttft_ms: float | None
+    tpot_ms: float | None
+    basis: str
+    note: str
+
+
+@dataclass(frozen=True)
+class OptionResult:
+    """One option over the horizon."""
+
+    name: str
+    label: str
+    kind: Literal["api", "rented", "owned", "hybrid"]
+    cashflow: pd.DataFrame = field(repr=False)
+    total_cost_usd: float
+    npv_usd: float
+    usd_per_million_tokens: float
+    gpus_at_peak: int | None
+    capacity: ReplicaCapacity | None
+    slo: SloStatus
+    price_notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class BreakEven:
+    """Monthly volume at which a self-hosted option becomes cheaper than an API."""
+
+    self_hosted: str
+    api: str
+    requests_per_month: float | None
+    note: str
+
+
+@dataclass(frozen=True)
+class Payback:
+    """First month from which an owned option's cumulative cost stays below an API's."""
+
+    owned: str
+    api: str
+    month: int | None
+
+
+@dataclass(frozen=True)
+class Recommendation:
+    """The cheapest option meeting the SLO, and why."""
+
+    option: str | None
+    reasons: tuple[str, ...]
+
+    @property
+    def sentence(self) -> str:
+        return " ".join(self.reasons)
+
+
+@dataclass(frozen=True)
+class Evaluation:
+    """Everything ``evaluate`` found for one scenario."""
+
+    scenario: Scenario = field(repr=False)
+    options: tuple[OptionResult, ...]
+    break_evens: tuple[BreakEven, ...]
+    paybacks: tuple[Payback, ...]
+    recommendation: Recommendation
+
+    def option(self, name: str) -> OptionResult:
+        return next(o for o in self.options if o.name == name)
+
+    def summary(self) -> pd.DataFrame:
+        """One row per option: the headline figures."""
+        rows = [
+            {
+                "option": o.name,
+                "kind": o.kind,
+                "total_cost_usd": o.total_cost_usd,
+                "npv_usd": o.npv_usd,
+                "usd_per_million_tokens": o.usd_per_million_tokens,
+                "gpus_at_peak": o.gpus_at_peak,
+                "capacity_basis": o.capacity.basis if o.capacity else None,
+                "slo_met": o.slo.met,
+            }
+            for o in self.options
+        ]
+        return pd.DataFrame(rows).set_index("option")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready results; the fields are documented in the README."""
+        sc = self.scenario
+        return {
+            "scenario": sc.name,
+            "title": sc.title,
+            "horizon_months": sc.horizon_months,
+            "discount_rate": sc.discount_rate,
+            "options": [_option_dict(o) for o in self.options],
+            "break_even": [
+                {
+                    "self_hosted": b.self_hosted,
+                    "api": b.api,
+                    "requests_per_month": b.requests_per_month,
+                    "note": b.note,
+                }
+                for b in self.break_evens
+            ],
+            "payback": [{"owned": p.owned, "api": p.api, "month": p.month} for p in self.paybacks],
+            "recommendation": {
+                "option": self.recommendation.option,
+                "reasons": list(self.recommendation.reasons),
+                "sentence": self.recommendation.sentence,
+            },
+        }
+
+
+def _option_dict(o: OptionResult) -> dict[str, Any]:
+    cap = o.capacity
+    return {
+        "name": o.name,
+        "label": o.label,
+        "kind": o.kind,
+        "total_cost_usd": round(o.total_cost_usd, 2),
+        "npv_usd": round(o.npv_usd, 2),
+        "usd_per_million_tokens": round(o.usd_per_million_tokens, 6),
+        "gpus_at_peak": o.gpus_at_peak,
+        "capacity": None
+        if cap is None
+        else {
+            "basis": cap.basis,
+            "gpus_per_replica": cap.gpus_per_replica,
+            "requests_per_s_per_replica": cap.requests_per_s,
+            "output_tokens_per_s_per_replica": cap.output_tokens_per_s,
+            "batch": cap.batch,
+            "ttft_ms": cap.ttft_ms,
+            "tpot_ms": cap.tpot_ms,
+            "limit": cap.limit,
+            "source": cap.source,
+        },
+        "slo": {
+            "met": o.slo.met,
+            "ttft_ms": o.slo.ttft_ms,
+            "tpot_ms": o.slo.tpot_ms,
+            "basis": o.slo.basis,
+            "note": o.slo.note,
+        },
+        "price_notes": list(o.price_notes),
+        "monthly": o.cashflow.round(2).to_dict(orient="list"),
+    }
+
+
+# ---------------------------------------------------------------------------- evaluation
+
+
+@dataclass(frozen=True)
+class _Demand:
+    """Demand arrays shared by every option of a scenario."""
+
+    requests: Array  # per month
+    mean_rps: Array  # per month
+    shape: Array  # 24 hourly weights, mean 1
+    input_tokens: float
+    output_tokens: float
+
+    @property
+    def peak_rps(self) -> Array:
+        return self.mean_rps * float(self.shape.max())
+
+    @property
+    def tokens(self) -> Array:
+        return self.requests * (self.input_tokens + self.output_tokens)
+
+
+def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike) -> Array:
+    return api_monthly_cost(
+        requests,
+        workload.input_tokens_per_request,
+        workload.output_tokens_per_request,
+        workload.cached_input_share,
+        workload.batch_share,
+        float(price.input),
+        float(price.output),
+        float(price.cached_input),
+        float(price.batch_discount) if price.batch_discount else 0.0,
+    )
+
+
+def _api_price(option: ApiOption, catalog: Catalog) -> ApiPrice:
+    try:
+        return catalog.api_prices[(option.provider, option.model)]
+    except KeyError:
+        raise EngineError(
+            f"options.{option.name}.model", option.model, f"no price for {option.provider}/{option.model}"
+        ) from None
+
+
+def _capacity(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> ReplicaCapacity:
+    serving = scenario.serving
+    wl = scenario.workload
+    model_id = option.model or (serving.model if serving else None)
+    quant_id = option.quantization or (serving.quantization if serving else "bf16")
+    eff = serving.efficiency if serving else Efficiency()
+    model, quant, gpu = catalog.models[model_id], catalog.quantizations[quant_id], catalog.gpus[option.gpu]
+    seq = wl.input_tokens_per_request + wl.output_tokens_per_request
+    if seq > float(model.max_context):
+        raise EngineError(
+            "workload.input_tokens_per_request",
+            wl.input_tokens_per_request,
+            f"input + output = {seq:g} tokens exceeds {model.id}'s context of {float(model.max_context):g}",
+        )
+    weights = float(weight_bytes(float(model.parameters), float(quant.bytes_per_weight)))
+    kv = float(kv_bytes_per_token(float(model.layers), float(model.kv_heads), float(model.head_dim),
+                                  eff.kv_cache_bytes_per_element))
+    tp = option.gpus_per_replica or tensor_parallel_size(
+        weights, float(gpu.memory) * 1e9, eff.memory_utilization, kv * seq
+    )
+    if tp is None or tp * float(gpu.memory) * 1e9 * eff.memory_utilization - weights < kv * seq:
+        raise EngineError(
+            f"options.{option.name}.gpu",
+            option.gpu,
+            f"{model.id} in {quant.id} ({weights / 1e9:.1f} GB of weights) plus one {seq:g}-token sequence "
+            f"does not fit on {tp or 8} x {gpu.id} ({float(gpu.memory):g} GB each)",
+        )
+    if option.measured is not None:
+        m = option.measured
+        met = None
+        if m.ttft_p95_ms is not None and m.tpot_p95_ms is not None:
+            met = m.ttft_p95_ms <= wl.slo.ttft_p95_ms and m.tpot_p95_ms <= wl.slo.tpot_p95_ms
+        return ReplicaCapacity(
+            basis="measured",
+            gpus_per_replica=tp,
+            requests_per_s=m.output_tokens_per_s_per_replica / wl.output_tokens_per_request,
+            output_tokens_per_s=m.output_tokens_per_s_per_replica,
+            batch=None,
+            ttft_ms=m.ttft_p95_ms,
+            tpot_ms=m.tpot_p95_ms,
+            slo_met=met,
+            limit="measured",
+            source=f"{m.source} ({m.as_of.isoformat()})",
+        )
+    flops_spec = gpu.fp8_tflops if (quant.compute == "fp8" and gpu.fp8_tflops is not None) else gpu.bf16_tflops
+    return roofline_capacity(
+        parameters=float(model.parameters),
+        bytes_per_weight=float(quant.bytes_per_weight),
+        layers=float(model.layers),
+        kv_heads=float(model.kv_heads),
+        head_dim=float(model.head_dim),
+        kv_bytes_per_element=eff.kv_cache_bytes_per_element,
+        memory_per_gpu=float(gpu.memory) * 1e9,
+        bandwidth_per_gpu=float(gpu.bandwidth) * 1e12,
+        flops_per_gpu=float(flops_spec) * 1e12,
+        gpus=tp,
+        mbu=eff.mbu,
+        mfu=eff.mfu,
+        memory_utilization=eff.memory_utilization,
+        max_num_seqs=eff.max_num_seqs,
+        input_tokens=wl.input_tokens_per_request,
+        cached_input_share=wl.cached_input_share,
+        output_tokens=wl.output_tokens_per_request,
+        ttft_slo_s=wl.slo.ttft_p95_ms / 1e3,
+        tpot_slo_s=wl.slo.tpot_p95_ms / 1e3,
+    )
+
+
+@dataclass(frozen=True)
+class _SelfHosted:
+    """A self-hosted option's resolved prices and capacity."""
+
+    option: RentedOption | OwnedOption
+    capacity: ReplicaCapacity
+    usd_per_gpu_hour: float | None  # rented
+    capex_per_gpu: float | None  # owned
+    tdp_watts: float
+    notes: tuple[str, ...]
+
+    def fleet(self, peak_rps: Array) -> Array:
+        replicas = replicas_needed(peak_rps, self.capacity.requests_per_s, self.option.max_utilization)
+        replicas = np.where(replicas > 0, replicas + self.option.spare_replicas, 0.0)
+        return replicas * self.capacity.gpus_per_replica
+
+    def utilization(self, fleet: Array, served_mean_rps: Array) -> Array:
+        active = np.maximum(fleet / self.capacity.gpus_per_replica - self.option.spare_replicas, 0.0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = served_mean_rps / (active * self.capacity.requests_per_s)
+        return np.clip(np.nan_to_num(u, nan=0.0, posinf=0.0), 0.0, 1.0)
+
+    def monthly(self, fleet: Array, served_mean_rps: Array) -> dict[str, Array]:
+        """Line items per month for a fleet (GPUs per month) serving a mean rate."""
+        o = self.option
+        staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
+        if isinstance(o, RentedOption):
+            if o.commitment != "on-demand":  # committed capacity cannot shrink
+                fleet = np.maximum.accumulate(fleet, axis=-1)
+            rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour)
+            staff_arr = np.full_like(rent, staff)
+            return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff_arr}
+        return owned_monthly_costs(
+            fleet,
+            self.utilization(np.maximum.accumulate(fleet, axis=-1), served_mean_rps),
+            capex_per_gpu=self.capex_per_gpu,
+            depreciation_months=o.depreciation_years * 12.0,
+            residual_value=o.residual_value,
+            count_residual=o.count_residual,
+            tdp_watts=self.tdp_watts,
+            server_power_factor=o.server_power_factor,
+            idle_power_fraction=o.idle_power_fraction,
+            pue=o.pue,
+            usd_per_kwh=o.usd_per_kwh,
+            colocation_usd_per_kw_month=o.colocation_usd_per_kw_month,
+            maintenance_per_year=o.maintenance_per_year,
+            staff_usd_per_month=staff,
+        )
+
+    def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float) -> Array:
+        """Cost of one month at a constant volume, capex spread over its life net of resale."""
+        mean = np.asarray(requests_per_month, float) / SECONDS_PER_MONTH
+        fleet = self.fleet(mean * shape_peak)
+        o = self.option
+        staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
+        if isinstance(o, RentedOption):
+            return rented_monthly_cost(fleet, self.usd_per_gpu_hour) + staff
+        capex = fleet * self.capex_per_gpu
+        amortized = capex * (1.0 - o.residual_value) / (o.depreciation_years * 12.0)
+        power = power_monthly_cost(
+            fleet, self.tdp_watts, o.server_power_factor, self.utilization(fleet, mean),
+            o.idle_power_fraction, o.pue, o.usd_per_kwh,
+        )
+        colocation = fleet * self.tdp_watts * o.server_power_factor / 1000.0 * o.colocation_usd_per_kw_month
+        return amortized + power + colocation + capex * o.maintenance_per_year / 12.0 + staff
+
+
+def _self_hosted(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> _SelfHosted:
+    gpu = catalog.gpus[option.gpu]
+    cap = _capacity(option, scenario, catalog)
+    notes: list[str] = []
+    rate = capex = None
+    if isinstance(option, RentedOption):
+        if option.usd_per_gpu_hour is not None:
+            rate = option.usd_per_gpu_hour
+            notes.append(f"{gpu.id} at ${rate:g}/GPU-hour (scenario override)")
+        else:
+            entry = gpu.rental_price(option.provider, option.commitment)
+            if entry is None:
+                raise EngineError(
+                    f"options.{option.name}.gpu",
+                    option.gpu,
+                    f"no {option.commitment} rental price for {gpu.id}"
+                    + (f" at {option.provider}" if option.provider else "")
+                    + "; set usd_per_gpu_hour",
+                )
+            rate = float(entry.price)
+            notes.append(
+                f"{gpu.id} at ${rate:g}/GPU-hour, {entry.provider} {entry.commitment} "
+                f"({entry.price.source}; as of {entry.price.as_of})"
+            )
+    else:
+        if option.usd_per_gpu is not None:
+            price = option.usd_per_gpu
+            notes.append(f"{gpu.id} bought at ${price:,.0f}/GPU (scenario override)")
+        elif gpu.purchase_price is not None:
+            price = float(gpu.purchase_price)
+            notes.append(
+                f"{gpu.id} bought at ${price:,.0f}/GPU ({gpu.purchase_price.basis}: "
+                f"{gpu.purchase_price.source}; as of {gpu.purchase_price.as_of})"
+            )
+        else:
+            raise EngineError(
+                f"options.{option.name}.gpu", option.gpu, f"no purchase price for {gpu.id}; set usd_per_gpu"
+            )
+        capex = price + option.server_usd_per_gpu
+    return _SelfHosted(option, cap, rate, capex, float(gpu.tdp), tuple(notes))
+
+
+def _frame(items: dict[str, Array], demand: _Demand) -> pd.DataFrame:
+    df = pd.DataFrame({"month": np.arange(demand.requests.size), "requests": demand.requests,
+                       "tokens": demand.tokens})
+    for k, v in items.items():
+        df[k] = np.asarray(v, float)
+    df["cumulative"] = df["total"].cumsum()
+    return df
+
+
+def _result(option, kind, items, demand, scenario, capacity, slo, notes, gpus_at_peak) -> OptionResult:
+    df = _frame(items, demand)
+    total = float(df["total"].sum())
+    rate = float(finance.monthly_rate(scenario.discount_rate))
+    tokens = float(demand.tokens.sum())
+    return OptionResult(
+        name=option.name,
+        label=option.label or option.name,
+        kind=kind,
+        cashflow=df,
+        total_cost_usd=total,
+        npv_usd=float(finance.npv(rate, -df["total"].to_numpy())),
+        usd_per_million_tokens=total / tokens * 1e6 if tokens > 0 else float("nan"),
+        gpus_at_peak=gpus_at_peak,
+        capacity=capacity,
+        slo=slo,
+        price_notes=notes,
+    )
+
+
+def _api_slo(option: ApiOption, scenario: Scenario) -> SloStatus:
+    slo = scenario.workload.slo
+    if option.ttft_p95_ms is None or option.tpot_p95_ms is None:
+        return SloStatus(None, option.ttft_p95_ms, option.tpot_p95_ms, "unknown",
+                         "no latency figure for this API; probe it to verify")
+    met = option.ttft_p95_ms <= slo.ttft_p95_ms and option.tpot_p95_ms <= slo.tpot_p95_ms
+    return SloStatus(met, option.ttft_p95_ms, option.tpot_p95_ms, "measured", "")
+
+
+def _capacity_slo(cap: ReplicaCapacity) -> SloStatus:
+    note = {
+        "tpot-slo-unmet": "even one sequence at a time misses the TPOT objective",
+        "measured": "" if cap.slo_met is not None else "measured throughput without latency figures",
+    }.get(cap.limit, "modelled at the operating batch; queueing excluded")
+    if cap.slo_met is False and cap.limit != "tpot-slo-unmet":
+        note = "modelled TTFT exceeds the objective"
+    return SloStatus(cap.slo_met, cap.ttft_ms, cap.tpot_ms, cap.basis, note)
+
+
+def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
+    """Evaluate every option of ``scenario`` over its horizon.
+
+    Raises :class:`EngineError` when a scenario is valid but impossible (a model that fits
+    no GPU count, a GPU with no price).
+    """
+    wl = scenario.workload
+    H = scenario.horizon_months
+    requests = monthly_requests(wl.requests_per_month, wl.monthly_growth, H)
+    demand = _Demand(requests, requests / SECONDS_PER_MONTH, daily_shape(wl),
+                     wl.input_tokens_per_request, wl.output_tokens_per_request)
+    prices = {o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
+    hosted = {o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
+              if isinstance(o, RentedOption | OwnedOption)}
+
+    results: list[OptionResult] = []
+    for o in scenario.options:
+        if isinstance(o, ApiOption):
+            p = prices[o.name]
+            cost = _api_cost(o, p, wl, requests)
+            notes = (f"{p.provider}/{p.model}: ${float(p.input):g} in, ${float(p.cached_input):g} cached in, "
+                     f"${float(p.output):g} out per 1M tokens ({p.input.source}; as of {p.input.as_of})",)
+            results.append(_result(o, "api", {"api": cost, "total": cost}, demand, scenario, None,
+                                   _api_slo(o, scenario), notes, None))
+        elif isinstance(o, RentedOption | OwnedOption):
+            h = hosted[o.name]
+            fleet = h.fleet(demand.peak_rps)
+            items = h.monthly(fleet, demand.mean_rps)
+            results.append(_result(o, o.kind, items, demand, scenario, h.capacity, _capacity_slo(h.capacity),
+                                   h.notes, int(np.max(items["gpus"]))))
+        else:
+            results.append(_hybrid(o, scenario, demand, hosted[o.local], prices[o.overflow]))
+
+    break_evens, paybacks = _break_evens(scenario, demand, hosted, prices, results)
+    return Evaluation(scenario, tuple(results), break_evens, paybacks,
+                      _recommend(scenario, results, break_evens, paybacks))
+
+
+def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice) -> OptionResult:
+    cap = local.capacity
+    fleet = np.full(demand.requests.shape, float(o.local_gpus))
+    active = np.maximum(np.floor(o.local_gpus / cap.gpus_per_replica) - local.option.spare_replicas, 0.0)
+    capacity_rps = active * cap.requests_per_s * local.option.max_utilization
+    share = local_share(demand.mean_rps, np.full_like(demand.mean_rps, capacity_rps), demand.shape)
+    items = local.monthly(fleet, demand.mean_rps * share) if o.local_gpus > 0 else {
+        "gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
+    overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.requests * (1.0 - share))
+    local_total = items.pop("total")
+    items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
+    items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
+    api_slo = _api_slo(scenario.option(o.overflow), scenario)
+    local_slo = _capacity_slo(cap)
+    met = None if (api_slo.met is None and local_slo.met is not False) else bool(local_slo.met) and bool(api_slo.met)
+    if local_slo.met is False or api_slo.met is False:
+        met = False
+    slo = SloStatus(met, local_slo.ttft_ms, local_slo.tpot_ms, local_slo.basis,
+                    "local part " + (local_slo.note or "meets the SLO") + "; overflow part "
+                    + (api_slo.note or "measured"))
+    notes = local.notes + (f"overflow to {price.provider}/{price.model}",)
+    return _result(o, "hybrid", items, demand, scenario, cap, slo, notes, int(o.local_gpus))
+
+
+def _break_evens(scenario, demand, hosted, prices, results):
+    by_name = {r.name: r for r in results}
+    peak = float(demand.shape.max())
+    wl = scenario.workload
+    evens, paybacks = [], []
+    for h_name, h in hosted.items():
+        for a_name, price in prices.items():
+            api = scenario.option(a_name)
+
+            def diff(v, h=h, api=api, price=price):
+                return h.steady_monthly_cost(v, peak) - _api_cost(api, price, wl, v)
+
+            v = finance.break_even(diff, *BREAK_EVEN_RANGE)
+            if v is None:
+                note = f"{a_name} is cheaper at every volume up to {BREAK_EVEN_RANGE[1]:.0e} requests/month"
+            elif v == BREAK_EVEN_RANGE[0]:
+                note = f"{h_name} is cheaper at every volume from {BREAK_EVEN_RANGE[0]:.0e} requests/month"
+            else:
+                note = f"{h_name} is cheaper above {v:,.0f} requests/month (steady state, capex amortized)"
+            evens.append(BreakEven(h_name, a_name, v, note))
+            if isinstance(h.option, OwnedOption):
+                paybacks.append(Payback(h_name, a_name, finance.payback_month(
+                    by_name[h_name].cashflow["cumulative"], by_name[a_name].cashflow["cumulative"])))
+    return tuple(evens), tuple(paybacks)
+
+
+def _money(x: float) -> str:
+    return f"${x / 1e6:,.2f}M" if abs(x) >= 1e6 else f"${x:,.0f}"
+
+
+def _recommend(scenario, results, break_evens, paybacks) -> Recommendation:
+    eligible = [r for r in results if r.slo.met is not False]
+    if not eligible:
+        return Recommendation(None, ("No option meets the latency SLO; relax it or add larger GPUs.",))
+    ranked = sorted(eligible, key=lambda r: -r.npv_usd)
+    best = ranked[0]
+    reasons = [f"{best.label} is the cheapest option that meets the SLO: NPV of cost {_money(-best.npv_usd)} "
+               f"over {scenario.horizon_months} months ({best.usd_per_million_tokens:,.3f} USD per 1M tokens)."]
+    if len(ranked) > 1:
+        second = ranked[1]
+        saving = second.npv_usd - best.npv_usd
+        reasons.append(f"Next best is {second.label} at {_money(-second.npv_usd)}, "
+                       f"{_money(-saving)} ({-saving / -second.npv_usd:.0%}) more.")
+    if best.slo.met is None:
+        reasons.append(f"Its latency is unverified ({best.slo.note}).")
+    elif best.capacity is not None:
+        reasons.append(f"Latency {best.slo.basis}: TTFT {best.slo.ttft_ms:,.0f} ms, TPOT {best.slo.tpot_ms:,.1f} ms "
+                       f"vs SLO {scenario.workload.slo.ttft_p95_ms:g}/{scenario.workload.slo.tpot_p95_ms:g} ms; "
+                       f"{best.gpus_at_peak} GPUs at peak.")
+    excluded = [r.label for r in results if r.slo.met is False]
+    if excluded:
+        reasons.append(f"Excluded for missing the SLO: {', '.join(excluded)}.")
+    for b in break_evens:
+        if best.name in (b.self_hosted, b.api) and b.requests_per_month is not None:
+            reasons.append(f"{b.self_hosted} breaks even with {b.api} at {b.requests_per_month:,.0f} requests/month "
+                           f"(first month: {scenario.workload.requests_per_month:,.0f}).")
+            break
+    for p in paybacks:
+        if p.owned == best.name and p.month is not None:
+            reasons.append(f"Its hardware pays back against {p.api} in month {p.month}.")
+            break
+    return Recommendation(best.name, tuple(reasons))

@@ -1,0 +1,1 @@
+"""probes: live measurement of OpenAI-compatible endpoints (see the README's Probes section)."""
