@@ -109,7 +109,7 @@ def tensor_parallel_size(
     1
     >>> tensor_parallel_size(141.2e9, 80e9, 0.9, 1e9)  # 70B BF16 needs two
     2
-    >>> tensor_parallel_size(141.2e9, 24e9, 0.9, 1e9)  # not on eight L4s
+    >>> tensor_parallel_size(810e9, 80e9, 0.9, 1e9)  # 405B BF16: not even on eight
     """
     for tp in TENSOR_PARALLEL_SIZES:
         if tp * memory_per_gpu * memory_utilization - weights >= kv_per_sequence:
@@ -170,8 +170,10 @@ def roofline_capacity(
     ...     flops_per_gpu=989e12, gpus=1, mbu=0.6, mfu=0.4, memory_utilization=0.9,
     ...     max_num_seqs=256, input_tokens=1000, cached_input_share=0, output_tokens=200,
     ...     ttft_slo_s=1.0, tpot_slo_s=0.05)
-    >>> c.limit, c.slo_met, c.tpot_ms <= 50
-    ('kv-cache', True, True)
+    >>> c.limit, c.slo_met, c.batch, round(c.output_tokens_per_s)
+    ('tpot-slo', True, 152.0, 3055)
+
+    The TPOT objective binds at 152 sequences; prefill takes ~62 % of the replica's time.
     """
     weights = float(weight_bytes(parameters, bytes_per_weight))
     kv = float(kv_bytes_per_token(layers, kv_heads, head_dim, kv_bytes_per_element))

@@ -128,8 +128,14 @@ def prices_cmd(
     """List GPU rental and purchase prices and per-token API prices, each with its date and source."""
     from genai_prices import data_snapshot
 
+    snapshot = data_snapshot.get_snapshot()
+    known = {p.id for p in snapshot.providers}
+    providers = provider or ["openai", "anthropic", "google", "aws", "mistral"]
     try:
         files = load_catalog_files(catalog)
+        for pid in providers:
+            if pid not in known:
+                raise InputError("--provider", "", pid, f"unknown provider; known: {', '.join(sorted(known))}")
     except InputError as e:
         _fail(e)
     g = Table(title="GPU prices", title_justify="left")
@@ -144,16 +150,11 @@ def prices_cmd(
                       str(r.price.as_of), r.price.basis, r.price.source)
     out.print(g)
     pin = files.api.genai_prices
-    providers = provider or ["openai", "anthropic", "google", "aws", "mistral"]
     a = Table(title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
               f"{pin.checked_on}; prompt of {input_tokens} tokens)", title_justify="left")
     for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
         a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
-    snapshot = data_snapshot.get_snapshot()
-    known = {p.id for p in snapshot.providers}
     for pid in providers:
-        if pid not in known:
-            _fail(InputError("--provider", "", pid, f"unknown provider; known: {', '.join(sorted(known))}"))
         prov = next(p for p in snapshot.providers if p.id == pid)
         for m in prov.models:
             if m.deprecated:

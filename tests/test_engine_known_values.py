@@ -1,0 +1,158 @@
+"""Hand-checked cases: the arithmetic is written out next to each expected value."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from costmodel.capacity import HOURS_PER_MONTH, SECONDS_PER_MONTH
+from costmodel.engine import evaluate
+from tests.conftest import price, scenario, with_prices
+
+MEASURED = {"output_tokens_per_s_per_replica": 1000, "source": "test", "as_of": "2026-11-22"}
+# 1,000 output tok/s / 100 output tokens per request = 10 requests/s per replica.
+
+
+def api_only(**changes):
+    return scenario(**changes)
+
+
+def test_api_flat_month(base_catalog):
+    ev = evaluate(api_only(), with_prices(base_catalog, price(2.5, 10)))
+    api = ev.option("api")
+    # 1e6 requests x (1,000 in x $2.5 + 100 out x $10) / 1e6 = 2,500 + 1,000 = 3,500 per month
+    assert api.cashflow["total"].tolist() == pytest.approx([3500.0] * 12)
+    assert api.total_cost_usd == pytest.approx(42_000.0)
+    # zero discount rate: NPV is minus the plain sum
+    assert api.npv_usd == pytest.approx(-42_000.0)
+    # 42,000 USD / (12 x 1e6 x 1,100 tokens) x 1e6
+    assert api.usd_per_million_tokens == pytest.approx(42_000 / 13.2e9 * 1e6)
+
+
+def test_api_cache_and_batch(base_catalog):
+    sc = api_only(workload={"cached_input_share": 0.5, "batch_share": 0.5})
+    ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10, cached=1.25, batch=0.5)))
+    # input: 1,000 x (0.5 x 2.5 + 0.5 x 1.25) = 1,875; output: 100 x 10 = 1,000 -> 2,875 per 1e6 requests
+    # batch: half the requests at half price -> x (1 - 0.5 x 0.5) = 0.75 -> 2,156.25
+    assert ev.option("api").cashflow["total"].iloc[0] == pytest.approx(2156.25)
+
+
+def test_api_growth(base_catalog):
+    ev = evaluate(api_only(horizon_months=3, workload={"monthly_growth": 0.1}),
+                  with_prices(base_catalog, price(2.5, 10)))
+    # 3,500 x (1 + 1.1 + 1.21)
+    assert ev.option("api").total_cost_usd == pytest.approx(3500 * 3.31)
+
+
+def test_npv_with_discount_rate(base_catalog):
+    ev = evaluate(api_only(discount_rate=0.12), with_prices(base_catalog, price(2.5, 10)))
+    # monthly rate r with (1 + r)^12 = 1.12; payments at months 0..11 (annuity due):
+    # sum v^m = (1 - v^12) / (1 - v), v = 1 / (1 + r), v^12 = 1 / 1.12
+    v = 1.12 ** (-1 / 12)
+    assert ev.option("api").npv_usd == pytest.approx(-3500 * (1 - 1 / 1.12) / (1 - v))
+
+
+def rented(**extra):
+    return {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": 2.0,
+            "measured": MEASURED, **extra}
+
+
+def test_rented_one_gpu(base_catalog):
+    sc = scenario(options=[rented(ops_staff_fte=0.5, ops_staff_usd_per_year=120_000),
+                           {"name": "api", "kind": "api", "provider": "test", "model": "m"}])
+    ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
+    r = ev.option("rent")
+    # Llama-3.1-8B BF16 (16.06 GB) fits one 80 GB H100 -> 1 GPU per replica.
+    # Mean load 1e6 / 2,629,800 s = 0.38 req/s; flat day -> peak 0.38; ceil(0.38 / (10 x 0.8)) = 1 replica.
+    assert r.gpus_at_peak == 1
+    assert r.capacity.basis == "measured"
+    # 1 GPU x $2 x 730.5 h = 1,461; staff 0.5 x 120,000 / 12 = 5,000
+    assert r.cashflow["total"].tolist() == pytest.approx([1461.0 + 5000.0] * 12)
+
+
+def test_rented_fleet_scales_with_peak(base_catalog):
+    sc = scenario(workload={"requests_per_month": 2e8, "peak_to_mean": 2.0}, options=[rented()])
+    ev = evaluate(sc, base_catalog)
+    # mean 2e8 / 2,629,800 = 76.05 req/s; peak x2 = 152.1; / (10 x 0.8) = 19.01 -> 20 replicas
+    assert ev.option("rent").gpus_at_peak == 20
+    assert ev.option("rent").cashflow["total"].iloc[0] == pytest.approx(20 * 2.0 * HOURS_PER_MONTH)
+
+
+def owned(**extra):
+    return {"name": "own", "kind": "owned", "gpu": "h100-sxm", "usd_per_gpu": 30_000, "measured": MEASURED,
+            "depreciation_years": 1, "residual_value": 0.0, "pue": 1.5, "usd_per_kwh": 0.10,
+            "colocation_usd_per_kw_month": 100, "maintenance_per_year": 0.12, **extra}
+
+
+def test_owned_line_items(base_catalog):
+    ev = evaluate(scenario(options=[owned()]), base_catalog)
+    cf = ev.option("own").cashflow
+    assert cf["capex"].tolist() == [30_000.0] + [0.0] * 11
+    # utilisation = 0.380257 req/s / 10 req/s; draw = 0.3 + 0.7 x utilisation
+    util = 1e6 / SECONDS_PER_MONTH / 10
+    kw = 700 * 1.8 / 1000  # 1.26 kW for the server around one 700 W GPU
+    assert cf["power"].iloc[0] == pytest.approx(kw * (0.3 + 0.7 * util) * 1.5 * HOURS_PER_MONTH * 0.10)
+    assert cf["colocation"].iloc[0] == pytest.approx(kw * 100)  # 126 per month
+    assert cf["maintenance"].iloc[0] == pytest.approx(30_000 * 0.12 / 12)  # 300 per month
+    # 12-month life, zero residual: fully depreciated at the horizon, nothing comes back
+    assert cf["residual"].sum() == 0.0
+    assert cf["depreciation"].tolist() == pytest.approx([30_000 / 12] * 12)
+
+
+def test_owned_residual_book_value(base_catalog):
+    sc = scenario(options=[owned(depreciation_years=2, residual_value=0.2)])
+    cf = evaluate(sc, base_catalog).option("own").cashflow
+    # after 12 of 24 months the GPU lost 12/24 of (1 - 0.2): book = 30,000 x (1 - 0.8 x 0.5) = 18,000
+    assert cf["residual"].tolist() == pytest.approx([0.0] * 11 + [-18_000.0])
+
+
+def test_owned_spare_adds_gpus(base_catalog):
+    ev = evaluate(scenario(options=[owned(spare_replicas=1)]), base_catalog)
+    assert ev.option("own").gpus_at_peak == 2  # 1 replica needed + 1 spare
+
+
+def test_break_even_rented_vs_api(base_catalog):
+    sc = scenario(options=[rented(), {"name": "api", "kind": "api", "provider": "test", "model": "m"}])
+    ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
+    (be,) = ev.break_evens
+    # one GPU costs 1,461 a month and serves up to 8 req/s (21M requests/month);
+    # the API costs 3,500 / 1e6 = 0.0035 per request: 1,461 / 0.0035 = 417,428.6 requests/month
+    assert be.requests_per_month == pytest.approx(1461 / 0.0035, rel=1e-6)
+
+
+def test_payback_owned_vs_api(base_catalog):
+    sc = scenario(horizon_months=24, options=[
+        owned(depreciation_years=4, residual_value=0.0, count_residual=False, colocation_usd_per_kw_month=0,
+              maintenance_per_year=0, usd_per_kwh=0),
+        {"name": "api", "kind": "api", "provider": "test", "model": "m"}])
+    ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
+    # owned: 30,000 in month 0 and nothing after; API: 3,500 a month.
+    # cumulative API at month m is 3,500 (m + 1) >= 30,000 from m = 8 (31,500)
+    assert ev.paybacks[0].month == 8
+
+
+def test_hybrid_ends(base_catalog):
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+    cat = with_prices(base_catalog, price(2.5, 10))
+    for gpus, local in [(0, 0.0), (50, 1.0)]:
+        hyb = {"name": "hyb", "kind": "hybrid", "local": "rent", "overflow": "api", "local_gpus": gpus}
+        ev = evaluate(scenario(options=[rented(), api, hyb], workload={"peak_to_mean": 3.0}), cat)
+        cf = ev.option("hyb").cashflow
+        assert cf["local_share"].tolist() == pytest.approx([local] * 12)
+        if gpus == 0:  # zero fleet: exactly the API bill
+            np.testing.assert_allclose(cf["total"], ev.option("api").cashflow["total"])
+        else:  # everything local: exactly 50 rented GPUs
+            np.testing.assert_allclose(cf["total"], 50 * 2.0 * HOURS_PER_MONTH)
+
+
+def test_recommendation_picks_cheapest_meeting_slo(base_catalog):
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m", "ttft_p95_ms": 300, "tpot_p95_ms": 20}
+    ev = evaluate(scenario(options=[rented(), api]), with_prices(base_catalog, price(2.5, 10)))
+    # rent: 1,461 / month; API 3,500 / month -> rent wins; measured capacity has no latency -> unverified
+    assert ev.recommendation.option == "rent"
+    slow = {**api, "ttft_p95_ms": 5000}
+    ev = evaluate(scenario(options=[{**rented(), "usd_per_gpu_hour": 20.0}, slow]),
+                  with_prices(base_catalog, price(2.5, 10)))
+    assert ev.option("api").slo.met is False
+    assert ev.recommendation.option == "rent"
+    assert "Excluded for missing the SLO" in ev.recommendation.sentence
