@@ -41,9 +41,11 @@ err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
 EXIT_BAD_INPUT = 2
 
 
-def _fail(e: Exception) -> None:
-    text = f"{e.field} = {e.value!r}: {e.message}" if isinstance(e, EngineError) else str(e)
-    err.print(Text.assemble(("error: ", "bold red"), text), highlight=False, soft_wrap=True)
+def _fail(e: Exception, file: Path | None = None) -> None:
+    """Print one line naming file, field and value; exit 2."""
+    if isinstance(e, EngineError):
+        e = InputError(str(file or ""), e.field, e.value, e.message)
+    err.print(Text.assemble(("error: ", "bold red"), str(e)), highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -111,7 +113,7 @@ def evaluate_cmd(
         sc, cat = load(scenario, set_ or (), catalog)
         ev = evaluate(sc, cat)
     except (InputError, EngineError) as e:
-        _fail(e)
+        _fail(e, scenario)
     if as_json:
         sys.stdout.write(json.dumps(ev.to_dict(), indent=2, default=str) + "\n")
     else:
@@ -197,13 +199,13 @@ def validate_cmd(
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
 ) -> None:
     """Check scenario files and the catalog without evaluating; exit 2 on the first problem."""
-    try:
-        for f in files:
+    for f in files:
+        try:
             sc, cat = load(f, (), catalog)
             evaluate(sc, cat)
-            out.print(f"ok {f}")
-    except (InputError, EngineError) as e:
-        _fail(e)
+        except (InputError, EngineError) as e:
+            _fail(e, f)
+        out.print(f"ok {f}")
 
 
 def main() -> None:  # console-script entry point

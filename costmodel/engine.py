@@ -49,6 +49,7 @@ __all__ = [
     "owned_monthly_costs",
     "local_share",
     "evaluate",
+    "cost_curves",
     "Evaluation",
     "OptionResult",
 ]
@@ -461,7 +462,7 @@ def _api_price(option: ApiOption, catalog: Catalog) -> ApiPrice:
         return catalog.api_prices[(option.provider, option.model)]
     except KeyError:
         raise EngineError(
-            f"options.{option.name}.model", option.model, f"no price for {option.provider}/{option.model}"
+            f"options[{option.name}].model", option.model, f"no price for {option.provider}/{option.model}"
         ) from None
 
 
@@ -487,7 +488,7 @@ def _capacity(option: RentedOption | OwnedOption, scenario: Scenario, catalog: C
     )
     if tp is None or tp * float(gpu.memory) * 1e9 * eff.memory_utilization - weights < kv * seq:
         raise EngineError(
-            f"options.{option.name}.gpu",
+            f"options[{option.name}].gpu",
             option.gpu,
             f"{model.id} in {quant.id} ({weights / 1e9:.1f} GB of weights) plus one {seq:g}-token sequence "
             f"does not fit on {tp or 8} x {gpu.id} ({float(gpu.memory):g} GB each)",
@@ -613,7 +614,7 @@ def _self_hosted(option: RentedOption | OwnedOption, scenario: Scenario, catalog
             entry = gpu.rental_price(option.provider, option.commitment)
             if entry is None:
                 raise EngineError(
-                    f"options.{option.name}.gpu",
+                    f"options[{option.name}].gpu",
                     option.gpu,
                     f"no {option.commitment} rental price for {gpu.id}"
                     + (f" at {option.provider}" if option.provider else "")
@@ -636,7 +637,7 @@ def _self_hosted(option: RentedOption | OwnedOption, scenario: Scenario, catalog
             )
         else:
             raise EngineError(
-                f"options.{option.name}.gpu", option.gpu, f"no purchase price for {gpu.id}; set usd_per_gpu"
+                f"options[{option.name}].gpu", option.gpu, f"no purchase price for {gpu.id}; set usd_per_gpu"
             )
         capex = price + option.server_usd_per_gpu
     return _SelfHosted(option, cap, rate, capex, float(gpu.tdp), tuple(notes))
@@ -723,7 +724,7 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
         else:
             results.append(_hybrid(o, scenario, demand, hosted[o.local], prices[o.overflow]))
 
-    break_evens, paybacks = _break_evens(scenario, demand, hosted, prices, results)
+    break_evens, paybacks = _break_evens(scenario, catalog, hosted, prices, results)
     return Evaluation(scenario, tuple(results), break_evens, paybacks,
                       _recommend(scenario, results, break_evens, paybacks))
 
@@ -752,19 +753,44 @@ def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHo
     return _result(o, "hybrid", items, demand, scenario, cap, slo, notes, int(o.local_gpus))
 
 
-def _break_evens(scenario, demand, hosted, prices, results):
-    by_name = {r.name: r for r in results}
-    peak = float(demand.shape.max())
+def _steady_cost_functions(scenario: Scenario, catalog: Catalog, hosted=None, prices=None):
+    """Per option (not hybrid): requests/month array -> steady monthly cost array."""
     wl = scenario.workload
+    peak = float(daily_shape(wl).max())
+    hosted = hosted if hosted is not None else {
+        o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
+        if isinstance(o, RentedOption | OwnedOption)}
+    prices = prices if prices is not None else {
+        o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
+    fns = {}
+    for o in scenario.options:
+        if o.name in hosted:
+            fns[o.name] = lambda v, h=hosted[o.name]: h.steady_monthly_cost(v, peak)
+        elif o.name in prices:
+            fns[o.name] = lambda v, o=o, p=prices[o.name]: _api_cost(o, p, wl, v)
+    return fns
+
+
+def cost_curves(scenario: Scenario, catalog: Catalog, requests_per_month: ArrayLike) -> pd.DataFrame:
+    """Steady-state monthly cost of each option (not hybrids) at each monthly volume.
+
+    Self-hosted fleets are sized for the volume's peak; owned capex is spread over its
+    depreciation life net of residual value. The curves cross at the break-even volumes.
+    Index: requests per month; one column per option, USD per month.
+    """
+    v = np.asarray(requests_per_month, dtype=float)
+    fns = _steady_cost_functions(scenario, catalog)
+    return pd.DataFrame({name: fn(v) for name, fn in fns.items()},
+                        index=pd.Index(v, name="requests_per_month"))
+
+
+def _break_evens(scenario, catalog, hosted, prices, results):
+    by_name = {r.name: r for r in results}
+    fns = _steady_cost_functions(scenario, catalog, hosted, prices)
     evens, paybacks = [], []
     for h_name, h in hosted.items():
-        for a_name, price in prices.items():
-            api = scenario.option(a_name)
-
-            def diff(v, h=h, api=api, price=price):
-                return h.steady_monthly_cost(v, peak) - _api_cost(api, price, wl, v)
-
-            v = finance.break_even(diff, *BREAK_EVEN_RANGE)
+        for a_name in prices:
+            v = finance.break_even(lambda x, a=fns[h_name], b=fns[a_name]: a(x) - b(x), *BREAK_EVEN_RANGE)
             if v is None:
                 note = f"{a_name} is cheaper at every volume up to {BREAK_EVEN_RANGE[1]:.0e} requests/month"
             elif v == BREAK_EVEN_RANGE[0]:

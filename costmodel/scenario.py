@@ -208,18 +208,18 @@ class Scenario(Strict):
         names = [o.name for o in self.options]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"option names must be unique; repeated: {', '.join(dupes)}")
+            raise ValueError(f"options: names must be unique; repeated: {', '.join(dupes)}")
         by_name = {o.name: o for o in self.options}
         for o in self.options:
             if isinstance(o, RentedOption | OwnedOption):
                 if self.serving is None and (o.model is None):
-                    raise ValueError(f"option {o.name!r} needs a model: set it or add a serving section")
+                    raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
             if isinstance(o, HybridOption):
                 local = by_name.get(o.local)
                 if not isinstance(local, RentedOption | OwnedOption):
-                    raise ValueError(f"hybrid {o.name!r}: local={o.local!r} must name an owned or rented option")
+                    raise ValueError(f"options[{o.name}].local = {o.local!r}: must name an owned or rented option")
                 if not isinstance(by_name.get(o.overflow), ApiOption):
-                    raise ValueError(f"hybrid {o.name!r}: overflow={o.overflow!r} must name an api option")
+                    raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
         return self
 
     def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption:
