@@ -50,6 +50,7 @@ __all__ = [
     "local_share",
     "evaluate",
     "cost_curves",
+    "variant_costs",
     "Evaluation",
     "OptionResult",
 ]
@@ -545,8 +546,9 @@ class _SelfHosted:
     tdp_watts: float
     notes: tuple[str, ...]
 
-    def fleet(self, peak_rps: Array) -> Array:
-        replicas = replicas_needed(peak_rps, self.capacity.requests_per_s, self.option.max_utilization)
+    def fleet(self, peak_rps: Array, max_utilization: ArrayLike | None = None) -> Array:
+        u = self.option.max_utilization if max_utilization is None else max_utilization
+        replicas = replicas_needed(peak_rps, self.capacity.requests_per_s, u)
         replicas = np.where(replicas > 0, replicas + self.option.spare_replicas, 0.0)
         return replicas * self.capacity.gpus_per_replica
 
@@ -583,10 +585,11 @@ class _SelfHosted:
             staff_usd_per_month=staff,
         )
 
-    def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float) -> Array:
+    def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float,
+                            max_utilization: ArrayLike | None = None) -> Array:
         """Cost of one month at a constant volume, capex spread over its life net of resale."""
         mean = np.asarray(requests_per_month, float) / SECONDS_PER_MONTH
-        fleet = self.fleet(mean * shape_peak)
+        fleet = self.fleet(mean * shape_peak, max_utilization)
         o = self.option
         staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
         if isinstance(o, RentedOption):
@@ -754,7 +757,7 @@ def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHo
 
 
 def _steady_cost_functions(scenario: Scenario, catalog: Catalog, hosted=None, prices=None):
-    """Per option (not hybrid): requests/month array -> steady monthly cost array."""
+    """Per option (not hybrid): f(requests/month, api_price_scale, max_utilization) -> USD/month."""
     wl = scenario.workload
     peak = float(daily_shape(wl).max())
     hosted = hosted if hosted is not None else {
@@ -765,23 +768,44 @@ def _steady_cost_functions(scenario: Scenario, catalog: Catalog, hosted=None, pr
     fns = {}
     for o in scenario.options:
         if o.name in hosted:
-            fns[o.name] = lambda v, h=hosted[o.name]: h.steady_monthly_cost(v, peak)
+            fns[o.name] = lambda v, scale=1.0, u=None, h=hosted[o.name]: h.steady_monthly_cost(v, peak, u)
         elif o.name in prices:
-            fns[o.name] = lambda v, o=o, p=prices[o.name]: _api_cost(o, p, wl, v)
+            fns[o.name] = lambda v, scale=1.0, u=None, o=o, p=prices[o.name]: _api_cost(o, p, wl, v) * scale
     return fns
+
+
+def variant_costs(
+    scenario: Scenario,
+    catalog: Catalog,
+    requests_per_month: ArrayLike,
+    *,
+    api_price_scale: ArrayLike = 1.0,
+    max_utilization: ArrayLike | None = None,
+) -> dict[str, Array]:
+    """Steady-state monthly cost of each option (not hybrids) for many what-if variants at once.
+
+    The three arguments broadcast against each other: a monthly volume, a multiplier on
+    every API price, and the planned peak utilisation of self-hosted fleets (``None``: each
+    option's own). Self-hosted fleets are sized for the volume's peak; owned capex is spread
+    over its depreciation life net of residual value. USD per month, one array per option.
+    """
+    v = np.asarray(requests_per_month, dtype=float)
+    fns = _steady_cost_functions(scenario, catalog)
+    return {name: np.broadcast_to(fn(v, api_price_scale, max_utilization),
+                                  np.broadcast_shapes(v.shape, np.shape(api_price_scale),
+                                                      np.shape(max_utilization) if max_utilization is not None
+                                                      else ()))
+            for name, fn in fns.items()}
 
 
 def cost_curves(scenario: Scenario, catalog: Catalog, requests_per_month: ArrayLike) -> pd.DataFrame:
     """Steady-state monthly cost of each option (not hybrids) at each monthly volume.
 
-    Self-hosted fleets are sized for the volume's peak; owned capex is spread over its
-    depreciation life net of residual value. The curves cross at the break-even volumes.
+    The curves cross at the break-even volumes (see :func:`variant_costs` for the model).
     Index: requests per month; one column per option, USD per month.
     """
     v = np.asarray(requests_per_month, dtype=float)
-    fns = _steady_cost_functions(scenario, catalog)
-    return pd.DataFrame({name: fn(v) for name, fn in fns.items()},
-                        index=pd.Index(v, name="requests_per_month"))
+    return pd.DataFrame(variant_costs(scenario, catalog, v), index=pd.Index(v, name="requests_per_month"))
 
 
 def _break_evens(scenario, catalog, hosted, prices, results):
