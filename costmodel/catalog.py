@@ -78,11 +78,16 @@ class RentalPrice(Strict):
     price: UsdPerGpuHour = Field(description="Price per GPU-hour in USD.")
 
 
-class Gpu(Strict):
-    """An accelerator: the specs the roofline needs and what it costs to buy or rent."""
+class CatalogEntry(Strict):
+    """An entry scenarios refer to by id."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$", description="Stable id used by scenarios.")
     name: str = Field(description="Human-readable name.")
+
+
+class Gpu(CatalogEntry):
+    """An accelerator: the specs the roofline needs and what it costs to buy or rent."""
+
     memory: GB = Field(description="High-bandwidth memory in GB (1e9 bytes).")
     bandwidth: TBps = Field(description="Memory bandwidth in TB/s (1e12 bytes/s).")
     bf16_tflops: TFLOPS = Field(description="Dense BF16 tensor throughput (no sparsity).")
@@ -99,11 +104,9 @@ class Gpu(Strict):
         return min(matches, key=lambda r: r.price.value) if matches else None
 
 
-class OpenModel(Strict):
+class OpenModel(CatalogEntry):
     """An open-weight decoder-only transformer: the architecture numbers the roofline needs."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$", description="Stable id used by scenarios.")
-    name: str = Field(description="Human-readable name.")
     parameters: Parameters = Field(description="Total parameter count.")
     layers: Count = Field(description="Number of transformer layers.")
     hidden_size: Count = Field(description="Model (hidden) dimension.")
@@ -113,11 +116,9 @@ class OpenModel(Strict):
     max_context: Tokens = Field(description="Maximum context length in tokens.")
 
 
-class Quantization(Strict):
+class Quantization(CatalogEntry):
     """A weight format: how many bytes each weight occupies and which tensor cores it uses."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$", description="Stable id used by scenarios.")
-    name: str = Field(description="Human-readable name.")
     bytes_per_weight: BytesPerWeight = Field(description="Bytes per weight including quantization scales.")
     compute: Literal["bf16", "fp8"] = Field(
         description="Tensor-core precision the matmuls run in (fp8 uses the GPU's FP8 TFLOPS)."

@@ -184,6 +184,20 @@ def power_monthly_cost(
     return kw * draw * np.asarray(pue, float) * HOURS_PER_MONTH * np.asarray(usd_per_kwh, float)
 
 
+def colocation_monthly_cost(
+    gpus: ArrayLike, tdp_watts: ArrayLike, server_power_factor: ArrayLike, usd_per_kw_month: ArrayLike
+) -> Array:
+    """Colocation rent on provisioned IT power, USD per month: ``gpus x TDP x server factor / 1000 x $/kW``.
+
+    Examples
+    --------
+    >>> float(colocation_monthly_cost(8, 700, 1.8, 200))  # 10.08 kW at $200/kW-month
+    2016.0
+    """
+    return (np.asarray(gpus, float) * np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float)
+            / 1000.0 * np.asarray(usd_per_kw_month, float))
+
+
 def owned_monthly_costs(
     fleet: Array,
     utilization: Array,
@@ -227,7 +241,7 @@ def owned_monthly_costs(
     power = power_monthly_cost(
         fleet, tdp_watts, server_power_factor, utilization, idle_power_fraction, pue, usd_per_kwh
     )
-    colocation = fleet * tdp_watts * server_power_factor / 1000.0 * colocation_usd_per_kw_month
+    colocation = colocation_monthly_cost(fleet, tdp_watts, server_power_factor, colocation_usd_per_kw_month)
     maintenance = np.cumsum(capex, axis=-1) * maintenance_per_year / 12.0
     staff = np.broadcast_to(np.asarray(staff_usd_per_month, float), fleet.shape).copy()
     total = capex + power + colocation + maintenance + staff + residual
@@ -600,7 +614,8 @@ class _SelfHosted:
             fleet, self.tdp_watts, o.server_power_factor, self.utilization(fleet, mean),
             o.idle_power_fraction, o.pue, o.usd_per_kwh,
         )
-        colocation = fleet * self.tdp_watts * o.server_power_factor / 1000.0 * o.colocation_usd_per_kw_month
+        colocation = colocation_monthly_cost(fleet, self.tdp_watts, o.server_power_factor,
+                                             o.colocation_usd_per_kw_month)
         return amortized + power + colocation + capex * o.maintenance_per_year / 12.0 + staff
 
 
@@ -838,7 +853,8 @@ def _recommend(scenario, results, break_evens, paybacks) -> Recommendation:
         return Recommendation(None, ("No option meets the latency SLO; relax it or add larger GPUs.",))
     ranked = sorted(eligible, key=lambda r: -r.npv_usd)
     best = ranked[0]
-    reasons = [f"{best.label} is the cheapest option that meets the SLO: NPV of cost {_money(-best.npv_usd)} "
+    claim = "meets the SLO" if best.slo.met else "is not known to miss the SLO"
+    reasons = [f"{best.label} is the cheapest option that {claim}: NPV of cost {_money(-best.npv_usd)} "
                f"over {scenario.horizon_months} months ({best.usd_per_million_tokens:,.3f} USD per 1M tokens)."]
     if len(ranked) > 1:
         second = ranked[1]
