@@ -208,6 +208,15 @@ def validate_cmd(
         out.print(f"ok {f}")
 
 
+def _register_probe_commands() -> None:
+    from probes.cli import register
+
+    register(app, _fail)
+
+
+_register_probe_commands()
+
+
 def main() -> None:  # console-script entry point
     app()
 

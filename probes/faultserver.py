@@ -1,0 +1,207 @@
+"""A loopback server that speaks OpenAI's streaming protocol with known timings and faults.
+
+For tests and benchmarks only. ``POST {prefix}/v1/chat/completions`` and
+``{prefix}/v1/completions`` stream ``max_tokens`` tokens (``ignore_eos`` semantics): the
+first after ``--ttft-ms``, the rest every ``--itl-ms``, on an absolute schedule so sleeps
+do not drift. A role-only chunk and a keep-alive comment come first (they must not count
+as the first token). The path prefix picks a fault:
+
+========================  ===========================================================
+``/v1/...``               normal stream
+``/f/http429/v1/...``     HTTP 429 with ``Retry-After: 1``
+``/f/http429-odd/v1/...`` 429 for odd-numbered requests, a normal stream otherwise
+``/f/http500/v1/...``     HTTP 500
+``/f/hang/v1/...``        accept and never answer (client timeout)
+``/f/cut:K/v1/...``       close the connection abruptly after K tokens
+``/f/sse_error:K/v1/...`` an SSE ``error`` event after K tokens
+``/f/malformed:K/v1/...`` a ``data:`` line that is not JSON after K tokens
+``/f/reasoning:K/v1/...`` the first K tokens in ``delta.reasoning_content``
+========================  ===========================================================
+
+``GET /stats?reset=1`` returns the server's own view (JSON: count, median TTFT and ITL in
+ms, measured from request arrival to each token's write) and resets it; ``GET /health``
+answers 200. Run: ``python -m probes.faultserver --port 8100 --ttft-ms 50 --itl-ms 10``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import time
+from typing import Any
+
+from probes.client import run_async
+
+_OK_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+            b"Transfer-Encoding: chunked\r\n\r\n")
+
+
+def _chunk(payload: bytes) -> bytes:
+    return b"%x\r\n%s\r\n" % (len(payload), payload)
+
+
+def _event(obj: Any) -> bytes:
+    return _chunk(b"data: " + json.dumps(obj, separators=(",", ":")).encode() + b"\n\n")
+
+
+class FaultServer:
+    def __init__(self, ttft_ms: float = 50.0, itl_ms: float = 10.0):
+        self.ttft = ttft_ms / 1e3
+        self.itl = itl_ms / 1e3
+        self.counter = 0
+        self.ttfts: list[float] = []
+        self.itls: list[float] = []
+
+    async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                try:
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, ConnectionError):
+                    return
+                arrival = time.perf_counter()
+                lines = head.decode("latin-1").split("\r\n")
+                method, path = lines[0].split(" ")[:2]
+                headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
+                body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                if not await self.route(method, path, body, arrival, writer):
+                    return
+        except (ConnectionError, asyncio.CancelledError):
+            pass
+        finally:
+            writer.close()
+
+    async def route(self, method: str, path: str, body: bytes, arrival: float, w: asyncio.StreamWriter) -> bool:
+        """Answer one request; False when the connection must close."""
+        if method == "GET":
+            if path.startswith("/stats"):
+                stats = {"count": len(self.ttfts),
+                         "ttft_median_ms": statistics.median(self.ttfts) * 1e3 if self.ttfts else None,
+                         "itl_median_ms": statistics.median(self.itls) * 1e3 if self.itls else None}
+                if "reset=1" in path:
+                    self.ttfts, self.itls = [], []
+                return await self.json_response(w, 200, stats)
+            if path.endswith("/models"):
+                return await self.json_response(w, 200, {"object": "list", "data": [
+                    {"id": "fault-model", "object": "model", "owned_by": "probes"}]})
+            return await self.json_response(w, 200, {"status": "ok"})
+        fault, param = "none", 0
+        if path.startswith("/f/"):
+            spec = path.split("/")[2]
+            fault, _, p = spec.partition(":")
+            param = int(p or 0)
+        self.counter += 1
+        req = json.loads(body or b"{}")
+        if fault == "http429" or (fault == "http429-odd" and self.counter % 2 == 1):
+            return await self.json_response(w, 429, {"error": {"message": "rate limited", "type": "rate_limit"}},
+                                            extra=b"Retry-After: 1\r\n")
+        if fault == "http500":
+            return await self.json_response(w, 500, {"error": {"message": "internal error"}})
+        if fault == "hang":
+            await asyncio.sleep(3600)
+            return False
+        if not req.get("stream"):
+            return await self.complete(req, path, w)
+        return await self.stream(req, path, fault, param, arrival, w)
+
+    async def complete(self, req: dict, path: str, w: asyncio.StreamWriter) -> bool:
+        """A non-streamed answer (the probe's calibration calls use one)."""
+        n = int(req.get("max_tokens") or 16)
+        prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
+        text = "".join(f" t{i}" for i in range(n))
+        if path.endswith("/chat/completions"):
+            choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
+        else:
+            choice = {"index": 0, "text": text, "finish_reason": "length"}
+        return await self.json_response(w, 200, {
+            "id": f"cmpl-{self.counter}", "object": "chat.completion", "created": int(time.time()),
+            "model": req.get("model", "fault-model"), "choices": [choice],
+            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}})
+
+    async def json_response(self, w: asyncio.StreamWriter, status: int, obj: Any, extra: bytes = b"") -> bool:
+        payload = json.dumps(obj).encode()
+        reason = {200: b"OK", 429: b"Too Many Requests", 500: b"Internal Server Error"}.get(status, b"")
+        w.write(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
+                % (status, reason, len(payload), extra, payload))
+        await w.drain()
+        return True
+
+    async def stream(self, req: dict, path: str, fault: str, param: int, arrival: float,
+                     w: asyncio.StreamWriter) -> bool:
+        chat = path.endswith("/chat/completions")
+        n = int(req.get("max_tokens") or req.get("max_completion_tokens") or 16)
+        usage_wanted = bool((req.get("stream_options") or {}).get("include_usage"))
+        model = req.get("model", "fault-model")
+        base = {"id": f"cmpl-{self.counter}", "object": "chat.completion.chunk" if chat else "text_completion",
+                "created": int(time.time()), "model": model}
+        w.write(_OK_HEAD)
+        if chat:  # role-only chunk: carries no token
+            w.write(_event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
+        w.write(_chunk(b": keep-alive\n\n"))
+        await w.drain()
+        previous = None
+        for i in range(n):
+            due = arrival + self.ttft + i * self.itl
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            if fault == "cut" and i == param:
+                w.transport.abort()
+                return False
+            if fault == "sse_error" and i == param:
+                w.write(_chunk(b'event: error\ndata: {"error": {"message": "engine failed", "code": 500}}\n\n'))
+                break
+            if fault == "malformed" and i == param:
+                w.write(_chunk(b"data: {this is not json\n\n"))
+                break
+            text = f" t{i}"
+            if chat:
+                key = "reasoning_content" if fault == "reasoning" and i < param else "content"
+                choice = {"index": 0, "delta": {key: text}, "finish_reason": "length" if i == n - 1 else None}
+            else:
+                choice = {"index": 0, "text": text, "finish_reason": "length" if i == n - 1 else None}
+            w.write(_event({**base, "choices": [choice]}))
+            now = time.perf_counter()
+            if previous is None:
+                self.ttfts.append(now - arrival)
+            else:
+                self.itls.append(now - previous)
+            previous = now
+        if usage_wanted:
+            prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
+            w.write(_event({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens,
+                                                              "completion_tokens": n,
+                                                              "total_tokens": prompt_tokens + n}}))
+        w.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+        await w.drain()
+        return True
+
+
+async def serve(host: str, port: int, ttft_ms: float, itl_ms: float, ready: asyncio.Event | None = None) -> None:
+    server = FaultServer(ttft_ms, itl_ms)
+    srv = await asyncio.start_server(server.handle, host, port, backlog=1024)
+    if ready is not None:
+        ready.set()
+    async with srv:
+        await srv.serve_forever()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=8100)
+    ap.add_argument("--ttft-ms", type=float, default=50.0)
+    ap.add_argument("--itl-ms", type=float, default=10.0)
+    args = ap.parse_args()
+    print(f"fault server on http://{args.host}:{args.port} (TTFT {args.ttft_ms} ms, ITL {args.itl_ms} ms)",
+          flush=True)
+    try:
+        run_async(serve(args.host, args.port, args.ttft_ms, args.itl_ms))
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,271 @@
+"""Load generation: fixed-concurrency sweeps, open-loop request rates, and the SLO search.
+
+Each level sends ``warmup`` requests first (recorded, flagged, left out of the summary),
+then up to ``requests`` measured ones, and stops early at ``duration_s``. Rate levels
+schedule Poisson arrivals (gamma-distributed gaps with shape ``burstiness``; 1 = Poisson,
+as vLLM's benchmark), optionally capped at ``max_concurrency``; the gap between the
+scheduled and the actual send time of every request is recorded, and a level whose probe
+fell behind is flagged invalid. A monitor samples the event loop's own lag.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+import signal
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from probes.client import Record, StreamingClient
+from probes.endpoint import Endpoint
+from probes.prompts import Prompt
+from probes.results import RunWriter, meets_slo, summarize_level
+
+
+@dataclass(frozen=True)
+class LoadPlan:
+    """What to send, and how hard."""
+
+    mode: str  # "concurrency" or "rate"
+    levels: tuple[float, ...]
+    requests: int = 50
+    duration_s: float = 300.0
+    warmup: int | None = None  # default: one per stream (concurrency) or one second of arrivals (rate)
+    burstiness: float = 1.0
+    max_concurrency: int | None = None
+    retries: int = 0
+    seed: int = 0
+    slo: dict[str, float] = field(default_factory=dict)  # e.g. {"ttft_p95": 500, "tpot_p95": 50}
+    search: bool = False
+    search_max: float = 256
+    max_error_rate: float = 0.01
+
+    def warmup_for(self, value: float) -> int:
+        if self.warmup is not None:
+            return self.warmup
+        return int(value) if self.mode == "concurrency" else max(1, math.ceil(value))
+
+    def level_name(self, value: float) -> str:
+        return f"c{int(value)}" if self.mode == "concurrency" else f"r{value:g}"
+
+
+def request_body(endpoint: Endpoint, prompt: Prompt) -> bytes:
+    """The JSON body of one streamed request."""
+    body: dict[str, Any] = {"model": endpoint.model, "max_tokens": prompt.output_tokens, "stream": True,
+                            "stream_options": {"include_usage": True}, "temperature": 0}
+    if endpoint.api_style == "chat":
+        body["messages"] = prompt.messages
+    else:
+        body["prompt"] = prompt.text
+    if endpoint.server == "vllm":  # exact output lengths, and usage on every chunk
+        body["ignore_eos"] = True
+        body["min_tokens"] = prompt.output_tokens
+        body["stream_options"]["continuous_usage_stats"] = True
+    return json.dumps(body).encode()
+
+
+class Stop(Exception):
+    pass
+
+
+@dataclass
+class Runner:
+    """Runs levels against one endpoint, writing every request as it ends."""
+
+    endpoint: Endpoint
+    client: StreamingClient
+    writer: RunWriter
+    prompts: Callable[[int, int], list[Prompt]]  # (level index, count) -> prompts
+    plan: LoadPlan
+    run_id: str
+    cost_of: Callable[[Record], float] | None = None
+    max_cost_usd: float | None = None
+    count_tokens: Callable[[str], int] | None = None
+    on_record: Callable[[Record], None] | None = None
+    spent_usd: float = 0.0
+    stop_reason: str | None = None
+    t0: float = field(default_factory=time.perf_counter)
+    _inflight: set = field(default_factory=set)
+    _loop_lags: list[float] = field(default_factory=list)
+
+    def stop(self, reason: str) -> None:
+        if self.stop_reason is None:
+            self.stop_reason = reason
+        for task in list(self._inflight):
+            task.cancel()
+
+    async def _monitor_loop(self) -> None:
+        """Sample how late the event loop wakes up: the probe's own lag."""
+        while True:
+            t = time.perf_counter()
+            await asyncio.sleep(0.005)
+            self._loop_lags.append((time.perf_counter() - t - 0.005) * 1e3)
+
+    async def _one(self, level: str, index: int, body: bytes, warmup: bool, scheduled: float) -> None:
+        record = Record(self.run_id, level, index, warmup, scheduled)
+        task = asyncio.current_task()
+        self._inflight.add(task)
+        try:
+            attempt = record
+            while True:
+                ex = await self.client.send(self.endpoint.path, body, attempt, self.t0)
+                if attempt.error_kind == "http_429":
+                    record.throttled += 1
+                    if record.attempts <= self.plan.retries and self.stop_reason is None:
+                        await asyncio.sleep(attempt.retry_after_s or min(2.0 ** record.attempts, 30.0))
+                        record.attempts += 1
+                        attempt = replace(record, sent_s=None, error_kind=None, error=None, status=None,
+                                          retry_after_s=None)
+                        continue
+                break
+            if attempt is not record:
+                attempt.attempts, attempt.throttled = record.attempts, record.throttled
+                attempt.schedule_lag_ms = record.schedule_lag_ms
+                record = attempt
+            if (ex is not None and record.ok and record.token_source != "usage" and self.count_tokens
+                    and ex.text_parts is not None):
+                record.output_tokens = self.count_tokens("".join(ex.text_parts))
+                record.token_source = "tokenizer"
+                if record.output_tokens > 1:
+                    record.tpot_ms = (record.e2e_ms - record.ttft_ms) / (record.output_tokens - 1)
+        except asyncio.CancelledError:
+            record.ok, record.error_kind, record.error = False, "interrupted", self.stop_reason or "cancelled"
+            record.end_s = time.perf_counter() - self.t0
+        finally:
+            self._inflight.discard(task)
+        self.writer.write(record)
+        if self.cost_of is not None:
+            self.spent_usd += self.cost_of(record)
+            if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
+                self.stop("budget")
+        if self.on_record is not None:
+            self.on_record(record)
+
+    async def run_level(self, index: int, value: float) -> dict[str, Any]:
+        plan = self.plan
+        name = plan.level_name(value)
+        warm = plan.warmup_for(value)
+        total = warm + plan.requests
+        bodies = [request_body(self.endpoint, p) for p in self.prompts(index, total)]
+        start = time.perf_counter()
+        deadline = start + plan.duration_s
+        self._loop_lags.clear()
+        if plan.mode == "concurrency":
+            counter = iter(range(total))
+
+            async def worker() -> None:
+                while self.stop_reason is None and time.perf_counter() < deadline:
+                    i = next(counter, None)
+                    if i is None:
+                        return
+                    await self._one(name, i, bodies[i], i < warm, time.perf_counter() - self.t0)
+
+            await asyncio.gather(*(worker() for _ in range(int(value))), return_exceptions=True)
+        else:
+            rng = np.random.default_rng(plan.seed + index)
+            gaps = rng.gamma(plan.burstiness, 1.0 / (value * plan.burstiness), size=total)
+            offsets = np.concatenate([[0.0], np.cumsum(gaps[1:])])
+            limit = asyncio.Semaphore(plan.max_concurrency) if plan.max_concurrency else None
+            tasks = []
+            for i, offset in enumerate(offsets):
+                if self.stop_reason is not None or offset > plan.duration_s:
+                    break
+                delay = start + offset - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                if limit is not None:
+                    await limit.acquire()
+                scheduled = start + offset - self.t0
+                task = asyncio.ensure_future(self._one(name, i, bodies[i], i < warm, scheduled))
+                if limit is not None:
+                    task.add_done_callback(lambda _t: limit.release())
+                tasks.append(task)
+            await asyncio.gather(*tasks, return_exceptions=True)
+        lags = self._loop_lags
+        return {"name": name, "mode": plan.mode, "concurrency": int(value) if plan.mode == "concurrency" else
+                plan.max_concurrency, "rate": value if plan.mode == "rate" else None, "warmup": warm,
+                "requests_planned": plan.requests, "loop_lag_p95_ms": float(np.percentile(lags, 95)) if lags
+                else float("nan"), "loop_lag_max_ms": max(lags) if lags else float("nan"),
+                "started_s": start - self.t0, "ended_s": time.perf_counter() - self.t0}
+
+
+async def run_plan(runner: Runner, records_of: Callable[[], Any],
+                   on_level: Callable[[dict[str, Any], dict[str, Any]], None]) -> dict[str, Any] | None:
+    """Run every level of the plan (or the SLO search); returns the search result, if any.
+
+    ``records_of()`` gives the records so far (a DataFrame) for the per-level summary;
+    ``on_level(meta, summary_row)`` is told about each finished level.
+    """
+    plan = runner.plan
+    monitor = asyncio.ensure_future(runner._monitor_loop())
+    results: dict[float, bool] = {}
+    index = 0
+
+    async def measure(value: float) -> bool:
+        nonlocal index
+        meta = await runner.run_level(index, value)
+        index += 1
+        row = summarize_level(records_of(), meta, plan.slo, plan.max_error_rate)
+        on_level(meta, row)
+        results[value] = bool(row["slo_met"])
+        return results[value]
+
+    try:
+        if not plan.search:
+            for value in plan.levels:
+                if runner.stop_reason:
+                    break
+                ok = await measure(value)
+                if plan.slo and not ok:
+                    break  # higher load only breaks the SLO further
+            best = max((v for v, ok in results.items() if ok), default=None)
+            return {"best": best, "tried": results} if plan.slo else None
+        # SLO search: double until the SLO breaks, then bisect.
+        value = plan.levels[0] if plan.levels else 1.0
+        good, bad = None, None
+        while runner.stop_reason is None and value <= plan.search_max:
+            if await measure(value):
+                good, value = value, value * 2
+            else:
+                bad = value
+                break
+        while runner.stop_reason is None and good is not None and bad is not None:
+            mid = (good + bad) / 2
+            if plan.mode == "concurrency":
+                mid = math.floor(mid)
+                if mid <= good:
+                    break
+            elif bad / good < 1.1:
+                break
+            if await measure(mid):
+                good = mid
+            else:
+                bad = mid
+        return {"best": good, "first_failing": bad, "tried": results}
+    finally:
+        monitor.cancel()
+
+
+def install_sigint(runner: Runner) -> None:
+    """First Ctrl-C: stop and keep what was measured. A second one exits at once."""
+    loop = asyncio.get_running_loop()
+
+    def handler() -> None:
+        if runner.stop_reason is not None:
+            raise KeyboardInterrupt
+        runner.stop("interrupted")
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, handler)
+    except (NotImplementedError, RuntimeError):  # not the main thread
+        pass
+
+
+def live_median(values: list[float]) -> float | None:
+    return statistics.median(values[-200:]) if values else None

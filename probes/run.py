@@ -1,0 +1,222 @@
+"""One probe run, end to end: preflight, prompts, load, records, manifest, summary, cost.
+
+The cost columns bridge measurement and decision:
+
+* cloud endpoint (``price``): USD per 1M tokens actually billed, from the server's usage
+  and the catalog price; ``--max-cost-usd`` stops the run when the spend reaches it.
+* self-hosted endpoint (``hardware``): ``USD/1M output tokens = GPU-hour price x GPUs /
+  (goodput output tokens/s x 3600) x 1e6``, with the GPU price from the catalog.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+from probes import prompts as prompt_mod
+from probes.client import Record, StreamingClient, Target, run_async
+from probes.endpoint import Endpoint, count_prompt_tokens, preflight
+from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan
+from probes.results import RunWriter, manifest_base, new_run_id, read_records
+
+
+@dataclass(frozen=True)
+class Prices:
+    """Resolved prices for the cost columns and the budget guard."""
+
+    usd_per_m_input: float | None = None
+    usd_per_m_output: float | None = None
+    usd_per_gpu_hour: float | None = None
+    gpus: int = 1
+    source: str = ""
+
+    def request_cost(self, r: Record) -> float:
+        if self.usd_per_m_input is None:
+            return 0.0
+        return ((r.input_tokens or 0) * self.usd_per_m_input + (r.output_tokens or 0) * self.usd_per_m_output) / 1e6
+
+
+def resolve_prices(endpoint: Endpoint, input_tokens: int) -> Prices:
+    """Prices from the catalog for the endpoint's price or hardware reference."""
+    from costmodel.loaders import load_catalog_files, resolve_api_price
+
+    if endpoint.price is None and endpoint.hardware is None:
+        return Prices()
+    files = load_catalog_files()
+    if endpoint.price is not None:
+        p = resolve_api_price(endpoint.price.provider, endpoint.price.model, files, input_tokens)
+        return Prices(float(p.input), float(p.output), source=f"{p.provider}/{p.model}: {p.input.source}, "
+                      f"as of {p.input.as_of}")
+    hw = endpoint.hardware
+    if hw.usd_per_gpu_hour is not None:
+        return Prices(usd_per_gpu_hour=hw.usd_per_gpu_hour, gpus=hw.count, source="endpoint file")
+    gpu = next((g for g in files.gpus.gpus if g.id == hw.gpu), None)
+    if gpu is None:
+        raise ValueError(f"hardware.gpu = {hw.gpu!r}: unknown GPU")
+    rent = gpu.rental_price(hw.provider, hw.commitment)
+    if rent is None:
+        raise ValueError(f"hardware.gpu = {hw.gpu!r}: no {hw.commitment} rental price; set usd_per_gpu_hour")
+    return Prices(usd_per_gpu_hour=float(rent.price), gpus=hw.count,
+                  source=f"{gpu.id} {rent.provider} {rent.commitment}: {rent.price.source}, as of {rent.price.as_of}")
+
+
+def add_cost_columns(summary: pd.DataFrame, prices: Prices) -> pd.DataFrame:
+    if summary.empty:
+        return summary
+    s = summary.copy()
+    if prices.usd_per_gpu_hour is not None:
+        hourly = prices.usd_per_gpu_hour * prices.gpus
+        s["usd_per_m_output_tokens"] = hourly / (s["goodput_output_tokens_per_s"] * 3600.0) * 1e6
+    if prices.usd_per_m_input is not None:
+        per_request = (s["mean_input_tokens"].fillna(0) * prices.usd_per_m_input
+                       + s["mean_output_tokens"].fillna(0) * prices.usd_per_m_output) / 1e6
+        s["usd_per_m_tokens"] = per_request / (s["mean_input_tokens"].fillna(0) + s["mean_output_tokens"]) * 1e6
+    return s
+
+
+def worst_case_cost(plan: LoadPlan, prices: Prices, input_tokens: int, output_tokens: int) -> float | None:
+    if prices.usd_per_m_input is None:
+        return None
+    levels = (int(math.log2(plan.search_max)) + 6) if plan.search else len(plan.levels)
+    per_level = max(plan.warmup_for(v) for v in (plan.levels or (plan.search_max,))) + plan.requests
+    per_request = (input_tokens * prices.usd_per_m_input + output_tokens * prices.usd_per_m_output) / 1e6
+    return levels * per_level * per_request * (1 + plan.retries)
+
+
+def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: int = 256,
+          output_tokens: int = 64, dataset: Path | None = None, tokenizer: Path | None = None,
+          max_cost_usd: float | None = None, timeout_s: float = 120.0, console: Console | None = None,
+          check: bool = True) -> Path:
+    """Run ``plan`` against ``endpoint``; returns the run directory. Never raises on request errors."""
+    console = console or Console(stderr=True)
+    if check:
+        preflight(endpoint)
+    prices = resolve_prices(endpoint, input_tokens)
+    worst = worst_case_cost(plan, prices, input_tokens, output_tokens)
+    if worst is not None:
+        console.print(f"worst-case cost of this run: ${worst:,.4f} ({prices.source})"
+                      + (f"; stops at ${max_cost_usd:,.2f}" if max_cost_usd is not None else ""))
+    run_id = new_run_id(endpoint.model)
+    chat = endpoint.api_style == "chat"
+    if dataset is not None:
+        def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
+            return prompt_mod.from_jsonl(dataset, n, output_tokens, chat)
+    else:
+        words = input_tokens
+        if check:
+            words = prompt_mod.calibrate_words(lambda t: count_prompt_tokens(endpoint, t), input_tokens, plan.seed)
+            if words == input_tokens:
+                console.print("[yellow]prompt length not calibrated[/yellow] (the server reported no usage): "
+                              "one word per token assumed")
+
+        def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
+            return prompt_mod.synthetic(n, words, output_tokens, plan.seed * 1000 + level, chat,
+                                        f"{run_id}-L{level}")
+    count_tokens = None
+    if tokenizer is not None:
+        from tokenizers import Tokenizer
+
+        tok = Tokenizer.from_file(str(tokenizer))
+
+        def count_tokens(text: str) -> int:
+            return len(tok.encode(text, add_special_tokens=False).ids)
+
+    key = endpoint.api_key()
+    writer = RunWriter(out_dir / run_id, secret=key)
+    endpoint_info = endpoint.model_dump(mode="json")
+    writer.manifest = manifest_base(run_id, endpoint_info, {
+        "mode": plan.mode, "levels": list(plan.levels), "requests_per_level": plan.requests,
+        "duration_s_per_level": plan.duration_s, "warmup": plan.warmup, "burstiness": plan.burstiness,
+        "max_concurrency": plan.max_concurrency, "retries": plan.retries, "seed": plan.seed,
+        "slo_ms": plan.slo, "search": plan.search, "input_tokens": input_tokens, "output_tokens": output_tokens,
+        "dataset": str(dataset) if dataset else None, "max_cost_usd": max_cost_usd,
+        "prices": prices.__dict__})
+    writer.save_manifest()
+    client = StreamingClient(Target.from_url(endpoint.base_url, key), timeout_s=timeout_s,
+                             want_text=tokenizer is not None)
+    records: list[dict[str, Any]] = []
+    levels: list[dict[str, Any]] = []
+    ttfts: list[float] = []
+    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                        TextColumn("p50 TTFT {task.fields[ttft]}"), TextColumn("errors {task.fields[errors]}"),
+                        TimeElapsedColumn(), console=console, transient=False)
+    state = {"task": None, "errors": 0}
+
+    def on_record(r: Record) -> None:
+        records.append(r.__dict__.copy())
+        if r.ok and not r.warmup and r.ttft_ms is not None:
+            ttfts.append(r.ttft_ms)
+        if not r.ok and r.error_kind != "interrupted":
+            state["errors"] += 1
+        if state["task"] is not None:
+            med = live_median(ttfts)
+            progress.update(state["task"], advance=1, ttft="-" if med is None else f"{med:,.0f} ms",
+                            errors=state["errors"])
+
+    runner = Runner(endpoint, client, writer, make_prompts, plan, run_id, cost_of=prices.request_cost
+                    if prices.usd_per_m_input is not None else None, max_cost_usd=max_cost_usd,
+                    count_tokens=count_tokens, on_record=on_record)
+    original_run_level = runner.run_level
+
+    async def run_level_with_bar(index: int, value: float) -> dict[str, Any]:
+        ttfts.clear()
+        state["errors"] = 0
+        state["task"] = progress.add_task(f"{plan.level_name(value):>6}", total=plan.warmup_for(value)
+                                          + plan.requests, ttft="-", errors=0)
+        try:
+            return await original_run_level(index, value)
+        finally:
+            progress.stop_task(state["task"])
+
+    runner.run_level = run_level_with_bar  # type: ignore[method-assign]
+
+    def on_level(meta: dict[str, Any], row: dict[str, Any]) -> None:
+        levels.append(meta)
+        writer.manifest["levels"] = levels
+        writer.save_manifest()
+
+    async def main() -> dict[str, Any] | None:
+        install_sigint(runner)
+        try:
+            return await run_plan(runner, lambda: pd.DataFrame(records), on_level)
+        finally:
+            await client.aclose()
+
+    search = None
+    status = "complete"
+    with progress:
+        try:
+            search = run_async(main())
+        except KeyboardInterrupt:
+            runner.stop_reason = "interrupted"
+    if runner.stop_reason == "interrupted":
+        status = "interrupted"
+    elif runner.stop_reason == "budget":
+        status = "budget-stopped"
+    writer.close()
+    finish(writer, levels, plan, prices, status, search, runner.spent_usd)
+    return writer.run_dir
+
+
+def finish(writer: RunWriter, levels: list[dict[str, Any]], plan: LoadPlan, prices: Prices, status: str,
+           search: dict[str, Any] | None, spent: float) -> pd.DataFrame:
+    """Write summary.csv from what is on disk and close the manifest."""
+    from probes.results import summarize
+
+    path = writer.run_dir / "requests.jsonl"
+    records = read_records(writer.run_dir) if path.exists() and path.stat().st_size else pd.DataFrame()
+    summary = add_cost_columns(summarize(records, levels, plan.slo, plan.max_error_rate), prices)
+    summary.to_csv(writer.run_dir / "summary.csv", index=False)
+    writer.manifest.update({"status": status, "ended": datetime.now(UTC).isoformat(), "spent_usd": spent,
+                            "slo_search": None if search is None else
+                            {k: (v if k != "tried" else {str(a): b for a, b in v.items()})
+                             for k, v in search.items()}})
+    writer.save_manifest()
+    return summary
