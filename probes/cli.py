@@ -172,6 +172,11 @@ def register(app: typer.Typer, fail) -> None:
         except (InputError, BadOption, ValueError, RuntimeError, LookupError) as e:
             fail(e)
         print_summary(run_dir, Console(width=None if sys.stdout.isatty() else 150))
+        import json
+
+        status = json.loads((run_dir / "manifest.json").read_text())["status"]
+        if status == "interrupted":
+            raise typer.Exit(130)  # the shell's convention for Ctrl-C; what was measured is on disk
 
     @app.command("serve-local")
     def serve_local_cmd(

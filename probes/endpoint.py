@@ -89,11 +89,11 @@ def preflight(endpoint: Endpoint) -> list[str]:
     return ids
 
 
-def count_prompt_tokens(endpoint: Endpoint, prompt: str) -> int | None:
+def count_prompt_tokens(endpoint: Endpoint, prompt: str, timeout_s: float = 30.0) -> int | None:
     """Prompt tokens the server counts for ``prompt`` (a non-streamed 1-token request); None if unknown."""
     import openai
 
-    client = openai_client(endpoint)
+    client = openai_client(endpoint, timeout_s)
     try:
         return _count_prompt_tokens(client, endpoint, prompt)
     except (openai.OpenAIError, AttributeError, TypeError):

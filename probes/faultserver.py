@@ -18,7 +18,8 @@ as the first token). The path prefix picks a fault:
 ``/f/reasoning:K/v1/...`` the first K tokens in ``delta.reasoning_content``
 ========================  ===========================================================
 
-``GET /stats?reset=1`` returns the server's own view (JSON: count, median TTFT and ITL in
+``--ttft-per-inflight-ms`` adds that much TTFT per request in flight (a server that slows
+under load, for the SLO search). ``GET /stats?reset=1`` returns the server's own view (JSON: count, median TTFT and ITL in
 ms, measured from request arrival to each token's write) and resets it; ``GET /health``
 answers 200. Run: ``python -m probes.faultserver --port 8100 --ttft-ms 50 --itl-ms 10``.
 """
@@ -47,9 +48,11 @@ def _event(obj: Any) -> bytes:
 
 
 class FaultServer:
-    def __init__(self, ttft_ms: float = 50.0, itl_ms: float = 10.0):
+    def __init__(self, ttft_ms: float = 50.0, itl_ms: float = 10.0, ttft_per_inflight_ms: float = 0.0):
         self.ttft = ttft_ms / 1e3
         self.itl = itl_ms / 1e3
+        self.ttft_per_inflight = ttft_per_inflight_ms / 1e3
+        self.inflight = 0
         self.counter = 0
         self.ttfts: list[float] = []
         self.itls: list[float] = []
@@ -136,6 +139,15 @@ class FaultServer:
         model = req.get("model", "fault-model")
         base = {"id": f"cmpl-{self.counter}", "object": "chat.completion.chunk" if chat else "text_completion",
                 "created": int(time.time()), "model": model}
+        self.inflight += 1
+        try:
+            return await self._stream(req, chat, n, usage_wanted, base, fault, param, arrival, w)
+        finally:
+            self.inflight -= 1
+
+    async def _stream(self, req: dict, chat: bool, n: int, usage_wanted: bool, base: dict, fault: str,
+                      param: int, arrival: float, w: asyncio.StreamWriter) -> bool:
+        ttft = self.ttft + self.ttft_per_inflight * self.inflight  # a server that slows under load
         w.write(_OK_HEAD)
         if chat:  # role-only chunk: carries no token
             w.write(_event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
@@ -143,7 +155,7 @@ class FaultServer:
         await w.drain()
         previous = None
         for i in range(n):
-            due = arrival + self.ttft + i * self.itl
+            due = arrival + ttft + i * self.itl
             delay = due - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -179,11 +191,9 @@ class FaultServer:
         return True
 
 
-async def serve(host: str, port: int, ttft_ms: float, itl_ms: float, ready: asyncio.Event | None = None) -> None:
-    server = FaultServer(ttft_ms, itl_ms)
+async def serve(host: str, port: int, ttft_ms: float, itl_ms: float, ttft_per_inflight_ms: float = 0.0) -> None:
+    server = FaultServer(ttft_ms, itl_ms, ttft_per_inflight_ms)
     srv = await asyncio.start_server(server.handle, host, port, backlog=1024)
-    if ready is not None:
-        ready.set()
     async with srv:
         await srv.serve_forever()
 
@@ -194,11 +204,13 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8100)
     ap.add_argument("--ttft-ms", type=float, default=50.0)
     ap.add_argument("--itl-ms", type=float, default=10.0)
+    ap.add_argument("--ttft-per-inflight-ms", type=float, default=0.0,
+                    help="extra TTFT per request in flight, to mimic a server that slows under load")
     args = ap.parse_args()
     print(f"fault server on http://{args.host}:{args.port} (TTFT {args.ttft_ms} ms, ITL {args.itl_ms} ms)",
           flush=True)
     try:
-        run_async(serve(args.host, args.port, args.ttft_ms, args.itl_ms))
+        run_async(serve(args.host, args.port, args.ttft_ms, args.itl_ms, args.ttft_per_inflight_ms))
     except KeyboardInterrupt:
         pass
 

@@ -49,7 +49,7 @@ def calibrate_words(count_tokens: Callable[[str], int | None], target_tokens: in
     rng = random.Random(seed)
     n1, n2 = 32, 256
     t1 = count_tokens(synthetic_text(n1, "calibrate-1", rng))
-    t2 = count_tokens(synthetic_text(n2, "calibrate-2", rng))
+    t2 = count_tokens(synthetic_text(n2, "calibrate-2", rng)) if t1 else None
     if not t1 or not t2 or t2 <= t1:
         return target_tokens
     b = (t2 - t1) / (n2 - n1)

@@ -111,7 +111,8 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
     else:
         words = input_tokens
         if check:
-            words = prompt_mod.calibrate_words(lambda t: count_prompt_tokens(endpoint, t), input_tokens, plan.seed)
+            words = prompt_mod.calibrate_words(lambda t: count_prompt_tokens(endpoint, t, min(timeout_s, 30.0)),
+                                               input_tokens, plan.seed)
             if words == input_tokens:
                 console.print("[yellow]prompt length not calibrated[/yellow] (the server reported no usage): "
                               "one word per token assumed")
