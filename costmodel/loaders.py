@@ -337,10 +337,28 @@ def _check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
 
 
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
-    """Read, override (``--set``) and validate a scenario file."""
+    """Read, override (``--set``) and validate a scenario file; resolve ``probe_run`` references."""
     file = str(path)
     data = apply_overrides(read_yaml(path), overrides, file)
-    return validate(Scenario, data, file)
+    return resolve_probe_runs(validate(Scenario, data, file), file)
+
+
+def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
+    """Replace each option's ``probe_run`` by the measured figure it yields for the scenario's SLO."""
+    from costmodel.probe_data import ProbeDataError, measured_from_probe
+
+    options = []
+    for o in scenario.options:
+        if getattr(o, "probe_run", None):
+            run = Path(o.probe_run)
+            run = run if run.is_absolute() else DATA_DIR.parent / run
+            try:
+                measured = measured_from_probe(run, scenario.workload.slo)
+            except ProbeDataError as e:
+                raise InputError(file, f"options[{o.name}].probe_run", o.probe_run, str(e)) from None
+            o = o.model_copy(update={"measured": measured, "probe_run": None})  # source names the run
+        options.append(o)
+    return scenario.model_copy(update={"options": tuple(options)})
 
 
 def load(path: str | Path, overrides: Iterable[str] = (), catalog_dir: str | Path | None = None

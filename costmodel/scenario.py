@@ -129,6 +129,11 @@ class _SelfHostedBase(_OptionBase):
     measured: MeasuredThroughput | None = Field(
         default=None, description="Measured per-replica throughput; replaces the roofline when given."
     )
+    probe_run: str | None = Field(
+        default=None,
+        description="Probe run directory (relative to the repository or absolute); its largest load level "
+        "meeting the SLO becomes the measured throughput.",
+    )
     ops_staff_fte: NonNeg = Field(default=0.0, description="Operations staff, full-time equivalents.")
     ops_staff_usd_per_year: NonNeg = Field(default=0.0, description="Loaded yearly cost of one FTE, USD.")
 
@@ -211,6 +216,8 @@ class Scenario(Strict):
             raise ValueError(f"options: names must be unique; repeated: {', '.join(dupes)}")
         by_name = {o.name: o for o in self.options}
         for o in self.options:
+            if isinstance(o, RentedOption | OwnedOption) and o.measured and o.probe_run:
+                raise ValueError(f"options[{o.name}]: give measured or probe_run, not both")
             if isinstance(o, RentedOption | OwnedOption):
                 if self.serving is None and (o.model is None):
                     raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
