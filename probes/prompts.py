@@ -34,9 +34,14 @@ class Prompt:
     output_tokens: int
 
 
-def synthetic_text(words: int, nonce: str, rng: random.Random) -> str:
+def nonce(rng: random.Random) -> str:
+    """A fixed-width random tag: the same token cost in calibration as in the run."""
+    return f"{rng.getrandbits(64):016x}"
+
+
+def synthetic_text(words: int, rng: random.Random) -> str:
     body = " ".join(rng.choice(WORDS) for _ in range(max(0, words)))
-    return f"[{nonce}] {body}"
+    return f"[{nonce(rng)}] {body}"
 
 
 def calibrate_words(count_tokens: Callable[[str], int | None], target_tokens: int, seed: int = 0) -> int:
@@ -48,8 +53,8 @@ def calibrate_words(count_tokens: Callable[[str], int | None], target_tokens: in
     """
     rng = random.Random(seed)
     n1, n2 = 32, 256
-    t1 = count_tokens(synthetic_text(n1, "calibrate-1", rng))
-    t2 = count_tokens(synthetic_text(n2, "calibrate-2", rng)) if t1 else None
+    t1 = count_tokens(synthetic_text(n1, rng))
+    t2 = count_tokens(synthetic_text(n2, rng)) if t1 else None
     if not t1 or not t2 or t2 <= t1:
         return target_tokens
     b = (t2 - t1) / (n2 - n1)
@@ -58,10 +63,11 @@ def calibrate_words(count_tokens: Callable[[str], int | None], target_tokens: in
 
 
 def synthetic(count: int, words: int, output_tokens: int, seed: int, chat: bool, run_id: str) -> list[Prompt]:
-    rng = random.Random(seed)
+    """``count`` prompts of ``words`` words, each opening with its own random nonce."""
+    rng = random.Random(f"{run_id}-{seed}")  # a new run never repeats an old run's nonces
     out = []
-    for i in range(count):
-        text = synthetic_text(words, f"{run_id}-{i}-{rng.getrandbits(32):08x}", rng)
+    for _ in range(count):
+        text = synthetic_text(words, rng)
         out.append(Prompt(None if chat else text, [{"role": "user", "content": text}] if chat else None,
                           output_tokens))
     return out
