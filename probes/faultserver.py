@@ -48,7 +48,9 @@ def _event(obj: Any) -> bytes:
 
 
 class FaultServer:
-    def __init__(self, ttft_ms: float = 50.0, itl_ms: float = 10.0, ttft_per_inflight_ms: float = 0.0):
+    def __init__(self, ttft_ms: float = 50.0, itl_ms: float = 10.0, ttft_per_inflight_ms: float = 0.0,
+                 keepalive: bool = True):
+        self.keepalive = keepalive
         self.ttft = ttft_ms / 1e3
         self.itl = itl_ms / 1e3
         self.ttft_per_inflight = ttft_per_inflight_ms / 1e3
@@ -151,7 +153,8 @@ class FaultServer:
         w.write(_OK_HEAD)
         if chat:  # role-only chunk: carries no token
             w.write(_event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
-        w.write(_chunk(b": keep-alive\n\n"))
+        if self.keepalive:
+            w.write(_chunk(b": keep-alive\n\n"))
         await w.drain()
         previous = None
         for i in range(n):
@@ -191,8 +194,9 @@ class FaultServer:
         return True
 
 
-async def serve(host: str, port: int, ttft_ms: float, itl_ms: float, ttft_per_inflight_ms: float = 0.0) -> None:
-    server = FaultServer(ttft_ms, itl_ms, ttft_per_inflight_ms)
+async def serve(host: str, port: int, ttft_ms: float, itl_ms: float, ttft_per_inflight_ms: float = 0.0,
+                keepalive: bool = True) -> None:
+    server = FaultServer(ttft_ms, itl_ms, ttft_per_inflight_ms, keepalive)
     srv = await asyncio.start_server(server.handle, host, port, backlog=1024)
     async with srv:
         await srv.serve_forever()
@@ -206,11 +210,15 @@ def main() -> None:
     ap.add_argument("--itl-ms", type=float, default=10.0)
     ap.add_argument("--ttft-per-inflight-ms", type=float, default=0.0,
                     help="extra TTFT per request in flight, to mimic a server that slows under load")
+    ap.add_argument("--no-keepalive", action="store_true",
+                    help="omit the SSE keep-alive comment (vLLM's benchmark client cannot parse one that "
+                    "arrives in its own read)")
     args = ap.parse_args()
     print(f"fault server on http://{args.host}:{args.port} (TTFT {args.ttft_ms} ms, ITL {args.itl_ms} ms)",
           flush=True)
     try:
-        run_async(serve(args.host, args.port, args.ttft_ms, args.itl_ms, args.ttft_per_inflight_ms))
+        run_async(serve(args.host, args.port, args.ttft_ms, args.itl_ms, args.ttft_per_inflight_ms,
+                        not args.no_keepalive))
     except KeyboardInterrupt:
         pass
 
