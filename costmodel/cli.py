@@ -187,8 +187,11 @@ def schema_cmd(
     = DATA_DIR / "schema",
 ) -> None:
     """Write the JSON Schema of every YAML file the workbench reads (scenarios, catalogs)."""
+    from probes.endpoint import Endpoint
+
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, schema in json_schemas().items():
+    schemas = {**json_schemas(), "endpoint.schema.json": Endpoint.model_json_schema()}
+    for name, schema in schemas.items():
         (out_dir / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
         out.print(f"wrote {out_dir / name}")
 

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from costmodel.loaders import json_schemas
+from costmodel.loaders import json_schemas as costmodel_schemas
+from probes.endpoint import Endpoint
 from tests.conftest import ROOT, SCENARIOS
 
 SEED = ROOT / "data" / "scenarios" / "fintech-rag.yaml"
@@ -99,6 +100,10 @@ def test_hybrid_pointing_at_api():
                      "must name an owned or rented option")
 
 
+def json_schemas() -> dict:
+    return {**costmodel_schemas(), "endpoint.schema.json": Endpoint.model_json_schema()}
+
+
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
 def test_evaluate_json_for_every_bundled_scenario(path):
     result = tco("evaluate", str(path), "--json")
@@ -141,7 +146,7 @@ def test_prices_lists_api_and_gpu_prices_with_dates():
 
 def test_help_lists_every_verb():
     result = tco("--help")
-    for verb in ("evaluate", "prices", "schema", "validate"):
+    for verb in ("evaluate", "prices", "schema", "validate", "probe", "serve-local"):
         assert verb in result.stdout
 
 
