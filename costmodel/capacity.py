@@ -134,6 +134,7 @@ class ReplicaCapacity:
     slo_met: bool | None
     limit: str
     source: str
+    as_of: str | None = None  # date of a measured figure (ISO)
 
 
 def roofline_capacity(

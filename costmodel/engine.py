@@ -524,6 +524,7 @@ def _capacity(option: RentedOption | OwnedOption, scenario: Scenario, catalog: C
             slo_met=met,
             limit="measured",
             source=f"{m.source} ({m.as_of.isoformat()})",
+            as_of=m.as_of.isoformat(),
         )
     flops_spec = gpu.fp8_tflops if (quant.compute == "fp8" and gpu.fp8_tflops is not None) else gpu.bf16_tflops
     return roofline_capacity(
@@ -565,6 +566,11 @@ class _SelfHosted:
         replicas = replicas_needed(peak_rps, self.capacity.requests_per_s, u)
         replicas = np.where(replicas > 0, replicas + self.option.spare_replicas, 0.0)
         return replicas * self.capacity.gpus_per_replica
+
+    def served_capacity(self, fleet: Array) -> Array:
+        """Requests/s a fleet serves at full SLO capacity (spares idle)."""
+        active = np.maximum(np.floor(fleet / self.capacity.gpus_per_replica) - self.option.spare_replicas, 0.0)
+        return active * self.capacity.requests_per_s
 
     def utilization(self, fleet: Array, served_mean_rps: Array) -> Array:
         active = np.maximum(fleet / self.capacity.gpus_per_replica - self.option.spare_replicas, 0.0)
@@ -735,9 +741,19 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
                                    _api_slo(o, scenario), notes, None))
         elif isinstance(o, RentedOption | OwnedOption):
             h = hosted[o.name]
-            fleet = h.fleet(demand.peak_rps)
-            items = h.monthly(fleet, demand.mean_rps)
-            results.append(_result(o, o.kind, items, demand, scenario, h.capacity, _capacity_slo(h.capacity),
+            needed = h.fleet(demand.peak_rps)
+            slo = _capacity_slo(h.capacity)
+            if o.gpus is None:
+                fleet = needed
+            else:
+                fleet = np.full_like(needed, float(o.gpus))
+                short = np.flatnonzero(needed > fleet)
+                if short.size:
+                    slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
+                                    f"{o.gpus} GPUs cannot serve the peak from month {int(short[0])} "
+                                    f"({int(needed[short[0]])} needed)")
+            items = h.monthly(fleet, np.minimum(demand.mean_rps, h.served_capacity(fleet)))
+            results.append(_result(o, o.kind, items, demand, scenario, h.capacity, slo,
                                    h.notes, int(np.max(items["gpus"]))))
         else:
             results.append(_hybrid(o, scenario, demand, hosted[o.local], prices[o.overflow]))

@@ -126,6 +126,11 @@ class _SelfHostedBase(_OptionBase):
         default=0.8, description="Share of a replica's SLO capacity planned for at peak (headroom for queueing)."
     )
     spare_replicas: int = Field(default=0, ge=0, description="Extra replicas kept for redundancy (N+1 = 1).")
+    gpus: int | None = Field(
+        default=None, ge=1,
+        description="Fixed fleet size in GPUs; sized for each month's peak if absent. A fixed fleet too small "
+        "for the peak misses the SLO.",
+    )
     measured: MeasuredThroughput | None = Field(
         default=None, description="Measured per-replica throughput; replaces the roofline when given."
     )

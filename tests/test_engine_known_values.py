@@ -156,3 +156,13 @@ def test_recommendation_picks_cheapest_meeting_slo(base_catalog):
     assert ev.option("api").slo.met is False
     assert ev.recommendation.option == "rent"
     assert "Excluded for missing the SLO" in ev.recommendation.sentence
+
+
+def test_fixed_fleet_too_small_misses_the_slo(base_catalog):
+    # 2e8 requests/month at peak x2 needs 20 one-GPU replicas (see above); 8 GPUs fall short
+    sc = scenario(workload={"requests_per_month": 2e8, "peak_to_mean": 2.0}, options=[rented(gpus=8)])
+    r = evaluate(sc, base_catalog).option("rent")
+    assert r.gpus_at_peak == 8 and r.slo.met is False and "20 needed" in r.slo.note
+    assert r.cashflow["total"].iloc[0] == pytest.approx(8 * 2.0 * HOURS_PER_MONTH)
+    ok = evaluate(scenario(options=[rented(gpus=3)]), base_catalog).option("rent")
+    assert ok.gpus_at_peak == 3 and ok.slo.met is None  # big enough; measured without latency -> unverified

@@ -1,0 +1,121 @@
+"""One-at-a-time sensitivity of the decision to its inputs (the data behind a tornado chart).
+
+The decision metric is the NPV gap between the two best options at the base case
+(``NPV(best) - NPV(runner-up)``, USD; positive while the best stays best). Each factor is
+moved to its low and high value with everything else at base; where the metric changes
+sign, the break-even value of that factor is found by bisection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from costmodel.catalog import Catalog
+from costmodel.engine import EngineError, evaluate
+from costmodel.scenario import OwnedOption, RentedOption, Scenario
+from costmodel.whatif import scale_prices, with_values
+
+PRICE_FACTORS = {"api_price": "api", "gpu_price": "gpu", "power_price": "power"}
+
+
+@dataclass(frozen=True)
+class Factor:
+    """An input to vary: a scenario path or a price multiplier, with its range."""
+
+    name: str
+    path: str  # scenario dotted path, or api_price / gpu_price / power_price (multipliers)
+    base: float
+    low: float
+    high: float
+    unit: str
+
+
+def default_factors(scenario: Scenario) -> list[Factor]:
+    """The inputs a build-vs-buy decision usually hinges on, with ranges stated as assumptions."""
+    wl = scenario.workload
+    f = [
+        Factor("Requests per month", "workload.requests_per_month", wl.requests_per_month,
+               wl.requests_per_month * 0.5, wl.requests_per_month * 2.0, "requests"),
+        Factor("Monthly growth", "workload.monthly_growth", wl.monthly_growth, max(-0.5, wl.monthly_growth - 0.03),
+               wl.monthly_growth + 0.03, "fraction"),
+        Factor("API prices (multiplier)", "api_price", 1.0, 0.5, 1.5, "x"),
+        Factor("GPU prices (multiplier)", "gpu_price", 1.0, 0.7, 1.3, "x"),
+        Factor("Discount rate", "discount_rate", scenario.discount_rate, max(0.0, scenario.discount_rate - 0.05),
+               scenario.discount_rate + 0.05, "fraction/year"),
+        Factor("Output tokens per request", "workload.output_tokens_per_request", wl.output_tokens_per_request,
+               max(1.0, wl.output_tokens_per_request * 0.5), wl.output_tokens_per_request * 1.5, "tokens"),
+    ]
+    if any(isinstance(o, OwnedOption) for o in scenario.options):
+        f.append(Factor("Electricity price (multiplier)", "power_price", 1.0, 0.5, 2.0, "x"))
+    if scenario.serving is not None and any(isinstance(o, RentedOption | OwnedOption) and o.measured is None
+                                            for o in scenario.options):
+        mbu = scenario.serving.efficiency.mbu
+        f.append(Factor("Decode MBU", "serving.efficiency.mbu", mbu, 0.45, min(0.85, max(mbu, 0.8)), "fraction"))
+    return f
+
+
+def apply(scenario: Scenario, catalog: Catalog, factor: Factor, value: float) -> tuple[Scenario, Catalog]:
+    if factor.path in PRICE_FACTORS:
+        return scale_prices(scenario, catalog, **{PRICE_FACTORS[factor.path]: value})
+    return with_values(scenario, {factor.path: value}), catalog
+
+
+def _gap(scenario: Scenario, catalog: Catalog, a: str, b: str) -> tuple[float, str]:
+    ev = evaluate(scenario, catalog)
+    ranked = sorted((o for o in ev.options if o.slo.met is not False), key=lambda o: -o.npv_usd)
+    best = ranked[0].name if ranked else ""
+    return ev.option(a).npv_usd - ev.option(b).npv_usd, best
+
+
+def one_at_a_time(scenario: Scenario, catalog: Catalog, factors: list[Factor] | None = None,
+                  options: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Tornado data: one row per factor, sorted by swing (largest first).
+
+    Columns: ``factor``, ``unit``, ``base``, ``low``, ``high``, ``metric_low``, ``metric_high``
+    (NPV of ``options[0]`` minus NPV of ``options[1]``, USD), ``swing``, ``winner_low``,
+    ``winner_high``, ``break_even`` (factor value where the metric crosses zero, if inside
+    the range). ``options`` defaults to the base case's best two options meeting the SLO.
+    """
+    factors = factors if factors is not None else default_factors(scenario)
+    if options is None:
+        ev = evaluate(scenario, catalog)
+        ranked = sorted((o for o in ev.options if o.slo.met is not False), key=lambda o: -o.npv_usd)
+        if len(ranked) < 2:
+            return pd.DataFrame()
+        options = (ranked[0].name, ranked[1].name)
+    a, b = options
+    base_gap, _ = _gap(scenario, catalog, a, b)
+    rows = []
+    for f in factors:
+        try:
+            lo_gap, lo_win = _gap(*apply(scenario, catalog, f, f.low), a, b)
+            hi_gap, hi_win = _gap(*apply(scenario, catalog, f, f.high), a, b)
+        except (EngineError, ValueError):
+            continue  # e.g. a volume at which a model no longer fits: not a sensitivity
+        crossing = None
+        for (x0, g0), (x1, g1) in (((f.low, lo_gap), (f.base, base_gap)), ((f.base, base_gap), (f.high, hi_gap))):
+            if np.sign(g0) != np.sign(g1) and g0 != 0:
+                crossing = _bisect(scenario, catalog, f, a, b, x0, g0, x1)
+                break
+        rows.append({"factor": f.name, "unit": f.unit, "base": f.base, "low": f.low, "high": f.high,
+                     "metric_low": lo_gap, "metric_high": hi_gap, "swing": abs(hi_gap - lo_gap),
+                     "winner_low": lo_win, "winner_high": hi_win, "break_even": crossing})
+    df = pd.DataFrame(rows)
+    if not df.empty:
+        df = df.sort_values("swing", ascending=False, ignore_index=True)
+    df.attrs.update({"options": options, "base_metric": base_gap})
+    return df
+
+
+def _bisect(scenario, catalog, f, a, b, x0, g0, x1, steps: int = 24) -> float:
+    for _ in range(steps):
+        mid = 0.5 * (x0 + x1)
+        g, _ = _gap(*apply(scenario, catalog, f, mid), a, b)
+        if np.sign(g) == np.sign(g0):
+            x0, g0 = mid, g
+        else:
+            x1 = mid
+    return 0.5 * (x0 + x1)
