@@ -24,14 +24,16 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 report: $(STAMP)
-	mkdir -p reports
 	$(BIN)/tco evaluate $(DEFAULT_SCENARIO)
+	$(BIN)/tco report $(DEFAULT_SCENARIO) -o reports/$(notdir $(basename $(DEFAULT_SCENARIO))).html \
+		--xlsx reports/$(notdir $(basename $(DEFAULT_SCENARIO))).xlsx
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
 
 bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/widgets.py
 	$(BIN)/python bench/probe_overhead.py
 
 vllm: $(VLLM_STAMP)

@@ -211,6 +211,52 @@ def validate_cmd(
         out.print(f"ok {f}")
 
 
+@app.command("report")
+def report_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file to write "
+                                                "(default reports/<scenario>.html).")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="Also write an Excel workbook for finance.")] = None,
+    probe_run: Annotated[str | None, typer.Option(help="Probe run directory whose measured capacity replaces "
+                                                  "the roofline.")] = None,
+    probe_option: Annotated[str | None, typer.Option(help="Option the probe run applies to (default: the first "
+                                                     "self-hosted one).")] = None,
+) -> None:
+    """Render the TCO report: papermill runs the report notebook, nbconvert makes one offline HTML file."""
+    from costmodel.report import render
+
+    target = output or Path("reports") / f"{scenario.stem}.html"
+    try:
+        render(scenario, target, probe_run=probe_run, probe_option=probe_option, xlsx=xlsx,
+               progress=lambda m: err.print(m, highlight=False))
+    except (InputError, EngineError) as e:
+        _fail(e, scenario)
+
+
+@app.command("lab")
+def lab_cmd(port: Annotated[int, typer.Option(help="Port for JupyterLab.")] = 8888) -> None:
+    """Open JupyterLab on notebooks/."""
+    import subprocess
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "jupyterlab", f"--port={port}",
+                                      f"--notebook-dir={DATA_DIR.parent / 'notebooks'}"]))
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    port: Annotated[int, typer.Option(help="Port for Voila.")] = 8866,
+    no_browser: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
+) -> None:
+    """Serve the explore notebook as a Voila app (widgets and figures, no code)."""
+    import subprocess
+
+    nb = DATA_DIR.parent / "notebooks" / "1.01-explore-build-vs-buy.ipynb"
+    args = [sys.executable, "-m", "voila", str(nb), f"--port={port}", "--strip_sources=True"]
+    if no_browser:
+        args.append("--no-browser")
+    raise typer.Exit(subprocess.call(args, cwd=DATA_DIR.parent))
+
+
 def _register_probe_commands() -> None:
     from probes.cli import register
 

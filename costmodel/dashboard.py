@@ -1,0 +1,318 @@
+"""The explore notebook's widgets: controls wired to :func:`what_if`, figures updated in place.
+
+``what_if`` is pure (scenario + catalog files + control values in, evaluation out) and is
+what ``bench/widgets.py`` times; ``explorer()`` builds the ipywidgets layout that
+``notebooks/1.01-explore-build-vs-buy.ipynb`` and ``tco dashboard`` show.
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import plotly.graph_objects as go
+
+from costmodel import viz
+from costmodel.catalog import Catalog
+from costmodel.engine import EngineError, Evaluation, evaluate
+from costmodel.loaders import DATA_DIR, CatalogFiles, InputError, build_catalog, load_catalog_files, load_scenario
+from costmodel.scenario import ApiOption, OwnedOption, RentedOption, Scenario
+from costmodel.whatif import scale_prices, with_values
+
+API_CHOICES = ("openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "openai/gpt-4.1", "openai/gpt-5-mini",
+               "aws/meta.llama3-3-70b-instruct-v1:0", "anthropic/claude-3-5-haiku-latest",
+               "google/gemini-2.0-flash", "mistral/mistral-small-latest", "groq/llama-3.3-70b-versatile")
+
+
+@dataclass(frozen=True)
+class Controls:
+    """Everything a user can change in the explorer; ``None`` keeps the scenario's value."""
+
+    requests_per_month: float | None = None
+    input_tokens: float | None = None
+    output_tokens: float | None = None
+    model: str | None = None
+    quantization: str | None = None
+    gpu: str | None = None
+    gpu_count: int | None = None  # fixed fleet of every self-hosted option; None = auto
+    api_model: str | None = None  # "provider/model" for the first API option
+    max_utilization: float | None = None
+    api_price: float = 1.0
+    gpu_price: float = 1.0
+    horizon_months: int | None = None
+    discount_rate: float | None = None
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    scenario: Scenario
+    catalog: Catalog
+    evaluation: Evaluation
+
+
+def apply_controls(scenario: Scenario, c: Controls) -> Scenario:
+    """The scenario with the controls' values written into it."""
+    values: dict[str, Any] = {}
+    for path, v in (("workload.requests_per_month", c.requests_per_month),
+                    ("workload.input_tokens_per_request", c.input_tokens),
+                    ("workload.output_tokens_per_request", c.output_tokens),
+                    ("horizon_months", c.horizon_months), ("discount_rate", c.discount_rate)):
+        if v is not None:
+            values[path] = v
+    if scenario.serving is not None:
+        if c.model:
+            values["serving.model"] = c.model
+        if c.quantization:
+            values["serving.quantization"] = c.quantization
+    for o in scenario.options:
+        if isinstance(o, RentedOption | OwnedOption):
+            if c.gpu:
+                values[f"options.{o.name}.gpu"] = c.gpu
+                if c.gpu != o.gpu and isinstance(o, RentedOption) and o.provider:
+                    values[f"options.{o.name}.provider"] = None  # the old provider may not rent this GPU
+            if c.model and o.model:
+                values[f"options.{o.name}.model"] = c.model
+            if c.quantization and o.quantization:
+                values[f"options.{o.name}.quantization"] = c.quantization
+            values[f"options.{o.name}.gpus"] = c.gpu_count
+            if c.max_utilization is not None:
+                values[f"options.{o.name}.max_utilization"] = c.max_utilization
+    first_api = next((o for o in scenario.options if isinstance(o, ApiOption)), None)
+    if c.api_model and first_api is not None:
+        provider, _, model = c.api_model.partition("/")
+        values[f"options.{first_api.name}.provider"] = provider
+        values[f"options.{first_api.name}.model"] = model
+        values[f"options.{first_api.name}.label"] = f"{provider} {model} API"
+    return with_values(scenario, values) if values else scenario
+
+
+def what_if(scenario: Scenario, files: CatalogFiles, controls: Controls) -> WhatIf:
+    """Evaluate ``scenario`` under ``controls``. Raises InputError / EngineError on impossible combinations."""
+    sc = apply_controls(scenario, controls)
+    catalog = _catalog(files, sc)
+    sc, catalog = scale_prices(sc, catalog, api=controls.api_price, gpu=controls.gpu_price)
+    return WhatIf(sc, catalog, evaluate(sc, catalog))
+
+
+def _catalog(files: CatalogFiles, sc: Scenario) -> Catalog:
+    """The catalog with API prices for ``sc``; price look-ups are cached per (provider, model, prompt size)."""
+    key = tuple(sorted((o.provider, o.model) for o in sc.options if isinstance(o, ApiOption)))
+    return _cached_catalog(files, key, sc.workload.input_tokens_per_request, sc)
+
+
+@functools.lru_cache(maxsize=256)
+def _cached_prices(files: CatalogFiles, key: tuple, input_tokens: float) -> dict:
+    from costmodel.loaders import resolve_api_price
+
+    return {(p, m): resolve_api_price(p, m, files, input_tokens) for p, m in key}
+
+
+def _cached_catalog(files: CatalogFiles, key: tuple, input_tokens: float, sc: Scenario) -> Catalog:
+    base = _base_catalog(files)
+    from costmodel.loaders import _check_references
+
+    _check_references(sc, base, "explorer")
+    try:
+        prices = _cached_prices(files, key, input_tokens)
+    except LookupError as e:
+        raise InputError("explorer", "api model", key, str(e)) from None
+    return base.model_copy(update={"api_prices": prices})
+
+
+@functools.lru_cache(maxsize=4)
+def _base_catalog(files: CatalogFiles) -> Catalog:
+    return build_catalog(files)
+
+
+def figures(w: WhatIf) -> dict[str, go.Figure]:
+    ev = w.evaluation
+    return {"volume": viz.cost_vs_volume(ev, w.catalog), "cumulative": viz.cumulative_cost(ev),
+            "per_million": viz.cost_per_million(ev), "gpus": viz.gpus_and_slo(ev)}
+
+
+def summary_html(w: WhatIf) -> str:
+    """The recommendation sentence and a compact table of the options."""
+    ev = w.evaluation
+    rows = "".join(
+        f"<tr><td>{html.escape(o.name)}</td><td>{o.kind}</td><td class='num'>${o.total_cost_usd:,.0f}</td>"
+        f"<td class='num'>${-o.npv_usd:,.0f}</td><td class='num'>{o.usd_per_million_tokens:,.3f}</td>"
+        f"<td class='num'>{'-' if o.gpus_at_peak is None else o.gpus_at_peak}</td>"
+        f"<td>{ {True: 'met', False: 'missed', None: 'unverified'}[o.slo.met]}</td></tr>" for o in ev.options)
+    return (f"<div class='tco-recommendation'><b>Recommendation:</b> {html.escape(ev.recommendation.sentence)}</div>"
+            "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
+            f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>")
+
+
+TRACE_KEYS = ("x", "y", "text", "hovertext", "marker", "base", "name")
+
+
+def sync_figure(widget: go.FigureWidget, fig: go.Figure) -> None:
+    """Make ``widget`` show ``fig``, touching only what a recompute changes.
+
+    With the same traces (a recompute within one scenario) only their data, texts and
+    colours and the layout's title, shapes and annotations are set; plotly validates
+    every property it is given, so setting whole layouts would cost tens of ms.
+    """
+    with widget.batch_update():
+        same = len(widget.data) == len(fig.data) and all(a.type == b.type for a, b in zip(widget.data, fig.data))
+        if not same:
+            widget.data = ()
+            widget.add_traces(list(fig.data))
+            widget.layout = fig.layout
+            return
+        for target, source in zip(widget.data, fig.data):
+            given = source.to_plotly_json()
+            for key in TRACE_KEYS:
+                if key in given:
+                    target[key] = given[key]
+        widget.layout.title = fig.layout.title
+        widget.layout.shapes = fig.layout.shapes
+        widget.layout.annotations = fig.layout.annotations
+
+
+@dataclass
+class Explorer:
+    """The widget tree and its state (built by :func:`explorer`)."""
+
+    files: CatalogFiles
+    scenario_dir: Path
+    scenario: Scenario | None = None
+    widgets: dict[str, Any] = field(default_factory=dict)
+    figs: dict[str, go.FigureWidget] = field(default_factory=dict)
+    last_seconds: float = 0.0
+
+    def controls(self) -> Controls:
+        w = self.widgets
+        count = w["gpu_count"].value
+        return Controls(requests_per_month=w["volume"].value, input_tokens=w["tokens_in"].value,
+                        output_tokens=w["tokens_out"].value, model=w["model"].value or None,
+                        quantization=w["quant"].value or None, gpu=w["gpu"].value or None,
+                        gpu_count=None if count == "auto" else int(count), api_model=w["api"].value or None,
+                        max_utilization=w["util"].value, api_price=w["api_price"].value,
+                        gpu_price=w["gpu_price"].value, horizon_months=w["horizon"].value,
+                        discount_rate=w["rate"].value)
+
+    def recompute(self, *_: Any) -> None:
+        t0 = time.perf_counter()
+        try:
+            result = what_if(self.scenario, self.files, self.controls())
+        except (InputError, EngineError, ValueError) as e:
+            self.widgets["status"].value = f"<span style='color:#b00'>Not evaluated: {html.escape(str(e))}</span>"
+            return
+        for name, fig in figures(result).items():
+            sync_figure(self.figs[name], fig)
+        self.widgets["summary"].value = summary_html(result)
+        self.last_seconds = time.perf_counter() - t0
+        self.widgets["status"].value = f"<span style='color:#666'>recomputed in {self.last_seconds * 1e3:.0f} ms</span>"
+
+    def load(self, name: str) -> None:
+        """Switch scenario: reset the controls to its values, then recompute."""
+        self.scenario = load_scenario(self.scenario_dir / f"{name}.yaml")
+        sc, w = self.scenario, self.widgets
+        hosted = [o for o in sc.options if isinstance(o, RentedOption | OwnedOption)]
+        first_api = next((o for o in sc.options if isinstance(o, ApiOption)), None)
+        with self._paused():
+            w["volume"].value = sc.workload.requests_per_month
+            w["tokens_in"].value = int(sc.workload.input_tokens_per_request)
+            w["tokens_out"].value = int(sc.workload.output_tokens_per_request)
+            w["model"].value = ""  # "" keeps each option's own choice
+            w["quant"].value = ""
+            w["gpu"].value = ""
+            w["gpu_count"].value = "auto"
+            api = f"{first_api.provider}/{first_api.model}" if first_api else ""
+            if api and api not in w["api"].options:
+                w["api"].options = (*w["api"].options, api)
+            w["api"].value = api
+            w["util"].value = hosted[0].max_utilization if hosted else 0.8
+            w["api_price"].value = 1.0
+            w["gpu_price"].value = 1.0
+            w["horizon"].value = sc.horizon_months
+            w["rate"].value = sc.discount_rate
+        result = what_if(sc, self.files, self.controls())
+        for key, fig in figures(result).items():
+            self.figs[key].data = ()
+            sync_figure(self.figs[key], fig)
+        self.widgets["summary"].value = summary_html(result)
+
+    def _paused(self):
+        explorer = self
+
+        class Paused:
+            def __enter__(self):
+                explorer._quiet = True
+
+            def __exit__(self, *exc):
+                explorer._quiet = False
+
+        return Paused()
+
+    def on_change(self, change: dict) -> None:
+        if not getattr(self, "_quiet", False):
+            self.recompute()
+
+
+def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) -> Any:
+    """Build the explorer for ``scenario`` (a file stem in ``data/scenarios``); returns the widget tree."""
+    import ipywidgets as W
+    import plotly.io as pio
+
+    pio.templates.default = viz.TEMPLATE
+    files = load_catalog_files()
+    sdir = scenario_dir or DATA_DIR / "scenarios"
+    names = sorted(p.stem for p in sdir.glob("*.yaml"))
+    ex = Explorer(files, sdir)
+    style = {"description_width": "150px"}
+    lay = W.Layout(width="420px")
+    w = ex.widgets
+    w["scenario"] = W.Dropdown(options=names, value=scenario, description="Scenario", style=style, layout=lay)
+    w["volume"] = W.FloatLogSlider(value=1e6, base=10, min=4, max=10, step=0.05, description="Requests / month",
+                                   readout_format=".3s", style=style, layout=lay)
+    w["tokens_in"] = W.BoundedIntText(value=1000, min=1, max=200_000, description="Input tokens", style=style,
+                                      layout=lay)
+    w["tokens_out"] = W.BoundedIntText(value=200, min=1, max=32_000, description="Output tokens", style=style,
+                                       layout=lay)
+    keep = [("as in scenario", "")]
+    w["model"] = W.Dropdown(options=keep + [(m.id, m.id) for m in files.models.models], description="Open model",
+                            style=style, layout=lay)
+    w["quant"] = W.Dropdown(options=keep + [(q.id, q.id) for q in files.quantizations.quantizations],
+                            description="Quantization", style=style, layout=lay)
+    w["gpu"] = W.Dropdown(options=keep + [(g.id, g.id) for g in files.gpus.gpus], description="GPU (self-hosted)",
+                          style=style, layout=lay)
+    w["gpu_count"] = W.Dropdown(options=["auto", "1", "2", "4", "8", "16", "32", "64"], value="auto",
+                                description="GPUs (fixed fleet)", style=style, layout=lay)
+    w["api"] = W.Dropdown(options=("",) + API_CHOICES, description="API model", style=style, layout=lay)
+    w["util"] = W.FloatSlider(value=0.8, min=0.3, max=1.0, step=0.05, description="Planned utilisation",
+                              style=style, layout=lay)
+    w["api_price"] = W.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.05, description="API price x", style=style,
+                                   layout=lay)
+    w["gpu_price"] = W.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.05, description="GPU price x", style=style,
+                                   layout=lay)
+    w["horizon"] = W.IntSlider(value=36, min=6, max=120, step=6, description="Horizon (months)", style=style,
+                               layout=lay)
+    w["rate"] = W.FloatSlider(value=0.08, min=0.0, max=0.3, step=0.01, description="Discount rate", style=style,
+                              layout=lay, readout_format=".0%")
+    w["summary"] = W.HTML()
+    w["status"] = W.HTML()
+    for key in ("volume", "cumulative", "per_million", "gpus"):
+        ex.figs[key] = go.FigureWidget()
+    ex.load(scenario)
+    for key, widget in w.items():
+        if key in ("summary", "status"):
+            continue
+        if key == "scenario":
+            widget.observe(lambda ch: ex.load(ch["new"]), names="value")
+        else:
+            widget.observe(ex.on_change, names="value")
+    controls = W.VBox([w[k] for k in ("scenario", "volume", "tokens_in", "tokens_out", "model", "quant", "gpu",
+                                      "gpu_count", "api", "util", "api_price", "gpu_price", "horizon", "rate")]
+                      + [w["status"]])
+    top = W.HBox([controls, W.VBox([w["summary"]], layout=W.Layout(flex="1", padding="0 0 0 20px"))])
+    grid = W.VBox([W.HBox([ex.figs["volume"], ex.figs["cumulative"]]),
+                   W.HBox([ex.figs["per_million"], ex.figs["gpus"]])])
+    root = W.VBox([top, grid])
+    root.explorer = ex  # for tests and benchmarks: the state behind the widgets
+    return root

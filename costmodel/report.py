@@ -1,0 +1,243 @@
+"""Finance reports: the report notebook's content, its rendering to offline HTML, and Excel.
+
+``prepare`` and the section functions are what ``notebooks/reports/4.01-tco-report.ipynb``
+calls; ``render`` executes that notebook with papermill and converts it with nbconvert
+to one self-contained HTML file (no code, plotly.js embedded, no external URL), and
+``write_workbook`` writes the Excel workbook. The scenario is validated before any kernel
+starts, so bad input fails fast with the engine's clear error.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from costmodel.assumptions import register
+from costmodel.catalog import Catalog
+from costmodel.engine import Evaluation, evaluate
+from costmodel.loaders import DATA_DIR, load, load_catalog_files
+from costmodel.scenario import OwnedOption, RentedOption
+from costmodel.sensitivity import one_at_a_time
+
+ROOT = DATA_DIR.parent
+REPORT_NOTEBOOK = ROOT / "notebooks" / "reports" / "4.01-tco-report.ipynb"
+
+
+@dataclass(frozen=True)
+class ReportContext:
+    scenario_path: Path
+    evaluation: Evaluation
+    catalog: Catalog
+    assumptions: pd.DataFrame
+    sensitivity: pd.DataFrame
+    probe_run: str | None
+
+
+def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | None = None) -> list[str]:
+    """``--set`` lines pointing a self-hosted option (default: the first) at a probe run."""
+    if not probe_run:
+        return []
+    from costmodel.loaders import load_scenario
+
+    sc = load_scenario(scenario_path)
+    hosted = [o.name for o in sc.options if isinstance(o, RentedOption | OwnedOption)]
+    target = option or (hosted[0] if hosted else None)
+    # the run replaces any published figure the option had
+    return [f"options.{target}.measured=null", f"options.{target}.probe_run={probe_run}"] if target else []
+
+
+def prepare(scenario_path: str | Path, probe_run: str | None = None, probe_option: str | None = None,
+            sensitivity: bool = True) -> ReportContext:
+    """Load, evaluate and analyse a scenario for the report."""
+    path = Path(scenario_path)
+    scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))
+    ev = evaluate(scenario, catalog)
+    sens = one_at_a_time(scenario, catalog) if sensitivity else pd.DataFrame()
+    return ReportContext(path, ev, catalog, register(ev, catalog), sens, probe_run)
+
+
+def _usd(x: float) -> str:
+    return f"-${-x:,.0f}" if x < 0 else f"${x:,.0f}"
+
+
+def table(df: pd.DataFrame):
+    """A report table: thousands separators, no NaN (a dash where there is no value)."""
+    return df.style.format(na_rep="–", thousands=",", precision=2)
+
+
+def executive_summary(ctx: ReportContext) -> str:
+    ev = ctx.evaluation
+    sc = ev.scenario
+    rec = ev.recommendation
+    lines = [f"# {sc.title}", "", f"*Scenario `{sc.name}`, assumptions as of {sc.as_of}; report generated "
+             f"{time.strftime('%Y-%m-%d')}. All money in USD.*", "", "## Executive summary", ""]
+    lines.append(f"**Recommendation: {ev.option(rec.option).label if rec.option else 'none'}.**")
+    lines += [""] + [f"- {r}" for r in rec.reasons]
+    measured = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "measured"]
+    modelled = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "modelled"]
+    lines += ["", "Capacity figures: " + ("; ".join(
+        ([f"measured for {', '.join(measured)}"] if measured else [])
+        + ([f"modelled (roofline, not measured) for {', '.join(modelled)}"] if modelled else [])) or "none") + "."]
+    if sc.description:
+        lines += ["", sc.description.strip()]
+    return "\n".join(lines)
+
+
+def options_table(ctx: ReportContext) -> pd.DataFrame:
+    rows = []
+    for o in ctx.evaluation.options:
+        rows.append({"option": o.label, "kind": o.kind, "total cost (USD)": round(o.total_cost_usd),
+                     "NPV (USD)": round(o.npv_usd), "USD per 1M tokens": round(o.usd_per_million_tokens, 4),
+                     "GPUs at peak": o.gpus_at_peak, "capacity": None if o.capacity is None else
+                     f"{o.capacity.output_tokens_per_s:,.0f} out tok/s per replica ({o.capacity.basis})",
+                     "SLO": {True: "met", False: "missed", None: "unverified"}[o.slo.met],
+                     "prices": "; ".join(o.price_notes)})
+    return pd.DataFrame(rows).set_index("option")
+
+
+def break_even_table(ctx: ReportContext) -> pd.DataFrame:
+    ev = ctx.evaluation
+    rows = [{"self-hosted": b.self_hosted, "vs API": b.api, "break-even requests/month":
+             None if b.requests_per_month is None else round(b.requests_per_month), "note": b.note}
+            for b in ev.break_evens]
+    for p in ev.paybacks:
+        for r in rows:
+            if r["self-hosted"] == p.owned and r["vs API"] == p.api:
+                r["payback month"] = p.month
+    return pd.DataFrame(rows)
+
+
+def capacity_table(ctx: ReportContext) -> pd.DataFrame:
+    wl = ctx.evaluation.scenario.workload
+    rows = []
+    for o in ctx.evaluation.options:
+        c = o.capacity
+        if c is None:
+            rows.append({"option": o.name, "basis": o.slo.basis, "TTFT p95 ms": o.slo.ttft_ms,
+                         "TPOT p95 ms": o.slo.tpot_ms, "SLO": o.slo.met, "note": o.slo.note})
+            continue
+        rows.append({"option": o.name, "basis": c.basis, "GPUs/replica": c.gpus_per_replica,
+                     "out tok/s/replica": round(c.output_tokens_per_s, 1), "batch": c.batch,
+                     "TTFT p95 ms": None if c.ttft_ms is None else round(c.ttft_ms, 1),
+                     "TPOT p95 ms": None if c.tpot_ms is None else round(c.tpot_ms, 2), "limit": c.limit,
+                     "SLO": o.slo.met, "note": o.slo.note, "source": c.source})
+    df = pd.DataFrame(rows).set_index("option")
+    df.attrs["slo"] = f"SLO: TTFT p95 <= {wl.slo.ttft_p95_ms:g} ms, TPOT p95 <= {wl.slo.tpot_p95_ms:g} ms"
+    return df
+
+
+def sensitivity_text(ctx: ReportContext) -> str:
+    s = ctx.sensitivity
+    if s.empty:
+        return "Fewer than two options meet the SLO: no decision to test."
+    a, b = s.attrs["options"]
+    lines = [f"Decision metric: NPV({a}) - NPV({b}) = {_usd(s.attrs['base_metric'])} at the base case "
+             f"(positive: {a} is cheaper). Each input moves alone from its low to its high value (ranges are "
+             "assumptions of this analysis)."]
+    for _, r in s.head(3).iterrows():
+        flip = (f"; the decision flips at {r['break_even']:,.4g} {r['unit']}" if r["break_even"] is not None
+                and r["break_even"] == r["break_even"] else "; the decision holds across the range")
+        lines.append(f"- **{r['factor']}** ({r['low']:,.4g} to {r['high']:,.4g} {r['unit']}): metric "
+                     f"{_usd(r['metric_low'])} to {_usd(r['metric_high'])}{flip}.")
+    return "\n".join(lines)
+
+
+def appendix(ctx: ReportContext) -> pd.DataFrame:
+    files = load_catalog_files()
+    pkgs = ["llm-tco-workbench", "numpy", "pandas", "pydantic", "plotly", "genai-prices", "papermill", "nbconvert"]
+    rows = [{"item": "python", "value": platform.python_version()}]
+    for p in pkgs:
+        try:
+            rows.append({"item": p, "value": metadata.version(p)})
+        except metadata.PackageNotFoundError:
+            pass
+    digest = hashlib.sha256(ctx.scenario_path.read_bytes()).hexdigest()
+    rows.append({"item": f"scenario file {ctx.scenario_path.name} (sha256)", "value": digest})
+    rows.append({"item": "API price snapshot", "value": f"genai-prices {files.api.genai_prices.version}, checked "
+                 f"{files.api.genai_prices.checked_on}"})
+    dates = pd.to_datetime(ctx.assumptions["as_of"], errors="coerce")
+    rows.append({"item": "catalog and input dates", "value": f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"})
+    if ctx.probe_run:
+        rows.append({"item": "probe run", "value": ctx.probe_run})
+    return pd.DataFrame(rows).set_index("item")
+
+
+# ---------------------------------------------------------------------------- Excel
+
+
+def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
+    """Excel for finance: summary, assumptions with sources, monthly cash flow per option (numbers as numbers)."""
+    summary = pd.DataFrame([{"option": o.name, "label": o.label, "kind": o.kind,
+                             "total_cost_usd": round(o.total_cost_usd, 2), "npv_usd": round(o.npv_usd, 2),
+                             "usd_per_million_tokens": o.usd_per_million_tokens, "gpus_at_peak": o.gpus_at_peak,
+                             "slo_met": {True: "met", False: "missed", None: "unverified"}[o.slo.met],
+                             "recommended": o.name == ev.recommendation.option} for o in ev.options])
+    assumptions = register(ev, catalog)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        summary.to_excel(xl, sheet_name="summary", index=False)
+        assumptions.to_excel(xl, sheet_name="assumptions", index=False)
+        for o in ev.options:
+            o.cashflow.round(2).to_excel(xl, sheet_name=_sheet_name(o.name), index=False)
+    return path
+
+
+def _sheet_name(option: str) -> str:
+    return re.sub(r"[\[\]:*?/\\]", "-", f"cf {option}")[:31]
+
+
+# ---------------------------------------------------------------------------- rendering
+
+_EXTERNAL = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>",
+                       re.I)
+
+
+def offline_html(html: str) -> str:
+    """Drop script and stylesheet tags that point at the network (require.js, MathJax CDN)."""
+    return _EXTERNAL.sub("", html)
+
+
+def render(scenario_path: str | Path, out_html: Path, *, probe_run: str | None = None,
+           probe_option: str | None = None, xlsx: Path | None = None, notebook: Path = REPORT_NOTEBOOK,
+           progress=print) -> dict[str, Any]:
+    """Validate, execute the report notebook, render offline HTML (and Excel); returns timings."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    t0 = time.perf_counter()
+    progress(f"validating {scenario_path} ...")
+    path = Path(scenario_path).resolve()
+    scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))  # fails before any kernel
+    ev = evaluate(scenario, catalog)
+    timings = {"validate_s": time.perf_counter() - t0}
+    progress("executing the report notebook (papermill, kernel python3) ...")
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / "report.ipynb"
+        papermill.execute_notebook(str(notebook), str(executed), kernel_name="python3", cwd=str(ROOT),
+                                   progress_bar=False, log_output=False, parameters={
+                                       "scenario_path": str(path), "probe_run": probe_run,
+                                       "probe_option": probe_option})
+        timings["execute_s"] = time.perf_counter() - t0 - timings["validate_s"]
+        progress("rendering self-contained HTML (nbconvert, no code cells) ...")
+        nb = nbformat.read(executed, as_version=4)
+        exporter = HTMLExporter(template_name="lab", exclude_input=True, exclude_input_prompt=True,
+                                exclude_output_prompt=True)
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": scenario.title}})
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(offline_html(body), encoding="utf-8")
+    if xlsx is not None:
+        write_workbook(ev, catalog, xlsx)
+    timings["total_s"] = time.perf_counter() - t0
+    progress(f"wrote {out_html} ({out_html.stat().st_size / 1e6:.1f} MB) in {timings['total_s']:.1f} s"
+             + (f" and {xlsx}" if xlsx else ""))
+    return timings
