@@ -34,7 +34,7 @@ def test_report_is_self_contained_with_its_figures(rendered):
     assert not EXTERNAL.search(html), "the report must open offline"
     assert "plotly.js v" in html or "Plotly.newPlot" in html  # plotly.js embedded
     assert html.count('class="plotly-graph-div"') == 6  # cost/1M, cumulative, monthly, volume, GPUs, tornado
-    assert "jp-InputArea-editor" not in html  # no code cells
+    assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
     ev = evaluate(*load(SEED))
     assert ev.option(ev.recommendation.option).label in html
     for section in ("Executive summary", "Options compared", "Break-even and payback", "Capacity and latency SLO",
