@@ -1,7 +1,7 @@
 """The explore notebook's widgets: controls wired to :func:`what_if`, figures updated in place.
 
-``what_if`` is pure (scenario + catalog files + control values in, evaluation out) and is
-what ``bench/widgets.py`` times; ``explorer()`` builds the ipywidgets layout that
+``what_if`` is pure (scenario + catalog files + control values in, evaluation out);
+``bench/widgets.py`` times it with the redraw; ``explorer()`` builds the ipywidgets layout that
 ``notebooks/1.01-explore-build-vs-buy.ipynb`` and ``tco dashboard`` show.
 """
 
@@ -147,33 +147,6 @@ def summary_html(w: WhatIf) -> str:
             f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>")
 
 
-TRACE_KEYS = ("x", "y", "text", "hovertext", "marker", "base", "name")
-
-
-def sync_figure(widget: go.FigureWidget, fig: go.Figure) -> None:
-    """Make ``widget`` show ``fig``, touching only what a recompute changes.
-
-    With the same traces (a recompute within one scenario) only their data, texts and
-    colours and the layout's title, shapes and annotations are set; plotly validates
-    every property it is given, so setting whole layouts would cost tens of ms.
-    """
-    with widget.batch_update():
-        same = len(widget.data) == len(fig.data) and all(a.type == b.type for a, b in zip(widget.data, fig.data))
-        if not same:
-            widget.data = ()
-            widget.add_traces(list(fig.data))
-            widget.layout = fig.layout
-            return
-        for target, source in zip(widget.data, fig.data):
-            given = source.to_plotly_json()
-            for key in TRACE_KEYS:
-                if key in given:
-                    target[key] = given[key]
-        widget.layout.title = fig.layout.title
-        widget.layout.shapes = fig.layout.shapes
-        widget.layout.annotations = fig.layout.annotations
-
-
 @dataclass
 class Explorer:
     """The widget tree and its state (built by :func:`explorer`)."""
@@ -182,7 +155,7 @@ class Explorer:
     scenario_dir: Path
     scenario: Scenario | None = None
     widgets: dict[str, Any] = field(default_factory=dict)
-    figs: dict[str, go.FigureWidget] = field(default_factory=dict)
+    figs: dict[str, Any] = field(default_factory=dict)  # ipywidgets.Output per figure
     last_seconds: float = 0.0
 
     def controls(self) -> Controls:
@@ -203,9 +176,7 @@ class Explorer:
         except (InputError, EngineError, ValueError) as e:
             self.widgets["status"].value = f"<span style='color:#b00'>Not evaluated: {html.escape(str(e))}</span>"
             return
-        for name, fig in figures(result).items():
-            sync_figure(self.figs[name], fig)
-        self.widgets["summary"].value = summary_html(result)
+        self.show(result)
         self.last_seconds = time.perf_counter() - t0
         self.widgets["status"].value = f"<span style='color:#666'>recomputed in {self.last_seconds * 1e3:.0f} ms</span>"
 
@@ -232,10 +203,21 @@ class Explorer:
             w["gpu_price"].value = 1.0
             w["horizon"].value = sc.horizon_months
             w["rate"].value = sc.discount_rate
-        result = what_if(sc, self.files, self.controls())
+        self.show(what_if(sc, self.files, self.controls()))
+
+    def show(self, result: WhatIf) -> None:
+        """Put a result on screen: each figure is redrawn in its own Output area.
+
+        Why not plotly's FigureWidget: under Voila (plotly 7.1, ipywidgets 8.1, voila 0.5)
+        the FigureWidget updated last in a round of updates was not redrawn, and traces or
+        widgets added after the first display were never drawn (checked in Chromium). An
+        Output area showing the figure through plotly's mime renderer redraws every time.
+        """
         for key, fig in figures(result).items():
-            self.figs[key].data = ()
-            sync_figure(self.figs[key], fig)
+            out = self.figs[key]
+            with out:
+                out.clear_output(wait=True)
+                fig.show(renderer="plotly_mimetype", config={"displaylogo": False})
         self.widgets["summary"].value = summary_html(result)
 
     def _paused(self):
@@ -269,8 +251,10 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     lay = W.Layout(width="420px")
     w = ex.widgets
     w["scenario"] = W.Dropdown(options=names, value=scenario, description="Scenario", style=style, layout=lay)
-    w["volume"] = W.FloatLogSlider(value=1e6, base=10, min=4, max=10, step=0.05, description="Requests / month",
-                                   readout_format=".3s", style=style, layout=lay)
+    # A typed number, not a log slider: a slider snaps to its grid (2,000,000 -> 1,995,262) and the
+    # numbers would no longer match the scenario's own evaluation.
+    w["volume"] = W.BoundedFloatText(value=1e6, min=0, max=1e12, step=1e5, description="Requests / month",
+                                     style=style, layout=lay)
     w["tokens_in"] = W.BoundedIntText(value=1000, min=1, max=200_000, description="Input tokens", style=style,
                                       layout=lay)
     w["tokens_out"] = W.BoundedIntText(value=200, min=1, max=32_000, description="Output tokens", style=style,
@@ -297,8 +281,7 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
                               layout=lay, readout_format=".0%")
     w["summary"] = W.HTML()
     w["status"] = W.HTML()
-    for key in ("volume", "cumulative", "per_million", "gpus"):
-        ex.figs[key] = go.FigureWidget()
+    ex.figs = {key: W.Output(layout=W.Layout(width="50%")) for key in ("volume", "cumulative", "per_million", "gpus")}
     ex.load(scenario)
     for key, widget in w.items():
         if key in ("summary", "status"):
@@ -311,8 +294,7 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
                                       "gpu_count", "api", "util", "api_price", "gpu_price", "horizon", "rate")]
                       + [w["status"]])
     top = W.HBox([controls, W.VBox([w["summary"]], layout=W.Layout(flex="1", padding="0 0 0 20px"))])
-    grid = W.VBox([W.HBox([ex.figs["volume"], ex.figs["cumulative"]]),
-                   W.HBox([ex.figs["per_million"], ex.figs["gpus"]])])
-    root = W.VBox([top, grid])
+    f = ex.figs
+    root = W.VBox([top, W.HBox([f["volume"], f["cumulative"]]), W.HBox([f["per_million"], f["gpus"]])])
     root.explorer = ex  # for tests and benchmarks: the state behind the widgets
     return root

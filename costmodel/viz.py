@@ -23,6 +23,11 @@ LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50), height=420,
               legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
 
 
+def _list(values) -> list:
+    """Plain lists for trace data: FigureWidget front ends in Voila drew nothing from numpy/pandas buffers."""
+    return np.asarray(values, dtype=float).tolist()
+
+
 def volume_grid(ev: Evaluation, points: int = 160) -> np.ndarray:
     """Monthly volumes around the scenario's: 1/100 to 100x the first month, and every break-even."""
     v0 = max(ev.scenario.workload.requests_per_month, 1.0)
@@ -39,7 +44,7 @@ def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None 
     curves = cost_curves(ev.scenario, catalog, v)
     fig = go.Figure(layout=LAYOUT)
     for i, name in enumerate(curves.columns):
-        fig.add_scatter(x=v, y=curves[name], name=name, mode="lines", line=dict(color=PALETTE[i % 8], width=2,
+        fig.add_scatter(x=_list(v), y=_list(curves[name]), name=name, mode="lines", line=dict(color=PALETTE[i % 8], width=2,
                         shape="hv" if ev.option(name).kind != "api" else "linear"))
     be = [(b, b.requests_per_month) for b in ev.break_evens if b.requests_per_month]
     xs = [x for _, x in be]
@@ -60,7 +65,7 @@ def cumulative_cost(ev: Evaluation) -> go.Figure:
     fig = go.Figure(layout=LAYOUT)
     for i, o in enumerate(ev.options):
         df = o.cashflow
-        fig.add_scatter(x=df["month"], y=df["cumulative"], name=o.name, mode="lines",
+        fig.add_scatter(x=_list(df["month"]), y=_list(df["cumulative"]), name=o.name, mode="lines",
                         line=dict(color=PALETTE[i % 8], width=2.5 if o.name == ev.recommendation.option else 1.5))
     fig.update_xaxes(title="month")
     fig.update_yaxes(title="cumulative cost, USD")
@@ -71,7 +76,7 @@ def cumulative_cost(ev: Evaluation) -> go.Figure:
 def cost_per_million(ev: Evaluation) -> go.Figure:
     """USD per 1M tokens (input + output) over the horizon, coloured by SLO status."""
     names = [o.name for o in ev.options]
-    fig = go.Figure(go.Bar(x=names, y=[o.usd_per_million_tokens for o in ev.options],
+    fig = go.Figure(go.Bar(x=names, y=_list([o.usd_per_million_tokens for o in ev.options]),
                            marker_color=[SLO_COLOR[o.slo.met] for o in ev.options],
                            text=[f"${o.usd_per_million_tokens:,.3f}" for o in ev.options], textposition="outside",
                            hovertext=[SLO_TEXT[o.slo.met] for o in ev.options]), layout=LAYOUT)
@@ -84,9 +89,9 @@ def cost_per_million(ev: Evaluation) -> go.Figure:
 def gpus_and_slo(ev: Evaluation) -> go.Figure:
     """GPUs at peak per self-hosted option, with the SLO status and where capacity came from."""
     hosted = [o for o in ev.options if o.gpus_at_peak is not None]
-    fig = go.Figure(go.Bar(x=[o.name for o in hosted], y=[o.gpus_at_peak for o in hosted],
+    fig = go.Figure(go.Bar(x=[o.name for o in hosted], y=_list([o.gpus_at_peak for o in hosted]),
                            marker_color=[SLO_COLOR[o.slo.met] for o in hosted],
-                           text=[f"{o.gpus_at_peak} GPUs, {SLO_TEXT[o.slo.met]}<br>{o.capacity.basis} capacity"
+                           text=[f"{o.gpus_at_peak} GPUs, {SLO_TEXT[o.slo.met]}, {o.capacity.basis}"
                                  for o in hosted], textposition="outside"), layout=LAYOUT)
     fig.update_yaxes(title="GPUs at peak")
     fig.update_layout(title="GPUs needed at peak and SLO status", showlegend=False)
@@ -101,7 +106,7 @@ def monthly_cashflow(ev: Evaluation, option: str) -> go.Figure:
     fig = go.Figure(layout=LAYOUT)
     for i, col in enumerate(c for c in df.columns if c not in skip):
         if np.any(df[col].to_numpy() != 0):
-            fig.add_bar(x=df["month"], y=df[col], name=col, marker_color=PALETTE[i % 8])
+            fig.add_bar(x=_list(df["month"]), y=_list(df[col]), name=col, marker_color=PALETTE[i % 8])
     fig.update_layout(barmode="relative", title=f"Monthly cash flow: {o.label}")
     fig.update_xaxes(title="month")
     fig.update_yaxes(title="USD")
@@ -117,9 +122,9 @@ def tornado(sens: pd.DataFrame) -> go.Figure:
     a, b = sens.attrs.get("options", ("best", "runner-up"))
     base = sens.attrs.get("base_metric", 0.0)
     order = sens.iloc[::-1]
-    fig.add_bar(y=order["factor"], x=order["metric_low"] - base, base=base, orientation="h", name="low value",
+    fig.add_bar(y=list(order["factor"]), x=_list(order["metric_low"] - base), base=base, orientation="h", name="low value",
                 marker_color="#1f77b4", text=[f"{v:,.3g}" for v in order["low"]], textposition="inside")
-    fig.add_bar(y=order["factor"], x=order["metric_high"] - base, base=base, orientation="h", name="high value",
+    fig.add_bar(y=list(order["factor"]), x=_list(order["metric_high"] - base), base=base, orientation="h", name="high value",
                 marker_color="#ff7f0e", text=[f"{v:,.3g}" for v in order["high"]], textposition="inside")
     fig.add_vline(x=0, line_color="black")
     fig.update_layout(barmode="overlay", title=f"Sensitivity: NPV({a}) - NPV({b}); left of 0, {b} wins")

@@ -1,0 +1,84 @@
+"""``tco dashboard`` in a real browser: Voila serves the explore notebook, Debian's chromium
+(driven by Playwright) changes a widget, and the numbers on the page change."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import ROOT
+from tests.probes.test_faults import free_port
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--no-first-run", "--disable-sync", "--disable-quic"]
+
+
+@pytest.fixture(scope="module")
+def dashboard():
+    if not Path(CHROMIUM).exists():
+        pytest.fail("chromium is not installed: .ci/run installs Debian's chromium (apt-get install chromium)")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "costmodel", "dashboard", "--port", str(port), "--no-browser"],
+                            cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    url = f"http://127.0.0.1:{port}/"
+    deadline = time.monotonic() + 60
+    while True:  # wait for the port, not the page: each request to / starts a kernel
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            assert proc.poll() is None, "voila exited"
+            assert time.monotonic() < deadline, "voila did not listen within 60 s"
+            time.sleep(0.3)
+    yield url
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(20)
+
+
+def test_widget_change_updates_the_numbers(dashboard, tmp_path):
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        page.goto(dashboard, timeout=120_000)
+        summary = page.locator(".tco-summary")
+        summary.wait_for(timeout=120_000)
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        before = summary.inner_text()
+        # every figure draws its traces (a FigureWidget filled after construction would draw none)
+        traces = [n.locator("g.trace").count() for n in page.locator(".js-plotly-plot").all()]
+        assert len(traces) == 4 and min(traces) >= 1, traces
+        per_million = page.locator(".js-plotly-plot").nth(2)  # cost per 1M tokens, labelled bars
+        labels_before = per_million.locator("text.bartext").all_text_contents()
+        recommendation = page.locator(".tco-recommendation").inner_text()
+        assert "Recommendation" in recommendation and "$" in before
+        box = page.locator(".widget-text", has_text="Output tokens").locator("input")
+        box.fill("1400")
+        box.press("Enter")
+        page.wait_for_function("t => document.querySelector('.tco-summary').innerText !== t", arg=before,
+                               timeout=30_000)
+        after = summary.inner_text()
+        assert after != before
+        # clear_output(wait=True) keeps each old figure until its new one arrives: wait for the settled page
+        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === 4", timeout=30_000)
+        # the figures changed with the numbers: the bar labels ($ per 1M tokens) were redrawn
+        page.wait_for_function(
+            "b => [...document.querySelectorAll('.js-plotly-plot')[2].querySelectorAll('text.bartext')]"
+            ".map(t => t.textContent).join() !== b", arg=",".join(labels_before), timeout=30_000)
+        labels_after = per_million.locator("text.bartext").all_text_contents()
+        assert len(labels_after) == len(labels_before) > 0 and labels_after != labels_before
+        assert "recomputed in" in page.locator("body").inner_text()
+        assert "recomputed in" in page.locator("body").inner_text()
+        page.screenshot(path=str(os.environ.get("TCO_SCREENSHOT", tmp_path / "dashboard.png")), full_page=True)
+        assert "def " not in page.locator("body").inner_text()  # no code shown
+        browser.close()
