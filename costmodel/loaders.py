@@ -29,6 +29,7 @@ from costmodel.catalog import (
     Sourced,
 )
 from costmodel.scenario import ApiOption, HybridOption, Scenario
+from costmodel.whatif import set_path
 
 DATA_DIR = Path(os.environ.get("TCO_DATA_DIR", Path(__file__).resolve().parent.parent / "data"))
 CATALOG_FILES: dict[str, type[BaseModel]] = {
@@ -189,31 +190,10 @@ def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str)
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
-        keys = path.strip().split(".")
-        node: Any = data
-        for i, key in enumerate(keys):
-            last = i == len(keys) - 1
-            if isinstance(node, list):
-                match = [j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key]
-                if match:
-                    idx = match[0]
-                elif key.isdigit() and int(key) < len(node):
-                    idx = int(key)
-                else:
-                    names = [item.get("name") for item in node if isinstance(item, dict)]
-                    raise InputError(file, f"--set {path}", value,
-                                     f"no item named {key!r}; known: {', '.join(map(str, names))}")
-                if last:
-                    node[idx] = value
-                else:
-                    node = node[idx]
-            elif isinstance(node, dict):
-                if last:
-                    node[key] = value
-                else:
-                    node = node.setdefault(key, {})
-            else:
-                raise InputError(file, f"--set {path}", value, f"{'.'.join(keys[:i])} is not a section")
+        try:
+            set_path(data, path.strip(), value)
+        except KeyError as e:
+            raise InputError(file, f"--set {path}", value, e.args[0]) from None
     return data
 
 

@@ -25,7 +25,8 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
             idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key),
                        int(key) if key.isdigit() and int(key) < len(node) else None)
             if idx is None:
-                raise KeyError(f"no item named {key!r} at {'.'.join(keys[:i]) or 'top level'}")
+                names = ", ".join(str(item.get("name")) for item in node if isinstance(item, dict))
+                raise KeyError(f"no item named {key!r}; known: {names}")
             if last:
                 node[idx] = value
             else:
