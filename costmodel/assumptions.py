@@ -62,6 +62,11 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
         rows.append({"input": "daily load shape", "value": f"cosine power shape, peak/mean {wl.peak_to_mean:g}",
                      "unit": "-", "source": "model assumption (no 24-hour shape given)",
                      "as_of": sc.as_of.isoformat(), "basis": "assumption"})
+    t = sc.trends
+    for field in ("api_price_decline_per_year", "gpu_rent_decline_per_year"):
+        basis = "assumption" if t.source.lower().startswith("assumption") else "published"
+        rows.append({"input": f"trends.{field}", "value": getattr(t, field), "unit": "fraction/year",
+                     "source": t.source, "as_of": sc.as_of.isoformat(), "basis": basis})
     rows += [_scenario_row(sc, "workload.slo.ttft_p95_ms", wl.slo.ttft_p95_ms, "ms"),
              _scenario_row(sc, "workload.slo.tpot_p95_ms", wl.slo.tpot_p95_ms, "ms")]
     models, quants, gpus = set(), set(), set()

@@ -48,6 +48,7 @@ __all__ = [
     "rented_monthly_cost",
     "owned_monthly_costs",
     "local_share",
+    "price_index",
     "evaluate",
     "cost_curves",
     "variant_costs",
@@ -111,6 +112,19 @@ def monthly_requests(requests_first_month: ArrayLike, growth: ArrayLike, months:
 
 
 # ---------------------------------------------------------------------------- kernels
+
+
+def price_index(decline_per_year: ArrayLike, months: int) -> Array:
+    """Price multiplier of each month for a yearly decline ``d``: ``(1 - d) ** (m / 12)``.
+
+    Examples
+    --------
+    >>> price_index(0.5, 13)[[0, 6, 12]].round(4).tolist()
+    [1.0, 0.7071, 0.5]
+    """
+    d = np.asarray(decline_per_year, float)[..., np.newaxis]
+    return np.power(1.0 - d, np.arange(months, dtype=float) / 12.0)
+
 
 
 def api_monthly_cost(
@@ -458,8 +472,10 @@ class _Demand:
         return self.requests * (self.input_tokens + self.output_tokens)
 
 
-def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike) -> Array:
-    return api_monthly_cost(
+def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike,
+              index: ArrayLike = 1.0) -> Array:
+    """API bill for ``requests``, times a price ``index`` (the trend, by month)."""
+    return np.asarray(index, float) * api_monthly_cost(
         requests,
         workload.input_tokens_per_request,
         workload.output_tokens_per_request,
@@ -578,14 +594,17 @@ class _SelfHosted:
             u = served_mean_rps / (active * self.capacity.requests_per_s)
         return np.clip(np.nan_to_num(u, nan=0.0, posinf=0.0), 0.0, 1.0)
 
-    def monthly(self, fleet: Array, served_mean_rps: Array) -> dict[str, Array]:
+    def monthly(self, fleet: Array, served_mean_rps: Array, rent_decline: float = 0.0) -> dict[str, Array]:
         """Line items per month for a fleet (GPUs per month) serving a mean rate."""
         o = self.option
         staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
         if isinstance(o, RentedOption):
-            if o.commitment != "on-demand":  # committed capacity cannot shrink
+            index = 1.0
+            if o.commitment != "on-demand":  # committed capacity cannot shrink, nor its rate
                 fleet = np.maximum.accumulate(fleet, axis=-1)
-            rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour)
+            else:
+                index = price_index(rent_decline, fleet.shape[-1])
+            rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * index
             staff_arr = np.full_like(rent, staff)
             return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff_arr}
         return owned_monthly_costs(
@@ -734,7 +753,7 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
     for o in scenario.options:
         if isinstance(o, ApiOption):
             p = prices[o.name]
-            cost = _api_cost(o, p, wl, requests)
+            cost = _api_cost(o, p, wl, requests, price_index(scenario.trends.api_price_decline_per_year, H))
             notes = (f"{p.provider}/{p.model}: ${float(p.input):g} in, ${float(p.cached_input):g} cached in, "
                      f"${float(p.output):g} out per 1M tokens ({p.input.source}; as of {p.input.as_of})",)
             results.append(_result(o, "api", {"api": cost, "total": cost}, demand, scenario, None,
@@ -752,7 +771,8 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
                     slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
                                     f"{o.gpus} GPUs cannot serve the peak from month {int(short[0])} "
                                     f"({int(needed[short[0]])} needed)")
-            items = h.monthly(fleet, np.minimum(demand.mean_rps, h.served_capacity(fleet)))
+            items = h.monthly(fleet, np.minimum(demand.mean_rps, h.served_capacity(fleet)),
+                              scenario.trends.gpu_rent_decline_per_year)
             results.append(_result(o, o.kind, items, demand, scenario, h.capacity, slo,
                                    h.notes, int(np.max(items["gpus"]))))
         else:
@@ -769,9 +789,11 @@ def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHo
     active = np.maximum(np.floor(o.local_gpus / cap.gpus_per_replica) - local.option.spare_replicas, 0.0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
     share = local_share(demand.mean_rps, np.full_like(demand.mean_rps, capacity_rps), demand.shape)
-    items = local.monthly(fleet, demand.mean_rps * share) if o.local_gpus > 0 else {
-        "gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
-    overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.requests * (1.0 - share))
+    trends = scenario.trends
+    items = local.monthly(fleet, demand.mean_rps * share, trends.gpu_rent_decline_per_year) if o.local_gpus > 0 \
+        else {"gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
+    overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.requests * (1.0 - share),
+                         price_index(trends.api_price_decline_per_year, demand.requests.size))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})

@@ -61,6 +61,19 @@ class Workload(Strict):
         return self
 
 
+class PriceTrends(Strict):
+    """Yearly decline of market prices over the horizon (owned hardware keeps its capex)."""
+
+    api_price_decline_per_year: float = Field(
+        default=0.0, ge=0, lt=1, description="Yearly decline of per-token API prices (0.3 = 30 % cheaper a year)."
+    )
+    gpu_rent_decline_per_year: float = Field(
+        default=0.0, ge=0, lt=1,
+        description="Yearly decline of on-demand GPU rental prices; committed rentals keep their contracted rate.",
+    )
+    source: str = Field(default="assumption", description="Where the rates come from; 'assumption' if nowhere.")
+
+
 class Efficiency(Strict):
     """How close the serving engine gets to the hardware roofline; ranges, not constants."""
 
@@ -209,6 +222,7 @@ class Scenario(Strict):
     workload: Workload = Field(description="Demand and latency objective.")
     serving: Serving | None = Field(default=None, description="Default stack for self-hosted options.")
     options: tuple[Option, ...] = Field(min_length=1, description="Options to compare.")
+    trends: PriceTrends = Field(default_factory=PriceTrends, description="Yearly price declines (none by default).")
     sources: dict[str, str] = Field(
         default_factory=dict, description="Where scenario inputs come from: field path -> source text."
     )

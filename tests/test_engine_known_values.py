@@ -166,3 +166,17 @@ def test_fixed_fleet_too_small_misses_the_slo(base_catalog):
     assert r.cashflow["total"].iloc[0] == pytest.approx(8 * 2.0 * HOURS_PER_MONTH)
     ok = evaluate(scenario(options=[rented(gpus=3)]), base_catalog).option("rent")
     assert ok.gpus_at_peak == 3 and ok.slo.met is None  # big enough; measured without latency -> unverified
+
+
+def test_price_trends(base_catalog):
+    trends = {"api_price_decline_per_year": 0.5, "gpu_rent_decline_per_year": 0.2}
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+    sc = scenario(horizon_months=13, trends=trends, options=[
+        rented(), {**rented(), "name": "rent-3y", "commitment": "3-year"}, api])
+    ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
+    # API: 3,500 a month falling 50 % a year -> x 0.5^(6/12) in month 6, x 0.5 in month 12
+    assert ev.option("api").cashflow["total"].iloc[[0, 6, 12]].tolist() == pytest.approx(
+        [3500, 3500 * 0.5 ** 0.5, 1750])
+    # on-demand rent: 1,461 falling 20 % a year; a 3-year commitment keeps its rate
+    assert ev.option("rent").cashflow["total"].iloc[12] == pytest.approx(1461 * 0.8)
+    assert ev.option("rent-3y").cashflow["total"].iloc[12] == pytest.approx(1461)
