@@ -11,7 +11,7 @@ convention (outflows negative), so the best option has the highest (least negati
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import numpy as np
@@ -325,6 +325,8 @@ class OptionResult:
     capacity: ReplicaCapacity | None
     slo: SloStatus
     price_notes: tuple[str, ...]
+    mean_utilization: float | None = None  # self-hosted: mean load / SLO capacity of the active fleet
+    risks: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -353,9 +355,12 @@ class Recommendation:
     option: str | None
     reasons: tuple[str, ...]
 
+    risks: tuple[str, ...] = ()
+
     @property
     def sentence(self) -> str:
-        return " ".join(self.reasons)
+        flags = f" Risk flags: {'; '.join(self.risks)}." if self.risks else ""
+        return " ".join(self.reasons) + flags
 
 
 @dataclass(frozen=True)
@@ -410,6 +415,7 @@ class Evaluation:
             "recommendation": {
                 "option": self.recommendation.option,
                 "reasons": list(self.recommendation.reasons),
+                "risks": list(self.recommendation.risks),
                 "sentence": self.recommendation.sentence,
             },
         }
@@ -446,6 +452,8 @@ def _option_dict(o: OptionResult) -> dict[str, Any]:
             "note": o.slo.note,
         },
         "price_notes": list(o.price_notes),
+        "mean_utilization": o.mean_utilization,
+        "risks": list(o.risks),
         "monthly": o.cashflow.round(2).to_dict(orient="list"),
     }
 
@@ -626,9 +634,12 @@ class _SelfHosted:
 
     def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float,
                             max_utilization: ArrayLike | None = None) -> Array:
-        """Cost of one month at a constant volume, capex spread over its life net of resale."""
+        """Cost of one month at a constant volume, the fleet sized for its peak."""
         mean = np.asarray(requests_per_month, float) / SECONDS_PER_MONTH
-        fleet = self.fleet(mean * shape_peak, max_utilization)
+        return self.fleet_steady_cost(self.fleet(mean * shape_peak, max_utilization), mean)
+
+    def fleet_steady_cost(self, fleet: Array, mean_rps: Array) -> Array:
+        """Cost of one month of a given fleet serving ``mean_rps``, capex spread over its life net of resale."""
         o = self.option
         staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
         if isinstance(o, RentedOption):
@@ -636,7 +647,7 @@ class _SelfHosted:
         capex = fleet * self.capex_per_gpu
         amortized = capex * (1.0 - o.residual_value) / (o.depreciation_years * 12.0)
         power = power_monthly_cost(
-            fleet, self.tdp_watts, o.server_power_factor, self.utilization(fleet, mean),
+            fleet, self.tdp_watts, o.server_power_factor, self.utilization(fleet, mean_rps),
             o.idle_power_fraction, o.pue, o.usd_per_kwh,
         )
         colocation = colocation_monthly_cost(fleet, self.tdp_watts, o.server_power_factor,
@@ -771,16 +782,56 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
                     slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
                                     f"{o.gpus} GPUs cannot serve the peak from month {int(short[0])} "
                                     f"({int(needed[short[0]])} needed)")
-            items = h.monthly(fleet, np.minimum(demand.mean_rps, h.served_capacity(fleet)),
-                              scenario.trends.gpu_rent_decline_per_year)
-            results.append(_result(o, o.kind, items, demand, scenario, h.capacity, slo,
-                                   h.notes, int(np.max(items["gpus"]))))
+            served = np.minimum(demand.mean_rps, h.served_capacity(fleet))
+            items = h.monthly(fleet, served, scenario.trends.gpu_rent_decline_per_year)
+            result = _result(o, o.kind, items, demand, scenario, h.capacity, slo, h.notes, int(np.max(items["gpus"])))
+            util = float(np.mean(h.utilization(items["gpus"], served)))
+            results.append(replace(result, mean_utilization=util))
         else:
             results.append(_hybrid(o, scenario, demand, hosted[o.local], prices[o.overflow]))
 
     break_evens, paybacks = _break_evens(scenario, catalog, hosted, prices, results)
+    results = [replace(r, risks=_risks(r, scenario, hosted, prices, paybacks, results)) for r in results]
     return Evaluation(scenario, tuple(results), break_evens, paybacks,
                       _recommend(scenario, results, break_evens, paybacks))
+
+
+def _risks(r: OptionResult, scenario: Scenario, hosted: dict, prices: dict, paybacks, results) -> tuple[str, ...]:
+    """Risk flags of a self-hosted option, each with its numbers."""
+    h = hosted.get(r.name)
+    if h is None:
+        return ()
+    o = h.option
+    flags = []
+    replicas = r.gpus_at_peak / h.capacity.gpus_per_replica if r.gpus_at_peak else 0
+    if o.spare_replicas == 0 and replicas <= 1:
+        flags.append(f"{r.name} runs on a single replica ({r.gpus_at_peak} GPU) with no spare: one failure stops "
+                     "service")
+    apis = [x for x in results if x.kind == "api"]
+    if apis and r.mean_utilization is not None and r.gpus_at_peak:
+        cheapest = max(apis, key=lambda x: x.npv_usd)
+        # Utilisation at which the fleet's steady cost equals the API bill for the same requests:
+        # at full SLO capacity the fleet serves C requests a month; the API would charge cost(C).
+        fleet = np.array([float(r.gpus_at_peak)])
+        full_rps = h.served_capacity(fleet)
+        full = float(full_rps[0]) * SECONDS_PER_MONTH
+        fleet_cost = float(h.fleet_steady_cost(fleet, full_rps)[0])
+        api_cost = float(_api_cost(scenario.option(cheapest.name), prices[cheapest.name], scenario.workload,
+                                   np.array([full]))[0])
+        breakeven = fleet_cost / api_cost if api_cost > 0 else float("inf")
+        if r.mean_utilization < breakeven:
+            flags.append(f"{r.name}'s fleet averages {r.mean_utilization:.0%} utilisation, below the "
+                         f"{min(breakeven, 9.99):.0%} at which it breaks even with {cheapest.name}")
+    if isinstance(o, OwnedOption):
+        life = o.depreciation_years * 12
+        months = [p.month for p in paybacks if p.owned == r.name]
+        best = min((m for m in months if m is not None), default=None)
+        if best is None:
+            flags.append(f"{r.name} does not pay back against any API within the {scenario.horizon_months}-month "
+                         "horizon" + (f" (hardware life {life:.0f} months)" if life > scenario.horizon_months else ""))
+        elif best > life:
+            flags.append(f"{r.name} pays back in month {best}, beyond its {life:.0f}-month hardware life")
+    return tuple(flags)
 
 
 def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice) -> OptionResult:
@@ -917,4 +968,4 @@ def _recommend(scenario, results, break_evens, paybacks) -> Recommendation:
         if p.owned == best.name and p.month is not None:
             reasons.append(f"Its hardware pays back against {p.api} in month {p.month}.")
             break
-    return Recommendation(best.name, tuple(reasons))
+    return Recommendation(best.name, tuple(reasons), best.risks)

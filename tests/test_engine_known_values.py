@@ -180,3 +180,41 @@ def test_price_trends(base_catalog):
     # on-demand rent: 1,461 falling 20 % a year; a 3-year commitment keeps its rate
     assert ev.option("rent").cashflow["total"].iloc[12] == pytest.approx(1461 * 0.8)
     assert ev.option("rent-3y").cashflow["total"].iloc[12] == pytest.approx(1461)
+
+
+def test_risk_flags(base_catalog):
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+    # One rented GPU at $2/h = 1,461 a month serves up to 10 req/s = 26.3M requests a month at full load.
+    # At $0.1 per 1M tokens the API charges (1,000 + 100) x 0.1 / 1e6 = 0.00011 per request, so 2,893 for
+    # those 26.3M: the GPU breaks even at 1,461 / 2,893 = 50.5 % utilisation, and 1M requests a month
+    # keep it 3.8 % busy.
+    ev = evaluate(scenario(options=[rented(), api]), with_prices(base_catalog, price(0.1, 0.1)))
+    risks = ev.option("rent").risks
+    assert any("single replica" in r for r in risks)
+    (util,) = [r for r in risks if "utilisation" in r]
+    assert "averages 4% utilisation, below the 51%" in util  # 0.505 rounds up
+    # at $2.5 / $10 the API costs 0.0035 a request: break-even at 1.6 %, and no utilisation flag
+    ev = evaluate(scenario(options=[rented(spare_replicas=1), api]), with_prices(base_catalog, price(2.5, 10)))
+    assert ev.option("rent").risks == ()
+    # owned hardware that never pays back within its life is flagged, and the flag reaches the recommendation
+    ev = evaluate(scenario(options=[owned(depreciation_years=4), api]), with_prices(base_catalog, price(0.1, 0.1)))
+    assert any("does not pay back" in r for r in ev.option("own").risks)
+    ev = evaluate(scenario(options=[owned(usd_per_gpu=1), api]), with_prices(base_catalog, price(2.5, 10)))
+    assert ev.recommendation.option == "own"
+    assert ev.recommendation.risks == ev.option("own").risks
+    assert all(r in ev.recommendation.sentence for r in ev.recommendation.risks)
+
+
+def test_recommendation_numbers_match_the_results(base_catalog):
+    import re
+
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+    ev = evaluate(scenario(options=[rented(), owned(), api]), with_prices(base_catalog, price(2.5, 10)))
+    best, text = ev.option(ev.recommendation.option), ev.recommendation.sentence
+    assert f"${-best.npv_usd:,.0f}" in text
+    assert f"{best.usd_per_million_tokens:,.3f} USD per 1M tokens" in text
+    for b in ev.break_evens:
+        if b.requests_per_month and f"{b.self_hosted} breaks even with {b.api}" in text:
+            assert f"{b.requests_per_month:,.0f} requests/month" in text
+    runner_up = sorted(ev.options, key=lambda o: -o.npv_usd)[1]
+    assert re.search(re.escape(f"${-runner_up.npv_usd:,.0f}"), text)
