@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from costmodel.engine import EngineError, Evaluation, evaluate
+from costmodel.engine import EngineError, Evaluation, evaluate, hybrid_sweep
 from costmodel.loaders import (
     DATA_DIR,
     InputError,
@@ -114,10 +114,19 @@ def evaluate_cmd(
         ev = evaluate(sc, cat)
     except (InputError, EngineError) as e:
         _fail(e, scenario)
+    sweeps = {o.name: hybrid_sweep(sc, cat, o.name) for o in sc.options if o.kind == "hybrid"}
     if as_json:
-        sys.stdout.write(json.dumps(ev.to_dict(), indent=2, default=str) + "\n")
+        doc = ev.to_dict()
+        doc["hybrid_sweeps"] = {name: df.to_dict(orient="records") for name, df in sweeps.items()}
+        sys.stdout.write(json.dumps(doc, indent=2, default=str) + "\n")
     else:
         print_evaluation(ev)
+        for name, df in sweeps.items():
+            best = df[df["optimal"]].iloc[0]
+            out.print(f"hybrid {name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
+                      f"({best['local_share']:.0%} served locally, NPV of cost {_money(-best['npv_usd'])}); "
+                      f"all-API {_money(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
+                      f"{_money(-df['npv_usd'].iloc[-1])}")
 
 
 @app.command("prices")

@@ -50,6 +50,7 @@ __all__ = [
     "local_share",
     "price_index",
     "evaluate",
+    "hybrid_sweep",
     "cost_curves",
     "variant_costs",
     "Evaluation",
@@ -753,12 +754,8 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
     """
     wl = scenario.workload
     H = scenario.horizon_months
-    requests = monthly_requests(wl.requests_per_month, wl.monthly_growth, H)
-    demand = _Demand(requests, requests / SECONDS_PER_MONTH, daily_shape(wl),
-                     wl.input_tokens_per_request, wl.output_tokens_per_request)
-    prices = {o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
-    hosted = {o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
-              if isinstance(o, RentedOption | OwnedOption)}
+    demand, prices, hosted = _prepare(scenario, catalog)
+    requests = demand.requests
 
     results: list[OptionResult] = []
     for o in scenario.options:
@@ -832,6 +829,47 @@ def _risks(r: OptionResult, scenario: Scenario, hosted: dict, prices: dict, payb
         elif best > life:
             flags.append(f"{r.name} pays back in month {best}, beyond its {life:.0f}-month hardware life")
     return tuple(flags)
+
+
+def _prepare(scenario: Scenario, catalog: Catalog) -> tuple[_Demand, dict[str, ApiPrice], dict[str, _SelfHosted]]:
+    """Demand by month, API prices and self-hosted capacity: what every option's costing needs."""
+    wl = scenario.workload
+    requests = monthly_requests(wl.requests_per_month, wl.monthly_growth, scenario.horizon_months)
+    demand = _Demand(requests, requests / SECONDS_PER_MONTH, daily_shape(wl),
+                     wl.input_tokens_per_request, wl.output_tokens_per_request)
+    prices = {o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
+    hosted = {o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
+              if isinstance(o, RentedOption | OwnedOption)}
+    return demand, prices, hosted
+
+
+def hybrid_sweep(scenario: Scenario, catalog: Catalog, name: str, sizes: ArrayLike | None = None) -> pd.DataFrame:
+    """Cost of hybrid option ``name`` for each local fleet size, from zero to all-local.
+
+    Sizes default to every multiple of the local replica's GPU count (plus spares) up to the
+    fleet the local option alone would need at its busiest month. Columns: ``local_gpus``,
+    ``npv_usd``, ``total_cost_usd``, ``local_share`` (mean over the horizon), ``optimal``
+    (the highest NPV, i.e. the cheapest; ties go to the smaller fleet).
+    """
+    demand, prices, hosted = _prepare(scenario, catalog)
+    o = scenario.option(name)
+    if not isinstance(o, HybridOption):
+        raise EngineError(f"options[{name}]", name, "not a hybrid option")
+    local = hosted[o.local]
+    if sizes is None:
+        tp = local.capacity.gpus_per_replica
+        spare = local.option.spare_replicas * tp
+        all_local = int(np.max(local.fleet(demand.peak_rps)))
+        sizes = [0] + list(range(tp + spare, max(all_local, tp + spare) + 1, tp))
+    rows = []
+    for size in sizes:
+        r = _hybrid(o.model_copy(update={"local_gpus": int(size)}), scenario, demand, local, prices[o.overflow])
+        rows.append({"local_gpus": int(size), "npv_usd": r.npv_usd, "total_cost_usd": r.total_cost_usd,
+                     "local_share": float(r.cashflow["local_share"].mean())})
+    df = pd.DataFrame(rows)
+    df["optimal"] = False
+    df.loc[df["npv_usd"].idxmax(), "optimal"] = True
+    return df
 
 
 def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice) -> OptionResult:

@@ -135,6 +135,14 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
     return df
 
 
+def hybrid_sweeps(ctx: ReportContext) -> dict[str, pd.DataFrame]:
+    """Cost against local fleet size for each hybrid option."""
+    from costmodel.engine import hybrid_sweep
+
+    sc = ctx.evaluation.scenario
+    return {o.name: hybrid_sweep(sc, ctx.catalog, o.name) for o in sc.options if o.kind == "hybrid"}
+
+
 def sensitivity_text(ctx: ReportContext) -> str:
     s = ctx.sensitivity
     if s.empty:

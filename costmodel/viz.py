@@ -130,3 +130,21 @@ def tornado(sens: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="overlay", title=f"Sensitivity: NPV({a}) - NPV({b}); left of 0, {b} wins")
     fig.update_xaxes(title="USD")
     return fig
+
+
+def hybrid_sweep(sweep: pd.DataFrame, name: str) -> go.Figure:
+    """NPV of cost of a hybrid option against its local fleet size, the optimum marked."""
+    fig = go.Figure(layout=LAYOUT)
+    cost = _list(-sweep["npv_usd"])
+    fig.add_scatter(x=_list(sweep["local_gpus"]), y=cost, mode="lines+markers", name="NPV of cost",
+                    customdata=_list(sweep["local_share"]), hovertemplate="%{x} GPUs: $%{y:,.0f}, "
+                    "%{customdata:.0%} served locally<extra></extra>")
+    best = sweep[sweep["optimal"]].iloc[0]
+    fig.add_scatter(x=[float(best["local_gpus"])], y=[float(-best["npv_usd"])], mode="markers+text",
+                    marker=dict(size=14, symbol="star", color="#d62728"), name="optimum",
+                    text=[f"optimum: {int(best['local_gpus'])} GPUs, {best['local_share']:.0%} local"],
+                    textposition="top center")
+    fig.update_xaxes(title="local GPUs (0 = all API; right end = all local)")
+    fig.update_yaxes(title="NPV of cost, USD")
+    fig.update_layout(title=f"Hybrid {name}: cost against local fleet size")
+    return fig

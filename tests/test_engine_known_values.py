@@ -218,3 +218,25 @@ def test_recommendation_numbers_match_the_results(base_catalog):
             assert f"{b.requests_per_month:,.0f} requests/month" in text
     runner_up = sorted(ev.options, key=lambda o: -o.npv_usd)[1]
     assert re.search(re.escape(f"${-runner_up.npv_usd:,.0f}"), text)
+
+
+def test_hybrid_sweep_optimum(base_catalog):
+    from costmodel.engine import hybrid_sweep
+
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+    hyb = {"name": "hyb", "kind": "hybrid", "local": "rent", "overflow": "api", "local_gpus": 1}
+    sc = scenario(workload={"requests_per_month": 2e8, "peak_to_mean": 3.0}, options=[rented(), api, hyb])
+    # $0.1 per 1M tokens: 0.00011 a request; a $2/h GPU serving 10 req/s costs 0.0000556 a request at
+    # full use, so a GPU pays only while it is more than ~50 % busy
+    cat = with_prices(base_catalog, price(0.1, 0.1))
+    sweep = hybrid_sweep(sc, cat, "hyb")
+    ev = evaluate(sc, cat)
+    # the ends: zero GPUs is the API bill; the last size serves everything locally
+    assert sweep["local_gpus"].iloc[0] == 0
+    assert sweep["npv_usd"].iloc[0] == pytest.approx(ev.option("api").npv_usd)
+    assert sweep["local_share"].iloc[-1] == pytest.approx(1.0)
+    best = sweep[sweep["optimal"]].iloc[0]
+    assert best["npv_usd"] >= max(sweep["npv_usd"].iloc[0], sweep["npv_usd"].iloc[-1])  # never worse than an end
+    # with a peak three times the mean, GPUs kept only for peak hours are idle most of the day:
+    # the optimum serves the base load locally and sends the peaks to the API
+    assert 0 < best["local_gpus"] < sweep["local_gpus"].iloc[-1]

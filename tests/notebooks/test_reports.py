@@ -33,12 +33,13 @@ def test_report_is_self_contained_with_its_figures(rendered):
     html, _, _ = rendered
     assert not EXTERNAL.search(html), "the report must open offline"
     assert "plotly.js v" in html or "Plotly.newPlot" in html  # plotly.js embedded
-    assert html.count('class="plotly-graph-div"') == 6  # cost/1M, cumulative, monthly, volume, GPUs, tornado
+    # cost/1M, cumulative, monthly, volume, GPUs, tornado, and the seed scenario's one hybrid sweep
+    assert html.count('class="plotly-graph-div"') == 7
     assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
     ev = evaluate(*load(SEED))
     assert ev.option(ev.recommendation.option).label in html
     for section in ("Executive summary", "Options compared", "Break-even and payback", "Capacity and latency SLO",
-                    "Sensitivity of the decision", "Assumptions register", "Appendix"):
+                    "Hybrid routing", "Sensitivity of the decision", "Assumptions register", "Appendix"):
         assert section in html
     assert "sha256" in html and "genai-prices" in html
 
