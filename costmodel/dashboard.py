@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import html
 import time
@@ -113,9 +114,9 @@ def _cached_prices(files: CatalogFiles, key: tuple, input_tokens: float) -> dict
 
 def _cached_catalog(files: CatalogFiles, key: tuple, input_tokens: float, sc: Scenario) -> Catalog:
     base = _base_catalog(files)
-    from costmodel.loaders import _check_references
+    from costmodel.loaders import check_references
 
-    _check_references(sc, base, "explorer")
+    check_references(sc, base, "explorer")
     try:
         prices = _cached_prices(files, key, input_tokens)
     except LookupError as e:
@@ -157,6 +158,7 @@ class Explorer:
     widgets: dict[str, Any] = field(default_factory=dict)
     figs: dict[str, Any] = field(default_factory=dict)  # ipywidgets.Output per figure
     last_seconds: float = 0.0
+    quiet: bool = False
 
     def controls(self) -> Controls:
         w = self.widgets
@@ -220,20 +222,17 @@ class Explorer:
                 fig.show(renderer="plotly_mimetype", config={"displaylogo": False})
         self.widgets["summary"].value = summary_html(result)
 
+    @contextlib.contextmanager
     def _paused(self):
-        explorer = self
-
-        class Paused:
-            def __enter__(self):
-                explorer._quiet = True
-
-            def __exit__(self, *exc):
-                explorer._quiet = False
-
-        return Paused()
+        """Set many controls without a recompute for each."""
+        self.quiet = True
+        try:
+            yield
+        finally:
+            self.quiet = False
 
     def on_change(self, change: dict) -> None:
-        if not getattr(self, "_quiet", False):
+        if not self.quiet:
             self.recompute()
 
 

@@ -283,7 +283,7 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
     )
     if scenario is None:
         return catalog
-    _check_references(scenario, catalog, scenario_file)
+    check_references(scenario, catalog, scenario_file)
     prices: dict[tuple[str, str], ApiPrice] = {}
     for o in scenario.options:
         if isinstance(o, ApiOption):
@@ -298,7 +298,7 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
     return catalog.model_copy(update={"api_prices": prices})
 
 
-def _check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
+def check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
     def check(field: str, value: str | None, known: dict[str, Any], what: str) -> None:
         if value is not None and value not in known:
             close = difflib.get_close_matches(value, list(known), n=1)
