@@ -74,10 +74,11 @@ def test_serve_local_then_probe_cli(served, tmp_path):
     records = pd.read_json(run_dir / "requests.jsonl", lines=True)
     # ignore_eos + min_tokens: exactly the asked-for length, counted by the server's usage
     assert records["output_tokens"].eq(16).all() and records["token_source"].eq("usage").all()
-    # the prompt-length calibration hit the target: on average within 10 %; random word
-    # choice moves single prompts by a few tokens either way
+    # the prompt-length calibration hit the target on average within 10 %. Single prompts spread
+    # wider: the tiny model's BPE was trained on Python source, so random English words and the
+    # random hex nonce split into a varying number of tokens (seen: 58 to 81 for a target of 64)
     assert abs(records["input_tokens"].mean() - 64) <= 6.4
-    assert records["input_tokens"].between(48, 80).all()
+    assert records["input_tokens"].between(64 * 0.6, 64 * 1.4).all()
     manifest = json.loads((run_dir / "manifest.json").read_text())
     assert manifest["status"] == "complete" and manifest["slo_search"]["best"] == 4
     assert "TTFT p50" in r.stdout and str(run_dir) in r.stdout.replace("\n", "")
