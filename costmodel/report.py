@@ -205,6 +205,18 @@ def _sheet_name(option: str) -> str:
 
 # ---------------------------------------------------------------------------- rendering
 
+
+def _ipc_kernel_manager():
+    """A kernel manager on local IPC sockets: the kernel is only ever reached from this machine,
+    and ipykernel then has no reason to warn that TCP traffic is unencrypted."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class IpcKernelManager(AsyncKernelManager):
+        def _transport_default(self) -> str:
+            return "ipc"
+
+    return IpcKernelManager
+
 _EXTERNAL = re.compile(r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>",
                        re.I)
 
@@ -232,7 +244,8 @@ def render(scenario_path: str | Path, out_html: Path, *, probe_run: str | None =
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / "report.ipynb"
         papermill.execute_notebook(str(notebook), str(executed), kernel_name="python3", cwd=str(ROOT),
-                                   progress_bar=False, log_output=False, parameters={
+                                   progress_bar=False, log_output=False,
+                                   kernel_manager_class=_ipc_kernel_manager(), parameters={
                                        "scenario_path": str(path), "probe_run": probe_run,
                                        "probe_option": probe_option})
         timings["execute_s"] = time.perf_counter() - t0 - timings["validate_s"]

@@ -88,6 +88,8 @@ class Runner:
     max_cost_usd: float | None = None
     count_tokens: Callable[[str], int] | None = None
     on_record: Callable[[Record], None] | None = None
+    on_level_start: Callable[[str, int], None] | None = None  # (level name, requests incl. warm-up)
+    on_level_end: Callable[[str], None] | None = None
     spent_usd: float = 0.0
     stop_reason: str | None = None
     t0: float = field(default_factory=time.perf_counter)
@@ -153,6 +155,17 @@ class Runner:
         warm = plan.warmup_for(value)
         total = warm + plan.requests
         bodies = [request_body(self.endpoint, p) for p in self.prompts(index, total)]
+        if self.on_level_start is not None:
+            self.on_level_start(name, total)
+        try:
+            return await self._run_level(index, name, value, warm, total, bodies)
+        finally:
+            if self.on_level_end is not None:
+                self.on_level_end(name)
+
+    async def _run_level(self, index: int, name: str, value: float, warm: int, total: int,
+                         bodies: list[bytes]) -> dict[str, Any]:
+        plan = self.plan
         start = time.perf_counter()
         deadline = start + plan.duration_s
         self._loop_lags.clear()

@@ -161,22 +161,18 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
             progress.update(state["task"], advance=1, ttft="-" if med is None else f"{med:,.0f} ms",
                             errors=state["errors"])
 
-    runner = Runner(endpoint, client, writer, make_prompts, plan, run_id, cost_of=prices.request_cost
-                    if prices.usd_per_m_input is not None else None, max_cost_usd=max_cost_usd,
-                    count_tokens=count_tokens, on_record=on_record)
-    original_run_level = runner.run_level
-
-    async def run_level_with_bar(index: int, value: float) -> dict[str, Any]:
+    def level_started(name: str, total: int) -> None:
         ttfts.clear()
         state["errors"] = 0
-        state["task"] = progress.add_task(f"{plan.level_name(value):>6}", total=plan.warmup_for(value)
-                                          + plan.requests, ttft="-", errors=0)
-        try:
-            return await original_run_level(index, value)
-        finally:
-            progress.stop_task(state["task"])
+        state["task"] = progress.add_task(f"{name:>6}", total=total, ttft="-", errors=0)
 
-    runner.run_level = run_level_with_bar  # type: ignore[method-assign]
+    def level_ended(name: str) -> None:
+        progress.stop_task(state["task"])
+
+    runner = Runner(endpoint, client, writer, make_prompts, plan, run_id, cost_of=prices.request_cost
+                    if prices.usd_per_m_input is not None else None, max_cost_usd=max_cost_usd,
+                    count_tokens=count_tokens, on_record=on_record, on_level_start=level_started,
+                    on_level_end=level_ended)
 
     def on_level(meta: dict[str, Any], row: dict[str, Any]) -> None:
         levels.append(meta)
