@@ -117,9 +117,6 @@ def tensor_parallel_size(
     return None
 
 
-Limit = Literal["tpot-slo", "kv-cache", "max-num-seqs", "tpot-slo-unmet"]
-
-
 @dataclass(frozen=True)
 class ReplicaCapacity:
     """What one replica serves at its operating point, and how that figure was obtained."""

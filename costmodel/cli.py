@@ -21,7 +21,6 @@ from costmodel.engine import EngineError, Evaluation, evaluate, hybrid_sweep
 from costmodel.loaders import (
     DATA_DIR,
     InputError,
-    build_catalog,
     genai_prices_version,
     json_schemas,
     load,
@@ -279,4 +278,4 @@ def main() -> None:  # console-script entry point
     app()
 
 
-__all__ = ["app", "main", "print_evaluation", "build_catalog"]
+__all__ = ["app", "main", "print_evaluation"]

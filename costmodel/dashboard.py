@@ -20,7 +20,16 @@ import plotly.graph_objects as go
 from costmodel import viz
 from costmodel.catalog import Catalog
 from costmodel.engine import EngineError, Evaluation, evaluate
-from costmodel.loaders import DATA_DIR, CatalogFiles, InputError, build_catalog, load_catalog_files, load_scenario
+from costmodel.loaders import (
+    DATA_DIR,
+    CatalogFiles,
+    InputError,
+    build_catalog,
+    check_references,
+    load_catalog_files,
+    load_scenario,
+    resolve_api_price,
+)
 from costmodel.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.whatif import scale_prices, with_values
 
@@ -101,27 +110,19 @@ def what_if(scenario: Scenario, files: CatalogFiles, controls: Controls) -> What
 
 def _catalog(files: CatalogFiles, sc: Scenario) -> Catalog:
     """The catalog with API prices for ``sc``; price look-ups are cached per (provider, model, prompt size)."""
+    base = _base_catalog(files)
+    check_references(sc, base, "explorer")
     key = tuple(sorted((o.provider, o.model) for o in sc.options if isinstance(o, ApiOption)))
-    return _cached_catalog(files, key, sc.workload.input_tokens_per_request, sc)
+    try:
+        prices = _cached_prices(files, key, sc.workload.input_tokens_per_request)
+    except LookupError as e:
+        raise InputError("explorer", "api model", key, str(e)) from None
+    return base.model_copy(update={"api_prices": prices})
 
 
 @functools.lru_cache(maxsize=256)
 def _cached_prices(files: CatalogFiles, key: tuple, input_tokens: float) -> dict:
-    from costmodel.loaders import resolve_api_price
-
     return {(p, m): resolve_api_price(p, m, files, input_tokens) for p, m in key}
-
-
-def _cached_catalog(files: CatalogFiles, key: tuple, input_tokens: float, sc: Scenario) -> Catalog:
-    base = _base_catalog(files)
-    from costmodel.loaders import check_references
-
-    check_references(sc, base, "explorer")
-    try:
-        prices = _cached_prices(files, key, input_tokens)
-    except LookupError as e:
-        raise InputError("explorer", "api model", key, str(e)) from None
-    return base.model_copy(update={"api_prices": prices})
 
 
 @functools.lru_cache(maxsize=4)

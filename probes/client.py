@@ -94,7 +94,7 @@ class _Exchange:
     """The state of one request/response on a connection; fed from ``data_received``."""
 
     __slots__ = ("parser", "sent", "token_times", "content_first", "done", "usage", "error_kind", "error",
-                 "saw_done", "text_parts", "want_text")
+                 "text_parts")
 
     def __init__(self, want_text: bool):
         self.parser = ResponseParser()
@@ -105,9 +105,7 @@ class _Exchange:
         self.usage: dict[str, Any] | None = None
         self.error_kind: str | None = None
         self.error: str | None = None
-        self.saw_done = False
-        self.text_parts: list[str] | None = [] if want_text else None
-        self.want_text = want_text
+        self.text_parts: list[str] | None = [] if want_text else None  # kept only for tokenizer counts
 
     def finish(self, kind: str | None = None, message: str | None = None) -> None:
         if kind and not self.error_kind:
@@ -130,8 +128,7 @@ class _Exchange:
 
     def on_event(self, t: float, ev: SseEvent) -> None:
         data = ev.data
-        if data == "[DONE]":
-            self.saw_done = True
+        if data == "[DONE]":  # completion is the end of the HTTP body, which follows
             return
         try:
             obj = json.loads(data)

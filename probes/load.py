@@ -25,7 +25,7 @@ import numpy as np
 from probes.client import Record, StreamingClient
 from probes.endpoint import Endpoint
 from probes.prompts import Prompt
-from probes.results import RunWriter, meets_slo, summarize_level
+from probes.results import RunWriter, summarize_level
 
 
 @dataclass(frozen=True)
@@ -68,10 +68,6 @@ def request_body(endpoint: Endpoint, prompt: Prompt) -> bytes:
         body["min_tokens"] = prompt.output_tokens
         body["stream_options"]["continuous_usage_stats"] = True
     return json.dumps(body).encode()
-
-
-class Stop(Exception):
-    pass
 
 
 @dataclass

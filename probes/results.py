@@ -26,7 +26,6 @@ import pandas as pd
 from probes.client import Record
 
 PERCENTILES = (50, 90, 95, 99)
-METRICS = ("ttft", "itl", "tpot", "e2e")
 
 
 def package_versions() -> dict[str, str]:
