@@ -146,12 +146,12 @@ def roofline_capacity(
     bandwidth_per_gpu: float,
     flops_per_gpu: float,
     gpus: int,
-    mbu: float,
-    mfu: float,
+    mbu: ArrayLike,
+    mfu: ArrayLike,
     memory_utilization: float,
     max_num_seqs: int,
     input_tokens: float,
-    cached_input_share: float,
+    cached_input_share: ArrayLike,
     output_tokens: float,
     ttft_slo_s: float,
     tpot_slo_s: float,
@@ -172,6 +172,15 @@ def roofline_capacity(
     ('tpot-slo', True, 152.0, 3055)
 
     The TPOT objective binds at 152 sequences; prefill takes ~62 % of the replica's time.
+    ``mbu``, ``mfu`` and ``cached_input_share`` may be arrays (Monte Carlo draws); the
+    figures are then arrays of their shape.
+
+    >>> roofline_capacity(parameters=8.03e9, bytes_per_weight=2, layers=32, kv_heads=8,
+    ...     head_dim=128, kv_bytes_per_element=2, memory_per_gpu=80e9, bandwidth_per_gpu=3.35e12,
+    ...     flops_per_gpu=989e12, gpus=1, mbu=[0.6, 0.3], mfu=0.4, memory_utilization=0.9,
+    ...     max_num_seqs=256, input_tokens=1000, cached_input_share=0, output_tokens=200,
+    ...     ttft_slo_s=1.0, tpot_slo_s=0.05).batch.tolist()
+    [152.0, 98.0]
     """
     weights = float(weight_bytes(parameters, bytes_per_weight))
     kv = float(kv_bytes_per_token(layers, kv_heads, head_dim, kv_bytes_per_element))
@@ -179,35 +188,55 @@ def roofline_capacity(
     seq_len = input_tokens + output_tokens
     kv_limit = int(max(0.0, (memory * memory_utilization - weights) // (kv * seq_len))) if kv > 0 else max_num_seqs
     cap = max(1, min(kv_limit, max_num_seqs))
-    batch = np.arange(1, cap + 1, dtype=float)
-    step = decode_step_seconds(
-        batch, weights, kv, input_tokens + output_tokens / 2.0, bandwidth, mbu, parameters, flops, mfu
-    )
-    prefill = float(prefill_tokens_per_second(parameters, flops, mfu))
-    prompt = input_tokens * (1.0 - cached_input_share)
-    requests_per_s = 1.0 / (prompt / prefill + output_tokens * step / batch)
-    prefill_share = requests_per_s * prompt / prefill
-    tpot = step / (1.0 - prefill_share)
-    ok = np.flatnonzero(tpot <= tpot_slo_s)
-    if ok.size:
-        i = int(ok[-1])
-        limit = "tpot-slo" if i + 1 < cap else ("kv-cache" if kv_limit <= max_num_seqs else "max-num-seqs")
-    else:
-        i, limit = 0, "tpot-slo-unmet"
-    ttft = prompt / prefill + float(step[i])
-    slo_met = bool(ok.size) and ttft <= ttft_slo_s
+    prefill = prefill_tokens_per_second(parameters, flops, mfu)
+    prompt = input_tokens * (1.0 - np.asarray(cached_input_share, float))
+
+    def operating_point(batch: NDArray[np.float64]):
+        step = decode_step_seconds(
+            batch, weights, kv, input_tokens + output_tokens / 2.0, bandwidth, mbu, parameters, flops, mfu
+        )
+        requests_per_s = 1.0 / (prompt / prefill + output_tokens * step / batch)
+        tpot = step / (1.0 - requests_per_s * prompt / prefill)
+        return step, requests_per_s, tpot
+
+    # TPOT grows with the batch (per-sequence step time falls, prefill share rises), so the
+    # largest batch meeting the objective is found by integer bisection, element-wise: the
+    # same code serves one estimate and a million Monte Carlo draws of MBU and MFU.
+    shape = np.broadcast_shapes(np.shape(mbu), np.shape(mfu), np.shape(prompt))
+    ok_batch, too_big = np.zeros(shape), np.full(shape, cap + 1.0)
+    while np.any(too_big - ok_batch > 1):
+        mid = np.floor(0.5 * (ok_batch + too_big))
+        ok = operating_point(mid)[2] <= tpot_slo_s
+        ok_batch, too_big = np.where(ok, mid, ok_batch), np.where(ok, too_big, mid)
+    met_tpot = ok_batch >= 1
+    batch = np.maximum(ok_batch, 1.0)
+    step, requests_per_s, tpot = operating_point(batch)
+    ttft = prompt / prefill + step
+    slo_met = met_tpot & (ttft <= ttft_slo_s)
+    limit = np.where(~met_tpot, "tpot-slo-unmet", np.where(
+        batch < cap, "tpot-slo", "kv-cache" if kv_limit <= max_num_seqs else "max-num-seqs"))
+    scalar = batch.ndim == 0
+    value = float if scalar else np.asarray
     return ReplicaCapacity(
         basis="modelled",
         gpus_per_replica=gpus,
-        requests_per_s=float(requests_per_s[i]),
-        output_tokens_per_s=float(requests_per_s[i] * output_tokens),
-        batch=float(batch[i]),
-        ttft_ms=ttft * 1e3,
-        tpot_ms=float(tpot[i]) * 1e3,
-        slo_met=slo_met,
-        limit=limit,
-        source=f"roofline: MBU {mbu:g}, MFU {mfu:g}, memory utilisation {memory_utilization:g}",
+        requests_per_s=value(requests_per_s),
+        output_tokens_per_s=value(requests_per_s * output_tokens),
+        batch=value(batch),
+        ttft_ms=value(ttft * 1e3),
+        tpot_ms=value(tpot * 1e3),
+        slo_met=bool(slo_met) if scalar else slo_met,
+        limit=str(limit) if scalar else limit,
+        source=f"roofline: MBU {number(mbu)}, MFU {number(mfu)}, memory utilisation {memory_utilization:g}",
     )
+
+
+def number(x: ArrayLike, spec: str = "g") -> str:
+    """Format a scalar; an array of Monte Carlo draws reads as its range."""
+    a = np.asarray(x, float)
+    if a.size == 1:
+        return format(float(a.reshape(())), spec)
+    return f"{format(float(a.min()), spec)}-{format(float(a.max()), spec)} (drawn)"
 
 
 def replicas_needed(peak_requests_per_s: ArrayLike, replica_requests_per_s: ArrayLike, max_utilization: ArrayLike):

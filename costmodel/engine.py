@@ -102,14 +102,18 @@ def daily_shape(workload: Workload) -> Array:
 def monthly_requests(requests_first_month: ArrayLike, growth: ArrayLike, months: int) -> Array:
     """Requests in each month: ``R0 * (1 + g) ** m``, months on the last axis.
 
+    ``R0`` and ``g`` broadcast against the months, so Monte Carlo draws of shape
+    ``(draws, 1)`` give a ``(draws, months)`` table.
+
     Examples
     --------
     >>> monthly_requests(1000, 0.1, 3).round(1).tolist()
     [1000.0, 1100.0, 1210.0]
+    >>> monthly_requests([[1000], [2000]], 0.0, 2).tolist()
+    [[1000.0, 1000.0], [2000.0, 2000.0]]
     """
-    r0 = np.asarray(requests_first_month, float)[..., np.newaxis]
-    g = np.asarray(growth, float)[..., np.newaxis]
-    return r0 * np.power(1.0 + g, np.arange(months, dtype=float))
+    g = np.asarray(growth, float)
+    return np.asarray(requests_first_month, float) * np.exp(np.arange(months, dtype=float) * np.log1p(g))
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -123,9 +127,8 @@ def price_index(decline_per_year: ArrayLike, months: int) -> Array:
     >>> price_index(0.5, 13)[[0, 6, 12]].round(4).tolist()
     [1.0, 0.7071, 0.5]
     """
-    d = np.asarray(decline_per_year, float)[..., np.newaxis]
-    return np.power(1.0 - d, np.arange(months, dtype=float) / 12.0)
-
+    d = np.asarray(decline_per_year, float)
+    return np.exp(np.arange(months, dtype=float) / 12.0 * np.log1p(-d))
 
 
 def api_monthly_cost(
@@ -219,7 +222,7 @@ def owned_monthly_costs(
     *,
     capex_per_gpu: float,
     depreciation_months: float,
-    residual_value: float,
+    residual_value: ArrayLike,
     count_residual: bool,
     tdp_watts: float,
     server_power_factor: float,
@@ -228,7 +231,8 @@ def owned_monthly_costs(
     usd_per_kwh: float,
     colocation_usd_per_kw_month: float,
     maintenance_per_year: float,
-    staff_usd_per_month: float,
+    staff_usd_per_month: ArrayLike,
+    depreciation: bool = True,
 ) -> dict[str, Array]:
     """Monthly cash flows of an owned fleet, by line item (USD, positive = paid).
 
@@ -236,29 +240,32 @@ def owned_monthly_costs(
     the fleet first needs them and kept. Each cohort loses ``(1 - residual) / life`` of its
     price a month until its life ends; the book value left at the horizon's end comes back
     as ``residual`` (negative cost) in the last month. ``depreciation`` is the accounting
-    charge, shown for reference and not part of ``total`` (which is cash).
+    charge, shown for reference and not part of ``total`` (which is cash); Monte Carlo
+    runs skip it (``depreciation=False``). Scalar prices may be ``(draws, 1)`` arrays.
     """
     fleet = np.maximum.accumulate(np.asarray(fleet, float), axis=-1)
     months = fleet.shape[-1]
     bought = np.diff(fleet, axis=-1, prepend=0.0)
     capex = bought * capex_per_gpu
     age = np.arange(months, dtype=float)
-    # Depreciation: cohort k charges capex_k (1 - rv) / life in months k .. k + life - 1.
-    charge = (1.0 - residual_value) / depreciation_months
-    in_life = (age[:, None] - age[None, :] >= 0) & (age[:, None] - age[None, :] < depreciation_months)
-    depreciation = (capex[..., None, :] * in_life).sum(axis=-1) * charge
+    items: dict[str, Array] = {}
+    if depreciation:
+        # Cohort k charges capex_k (1 - rv) / life in months k .. k + life - 1.
+        charge = (1.0 - np.asarray(residual_value, float)) / depreciation_months
+        in_life = (age[:, None] - age[None, :] >= 0) & (age[:, None] - age[None, :] < depreciation_months)
+        items["depreciation"] = (capex @ in_life.T.astype(float)) * charge
     residual = np.zeros_like(capex)
     if count_residual:
         # Book value at the end of the last month: ages run months-k for cohort k.
         held = np.minimum(months - age, depreciation_months)
-        book = capex * (1.0 - (1.0 - residual_value) * held / depreciation_months)
+        book = capex * (1.0 - (1.0 - np.asarray(residual_value, float)) * held / depreciation_months)
         residual[..., -1] = -book.sum(axis=-1)
     power = power_monthly_cost(
         fleet, tdp_watts, server_power_factor, utilization, idle_power_fraction, pue, usd_per_kwh
     )
     colocation = colocation_monthly_cost(fleet, tdp_watts, server_power_factor, colocation_usd_per_kw_month)
     maintenance = np.cumsum(capex, axis=-1) * maintenance_per_year / 12.0
-    staff = np.broadcast_to(np.asarray(staff_usd_per_month, float), fleet.shape).copy()
+    staff = np.broadcast_to(np.asarray(staff_usd_per_month, float), fleet.shape)
     total = capex + power + colocation + maintenance + staff + residual
     return {
         "gpus": fleet,
@@ -269,7 +276,7 @@ def owned_monthly_costs(
         "staff": staff,
         "residual": residual,
         "total": total,
-        "depreciation": depreciation,
+        **items,
     }
 
 
@@ -277,7 +284,9 @@ def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLi
     """Share of requests a fleet of fixed capacity serves when the load follows ``shape``.
 
     Each hour the fleet serves ``min(load_h, capacity)``; the rest overflows.
-    ``shape`` has 24 weights with mean 1.
+    ``shape`` has 24 weights with mean 1. With ``x = capacity / mean`` the share is
+    ``sum_h min(s_h, x) / sum_h s_h``, piecewise linear in ``x`` with knots at the sorted
+    weights, so interpolating between the knots is exact and needs no hourly axis.
 
     Examples
     --------
@@ -289,12 +298,13 @@ def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLi
     >>> float(local_share(10.0, 10.0, np.repeat([0.0, 2.0], 12)))
     0.5
     """
-    mean = np.asarray(mean_requests_per_s, float)[..., np.newaxis]
-    load = mean * shape
-    served = np.minimum(load, np.asarray(capacity_requests_per_s, float)[..., np.newaxis])
+    mean = np.asarray(mean_requests_per_s, float)
+    knots = np.concatenate([[0.0], np.sort(np.asarray(shape, float))])
+    served_at_knots = np.array([np.minimum(shape, k).sum() for k in knots]) / np.sum(shape)
     with np.errstate(invalid="ignore", divide="ignore"):
-        share = served.sum(axis=-1) / load.sum(axis=-1)
-    return np.where(mean[..., 0] > 0, share, 1.0)
+        x = np.asarray(capacity_requests_per_s, float) / mean
+    share = np.interp(np.nan_to_num(x, nan=1.0, posinf=knots[-1]), knots, served_at_knots)
+    return np.where(mean > 0, share, 1.0)
 
 
 # ---------------------------------------------------------------------------- results
@@ -483,8 +493,8 @@ class _Demand:
 
 def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike,
               index: ArrayLike = 1.0) -> Array:
-    """API bill for ``requests``, times a price ``index`` (the trend, by month)."""
-    return np.asarray(index, float) * api_monthly_cost(
+    """API bill for ``requests``, times a price ``index`` (the trend, by month) and the option's price scale."""
+    return np.asarray(index, float) * option.price_scale * api_monthly_cost(
         requests,
         workload.input_tokens_per_request,
         workload.output_tokens_per_request,
@@ -603,7 +613,8 @@ class _SelfHosted:
             u = served_mean_rps / (active * self.capacity.requests_per_s)
         return np.clip(np.nan_to_num(u, nan=0.0, posinf=0.0), 0.0, 1.0)
 
-    def monthly(self, fleet: Array, served_mean_rps: Array, rent_decline: float = 0.0) -> dict[str, Array]:
+    def monthly(self, fleet: Array, served_mean_rps: Array, rent_decline: ArrayLike = 0.0,
+                depreciation: bool = True) -> dict[str, Array]:
         """Line items per month for a fleet (GPUs per month) serving a mean rate."""
         o = self.option
         staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
@@ -614,7 +625,7 @@ class _SelfHosted:
             else:
                 index = price_index(rent_decline, fleet.shape[-1])
             rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * index
-            staff_arr = np.full_like(rent, staff)
+            staff_arr = np.broadcast_to(staff, rent.shape)
             return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff_arr}
         return owned_monthly_costs(
             fleet,
@@ -631,6 +642,7 @@ class _SelfHosted:
             colocation_usd_per_kw_month=o.colocation_usd_per_kw_month,
             maintenance_per_year=o.maintenance_per_year,
             staff_usd_per_month=staff,
+            depreciation=depreciation,
         )
 
     def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float,
@@ -752,40 +764,30 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
     Raises :class:`EngineError` when a scenario is valid but impossible (a model that fits
     no GPU count, a GPU with no price).
     """
-    wl = scenario.workload
-    H = scenario.horizon_months
     demand, prices, hosted = _prepare(scenario, catalog)
-    requests = demand.requests
 
     results: list[OptionResult] = []
     for o in scenario.options:
+        items, _ = _costed(o, scenario, demand, prices, hosted)
         if isinstance(o, ApiOption):
             p = prices[o.name]
-            cost = _api_cost(o, p, wl, requests, price_index(scenario.trends.api_price_decline_per_year, H))
             notes = (f"{p.provider}/{p.model}: ${float(p.input):g} in, ${float(p.cached_input):g} cached in, "
-                     f"${float(p.output):g} out per 1M tokens ({p.input.source}; as of {p.input.as_of})",)
-            results.append(_result(o, "api", {"api": cost, "total": cost}, demand, scenario, None,
-                                   _api_slo(o, scenario), notes, None))
+                     f"${float(p.output):g} out per 1M tokens ({p.input.source}; as of {p.input.as_of})"
+                     + (f"; x {o.price_scale:g} (scenario price_scale)" if o.price_scale != 1 else ""),)
+            results.append(_result(o, "api", items, demand, scenario, None, _api_slo(o, scenario), notes, None))
         elif isinstance(o, RentedOption | OwnedOption):
             h = hosted[o.name]
-            needed = h.fleet(demand.peak_rps)
             slo = _capacity_slo(h.capacity)
-            if o.gpus is None:
-                fleet = needed
-            else:
-                fleet = np.full_like(needed, float(o.gpus))
-                short = np.flatnonzero(needed > fleet)
+            if o.gpus is not None:
+                short = np.flatnonzero(h.fleet(demand.peak_rps) > o.gpus)
                 if short.size:
                     slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
                                     f"{o.gpus} GPUs cannot serve the peak from month {int(short[0])} "
-                                    f"({int(needed[short[0]])} needed)")
-            served = np.minimum(demand.mean_rps, h.served_capacity(fleet))
-            items = h.monthly(fleet, served, scenario.trends.gpu_rent_decline_per_year)
+                                    f"({int(h.fleet(demand.peak_rps)[short[0]])} needed)")
             result = _result(o, o.kind, items, demand, scenario, h.capacity, slo, h.notes, int(np.max(items["gpus"])))
-            util = float(np.mean(h.utilization(items["gpus"], served)))
-            results.append(replace(result, mean_utilization=util))
+            results.append(replace(result, mean_utilization=float(np.mean(items["utilization"]))))
         else:
-            results.append(_hybrid(o, scenario, demand, hosted[o.local], prices[o.overflow]))
+            results.append(_hybrid(o, scenario, demand, hosted[o.local], prices[o.overflow], items))
 
     break_evens, paybacks = _break_evens(scenario, catalog, hosted, prices, results)
     results = [replace(r, risks=_risks(r, scenario, hosted, prices, paybacks, results)) for r in results]
@@ -872,26 +874,73 @@ def hybrid_sweep(scenario: Scenario, catalog: Catalog, name: str, sizes: ArrayLi
     return df
 
 
-def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice) -> OptionResult:
-    cap = local.capacity
-    fleet = np.full(demand.requests.shape, float(o.local_gpus))
-    active = np.maximum(np.floor(o.local_gpus / cap.gpus_per_replica) - local.option.spare_replicas, 0.0)
-    capacity_rps = active * cap.requests_per_s * local.option.max_utilization
-    share = local_share(demand.mean_rps, np.full_like(demand.mean_rps, capacity_rps), demand.shape)
+def _both(a: Any, b: Any) -> Any:
+    """Three-valued AND of SLO flags (None: unknown), element-wise over Monte Carlo draws."""
+    if a is None or b is None:
+        known = b if a is None else a
+        return False if known is not None and not np.any(known) else None
+    return np.logical_and(a, b)
+
+
+def _costed(o, scenario: Scenario, demand: _Demand, prices: dict[str, ApiPrice], hosted: dict[str, _SelfHosted],
+            detail: bool = True) -> tuple[dict[str, Array], Any]:
+    """Monthly line items of one option and whether it meets the SLO.
+
+    The single costing of every option: :func:`evaluate` calls it with point inputs
+    (arrays by month) and :func:`costmodel.uncertainty.simulate` with ``(draws, 1)``
+    inputs (arrays of draws by month). ``detail=False`` skips what only the report shows.
+    The SLO flag is a bool or None (unknown), or a ``(draws, 1)`` bool array.
+    """
     trends = scenario.trends
-    items = local.monthly(fleet, demand.mean_rps * share, trends.gpu_rent_decline_per_year) if o.local_gpus > 0 \
-        else {"gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
+    months = demand.requests.shape[-1]
+    if isinstance(o, ApiOption):
+        cost = _api_cost(o, prices[o.name], scenario.workload, demand.requests,
+                         price_index(trends.api_price_decline_per_year, months))
+        return {"api": cost, "total": cost}, _api_slo(o, scenario).met
+    if isinstance(o, HybridOption):
+        return _hybrid_items(o, scenario, demand, hosted[o.local], prices[o.overflow], detail)
+    h = hosted[o.name]
+    needed = h.fleet(demand.peak_rps)
+    fleet = needed if o.gpus is None else np.broadcast_to(float(o.gpus), needed.shape)
+    served = np.minimum(demand.mean_rps, h.served_capacity(fleet))
+    items = h.monthly(fleet, served, trends.gpu_rent_decline_per_year, depreciation=detail)
+    if detail:
+        items["utilization"] = h.utilization(items["gpus"], served)
+    met = h.capacity.slo_met
+    if o.gpus is not None:
+        met = _both(met, np.all(needed <= fleet, axis=-1, keepdims=True))
+    return items, met
+
+
+def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice,
+                  detail: bool) -> tuple[dict[str, Array], Any]:
+    cap = local.capacity
+    fleet = np.broadcast_to(float(o.local_gpus), demand.requests.shape)
+    active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
+    capacity_rps = active * cap.requests_per_s * local.option.max_utilization
+    share = local_share(demand.mean_rps, capacity_rps, demand.shape)
+    trends = scenario.trends
+    local_rps = demand.mean_rps * share
+    items = local.monthly(fleet, local_rps, trends.gpu_rent_decline_per_year, depreciation=detail) \
+        if o.local_gpus > 0 else {"gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
     overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.requests * (1.0 - share),
-                         price_index(trends.api_price_decline_per_year, demand.requests.size))
+                         price_index(trends.api_price_decline_per_year, demand.requests.shape[-1]))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
+    met = _both(cap.slo_met if o.local_gpus > 0 else True, _api_slo(scenario.option(o.overflow), scenario).met)
+    return items, met
+
+
+def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice,
+            items: dict[str, Array] | None = None) -> OptionResult:
+    if items is None:
+        items, _ = _hybrid_items(o, scenario, demand, local, price, detail=True)
+    cap = local.capacity
     api_slo = _api_slo(scenario.option(o.overflow), scenario)
-    local_slo = _capacity_slo(cap)
-    met = None if (api_slo.met is None and local_slo.met is not False) else bool(local_slo.met) and bool(api_slo.met)
-    if local_slo.met is False or api_slo.met is False:
-        met = False
-    slo = SloStatus(met, local_slo.ttft_ms, local_slo.tpot_ms, local_slo.basis,
+    local_slo = _capacity_slo(cap) if o.local_gpus > 0 else SloStatus(True, None, None, "none", "no local fleet")
+    met = _both(local_slo.met, api_slo.met)
+    slo = SloStatus(None if met is None else bool(met), local_slo.ttft_ms, local_slo.tpot_ms, local_slo.basis,
                     "local part " + (local_slo.note or "meets the SLO") + "; overflow part "
                     + (api_slo.note or "measured"))
     notes = local.notes + (f"overflow to {price.provider}/{price.model}",)

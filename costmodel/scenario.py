@@ -126,6 +126,11 @@ class ApiOption(_OptionBase):
         default=None, gt=0, description="Known p95 TTFT of this API (measured); unknown if absent."
     )
     tpot_p95_ms: float | None = Field(default=None, gt=0, description="Known p95 TPOT of this API; unknown if absent.")
+    price_scale: float = Field(
+        default=1.0, gt=0, le=10,
+        description="Multiplier on the catalog's per-token prices: 0.8 for a negotiated 20 % discount; "
+        "a distribution under uncertainty models price risk.",
+    )
 
 
 class _SelfHostedBase(_OptionBase):

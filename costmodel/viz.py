@@ -102,7 +102,7 @@ def monthly_cashflow(ev: Evaluation, option: str) -> go.Figure:
     """Stacked monthly line items of one option (residual value negative)."""
     o = ev.option(option)
     df = o.cashflow
-    skip = {"month", "requests", "tokens", "gpus", "total", "cumulative", "depreciation", "local_share"}
+    skip = {"month", "requests", "tokens", "gpus", "total", "cumulative", "depreciation", "local_share", "utilization"}
     fig = go.Figure(layout=LAYOUT)
     for i, col in enumerate(c for c in df.columns if c not in skip):
         if np.any(df[col].to_numpy() != 0):
