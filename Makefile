@@ -33,6 +33,7 @@ test: $(STAMP)
 
 bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/engine.py
+	$(BIN)/python bench/montecarlo.py
 	$(BIN)/python bench/widgets.py
 	$(BIN)/python bench/probe_overhead.py
 

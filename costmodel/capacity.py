@@ -249,8 +249,7 @@ def replicas_needed(peak_requests_per_s: ArrayLike, replica_requests_per_s: Arra
     >>> replicas_needed([0, 1, 8, 8.01], 10, 0.8).tolist()
     [0.0, 1.0, 1.0, 2.0]
     """
-    need = np.asarray(peak_requests_per_s, float) / (
-        np.asarray(replica_requests_per_s, float) * np.asarray(max_utilization, float)
-    )
-    # Tolerate float noise so that exactly-full replicas do not round up.
-    return np.ceil(need - 1e-9)
+    per_replica = np.asarray(replica_requests_per_s, float) * np.asarray(max_utilization, float)
+    need = np.asarray(peak_requests_per_s, float) / per_replica
+    need -= 1e-9  # tolerate float noise so that exactly-full replicas do not round up
+    return np.ceil(need, out=need)

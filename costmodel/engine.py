@@ -11,6 +11,7 @@ convention (outflows negative), so the best option has the highest (least negati
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
@@ -24,6 +25,7 @@ from costmodel.capacity import (
     SECONDS_PER_MONTH,
     ReplicaCapacity,
     kv_bytes_per_token,
+    number,
     replicas_needed,
     roofline_capacity,
     tensor_parallel_size,
@@ -162,7 +164,7 @@ def api_monthly_cost(
         + np.asarray(output_tokens, float) * np.asarray(usd_per_m_output, float)
     ) / 1e6
     discount = 1.0 - np.asarray(batch_share, float) * np.asarray(batch_discount, float)
-    return np.asarray(requests, float) * per_request * discount
+    return np.asarray(requests, float) * (per_request * discount)
 
 
 def rented_monthly_cost(gpus: ArrayLike, usd_per_gpu_hour: ArrayLike) -> Array:
@@ -173,7 +175,7 @@ def rented_monthly_cost(gpus: ArrayLike, usd_per_gpu_hour: ArrayLike) -> Array:
     >>> float(rented_monthly_cost(2, 2.0))
     2922.0
     """
-    return np.asarray(gpus, float) * np.asarray(usd_per_gpu_hour, float) * HOURS_PER_MONTH
+    return np.asarray(gpus, float) * (np.asarray(usd_per_gpu_hour, float) * HOURS_PER_MONTH)
 
 
 def power_monthly_cost(
@@ -197,9 +199,14 @@ def power_monthly_cost(
     109.575
     """
     idle = np.asarray(idle_power_fraction, float)
-    draw = idle + (1.0 - idle) * np.clip(np.asarray(utilization, float), 0.0, 1.0)
-    kw = np.asarray(gpus, float) * np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float) / 1000.0
-    return kw * draw * np.asarray(pue, float) * HOURS_PER_MONTH * np.asarray(usd_per_kwh, float)
+    # Fold the per-GPU constants first: with Monte Carlo draws they are (draws, 1), the
+    # fleet and utilisation (draws, months), so only three operations touch the big tables.
+    usd_per_gpu_at_full_load = (np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float) / 1000.0
+                                * np.asarray(pue, float) * HOURS_PER_MONTH * np.asarray(usd_per_kwh, float))
+    draw = np.clip(np.asarray(utilization, float), 0.0, 1.0) * (1.0 - idle) + idle
+    draw *= np.asarray(gpus, float)
+    draw *= usd_per_gpu_at_full_load
+    return draw
 
 
 def colocation_monthly_cost(
@@ -212,8 +219,8 @@ def colocation_monthly_cost(
     >>> float(colocation_monthly_cost(8, 700, 1.8, 200))  # 10.08 kW at $200/kW-month
     2016.0
     """
-    return (np.asarray(gpus, float) * np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float)
-            / 1000.0 * np.asarray(usd_per_kw_month, float))
+    return np.asarray(gpus, float) * (np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float)
+                                      / 1000.0 * np.asarray(usd_per_kw_month, float))
 
 
 def owned_monthly_costs(
@@ -254,26 +261,35 @@ def owned_monthly_costs(
         charge = (1.0 - np.asarray(residual_value, float)) / depreciation_months
         in_life = (age[:, None] - age[None, :] >= 0) & (age[:, None] - age[None, :] < depreciation_months)
         items["depreciation"] = (capex @ in_life.T.astype(float)) * charge
-    residual = np.zeros_like(capex)
-    if count_residual:
-        # Book value at the end of the last month: ages run months-k for cohort k.
-        held = np.minimum(months - age, depreciation_months)
-        book = capex * (1.0 - (1.0 - np.asarray(residual_value, float)) * held / depreciation_months)
-        residual[..., -1] = -book.sum(axis=-1)
     power = power_monthly_cost(
         fleet, tdp_watts, server_power_factor, utilization, idle_power_fraction, pue, usd_per_kwh
     )
-    colocation = colocation_monthly_cost(fleet, tdp_watts, server_power_factor, colocation_usd_per_kw_month)
-    maintenance = np.cumsum(capex, axis=-1) * maintenance_per_year / 12.0
-    staff = np.broadcast_to(np.asarray(staff_usd_per_month, float), fleet.shape)
-    total = capex + power + colocation + maintenance + staff + residual
+    colocation_per_gpu = colocation_monthly_cost(1.0, tdp_watts, server_power_factor, colocation_usd_per_kw_month)
+    maintenance_per_gpu = np.asarray(capex_per_gpu, float) * maintenance_per_year / 12.0  # on cumulative capex
+    staff = np.asarray(staff_usd_per_month, float)
+    total = capex + power
+    total += fleet * (colocation_per_gpu + maintenance_per_gpu)
+    total += staff
+    book_end = np.zeros(fleet.shape[:-1])
+    if count_residual:
+        # Book value at the end of the last month; cohort k has aged min(months - k, life).
+        held = np.minimum(months - age, depreciation_months)
+        book_end = capex.sum(axis=-1) - (1.0 - np.asarray(residual_value, float)).reshape(
+            np.shape(residual_value)[:-1]) * (capex @ held) / depreciation_months
+        if total.ndim < np.ndim(book_end) + 1:  # only the resale value varies by draw
+            total = total + np.zeros(np.shape(book_end) + (1,))
+        total[..., -1] -= book_end
+    if not depreciation:  # Monte Carlo: the cash total is all it needs
+        return {"gpus": fleet, "total": total}
+    residual = np.zeros_like(capex)
+    residual[..., -1] = -book_end
     return {
         "gpus": fleet,
         "capex": capex,
         "power": power,
-        "colocation": colocation,
-        "maintenance": maintenance,
-        "staff": staff,
+        "colocation": fleet * colocation_per_gpu,
+        "maintenance": fleet * maintenance_per_gpu,
+        "staff": np.broadcast_to(staff, fleet.shape),
         "residual": residual,
         "total": total,
         **items,
@@ -301,10 +317,10 @@ def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLi
     mean = np.asarray(mean_requests_per_s, float)
     knots = np.concatenate([[0.0], np.sort(np.asarray(shape, float))])
     served_at_knots = np.array([np.minimum(shape, k).sum() for k in knots]) / np.sum(shape)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        x = np.asarray(capacity_requests_per_s, float) / mean
-    share = np.interp(np.nan_to_num(x, nan=1.0, posinf=knots[-1]), knots, served_at_knots)
-    return np.where(mean > 0, share, 1.0)
+    capacity, mean = np.broadcast_arrays(np.asarray(capacity_requests_per_s, float), mean)
+    x = np.full(mean.shape, knots[-1])  # no load: all of it (none) is served locally
+    np.divide(capacity, mean, out=x, where=mean > 0)
+    return np.interp(x, knots, served_at_knots)
 
 
 # ---------------------------------------------------------------------------- results
@@ -482,7 +498,7 @@ class _Demand:
     input_tokens: float
     output_tokens: float
 
-    @property
+    @functools.cached_property
     def peak_rps(self) -> Array:
         return self.mean_rps * float(self.shape.max())
 
@@ -494,15 +510,16 @@ class _Demand:
 def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike,
               index: ArrayLike = 1.0) -> Array:
     """API bill for ``requests``, times a price ``index`` (the trend, by month) and the option's price scale."""
-    return np.asarray(index, float) * option.price_scale * api_monthly_cost(
-        requests,
+    scale = option.price_scale  # folded into the prices: (draws, 1) at most, never a months-wide pass
+    return api_monthly_cost(
+        np.asarray(requests, float) * np.asarray(index, float),
         workload.input_tokens_per_request,
         workload.output_tokens_per_request,
         workload.cached_input_share,
         workload.batch_share,
-        float(price.input),
-        float(price.output),
-        float(price.cached_input),
+        float(price.input) * scale,
+        float(price.output) * scale,
+        float(price.cached_input) * scale,
         float(price.batch_discount) if price.batch_discount else 0.0,
     )
 
@@ -599,19 +616,28 @@ class _SelfHosted:
     def fleet(self, peak_rps: Array, max_utilization: ArrayLike | None = None) -> Array:
         u = self.option.max_utilization if max_utilization is None else max_utilization
         replicas = replicas_needed(peak_rps, self.capacity.requests_per_s, u)
-        replicas = np.where(replicas > 0, replicas + self.option.spare_replicas, 0.0)
-        return replicas * self.capacity.gpus_per_replica
+        if self.option.spare_replicas:  # spares only where there is load
+            replicas += (replicas > 0) * float(self.option.spare_replicas)
+        if self.capacity.gpus_per_replica != 1:
+            replicas *= self.capacity.gpus_per_replica
+        return replicas
 
     def served_capacity(self, fleet: Array) -> Array:
         """Requests/s a fleet serves at full SLO capacity (spares idle)."""
-        active = np.maximum(np.floor(fleet / self.capacity.gpus_per_replica) - self.option.spare_replicas, 0.0)
+        active = np.floor(np.asarray(fleet, float) / self.capacity.gpus_per_replica)
+        if self.option.spare_replicas:
+            active -= self.option.spare_replicas
+            np.maximum(active, 0.0, out=active)
         return active * self.capacity.requests_per_s
 
     def utilization(self, fleet: Array, served_mean_rps: Array) -> Array:
-        active = np.maximum(fleet / self.capacity.gpus_per_replica - self.option.spare_replicas, 0.0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            u = served_mean_rps / (active * self.capacity.requests_per_s)
-        return np.clip(np.nan_to_num(u, nan=0.0, posinf=0.0), 0.0, 1.0)
+        """Mean load over SLO capacity of the active (non-spare) replicas; 0 with none active."""
+        tp = self.capacity.gpus_per_replica
+        capacity = np.maximum(fleet - self.option.spare_replicas * tp, 0.0) * (self.capacity.requests_per_s / tp)
+        capacity, served = np.broadcast_arrays(capacity, served_mean_rps)
+        u = np.zeros(capacity.shape)
+        np.divide(served, capacity, out=u, where=capacity > 0)
+        return np.minimum(u, 1.0, out=u)
 
     def monthly(self, fleet: Array, served_mean_rps: Array, rent_decline: ArrayLike = 0.0,
                 depreciation: bool = True) -> dict[str, Array]:
@@ -626,7 +652,7 @@ class _SelfHosted:
                 index = price_index(rent_decline, fleet.shape[-1])
             rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * index
             staff_arr = np.broadcast_to(staff, rent.shape)
-            return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff_arr}
+            return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff}
         return owned_monthly_costs(
             fleet,
             self.utilization(np.maximum.accumulate(fleet, axis=-1), served_mean_rps),
@@ -676,7 +702,7 @@ def _self_hosted(option: RentedOption | OwnedOption, scenario: Scenario, catalog
     if isinstance(option, RentedOption):
         if option.usd_per_gpu_hour is not None:
             rate = option.usd_per_gpu_hour
-            notes.append(f"{gpu.id} at ${rate:g}/GPU-hour (scenario override)")
+            notes.append(f"{gpu.id} at ${number(rate)}/GPU-hour (scenario override)")
         else:
             entry = gpu.rental_price(option.provider, option.commitment)
             if entry is None:
@@ -695,7 +721,7 @@ def _self_hosted(option: RentedOption | OwnedOption, scenario: Scenario, catalog
     else:
         if option.usd_per_gpu is not None:
             price = option.usd_per_gpu
-            notes.append(f"{gpu.id} bought at ${price:,.0f}/GPU (scenario override)")
+            notes.append(f"{gpu.id} bought at ${number(price, ',.0f')}/GPU (scenario override)")
         elif gpu.purchase_price is not None:
             price = float(gpu.purchase_price)
             notes.append(
@@ -901,7 +927,7 @@ def _costed(o, scenario: Scenario, demand: _Demand, prices: dict[str, ApiPrice],
         return _hybrid_items(o, scenario, demand, hosted[o.local], prices[o.overflow], detail)
     h = hosted[o.name]
     needed = h.fleet(demand.peak_rps)
-    fleet = needed if o.gpus is None else np.broadcast_to(float(o.gpus), needed.shape)
+    fleet = needed if o.gpus is None else np.full(needed.shape[-1], float(o.gpus))
     served = np.minimum(demand.mean_rps, h.served_capacity(fleet))
     items = h.monthly(fleet, served, trends.gpu_rent_decline_per_year, depreciation=detail)
     if detail:
@@ -915,7 +941,7 @@ def _costed(o, scenario: Scenario, demand: _Demand, prices: dict[str, ApiPrice],
 def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice,
                   detail: bool) -> tuple[dict[str, Array], Any]:
     cap = local.capacity
-    fleet = np.broadcast_to(float(o.local_gpus), demand.requests.shape)
+    fleet = np.full(demand.requests.shape[-1], float(o.local_gpus))  # the same every month and draw
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
     share = local_share(demand.mean_rps, capacity_rps, demand.shape)

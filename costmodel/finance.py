@@ -90,7 +90,10 @@ def npv(rate: ArrayLike, values: ArrayLike) -> NDArray[np.float64]:
     [2.0, 1.0]
     """
     v = np.asarray(values, dtype=float)
-    return np.sum(v * discount_factors(rate, v.shape[-1]), axis=-1)
+    factors = discount_factors(rate, v.shape[-1])
+    if factors.ndim == 1:  # one rate: a matrix-vector product, fast for many rows of cash flows
+        return v @ factors
+    return np.sum(v * factors, axis=-1)
 
 
 def payback_month(cumulative_cost: ArrayLike, cumulative_alternative: ArrayLike) -> int | None:

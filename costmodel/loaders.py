@@ -16,6 +16,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, get_args
 
+import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError
 
@@ -320,7 +321,35 @@ def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override (``--set``) and validate a scenario file; resolve ``probe_run`` references."""
     file = str(path)
     data = apply_overrides(read_yaml(path), overrides, file)
-    return resolve_probe_runs(validate(Scenario, data, file), file)
+    scenario = validate(Scenario, data, file)
+    check_uncertainty(scenario, file)
+    return resolve_probe_runs(scenario, file)
+
+
+def check_uncertainty(scenario: Scenario, file: str) -> None:
+    """Every draw of an uncertain input must be a value its field accepts, and the field's own
+    value (the point estimate) must be a value the distribution can draw."""
+    from costmodel.whatif import with_values
+
+    plain = scenario.model_copy(update={"uncertainty": {}})
+    for path, dist in scenario.uncertainty.items():
+        field = f"uncertainty.{path}"
+        lo, hi = dist.support()
+        for end, probe in ((lo, -1e12), (hi, 1e12)):
+            value = end if np.isfinite(end) else probe
+            try:
+                with_values(plain, {path: value})
+            except ValidationError as e:
+                problem = e.errors()[0]["msg"]
+                if np.isfinite(end):
+                    raise InputError(file, field, end, f"draws can reach {end:g}, which {path} does not accept "
+                                     f"({problem})") from None
+                raise InputError(file, field, dist.dist, f"unbounded draws can leave the range {path} accepts "
+                                 f"({problem}); give low and high bounds") from None
+        node = scenario.value_at(path)
+        if node is not None and not lo <= float(node) <= hi:
+            raise InputError(file, field, node, f"the scenario's value {float(node):g} (the point estimate) lies "
+                             f"outside the distribution's range [{lo:g}, {hi:g}]")
 
 
 def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:

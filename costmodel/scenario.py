@@ -8,11 +8,12 @@ JSON Schema is ``data/schema/scenario.schema.json``. Money is in USD, rates are 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
 from costmodel.catalog import Commitment, Strict
+from costmodel.distributions import Distribution
 
 Fraction01 = Annotated[float, Field(ge=0, le=1)]
 PositiveFraction = Annotated[float, Field(gt=0, le=1)]
@@ -214,6 +215,19 @@ class HybridOption(_OptionBase):
 
 Option = Annotated[ApiOption | RentedOption | OwnedOption | HybridOption, Field(discriminator="kind")]
 
+_SELF_HOSTED_UNCERTAIN = ("max_utilization", "ops_staff_fte", "ops_staff_usd_per_year")
+UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
+    "workload": ("requests_per_month", "monthly_growth", "cached_input_share", "batch_share"),
+    "trends": ("api_price_decline_per_year", "gpu_rent_decline_per_year"),
+    "serving.efficiency": ("mbu", "mfu"),
+    "api": ("price_scale",),
+    "rented": ("usd_per_gpu_hour", *_SELF_HOSTED_UNCERTAIN),
+    "owned": ("usd_per_gpu", "server_usd_per_gpu", "usd_per_kwh", "pue", "colocation_usd_per_kw_month",
+              "maintenance_per_year", "residual_value", "idle_power_fraction", "server_power_factor",
+              *_SELF_HOSTED_UNCERTAIN),
+}
+"""Inputs a scenario may give as a distribution: section -> fields (options by kind)."""
+
 
 class Scenario(Strict):
     """One build-vs-buy question."""
@@ -230,6 +244,11 @@ class Scenario(Strict):
     trends: PriceTrends = Field(default_factory=PriceTrends, description="Yearly price declines (none by default).")
     sources: dict[str, str] = Field(
         default_factory=dict, description="Where scenario inputs come from: field path -> source text."
+    )
+    uncertainty: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Uncertain inputs for Monte Carlo and the tornado: field path (as in sources, e.g. "
+        "options.own-l40s.usd_per_kwh) -> distribution. The field's own value stays the point estimate.",
     )
 
     @model_validator(mode="after")
@@ -251,8 +270,40 @@ class Scenario(Strict):
                     raise ValueError(f"options[{o.name}].local = {o.local!r}: must name an owned or rented option")
                 if not isinstance(by_name.get(o.overflow), ApiOption):
                     raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
+        for path in self.uncertainty:
+            problem = self._uncertain_path_problem(path, by_name)
+            if problem:
+                raise ValueError(f"uncertainty.{path}: {problem}")
         return self
+
+    def _uncertain_path_problem(self, path: str, by_name: dict) -> str | None:
+        section, _, field = path.rpartition(".")
+        if section.startswith("options."):
+            name = section.removeprefix("options.")
+            option = by_name.get(name)
+            if option is None:
+                return f"no option named {name!r}; known: {', '.join(by_name)}"
+            allowed = UNCERTAIN_FIELDS.get(option.kind, ())
+            where = f"a {option.kind} option"
+        else:
+            allowed, where = UNCERTAIN_FIELDS.get(section, ()), section or "the top level"
+            if section == "serving.efficiency" and self.serving is None:
+                return "the scenario has no serving section"
+        if field not in allowed:
+            return (f"{field!r} of {where} cannot be uncertain; choose from: {', '.join(allowed)}" if allowed else
+                    f"nothing in {where} can be uncertain; see UNCERTAIN_FIELDS in the README")
+        return None
 
     def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption:
         """The option called ``name``."""
         return next(o for o in self.options if o.name == name)
+
+    def value_at(self, path: str) -> Any:
+        """The value at a dotted field path (options by name), e.g. ``options.own.usd_per_kwh``."""
+        node: Any = self
+        keys = path.split(".")
+        if keys[0] == "options":
+            node, keys = self.option(keys[1]), keys[2:]
+        for key in keys:
+            node = getattr(node, key)
+        return node

@@ -1,0 +1,217 @@
+"""Monte Carlo over a scenario's uncertain inputs, through the engine's own costing.
+
+The ``uncertainty:`` section of a scenario gives some inputs as distributions. Each
+draw replaces those inputs by a ``(draws, 1)`` array in a copy of the scenario, and the
+copy goes through the same :func:`costmodel.engine._prepare` and
+:func:`costmodel.engine._costed` that :func:`costmodel.engine.evaluate` uses, so months
+become the last axis of ``(draws, months)`` tables: no second cost model to drift apart.
+
+Draws run in fixed-size chunks (memory stays bounded, numpy releases the GIL, so two
+threads overlap) with one seeded random stream per chunk: the same scenario, seed and
+number of draws give the same numbers on any machine and thread count.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import functools
+import os
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+from pydantic import BaseModel
+
+from costmodel import finance
+from costmodel.catalog import Catalog
+from costmodel.engine import _costed, _prepare
+from costmodel.scenario import OwnedOption, RentedOption, Scenario
+
+__all__ = ["Simulation", "simulate", "drawn_scenario", "point_value", "CHUNK", "DEFAULT_DRAWS"]
+
+CHUNK = 1 << 13  # draws per chunk: (8,192 x 36 months) float64 tables of 2.4 MB stay in cache
+DEFAULT_DRAWS = 100_000
+PERCENTILES = (10, 50, 90)
+
+
+def _substitute(model: BaseModel, keys: list[str], value: Any) -> BaseModel:
+    """Copy of ``model`` with the field at ``keys`` set to ``value``, unvalidated (arrays allowed)."""
+    head, *rest = keys
+    if isinstance(model, Scenario) and head == "options":
+        name, *rest = rest
+        options = tuple(_substitute(o, rest, value) if o.name == name else o for o in model.options)
+        return model.model_copy(update={"options": options})
+    if not rest:
+        return model.model_copy(update={head: value})
+    return model.model_copy(update={head: _substitute(getattr(model, head), rest, value)})
+
+
+def drawn_scenario(scenario: Scenario, values: dict[str, Any]) -> Scenario:
+    """``scenario`` with the inputs at the given paths replaced by (arrays of) drawn values.
+
+    Values are not re-validated: the distributions were checked against the fields' ranges
+    when the scenario was loaded (:func:`costmodel.loaders.load`).
+    """
+    for path, value in values.items():
+        scenario = _substitute(scenario, path.split("."), value)
+    return scenario
+
+
+def point_value(scenario: Scenario, catalog: Catalog, path: str) -> float:
+    """The point estimate of an uncertain input; catalog prices where the scenario sets none."""
+    node = scenario.value_at(path)
+    if node is not None:
+        return float(node)
+    _, _, hosted = _prepare(scenario, catalog)
+    h = hosted[path.split(".")[1]]
+    if isinstance(h.option, RentedOption):
+        return float(h.usd_per_gpu_hour)
+    assert isinstance(h.option, OwnedOption)
+    return float(h.capex_per_gpu - h.option.server_usd_per_gpu)
+
+
+@dataclass(frozen=True)
+class Simulation:
+    """Monte Carlo results: per option and draw, the horizon's total cost and NPV of cost."""
+
+    scenario: str
+    draws: int
+    seed: int
+    inputs: tuple[str, ...]  # uncertain input paths
+    total_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # USD, positive = paid
+    npv_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # present value of cost, USD (= -NPV)
+    slo_met: dict[str, NDArray[np.bool_] | None] = field(repr=False)  # None: SLO not verifiable
+    eligible: dict[str, NDArray[np.bool_]] = field(repr=False)  # meets the SLO (or unknown) in each draw
+
+    def cheapest(self) -> pd.Series:
+        """Share of draws in which each option is the cheapest (by NPV of cost) of those eligible."""
+        names = list(self.npv_cost)
+        cost = np.stack([np.where(self.eligible[n], self.npv_cost[n], np.inf) for n in names])
+        winner = np.argmin(cost, axis=0)
+        counted = np.isfinite(cost.min(axis=0))
+        shares = np.bincount(winner[counted], minlength=len(names)) / self.draws
+        return pd.Series(shares, index=pd.Index(names, name="option"), name="p_cheapest")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds).
+
+        Costs are positive, so P90 is the expensive tail. ``p_slo`` is empty where the SLO
+        cannot be verified (an API with no measured latency).
+        """
+        p_cheapest = self.cheapest()
+        rows = []
+        for name in self.npv_cost:
+            total = np.percentile(self.total_cost[name], PERCENTILES)
+            npv = np.percentile(self.npv_cost[name], PERCENTILES)
+            met = self.slo_met[name]
+            rows.append({
+                "option": name,
+                **{f"total_cost_p{p}": v for p, v in zip(PERCENTILES, total, strict=True)},
+                **{f"npv_cost_p{p}": v for p, v in zip(PERCENTILES, npv, strict=True)},
+                "npv_cost_mean": float(self.npv_cost[name].mean()),
+                "p_cheapest": float(p_cheapest[name]),
+                "p_slo": None if met is None else float(met.mean()),
+            })
+        return pd.DataFrame(rows).set_index("option")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready summary (see the README's ``--json`` fields)."""
+        table = self.summary()
+        return {
+            "draws": self.draws,
+            "seed": self.seed,
+            "inputs": list(self.inputs),
+            "options": [
+                {
+                    "name": name,
+                    "total_cost_usd": {f"p{p}": round(float(row[f"total_cost_p{p}"]), 2) for p in PERCENTILES},
+                    "npv_cost_usd": {f"p{p}": round(float(row[f"npv_cost_p{p}"]), 2) for p in PERCENTILES},
+                    "p_cheapest": round(float(row["p_cheapest"]), 6),
+                    "p_slo": None if row["p_slo"] is None or pd.isna(row["p_slo"]) else round(float(row["p_slo"]), 6),
+                }
+                for name, row in table.iterrows()
+            ],
+        }
+
+
+@functools.cache
+def _reuse_freed_memory() -> None:
+    """Ask glibc to keep freed tables for reuse instead of returning them to the kernel.
+
+    Each chunk allocates and frees dozens of megabyte-sized tables. By default glibc maps
+    them fresh from the kernel and unmaps them on free, so every table costs thousands of
+    page faults; on this project's VMs that doubled the Monte Carlo time
+    (``bench/montecarlo.py``). Process-wide and harmless elsewhere; a no-op off glibc.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+    except OSError:
+        return
+    m_trim_threshold, m_mmap_threshold = -1, -3
+    libc.mallopt(m_mmap_threshold, 32 * 1024 * 1024)  # glibc's maximum
+    libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
+
+
+def _chunk(scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n: int) -> dict[str, tuple]:
+    rng = np.random.default_rng(seed)
+    values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
+    drawn = drawn_scenario(scenario, values)
+    demand, prices, hosted = _prepare(drawn, catalog)
+    rate = finance.monthly_rate(scenario.discount_rate)
+    out = {}
+    for o in drawn.options:
+        items, met = _costed(o, drawn, demand, prices, hosted, detail=False)
+        total = np.broadcast_to(items["total"], (n, demand.requests.shape[-1]))
+        out[o.name] = (total.sum(axis=-1), finance.npv(rate, total), met)
+    return out
+
+
+def simulate(scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, seed: int = 0,
+             threads: int | None = None, progress: Any = None) -> Simulation:
+    """Draw the uncertain inputs ``draws`` times and cost every option for each draw.
+
+    ``threads`` defaults to the machine's cores (at most 4); ``progress``, if given, is
+    called with the number of draws done after each chunk. A scenario with no uncertainty
+    gives ``draws`` identical copies of the point estimate.
+    """
+    if draws < 1:
+        raise ValueError(f"draws must be at least 1, got {draws}")
+    _prepare(scenario, catalog)  # point resolution first: a bad scenario fails with the engine's own error
+    _reuse_freed_memory()
+    sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
+    seeds = np.random.SeedSequence(seed).spawn(len(sizes))
+    names = [o.name for o in scenario.options]
+    total = {n: np.empty(draws) for n in names}
+    npv = {n: np.empty(draws) for n in names}
+    met: dict[str, Any] = {n: np.empty(draws, bool) for n in names}
+    unknown: set[str] = set()
+
+    def run(i: int) -> int:
+        start = i * CHUNK
+        rows = slice(start, start + sizes[i])
+        for name, (t, v, m) in _chunk(scenario, catalog, seeds[i], sizes[i]).items():
+            total[name][rows], npv[name][rows] = t, v
+            if m is None:
+                unknown.add(name)
+            else:
+                met[name][rows] = np.broadcast_to(np.reshape(m, (-1,)) if np.ndim(m) else m, (sizes[i],))
+        if progress is not None:
+            progress(sizes[i])
+        return i
+
+    workers = threads or min(4, os.cpu_count() or 1)
+    if workers > 1 and len(sizes) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            list(pool.map(run, range(len(sizes))))
+    else:
+        for i in range(len(sizes)):
+            run(i)
+    slo = {n: (None if n in unknown else met[n]) for n in names}
+    eligible = {n: (np.ones(draws, bool) if slo[n] is None else slo[n]) for n in names}
+    return Simulation(scenario.name, draws, seed, tuple(scenario.uncertainty), total, npv, slo, eligible)
