@@ -14,6 +14,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -27,6 +28,7 @@ from costmodel.loaders import (
     load_catalog_files,
     resolve_api_price,
 )
+from costmodel.uncertainty import DEFAULT_DRAWS, simulate, with_confidence
 
 app = typer.Typer(
     help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
@@ -93,7 +95,36 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
     for p in ev.paybacks:
         console.print(f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None
                                                            else f"month {p.month}"))
+    if ev.simulation is not None:
+        print_simulation(ev.simulation, best, console)
     console.print(f"\n[bold]Recommendation:[/bold] {ev.recommendation.sentence}")
+
+
+def print_simulation(sim, best: str | None, console: Console = out) -> None:
+    """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest), P(SLO holds)."""
+    t = Table(title=f"Monte Carlo: {sim.draws:,} draws of {len(sim.inputs)} uncertain inputs, seed {sim.seed}",
+              title_justify="left")
+    for col in ("option", "total cost P10", "P50", "P90", "NPV of cost P10", "P50 ", "P90 ", "P(cheapest)",
+                "P(SLO holds)"):
+        t.add_column(col, justify="left" if col == "option" else "right")
+    for name, row in sim.summary().iterrows():
+        p_slo = "unknown" if row["p_slo"] is None or math.isnan(row["p_slo"]) else f"{row['p_slo']:.1%}"
+        t.add_row(f"[bold]{name}[/bold] *" if name == best else name,
+                  *(_money(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
+                  *(_money(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),
+                  f"{row['p_cheapest']:.1%}", p_slo)
+    console.print(t)
+    console.print("Uncertain inputs: " + ", ".join(sim.inputs))
+
+
+def run_simulation(sc, cat, draws: int, seed: int):
+    """Monte Carlo with a progress bar on stderr for runs long enough to notice."""
+    if draws < 500_000:
+        return simulate(sc, cat, draws, seed)
+    with Progress(TextColumn("Monte Carlo"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("draws", total=draws)
+        return simulate(sc, cat, draws, seed, progress=lambda n: bar.advance(task, n))
 
 
 @app.command("evaluate")
@@ -106,11 +137,24 @@ def evaluate_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON (fields in the README).")] = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+    draws: Annotated[int | None, typer.Option(
+        min=0, help="Monte Carlo draws of the scenario's uncertainty section (0: none). Default: "
+        f"{DEFAULT_DRAWS:,} when the scenario has one, else 0.")] = None,
+    seed: Annotated[int, typer.Option(help="Random seed: the same scenario, seed and draws give the same "
+                                      "numbers.")] = 0,
 ) -> None:
-    """Evaluate every option of a scenario: cash flows, TCO, NPV, break-even, recommendation."""
+    """Evaluate every option of a scenario: cash flows, TCO, NPV, break-even, recommendation.
+
+    With an uncertainty section (or --draws), also Monte Carlo percentiles of cost, the
+    probability that each option is cheapest and that the SLO holds, and the
+    recommendation's confidence.
+    """
     try:
         sc, cat = load(scenario, set_ or (), catalog)
         ev = evaluate(sc, cat)
+        n = (DEFAULT_DRAWS if sc.uncertainty else 0) if draws is None else draws
+        if n:
+            ev = with_confidence(ev, run_simulation(sc, cat, n, seed))
     except (InputError, EngineError) as e:
         _fail(e, scenario)
     sweeps = {o.name: hybrid_sweep(sc, cat, o.name) for o in sc.options if o.kind == "hybrid"}

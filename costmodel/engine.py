@@ -338,6 +338,32 @@ class SloStatus:
 
 
 @dataclass(frozen=True)
+class QualityStatus:
+    """Whether an option may serve every request class: True, False, or None when its quality is unknown."""
+
+    met: bool | None
+    note: str
+
+
+def quality_status(option, scenario: Scenario) -> QualityStatus:
+    """An option's quality against the workload's request classes (a hybrid: its overflow API's)."""
+    if isinstance(option, HybridOption):
+        return quality_status(scenario.option(option.overflow), scenario)
+    wl = scenario.workload
+    need = [c for c in wl.request_classes if c.min_quality > 0]
+    if not need:
+        return QualityStatus(True, "no quality requirement")
+    if option.quality is None:
+        return QualityStatus(None, "quality unknown: set its quality score from your evaluation")
+    short = [c for c in need if option.quality < c.min_quality]
+    if short:
+        return QualityStatus(False, f"quality {option.quality:g} is below what "
+                             + ", ".join(f"{c.name} ({c.min_quality:g}, {c.share:.0%} of requests)" for c in short)
+                             + " needs")
+    return QualityStatus(True, f"quality {option.quality:g} meets every class")
+
+
+@dataclass(frozen=True)
 class OptionResult:
     """One option over the horizon."""
 
@@ -354,6 +380,12 @@ class OptionResult:
     price_notes: tuple[str, ...]
     mean_utilization: float | None = None  # self-hosted: mean load / SLO capacity of the active fleet
     risks: tuple[str, ...] = ()
+    quality: QualityStatus = field(default_factory=lambda: QualityStatus(True, "no quality requirement"))
+
+    @property
+    def eligible(self) -> bool:
+        """Not known to miss the SLO or the quality requirement: a candidate for the recommendation."""
+        return self.slo.met is not False and self.quality.met is not False
 
 
 @dataclass(frozen=True)
@@ -383,6 +415,7 @@ class Recommendation:
     reasons: tuple[str, ...]
 
     risks: tuple[str, ...] = ()
+    confidence: float | None = None  # Monte Carlo probability that the option is the cheapest eligible one
 
     @property
     def sentence(self) -> str:
@@ -392,13 +425,14 @@ class Recommendation:
 
 @dataclass(frozen=True)
 class Evaluation:
-    """Everything ``evaluate`` found for one scenario."""
+    """Everything ``evaluate`` found for one scenario (and, with draws, its Monte Carlo)."""
 
     scenario: Scenario = field(repr=False)
     options: tuple[OptionResult, ...]
     break_evens: tuple[BreakEven, ...]
     paybacks: tuple[Payback, ...]
     recommendation: Recommendation
+    simulation: Any = field(default=None, repr=False)  # costmodel.uncertainty.Simulation
 
     def option(self, name: str) -> OptionResult:
         return next(o for o in self.options if o.name == name)
@@ -443,8 +477,10 @@ class Evaluation:
                 "option": self.recommendation.option,
                 "reasons": list(self.recommendation.reasons),
                 "risks": list(self.recommendation.risks),
+                "confidence": self.recommendation.confidence,
                 "sentence": self.recommendation.sentence,
             },
+            "monte_carlo": None if self.simulation is None else self.simulation.to_dict(),
         }
 
 
@@ -762,6 +798,7 @@ def _result(option, kind, items, demand, scenario, capacity, slo, notes, gpus_at
         capacity=capacity,
         slo=slo,
         price_notes=notes,
+        quality=quality_status(option, scenario),
     )
 
 
@@ -944,7 +981,10 @@ def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _
     fleet = np.full(demand.requests.shape[-1], float(o.local_gpus))  # the same every month and draw
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
-    share = local_share(demand.mean_rps, capacity_rps, demand.shape)
+    servable = scenario.workload.servable_share(local.option.quality)  # classes the local model may serve
+    share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape)
+    if servable != 1.0:
+        share = share * servable
     trends = scenario.trends
     local_rps = demand.mean_rps * share
     items = local.monthly(fleet, local_rps, trends.gpu_rent_decline_per_year, depreciation=detail) \
@@ -1050,9 +1090,10 @@ def _money(x: float) -> str:
 
 
 def _recommend(scenario, results, break_evens, paybacks) -> Recommendation:
-    eligible = [r for r in results if r.slo.met is not False]
+    eligible = [r for r in results if r.eligible]
     if not eligible:
-        return Recommendation(None, ("No option meets the latency SLO; relax it or add larger GPUs.",))
+        return Recommendation(None, ("No option meets both the latency SLO and the quality requirement; relax "
+                                     "them or add larger GPUs or models.",))
     ranked = sorted(eligible, key=lambda r: -r.npv_usd)
     best = ranked[0]
     claim = "meets the SLO" if best.slo.met else "is not known to miss the SLO"
@@ -1063,6 +1104,8 @@ def _recommend(scenario, results, break_evens, paybacks) -> Recommendation:
         saving = second.npv_usd - best.npv_usd
         reasons.append(f"Next best is {second.label} at {_money(-second.npv_usd)}, "
                        f"{_money(-saving)} ({-saving / -second.npv_usd:.0%}) more.")
+    if scenario.workload.request_classes:
+        reasons.append(f"Quality: {best.quality.note}.")
     if best.slo.met is None:
         reasons.append(f"Its latency is unverified ({best.slo.note}).")
     elif best.capacity is not None:
@@ -1072,6 +1115,9 @@ def _recommend(scenario, results, break_evens, paybacks) -> Recommendation:
     excluded = [r.label for r in results if r.slo.met is False]
     if excluded:
         reasons.append(f"Excluded for missing the SLO: {', '.join(excluded)}.")
+    too_weak = [f"{r.label} ({r.quality.note})" for r in results if r.quality.met is False]
+    if too_weak:
+        reasons.append(f"Excluded for quality: {'; '.join(too_weak)}.")
     for b in break_evens:
         if best.name in (b.self_hosted, b.api) and b.requests_per_month is not None:
             reasons.append(f"{b.self_hosted} breaks even with {b.api} at {b.requests_per_month:,.0f} requests/month "

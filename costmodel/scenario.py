@@ -27,6 +27,17 @@ class Slo(Strict):
     tpot_p95_ms: float = Field(gt=0, description="Time per output token after the first, p95, milliseconds.")
 
 
+class RequestClass(Strict):
+    """A kind of request with its share of traffic and the answer quality it needs."""
+
+    name: str = Field(min_length=1, description="Class name, e.g. easy or hard.")
+    share: float = Field(gt=0, le=1, description="Share of requests in this class; the shares sum to 1.")
+    min_quality: Fraction01 = Field(
+        default=0.0,
+        description="Lowest quality score (the options' quality field, 0-1) an option needs to serve this class.",
+    )
+
+
 class Workload(Strict):
     """What the application asks of the model, month by month."""
 
@@ -52,6 +63,11 @@ class Workload(Strict):
         description="24 hourly weights of the daily load (any scale; normalised to mean 1).",
     )
     slo: Slo = Field(description="Latency objective the self-hosted options must meet at peak.")
+    request_classes: tuple[RequestClass, ...] = Field(
+        default=(),
+        description="Request classes with their shares and quality requirement; hybrids keep local only the "
+        "classes the local model is good enough for. None: one class with no quality requirement.",
+    )
 
     @model_validator(mode="after")
     def _one_shape(self) -> Workload:
@@ -59,7 +75,20 @@ class Workload(Strict):
             raise ValueError("give either peak_to_mean or load_shape, not both")
         if self.load_shape is not None and sum(self.load_shape) <= 0:
             raise ValueError("load_shape must have at least one positive weight")
+        if self.request_classes:
+            names = [c.name for c in self.request_classes]
+            if len(set(names)) < len(names):
+                raise ValueError(f"request_classes: names must be unique; got {', '.join(names)}")
+            total = sum(c.share for c in self.request_classes)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"request_classes: shares must sum to 1, got {total:g}")
         return self
+
+    def servable_share(self, quality: float | None) -> float:
+        """Share of requests in classes an option of this ``quality`` may serve (unknown: all)."""
+        if quality is None or not self.request_classes:
+            return 1.0
+        return float(sum(c.share for c in self.request_classes if quality >= c.min_quality))
 
 
 class PriceTrends(Strict):
@@ -117,7 +146,15 @@ class _OptionBase(Strict):
     label: str | None = Field(default=None, description="Display label; defaults to the name.")
 
 
-class ApiOption(_OptionBase):
+class _ServingOption(_OptionBase):
+    quality: Fraction01 | None = Field(
+        default=None,
+        description="Quality score of this option's model on your own evaluation (0-1, e.g. pass rate on a "
+        "golden set), compared with the request classes' min_quality; unknown if absent.",
+    )
+
+
+class ApiOption(_ServingOption):
     """Pay a cloud API per token."""
 
     kind: Literal["api"] = Field(description="Option kind.")
@@ -134,7 +171,7 @@ class ApiOption(_OptionBase):
     )
 
 
-class _SelfHostedBase(_OptionBase):
+class _SelfHostedBase(_ServingOption):
     gpu: str = Field(description="GPU id from data/catalog/gpus.yaml.")
     model: str | None = Field(default=None, description="Open model id; defaults to serving.model.")
     quantization: str | None = Field(default=None, description="Weight format id; defaults to serving.quantization.")

@@ -1,7 +1,8 @@
 """One-at-a-time sensitivity of the decision to its inputs (the data behind a tornado chart).
 
-The decision metric is the NPV gap between the two best options at the base case
-(``NPV(best) - NPV(runner-up)``, USD; positive while the best stays best). Each factor is
+The decision metric is the NPV gap between the best build option (owned or rented GPUs)
+and the best buy option (an API), or the two best options when one side is missing:
+``NPV(base-case winner) - NPV(other)``, USD, positive while the winner stays ahead. Each factor is
 moved to its low and high value with everything else at base; where the metric changes
 sign, the break-even value of that factor is found by bisection.
 """
@@ -31,6 +32,22 @@ class Factor:
     low: float
     high: float
     unit: str
+
+
+def uncertain_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
+    """The scenario's uncertain inputs, each from its distribution's low to its high value.
+
+    Low/high are a uniform or triangular distribution's ends and a normal or lognormal
+    one's bounds, or its P10/P90 where it has none; the base is the scenario's own value
+    (the catalog's price where the scenario sets none).
+    """
+    from costmodel.uncertainty import point_value
+
+    factors = []
+    for path, dist in scenario.uncertainty.items():
+        low, high = dist.low_high()
+        factors.append(Factor(path, path, point_value(scenario, catalog, path), low, high, dist.dist))
+    return factors
 
 
 def default_factors(scenario: Scenario) -> list[Factor]:
@@ -63,9 +80,22 @@ def apply(scenario: Scenario, catalog: Catalog, factor: Factor, value: float) ->
     return with_values(scenario, {factor.path: value}), catalog
 
 
+def decision_pair(ev) -> tuple[str, str] | None:
+    """The two options the decision is between: the best build (owned or rented) and the best
+    buy (API) when both are eligible, else the best two; the base case's winner first."""
+    ranked = sorted((o for o in ev.options if o.eligible), key=lambda o: -o.npv_usd)
+    build = [o for o in ranked if o.kind in ("owned", "rented")]
+    buy = [o for o in ranked if o.kind == "api"]
+    pair = (build[0], buy[0]) if build and buy else tuple(ranked[:2])
+    if len(pair) < 2:
+        return None
+    a, b = sorted(pair, key=lambda o: -o.npv_usd)
+    return a.name, b.name
+
+
 def _gap(scenario: Scenario, catalog: Catalog, a: str, b: str) -> tuple[float, str]:
     ev = evaluate(scenario, catalog)
-    ranked = sorted((o for o in ev.options if o.slo.met is not False), key=lambda o: -o.npv_usd)
+    ranked = sorted((o for o in ev.options if o.eligible), key=lambda o: -o.npv_usd)
     best = ranked[0].name if ranked else ""
     return ev.option(a).npv_usd - ev.option(b).npv_usd, best
 
@@ -78,14 +108,15 @@ def one_at_a_time(scenario: Scenario, catalog: Catalog, factors: list[Factor] | 
     (NPV of ``options[0]`` minus NPV of ``options[1]``, USD), ``swing``, ``winner_low``,
     ``winner_high``, ``break_even`` (factor value where the metric crosses zero, if inside
     the range). ``options`` defaults to the base case's best two options meeting the SLO.
+    ``factors`` defaults to the scenario's uncertain inputs, or to :func:`default_factors`
+    (ranges stated as assumptions) when it has none.
     """
-    factors = factors if factors is not None else default_factors(scenario)
+    if factors is None:
+        factors = uncertain_factors(scenario, catalog) if scenario.uncertainty else default_factors(scenario)
     if options is None:
-        ev = evaluate(scenario, catalog)
-        ranked = sorted((o for o in ev.options if o.slo.met is not False), key=lambda o: -o.npv_usd)
-        if len(ranked) < 2:
+        options = decision_pair(evaluate(scenario, catalog))
+        if options is None:
             return pd.DataFrame()
-        options = (ranked[0].name, ranked[1].name)
     a, b = options
     base_gap, _ = _gap(scenario, catalog, a, b)
     rows = []
@@ -119,3 +150,19 @@ def _bisect(scenario, catalog, f, a, b, x0, g0, x1, steps: int = 24) -> float:
         else:
             x1 = mid
     return 0.5 * (x0 + x1)
+
+
+def break_even_sentences(tornado: pd.DataFrame, top: int = 3) -> list[str]:
+    """Plain words for the factors whose break-even lies inside their range, largest swing first:
+    "api-x stays cheaper than own-y while <factor> stays below 0.38 (base 0.25)"."""
+    if tornado.empty:
+        return []
+    a, b = tornado.attrs["options"]
+    sentences = []
+    for _, row in tornado.dropna(subset=["break_even"]).head(top).iterrows():
+        # the base case has a ahead of b; which side of the break-even keeps it there?
+        keeps_below = row["winner_low"] == a or (row["winner_high"] != a and row["base"] < row["break_even"])
+        side = "below" if keeps_below else "above"
+        sentences.append(f"{a} stays cheaper than {b} while {row['factor']} stays {side} "
+                         f"{row['break_even']:.4g} (base {row['base']:.4g}; range {row['low']:.4g} to {row['high']:.4g})")
+    return sentences

@@ -18,7 +18,7 @@ import functools
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -28,13 +28,15 @@ from pydantic import BaseModel
 
 from costmodel import finance
 from costmodel.catalog import Catalog
-from costmodel.engine import _costed, _prepare
+from costmodel.engine import Evaluation, _costed, _prepare, quality_status
 from costmodel.scenario import OwnedOption, RentedOption, Scenario
 
-__all__ = ["Simulation", "simulate", "drawn_scenario", "point_value", "CHUNK", "DEFAULT_DRAWS"]
+__all__ = ["Simulation", "simulate", "with_confidence", "drawn_scenario", "point_value", "CHUNK", "DEFAULT_DRAWS",
+           "CONFIDENT"]
 
 CHUNK = 1 << 13  # draws per chunk: (8,192 x 36 months) float64 tables of 2.4 MB stay in cache
 DEFAULT_DRAWS = 100_000
+CONFIDENT = 0.6  # below this probability of being cheapest, the recommendation carries a risk flag
 PERCENTILES = (10, 50, 90)
 
 
@@ -85,7 +87,7 @@ class Simulation:
     total_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # USD, positive = paid
     npv_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # present value of cost, USD (= -NPV)
     slo_met: dict[str, NDArray[np.bool_] | None] = field(repr=False)  # None: SLO not verifiable
-    eligible: dict[str, NDArray[np.bool_]] = field(repr=False)  # meets the SLO (or unknown) in each draw
+    eligible: dict[str, NDArray[np.bool_]] = field(repr=False)  # not known to miss the SLO or quality, per draw
 
     def cheapest(self) -> pd.Series:
         """Share of draws in which each option is the cheapest (by NPV of cost) of those eligible."""
@@ -213,5 +215,25 @@ def simulate(scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, s
         for i in range(len(sizes)):
             run(i)
     slo = {n: (None if n in unknown else met[n]) for n in names}
-    eligible = {n: (np.ones(draws, bool) if slo[n] is None else slo[n]) for n in names}
+    eligible = {n: (np.ones(draws, bool) if slo[n] is None else slo[n].copy()) for n in names}
+    for o in scenario.options:
+        if quality_status(o, scenario).met is False:  # static: no draw makes a weak model good enough
+            eligible[o.name][:] = False
     return Simulation(scenario.name, draws, seed, tuple(scenario.uncertainty), total, npv, slo, eligible)
+
+
+def with_confidence(evaluation: Evaluation, simulation: Simulation) -> Evaluation:
+    """``evaluation`` with its Monte Carlo: the recommendation's confidence, and a risk flag below 60 %."""
+    rec = evaluation.recommendation
+    if rec.option is None:
+        return replace(evaluation, simulation=simulation)
+    p = float(simulation.cheapest()[rec.option])
+    reason = (f"Confidence: it is the cheapest eligible option in {p:.0%} of {simulation.draws:,} Monte Carlo "
+              f"draws of {len(simulation.inputs)} uncertain inputs (seed {simulation.seed}).")
+    risks = rec.risks
+    if p < CONFIDENT:
+        rival = simulation.cheapest().drop(rec.option).idxmax()
+        risks = (*risks, f"{rec.option} wins in only {p:.0%} of Monte Carlo draws (under {CONFIDENT:.0%}); "
+                 f"{rival} wins in {float(simulation.cheapest()[rival]):.0%}")
+    rec = replace(rec, reasons=(*rec.reasons, reason), risks=risks, confidence=p)
+    return replace(evaluation, simulation=simulation, recommendation=rec)

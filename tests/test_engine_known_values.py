@@ -240,3 +240,33 @@ def test_hybrid_sweep_optimum(base_catalog):
     # with a peak three times the mean, GPUs kept only for peak hours are idle most of the day:
     # the optimum serves the base load locally and sends the peaks to the API
     assert 0 < best["local_gpus"] < sweep["local_gpus"].iloc[-1]
+
+
+def test_request_classes_route_by_quality(base_catalog):
+    # 70 % easy requests any model may serve, 30 % hard ones needing quality 0.8. The local
+    # model scores 0.7, so however large its fleet it keeps only the easy 70 %; the API (0.9)
+    # takes the hard 30 % plus whatever the local fleet cannot.
+    classes = [{"name": "easy", "share": 0.7}, {"name": "hard", "share": 0.3, "min_quality": 0.8}]
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m", "quality": 0.9}
+    cat = with_prices(base_catalog, price(2.5, 10))
+    for gpus, local in [(0, 0.0), (50, 0.7)]:
+        hyb = {"name": "hyb", "kind": "hybrid", "local": "rent", "overflow": "api", "local_gpus": gpus}
+        sc = scenario(options=[{**rented(), "quality": 0.7}, api, hyb], workload={"request_classes": classes})
+        ev = evaluate(sc, cat)
+        cf = ev.option("hyb").cashflow
+        assert cf["local_share"].tolist() == pytest.approx([local] * 12)
+        # API bill: 3,500 a month for all traffic (see test_api_flat_month), so 30 % of it at least
+        assert cf["api"].tolist() == pytest.approx([3500.0 * (1 - local)] * 12)
+    # the local-only option cannot serve the hard class: excluded for quality, named in the reasons
+    assert ev.option("rent").quality.met is False
+    assert ev.option("hyb").quality.met is True
+    assert ev.recommendation.option != "rent"
+    assert "Excluded for quality" in ev.recommendation.sentence and "hard (0.8, 30% of requests)" in \
+        ev.recommendation.sentence
+
+
+def test_request_class_shares_must_sum_to_one():
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="shares must sum to 1, got 0.9"):
+        scenario(workload={"request_classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.4}]})

@@ -128,3 +128,43 @@ def test_bad_uncertainty_in_a_file_is_a_clear_error(tmp_path):
         with pytest.raises(InputError, match=message) as e:
             load_scenario(f)
         assert e.value.field == f"uncertainty.{path}" and e.value.file == str(f)
+
+
+def test_tornado_over_uncertain_inputs_finds_the_break_even(base_catalog):
+    from costmodel.sensitivity import break_even_sentences, one_at_a_time
+
+    # Rent 1 GPU at $2/h = 1,461/month vs an API bill of 3,500 x scale a month (12 months, no
+    # discounting): they cross at scale 1,461 / 3,500 = 0.4174.
+    from tests.test_engine_known_values import rented
+
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+    sc = scenario(options=[rented(), api], uncertainty={
+        "options.api.price_scale": {"dist": "uniform", "low": 0.2, "high": 1.5, "source": "test"},
+        "workload.monthly_growth": {"dist": "uniform", "low": 0.0, "high": 0.01, "source": "test"}})
+    cat = with_prices(base_catalog, price(2.5, 10))
+    tornado = one_at_a_time(sc, cat)
+    assert tornado.attrs["options"] == ("rent", "api")
+    row = tornado.set_index("factor").loc["options.api.price_scale"]
+    assert (row["low"], row["high"]) == (0.2, 1.5)
+    assert row["break_even"] == pytest.approx(2.0 * 730.5 / 3500.0, rel=1e-4)
+    assert row["winner_low"] == "api" and row["winner_high"] == "rent"
+    sentence = break_even_sentences(tornado)[0]
+    assert sentence.startswith("rent stays cheaper than api while options.api.price_scale stays above 0.4174")
+
+
+def test_confidence_and_the_under_60_percent_flag(base_catalog):
+    from costmodel.uncertainty import with_confidence
+    from tests.test_engine_known_values import rented
+
+    # API at scale 1,461 / 3,500 x U(0.5, 1.5): rent (fixed) wins in half the draws or so.
+    api = {"name": "api", "kind": "api", "provider": "test", "model": "m", "price_scale": 0.4174}
+    sc = scenario(options=[rented(), api], uncertainty={
+        "options.api.price_scale": {"dist": "uniform", "low": 0.2087, "high": 0.6261, "source": "test"}})
+    cat = with_prices(base_catalog, price(2.5, 10))
+    ev = with_confidence(evaluate(sc, cat), simulate(sc, cat, draws=20_000, seed=0))
+    rec = ev.recommendation
+    p = float(ev.simulation.cheapest()[rec.option])
+    assert rec.confidence == p and 0.4 < p < 0.6
+    assert f"in {p:.0%} of 20,000 Monte Carlo draws" in rec.sentence
+    assert any("under 60%" in r for r in rec.risks)
+    assert ev.to_dict()["recommendation"]["confidence"] == p
