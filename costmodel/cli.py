@@ -28,7 +28,7 @@ from costmodel.loaders import (
     load_catalog_files,
     resolve_api_price,
 )
-from costmodel.uncertainty import DEFAULT_DRAWS, simulate, with_confidence
+from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 
 app = typer.Typer(
     help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
@@ -117,14 +117,19 @@ def print_simulation(sim, best: str | None, console: Console = out) -> None:
     console.print("Uncertain inputs: " + ", ".join(sim.inputs))
 
 
-def run_simulation(sc, cat, draws: int, seed: int):
-    """Monte Carlo with a progress bar on stderr for runs long enough to notice."""
-    if draws < 500_000:
-        return simulate(sc, cat, draws, seed)
+DrawsOption = Annotated[int, typer.Option(
+    min=0, help="Monte Carlo draws of the scenario's uncertainty section (0: none; scenarios without one have none).")]
+SeedOption = Annotated[int, typer.Option(help="Random seed: the same scenario, seed and draws give the same numbers.")]
+
+
+def evaluate_with_progress(sc, cat, draws: int, seed: int) -> Evaluation:
+    """Evaluate, with Monte Carlo if the scenario has uncertain inputs; a progress bar on stderr for long runs."""
+    if draws < 500_000 or not sc.uncertainty:
+        return evaluate_with_uncertainty(sc, cat, draws, seed)
     with Progress(TextColumn("Monte Carlo"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=err, transient=True) as bar:
         task = bar.add_task("draws", total=draws)
-        return simulate(sc, cat, draws, seed, progress=lambda n: bar.advance(task, n))
+        return evaluate_with_uncertainty(sc, cat, draws, seed, progress=lambda n: bar.advance(task, n))
 
 
 @app.command("evaluate")
@@ -137,11 +142,8 @@ def evaluate_cmd(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON (fields in the README).")] = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
-    draws: Annotated[int | None, typer.Option(
-        min=0, help="Monte Carlo draws of the scenario's uncertainty section (0: none). Default: "
-        f"{DEFAULT_DRAWS:,} when the scenario has one, else 0.")] = None,
-    seed: Annotated[int, typer.Option(help="Random seed: the same scenario, seed and draws give the same "
-                                      "numbers.")] = 0,
+    draws: DrawsOption = DEFAULT_DRAWS,
+    seed: SeedOption = 0,
 ) -> None:
     """Evaluate every option of a scenario: cash flows, TCO, NPV, break-even, recommendation.
 
@@ -151,10 +153,7 @@ def evaluate_cmd(
     """
     try:
         sc, cat = load(scenario, set_ or (), catalog)
-        ev = evaluate(sc, cat)
-        n = (DEFAULT_DRAWS if sc.uncertainty else 0) if draws is None else draws
-        if n:
-            ev = with_confidence(ev, run_simulation(sc, cat, n, seed))
+        ev = evaluate_with_progress(sc, cat, draws, seed)
     except (InputError, EngineError) as e:
         _fail(e, scenario)
     sweeps = {o.name: hybrid_sweep(sc, cat, o.name) for o in sc.options if o.kind == "hybrid"}
@@ -273,13 +272,15 @@ def report_cmd(
                                                   "the roofline.")] = None,
     probe_option: Annotated[str | None, typer.Option(help="Option the probe run applies to (default: the first "
                                                      "self-hosted one).")] = None,
+    draws: DrawsOption = DEFAULT_DRAWS,
+    seed: SeedOption = 0,
 ) -> None:
     """Render the TCO report: papermill runs the report notebook, nbconvert makes one offline HTML file."""
     from costmodel.report import render
 
     target = output or Path("reports") / f"{scenario.stem}.html"
     try:
-        render(scenario, target, probe_run=probe_run, probe_option=probe_option, xlsx=xlsx,
+        render(scenario, target, probe_run=probe_run, probe_option=probe_option, xlsx=xlsx, draws=draws, seed=seed,
                progress=lambda m: err.print(m, highlight=False))
     except (InputError, EngineError) as e:
         _fail(e, scenario)

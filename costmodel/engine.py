@@ -514,6 +514,8 @@ def _option_dict(o: OptionResult) -> dict[str, Any]:
             "basis": o.slo.basis,
             "note": o.slo.note,
         },
+        "quality": {"met": o.quality.met, "note": o.quality.note},
+        "eligible": o.eligible,
         "price_notes": list(o.price_notes),
         "mean_utilization": o.mean_utilization,
         "risks": list(o.risks),

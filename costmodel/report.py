@@ -23,10 +23,11 @@ import pandas as pd
 
 from costmodel.assumptions import register
 from costmodel.catalog import Catalog
-from costmodel.engine import Evaluation, evaluate
+from costmodel.engine import Evaluation
 from costmodel.loaders import DATA_DIR, load, load_catalog_files
 from costmodel.scenario import OwnedOption, RentedOption
-from costmodel.sensitivity import one_at_a_time
+from costmodel.sensitivity import break_even_sentences, one_at_a_time
+from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 
 ROOT = DATA_DIR.parent
 REPORT_NOTEBOOK = ROOT / "notebooks" / "reports" / "4.01-tco-report.ipynb"
@@ -56,13 +57,45 @@ def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | No
 
 
 def prepare(scenario_path: str | Path, probe_run: str | None = None, probe_option: str | None = None,
-            sensitivity: bool = True) -> ReportContext:
-    """Load, evaluate and analyse a scenario for the report."""
+            sensitivity: bool = True, draws: int = DEFAULT_DRAWS, seed: int = 0) -> ReportContext:
+    """Load, evaluate and analyse a scenario for the report (Monte Carlo if it has uncertain inputs)."""
     path = Path(scenario_path)
     scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))
-    ev = evaluate(scenario, catalog)
+    ev = evaluate_with_uncertainty(scenario, catalog, draws, seed)
     sens = one_at_a_time(scenario, catalog) if sensitivity else pd.DataFrame()
     return ReportContext(path, ev, catalog, register(ev, catalog), sens, probe_run)
+
+
+def monte_carlo_text(ctx: ReportContext) -> str:
+    sim = ctx.evaluation.simulation
+    if sim is None:
+        return ("*This scenario gives no uncertain inputs (no `uncertainty:` section), so there is no Monte Carlo; "
+                "the sensitivity below uses stated ranges.*")
+    sc = ctx.evaluation.scenario
+    rows = [f"- `{path}`: {dist.dist} " + ", ".join(
+        f"{k} {v:g}" for k, v in dist.model_dump(exclude={"dist", "source"}, exclude_none=True).items())
+        + f" ({dist.source})" for path, dist in sc.uncertainty.items()]
+    rec = ctx.evaluation.recommendation
+    conf = "" if rec.confidence is None else (f" The recommended option is the cheapest eligible one in "
+                                              f"**{rec.confidence:.0%}** of draws.")
+    return "\n".join([f"{sim.draws:,} draws (seed {sim.seed}) of these inputs, each cost through the same "
+                      f"engine as the point estimate; every other input stays at its value.{conf} "
+                      "Costs are positive: P90 is the expensive tail. P(SLO holds) is *unknown* where an option's "
+                      "latency has no measured figure.", "", *rows])
+
+
+def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
+    sim = ctx.evaluation.simulation
+    t = sim.summary()
+    labels = {o.name: o.label for o in ctx.evaluation.options}
+    out = pd.DataFrame({
+        "option": [labels[n] for n in t.index],
+        **{f"NPV of cost P{p} (USD)": t[f"npv_cost_p{p}"].round(0) for p in (10, 50, 90)},
+        **{f"total cost P{p} (USD)": t[f"total_cost_p{p}"].round(0) for p in (10, 50, 90)},
+        "P(cheapest)": t["p_cheapest"].map(lambda v: f"{v:.1%}"),
+        "P(SLO holds)": t["p_slo"].map(lambda v: "unknown" if v is None or v != v else f"{v:.1%}"),
+    }).set_index("option")
+    return out
 
 
 def _usd(x: float) -> str:
@@ -148,14 +181,19 @@ def sensitivity_text(ctx: ReportContext) -> str:
     if s.empty:
         return "Fewer than two options meet the SLO: no decision to test."
     a, b = s.attrs["options"]
+    ranges = ("the low and high values of its distribution (bounds, or P10/P90 where a normal or lognormal "
+              "has none)" if ctx.evaluation.scenario.uncertainty else
+              "its low and high value (ranges are assumptions of this analysis)")
     lines = [f"Decision metric: NPV({a}) - NPV({b}) = {_usd(s.attrs['base_metric'])} at the base case "
-             f"(positive: {a} is cheaper). Each input moves alone from its low to its high value (ranges are "
-             "assumptions of this analysis)."]
+             f"(positive: {a} is cheaper). Each input moves alone between {ranges}, everything else at base."]
     for _, r in s.head(3).iterrows():
         flip = (f"; the decision flips at {r['break_even']:,.4g} {r['unit']}" if r["break_even"] is not None
                 and r["break_even"] == r["break_even"] else "; the decision holds across the range")
         lines.append(f"- **{r['factor']}** ({r['low']:,.4g} to {r['high']:,.4g} {r['unit']}): metric "
                      f"{_usd(r['metric_low'])} to {_usd(r['metric_high'])}{flip}.")
+    flips = break_even_sentences(s)
+    lines += ["", "**Break-even values:** " + ("; ".join(flips) + "." if flips else
+                                               "no input flips the decision within its range.")]
     return "\n".join(lines)
 
 
@@ -194,6 +232,10 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
     with pd.ExcelWriter(path, engine="openpyxl") as xl:
         summary.to_excel(xl, sheet_name="summary", index=False)
         assumptions.to_excel(xl, sheet_name="assumptions", index=False)
+        if ev.simulation is not None:
+            mc = ev.simulation.summary().reset_index()
+            mc.attrs.clear()
+            mc.to_excel(xl, sheet_name="monte_carlo", index=False)
         for o in ev.options:
             o.cashflow.round(2).to_excel(xl, sheet_name=_sheet_name(o.name), index=False)
     return path
@@ -228,7 +270,7 @@ def offline_html(html: str) -> str:
 
 def render(scenario_path: str | Path, out_html: Path, *, probe_run: str | None = None,
            probe_option: str | None = None, xlsx: Path | None = None, notebook: Path = REPORT_NOTEBOOK,
-           progress=print) -> dict[str, Any]:
+           draws: int = DEFAULT_DRAWS, seed: int = 0, progress=print) -> dict[str, Any]:
     """Validate, execute the report notebook, render offline HTML (and Excel); returns timings."""
     import nbformat
     import papermill
@@ -238,7 +280,7 @@ def render(scenario_path: str | Path, out_html: Path, *, probe_run: str | None =
     progress(f"validating {scenario_path} ...")
     path = Path(scenario_path).resolve()
     scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))  # fails before any kernel
-    ev = evaluate(scenario, catalog)
+    ev = evaluate_with_uncertainty(scenario, catalog, draws, seed)
     timings = {"validate_s": time.perf_counter() - t0}
     progress("executing the report notebook (papermill, kernel python3) ...")
     with tempfile.TemporaryDirectory() as tmp:
@@ -247,7 +289,7 @@ def render(scenario_path: str | Path, out_html: Path, *, probe_run: str | None =
                                    progress_bar=False, log_output=False,
                                    kernel_manager_class=_ipc_kernel_manager(), parameters={
                                        "scenario_path": str(path), "probe_run": probe_run,
-                                       "probe_option": probe_option})
+                                       "probe_option": probe_option, "draws": draws, "seed": seed})
         timings["execute_s"] = time.perf_counter() - t0 - timings["validate_s"]
         progress("rendering self-contained HTML (nbconvert, no code cells) ...")
         nb = nbformat.read(executed, as_version=4)

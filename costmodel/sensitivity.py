@@ -46,7 +46,7 @@ def uncertain_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     factors = []
     for path, dist in scenario.uncertainty.items():
         low, high = dist.low_high()
-        factors.append(Factor(path, path, point_value(scenario, catalog, path), low, high, dist.dist))
+        factors.append(Factor(path, path, point_value(scenario, catalog, path), low, high, ""))
     return factors
 
 
@@ -107,7 +107,7 @@ def one_at_a_time(scenario: Scenario, catalog: Catalog, factors: list[Factor] | 
     Columns: ``factor``, ``unit``, ``base``, ``low``, ``high``, ``metric_low``, ``metric_high``
     (NPV of ``options[0]`` minus NPV of ``options[1]``, USD), ``swing``, ``winner_low``,
     ``winner_high``, ``break_even`` (factor value where the metric crosses zero, if inside
-    the range). ``options`` defaults to the base case's best two options meeting the SLO.
+    the range). ``options`` defaults to :func:`decision_pair` (best build vs best buy).
     ``factors`` defaults to the scenario's uncertain inputs, or to :func:`default_factors`
     (ranges stated as assumptions) when it has none.
     """

@@ -28,10 +28,10 @@ from pydantic import BaseModel
 
 from costmodel import finance
 from costmodel.catalog import Catalog
-from costmodel.engine import Evaluation, _costed, _prepare, quality_status
+from costmodel.engine import Evaluation, _costed, _prepare, evaluate, quality_status
 from costmodel.scenario import OwnedOption, RentedOption, Scenario
 
-__all__ = ["Simulation", "simulate", "with_confidence", "drawn_scenario", "point_value", "CHUNK", "DEFAULT_DRAWS",
+__all__ = ["Simulation", "simulate", "with_confidence", "evaluate_with_uncertainty", "drawn_scenario", "point_value", "CHUNK", "DEFAULT_DRAWS",
            "CONFIDENT"]
 
 CHUNK = 1 << 13  # draws per chunk: (8,192 x 36 months) float64 tables of 2.4 MB stay in cache
@@ -237,3 +237,13 @@ def with_confidence(evaluation: Evaluation, simulation: Simulation) -> Evaluatio
                  f"{rival} wins in {float(simulation.cheapest()[rival]):.0%}")
     rec = replace(rec, reasons=(*rec.reasons, reason), risks=risks, confidence=p)
     return replace(evaluation, simulation=simulation, recommendation=rec)
+
+
+def evaluate_with_uncertainty(scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, seed: int = 0,
+                              progress: Any = None) -> Evaluation:
+    """The point evaluation, plus Monte Carlo and the recommendation's confidence when ``draws``
+    is positive and the scenario has an uncertainty section."""
+    ev = evaluate(scenario, catalog)
+    if scenario.uncertainty and draws:
+        ev = with_confidence(ev, simulate(scenario, catalog, draws, seed, progress=progress))
+    return ev

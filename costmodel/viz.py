@@ -148,3 +148,25 @@ def hybrid_sweep(sweep: pd.DataFrame, name: str) -> go.Figure:
     fig.update_yaxes(title="NPV of cost, USD")
     fig.update_layout(title=f"Hybrid {name}: cost against local fleet size")
     return fig
+
+
+def cost_distribution(sim, ev=None) -> go.Figure:
+    """Monte Carlo NPV of cost per option: box from P25 to P75, whiskers P10 to P90, line at P50.
+
+    Only the percentiles go into the figure (not the draws), so a million draws cost no more
+    HTML than a thousand.
+    """
+    names = list(sim.npv_cost)
+    labels = {o.name: o.label for o in ev.options} if ev is not None else {}
+    q = {p: [float(np.percentile(sim.npv_cost[n], p)) for n in names] for p in (10, 25, 50, 75, 90)}
+    p_cheapest = sim.cheapest()
+    fig = go.Figure(layout={**LAYOUT, "height": max(320, 80 + 50 * len(names))})
+    fig.add_trace(go.Box(y=[labels.get(n, n) for n in names], lowerfence=q[10], q1=q[25], median=q[50], q3=q[75],
+                         upperfence=q[90], orientation="h", name="NPV of cost", marker_color="#1f77b4",
+                         boxpoints=False))
+    fig.add_scatter(x=q[90], y=[labels.get(n, n) for n in names], mode="text", showlegend=False,
+                    text=[f"  P(cheapest) {p_cheapest[n]:.0%}" for n in names], textposition="middle right")
+    fig.update_layout(title=f"NPV of cost over {sim.draws:,} Monte Carlo draws (box P25-P75, whiskers P10-P90)",
+                      showlegend=False)
+    fig.update_xaxes(title="USD (present value of cost)")
+    return fig

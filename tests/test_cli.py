@@ -171,3 +171,27 @@ def test_every_schema_field_has_a_description(name):
     missing = [field for field, prop in _properties(schema, schema.get("$defs", {}), set())
                if not prop.get("description")]
     assert not missing, f"{name}: fields without description: {missing}"
+
+
+def test_evaluate_draws_gives_percentiles_that_repeat_with_the_seed():
+    runs = [json.loads(tco("evaluate", str(SEED), "--json", "--draws", "2000", "--seed", str(s)).stdout)
+            for s in (3, 3, 4)]
+    mc = runs[0]["monte_carlo"]
+    assert mc["draws"] == 2000 and mc["seed"] == 3
+    for row in mc["options"]:
+        for metric in ("total_cost_usd", "npv_cost_usd"):
+            assert row[metric]["p10"] <= row[metric]["p50"] <= row[metric]["p90"], (row["name"], metric)
+    assert sum(row["p_cheapest"] for row in mc["options"]) == pytest.approx(1.0)
+    assert runs[1]["monte_carlo"] == mc  # same scenario, seed and draws: same numbers
+    assert runs[2]["monte_carlo"]["options"] != mc["options"]  # another seed draws other numbers
+    assert runs[0]["recommendation"]["confidence"] is not None
+
+
+def test_evaluate_without_draws_has_no_monte_carlo():
+    doc = json.loads(tco("evaluate", str(SEED), "--json", "--draws", "0").stdout)
+    assert doc["monte_carlo"] is None and doc["recommendation"]["confidence"] is None
+
+
+def test_evaluate_help_documents_draws_and_seed():
+    result = tco("evaluate", "--help")
+    assert "--draws" in result.stdout and "--seed" in result.stdout

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -18,6 +19,8 @@ from tests.conftest import ROOT
 from tests.probes.test_faults import free_port
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+# four live figures from the controls, then the Monte Carlo cost ranges and the tornado
+FIGURES = 6
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--no-first-run", "--disable-sync", "--disable-quic"]
 
@@ -50,6 +53,9 @@ def test_widget_change_updates_the_numbers(dashboard, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        # Voila's template links Font Awesome CSS from cdn.jsdelivr.net; a stylesheet holds back the load
+        # event, and where outbound packets are dropped (CI) that waited out the timeout. Be offline, like CI.
+        page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), lambda route: route.abort())
         page.goto(dashboard, timeout=120_000)
         summary = page.locator(".tco-summary")
         summary.wait_for(timeout=120_000)
@@ -57,7 +63,7 @@ def test_widget_change_updates_the_numbers(dashboard, tmp_path):
         before = summary.inner_text()
         # every figure draws its traces (a FigureWidget filled after construction would draw none)
         traces = [n.locator("g.trace").count() for n in page.locator(".js-plotly-plot").all()]
-        assert len(traces) == 4 and min(traces) >= 1, traces
+        assert len(traces) == FIGURES and min(traces) >= 1, traces
         per_million = page.locator(".js-plotly-plot").nth(2)  # cost per 1M tokens, labelled bars
         labels_before = per_million.locator("text.bartext").all_text_contents()
         recommendation = page.locator(".tco-recommendation").inner_text()
@@ -70,7 +76,7 @@ def test_widget_change_updates_the_numbers(dashboard, tmp_path):
         after = summary.inner_text()
         assert after != before
         # clear_output(wait=True) keeps each old figure until its new one arrives: wait for the settled page
-        page.wait_for_function("document.querySelectorAll('.js-plotly-plot').length === 4", timeout=30_000)
+        page.wait_for_function(f"document.querySelectorAll('.js-plotly-plot').length === {FIGURES}", timeout=30_000)
         # the figures changed with the numbers: the bar labels ($ per 1M tokens) were redrawn
         page.wait_for_function(
             "b => [...document.querySelectorAll('.js-plotly-plot')[2].querySelectorAll('text.bartext')]"

@@ -33,14 +33,22 @@ def test_report_is_self_contained_with_its_figures(rendered):
     html, _, _ = rendered
     assert not EXTERNAL.search(html), "the report must open offline"
     assert "plotly.js v" in html or "Plotly.newPlot" in html  # plotly.js embedded
-    # cost/1M, cumulative, monthly, volume, GPUs, tornado, and the seed scenario's one hybrid sweep
-    assert html.count('class="plotly-graph-div"') == 7
+    # cost/1M, cumulative, monthly, volume, GPUs, Monte Carlo, tornado, and the seed scenario's one hybrid sweep
+    assert html.count('class="plotly-graph-div"') == 8
     assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
     ev = evaluate(*load(SEED))
     assert ev.option(ev.recommendation.option).label in html
     for section in ("Executive summary", "Options compared", "Break-even and payback", "Capacity and latency SLO",
-                    "Hybrid routing", "Sensitivity of the decision", "Assumptions register", "Appendix"):
+                    "Hybrid routing", "Uncertainty: Monte Carlo", "Sensitivity of the decision",
+                    "Assumptions register", "Appendix"):
         assert section in html
+    # the Monte Carlo section shows the same numbers as simulate() with the report's default draws and seed
+    from costmodel.uncertainty import DEFAULT_DRAWS, simulate
+
+    sim = simulate(*load(SEED), draws=DEFAULT_DRAWS, seed=0)
+    p50 = sim.summary().loc[ev.recommendation.option, "npv_cost_p50"]
+    assert f"{round(p50):,}" in html
+    assert "P(cheapest)" in html and "Confidence: it is the cheapest eligible option in" in html
     assert "sha256" in html and "genai-prices" in html
 
 
@@ -48,7 +56,7 @@ def test_excel_totals_equal_the_engine_to_the_cent(rendered):
     _, xlsx, _ = rendered
     ev = evaluate(*load(SEED))
     wb = openpyxl.load_workbook(xlsx, data_only=True)
-    assert {"summary", "assumptions"} <= set(wb.sheetnames)
+    assert {"summary", "assumptions", "monte_carlo"} <= set(wb.sheetnames)
     rows = list(wb["summary"].iter_rows(values_only=True))
     header = rows[0]
     for row in rows[1:]:
