@@ -81,10 +81,16 @@ def daily_shape(workload: Workload) -> Array:
     report states) the shape is ``(1 + cos(2 pi (h - 14) / 24)) ** k``, peaking at 14:00,
     with ``k`` chosen so that max / mean equals ``peak_to_mean``; no shape means flat.
     """
-    if workload.load_shape is not None:
-        w = np.asarray(workload.load_shape, dtype=float)
+    return _shape(workload.load_shape, workload.peak_to_mean).copy()
+
+
+@functools.lru_cache(maxsize=64)
+def _shape(load_shape: tuple[float, ...] | None, peak_to_mean_ratio: float | None) -> Array:
+    # cached: a Monte Carlo run asks for the same shape once per chunk
+    if load_shape is not None:
+        w = np.asarray(load_shape, dtype=float)
         return w / w.mean()
-    ratio = workload.peak_to_mean or 1.0
+    ratio = peak_to_mean_ratio or 1.0
     base = 1.0 + np.cos(2.0 * np.pi * (np.arange(24) - 14) / 24.0)
 
     def peak_to_mean(k: float) -> float:
@@ -131,6 +137,22 @@ def price_index(decline_per_year: ArrayLike, months: int) -> Array:
     """
     d = np.asarray(decline_per_year, float)
     return np.exp(np.arange(months, dtype=float) / 12.0 * np.log1p(-d))
+
+
+def running_max(values: ArrayLike) -> Array:
+    """Running maximum along the months (last) axis: a fleet that is bought or committed is kept.
+
+    Examples
+    --------
+    >>> running_max([[1, 3, 2, 4], [2, 1, 1, 0]]).tolist()
+    [[1.0, 3.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0]]
+    """
+    out = np.array(values, dtype=float)
+    # Month by month over all draws at once: ufunc.accumulate along a short last axis pays a
+    # per-row overhead that made it 4x slower on (draws, months) tables (bench/montecarlo.py).
+    for m in range(1, out.shape[-1] if out.ndim else 0):
+        np.maximum(out[..., m], out[..., m - 1], out=out[..., m])
+    return out
 
 
 def api_monthly_cost(
@@ -250,9 +272,10 @@ def owned_monthly_costs(
     charge, shown for reference and not part of ``total`` (which is cash); Monte Carlo
     runs skip it (``depreciation=False``). Scalar prices may be ``(draws, 1)`` arrays.
     """
-    fleet = np.maximum.accumulate(np.asarray(fleet, float), axis=-1)
+    fleet = running_max(fleet)
     months = fleet.shape[-1]
-    bought = np.diff(fleet, axis=-1, prepend=0.0)
+    bought = fleet.copy()  # GPUs bought each month (np.diff with prepend is ~5x slower on tall tables)
+    bought[..., 1:] -= fleet[..., :-1]
     capex = bought * capex_per_gpu
     age = np.arange(months, dtype=float)
     items: dict[str, Array] = {}
@@ -535,22 +558,29 @@ class _Demand:
     shape: Array  # 24 hourly weights, mean 1
     input_tokens: float
     output_tokens: float
+    api_price_index: Array  # per month: per-token API price trend (1 = today's price)
+    rent_price_index: Array  # per month: on-demand GPU rental price trend
 
     @functools.cached_property
     def peak_rps(self) -> Array:
         return self.mean_rps * float(self.shape.max())
+
+    @functools.cached_property
+    def api_requests(self) -> Array:
+        """Requests weighted by the API price trend: what an API bills at today's prices."""
+        return self.requests * self.api_price_index
 
     @property
     def tokens(self) -> Array:
         return self.requests * (self.input_tokens + self.output_tokens)
 
 
-def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike,
-              index: ArrayLike = 1.0) -> Array:
-    """API bill for ``requests``, times a price ``index`` (the trend, by month) and the option's price scale."""
+def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike) -> Array:
+    """API bill for ``requests`` (weighted by the price trend, see :attr:`_Demand.api_requests`)
+    at the catalog price times the option's price scale."""
     scale = option.price_scale  # folded into the prices: (draws, 1) at most, never a months-wide pass
     return api_monthly_cost(
-        np.asarray(requests, float) * np.asarray(index, float),
+        requests,
         workload.input_tokens_per_request,
         workload.output_tokens_per_request,
         workload.cached_input_share,
@@ -677,23 +707,21 @@ class _SelfHosted:
         np.divide(served, capacity, out=u, where=capacity > 0)
         return np.minimum(u, 1.0, out=u)
 
-    def monthly(self, fleet: Array, served_mean_rps: Array, rent_decline: ArrayLike = 0.0,
+    def monthly(self, fleet: Array, served_mean_rps: Array, rent_index: ArrayLike = 1.0,
                 depreciation: bool = True) -> dict[str, Array]:
-        """Line items per month for a fleet (GPUs per month) serving a mean rate."""
+        """Line items per month for a fleet (GPUs per month) serving a mean rate; on-demand rent
+        is multiplied by ``rent_index`` (the rental price trend by month, :func:`price_index`)."""
         o = self.option
         staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
         if isinstance(o, RentedOption):
-            index = 1.0
             if o.commitment != "on-demand":  # committed capacity cannot shrink, nor its rate
-                fleet = np.maximum.accumulate(fleet, axis=-1)
-            else:
-                index = price_index(rent_decline, fleet.shape[-1])
-            rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * index
+                fleet, rent_index = running_max(fleet), 1.0
+            rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * rent_index
             staff_arr = np.broadcast_to(staff, rent.shape)
             return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff}
         return owned_monthly_costs(
             fleet,
-            self.utilization(np.maximum.accumulate(fleet, axis=-1), served_mean_rps),
+            self.utilization(running_max(fleet), served_mean_rps),
             capex_per_gpu=self.capex_per_gpu,
             depreciation_months=o.depreciation_years * 12.0,
             residual_value=o.residual_value,
@@ -902,8 +930,11 @@ def _prepare(scenario: Scenario, catalog: Catalog) -> tuple[_Demand, dict[str, A
     """Demand by month, API prices and self-hosted capacity: what every option's costing needs."""
     wl = scenario.workload
     requests = monthly_requests(wl.requests_per_month, wl.monthly_growth, scenario.horizon_months)
+    months, trends = scenario.horizon_months, scenario.trends
     demand = _Demand(requests, requests / SECONDS_PER_MONTH, daily_shape(wl),
-                     wl.input_tokens_per_request, wl.output_tokens_per_request)
+                     wl.input_tokens_per_request, wl.output_tokens_per_request,
+                     price_index(trends.api_price_decline_per_year, months),
+                     price_index(trends.gpu_rent_decline_per_year, months))
     prices = {o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
     hosted = {o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
               if isinstance(o, RentedOption | OwnedOption)}
@@ -956,19 +987,16 @@ def _costed(o, scenario: Scenario, demand: _Demand, prices: dict[str, ApiPrice],
     inputs (arrays of draws by month). ``detail=False`` skips what only the report shows.
     The SLO flag is a bool or None (unknown), or a ``(draws, 1)`` bool array.
     """
-    trends = scenario.trends
-    months = demand.requests.shape[-1]
     if isinstance(o, ApiOption):
-        cost = _api_cost(o, prices[o.name], scenario.workload, demand.requests,
-                         price_index(trends.api_price_decline_per_year, months))
+        cost = _api_cost(o, prices[o.name], scenario.workload, demand.api_requests)
         return {"api": cost, "total": cost}, _api_slo(o, scenario).met
     if isinstance(o, HybridOption):
         return _hybrid_items(o, scenario, demand, hosted[o.local], prices[o.overflow], detail)
     h = hosted[o.name]
     needed = h.fleet(demand.peak_rps)
     fleet = needed if o.gpus is None else np.full(needed.shape[-1], float(o.gpus))
-    served = np.minimum(demand.mean_rps, h.served_capacity(fleet))
-    items = h.monthly(fleet, served, trends.gpu_rent_decline_per_year, depreciation=detail)
+    served = np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(o, OwnedOption) else None
+    items = h.monthly(fleet, served, demand.rent_price_index, depreciation=detail)
     if detail:
         items["utilization"] = h.utilization(items["gpus"], served)
     met = h.capacity.slo_met
@@ -987,12 +1015,10 @@ def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _
     share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape)
     if servable != 1.0:
         share = share * servable
-    trends = scenario.trends
     local_rps = demand.mean_rps * share
-    items = local.monthly(fleet, local_rps, trends.gpu_rent_decline_per_year, depreciation=detail) \
+    items = local.monthly(fleet, local_rps, demand.rent_price_index, depreciation=detail) \
         if o.local_gpus > 0 else {"gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
-    overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.requests * (1.0 - share),
-                         price_index(trends.api_price_decline_per_year, demand.requests.shape[-1]))
+    overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.api_requests * (1.0 - share))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
