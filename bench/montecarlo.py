@@ -4,8 +4,8 @@ Times :func:`costmodel.uncertainty.simulate` (the engine's own costing over
 ``(draws, months)`` tables; see that module) on the default scenario, all of its options,
 and on the build-vs-buy pair alone (its owned option and its first API), and checks that
 a second run with the same seed gives identical numbers. Target (issue 5): 1,000,000
-draws of a 36-month horizon in under 1 s on the project's 2-core machine. Prints the
-figures; asserts nothing.
+draws of a 36-month horizon in under 1 s on the project's 2-core machine (see the README
+for the figures measured). Prints the figures; asserts nothing.
 
     .venv/bin/python bench/montecarlo.py [--scenario PATH] [--draws 1000000] [--repeat 3]
 """
