@@ -155,6 +155,23 @@ def running_max(values: ArrayLike) -> Array:
     return out
 
 
+def _bought(fleet: Array) -> Array:
+    """GPUs added each month to a never-shrinking fleet (the first month buys its whole fleet).
+
+    Subtracts neighbours over the flat, contiguous table and then mends each row's first
+    month: on (draws, months) tables that is ~5x faster than ``np.diff`` along the short axis.
+
+    >>> _bought(np.array([[1.0, 2, 2, 5], [3, 3, 4, 4]])).tolist()
+    [[1.0, 1.0, 0.0, 3.0], [3.0, 0.0, 1.0, 0.0]]
+    """
+    fleet = np.ascontiguousarray(fleet)
+    bought = np.empty(fleet.shape)  # C order, so that the flat view below writes into it
+    flat, out = fleet.reshape(-1), bought.reshape(-1)
+    np.subtract(flat[1:], flat[:-1], out=out[1:])
+    bought[..., 0] = fleet[..., 0]
+    return bought
+
+
 def api_monthly_cost(
     requests: ArrayLike,
     input_tokens: ArrayLike,
@@ -274,8 +291,7 @@ def owned_monthly_costs(
     """
     fleet = running_max(fleet)
     months = fleet.shape[-1]
-    bought = fleet.copy()  # GPUs bought each month (np.diff with prepend is ~5x slower on tall tables)
-    bought[..., 1:] -= fleet[..., :-1]
+    bought = _bought(fleet)
     capex = bought * capex_per_gpu
     age = np.arange(months, dtype=float)
     items: dict[str, Array] = {}
@@ -297,8 +313,10 @@ def owned_monthly_costs(
     if count_residual:
         # Book value at the end of the last month; cohort k has aged min(months - k, life).
         held = np.minimum(months - age, depreciation_months)
-        book_end = capex.sum(axis=-1) - (1.0 - np.asarray(residual_value, float)).reshape(
-            np.shape(residual_value)[:-1]) * (capex @ held) / depreciation_months
+        # one matrix product for both sums (a sum along the short months axis is ~5x slower)
+        paid, aged = np.moveaxis(capex @ np.stack([np.ones(months), held], axis=1), -1, 0)
+        book_end = paid - (1.0 - np.asarray(residual_value, float)).reshape(
+            np.shape(residual_value)[:-1]) * aged / depreciation_months
         if total.ndim < np.ndim(book_end) + 1:  # only the resale value varies by draw
             total = total + np.zeros(np.shape(book_end) + (1,))
         total[..., -1] -= book_end
