@@ -90,8 +90,8 @@ def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
     labels = {o.name: o.label for o in ctx.evaluation.options}
     out = pd.DataFrame({
         "option": [labels[n] for n in t.index],
-        **{f"NPV of cost P{p} (USD)": t[f"npv_cost_p{p}"].round(0) for p in (10, 50, 90)},
-        **{f"total cost P{p} (USD)": t[f"total_cost_p{p}"].round(0) for p in (10, 50, 90)},
+        **{f"NPV of cost P{p} (USD)": t[f"npv_cost_p{p}"].round().astype("int64") for p in (10, 50, 90)},
+        **{f"total cost P{p} (USD)": t[f"total_cost_p{p}"].round().astype("int64") for p in (10, 50, 90)},
         "P(cheapest)": t["p_cheapest"].map(lambda v: f"{v:.1%}"),
         "P(SLO holds)": t["p_slo"].map(lambda v: "unknown" if v is None or v != v else f"{v:.1%}"),
     }).set_index("option")
