@@ -108,7 +108,7 @@ def print_simulation(sim, best: str | None, console: Console = out) -> None:
                 "P(SLO holds)"):
         t.add_column(col, justify="left" if col == "option" else "right")
     for name, row in sim.summary().iterrows():
-        p_slo = "unknown" if row["p_slo"] is None or math.isnan(row["p_slo"]) else f"{row['p_slo']:.1%}"
+        p_slo = "unknown" if math.isnan(row["p_slo"]) else f"{row['p_slo']:.1%}"
         t.add_row(f"[bold]{name}[/bold] *" if name == best else name,
                   *(_money(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
                   *(_money(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),

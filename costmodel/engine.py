@@ -279,6 +279,7 @@ def owned_monthly_costs(
     maintenance_per_year: float,
     staff_usd_per_month: ArrayLike,
     depreciation: bool = True,
+    fleet_is_held: bool = False,
 ) -> dict[str, Array]:
     """Monthly cash flows of an owned fleet, by line item (USD, positive = paid).
 
@@ -288,8 +289,9 @@ def owned_monthly_costs(
     as ``residual`` (negative cost) in the last month. ``depreciation`` is the accounting
     charge, shown for reference and not part of ``total`` (which is cash); Monte Carlo
     runs skip it (``depreciation=False``). Scalar prices may be ``(draws, 1)`` arrays.
+    ``fleet_is_held`` says the fleet already never shrinks (the caller took the running maximum).
     """
-    fleet = running_max(fleet)
+    fleet = np.asarray(fleet, float) if fleet_is_held else running_max(fleet)
     months = fleet.shape[-1]
     bought = _bought(fleet)
     capex = bought * capex_per_gpu
@@ -737,9 +739,11 @@ class _SelfHosted:
             rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * rent_index
             staff_arr = np.broadcast_to(staff, rent.shape)
             return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff}
+        held = running_max(fleet)  # GPUs bought are kept
         return owned_monthly_costs(
-            fleet,
-            self.utilization(running_max(fleet), served_mean_rps),
+            held,
+            self.utilization(held, served_mean_rps),
+            fleet_is_held=True,
             capex_per_gpu=self.capex_per_gpu,
             depreciation_months=o.depreciation_years * 12.0,
             residual_value=o.residual_value,
@@ -890,11 +894,12 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
             h = hosted[o.name]
             slo = _capacity_slo(h.capacity)
             if o.gpus is not None:
-                short = np.flatnonzero(h.fleet(demand.peak_rps) > o.gpus)
+                needed = h.fleet(demand.peak_rps)
+                short = np.flatnonzero(needed > o.gpus)
                 if short.size:
                     slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
                                     f"{o.gpus} GPUs cannot serve the peak from month {int(short[0])} "
-                                    f"({int(h.fleet(demand.peak_rps)[short[0]])} needed)")
+                                    f"({int(needed[short[0]])} needed)")
             result = _result(o, o.kind, items, demand, scenario, h.capacity, slo, h.notes, int(np.max(items["gpus"])))
             results.append(replace(result, mean_utilization=float(np.mean(items["utilization"]))))
         else:
@@ -1030,9 +1035,10 @@ def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
     servable = scenario.workload.servable_share(local.option.quality)  # classes the local model may serve
-    share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape)
-    if servable != 1.0:
-        share = share * servable
+    if servable == 1.0:
+        share = local_share(demand.mean_rps, capacity_rps, demand.shape)
+    else:  # the fleet sees only the servable classes' load; the share is of all requests
+        share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape) * servable
     local_rps = demand.mean_rps * share
     items = local.monthly(fleet, local_rps, demand.rent_price_index, depreciation=detail) \
         if o.local_gpus > 0 else {"gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}

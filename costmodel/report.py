@@ -93,7 +93,7 @@ def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
         **{f"NPV of cost P{p} (USD)": t[f"npv_cost_p{p}"].round().astype("int64") for p in (10, 50, 90)},
         **{f"total cost P{p} (USD)": t[f"total_cost_p{p}"].round().astype("int64") for p in (10, 50, 90)},
         "P(cheapest)": t["p_cheapest"].map(lambda v: f"{v:.1%}"),
-        "P(SLO holds)": t["p_slo"].map(lambda v: "unknown" if v is None or v != v else f"{v:.1%}"),
+        "P(SLO holds)": t["p_slo"].map(lambda v: "unknown" if pd.isna(v) else f"{v:.1%}"),
     }).set_index("option")
     return out
 
@@ -280,7 +280,8 @@ def render(scenario_path: str | Path, out_html: Path, *, probe_run: str | None =
     progress(f"validating {scenario_path} ...")
     path = Path(scenario_path).resolve()
     scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))  # fails before any kernel
-    ev = evaluate_with_uncertainty(scenario, catalog, draws, seed)
+    # the notebook runs its own Monte Carlo; here only the workbook needs one
+    ev = evaluate_with_uncertainty(scenario, catalog, draws if xlsx is not None else 0, seed)
     timings = {"validate_s": time.perf_counter() - t0}
     progress("executing the report notebook (papermill, kernel python3) ...")
     with tempfile.TemporaryDirectory() as tmp:

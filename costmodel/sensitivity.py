@@ -113,12 +113,13 @@ def one_at_a_time(scenario: Scenario, catalog: Catalog, factors: list[Factor] | 
     """
     if factors is None:
         factors = uncertain_factors(scenario, catalog) if scenario.uncertainty else default_factors(scenario)
+    base = evaluate(scenario, catalog)
     if options is None:
-        options = decision_pair(evaluate(scenario, catalog))
+        options = decision_pair(base)
         if options is None:
             return pd.DataFrame()
     a, b = options
-    base_gap, _ = _gap(scenario, catalog, a, b)
+    base_gap = base.option(a).npv_usd - base.option(b).npv_usd
     rows = []
     for f in factors:
         try:

@@ -101,7 +101,7 @@ class Simulation:
     def summary(self) -> pd.DataFrame:
         """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds).
 
-        Costs are positive, so P90 is the expensive tail. ``p_slo`` is empty where the SLO
+        Costs are positive, so P90 is the expensive tail. ``p_slo`` is NaN where the SLO
         cannot be verified (an API with no measured latency).
         """
         p_cheapest = self.cheapest()
@@ -116,7 +116,7 @@ class Simulation:
                 **{f"npv_cost_p{p}": v for p, v in zip(PERCENTILES, npv, strict=True)},
                 "npv_cost_mean": float(self.npv_cost[name].mean()),
                 "p_cheapest": float(p_cheapest[name]),
-                "p_slo": None if met is None else float(met.mean()),
+                "p_slo": float("nan") if met is None else float(met.mean()),
             })
         return pd.DataFrame(rows).set_index("option")
 
@@ -133,7 +133,7 @@ class Simulation:
                     "total_cost_usd": {f"p{p}": round(float(row[f"total_cost_p{p}"]), 2) for p in PERCENTILES},
                     "npv_cost_usd": {f"p{p}": round(float(row[f"npv_cost_p{p}"]), 2) for p in PERCENTILES},
                     "p_cheapest": round(float(row["p_cheapest"]), 6),
-                    "p_slo": None if row["p_slo"] is None or pd.isna(row["p_slo"]) else round(float(row["p_slo"]), 6),
+                    "p_slo": None if pd.isna(row["p_slo"]) else round(float(row["p_slo"]), 6),
                 }
                 for name, row in table.iterrows()
             ],
