@@ -199,22 +199,30 @@ def roofline_capacity(
         tpot = step / (1.0 - requests_per_s * prompt / prefill)
         return step, requests_per_s, tpot
 
-    # TPOT grows with the batch (per-sequence step time falls, prefill share rises), so the
-    # largest batch meeting the objective is found by integer bisection, element-wise: the
-    # same code serves one estimate and a million Monte Carlo draws of MBU and MFU.
-    shape = np.broadcast_shapes(np.shape(mbu), np.shape(mfu), np.shape(prompt))
-    ok_batch, too_big = np.zeros(shape), np.full(shape, cap + 1.0)
-    while np.any(too_big - ok_batch > 1):
-        mid = np.floor(0.5 * (ok_batch + too_big))
-        ok = operating_point(mid)[2] <= tpot_slo_s
-        ok_batch, too_big = np.where(ok, mid, ok_batch), np.where(ok, too_big, mid)
+    # The largest batch meeting the TPOT objective, in closed form. With a = prompt / prefill
+    # (prefill seconds per request), r = b / (a b + out step) and TPOT = step / (1 - r a)
+    # simplify to TPOT(b) = a b / out + max(M0 + b M1, b C): increasing and piecewise linear
+    # in b, so TPOT <= S holds up to b = min((S - M0) / (a / out + M1), S / (a / out + C)).
+    # Element-wise, so one estimate and a million Monte Carlo draws of MBU and MFU share it.
+    memory_rate = bandwidth * np.asarray(mbu, float)
+    fixed_step = weights / memory_rate  # M0: reading the weights
+    per_sequence_step = (input_tokens + output_tokens / 2.0) * kv / memory_rate  # M1: reading one KV cache
+    prefill_per_token = prompt / prefill / output_tokens  # a / out
+    with np.errstate(divide="ignore", invalid="ignore"):  # zero denominators: no bound from that side
+        largest = np.fmin((tpot_slo_s - fixed_step) / (prefill_per_token + per_sequence_step),
+                          tpot_slo_s / (prefill_per_token + 1.0 / prefill))
+    ok_batch = np.floor(np.minimum(np.where(largest > 0, largest, 0.0), float(cap)))  # NaN: no batch
+    # Rounding can put the closed form one off the TPOT test itself; let the test settle it
+    # (both neighbours in one evaluation).
+    meets_here, meets_next = operating_point(np.maximum(np.stack([ok_batch, ok_batch + 1.0]), 1.0))[2] <= tpot_slo_s
+    ok_batch = ok_batch + ((ok_batch < cap) & meets_next) - ((ok_batch >= 1) & ~meets_here)
     met_tpot = ok_batch >= 1
     batch = np.maximum(ok_batch, 1.0)
     step, requests_per_s, tpot = operating_point(batch)
     ttft = prompt / prefill + step
     slo_met = met_tpot & (ttft <= ttft_slo_s)
-    limit = np.where(~met_tpot, "tpot-slo-unmet", np.where(
-        batch < cap, "tpot-slo", "kv-cache" if kv_limit <= max_num_seqs else "max-num-seqs"))
+    limits = np.array(["tpot-slo-unmet", "tpot-slo", "kv-cache" if kv_limit <= max_num_seqs else "max-num-seqs"])
+    limit = limits[met_tpot * (1 + (batch >= cap))]
     scalar = batch.ndim == 0
     value = float if scalar else np.asarray
     return ReplicaCapacity(
