@@ -47,8 +47,10 @@ __all__ = [
     "daily_shape",
     "monthly_requests",
     "api_monthly_cost",
+    "api_usd_per_request",
     "rented_monthly_cost",
     "owned_monthly_costs",
+    "CostTerms",
     "local_share",
     "price_index",
     "evaluate",
@@ -142,12 +144,17 @@ def price_index(decline_per_year: ArrayLike, months: int) -> Array:
 def running_max(values: ArrayLike) -> Array:
     """Running maximum along the months (last) axis: a fleet that is bought or committed is kept.
 
+    Returns ``values`` itself (as floats) when they never fall; do not write into the result.
+
     Examples
     --------
     >>> running_max([[1, 3, 2, 4], [2, 1, 1, 0]]).tolist()
     [[1.0, 3.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0]]
     """
-    out = np.array(values, dtype=float)
+    out = np.asarray(values, dtype=float)
+    if out.ndim and np.all(out[..., 1:] >= out[..., :-1]):  # already held (growing demand): one comparison
+        return out
+    out = out.copy()
     # Month by month over all draws at once: ufunc.accumulate along a short last axis pays a
     # per-row overhead that made it 4x slower on (draws, months) tables (bench/montecarlo.py).
     for m in range(1, out.shape[-1] if out.ndim else 0):
@@ -172,6 +179,75 @@ def _bought(fleet: Array) -> Array:
     return bought
 
 
+@dataclass(frozen=True)
+class CostTerms:
+    """A monthly cost table kept as a sum of ``factor x table`` terms.
+
+    Factors are scalars or ``(draws, 1)`` columns, tables are by month (months on the last
+    axis). A Monte Carlo run needs only each draw's sum and NPV over the months, both linear
+    in the table, so :meth:`weighed` applies the weights to each table once and scales the
+    results, instead of building the ``(draws, months)`` total term by term; :meth:`dense`
+    builds the total itself, for the point estimate. Same terms, same cost, either way.
+
+    Examples
+    --------
+    >>> t = CostTerms(((2.0, np.array([1.0, 1.0, 0.0])), (np.array([[1.0], [3.0]]), np.array([0.0, 1.0, 1.0]))))
+    >>> t.dense().tolist()
+    [[2.0, 3.0, 1.0], [2.0, 5.0, 3.0]]
+    >>> t.weighed(np.ones((3, 1))).tolist()  # the sum over months, per draw
+    [[6.0], [10.0]]
+    """
+
+    terms: tuple[tuple[ArrayLike, ArrayLike], ...]
+
+    def __add__(self, other: CostTerms) -> CostTerms:
+        return CostTerms(self.terms + other.terms)
+
+    def dense(self) -> Array:
+        """The cost by month: ``sum(factor x table)``."""
+        parts = [np.multiply(factor, table, dtype=float) for factor, table in self.terms]
+        return functools.reduce(np.add, parts)
+
+    def weighed(self, weights: Array) -> Array:
+        """``dense() @ weights`` (for example the sum and the discounted sum), one pass per table."""
+        total = None
+        for factor, table in self.terms:
+            part = np.multiply(factor, np.asarray(table, float) @ weights)
+            total = part if total is None else total + part
+        return total
+
+
+def api_usd_per_request(
+    input_tokens: ArrayLike,
+    output_tokens: ArrayLike,
+    cached_share: ArrayLike,
+    batch_share: ArrayLike,
+    usd_per_m_input: ArrayLike,
+    usd_per_m_output: ArrayLike,
+    usd_per_m_cached: ArrayLike,
+    batch_discount: ArrayLike,
+) -> Array:
+    """What a per-token API bills for one request, USD.
+
+    ``(in x ((1-c) p_in + c p_cached) + out x p_out) / 1e6 x (1 - b x d)`` with ``c`` the
+    cached input share, ``b`` the batch share and ``d`` the batch discount.
+
+    Examples
+    --------
+    1,000 in / 100 out at $2.50 / $10 per 1M tokens, no cache: 0.0025 + 0.001 USD.
+
+    >>> float(api_usd_per_request(1000, 100, 0, 0, 2.5, 10, 1.25, 0))
+    0.0035
+    """
+    c = np.asarray(cached_share, float)
+    per_request = (
+        np.asarray(input_tokens, float)
+        * ((1.0 - c) * np.asarray(usd_per_m_input, float) + c * np.asarray(usd_per_m_cached, float))
+        + np.asarray(output_tokens, float) * np.asarray(usd_per_m_output, float)
+    ) / 1e6
+    return per_request * (1.0 - np.asarray(batch_share, float) * np.asarray(batch_discount, float))
+
+
 def api_monthly_cost(
     requests: ArrayLike,
     input_tokens: ArrayLike,
@@ -183,10 +259,7 @@ def api_monthly_cost(
     usd_per_m_cached: ArrayLike,
     batch_discount: ArrayLike,
 ) -> Array:
-    """Monthly bill of a per-token API, USD.
-
-    ``requests x (in x ((1-c) p_in + c p_cached) + out x p_out) / 1e6 x (1 - b x d)``
-    with ``c`` the cached input share, ``b`` the batch share and ``d`` the batch discount.
+    """Monthly bill of a per-token API, USD: ``requests x`` :func:`api_usd_per_request`.
 
     Examples
     --------
@@ -196,14 +269,9 @@ def api_monthly_cost(
     >>> float(api_monthly_cost(1e6, 1000, 100, 0, 0, 2.5, 10, 1.25, 0))
     3500.0
     """
-    c = np.asarray(cached_share, float)
-    per_request = (
-        np.asarray(input_tokens, float)
-        * ((1.0 - c) * np.asarray(usd_per_m_input, float) + c * np.asarray(usd_per_m_cached, float))
-        + np.asarray(output_tokens, float) * np.asarray(usd_per_m_output, float)
-    ) / 1e6
-    discount = 1.0 - np.asarray(batch_share, float) * np.asarray(batch_discount, float)
-    return np.asarray(requests, float) * (per_request * discount)
+    return np.asarray(requests, float) * api_usd_per_request(
+        input_tokens, output_tokens, cached_share, batch_share, usd_per_m_input, usd_per_m_output, usd_per_m_cached,
+        batch_discount)
 
 
 def rented_monthly_cost(gpus: ArrayLike, usd_per_gpu_hour: ArrayLike) -> Array:
@@ -278,64 +346,65 @@ def owned_monthly_costs(
     colocation_usd_per_kw_month: float,
     maintenance_per_year: float,
     staff_usd_per_month: ArrayLike,
-    depreciation: bool = True,
     fleet_is_held: bool = False,
-) -> dict[str, Array]:
+    terms: bool = False,
+) -> dict[str, Any]:
     """Monthly cash flows of an owned fleet, by line item (USD, positive = paid).
 
     ``fleet`` is the GPU count each month (months on the last axis); GPUs are bought when
     the fleet first needs them and kept. Each cohort loses ``(1 - residual) / life`` of its
     price a month until its life ends; the book value left at the horizon's end comes back
     as ``residual`` (negative cost) in the last month. ``depreciation`` is the accounting
-    charge, shown for reference and not part of ``total`` (which is cash); Monte Carlo
-    runs skip it (``depreciation=False``). Scalar prices may be ``(draws, 1)`` arrays.
-    ``fleet_is_held`` says the fleet already never shrinks (the caller took the running maximum).
+    charge, shown for reference and not part of ``total`` (which is cash). Scalar prices
+    may be ``(draws, 1)`` arrays. ``fleet_is_held`` says the fleet already never shrinks
+    (the caller took the running maximum). With ``terms=True`` (Monte Carlo) only ``gpus``
+    and ``total`` are returned, the total as :class:`CostTerms`.
+
+    The total is ``capex x bought + (idle power + colocation + maintenance) x GPUs +
+    load power x GPUs x utilization + staff - book value at the end``: power is linear in
+    the load, so :func:`power_monthly_cost` of one GPU idle and at full load gives its terms.
     """
     fleet = np.asarray(fleet, float) if fleet_is_held else running_max(fleet)
     months = fleet.shape[-1]
     bought = _bought(fleet)
-    capex = bought * capex_per_gpu
-    age = np.arange(months, dtype=float)
-    items: dict[str, Array] = {}
-    if depreciation:
-        # Cohort k charges capex_k (1 - rv) / life in months k .. k + life - 1.
-        charge = (1.0 - np.asarray(residual_value, float)) / depreciation_months
-        in_life = (age[:, None] - age[None, :] >= 0) & (age[:, None] - age[None, :] < depreciation_months)
-        items["depreciation"] = (capex @ in_life.T.astype(float)) * charge
-    power = power_monthly_cost(
-        fleet, tdp_watts, server_power_factor, utilization, idle_power_fraction, pue, usd_per_kwh
-    )
-    colocation_per_gpu = colocation_monthly_cost(1.0, tdp_watts, server_power_factor, colocation_usd_per_kw_month)
+    power_args = (tdp_watts, server_power_factor)
+    power_idle = power_monthly_cost(1.0, *power_args, 0.0, idle_power_fraction, pue, usd_per_kwh)  # per GPU
+    power_load = power_monthly_cost(1.0, *power_args, 1.0, idle_power_fraction, pue, usd_per_kwh) - power_idle
+    colocation_per_gpu = colocation_monthly_cost(1.0, *power_args, colocation_usd_per_kw_month)
     maintenance_per_gpu = np.asarray(capex_per_gpu, float) * maintenance_per_year / 12.0  # on cumulative capex
     staff = np.asarray(staff_usd_per_month, float)
-    total = capex + power
-    total += fleet * (colocation_per_gpu + maintenance_per_gpu)
-    total += staff
-    book_end = np.zeros(fleet.shape[:-1])
+    loaded = fleet * np.clip(utilization, 0.0, 1.0)  # GPU-months at full load
+    total = CostTerms((
+        (capex_per_gpu, bought),
+        (power_idle + colocation_per_gpu + maintenance_per_gpu, fleet),
+        (power_load, loaded),
+        (staff, np.ones(months)),
+    ))
+    age = np.arange(months, dtype=float)
+    book_end = 0.0
     if count_residual:
         # Book value at the end of the last month; cohort k has aged min(months - k, life).
-        held = np.minimum(months - age, depreciation_months)
-        # one matrix product for both sums (a sum along the short months axis is ~5x slower)
-        paid, aged = np.moveaxis(capex @ np.stack([np.ones(months), held], axis=1), -1, 0)
-        book_end = paid - (1.0 - np.asarray(residual_value, float)).reshape(
-            np.shape(residual_value)[:-1]) * aged / depreciation_months
-        if total.ndim < np.ndim(book_end) + 1:  # only the resale value varies by draw
-            total = total + np.zeros(np.shape(book_end) + (1,))
-        total[..., -1] -= book_end
-    if not depreciation:  # Monte Carlo: the cash total is all it needs
+        # One matrix product for both sums (a sum along the short months axis is ~5x slower).
+        counted = bought @ np.stack([np.ones(months), np.minimum(months - age, depreciation_months)], axis=1)
+        book_end = np.asarray(capex_per_gpu, float) * (
+            counted[..., :1] - (1.0 - np.asarray(residual_value, float)) * counted[..., 1:] / depreciation_months)
+        total = total + CostTerms(((-book_end, age == months - 1),))
+    if terms:
         return {"gpus": fleet, "total": total}
-    residual = np.zeros_like(capex)
-    residual[..., -1] = -book_end
+    capex = bought * capex_per_gpu
+    # Cohort k charges capex_k (1 - rv) / life in months k .. k + life - 1.
+    in_life = (age[:, None] - age[None, :] >= 0) & (age[:, None] - age[None, :] < depreciation_months)
     return {
         "gpus": fleet,
         "capex": capex,
-        "power": power,
+        "power": power_monthly_cost(fleet, *power_args, utilization, idle_power_fraction, pue, usd_per_kwh),
         "colocation": fleet * colocation_per_gpu,
         "maintenance": fleet * maintenance_per_gpu,
         "staff": np.broadcast_to(staff, fleet.shape),
-        "residual": residual,
-        "total": total,
-        **items,
+        "residual": np.where(age == months - 1, -book_end, 0.0),
+        "total": total.dense(),
+        "depreciation": (capex @ in_life.T.astype(float))
+        * ((1.0 - np.asarray(residual_value, float)) / depreciation_months),
     }
 
 
@@ -578,29 +647,23 @@ class _Demand:
     shape: Array  # 24 hourly weights, mean 1
     input_tokens: float
     output_tokens: float
-    api_price_index: Array  # per month: per-token API price trend (1 = today's price)
+    api_requests: Array  # per month, weighted by the per-token API price trend: what an API bills at today's prices
     rent_price_index: Array  # per month: on-demand GPU rental price trend
 
     @functools.cached_property
     def peak_rps(self) -> Array:
         return self.mean_rps * float(self.shape.max())
 
-    @functools.cached_property
-    def api_requests(self) -> Array:
-        """Requests weighted by the API price trend: what an API bills at today's prices."""
-        return self.requests * self.api_price_index
-
     @property
     def tokens(self) -> Array:
         return self.requests * (self.input_tokens + self.output_tokens)
 
 
-def _api_cost(option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike) -> Array:
-    """API bill for ``requests`` (weighted by the price trend, see :attr:`_Demand.api_requests`)
-    at the catalog price times the option's price scale."""
+def _api_rate(option: ApiOption, price: ApiPrice, workload: Workload) -> Array:
+    """USD an API bills per request at today's catalog price times the option's price scale;
+    multiply by requests weighted by the price trend (:attr:`_Demand.api_requests`)."""
     scale = option.price_scale  # folded into the prices: (draws, 1) at most, never a months-wide pass
-    return api_monthly_cost(
-        requests,
+    return api_usd_per_request(
         workload.input_tokens_per_request,
         workload.output_tokens_per_request,
         workload.cached_input_share,
@@ -728,19 +791,24 @@ class _SelfHosted:
         return np.minimum(u, 1.0, out=u)
 
     def monthly(self, fleet: Array, served_mean_rps: Array, rent_index: ArrayLike = 1.0,
-                depreciation: bool = True) -> dict[str, Array]:
+                detail: bool = True) -> dict[str, Any]:
         """Line items per month for a fleet (GPUs per month) serving a mean rate; on-demand rent
-        is multiplied by ``rent_index`` (the rental price trend by month, :func:`price_index`)."""
+        is multiplied by ``rent_index`` (the rental price trend by month, :func:`price_index`).
+        ``total`` is :class:`CostTerms`; ``detail=False`` (Monte Carlo) returns only it and ``gpus``."""
         o = self.option
         staff = o.ops_staff_fte * o.ops_staff_usd_per_year / 12.0
         if isinstance(o, RentedOption):
             if o.commitment != "on-demand":  # committed capacity cannot shrink, nor its rate
                 fleet, rent_index = running_max(fleet), 1.0
-            rent = rented_monthly_cost(fleet, self.usd_per_gpu_hour) * rent_index
-            staff_arr = np.broadcast_to(staff, rent.shape)
-            return {"gpus": fleet, "rent": rent, "staff": staff_arr, "total": rent + staff}
+            gpu_months = fleet * rent_index if np.ndim(rent_index) else fleet  # at today's rate
+            rent = CostTerms(((rented_monthly_cost(1.0, self.usd_per_gpu_hour), gpu_months),))
+            total = rent + CostTerms(((staff, np.ones(np.shape(fleet)[-1])),))
+            if not detail:
+                return {"gpus": fleet, "total": total}
+            return {"gpus": fleet, "rent": rent.dense(), "staff": np.broadcast_to(staff, np.shape(fleet)),
+                    "total": total}
         held = running_max(fleet)  # GPUs bought are kept
-        return owned_monthly_costs(
+        items = owned_monthly_costs(
             held,
             self.utilization(held, served_mean_rps),
             fleet_is_held=True,
@@ -756,8 +824,11 @@ class _SelfHosted:
             colocation_usd_per_kw_month=o.colocation_usd_per_kw_month,
             maintenance_per_year=o.maintenance_per_year,
             staff_usd_per_month=staff,
-            depreciation=depreciation,
+            terms=not detail,
         )
+        if detail:  # the line items and their total, which came from the same terms
+            items["total"] = CostTerms(((1.0, items["total"]),))
+        return items
 
     def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float,
                             max_utilization: ArrayLike | None = None) -> Array:
@@ -931,8 +1002,7 @@ def _risks(r: OptionResult, scenario: Scenario, hosted: dict, prices: dict, payb
         full_rps = h.served_capacity(fleet)
         full = float(full_rps[0]) * SECONDS_PER_MONTH
         fleet_cost = float(h.fleet_steady_cost(fleet, full_rps)[0])
-        api_cost = float(_api_cost(scenario.option(cheapest.name), prices[cheapest.name], scenario.workload,
-                                   np.array([full]))[0])
+        api_cost = full * float(_api_rate(scenario.option(cheapest.name), prices[cheapest.name], scenario.workload))
         breakeven = fleet_cost / api_cost if api_cost > 0 else float("inf")
         if r.mean_utilization < breakeven:
             flags.append(f"{r.name}'s fleet averages {r.mean_utilization:.0%} utilisation, below the "
@@ -954,9 +1024,12 @@ def _prepare(scenario: Scenario, catalog: Catalog) -> tuple[_Demand, dict[str, A
     wl = scenario.workload
     requests = monthly_requests(wl.requests_per_month, wl.monthly_growth, scenario.horizon_months)
     months, trends = scenario.horizon_months, scenario.trends
+    # R0 (1 + g)^m (1 - d)^(m / 12): requests and the API price trend in one table
+    api_growth = np.expm1(np.log1p(np.asarray(wl.monthly_growth, float))
+                          + np.log1p(-np.asarray(trends.api_price_decline_per_year, float)) / 12.0)
     demand = _Demand(requests, requests / SECONDS_PER_MONTH, daily_shape(wl),
                      wl.input_tokens_per_request, wl.output_tokens_per_request,
-                     price_index(trends.api_price_decline_per_year, months),
+                     monthly_requests(wl.requests_per_month, api_growth, months),
                      price_index(trends.gpu_rent_decline_per_year, months))
     prices = {o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
     hosted = {o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
@@ -1002,36 +1075,43 @@ def _both(a: Any, b: Any) -> Any:
 
 
 def _costed(o, scenario: Scenario, demand: _Demand, prices: dict[str, ApiPrice], hosted: dict[str, _SelfHosted],
-            detail: bool = True) -> tuple[dict[str, Array], Any]:
+            detail: bool = True) -> tuple[dict[str, Any], Any]:
     """Monthly line items of one option and whether it meets the SLO.
 
     The single costing of every option: :func:`evaluate` calls it with point inputs
     (arrays by month) and :func:`costmodel.uncertainty.simulate` with ``(draws, 1)``
-    inputs (arrays of draws by month). ``detail=False`` skips what only the report shows.
-    The SLO flag is a bool or None (unknown), or a ``(draws, 1)`` bool array.
+    inputs (arrays of draws by month). ``detail=False`` skips what only the report shows
+    and leaves ``total`` as :class:`CostTerms` (Monte Carlo weighs them without building
+    the table); with ``detail`` every item is an array. The SLO flag is a bool or None
+    (unknown), or a ``(draws, 1)`` bool array.
     """
     if isinstance(o, ApiOption):
-        cost = _api_cost(o, prices[o.name], scenario.workload, demand.api_requests)
-        return {"api": cost, "total": cost}, _api_slo(o, scenario).met
-    if isinstance(o, HybridOption):
-        return _hybrid_items(o, scenario, demand, hosted[o.local], prices[o.overflow], detail)
-    h = hosted[o.name]
-    needed = h.fleet(demand.peak_rps)
-    fleet = needed if o.gpus is None else np.full(needed.shape[-1], float(o.gpus))
-    served = np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(o, OwnedOption) else None
-    items = h.monthly(fleet, served, demand.rent_price_index, depreciation=detail)
+        cost = CostTerms(((_api_rate(o, prices[o.name], scenario.workload), demand.api_requests),))
+        items, met = {"api": cost, "total": cost}, _api_slo(o, scenario).met
+    elif isinstance(o, HybridOption):
+        items, met = _hybrid_items(o, scenario, demand, hosted[o.local], prices[o.overflow], detail)
+    else:
+        h = hosted[o.name]
+        needed = h.fleet(demand.peak_rps)
+        fleet = needed if o.gpus is None else np.full(needed.shape[-1], float(o.gpus))
+        served = np.minimum(demand.mean_rps, h.served_capacity(fleet)) \
+            if detail or isinstance(o, OwnedOption) else None
+        items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
+        if detail:
+            items["utilization"] = h.utilization(items["gpus"], served)
+        met = h.capacity.slo_met
+        if o.gpus is not None:
+            met = _both(met, np.all(needed <= fleet, axis=-1, keepdims=True))
     if detail:
-        items["utilization"] = h.utilization(items["gpus"], served)
-    met = h.capacity.slo_met
-    if o.gpus is not None:
-        met = _both(met, np.all(needed <= fleet, axis=-1, keepdims=True))
+        items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
     return items, met
 
 
 def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice,
-                  detail: bool) -> tuple[dict[str, Array], Any]:
+                  detail: bool) -> tuple[dict[str, Any], Any]:
     cap = local.capacity
-    fleet = np.full(demand.requests.shape[-1], float(o.local_gpus))  # the same every month and draw
+    months = demand.requests.shape[-1]
+    fleet = np.full(months, float(o.local_gpus))  # the same every month and draw
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
     servable = scenario.workload.servable_share(local.option.quality)  # classes the local model may serve
@@ -1040,9 +1120,10 @@ def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _
     else:  # the fleet sees only the servable classes' load; the share is of all requests
         share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape) * servable
     local_rps = demand.mean_rps * share
-    items = local.monthly(fleet, local_rps, demand.rent_price_index, depreciation=detail) \
-        if o.local_gpus > 0 else {"gpus": np.zeros_like(fleet), "total": np.zeros_like(fleet)}
-    overflow = _api_cost(scenario.option(o.overflow), price, scenario.workload, demand.api_requests * (1.0 - share))
+    items = local.monthly(fleet, local_rps, demand.rent_price_index, detail=detail) \
+        if o.local_gpus > 0 else {"gpus": np.zeros(months), "total": CostTerms(())}
+    rate = _api_rate(scenario.option(o.overflow), price, scenario.workload)
+    overflow = CostTerms(((rate, demand.api_requests), (-rate, demand.api_requests * share)))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
@@ -1053,7 +1134,7 @@ def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _
 def _hybrid(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice,
             items: dict[str, Array] | None = None) -> OptionResult:
     if items is None:
-        items, _ = _hybrid_items(o, scenario, demand, local, price, detail=True)
+        items, _ = _costed(o, scenario, demand, {o.overflow: price}, {o.local: local})
     cap = local.capacity
     api_slo = _api_slo(scenario.option(o.overflow), scenario)
     local_slo = _capacity_slo(cap) if o.local_gpus > 0 else SloStatus(True, None, None, "none", "no local fleet")
@@ -1079,7 +1160,7 @@ def _steady_cost_functions(scenario: Scenario, catalog: Catalog, hosted=None, pr
         if o.name in hosted:
             fns[o.name] = lambda v, scale=1.0, u=None, h=hosted[o.name]: h.steady_monthly_cost(v, peak, u)
         elif o.name in prices:
-            fns[o.name] = lambda v, scale=1.0, u=None, o=o, p=prices[o.name]: _api_cost(o, p, wl, v) * scale
+            fns[o.name] = lambda v, scale=1.0, u=None, o=o, p=prices[o.name]: np.asarray(v, float) * _api_rate(o, p, wl) * scale
     return fns
 
 

@@ -172,7 +172,7 @@ def _chunk(scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n
     out = {}
     for o in drawn.options:
         items, met = _costed(o, drawn, demand, prices, hosted, detail=False)
-        sums = np.broadcast_to(items["total"], (n, months)) @ weights
+        sums = np.broadcast_to(items["total"].weighed(weights), (n, 2))
         out[o.name] = (sums[:, 0], sums[:, 1], met)
     return out
 

@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from costmodel import finance
 from costmodel.capacity import decode_step_seconds, kv_bytes_per_token, prefill_tokens_per_second, roofline_capacity
-from costmodel.engine import cost_curves, evaluate, owned_monthly_costs
+from costmodel.engine import CostTerms, cost_curves, evaluate, owned_monthly_costs
 from costmodel.loaders import build_catalog, load_scenario
 from tests.conftest import SCENARIOS, price, scenario, with_prices
 
@@ -144,3 +144,15 @@ def test_operating_batch_is_the_largest_meeting_tpot(mbu, mfu, tpot_slo, input_t
     assert np.all(_tpot(c.batch, **model)[met] <= tpot_slo)
     assert np.all(_tpot(np.ones(16), **model)[~met] > tpot_slo)
     assert np.all((c.batch >= cap) | (_tpot(c.batch + 1, **model) > tpot_slo))
+
+
+@FAST
+@given(draws=st.integers(1, 5), months=st.integers(1, 40), seed=st.integers(0, 2**32 - 1))
+def test_weighed_terms_equal_the_weighed_table(draws, months, seed):
+    """Monte Carlo's shortcut (weigh each term's table, then scale) is the dense total's sum and NPV."""
+    rng = np.random.default_rng(seed)
+    terms = CostTerms(((rng.uniform(0, 10, (draws, 1)), rng.uniform(0, 5, (draws, months))),
+                       (3.5, rng.uniform(0, 5, months)),
+                       (rng.uniform(-1, 1, (draws, 1)), np.arange(months) == months - 1)))
+    weights = np.stack([np.ones(months), finance.discount_factors(0.01, months)], axis=1)
+    np.testing.assert_allclose(terms.weighed(weights), terms.dense() @ weights, rtol=1e-12, atol=1e-9)
