@@ -425,12 +425,17 @@ def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLi
     0.4
     >>> float(local_share(10.0, 10.0, np.repeat([0.0, 2.0], 12)))
     0.5
+
+    With no load, all of it (none) is local if there is a fleet: the share is 1, else 0.
+
+    >>> local_share(0.0, [1e6, 0.0], np.ones(24)).tolist()
+    [1.0, 0.0]
     """
     mean = np.asarray(mean_requests_per_s, float)
     knots = np.concatenate([[0.0], np.sort(np.asarray(shape, float))])
     served_at_knots = np.array([np.minimum(shape, k).sum() for k in knots]) / np.sum(shape)
-    # no load: the share is 1 where there is capacity (x is huge), 0 where there is none
-    x = np.asarray(capacity_requests_per_s, float) / np.maximum(mean, np.finfo(float).tiny)
+    with np.errstate(over="ignore"):  # no load: x is huge (or inf), so the share is 1, or 0 with no capacity
+        x = np.asarray(capacity_requests_per_s, float) / np.maximum(mean, np.finfo(float).tiny)
     return np.interp(x, knots, served_at_knots)
 
 
@@ -789,7 +794,8 @@ class _SelfHosted:
         tp = self.capacity.gpus_per_replica
         active_gpus = np.maximum(fleet - self.option.spare_replicas * tp, 0.0) if self.option.spare_replicas else fleet
         capacity = active_gpus * (self.capacity.requests_per_s / tp)
-        u = np.divide(served_mean_rps, np.clip(capacity, np.finfo(float).tiny, np.inf, out=capacity))
+        with np.errstate(over="ignore"):  # load on no capacity: inf, clipped to 1 below
+            u = np.divide(served_mean_rps, np.clip(capacity, np.finfo(float).tiny, np.inf, out=capacity))
         return np.clip(u, 0.0, 1.0, out=u)  # two-sided clip: twice as fast as minimum on these tables
 
     def monthly(self, fleet: Array, served_mean_rps: Array, rent_index: ArrayLike = 1.0,

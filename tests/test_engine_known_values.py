@@ -99,6 +99,24 @@ def test_owned_line_items(base_catalog):
     assert cf["depreciation"].tolist() == pytest.approx([30_000 / 12] * 12)
 
 
+def test_owned_items_add_up_to_the_total(base_catalog):
+    """The total comes from cost terms (what Monte Carlo weighs); the line items must add up to it."""
+    sc = scenario(options=[owned(depreciation_years=2, residual_value=0.2, spare_replicas=1)])
+    cf = evaluate(sc, base_catalog).option("own").cashflow
+    items = cf[["capex", "power", "colocation", "maintenance", "staff", "residual"]].sum(axis=1)
+    assert items.tolist() == pytest.approx(cf["total"].tolist(), rel=1e-12)
+
+
+def test_utilization_edges(base_catalog):
+    """Spares carry no load: utilisation is over the active replicas; none active and no load is idle."""
+    from costmodel.engine import _prepare
+
+    _, _, hosted = _prepare(scenario(options=[owned(spare_replicas=1)]), base_catalog)
+    own = hosted["own"]  # one GPU per replica, 10 requests/s each
+    u = own.utilization(np.array([2.0, 2.0, 1.0, 1.0]), np.array([5.0, 20.0, 0.0, 3.0]))
+    assert u.tolist() == [0.5, 1.0, 0.0, 1.0]  # half of one active GPU; capped; idle spare; load on none is full
+
+
 def test_owned_residual_book_value(base_catalog):
     sc = scenario(options=[owned(depreciation_years=2, residual_value=0.2)])
     cf = evaluate(sc, base_catalog).option("own").cashflow
