@@ -122,8 +122,10 @@ def monthly_requests(requests_first_month: ArrayLike, growth: ArrayLike, months:
     >>> monthly_requests([[1000], [2000]], 0.0, 2).tolist()
     [[1000.0, 1000.0], [2000.0, 2000.0]]
     """
-    g = np.asarray(growth, float)
-    return np.asarray(requests_first_month, float) * np.exp(np.arange(months, dtype=float) * np.log1p(g))
+    table = np.multiply(np.arange(months, dtype=float), np.log1p(np.asarray(growth, float)))
+    np.exp(table, out=table)  # in place: one (draws, months) table, not three
+    fits = np.broadcast_shapes(np.shape(requests_first_month), table.shape) == table.shape
+    return np.multiply(table, requests_first_month, out=table if fits else None)
 
 
 # ---------------------------------------------------------------------------- kernels
@@ -792,6 +794,9 @@ class _SelfHosted:
         No load is 0 even with no active replica; load on none counts as full.
         """
         tp = self.capacity.gpus_per_replica
+        fleet = np.asarray(fleet, float)
+        if fleet.ndim == 1 and fleet.size and fleet.min() == fleet.max():  # the same every month (fixed, hybrid)
+            fleet = fleet[:1]  # so the capacity varies by draw only: no (draws, months) capacity table
         active_gpus = np.maximum(fleet - self.option.spare_replicas * tp, 0.0) if self.option.spare_replicas else fleet
         capacity = active_gpus * (self.capacity.requests_per_s / tp)
         with np.errstate(over="ignore"):  # load on no capacity: inf, clipped to 1 below
@@ -808,7 +813,8 @@ class _SelfHosted:
         if isinstance(o, RentedOption):
             if o.commitment != "on-demand":  # committed capacity cannot shrink, nor its rate
                 fleet, rent_index = running_max(fleet), 1.0
-            gpu_months = fleet * rent_index if np.ndim(rent_index) else fleet  # at today's rate
+            trend = np.ndim(rent_index) and np.any(rent_index != 1.0)
+            gpu_months = fleet * rent_index if trend else fleet  # at today's rate
             rent = CostTerms(((rented_monthly_cost(1.0, self.usd_per_gpu_hour), gpu_months),))
             total = rent + CostTerms(((staff, np.ones(np.shape(fleet)[-1])),))
             if not detail:
