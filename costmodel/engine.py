@@ -154,8 +154,11 @@ def running_max(values: ArrayLike) -> Array:
     [[1.0, 3.0, 3.0, 4.0], [2.0, 2.0, 2.0, 2.0]]
     """
     out = np.asarray(values, dtype=float)
-    if out.ndim and _bought(out).min() >= 0:  # already held (growing demand): one contiguous pass
-        return out
+    if out.ndim and out.size:  # already held (growing demand)? One contiguous comparison tells
+        rises = out.reshape(-1)[1:] >= out.reshape(-1)[:-1]
+        rises[out.shape[-1] - 1::out.shape[-1]] = True  # a row's first month follows the previous row's last
+        if rises.all():
+            return out
     out = out.copy()
     # Month by month over all draws at once: ufunc.accumulate along a short last axis pays a
     # per-row overhead that made it 4x slower on (draws, months) tables (bench/montecarlo.py).
@@ -648,13 +651,20 @@ def _option_dict(o: OptionResult) -> dict[str, Any]:
 class _Demand:
     """Demand arrays shared by every option of a scenario."""
 
-    requests: Array  # per month
-    mean_rps: Array  # per month
+    mean_rps: Array  # requests per second, per month
     shape: Array  # 24 hourly weights, mean 1
     input_tokens: float
     output_tokens: float
     api_requests: Array  # per month, weighted by the per-token API price trend: what an API bills at today's prices
     rent_price_index: Array  # per month: on-demand GPU rental price trend
+
+    requests_first_month: ArrayLike
+    monthly_growth: ArrayLike
+
+    @functools.cached_property
+    def requests(self) -> Array:
+        """Requests per month (only the report needs them: costing runs on rates)."""
+        return monthly_requests(self.requests_first_month, self.monthly_growth, self.mean_rps.shape[-1])
 
     @functools.cached_property
     def peak_rps(self) -> Array:
@@ -1036,15 +1046,15 @@ def _risks(r: OptionResult, scenario: Scenario, hosted: dict, prices: dict, payb
 def _prepare(scenario: Scenario, catalog: Catalog) -> tuple[_Demand, dict[str, ApiPrice], dict[str, _SelfHosted]]:
     """Demand by month, API prices and self-hosted capacity: what every option's costing needs."""
     wl = scenario.workload
-    requests = monthly_requests(wl.requests_per_month, wl.monthly_growth, scenario.horizon_months)
     months, trends = scenario.horizon_months, scenario.trends
+    mean_rps = monthly_requests(np.divide(wl.requests_per_month, SECONDS_PER_MONTH), wl.monthly_growth, months)
     # R0 (1 + g)^m (1 - d)^(m / 12): requests and the API price trend in one table
     api_growth = np.expm1(np.log1p(np.asarray(wl.monthly_growth, float))
                           + np.log1p(-np.asarray(trends.api_price_decline_per_year, float)) / 12.0)
-    demand = _Demand(requests, requests / SECONDS_PER_MONTH, daily_shape(wl),
-                     wl.input_tokens_per_request, wl.output_tokens_per_request,
+    demand = _Demand(mean_rps, daily_shape(wl), wl.input_tokens_per_request, wl.output_tokens_per_request,
                      monthly_requests(wl.requests_per_month, api_growth, months),
-                     price_index(trends.gpu_rent_decline_per_year, months))
+                     price_index(trends.gpu_rent_decline_per_year, months),
+                     wl.requests_per_month, wl.monthly_growth)
     prices = {o.name: _api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
     hosted = {o.name: _self_hosted(o, scenario, catalog) for o in scenario.options
               if isinstance(o, RentedOption | OwnedOption)}
@@ -1124,7 +1134,7 @@ def _costed(o, scenario: Scenario, demand: _Demand, prices: dict[str, ApiPrice],
 def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _SelfHosted, price: ApiPrice,
                   detail: bool) -> tuple[dict[str, Any], Any]:
     cap = local.capacity
-    months = demand.requests.shape[-1]
+    months = demand.mean_rps.shape[-1]
     fleet = np.full(months, float(o.local_gpus))  # the same every month and draw
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization

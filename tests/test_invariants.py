@@ -10,7 +10,7 @@ from hypothesis.extra import numpy as hnp
 
 from costmodel import finance
 from costmodel.capacity import decode_step_seconds, kv_bytes_per_token, prefill_tokens_per_second, roofline_capacity
-from costmodel.engine import CostTerms, cost_curves, evaluate, owned_monthly_costs
+from costmodel.engine import CostTerms, cost_curves, evaluate, owned_monthly_costs, running_max
 from costmodel.loaders import build_catalog, load_scenario
 from tests.conftest import SCENARIOS, price, scenario, with_prices
 
@@ -156,3 +156,13 @@ def test_weighed_terms_equal_the_weighed_table(draws, months, seed):
                        (rng.uniform(-1, 1, (draws, 1)), np.arange(months) == months - 1)))
     weights = np.stack([np.ones(months), finance.discount_factors(0.01, months)], axis=1)
     np.testing.assert_allclose(terms.weighed(weights), terms.dense() @ weights, rtol=1e-12, atol=1e-9)
+
+
+@FAST
+@given(table=hnp.arrays(np.float64, st.tuples(st.integers(1, 6), st.integers(1, 12)),
+                        elements=st.integers(0, 5).map(float)), sort_rows=st.booleans())
+def test_running_max_is_the_accumulated_maximum(table, sort_rows):
+    """The fleet held: shortcut for rows that never fall (a row may start below the last one ends)."""
+    if sort_rows:
+        table = np.sort(table, axis=-1)
+    np.testing.assert_array_equal(running_max(table), np.maximum.accumulate(table, axis=-1))
