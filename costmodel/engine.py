@@ -378,7 +378,8 @@ def owned_monthly_costs(
     colocation_per_gpu = colocation_monthly_cost(1.0, *power_args, colocation_usd_per_kw_month)
     maintenance_per_gpu = np.asarray(capex_per_gpu, float) * maintenance_per_year / 12.0  # on cumulative capex
     staff = np.asarray(staff_usd_per_month, float)
-    loaded = fleet * np.clip(utilization, 0.0, 1.0)  # GPU-months at full load
+    loaded = np.empty(np.broadcast_shapes(np.shape(utilization), fleet.shape))  # GPU-months at full load
+    np.multiply(np.clip(utilization, 0.0, 1.0, out=loaded), fleet, out=loaded)
     total = CostTerms((
         (capex_per_gpu, bought),
         (power_idle + colocation_per_gpu + maintenance_per_gpu, fleet),
