@@ -1,6 +1,6 @@
 """The cost engine: typed scenario + catalog in, frozen results out. Pure: no I/O.
 
-The kernels (``api_monthly_cost``, ``rented_monthly_cost``, ``owned_monthly_costs``,
+The kernels (``api_usd_per_request``, ``rented_monthly_cost``, ``owned_monthly_costs``,
 ``local_share``) are vectorized: every argument broadcasts, months on the last axis, so
 the same code serves one scenario, a what-if grid (``bench/engine.py``) and, later,
 Monte Carlo draws. :func:`evaluate` wires a scenario through them.
@@ -46,7 +46,6 @@ __all__ = [
     "EngineError",
     "daily_shape",
     "monthly_requests",
-    "api_monthly_cost",
     "api_usd_per_request",
     "rented_monthly_cost",
     "owned_monthly_costs",
@@ -232,7 +231,7 @@ def api_usd_per_request(
     usd_per_m_cached: ArrayLike,
     batch_discount: ArrayLike,
 ) -> Array:
-    """What a per-token API bills for one request, USD.
+    """What a per-token API bills for one request, USD (a month's bill is requests times this).
 
     ``(in x ((1-c) p_in + c p_cached) + out x p_out) / 1e6 x (1 - b x d)`` with ``c`` the
     cached input share, ``b`` the batch share and ``d`` the batch discount.
@@ -251,32 +250,6 @@ def api_usd_per_request(
         + np.asarray(output_tokens, float) * np.asarray(usd_per_m_output, float)
     ) / 1e6
     return per_request * (1.0 - np.asarray(batch_share, float) * np.asarray(batch_discount, float))
-
-
-def api_monthly_cost(
-    requests: ArrayLike,
-    input_tokens: ArrayLike,
-    output_tokens: ArrayLike,
-    cached_share: ArrayLike,
-    batch_share: ArrayLike,
-    usd_per_m_input: ArrayLike,
-    usd_per_m_output: ArrayLike,
-    usd_per_m_cached: ArrayLike,
-    batch_discount: ArrayLike,
-) -> Array:
-    """Monthly bill of a per-token API, USD: ``requests x`` :func:`api_usd_per_request`.
-
-    Examples
-    --------
-    One million requests of 1,000 in / 100 out at $2.50 / $10 per 1M tokens, no cache:
-    2,500 + 1,000 = 3,500 USD.
-
-    >>> float(api_monthly_cost(1e6, 1000, 100, 0, 0, 2.5, 10, 1.25, 0))
-    3500.0
-    """
-    return np.asarray(requests, float) * api_usd_per_request(
-        input_tokens, output_tokens, cached_share, batch_share, usd_per_m_input, usd_per_m_output, usd_per_m_cached,
-        batch_discount)
 
 
 def rented_monthly_cost(gpus: ArrayLike, usd_per_gpu_hour: ArrayLike) -> Array:
