@@ -1121,7 +1121,7 @@ def _hybrid_items(o: HybridOption, scenario: Scenario, demand: _Demand, local: _
     items = local.monthly(fleet, local_rps, demand.rent_price_index, detail=detail) \
         if o.local_gpus > 0 else {"gpus": np.zeros(months), "total": CostTerms(())}
     rate = _api_rate(scenario.option(o.overflow), price, scenario.workload)
-    overflow = CostTerms(((rate, demand.api_requests), (-rate, demand.api_requests * share)))
+    overflow = CostTerms(((rate, demand.api_requests * (1.0 - share)),))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
