@@ -78,11 +78,18 @@ def decode_step_seconds(
     209
     """
     b = np.asarray(batch, dtype=float)
-    memory = (np.asarray(weights, float) + b * np.asarray(context_tokens, float) * np.asarray(kv_per_token, float)) / (
-        np.asarray(bandwidth, float) * np.asarray(mbu, float)
-    )
-    compute = b * 2.0 * np.asarray(parameters, float) / (np.asarray(flops, float) * np.asarray(mfu, float))
-    return np.maximum(memory, compute)
+    fixed, per_sequence, compute_per_sequence = _decode_step_terms(
+        weights, kv_per_token, context_tokens, bandwidth, mbu, parameters, flops, mfu)
+    return np.maximum(fixed + b * per_sequence, b * compute_per_sequence)
+
+
+def _decode_step_terms(weights, kv_per_token, context_tokens, bandwidth, mbu, parameters, flops, mfu):
+    """A decode step is ``max(fixed + B x per_sequence, B x compute_per_sequence)`` seconds:
+    reading the weights once, each sequence's KV cache, and each sequence's FLOPs."""
+    memory_rate = np.asarray(bandwidth, float) * np.asarray(mbu, float)
+    return (np.asarray(weights, float) / memory_rate,
+            np.asarray(context_tokens, float) * np.asarray(kv_per_token, float) / memory_rate,
+            2.0 * np.asarray(parameters, float) / (np.asarray(flops, float) * np.asarray(mfu, float)))
 
 
 def prefill_tokens_per_second(parameters: ArrayLike, flops: ArrayLike, mfu: ArrayLike) -> NDArray[np.float64]:
@@ -204,13 +211,12 @@ def roofline_capacity(
     # simplify to TPOT(b) = a b / out + max(M0 + b M1, b C): increasing and piecewise linear
     # in b, so TPOT <= S holds up to b = min((S - M0) / (a / out + M1), S / (a / out + C)).
     # Element-wise, so one estimate and a million Monte Carlo draws of MBU and MFU share it.
-    memory_rate = bandwidth * np.asarray(mbu, float)
-    fixed_step = weights / memory_rate  # M0: reading the weights
-    per_sequence_step = (input_tokens + output_tokens / 2.0) * kv / memory_rate  # M1: reading one KV cache
+    fixed_step, per_sequence_step, compute_step = _decode_step_terms(  # M0, M1, C
+        weights, kv, input_tokens + output_tokens / 2.0, bandwidth, mbu, parameters, flops, mfu)
     prefill_per_token = prompt / prefill / output_tokens  # a / out
     with np.errstate(divide="ignore", invalid="ignore"):  # zero denominators: no bound from that side
         largest = np.fmin((tpot_slo_s - fixed_step) / (prefill_per_token + per_sequence_step),
-                          tpot_slo_s / (prefill_per_token + 1.0 / prefill))
+                          tpot_slo_s / (prefill_per_token + compute_step))
     ok_batch = np.floor(np.minimum(np.where(largest > 0, largest, 0.0), float(cap)))  # NaN: no batch
     # Rounding can put the closed form one off the TPOT test itself; let the test settle it
     # (both neighbours in one evaluation).
