@@ -49,6 +49,7 @@ __all__ = [
     "api_usd_per_request",
     "rented_monthly_cost",
     "owned_monthly_costs",
+    "power_per_gpu",
     "CostTerms",
     "local_share",
     "price_index",
@@ -308,9 +309,31 @@ def colocation_monthly_cost(
                                       / 1000.0 * np.asarray(usd_per_kw_month, float))
 
 
+def power_per_gpu(
+    tdp_watts: ArrayLike,
+    server_power_factor: ArrayLike,
+    idle_power_fraction: ArrayLike,
+    pue: ArrayLike,
+    usd_per_kwh: ArrayLike,
+) -> tuple[Array, Array]:
+    """Electricity of one GPU's server share, USD per month: ``(idle, load)``.
+
+    Power is linear in the load, so a fleet pays ``idle x GPUs + load x loaded GPUs`` (loaded
+    GPUs: the mean load in GPUs at full load); both come from :func:`power_monthly_cost`.
+
+    Examples
+    --------
+    >>> [round(float(x), 4) for x in power_per_gpu(1000, 1.0, 0.3, 1.5, 0.10)]  # 109.575 at full load
+    [32.8725, 76.7025]
+    """
+    idle = power_monthly_cost(1.0, tdp_watts, server_power_factor, 0.0, idle_power_fraction, pue, usd_per_kwh)
+    full = power_monthly_cost(1.0, tdp_watts, server_power_factor, 1.0, idle_power_fraction, pue, usd_per_kwh)
+    return idle, full - idle
+
+
 def owned_monthly_costs(
     fleet: Array,
-    utilization: Array,
+    loaded_gpus: Array,
     *,
     capex_per_gpu: float,
     depreciation_months: float,
@@ -329,7 +352,8 @@ def owned_monthly_costs(
 ) -> dict[str, Any]:
     """Monthly cash flows of an owned fleet, by line item (USD, positive = paid).
 
-    ``fleet`` is the GPU count each month (months on the last axis); GPUs are bought when
+    ``fleet`` is the GPU count each month (months on the last axis) and ``loaded_gpus`` its
+    mean load in GPUs at full load (at most the active GPUs: spares idle); GPUs are bought when
     the fleet first needs them and kept. Each cohort loses ``(1 - residual) / life`` of its
     price a month until its life ends; the book value left at the horizon's end comes back
     as ``residual`` (negative cost) in the last month. ``depreciation`` is the accounting
@@ -339,24 +363,19 @@ def owned_monthly_costs(
     and ``total`` are returned, the total as :class:`CostTerms`.
 
     The total is ``capex x bought + (idle power + colocation + maintenance) x GPUs +
-    load power x GPUs x utilization + staff - book value at the end``: power is linear in
-    the load, so :func:`power_monthly_cost` of one GPU idle and at full load gives its terms.
+    load power x loaded GPUs + staff - book value at the end`` (:func:`power_per_gpu`).
     """
     fleet = np.asarray(fleet, float) if fleet_is_held else running_max(fleet)
     months = fleet.shape[-1]
     bought = _bought(fleet)
-    power_args = (tdp_watts, server_power_factor)
-    power_idle = power_monthly_cost(1.0, *power_args, 0.0, idle_power_fraction, pue, usd_per_kwh)  # per GPU
-    power_load = power_monthly_cost(1.0, *power_args, 1.0, idle_power_fraction, pue, usd_per_kwh) - power_idle
-    colocation_per_gpu = colocation_monthly_cost(1.0, *power_args, colocation_usd_per_kw_month)
+    power_idle, power_load = power_per_gpu(tdp_watts, server_power_factor, idle_power_fraction, pue, usd_per_kwh)
+    colocation_per_gpu = colocation_monthly_cost(1.0, tdp_watts, server_power_factor, colocation_usd_per_kw_month)
     maintenance_per_gpu = np.asarray(capex_per_gpu, float) * maintenance_per_year / 12.0  # on cumulative capex
     staff = np.asarray(staff_usd_per_month, float)
-    loaded = np.empty(np.broadcast_shapes(np.shape(utilization), fleet.shape))  # GPU-months at full load
-    np.multiply(np.clip(utilization, 0.0, 1.0, out=loaded), fleet, out=loaded)
     total = CostTerms((
         (capex_per_gpu, bought),
         (power_idle + colocation_per_gpu + maintenance_per_gpu, fleet),
-        (power_load, loaded),
+        (power_load, loaded_gpus),
         (staff, np.ones(months)),
     ))
     age = np.arange(months, dtype=float)
@@ -376,7 +395,7 @@ def owned_monthly_costs(
     return {
         "gpus": fleet,
         "capex": capex,
-        "power": power_monthly_cost(fleet, *power_args, utilization, idle_power_fraction, pue, usd_per_kwh),
+        "power": fleet * power_idle + loaded_gpus * power_load,
         "colocation": fleet * colocation_per_gpu,
         "maintenance": fleet * maintenance_per_gpu,
         "staff": np.broadcast_to(staff, fleet.shape),
@@ -787,6 +806,18 @@ class _SelfHosted:
             u = np.divide(served_mean_rps, np.clip(capacity, np.finfo(float).tiny, np.inf, out=capacity))
         return np.clip(u, 0.0, 1.0, out=u)  # two-sided clip: twice as fast as minimum on these tables
 
+    def loaded_gpus(self, fleet: Array, served_mean_rps: Array) -> Array:
+        """The fleet's mean load in GPUs at full SLO load, at most its active GPUs: what load power is paid on.
+
+        Spares idle, so three GPUs with one spare serving two GPUs' worth carry 2 loaded GPUs
+        (where :meth:`utilization`, over the active replicas, says 1).
+        """
+        tp = self.capacity.gpus_per_replica
+        fleet = np.asarray(fleet, float)
+        active_gpus = np.maximum(fleet - self.option.spare_replicas * tp, 0.0) if self.option.spare_replicas else fleet
+        loaded = np.multiply(served_mean_rps, tp / self.capacity.requests_per_s)
+        return np.clip(loaded, 0.0, active_gpus, out=loaded if loaded.shape == np.shape(active_gpus) else None)
+
     def monthly(self, fleet: Array, served_mean_rps: Array, rent_index: ArrayLike = 1.0,
                 detail: bool = True) -> dict[str, Any]:
         """Line items per month for a fleet (GPUs per month) serving a mean rate; on-demand rent
@@ -808,7 +839,7 @@ class _SelfHosted:
         held = running_max(fleet)  # GPUs bought are kept
         items = owned_monthly_costs(
             held,
-            self.utilization(held, served_mean_rps),
+            self.loaded_gpus(held, served_mean_rps),
             fleet_is_held=True,
             capex_per_gpu=self.capex_per_gpu,
             depreciation_months=o.depreciation_years * 12.0,
@@ -842,10 +873,9 @@ class _SelfHosted:
             return rented_monthly_cost(fleet, self.usd_per_gpu_hour) + staff
         capex = fleet * self.capex_per_gpu
         amortized = capex * (1.0 - o.residual_value) / (o.depreciation_years * 12.0)
-        power = power_monthly_cost(
-            fleet, self.tdp_watts, o.server_power_factor, self.utilization(fleet, mean_rps),
-            o.idle_power_fraction, o.pue, o.usd_per_kwh,
-        )
+        power_idle, power_load = power_per_gpu(self.tdp_watts, o.server_power_factor, o.idle_power_fraction,
+                                               o.pue, o.usd_per_kwh)
+        power = fleet * power_idle + self.loaded_gpus(fleet, mean_rps) * power_load
         colocation = colocation_monthly_cost(fleet, self.tdp_watts, o.server_power_factor,
                                              o.colocation_usd_per_kw_month)
         return amortized + power + colocation + capex * o.maintenance_per_year / 12.0 + staff

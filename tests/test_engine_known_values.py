@@ -117,6 +117,26 @@ def test_utilization_edges(base_catalog):
     assert u.tolist() == [0.5, 1.0, 0.0, 1.0]  # half of one active GPU; capped; idle spare; load on none is full
 
 
+def test_owned_spare_draws_idle_power_only(base_catalog):
+    """A spare GPU idles: it adds idle power (and colocation, maintenance), not load power."""
+    cf = evaluate(scenario(options=[owned(spare_replicas=1)]), base_catalog).option("own").cashflow
+    util = 1e6 / SECONDS_PER_MONTH / 10  # the load of the one active GPU, as in test_owned_line_items
+    kw = 700 * 1.8 / 1000
+    # active GPU: 0.3 + 0.7 x utilisation; spare: 0.3 (idle). Not 2 x (0.3 + 0.7 x utilisation).
+    assert cf["power"].iloc[0] == pytest.approx(kw * ((0.3 + 0.7 * util) + 0.3) * 1.5 * HOURS_PER_MONTH * 0.10)
+    assert cf["utilization"].iloc[0] == pytest.approx(util)  # reported over the active replica
+
+
+def test_loaded_gpus_leave_spares_idle(base_catalog):
+    from costmodel.engine import _prepare
+
+    _, _, hosted = _prepare(scenario(options=[owned(spare_replicas=1)]), base_catalog)
+    own = hosted["own"]  # one GPU per replica, 10 requests/s each
+    loaded = own.loaded_gpus(np.array([3.0, 3.0, 0.0, 1.0]), np.array([10.0, 50.0, 0.0, 3.0]))
+    # one GPU's worth; capped at the two active GPUs; no fleet; a spare alone carries nothing
+    assert loaded.tolist() == [1.0, 2.0, 0.0, 0.0]
+
+
 def test_owned_residual_book_value(base_catalog):
     sc = scenario(options=[owned(depreciation_years=2, residual_value=0.2)])
     cf = evaluate(sc, base_catalog).option("own").cashflow

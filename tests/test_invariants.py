@@ -84,9 +84,9 @@ def test_more_gpus_never_lower_owned_capex(fleet, extra):
     kw = dict(capex_per_gpu=30_000.0, depreciation_months=48.0, residual_value=0.1, count_residual=True,
               tdp_watts=700.0, server_power_factor=1.8, idle_power_fraction=0.3, pue=1.5, usd_per_kwh=0.1,
               colocation_usd_per_kw_month=150.0, maintenance_per_year=0.05, staff_usd_per_month=0.0)
-    util = np.full(24, 0.5)
-    small = owned_monthly_costs(fleet, util, **kw)
-    large = owned_monthly_costs(fleet + extra, util, **kw)
+    load = np.full(24, 3.0)  # GPUs' worth of load, carried by at most the fleet
+    small = owned_monthly_costs(fleet, np.minimum(load, fleet), **kw)
+    large = owned_monthly_costs(fleet + extra, np.minimum(load, fleet + extra), **kw)
     assert large["capex"].sum() >= small["capex"].sum()
     assert large["total"].sum() >= small["total"].sum() - 1e-6
 
