@@ -791,6 +791,11 @@ class _SelfHosted:
             np.maximum(active, 0.0, out=active)
         return active * self.capacity.requests_per_s
 
+    def _active_gpus(self, fleet: Array) -> Array:
+        """GPUs of the fleet that serve: all but the spare replicas' (which idle)."""
+        spares = self.option.spare_replicas * self.capacity.gpus_per_replica
+        return np.maximum(fleet - spares, 0.0) if spares else fleet
+
     def utilization(self, fleet: Array, served_mean_rps: Array) -> Array:
         """Mean load over SLO capacity of the active (non-spare) replicas, at most 1.
 
@@ -800,7 +805,7 @@ class _SelfHosted:
         fleet = np.asarray(fleet, float)
         if fleet.ndim == 1 and fleet.size and fleet.min() == fleet.max():  # the same every month (fixed, hybrid)
             fleet = fleet[:1]  # so the capacity varies by draw only: no (draws, months) capacity table
-        active_gpus = np.maximum(fleet - self.option.spare_replicas * tp, 0.0) if self.option.spare_replicas else fleet
+        active_gpus = self._active_gpus(fleet)
         capacity = active_gpus * (self.capacity.requests_per_s / tp)
         with np.errstate(over="ignore"):  # load on no capacity: inf, clipped to 1 below
             u = np.divide(served_mean_rps, np.clip(capacity, np.finfo(float).tiny, np.inf, out=capacity))
@@ -814,7 +819,7 @@ class _SelfHosted:
         """
         tp = self.capacity.gpus_per_replica
         fleet = np.asarray(fleet, float)
-        active_gpus = np.maximum(fleet - self.option.spare_replicas * tp, 0.0) if self.option.spare_replicas else fleet
+        active_gpus = self._active_gpus(fleet)
         loaded = np.multiply(served_mean_rps, tp / self.capacity.requests_per_s)
         return np.clip(loaded, 0.0, active_gpus, out=loaded if loaded.shape == np.shape(active_gpus) else None)
 
