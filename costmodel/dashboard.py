@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import plotly.graph_objects as go
+from plotly.io.base_renderers import PlotlyRenderer
 
 from costmodel import viz
 from costmodel.catalog import Catalog
@@ -36,6 +37,7 @@ from costmodel.whatif import scale_prices, with_values
 API_CHOICES = ("openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "openai/gpt-4.1", "openai/gpt-5-mini",
                "aws/meta.llama3-3-70b-instruct-v1:0", "anthropic/claude-3-5-haiku-latest",
                "google/gemini-2.0-flash", "mistral/mistral-small-latest", "groq/llama-3.3-70b-versatile")
+_FIGURE_MIME = PlotlyRenderer(config={"displaylogo": False})  # plotly's mime renderer, as fig.show() uses it
 
 
 @dataclass(frozen=True)
@@ -209,18 +211,22 @@ class Explorer:
         self.show(what_if(sc, self.files, self.controls()))
 
     def show(self, result: WhatIf) -> None:
-        """Put a result on screen: each figure is redrawn in its own Output area.
+        """Put a result on screen: each figure replaces the one in its own Output area.
 
         Why not plotly's FigureWidget: under Voila (plotly 7.1, ipywidgets 8.1, voila 0.5)
         the FigureWidget updated last in a round of updates was not redrawn, and traces or
         widgets added after the first display were never drawn (checked in Chromium). An
-        Output area showing the figure through plotly's mime renderer redraws every time.
+        Output area showing the figure through plotly's mime type redraws every time.
+
+        Why the Output's ``outputs`` are set, not captured with ``with out:``: while Voila runs
+        the notebook, nbclient answers each captured output with a message on the kernel's
+        shell channel, and that send can swallow the wake-up for the cell's own reply, so the
+        page waited for ever at "Executing 2 of 5" (1 load in 3 here with the other core busy).
+        Setting the state sends nothing back, and swaps each figure in one message.
         """
         for key, fig in figures(result).items():
-            out = self.figs[key]
-            with out:
-                out.clear_output(wait=True)
-                fig.show(renderer="plotly_mimetype", config={"displaylogo": False})
+            self.figs[key].outputs = ({"output_type": "display_data", "metadata": {},
+                                       "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},)
         self.widgets["summary"].value = summary_html(result)
 
     @contextlib.contextmanager
