@@ -221,7 +221,7 @@ class Explorer:
         Why the Output's ``outputs`` are set, not captured with ``with out:``: while Voila runs
         the notebook, nbclient answers each captured output with a message on the kernel's
         shell channel, and that send can swallow the wake-up for the cell's own reply, so the
-        page waited for ever at "Executing 2 of 5" (1 load in 3 here with the other core busy).
+        page waited for ever at "Executing 2 of 5" (14 of 20 loads here with the other core busy).
         Setting the state sends nothing back, and swaps each figure in one message.
         """
         for key, fig in figures(result).items():

@@ -84,8 +84,8 @@ def test_widget_change_updates_the_numbers(dashboard, tmp_path):
     with sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
-        # Voila's template links Font Awesome CSS from cdn.jsdelivr.net; a stylesheet holds back the load
-        # event, and where outbound packets are dropped (CI) that waited out the timeout. Be offline, like CI.
+        # Offline, like CI: Voila's template links Font Awesome CSS from cdn.jsdelivr.net. (CI's one
+        # timeout here was not that stylesheet but Voila stuck on a cell: see Explorer.show.)
         page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), lambda route: route.abort())
         open_dashboard(page, dashboard)
         summary = page.locator(".tco-summary")
