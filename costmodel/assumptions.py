@@ -11,9 +11,10 @@ from typing import Any
 
 import pandas as pd
 
-from costmodel.catalog import Catalog, Sourced
 from costmodel.engine import Evaluation
-from costmodel.scenario import ApiOption, HybridOption, OwnedOption, RentedOption, Scenario
+from costmodel.model.base import Sourced
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import ApiOption, HybridOption, OwnedOption, RentedOption, Scenario
 
 WORKLOAD_UNITS = {
     "requests_per_month": "requests/month", "input_tokens_per_request": "tokens", "output_tokens_per_request":

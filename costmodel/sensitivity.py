@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from costmodel.catalog import Catalog
 from costmodel.engine import EngineError, evaluate
-from costmodel.scenario import OwnedOption, RentedOption, Scenario
-from costmodel.whatif import scale_prices, with_values
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import OwnedOption, RentedOption, Scenario, with_values
+from costmodel.whatif import scale_prices
 
 PRICE_FACTORS = {"api_price": "api", "gpu_price": "gpu", "power_price": "power"}
 

@@ -2,8 +2,8 @@
 
 The ``uncertainty:`` section of a scenario gives some inputs as distributions. Each
 draw replaces those inputs by a ``(draws, 1)`` array in a copy of the scenario, and the
-copy goes through the same :func:`costmodel.engine._prepare` and
-:func:`costmodel.engine._costed` that :func:`costmodel.engine.evaluate` uses, so months
+copy goes through the same :func:`costmodel.engine.prepare` and
+:func:`costmodel.engine.cost_option` that :func:`costmodel.engine.evaluate` uses, so months
 become the last axis of ``(draws, months)`` tables: no second cost model to drift apart.
 
 Draws run in fixed-size chunks (memory stays bounded, numpy releases the GIL, so two
@@ -26,13 +26,15 @@ import pandas as pd
 from numpy.typing import NDArray
 from pydantic import BaseModel
 
-from costmodel import finance
-from costmodel.catalog import Catalog
-from costmodel.engine import Evaluation, _costed, _prepare, evaluate, quality_status
-from costmodel.scenario import OwnedOption, RentedOption, Scenario
+from costmodel.core import finance
+from costmodel.engine import Evaluation, cost_option, evaluate, prepare
+from costmodel.engine.eligibility import quality_status
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
+from costmodel.text import percent
 
-__all__ = ["Simulation", "simulate", "with_confidence", "evaluate_with_uncertainty", "drawn_scenario", "point_value", "CHUNK", "DEFAULT_DRAWS",
-           "CONFIDENT"]
+__all__ = ["Simulation", "simulate", "with_confidence", "evaluate_with_uncertainty", "drawn_scenario",
+           "point_value", "CHUNK", "DEFAULT_DRAWS", "CONFIDENT"]
 
 CHUNK = 8192
 DEFAULT_DRAWS = 100_000
@@ -68,8 +70,7 @@ def point_value(scenario: Scenario, catalog: Catalog, path: str) -> float:
     node = scenario.value_at(path)
     if node is not None:
         return float(node)
-    _, _, hosted = _prepare(scenario, catalog)
-    h = hosted[path.split(".")[1]]
+    h = prepare(scenario, catalog).fleets[path.split(".")[1]]
     if isinstance(h.option, RentedOption):
         return float(h.usd_per_gpu_hour)
     assert isinstance(h.option, OwnedOption)
@@ -120,25 +121,6 @@ class Simulation:
             })
         return pd.DataFrame(rows).set_index("option")
 
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready summary (see the README's ``--json`` fields)."""
-        table = self.summary()
-        return {
-            "draws": self.draws,
-            "seed": self.seed,
-            "inputs": list(self.inputs),
-            "options": [
-                {
-                    "name": name,
-                    "total_cost_usd": {f"p{p}": round(float(row[f"total_cost_p{p}"]), 2) for p in PERCENTILES},
-                    "npv_cost_usd": {f"p{p}": round(float(row[f"npv_cost_p{p}"]), 2) for p in PERCENTILES},
-                    "p_cheapest": round(float(row["p_cheapest"]), 6),
-                    "p_slo": None if pd.isna(row["p_slo"]) else round(float(row["p_slo"]), 6),
-                }
-                for name, row in table.iterrows()
-            ],
-        }
-
 
 @functools.cache
 def _reuse_freed_memory() -> None:
@@ -164,15 +146,15 @@ def _chunk(scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n
     rng = np.random.default_rng(seed)
     values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
     drawn = drawn_scenario(scenario, values)
-    demand, prices, hosted = _prepare(drawn, catalog)
+    prepared = prepare(drawn, catalog)
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
     weights = np.stack([np.ones(months), finance.discount_factors(finance.monthly_rate(scenario.discount_rate),
                                                                   months)], axis=1)
     out = {}
     for o in drawn.options:
-        items, met = _costed(o, drawn, demand, prices, hosted, detail=False)
-        sums = np.broadcast_to(items["total"].weighed(weights), (n, 2))
+        items, met = cost_option(o, drawn, prepared, detail=False)
+        sums = np.broadcast_to(items["total"].reduce(weights), (n, 2))
         out[o.name] = (sums[:, 0], sums[:, 1], met)
     return out
 
@@ -187,7 +169,7 @@ def simulate(scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, s
     """
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
-    _prepare(scenario, catalog)  # point resolution first: a bad scenario fails with the engine's own error
+    prepare(scenario, catalog)  # point resolution first: a bad scenario fails with the engine's own error
     _reuse_freed_memory()
     sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
@@ -231,13 +213,13 @@ def with_confidence(evaluation: Evaluation, simulation: Simulation) -> Evaluatio
     if rec.option is None:
         return replace(evaluation, simulation=simulation)
     p = float(simulation.cheapest()[rec.option])
-    reason = (f"Confidence: it is the cheapest eligible option in {p:.0%} of {simulation.draws:,} Monte Carlo "
+    reason = (f"Confidence: it is the cheapest eligible option in {percent(p)} of {simulation.draws:,} Monte Carlo "
               f"draws of {len(simulation.inputs)} uncertain inputs (seed {simulation.seed}).")
     risks = rec.risks
     if p < CONFIDENT:
         rival = simulation.cheapest().drop(rec.option).idxmax()
-        risks = (*risks, f"{rec.option} wins in only {p:.0%} of Monte Carlo draws (under {CONFIDENT:.0%}); "
-                 f"{rival} wins in {float(simulation.cheapest()[rival]):.0%}")
+        risks = (*risks, f"{rec.option} wins in only {percent(p)} of Monte Carlo draws (under "
+                 f"{percent(CONFIDENT)}); {rival} wins in {percent(float(simulation.cheapest()[rival]))}")
     rec = replace(rec, reasons=(*rec.reasons, reason), risks=risks, confidence=p)
     return replace(evaluation, simulation=simulation, recommendation=rec)
 

@@ -7,45 +7,11 @@ by multipliers, which apply to catalog prices and to the scenario's own price ov
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from costmodel.catalog import ApiPrice, Catalog, Sourced
-from costmodel.scenario import OwnedOption, RentedOption, Scenario
-
-
-def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``path`` (dotted; list items by ``name`` or index) in nested dict/list ``data``."""
-    node: Any = data
-    keys = path.split(".")
-    for i, key in enumerate(keys):
-        last = i == len(keys) - 1
-        if isinstance(node, list):
-            idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key),
-                       int(key) if key.isdigit() and int(key) < len(node) else None)
-            if idx is None:
-                names = ", ".join(str(item.get("name")) for item in node if isinstance(item, dict))
-                raise KeyError(f"no item named {key!r}; known: {names}")
-            if last:
-                node[idx] = value
-            else:
-                node = node[idx]
-        elif isinstance(node, dict):
-            if last:
-                node[key] = value
-            else:
-                node = node.setdefault(key, {})
-        else:
-            raise KeyError(f"{'.'.join(keys[:i])} is not a section")
-
-
-def with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
-    """A copy of ``scenario`` with the fields at the given paths replaced (and re-validated)."""
-    data = scenario.model_dump(mode="json", exclude_none=True)  # lists, not tuples; re-validated below
-    for path, value in values.items():
-        set_path(data, path, value)
-    return Scenario.model_validate(data)
+from costmodel.model.catalog import ApiPrice, Catalog
+from costmodel.model.base import Sourced
+from costmodel.model.scenario import OwnedOption, RentedOption, Scenario, with_values
 
 
 def _scaled(s: Sourced, factor: float) -> Sourced:

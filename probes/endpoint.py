@@ -1,61 +1,11 @@
-"""Endpoints to probe: described in ``data/endpoints/*.yaml`` or on the command line.
-
-An endpoint names the *environment variable* that holds its API key, never the key. The
-``openai`` client is used here for what it is good at: configuration and non-streamed
-calls (the preflight model check and the prompt-length calibration).
+"""Talking to an endpoint outside the measured hot path: configuration, the preflight model
+check and the prompt-length calibration, with the ``openai`` client (good at exactly that).
+The endpoint file's schema is :class:`costmodel.model.endpoint.Endpoint`.
 """
 
 from __future__ import annotations
 
-import os
-from typing import Literal
-
-from pydantic import Field
-
-from costmodel.catalog import Commitment, Strict
-
-
-class PriceRef(Strict):
-    """Per-token price of a cloud endpoint: a genai-prices provider/model (or a local override)."""
-
-    provider: str = Field(description="genai-prices provider id, e.g. openai.")
-    model: str = Field(description="Model id at that provider.")
-
-
-class GpuRef(Strict):
-    """The hardware behind a self-hosted endpoint, priced from the GPU catalog."""
-
-    gpu: str = Field(description="GPU id from data/catalog/gpus.yaml.")
-    count: int = Field(default=1, ge=1, description="GPUs serving this endpoint (one replica).")
-    provider: str | None = Field(default=None, description="Rental provider; cheapest in the catalog if absent.")
-    commitment: Commitment = Field(default="on-demand", description="Rental commitment to price the GPU-hours at.")
-    usd_per_gpu_hour: float | None = Field(default=None, ge=0, description="Explicit price; overrides the catalog.")
-
-
-class Endpoint(Strict):
-    """An OpenAI-compatible endpoint."""
-
-    name: str = Field(default="endpoint", pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="Short name.")
-    base_url: str = Field(description="Base URL including /v1, e.g. http://127.0.0.1:8000/v1.")
-    model: str = Field(description="Model name sent in requests.")
-    api_style: Literal["chat", "completions"] = Field(default="chat", description="Which API to call.")
-    server: Literal["vllm", "openai", "other"] = Field(
-        default="other",
-        description="vllm enables ignore_eos/min_tokens (exact output lengths) and continuous usage stats.",
-    )
-    api_key_env: str | None = Field(
-        default=None, description="Name of the environment variable holding the API key (never the key)."
-    )
-    price: PriceRef | None = Field(default=None, description="Catalog price of a cloud endpoint.")
-    hardware: GpuRef | None = Field(default=None, description="GPUs behind a self-hosted endpoint.")
-
-    def api_key(self) -> str | None:
-        """The key, read from the environment at the moment it is needed."""
-        return os.environ.get(self.api_key_env) if self.api_key_env else None
-
-    @property
-    def path(self) -> str:
-        return "/chat/completions" if self.api_style == "chat" else "/completions"
+from costmodel.model.endpoint import Endpoint
 
 
 def openai_client(endpoint: Endpoint, timeout_s: float = 30.0):

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from probes.client import Record, StreamingClient
-from probes.endpoint import Endpoint
+from costmodel.model.endpoint import Endpoint
 from probes.prompts import Prompt
 from probes.results import RunWriter, summarize_level
 
@@ -222,7 +222,7 @@ async def run_plan(runner: Runner, records_of: Callable[[], Any],
         index += 1
         row = summarize_level(records_of(), meta, plan.slo, plan.max_error_rate)
         on_level(meta, row)
-        results[value] = bool(row["slo_met"])
+        results[value] = bool(row.slo_met)
         return results[value]
 
     try:

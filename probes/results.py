@@ -1,12 +1,12 @@
-"""Probe results on disk: ``data/probes/<run-id>/``.
+"""Writing a probe run: ``data/probes/<run-id>/`` in the format of
+:mod:`costmodel.model.probe_run`, through the writers of :mod:`costmodel.io.probe_run`.
 
 * ``requests.jsonl``: one JSON line per request (:class:`probes.client.Record`), written
   and flushed the moment the request ends, so an interrupted run keeps what it measured.
-* ``manifest.json``: endpoint (no secret), load plan, versions, start/end, status
-  (``running``, ``complete``, ``interrupted``, ``budget-stopped``), per-level meta and the
-  SLO search result. Rewritten atomically as the run goes.
-* ``summary.csv``: one row per load level (see README for the columns); what the cost
-  model reads (:func:`costmodel.probe_data.measured_from_probe`).
+* ``manifest.json``: :class:`~costmodel.model.probe_run.ProbeManifest`, rewritten
+  atomically as the run goes.
+* ``summary.csv``: one :class:`~costmodel.model.probe_run.LevelSummary` row per level
+  (:func:`summarize_level`); what the cost model reads.
 """
 
 from __future__ import annotations
@@ -14,7 +14,8 @@ from __future__ import annotations
 import json
 import os
 import platform
-from dataclasses import dataclass, field
+import secrets
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -23,9 +24,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from costmodel.io.probe_run import MANIFEST, REQUESTS, manifest_json, write_atomic
+from costmodel.model.probe_run import FORMAT, PERCENTILES, LevelSummary, ProbeManifest
 from probes.client import Record
-
-PERCENTILES = (50, 90, 95, 99)
 
 
 def package_versions() -> dict[str, str]:
@@ -44,39 +45,42 @@ class RunWriter:
     """Writes one run directory; every record hits the disk when it is written."""
 
     run_dir: Path
-    manifest: dict[str, Any] = field(default_factory=dict)
+    manifest: ProbeManifest | None = None
     secret: str | None = None  # redacted from anything written
 
     def __post_init__(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._requests = (self.run_dir / "requests.jsonl").open("a", encoding="utf-8")
+        self._requests = (self.run_dir / REQUESTS).open("a", encoding="utf-8")
+
+    def _redact(self, text: str) -> str:
+        return text.replace(self.secret, "***") if self.secret and self.secret in text else text
 
     def write(self, record: Record) -> None:
-        line = record.to_json()
-        if self.secret and self.secret in line:
-            line = line.replace(self.secret, "***")
-        self._requests.write(line + "\n")
+        self._requests.write(self._redact(record.to_json()) + "\n")
         self._requests.flush()
 
+    def update_manifest(self, **fields: Any) -> None:
+        """Change manifest fields (validated) and rewrite the file atomically."""
+        assert self.manifest is not None
+        self.manifest = ProbeManifest.model_validate({**self.manifest.model_dump(), **fields})
+        self.save_manifest()
+
     def save_manifest(self) -> None:
-        text = json.dumps(self.manifest, indent=2, default=str)
-        if self.secret and self.secret in text:
-            text = text.replace(self.secret, "***")
-        tmp = self.run_dir / "manifest.json.tmp"
-        tmp.write_text(text + "\n", encoding="utf-8")
-        os.replace(tmp, self.run_dir / "manifest.json")
+        assert self.manifest is not None
+        write_atomic(self.run_dir / MANIFEST, self._redact(manifest_json(self.manifest)))
 
     def close(self) -> None:
         self._requests.close()
 
 
 def new_run_id(model: str) -> str:
+    """UTC start time, the model, and a random suffix: no two runs share a folder."""
     slug = "".join(ch if ch.isalnum() else "-" for ch in model.lower()).strip("-")[:40]
-    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{slug}"
+    return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{slug}-{secrets.token_hex(3)}"
 
 
 def read_records(run_dir: Path) -> pd.DataFrame:
-    path = run_dir / "requests.jsonl"
+    path = run_dir / REQUESTS
     rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
     return pd.DataFrame(rows)
 
@@ -94,7 +98,7 @@ def meets_slo(row: dict[str, Any], slo: dict[str, float]) -> bool:
 
 
 def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str, float],
-                    max_error_rate: float = 0.01) -> dict[str, Any]:
+                    max_error_rate: float = 0.01) -> LevelSummary:
     """One summary row for the measured (non-warm-up) requests of one level.
 
     Failed requests stay in every denominator: error rate, requests/s and goodput count
@@ -175,22 +179,24 @@ def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str,
     row["slo"] = ",".join(f"{k}={v:g}ms" for k, v in slo.items())
     row["slo_met"] = None if not slo else bool(row["valid"] and meets_slo(row, slo)
                                                and row["error_rate"] <= max_error_rate)
-    return row
+    return LevelSummary.model_validate(row)
 
 
 def summarize(records: pd.DataFrame, levels: list[dict[str, Any]], slo: dict[str, float],
-              max_error_rate: float = 0.01) -> pd.DataFrame:
-    rows = [summarize_level(records, lv, slo, max_error_rate) for lv in levels
-            if (records["level"] == lv["name"]).any()] if len(records) else []
-    return pd.DataFrame(rows)
+              max_error_rate: float = 0.01) -> list[LevelSummary]:
+    """One summary row per level that has records."""
+    if not len(records):
+        return []
+    return [summarize_level(records, lv, slo, max_error_rate) for lv in levels
+            if (records["level"] == lv["name"]).any()]
 
 
-def manifest_base(run_id: str, endpoint: dict[str, Any], plan: dict[str, Any]) -> dict[str, Any]:
-    return {
+def manifest_base(run_id: str, endpoint: dict[str, Any], plan: dict[str, Any]) -> ProbeManifest:
+    return ProbeManifest.model_validate({
         "run_id": run_id,
-        "format": "llm-tco-probe/1",
+        "format": FORMAT,
         "status": "running",
-        "started": datetime.now(UTC).isoformat(),
+        "started": datetime.now(UTC),
         "ended": None,
         "endpoint": endpoint,
         "plan": plan,
@@ -198,4 +204,19 @@ def manifest_base(run_id: str, endpoint: dict[str, Any], plan: dict[str, Any]) -
         "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
         "levels": [],
         "slo_search": None,
-    }
+    })
+
+
+def with_costs(row: LevelSummary, prices: Any) -> LevelSummary:
+    """A summary row with its cost columns: USD per 1M output tokens on rented GPUs, or per 1M
+    tokens billed by a cloud API. ``prices`` has the fields of
+    :class:`~costmodel.model.probe_run.PlanPrices`."""
+    costs: dict[str, float | None] = {}
+    if prices.usd_per_gpu_hour is not None and row.goodput_output_tokens_per_s:
+        hourly = prices.usd_per_gpu_hour * prices.gpus
+        costs["usd_per_m_output_tokens"] = hourly / (row.goodput_output_tokens_per_s * 3600.0) * 1e6
+    if prices.usd_per_m_input is not None and row.mean_output_tokens:
+        tokens_in, tokens_out = row.mean_input_tokens or 0.0, row.mean_output_tokens
+        per_request = (tokens_in * prices.usd_per_m_input + tokens_out * prices.usd_per_m_output) / 1e6
+        costs["usd_per_m_tokens"] = per_request / (tokens_in + tokens_out) * 1e6
+    return row.model_copy(update=costs)

@@ -20,11 +20,14 @@ import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
+from costmodel.io.probe_run import REQUESTS, write_summary
+from costmodel.model.endpoint import Endpoint
+from costmodel.model.probe_run import LevelSummary
 from probes import prompts as prompt_mod
 from probes.client import Record, StreamingClient, Target, run_async
-from probes.endpoint import Endpoint, count_prompt_tokens, preflight
+from probes.endpoint import count_prompt_tokens, preflight
 from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan
-from probes.results import RunWriter, manifest_base, new_run_id, read_records
+from probes.results import RunWriter, manifest_base, new_run_id, read_records, summarize, with_costs
 
 
 @dataclass(frozen=True)
@@ -45,7 +48,7 @@ class Prices:
 
 def resolve_prices(endpoint: Endpoint, input_tokens: int) -> Prices:
     """Prices from the catalog for the endpoint's price or hardware reference."""
-    from costmodel.loaders import load_catalog_files, resolve_api_price
+    from costmodel.io.catalog import load_catalog_files, resolve_api_price
 
     if endpoint.price is None and endpoint.hardware is None:
         return Prices()
@@ -65,20 +68,6 @@ def resolve_prices(endpoint: Endpoint, input_tokens: int) -> Prices:
         raise ValueError(f"hardware.gpu = {hw.gpu!r}: no {hw.commitment} rental price; set usd_per_gpu_hour")
     return Prices(usd_per_gpu_hour=float(rent.price), gpus=hw.count,
                   source=f"{gpu.id} {rent.provider} {rent.commitment}: {rent.price.source}, as of {rent.price.as_of}")
-
-
-def add_cost_columns(summary: pd.DataFrame, prices: Prices) -> pd.DataFrame:
-    if summary.empty:
-        return summary
-    s = summary.copy()
-    if prices.usd_per_gpu_hour is not None:
-        hourly = prices.usd_per_gpu_hour * prices.gpus
-        s["usd_per_m_output_tokens"] = hourly / (s["goodput_output_tokens_per_s"] * 3600.0) * 1e6
-    if prices.usd_per_m_input is not None:
-        per_request = (s["mean_input_tokens"].fillna(0) * prices.usd_per_m_input
-                       + s["mean_output_tokens"].fillna(0) * prices.usd_per_m_output) / 1e6
-        s["usd_per_m_tokens"] = per_request / (s["mean_input_tokens"].fillna(0) + s["mean_output_tokens"]) * 1e6
-    return s
 
 
 def worst_case_cost(plan: LoadPlan, prices: Prices, input_tokens: int, output_tokens: int) -> float | None:
@@ -174,10 +163,9 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
                     count_tokens=count_tokens, on_record=on_record, on_level_start=level_started,
                     on_level_end=level_ended)
 
-    def on_level(meta: dict[str, Any], row: dict[str, Any]) -> None:
+    def on_level(meta: dict[str, Any], row: LevelSummary) -> None:
         levels.append(meta)
-        writer.manifest["levels"] = levels
-        writer.save_manifest()
+        writer.update_manifest(levels=levels)
 
     async def main() -> dict[str, Any] | None:
         install_sigint(runner)
@@ -203,17 +191,14 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
 
 
 def finish(writer: RunWriter, levels: list[dict[str, Any]], plan: LoadPlan, prices: Prices, status: str,
-           search: dict[str, Any] | None, spent: float) -> pd.DataFrame:
+           search: dict[str, Any] | None, spent: float) -> list[LevelSummary]:
     """Write summary.csv from what is on disk and close the manifest."""
-    from probes.results import summarize
-
-    path = writer.run_dir / "requests.jsonl"
+    path = writer.run_dir / REQUESTS
     records = read_records(writer.run_dir) if path.exists() and path.stat().st_size else pd.DataFrame()
-    summary = add_cost_columns(summarize(records, levels, plan.slo, plan.max_error_rate), prices)
-    summary.to_csv(writer.run_dir / "summary.csv", index=False)
-    writer.manifest.update({"status": status, "ended": datetime.now(UTC).isoformat(), "spent_usd": spent,
-                            "slo_search": None if search is None else
-                            {k: (v if k != "tried" else {str(a): b for a, b in v.items()})
-                             for k, v in search.items()}})
-    writer.save_manifest()
+    summary = [with_costs(row, prices) for row in summarize(records, levels, plan.slo, plan.max_error_rate)]
+    write_summary(writer.run_dir, summary)
+    writer.update_manifest(status=status, ended=datetime.now(UTC), spent_usd=spent,
+                           slo_search=None if search is None else
+                           {k: (v if k != "tried" else {f"{a:g}": b for a, b in v.items()})
+                            for k, v in search.items()})
     return summary

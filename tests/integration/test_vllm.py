@@ -18,11 +18,10 @@ import urllib.request
 import pandas as pd
 import pytest
 
-from probes.endpoint import Endpoint
+from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
-from tests.conftest import ROOT
-from tests.probes.test_faults import free_port
+from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.vllm
 
@@ -33,7 +32,7 @@ def served(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("vllm") / "serve-local.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "costmodel", "serve-local", "--port", str(port)], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "tco", "serve-local", "--port", str(port)], cwd=ROOT,
                                 stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         deadline = time.monotonic() + 300
@@ -62,7 +61,7 @@ def ttft_histogram(base_url: str) -> tuple[float, float]:
 
 def test_serve_local_then_probe_cli(served, tmp_path):
     base_url, model = served
-    r = subprocess.run([sys.executable, "-m", "costmodel", "probe", "--base-url", base_url, "--model", model,
+    r = subprocess.run([sys.executable, "-m", "tco", "probe", "--base-url", base_url, "--model", model,
                         "--server", "vllm", "--concurrency", "1,2,4", "--requests", "12", "--input-tokens", "64",
                         "--output-tokens", "16", "--out", str(tmp_path), "--slo", "ttft_p95=2s,tpot_p95=1s"],
                        cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
@@ -92,8 +91,9 @@ def test_client_ttft_agrees_with_vllm_metrics(served, tmp_path, concurrency):
     client's also covers the API server's HTTP handling, chat template, tokenization,
     detokenization and the SSE write, all in the same process on 2 cores. So the client
     must be at least the server (less timer noise), and above it by at most 3 ms plus
-    30 % of the server's figure. Measured here: +2.2 ms over 8.7 ms at 1 stream, +5.0 ms
-    over 23.2 ms at 4, +13.8 ms over 72.7 ms at 16 (19-25 %).
+    30 % of the server's figure, plus the lag the probe's own event loop measured (a busy
+    machine delays the client's wake-ups, not the server's clock). Measured here: +2.2 ms over
+    8.7 ms at 1 stream, +5.0 ms over 23.2 ms at 4, +13.8 ms over 72.7 ms at 16 (19-25 %).
     """
     base_url, model = served
     endpoint = Endpoint(base_url=base_url, model=model, server="vllm")
@@ -105,4 +105,5 @@ def test_client_ttft_agrees_with_vllm_metrics(served, tmp_path, concurrency):
     assert records["ok"].all() and len(records) == after_count - before_count == 40
     server_ms = (after_sum - before_sum) / (after_count - before_count) * 1e3
     client_ms = records["ttft_ms"].mean()
-    assert -0.5 <= client_ms - server_ms <= 3.0 + 0.3 * server_ms, (client_ms, server_ms)
+    lag = json.loads((run_dir / "manifest.json").read_text())["levels"][0]["loop_lag_p95_ms"]
+    assert -0.5 <= client_ms - server_ms <= 3.0 + 0.3 * server_ms + lag, (client_ms, server_ms, lag)

@@ -1,3 +1,0 @@
-from costmodel.cli import main
-
-main()

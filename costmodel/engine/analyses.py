@@ -1,0 +1,123 @@
+"""Analyses over the costing: break-even volumes, payback months, steady-state cost curves,
+what-if variants, and the hybrid's cost against its local fleet size."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+from numpy.typing import ArrayLike, NDArray
+
+from costmodel.core import finance
+from costmodel.engine import api
+from costmodel.engine.costing import Prepared, option_result, prepare
+from costmodel.engine.errors import EngineError
+from costmodel.engine.results import BreakEven, OptionResult, Payback
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import HybridOption, OwnedOption, Scenario
+from costmodel.text import count
+
+Array = NDArray[np.float64]
+BREAK_EVEN_RANGE = (1e2, 1e12)  # requests per month searched for a break-even
+
+SteadyCost = Callable[..., Array]  # f(requests per month, api price scale, max utilisation) -> USD per month
+
+
+def steady_cost_functions(scenario: Scenario, prepared: Prepared) -> dict[str, SteadyCost]:
+    """Per option (not hybrid): f(requests/month, api_price_scale, max_utilization) -> USD/month."""
+    wl = scenario.workload
+    peak = float(prepared.demand.shape.max())
+    fns: dict[str, SteadyCost] = {}
+    for o in scenario.options:
+        if o.name in prepared.fleets:
+            fns[o.name] = lambda v, scale=1.0, u=None, h=prepared.fleets[o.name]: h.steady_monthly_cost(v, peak, u)
+        elif o.name in prepared.prices:
+            fns[o.name] = (lambda v, scale=1.0, u=None, o=o, p=prepared.prices[o.name]:
+                           np.asarray(v, float) * api.usd_per_request(o, p, wl) * scale)
+    return fns
+
+
+def variant_costs(
+    scenario: Scenario,
+    catalog: Catalog,
+    requests_per_month: ArrayLike,
+    *,
+    api_price_scale: ArrayLike = 1.0,
+    max_utilization: ArrayLike | None = None,
+) -> dict[str, Array]:
+    """Steady-state monthly cost of each option (not hybrids) for many what-if variants at once.
+
+    The three arguments broadcast against each other: a monthly volume, a multiplier on
+    every API price, and the planned peak utilisation of self-hosted fleets (``None``: each
+    option's own). Self-hosted fleets are sized for the volume's peak; owned capex is spread
+    over its depreciation life net of residual value. USD per month, one array per option.
+    """
+    v = np.asarray(requests_per_month, dtype=float)
+    fns = steady_cost_functions(scenario, prepare(scenario, catalog))
+    shape = np.broadcast_shapes(v.shape, np.shape(api_price_scale),
+                                np.shape(max_utilization) if max_utilization is not None else ())
+    return {name: np.broadcast_to(fn(v, api_price_scale, max_utilization), shape) for name, fn in fns.items()}
+
+
+def cost_curves(scenario: Scenario, catalog: Catalog, requests_per_month: ArrayLike) -> pd.DataFrame:
+    """Steady-state monthly cost of each option (not hybrids) at each monthly volume.
+
+    The curves cross at the break-even volumes (see :func:`variant_costs` for the model).
+    Index: requests per month; one column per option, USD per month.
+    """
+    v = np.asarray(requests_per_month, dtype=float)
+    return pd.DataFrame(variant_costs(scenario, catalog, v), index=pd.Index(v, name="requests_per_month"))
+
+
+def break_evens_and_paybacks(scenario: Scenario, prepared: Prepared, results: list[OptionResult]
+                             ) -> tuple[tuple[BreakEven, ...], tuple[Payback, ...]]:
+    """Each self-hosted option against each API: the steady volume at which it becomes cheaper,
+    and (owned) the month from which its cumulative cost stays below the API's."""
+    by_name = {r.name: r for r in results}
+    fns = steady_cost_functions(scenario, prepared)
+    evens, paybacks = [], []
+    low, high = BREAK_EVEN_RANGE
+    for h_name, h in prepared.fleets.items():
+        for a_name in prepared.prices:
+            v = finance.break_even(lambda x, a=fns[h_name], b=fns[a_name]: a(x) - b(x), low, high)
+            if v is None:
+                note = f"{a_name} is cheaper at every volume up to {high:.0e} requests/month"
+            elif v == low:
+                note = f"{h_name} is cheaper at every volume from {low:.0e} requests/month"
+            else:
+                note = f"{h_name} is cheaper above {count(v)} requests/month (steady state, capex amortized)"
+            evens.append(BreakEven(h_name, a_name, v, note))
+            if isinstance(h.option, OwnedOption):
+                paybacks.append(Payback(h_name, a_name, finance.payback_month(
+                    by_name[h_name].cashflow["cumulative"], by_name[a_name].cashflow["cumulative"])))
+    return tuple(evens), tuple(paybacks)
+
+
+def hybrid_sweep(scenario: Scenario, catalog: Catalog, name: str, sizes: ArrayLike | None = None) -> pd.DataFrame:
+    """Cost of hybrid option ``name`` for each local fleet size, from zero to all-local.
+
+    Sizes default to every multiple of the local replica's GPU count (plus spares) up to the
+    fleet the local option alone would need at its busiest month. Columns: ``local_gpus``,
+    ``npv_usd``, ``total_cost_usd``, ``local_share`` (mean over the horizon), ``optimal``
+    (the highest NPV, i.e. the cheapest; ties go to the smaller fleet).
+    """
+    prepared = prepare(scenario, catalog)
+    o = scenario.option(name)
+    if not isinstance(o, HybridOption):
+        raise EngineError(f"options[{name}]", name, "not a hybrid option")
+    local = prepared.fleets[o.local]
+    if sizes is None:
+        tp = local.capacity.gpus_per_replica
+        spare = local.option.spare_replicas * tp
+        all_local = int(np.max(local.fleet(prepared.demand.peak_rps)))
+        sizes = [0] + list(range(tp + spare, max(all_local, tp + spare) + 1, tp))
+    rows = []
+    for size in sizes:
+        r = option_result(o.model_copy(update={"local_gpus": int(size)}), scenario, prepared)
+        rows.append({"local_gpus": int(size), "npv_usd": r.npv_usd, "total_cost_usd": r.total_cost_usd,
+                     "local_share": float(r.cashflow["local_share"].mean())})
+    df = pd.DataFrame(rows)
+    df["optimal"] = False
+    df.loc[df["npv_usd"].idxmax(), "optimal"] = True
+    return df

@@ -1,0 +1,155 @@
+"""The one costing of every option, shared by the point estimate and the Monte Carlo.
+
+:func:`prepare` resolves what every option needs (demand by month, API prices, self-hosted
+fleets); :func:`cost_option` gives one option's monthly line items and whether it meets the
+SLO. Point inputs give arrays by month; ``(draws, 1)`` inputs give ``(draws, months)``
+tables, so there is no second cost model to drift apart. :func:`option_result` turns the
+point estimate's line items into an :class:`~costmodel.engine.results.OptionResult`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.core import finance
+from costmodel.core.tables import CostTerms
+from costmodel.engine import api
+from costmodel.engine.capacity import capacity_slo
+from costmodel.engine.demand import Demand, demand_of
+from costmodel.engine.eligibility import quality_status
+from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
+from costmodel.engine.results import OptionResult, SloStatus
+from costmodel.engine.routing import hybrid_items, slo_and
+from costmodel.model.catalog import ApiPrice, Catalog
+from costmodel.model.scenario import ApiOption, HybridOption, Option, OwnedOption, RentedOption, Scenario
+from costmodel.text import count
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """What every option's costing needs: demand by month, API prices, self-hosted fleets."""
+
+    demand: Demand
+    prices: dict[str, ApiPrice]  # by API option name
+    fleets: dict[str, SelfHostedFleet]  # by self-hosted option name
+
+
+def prepare(scenario: Scenario, catalog: Catalog) -> Prepared:
+    """Resolve demand, prices and capacity once for all options.
+
+    Raises :class:`~costmodel.engine.errors.EngineError` when the scenario is valid but
+    impossible (a model that fits no GPU count, a GPU with no price).
+    """
+    return Prepared(
+        demand_of(scenario),
+        {o.name: api.api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)},
+        {o.name: self_hosted_fleet(o, scenario, catalog) for o in scenario.options
+         if isinstance(o, RentedOption | OwnedOption)},
+    )
+
+
+def cost_option(option: Option, scenario: Scenario, prepared: Prepared, detail: bool = True) -> tuple[dict[str, Any], Any]:
+    """Monthly line items of one option and whether it meets the SLO.
+
+    ``detail=False`` (Monte Carlo) skips what only the report shows and leaves ``total`` as
+    :class:`~costmodel.core.tables.CostTerms`, which the simulation reduces without building
+    the table; with ``detail`` every item is an array. The SLO flag is a bool or None
+    (unknown), or a ``(draws, 1)`` bool array.
+    """
+    demand = prepared.demand
+    if isinstance(option, ApiOption):
+        rate = api.usd_per_request(option, prepared.prices[option.name], scenario.workload)
+        cost = CostTerms(((rate, demand.api_price_weighted_requests),))
+        items, met = {"api": cost, "total": cost}, api.api_slo(option, scenario).met
+    elif isinstance(option, HybridOption):
+        items, met = hybrid_items(option, scenario, demand, prepared.fleets[option.local],
+                                  prepared.prices[option.overflow], detail)
+    else:
+        h = prepared.fleets[option.name]
+        needed = h.fleet(demand.peak_rps)
+        fleet = needed if option.gpus is None else np.full(needed.shape[-1], float(option.gpus))
+        served = np.minimum(demand.mean_rps, h.served_capacity(fleet)) \
+            if detail or isinstance(option, OwnedOption) else None
+        items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
+        if detail:
+            items["utilization"] = h.utilization(items["gpus"], served)
+        met = h.capacity.slo_met
+        if option.gpus is not None:
+            met = slo_and(met, np.all(needed <= fleet, axis=-1, keepdims=True))
+    if detail:
+        items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
+    return items, met
+
+
+def cash_flow_table(items: dict[str, Any], demand: Demand) -> pd.DataFrame:
+    """The monthly cash-flow table: month, requests, tokens, line items, total, cumulative."""
+    df = pd.DataFrame({"month": np.arange(demand.requests.size), "requests": demand.requests,
+                       "tokens": demand.tokens})
+    for k, v in items.items():
+        df[k] = np.asarray(v, float)
+    df["cumulative"] = df["total"].cumsum()
+    return df
+
+
+def _result(option: Option, kind: str, items: dict[str, Any], prepared: Prepared, scenario: Scenario,
+            capacity, slo: SloStatus, notes: tuple[str, ...], gpus_at_peak: int | None) -> OptionResult:
+    demand = prepared.demand
+    df = cash_flow_table(items, demand)
+    total = float(df["total"].sum())
+    rate = float(finance.monthly_rate(scenario.discount_rate))
+    tokens = float(demand.tokens.sum())
+    return OptionResult(
+        name=option.name,
+        label=option.label or option.name,
+        kind=kind,
+        cashflow=df,
+        total_cost_usd=total,
+        npv_usd=float(finance.npv(rate, -df["total"].to_numpy())),
+        usd_per_million_tokens=total / tokens * 1e6 if tokens > 0 else float("nan"),
+        gpus_at_peak=gpus_at_peak,
+        capacity=capacity,
+        slo=slo,
+        price_notes=notes,
+        quality=quality_status(option, scenario),
+    )
+
+
+def option_result(option: Option, scenario: Scenario, prepared: Prepared,
+                  items: dict[str, Any] | None = None) -> OptionResult:
+    """The point estimate of one option: cash flows, totals, SLO and quality status."""
+    if items is None:
+        items, _ = cost_option(option, scenario, prepared)
+    demand = prepared.demand
+    if isinstance(option, ApiOption):
+        price = prepared.prices[option.name]
+        return _result(option, "api", items, prepared, scenario, None, api.api_slo(option, scenario),
+                       (api.price_note(option, price),), None)
+    if isinstance(option, HybridOption):
+        local = prepared.fleets[option.local]
+        price = prepared.prices[option.overflow]
+        cap = local.capacity
+        api_status = api.api_slo(scenario.option(option.overflow), scenario)
+        local_status = capacity_slo(cap) if option.local_gpus > 0 else SloStatus(True, None, None, "none",
+                                                                                  "no local fleet")
+        met = slo_and(local_status.met, api_status.met)
+        slo = SloStatus(None if met is None else bool(met), local_status.ttft_ms, local_status.tpot_ms,
+                        local_status.basis, "local part " + (local_status.note or "meets the SLO") + "; overflow part "
+                        + (api_status.note or "measured"))
+        notes = local.notes + (f"overflow to {price.provider}/{price.model}",)
+        return _result(option, "hybrid", items, prepared, scenario, cap, slo, notes, int(option.local_gpus))
+    h = prepared.fleets[option.name]
+    slo = capacity_slo(h.capacity)
+    if option.gpus is not None:
+        needed = h.fleet(demand.peak_rps)
+        short = np.flatnonzero(needed > option.gpus)
+        if short.size:
+            slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
+                            f"{count(option.gpus, 'GPUs')} cannot serve the peak from month {int(short[0])} "
+                            f"({count(needed[short[0]])} needed)")
+    result = _result(option, option.kind, items, prepared, scenario, h.capacity, slo, h.notes,
+                     int(np.max(items["gpus"])))
+    return replace(result, mean_utilization=float(np.mean(items["utilization"])))

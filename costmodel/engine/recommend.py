@@ -1,0 +1,103 @@
+"""Why an option was recommended: the cheapest eligible option by NPV, the reasons in words
+with their numbers, and the risk flags of self-hosted options.
+
+Eligibility (not known to miss the SLO or the quality requirement) is
+:attr:`~costmodel.engine.results.OptionResult.eligible`, judged in
+:mod:`costmodel.engine.eligibility`; the Monte Carlo confidence is added by
+:func:`costmodel.uncertainty.with_confidence`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from costmodel.core.units import SECONDS_PER_MONTH
+from costmodel.engine import api
+from costmodel.engine.costing import Prepared
+from costmodel.engine.results import BreakEven, OptionResult, Payback, Recommendation
+from costmodel.model.scenario import OwnedOption, Scenario
+from costmodel.text import count, percent, usd
+
+
+def risks(r: OptionResult, scenario: Scenario, prepared: Prepared, paybacks: tuple[Payback, ...],
+          results: list[OptionResult]) -> tuple[str, ...]:
+    """Risk flags of a self-hosted option, each with its numbers."""
+    h = prepared.fleets.get(r.name)
+    if h is None:
+        return ()
+    o = h.option
+    flags = []
+    replicas = r.gpus_at_peak / h.capacity.gpus_per_replica if r.gpus_at_peak else 0
+    if o.spare_replicas == 0 and replicas <= 1:
+        flags.append(f"{r.name} runs on a single replica ({count(r.gpus_at_peak, 'GPU')}) with no spare: one "
+                     "failure stops service")
+    apis = [x for x in results if x.kind == "api"]
+    if apis and r.mean_utilization is not None and r.gpus_at_peak:
+        cheapest = max(apis, key=lambda x: x.npv_usd)
+        # Utilisation at which the fleet's steady cost equals the API bill for the same requests:
+        # at full SLO capacity the fleet serves C requests a month; the API would charge cost(C).
+        fleet = np.array([float(r.gpus_at_peak)])
+        full_rps = h.served_capacity(fleet)
+        full = float(full_rps[0]) * SECONDS_PER_MONTH
+        fleet_cost = float(h.fleet_steady_cost(fleet, full_rps)[0])
+        per_request = api.usd_per_request(scenario.option(cheapest.name), prepared.prices[cheapest.name],
+                                          scenario.workload)
+        api_cost = full * float(per_request)
+        breakeven = fleet_cost / api_cost if api_cost > 0 else float("inf")
+        if r.mean_utilization < breakeven:
+            flags.append(f"{r.name}'s fleet averages {percent(r.mean_utilization)} utilisation, below the "
+                         f"{percent(min(breakeven, 9.99))} at which it breaks even with {cheapest.name}")
+    if isinstance(o, OwnedOption):
+        life = o.depreciation_years * 12
+        months = [p.month for p in paybacks if p.owned == r.name]
+        best = min((m for m in months if m is not None), default=None)
+        if best is None:
+            flags.append(f"{r.name} does not pay back against any API within the {scenario.horizon_months}-month "
+                         "horizon" + (f" (hardware life {life:.0f} months)" if life > scenario.horizon_months else ""))
+        elif best > life:
+            flags.append(f"{r.name} pays back in month {best}, beyond its {life:.0f}-month hardware life")
+    return tuple(flags)
+
+
+def recommend(scenario: Scenario, results: list[OptionResult], break_evens: tuple[BreakEven, ...],
+              paybacks: tuple[Payback, ...]) -> Recommendation:
+    """The cheapest eligible option by NPV, with the reasons in words."""
+    eligible = [r for r in results if r.eligible]
+    if not eligible:
+        return Recommendation(None, ("No option meets both the latency SLO and the quality requirement; relax "
+                                     "them or add larger GPUs or models.",))
+    ranked = sorted(eligible, key=lambda r: -r.npv_usd)
+    best = ranked[0]
+    wl = scenario.workload
+    claim = "meets the SLO" if best.slo.met else "is not known to miss the SLO"
+    reasons = [f"{best.label} is the cheapest option that {claim}: NPV of cost {usd(-best.npv_usd, compact=True)} "
+               f"over {scenario.horizon_months} months ({best.usd_per_million_tokens:,.3f} USD per 1M tokens)."]
+    if len(ranked) > 1:
+        second = ranked[1]
+        extra = best.npv_usd - second.npv_usd  # how much more the runner-up costs
+        reasons.append(f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, "
+                       f"{usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more.")
+    if wl.request_classes:
+        reasons.append(f"Quality: {best.quality.note}.")
+    if best.slo.met is None:
+        reasons.append(f"Its latency is unverified ({best.slo.note}).")
+    elif best.capacity is not None:
+        reasons.append(f"Latency {best.slo.basis}: TTFT {best.slo.ttft_ms:,.0f} ms, TPOT {best.slo.tpot_ms:,.1f} ms "
+                       f"vs SLO {wl.slo.ttft_p95_ms:g}/{wl.slo.tpot_p95_ms:g} ms; "
+                       f"{count(best.gpus_at_peak, 'GPUs')} at peak.")
+    excluded = [r.label for r in results if r.slo.met is False]
+    if excluded:
+        reasons.append(f"Excluded for missing the SLO: {', '.join(excluded)}.")
+    too_weak = [f"{r.label} ({r.quality.note})" for r in results if r.quality.met is False]
+    if too_weak:
+        reasons.append(f"Excluded for quality: {'; '.join(too_weak)}.")
+    for b in break_evens:
+        if best.name in (b.self_hosted, b.api) and b.requests_per_month is not None:
+            reasons.append(f"{b.self_hosted} breaks even with {b.api} at {count(b.requests_per_month)} "
+                           f"requests/month (first month: {count(wl.requests_per_month)}).")
+            break
+    for p in paybacks:
+        if p.owned == best.name and p.month is not None:
+            reasons.append(f"Its hardware pays back against {p.api} in month {p.month}.")
+            break
+    return Recommendation(best.name, tuple(reasons), best.risks)

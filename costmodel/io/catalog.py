@@ -1,0 +1,152 @@
+"""Reading the catalog (``data/catalog/*.yaml``) and resolving per-token API prices.
+
+API prices come from the pinned ``genai-prices`` snapshot, with local overrides
+(negotiated rates, batch discounts) from ``api_prices.yaml`` taking precedence.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import dataclass
+from datetime import UTC, datetime, time
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from costmodel import paths
+from costmodel.io.files import MISSING, InputError, read_yaml, validate
+from costmodel.model.base import Sourced
+from costmodel.model.catalog import (
+    ApiPrice,
+    ApiPriceCatalog,
+    Catalog,
+    GpuCatalog,
+    ModelCatalog,
+    QuantizationCatalog,
+)
+from costmodel.model.scenario import ApiOption, HybridOption, Scenario
+
+CATALOG_FILES: dict[str, type[BaseModel]] = {
+    "gpus.yaml": GpuCatalog,
+    "models.yaml": ModelCatalog,
+    "quantizations.yaml": QuantizationCatalog,
+    "api_prices.yaml": ApiPriceCatalog,
+}
+
+
+@dataclass(frozen=True)
+class CatalogFiles:
+    """The validated catalog files and where they came from."""
+
+    directory: Path
+    gpus: GpuCatalog
+    models: ModelCatalog
+    quantizations: QuantizationCatalog
+    api: ApiPriceCatalog
+
+
+def load_catalog_files(directory: str | Path | None = None) -> CatalogFiles:
+    """Read and validate every catalog file in ``directory`` (default ``data/catalog``)."""
+    d = Path(directory) if directory else paths.catalog_dir()
+    parsed = {}
+    for name, model in CATALOG_FILES.items():
+        path = d / name
+        parsed[name] = validate(model, read_yaml(path), str(path))
+        for entries in parsed[name].__dict__.values():
+            ids = [e.id for e in entries if hasattr(e, "id")] if isinstance(entries, tuple) else []
+            dupes = sorted({i for i in ids if ids.count(i) > 1})
+            if dupes:
+                raise InputError(str(path), "id", dupes[0], "duplicate id")
+    return CatalogFiles(d, parsed["gpus.yaml"], parsed["models.yaml"], parsed["quantizations.yaml"],
+                        parsed["api_prices.yaml"])
+
+
+def genai_prices_version() -> str:
+    import genai_prices
+
+    return genai_prices.__version__
+
+
+def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_tokens: float = 1000.0) -> ApiPrice:
+    """Per-1M-token prices for ``provider/model``: local override first, then genai-prices.
+
+    Prices are read at the snapshot's check date, for a request of ``input_tokens``
+    (genai-prices applies long-prompt tiers by request size). Raises ``LookupError`` if
+    neither source knows the model.
+    """
+    from genai_prices import Usage, calc_price
+
+    pin = files.api.genai_prices
+    override = next((o for o in files.api.overrides if o.provider == provider and o.model == model), None)
+    version = genai_prices_version()
+    checked = version == pin.version
+    source = f"genai-prices {version} bundled snapshot" + ("" if checked else f" (unchecked; {pin.version} was)")
+
+    def from_package(**usage: float) -> Decimal:
+        when = datetime.combine(pin.checked_on, time(), tzinfo=UTC)
+        tokens = {k: max(1, int(v)) for k, v in usage.items()}
+        calc = calc_price(Usage(**tokens), model_ref=model, provider_id=provider, genai_request_timestamp=when)
+        return (calc.total_price / Decimal(tokens["input_tokens" if "input_tokens" in tokens else "output_tokens"])
+                * Decimal(1_000_000))
+
+    def sourced(value: Decimal) -> Sourced:
+        return Sourced(value=value, unit="USD/1M tokens", source=source, as_of=pin.checked_on)
+
+    tin = max(1.0, input_tokens)
+    input_p = override.input if override and override.input else None
+    output_p = override.output if override and override.output else None
+    cached_p = override.cached_input if override and override.cached_input else None
+    if input_p is None or output_p is None or cached_p is None:
+        input_p = input_p or sourced(from_package(input_tokens=tin))
+        output_p = output_p or sourced(from_package(output_tokens=1000))
+        cached_p = cached_p or sourced(from_package(input_tokens=tin, cache_read_tokens=tin))
+    return ApiPrice(provider=provider, model=model, input=input_p, output=output_p, cached_input=cached_p,
+                    batch_discount=override.batch_discount if override else None)
+
+
+def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenario_file: str = "") -> Catalog:
+    """The engine's catalog: entries by id, plus API prices for ``scenario``'s API options.
+
+    Unknown GPU, model, quantization or API model ids in the scenario raise
+    :class:`InputError` naming the scenario field.
+    """
+    catalog = Catalog(
+        gpus={g.id: g for g in files.gpus.gpus},
+        models={m.id: m for m in files.models.models},
+        quantizations={q.id: q for q in files.quantizations.quantizations},
+    )
+    if scenario is None:
+        return catalog
+    check_references(scenario, catalog, scenario_file)
+    prices: dict[tuple[str, str], ApiPrice] = {}
+    for o in scenario.options:
+        if isinstance(o, ApiOption):
+            try:
+                prices[(o.provider, o.model)] = resolve_api_price(
+                    o.provider, o.model, files, scenario.workload.input_tokens_per_request
+                )
+            except LookupError as e:
+                raise InputError(scenario_file, f"options[{o.name}].model", o.model,
+                                 f"no price known for provider {o.provider!r}: {e}; add an override to "
+                                 f"{files.directory / 'api_prices.yaml'}") from None
+    return catalog.model_copy(update={"api_prices": prices})
+
+
+def check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
+    def check(field: str, value: str | None, known: dict[str, Any], what: str) -> None:
+        if value is not None and value not in known:
+            close = difflib.get_close_matches(value, list(known), n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
+            raise InputError(file, field, value, f"unknown {what}; {hint}")
+
+    if scenario.serving:
+        check("serving.model", scenario.serving.model, catalog.models, "model")
+        check("serving.quantization", scenario.serving.quantization, catalog.quantizations, "quantization")
+    for o in scenario.options:
+        if isinstance(o, ApiOption | HybridOption):
+            continue
+        check(f"options[{o.name}].gpu", o.gpu, catalog.gpus, "GPU")
+        check(f"options[{o.name}].model", o.model, catalog.models, "model")
+        check(f"options[{o.name}].quantization", o.quantization, catalog.quantizations, "quantization")

@@ -1,0 +1,97 @@
+"""Reading a scenario: the file, ``--set`` what-if overrides, validation, uncertainty ranges,
+and probe runs named by ``probe_run``. :func:`load` returns the scenario with its catalog.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+from pydantic import ValidationError
+
+from costmodel import paths
+from costmodel.io.catalog import build_catalog, load_catalog_files
+from costmodel.io.files import MISSING, InputError, read_yaml, validate
+from costmodel.io.probe_run import ProbeRunError, measured_from_probe
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import Scenario, set_path, with_values
+
+
+def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str) -> dict[str, Any]:
+    """Apply ``path=value`` what-if overrides to raw scenario data (before validation).
+
+    ``path`` is dotted; list items are picked by ``name`` or index
+    (``options.own-l40s.usd_per_kwh=0.2``). ``value`` is parsed as YAML (``5e6``, ``true``,
+    ``[1, 2]``). Unknown fields are caught by validation afterwards, like any other.
+    """
+    for assignment in assignments:
+        path, sep, raw = assignment.partition("=")
+        if not sep or not path.strip():
+            raise InputError(file, f"--set {assignment}", MISSING, "expected path=value")
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError:
+            value = raw
+        try:
+            set_path(data, path.strip(), value)
+        except KeyError as e:
+            raise InputError(file, f"--set {path}", value, e.args[0]) from None
+    return data
+
+
+def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
+    """Read, override (``--set``) and validate a scenario file; resolve ``probe_run`` references."""
+    file = str(path)
+    data = apply_overrides(read_yaml(path), overrides, file)
+    scenario = validate(Scenario, data, file)
+    check_uncertainty(scenario, file)
+    return resolve_probe_runs(scenario, file)
+
+
+def check_uncertainty(scenario: Scenario, file: str) -> None:
+    """Every draw of an uncertain input must be a value its field accepts, and the field's own
+    value (the point estimate) must be a value the distribution can draw."""
+    plain = scenario.model_copy(update={"uncertainty": {}})
+    for path, dist in scenario.uncertainty.items():
+        field = f"uncertainty.{path}"
+        lo, hi = dist.support()
+        for end, probe in ((lo, -1e12), (hi, 1e12)):
+            value = end if np.isfinite(end) else probe
+            try:
+                with_values(plain, {path: value})
+            except ValidationError as e:
+                problem = e.errors()[0]["msg"]
+                if np.isfinite(end):
+                    raise InputError(file, field, end, f"draws can reach {end:g}, which {path} does not accept "
+                                     f"({problem})") from None
+                raise InputError(file, field, dist.dist, f"unbounded draws can leave the range {path} accepts "
+                                 f"({problem}); give low and high bounds") from None
+        node = scenario.value_at(path)
+        if node is not None and not lo <= float(node) <= hi:
+            raise InputError(file, field, node, f"the scenario's value {float(node):g} (the point estimate) lies "
+                             f"outside the distribution's range [{lo:g}, {hi:g}]")
+
+
+def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
+    """Replace each option's ``probe_run`` by the measured figure it yields for the scenario's SLO."""
+    options = []
+    for o in scenario.options:
+        if getattr(o, "probe_run", None):
+            try:
+                measured = measured_from_probe(paths.resolve(o.probe_run), scenario.workload.slo)
+            except ProbeRunError as e:
+                raise InputError(file, f"options[{o.name}].probe_run", o.probe_run, str(e)) from None
+            o = o.model_copy(update={"measured": measured, "probe_run": None})  # source names the run
+        options.append(o)
+    return scenario.model_copy(update={"options": tuple(options)})
+
+
+def load(path: str | Path, overrides: Iterable[str] = (), catalog_dir: str | Path | None = None
+         ) -> tuple[Scenario, Catalog]:
+    """Scenario and the catalog it needs, both validated and cross-checked."""
+    scenario = load_scenario(path, overrides)
+    files = load_catalog_files(catalog_dir)
+    return scenario, build_catalog(files, scenario, str(path))

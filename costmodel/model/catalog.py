@@ -1,0 +1,159 @@
+"""Typed catalogs: GPUs, open models, quantizations and per-token API prices.
+
+Every number a person may quote carries its provenance: value, unit, source, as-of date
+and basis (published, measured, derived or an assumption). The YAML files in
+``data/catalog`` are validated against these models; the JSON Schemas in ``data/schema``
+are generated from them (``tco schema``).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field, model_validator
+
+from costmodel.model.base import (
+    BytesPerWeight,
+    Commitment,
+    Count,
+    Fraction,
+    GB,
+    Parameters,
+    Sourced,
+    Strict,
+    TBps,
+    TFLOPS,
+    Tokens,
+    UsdPerGpu,
+    UsdPerGpuHour,
+    UsdPerMTok,
+    Watts,
+)
+
+class RentalPrice(Strict):
+    """One provider's hourly price for one GPU under one commitment."""
+
+    provider: str = Field(min_length=1, description="Cloud or GPU provider id, e.g. aws, gcp, lambda.")
+    commitment: Commitment = Field(description="on-demand, 1-year or 3-year commitment.")
+    price: UsdPerGpuHour = Field(description="Price per GPU-hour in USD.")
+
+
+class CatalogEntry(Strict):
+    """An entry scenarios refer to by id."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9.\-]*$", description="Stable id used by scenarios.")
+    name: str = Field(description="Human-readable name.")
+
+
+class Gpu(CatalogEntry):
+    """An accelerator: the specs the roofline needs and what it costs to buy or rent."""
+
+    memory: GB = Field(description="High-bandwidth memory in GB (1e9 bytes).")
+    bandwidth: TBps = Field(description="Memory bandwidth in TB/s (1e12 bytes/s).")
+    bf16_tflops: TFLOPS = Field(description="Dense BF16 tensor throughput (no sparsity).")
+    fp8_tflops: TFLOPS | None = Field(default=None, description="Dense FP8 tensor throughput; absent if unsupported.")
+    tdp: Watts = Field(description="Board power (TDP) in watts.")
+    purchase_price: UsdPerGpu | None = Field(default=None, description="Purchase price per GPU in USD.")
+    rental: tuple[RentalPrice, ...] = Field(default=(), description="Known rental prices by provider and commitment.")
+
+    def rental_price(self, provider: str | None, commitment: str) -> RentalPrice | None:
+        """The rental price for ``provider`` (any, cheapest, if None) and ``commitment``."""
+        matches = [
+            r for r in self.rental if r.commitment == commitment and (provider is None or r.provider == provider)
+        ]
+        return min(matches, key=lambda r: r.price.value) if matches else None
+
+
+class OpenModel(CatalogEntry):
+    """An open-weight decoder-only transformer: the architecture numbers the roofline needs."""
+
+    parameters: Parameters = Field(description="Total parameter count.")
+    layers: Count = Field(description="Number of transformer layers.")
+    hidden_size: Count = Field(description="Model (hidden) dimension.")
+    attention_heads: Count = Field(description="Number of query heads.")
+    kv_heads: Count = Field(description="Number of key/value heads (grouped-query attention).")
+    head_dim: Count = Field(description="Dimension of one attention head.")
+    max_context: Tokens = Field(description="Maximum context length in tokens.")
+
+
+class Quantization(CatalogEntry):
+    """A weight format: how many bytes each weight occupies and which tensor cores it uses."""
+
+    bytes_per_weight: BytesPerWeight = Field(description="Bytes per weight including quantization scales.")
+    compute: Literal["bf16", "fp8"] = Field(
+        description="Tensor-core precision the matmuls run in (fp8 uses the GPU's FP8 TFLOPS)."
+    )
+
+
+class ApiPriceOverride(Strict):
+    """A local price for a per-token API model: negotiated rates, batch discounts, missing models."""
+
+    provider: str = Field(min_length=1, description="genai-prices provider id, e.g. openai, aws.")
+    model: str = Field(min_length=1, description="Model id as the provider names it.")
+    input: UsdPerMTok | None = Field(default=None, description="USD per 1M uncached input tokens.")
+    output: UsdPerMTok | None = Field(default=None, description="USD per 1M output tokens.")
+    cached_input: UsdPerMTok | None = Field(default=None, description="USD per 1M cached input tokens.")
+    batch_discount: Fraction | None = Field(
+        default=None, description="Fractional discount for batch (asynchronous) requests, 0-1."
+    )
+
+    @model_validator(mode="after")
+    def _discount_is_fraction(self) -> ApiPriceOverride:
+        if self.batch_discount is not None and self.batch_discount.value > 1:
+            raise ValueError(f"batch_discount.value must be <= 1, got {self.batch_discount.value}")
+        return self
+
+
+class GenaiPricesPin(Strict):
+    """Which genai-prices release supplies API prices and when its snapshot was checked."""
+
+    version: str = Field(description="genai-prices version whose bundled snapshot was checked.")
+    checked_on: date = Field(description="Date the snapshot was checked; the as-of date of its prices.")
+
+
+class GpuCatalog(Strict):
+    """File ``data/catalog/gpus.yaml``."""
+
+    gpus: tuple[Gpu, ...] = Field(description="GPU entries.")
+
+
+class ModelCatalog(Strict):
+    """File ``data/catalog/models.yaml``."""
+
+    models: tuple[OpenModel, ...] = Field(description="Open model entries.")
+
+
+class QuantizationCatalog(Strict):
+    """File ``data/catalog/quantizations.yaml``."""
+
+    quantizations: tuple[Quantization, ...] = Field(description="Weight formats.")
+
+
+class ApiPriceCatalog(Strict):
+    """File ``data/catalog/api_prices.yaml``."""
+
+    genai_prices: GenaiPricesPin = Field(description="The genai-prices release and its check date.")
+    overrides: tuple[ApiPriceOverride, ...] = Field(default=(), description="Local price overrides.")
+
+
+class ApiPrice(Strict):
+    """A resolved per-token price: what the engine charges per 1M tokens, with provenance."""
+
+    provider: str = Field(description="Provider id.")
+    model: str = Field(description="Model id.")
+    input: Sourced = Field(description="USD per 1M uncached input tokens.")
+    output: Sourced = Field(description="USD per 1M output tokens.")
+    cached_input: Sourced = Field(description="USD per 1M cached input tokens (= input if no cache price).")
+    batch_discount: Sourced | None = Field(default=None, description="Batch discount fraction, if known.")
+
+
+class Catalog(Strict):
+    """Everything the engine looks up, keyed by id, plus the resolved API prices."""
+
+    gpus: dict[str, Gpu] = Field(description="GPUs by id.")
+    models: dict[str, OpenModel] = Field(description="Open models by id.")
+    quantizations: dict[str, Quantization] = Field(description="Weight formats by id.")
+    api_prices: dict[tuple[str, str], ApiPrice] = Field(
+        default_factory=dict, description="Resolved API prices by (provider, model), for the scenario's APIs."
+    )

@@ -1,0 +1,380 @@
+"""Typed scenarios: one workload, the horizon, the discount rate and the options to compare.
+
+A scenario file (``data/scenarios/*.yaml``) is validated against :class:`Scenario`; its
+JSON Schema is ``data/schema/scenario.schema.json``. Money is in USD, rates are fractions
+(0.08 = 8 %), durations in months unless a field says otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from costmodel.model.base import Commitment, Strict
+from costmodel.model.distributions import Distribution
+
+Fraction01 = Annotated[float, Field(ge=0, le=1)]
+PositiveFraction = Annotated[float, Field(gt=0, le=1)]
+NonNeg = Annotated[float, Field(ge=0)]
+
+
+class Slo(Strict):
+    """Latency service-level objective at the 95th percentile."""
+
+    ttft_p95_ms: float = Field(gt=0, description="Time to first token, p95, milliseconds.")
+    tpot_p95_ms: float = Field(gt=0, description="Time per output token after the first, p95, milliseconds.")
+
+
+class RequestClass(Strict):
+    """A kind of request with its share of traffic and the answer quality it needs."""
+
+    name: str = Field(min_length=1, description="Class name, e.g. easy or hard.")
+    share: float = Field(gt=0, le=1, description="Share of requests in this class; the shares sum to 1.")
+    min_quality: Fraction01 = Field(
+        default=0.0,
+        description="Lowest quality score (the options' quality field, 0-1) an option needs to serve this class.",
+    )
+
+
+class Workload(Strict):
+    """What the application asks of the model, month by month."""
+
+    requests_per_month: float = Field(ge=0, description="Requests in the first month.")
+    input_tokens_per_request: float = Field(ge=0, description="Mean prompt tokens per request.")
+    output_tokens_per_request: float = Field(ge=1, description="Mean generated tokens per request.")
+    cached_input_share: Fraction01 = Field(
+        default=0.0, description="Share of input tokens served from a prompt cache (API cache price; prefix cache)."
+    )
+    batch_share: Fraction01 = Field(
+        default=0.0, description="Share of requests that tolerate batch (asynchronous) APIs and their discount."
+    )
+    monthly_growth: float = Field(default=0.0, ge=-0.5, le=2.0, description="Compound growth of requests per month.")
+    peak_to_mean: float | None = Field(
+        default=None,
+        ge=1,
+        description="Ratio of the busiest hour's request rate to the mean; used when no load_shape is given.",
+    )
+    load_shape: tuple[NonNeg, ...] | None = Field(
+        default=None,
+        min_length=24,
+        max_length=24,
+        description="24 hourly weights of the daily load (any scale; normalised to mean 1).",
+    )
+    slo: Slo = Field(description="Latency objective the self-hosted options must meet at peak.")
+    request_classes: tuple[RequestClass, ...] = Field(
+        default=(),
+        description="Request classes with their shares and quality requirement; hybrids keep local only the "
+        "classes the local model is good enough for. None: one class with no quality requirement.",
+    )
+
+    @model_validator(mode="after")
+    def _one_shape(self) -> Workload:
+        if self.peak_to_mean is not None and self.load_shape is not None:
+            raise ValueError("give either peak_to_mean or load_shape, not both")
+        if self.load_shape is not None and sum(self.load_shape) <= 0:
+            raise ValueError("load_shape must have at least one positive weight")
+        if self.request_classes:
+            names = [c.name for c in self.request_classes]
+            if len(set(names)) < len(names):
+                raise ValueError(f"request_classes: names must be unique; got {', '.join(names)}")
+            total = sum(c.share for c in self.request_classes)
+            if abs(total - 1.0) > 1e-6:
+                raise ValueError(f"request_classes: shares must sum to 1, got {total:g}")
+        return self
+
+    def servable_share(self, quality: float | None) -> float:
+        """Share of requests in classes an option of this ``quality`` may serve (unknown: all)."""
+        if quality is None or not self.request_classes:
+            return 1.0
+        return float(sum(c.share for c in self.request_classes if quality >= c.min_quality))
+
+
+class PriceTrends(Strict):
+    """Yearly decline of market prices over the horizon (owned hardware keeps its capex)."""
+
+    api_price_decline_per_year: float = Field(
+        default=0.0, ge=0, lt=1, description="Yearly decline of per-token API prices (0.3 = 30 % cheaper a year)."
+    )
+    gpu_rent_decline_per_year: float = Field(
+        default=0.0, ge=0, lt=1,
+        description="Yearly decline of on-demand GPU rental prices; committed rentals keep their contracted rate.",
+    )
+    source: str = Field(default="assumption", description="Where the rates come from; 'assumption' if nowhere.")
+
+
+class Efficiency(Strict):
+    """How close the serving engine gets to the hardware roofline; ranges, not constants."""
+
+    mbu: PositiveFraction = Field(
+        default=0.6, description="Memory-bandwidth utilisation in decode (published range 0.5-0.8)."
+    )
+    mfu: PositiveFraction = Field(default=0.4, description="Model FLOPs utilisation in prefill (range 0.3-0.6).")
+    memory_utilization: PositiveFraction = Field(
+        default=0.9, description="Share of GPU memory the engine may use (vLLM gpu_memory_utilization)."
+    )
+    max_num_seqs: int = Field(default=256, ge=1, description="Engine cap on concurrently running sequences.")
+    kv_cache_bytes_per_element: float = Field(
+        default=2.0, gt=0, description="Bytes per KV-cache element: 2 for BF16, 1 for an FP8 KV cache."
+    )
+
+
+class Serving(Strict):
+    """Default serving stack for self-hosted options (each option may override)."""
+
+    model: str = Field(description="Open model id from data/catalog/models.yaml.")
+    quantization: str = Field(default="bf16", description="Weight format id from data/catalog/quantizations.yaml.")
+    engine: Literal["vllm"] = Field(default="vllm", description="Serving engine.")
+    efficiency: Efficiency = Field(default_factory=Efficiency, description="Roofline efficiencies.")
+
+
+class MeasuredThroughput(Strict):
+    """A measured serving figure that replaces the roofline estimate."""
+
+    output_tokens_per_s_per_replica: float = Field(
+        gt=0, description="Output tokens/s one replica sustains while meeting the SLO."
+    )
+    ttft_p95_ms: float | None = Field(default=None, gt=0, description="Measured p95 TTFT at that load.")
+    tpot_p95_ms: float | None = Field(default=None, gt=0, description="Measured p95 TPOT at that load.")
+    source: str = Field(min_length=3, description="Where the figure was measured (probe run id, benchmark, URL).")
+    as_of: date = Field(description="Date of the measurement.")
+
+
+class _OptionBase(Strict):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="Unique name of the option.")
+    label: str | None = Field(default=None, description="Display label; defaults to the name.")
+
+
+class _ServingOption(_OptionBase):
+    quality: Fraction01 | None = Field(
+        default=None,
+        description="Quality score of this option's model on your own evaluation (0-1, e.g. pass rate on a "
+        "golden set), compared with the request classes' min_quality; unknown if absent.",
+    )
+
+
+class ApiOption(_ServingOption):
+    """Pay a cloud API per token."""
+
+    kind: Literal["api"] = Field(description="Option kind.")
+    provider: str = Field(description="genai-prices provider id (openai, aws, groq, ...).")
+    model: str = Field(description="Model id at that provider.")
+    ttft_p95_ms: float | None = Field(
+        default=None, gt=0, description="Known p95 TTFT of this API (measured); unknown if absent."
+    )
+    tpot_p95_ms: float | None = Field(default=None, gt=0, description="Known p95 TPOT of this API; unknown if absent.")
+    price_scale: float = Field(
+        default=1.0, gt=0, le=10,
+        description="Multiplier on the catalog's per-token prices: 0.8 for a negotiated 20 % discount; "
+        "a distribution under uncertainty models price risk.",
+    )
+
+
+class _SelfHostedBase(_ServingOption):
+    gpu: str = Field(description="GPU id from data/catalog/gpus.yaml.")
+    model: str | None = Field(default=None, description="Open model id; defaults to serving.model.")
+    quantization: str | None = Field(default=None, description="Weight format id; defaults to serving.quantization.")
+    gpus_per_replica: int | None = Field(
+        default=None, ge=1, description="Tensor-parallel size; smallest power of two that fits the model if absent."
+    )
+    max_utilization: PositiveFraction = Field(
+        default=0.8, description="Share of a replica's SLO capacity planned for at peak (headroom for queueing)."
+    )
+    spare_replicas: int = Field(default=0, ge=0, description="Extra replicas kept for redundancy (N+1 = 1).")
+    gpus: int | None = Field(
+        default=None, ge=1,
+        description="Fixed fleet size in GPUs; sized for each month's peak if absent. A fixed fleet too small "
+        "for the peak misses the SLO.",
+    )
+    measured: MeasuredThroughput | None = Field(
+        default=None, description="Measured per-replica throughput; replaces the roofline when given."
+    )
+    probe_run: str | None = Field(
+        default=None,
+        description="Probe run directory (relative to the repository or absolute); its largest load level "
+        "meeting the SLO becomes the measured throughput.",
+    )
+    ops_staff_fte: NonNeg = Field(default=0.0, description="Operations staff, full-time equivalents.")
+    ops_staff_usd_per_year: NonNeg = Field(default=0.0, description="Loaded yearly cost of one FTE, USD.")
+
+
+class RentedOption(_SelfHostedBase):
+    """Rent GPUs by the hour and run vLLM on them."""
+
+    kind: Literal["rented"] = Field(description="Option kind.")
+    provider: str | None = Field(default=None, description="Rental provider; cheapest in the catalog if absent.")
+    commitment: Commitment = Field(default="on-demand", description="on-demand, 1-year or 3-year.")
+    usd_per_gpu_hour: float | None = Field(
+        default=None, ge=0, description="Negotiated price per GPU-hour; overrides the catalog."
+    )
+
+
+class OwnedOption(_SelfHostedBase):
+    """Buy GPUs, host them in a colocation facility and run vLLM on them."""
+
+    kind: Literal["owned"] = Field(description="Option kind.")
+    usd_per_gpu: float | None = Field(default=None, ge=0, description="Purchase price per GPU; overrides the catalog.")
+    server_usd_per_gpu: NonNeg = Field(
+        default=0.0, description="Host server, networking and storage capex per GPU, USD."
+    )
+    depreciation_years: float = Field(default=4.0, gt=0, le=15, description="Straight-line depreciation life, years.")
+    residual_value: Fraction01 = Field(
+        default=0.1, description="Resale value at the end of the depreciation life, as a share of capex."
+    )
+    count_residual: bool = Field(
+        default=True, description="Book value of the fleet at the horizon's end counts as a cash inflow."
+    )
+    server_power_factor: float = Field(
+        default=1.8,
+        ge=1,
+        description="Whole-server power per GPU TDP (CPU, memory, NICs, fans). DGX H100: 10.2 kW / (8 x 700 W) = 1.8.",
+    )
+    idle_power_fraction: Fraction01 = Field(default=0.3, description="Power drawn when idle, share of full power.")
+    pue: float = Field(default=1.56, ge=1, le=3, description="Power usage effectiveness of the facility.")
+    usd_per_kwh: NonNeg = Field(description="Electricity price, USD per kWh.")
+    colocation_usd_per_kw_month: NonNeg = Field(
+        default=0.0, description="Colocation charge per kW of provisioned IT power per month."
+    )
+    maintenance_per_year: Fraction01 = Field(
+        default=0.0, description="Yearly maintenance and support contracts, share of cumulative capex."
+    )
+
+
+class HybridOption(_OptionBase):
+    """A fixed local fleet serves up to its SLO capacity; the overflow goes to an API."""
+
+    kind: Literal["hybrid"] = Field(description="Option kind.")
+    local: str = Field(description="Name of an owned or rented option that supplies the local fleet's costs.")
+    overflow: str = Field(description="Name of an api option that takes what the local fleet cannot serve.")
+    local_gpus: int = Field(ge=0, description="GPUs in the local fleet (spares of the local option included).")
+
+
+Option = Annotated[ApiOption | RentedOption | OwnedOption | HybridOption, Field(discriminator="kind")]
+
+_SELF_HOSTED_UNCERTAIN = ("max_utilization", "ops_staff_fte", "ops_staff_usd_per_year")
+UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
+    "workload": ("requests_per_month", "monthly_growth", "cached_input_share", "batch_share"),
+    "trends": ("api_price_decline_per_year", "gpu_rent_decline_per_year"),
+    "serving.efficiency": ("mbu", "mfu"),
+    "api": ("price_scale",),
+    "rented": ("usd_per_gpu_hour", *_SELF_HOSTED_UNCERTAIN),
+    "owned": ("usd_per_gpu", "server_usd_per_gpu", "usd_per_kwh", "pue", "colocation_usd_per_kw_month",
+              "maintenance_per_year", "residual_value", "idle_power_fraction", "server_power_factor",
+              *_SELF_HOSTED_UNCERTAIN),
+}
+"""Inputs a scenario may give as a distribution: section -> fields (options by kind)."""
+
+
+class Scenario(Strict):
+    """One build-vs-buy question."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$", description="Short id (file stem).")
+    title: str = Field(description="One-line description for reports.")
+    description: str = Field(default="", description="Context: who asks, and why.")
+    as_of: date = Field(description="Date the scenario's own assumptions were set.")
+    horizon_months: int = Field(ge=1, le=120, description="Months to evaluate.")
+    discount_rate: float = Field(ge=0, le=1, description="Yearly discount rate for NPV (0.08 = 8 %).")
+    workload: Workload = Field(description="Demand and latency objective.")
+    serving: Serving | None = Field(default=None, description="Default stack for self-hosted options.")
+    options: tuple[Option, ...] = Field(min_length=1, description="Options to compare.")
+    trends: PriceTrends = Field(default_factory=PriceTrends, description="Yearly price declines (none by default).")
+    sources: dict[str, str] = Field(
+        default_factory=dict, description="Where scenario inputs come from: field path -> source text."
+    )
+    uncertainty: dict[str, Distribution] = Field(
+        default_factory=dict,
+        description="Uncertain inputs for Monte Carlo and the tornado: field path (as in sources, e.g. "
+        "options.own-l40s.usd_per_kwh) -> distribution. The field's own value stays the point estimate.",
+    )
+
+    @model_validator(mode="after")
+    def _options_consistent(self) -> Scenario:
+        names = [o.name for o in self.options]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"options: names must be unique; repeated: {', '.join(dupes)}")
+        by_name = {o.name: o for o in self.options}
+        for o in self.options:
+            if isinstance(o, RentedOption | OwnedOption) and o.measured and o.probe_run:
+                raise ValueError(f"options[{o.name}]: give measured or probe_run, not both")
+            if isinstance(o, RentedOption | OwnedOption):
+                if self.serving is None and (o.model is None):
+                    raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
+            if isinstance(o, HybridOption):
+                local = by_name.get(o.local)
+                if not isinstance(local, RentedOption | OwnedOption):
+                    raise ValueError(f"options[{o.name}].local = {o.local!r}: must name an owned or rented option")
+                if not isinstance(by_name.get(o.overflow), ApiOption):
+                    raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
+        for path in self.uncertainty:
+            problem = self._uncertain_path_problem(path, by_name)
+            if problem:
+                raise ValueError(f"uncertainty.{path}: {problem}")
+        return self
+
+    def _uncertain_path_problem(self, path: str, by_name: dict) -> str | None:
+        section, _, field = path.rpartition(".")
+        if section.startswith("options."):
+            name = section.removeprefix("options.")
+            option = by_name.get(name)
+            if option is None:
+                return f"no option named {name!r}; known: {', '.join(by_name)}"
+            allowed = UNCERTAIN_FIELDS.get(option.kind, ())
+            where = f"a {option.kind} option"
+        else:
+            allowed, where = UNCERTAIN_FIELDS.get(section, ()), section or "the top level"
+            if section == "serving.efficiency" and self.serving is None:
+                return "the scenario has no serving section"
+        if field not in allowed:
+            return (f"{field!r} of {where} cannot be uncertain; choose from: {', '.join(allowed)}" if allowed else
+                    f"nothing in {where} can be uncertain; see UNCERTAIN_FIELDS in the README")
+        return None
+
+    def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption:
+        """The option called ``name``."""
+        return next(o for o in self.options if o.name == name)
+
+    def value_at(self, path: str) -> Any:
+        """The value at a dotted field path (options by name), e.g. ``options.own.usd_per_kwh``."""
+        node: Any = self
+        keys = path.split(".")
+        if keys[0] == "options":
+            node, keys = self.option(keys[1]), keys[2:]
+        for key in keys:
+            node = getattr(node, key)
+        return node
+
+
+def set_path(data: dict[str, Any], path: str, value: Any) -> None:
+    """Set ``path`` (dotted; list items by ``name`` or index) in nested dict/list ``data``."""
+    node: Any = data
+    keys = path.split(".")
+    for i, key in enumerate(keys):
+        last = i == len(keys) - 1
+        if isinstance(node, list):
+            idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key),
+                       int(key) if key.isdigit() and int(key) < len(node) else None)
+            if idx is None:
+                names = ", ".join(str(item.get("name")) for item in node if isinstance(item, dict))
+                raise KeyError(f"no item named {key!r}; known: {names}")
+            if last:
+                node[idx] = value
+            else:
+                node = node[idx]
+        elif isinstance(node, dict):
+            if last:
+                node[key] = value
+            else:
+                node = node.setdefault(key, {})
+        else:
+            raise KeyError(f"{'.'.join(keys[:i])} is not a section")
+
+
+def with_values(scenario: Scenario, values: Mapping[str, Any]) -> Scenario:
+    """A copy of ``scenario`` with the fields at the given paths replaced (and re-validated)."""
+    data = scenario.model_dump(mode="json", exclude_none=True)  # lists, not tuples; re-validated below
+    for path, value in values.items():
+        set_path(data, path, value)
+    return Scenario.model_validate(data)

@@ -1,0 +1,121 @@
+"""How numbers read: the one money formatter, counts, percents, and the SLO wording.
+
+The engine's recommendation sentences and every face (CLI, report, workbook labels,
+dashboard) format through these functions, so a figure reads the same everywhere.
+Pure: no I/O, no third-party imports beyond numpy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import ArrayLike
+
+__all__ = ["usd", "usd_rate", "count", "percent", "times", "slo_word", "yes_no", "drawn", "MISSING"]
+
+MISSING = "–"
+"""What a table shows where there is no value."""
+
+
+def _blank(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))
+
+
+def usd(x: float | None, *, compact: bool = False) -> str:
+    """Money in whole US dollars: ``$1,234``, ``-$1,234``; ``compact`` gives ``$1.23M`` from a million.
+
+    Examples
+    --------
+    >>> usd(1234.5), usd(-1234.4), usd(-0.2), usd(2_500_000, compact=True), usd(None)
+    ('$1,234', '-$1,234', '$0', '$2.50M', '–')
+    """
+    if _blank(x):
+        return MISSING
+    x = float(x)
+    if compact and abs(x) >= 1e6:
+        text = f"${abs(x) / 1e6:,.2f}M"
+    else:
+        text = f"${abs(x):,.0f}"
+    return text if text in ("$0", "$0.00M") or x >= 0 else "-" + text
+
+
+def usd_rate(x: float | None, digits: int = 3) -> str:
+    """A unit price with cents and beyond: ``$0.125`` (USD per 1M tokens, per GPU-hour ...).
+
+    Examples
+    --------
+    >>> usd_rate(0.12549), usd_rate(2.5, 2)
+    ('$0.125', '$2.50')
+    """
+    if _blank(x):
+        return MISSING
+    return f"${float(x):,.{digits}f}" if float(x) >= 0 else f"-${-float(x):,.{digits}f}"
+
+
+def count(x: float | None, unit: str = "") -> str:
+    """A whole number with thousands separators: ``1,234``, ``8 GPUs``.
+
+    Examples
+    --------
+    >>> count(1234.4), count(8, "GPUs"), count(None)
+    ('1,234', '8 GPUs', '–')
+    """
+    if _blank(x):
+        return MISSING
+    text = f"{round(float(x)):,}"
+    return f"{text} {unit}" if unit else text
+
+
+def percent(x: float | None, digits: int = 0) -> str:
+    """A fraction as a percent: ``0.63`` -> ``63%``.
+
+    Examples
+    --------
+    >>> percent(0.634), percent(0.6351, 1), percent(None)
+    ('63%', '63.5%', '–')
+    """
+    if _blank(x):
+        return MISSING
+    return f"{float(x) * 100:,.{digits}f}%"
+
+
+def times(ratio: float) -> str:
+    """How many times as much, for ratios a percent would make hard to read: ``2.7 times``.
+
+    Examples
+    --------
+    >>> times(2.7049), times(12.4)
+    ('2.7 times', '12 times')
+    """
+    return f"{ratio:.1f} times" if ratio < 10 else f"{ratio:,.0f} times"
+
+
+def slo_word(met: bool | None) -> str:
+    """The one wording of an SLO status: met, missed, or unverified (no latency figure).
+
+    Examples
+    --------
+    >>> [slo_word(v) for v in (True, False, None)]
+    ['met', 'missed', 'unverified']
+    """
+    return {True: "met", False: "missed", None: "unverified"}[None if met is None else bool(met)]
+
+
+def yes_no(flag: bool | None) -> str:
+    """``yes``, ``no``, or a dash where unknown."""
+    return MISSING if flag is None else ("yes" if flag else "no")
+
+
+def drawn(x: ArrayLike, spec: str = "g") -> str:
+    """A scalar as ``format(x, spec)``; an array of Monte Carlo draws reads as its range.
+
+    Examples
+    --------
+    >>> drawn(0.6), drawn([0.5, 0.7])
+    ('0.6', '0.5-0.7 (drawn)')
+    """
+    a = np.asarray(x, float)
+    if a.size == 1:
+        return format(float(a.reshape(())), spec)
+    return f"{format(float(a.min()), spec)}-{format(float(a.max()), spec)} (drawn)"

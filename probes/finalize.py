@@ -1,0 +1,103 @@
+"""Rebuild a run folder's summary and manifest from ``requests.jsonl``: after a SIGKILL, a full
+disk, or to bring a run of an older format version up to date (``tco probe --finalize DIR``).
+
+What ``requests.jsonl`` holds is the truth: every complete line is kept; a last line cut short
+by a crash is dropped (and counted). The manifest keeps what the old one said about endpoint,
+plan and versions; a run still marked ``running`` becomes ``interrupted``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from pydantic import ValidationError
+
+from costmodel.io.probe_run import MANIFEST, REQUESTS, ProbeRunError, manifest_json, write_atomic, write_summary
+from costmodel.model.probe_run import FORMAT, LevelMeta, PlanPrices, ProbeManifest, RequestRecord
+from probes.results import summarize, with_costs
+
+
+@dataclass(frozen=True)
+class Finalized:
+    """What a finalize found."""
+
+    run_dir: Path
+    records: int
+    dropped_lines: int
+    levels: int
+    status: str
+
+
+def read_request_lines(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
+    """Every complete, valid record; and how many lines were not (a cut-off last line)."""
+    path = run_dir / REQUESTS
+    if not path.is_file():
+        raise ProbeRunError(f"{path}: missing; nothing to rebuild from")
+    rows, dropped = [], 0
+    for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            rows.append(RequestRecord.model_validate_json(line).model_dump())
+        except ValidationError:
+            dropped += 1
+    return rows, dropped
+
+
+def _levels_from_records(records: pd.DataFrame, plan: dict[str, Any], known: list[dict[str, Any]]) -> list[dict]:
+    """Level timing: as the manifest recorded it, else rebuilt from the records (loop lag unknown)."""
+    by_name = {lv["name"]: lv for lv in known}
+    out = []
+    for name in dict.fromkeys(records["level"]):  # in the order they ran
+        if name in by_name:
+            out.append(by_name[name])
+            continue
+        rows = records[records["level"] == name]
+        rate = name.startswith("r")
+        value = float(name[1:])
+        out.append(LevelMeta(
+            name=name, mode="rate" if rate else "concurrency", concurrency=None if rate else int(value),
+            rate=value if rate else None, warmup=int(rows["warmup"].sum()),
+            requests_planned=int(plan.get("requests_per_level", len(rows))), loop_lag_p95_ms=None,
+            loop_lag_max_ms=None, started_s=float(rows["scheduled_s"].min()),
+            ended_s=float(rows["end_s"].max() if rows["end_s"].notna().any() else rows["scheduled_s"].max()),
+        ).model_dump())
+    return out
+
+
+def finalize(run_dir: Path) -> Finalized:
+    """Rewrite ``summary.csv`` and ``manifest.json`` (format :data:`FORMAT`) from the records."""
+    path = run_dir / MANIFEST
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProbeRunError(f"{path}: missing; a run folder needs the manifest it started with") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProbeRunError(f"{path}: unreadable ({e})") from None
+    rows, dropped = read_request_lines(run_dir)
+    records = pd.DataFrame(rows)
+    plan = old.get("plan", {})
+    levels = _levels_from_records(records, plan, old.get("levels", [])) if len(records) else []
+    slo = plan.get("slo_ms") or {}
+    manifest_prices = PlanPrices.model_validate(plan.get("prices") or {})
+    summary = [with_costs(row, manifest_prices) for row in summarize(records, levels, slo)]
+    status = old.get("status", "interrupted")
+    if status == "running":
+        status = "interrupted"
+    if summary and all(r.ok == 0 for r in summary):
+        status = "failed"
+    old["plan"] = {"dataset": None, "max_cost_usd": None, **plan}
+    old["plan"].setdefault("prices", {})
+    search = old.get("slo_search")
+    manifest = ProbeManifest.model_validate({
+        **old, "format": FORMAT, "status": status, "levels": levels,
+        "ended": old.get("ended") or old.get("started"),
+        "slo_search": search,
+    })
+    write_summary(run_dir, summary)
+    write_atomic(path, manifest_json(manifest))
+    return Finalized(run_dir, len(rows), dropped, len(levels), status)

@@ -1,0 +1,317 @@
+"""The ``tco`` command line: evaluate scenarios, list prices, write schemas.
+
+Bad input never shows a traceback: it prints one line naming the file, field and value
+and exits with status 2.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from costmodel import paths
+from costmodel.engine import EngineError, Evaluation, evaluate, hybrid_sweep
+from costmodel.io.catalog import genai_prices_version, load_catalog_files, resolve_api_price
+from costmodel.io.files import InputError
+from costmodel.io.scenario import load
+from costmodel.io.schemas import json_schemas
+from costmodel.text import percent, slo_word, usd, usd_rate
+from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
+from tco.export import dumps, evaluation_json
+
+app = typer.Typer(
+    help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+# Piped output (CI logs, files) gets room for the tables instead of rich's 80 columns.
+out = Console(width=None if sys.stdout.isatty() else 150)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+EXIT_BAD_INPUT = 2
+
+
+def _fail(e: Exception, file: Path | None = None) -> None:
+    """Print one line naming file, field and value; exit 2."""
+    if isinstance(e, EngineError):
+        e = InputError(str(file or ""), e.field, e.value, e.message)
+    err.print(Text.assemble(("error: ", "bold red"), str(e)), highlight=False, soft_wrap=True)
+    raise typer.Exit(EXIT_BAD_INPUT)
+
+
+SLO_COLOUR = {"met": "green", "missed": "red", "unverified": "yellow"}
+
+
+def _slo(met: bool | None) -> Text:
+    word = slo_word(met)
+    return Text(word, style=SLO_COLOUR[word])
+
+
+def print_evaluation(ev: Evaluation, console: Console = out) -> None:
+    """Readable tables: options, break-even and payback, then the recommendation."""
+    sc = ev.scenario
+    wl = sc.workload
+    console.print(Text(sc.title, style="bold"))
+    console.print(
+        f"{wl.requests_per_month:,.0f} requests/month growing {wl.monthly_growth:.1%}/month, "
+        f"{wl.input_tokens_per_request:,.0f} in / {wl.output_tokens_per_request:,.0f} out tokens, "
+        f"SLO TTFT p95 {wl.slo.ttft_p95_ms:g} ms, TPOT p95 {wl.slo.tpot_p95_ms:g} ms; "
+        f"{sc.horizon_months} months at {sc.discount_rate:.0%}/year."
+    )
+    t = Table(title="Options", title_justify="left")
+    for col, just in [("option", "left"), ("kind", "left"), ("total cost", "right"), ("NPV", "right"),
+                      ("$/1M tok", "right"), ("GPUs at peak", "right"), ("out tok/s per replica", "left"), ("SLO", "left")]:
+        t.add_column(col, justify=just)
+    best = ev.recommendation.option
+    for o in ev.options:
+        cap = o.capacity
+        capacity = "-" if cap is None else f"{cap.output_tokens_per_s:,.0f} tok/s x{cap.gpus_per_replica} ({cap.basis})"
+        name = Text(f"{o.name} *", style="bold") if o.name == best else Text(o.name)
+        t.add_row(name, o.kind, usd(o.total_cost_usd), usd(o.npv_usd), usd_rate(o.usd_per_million_tokens),
+                  "-" if o.gpus_at_peak is None else str(o.gpus_at_peak), capacity, _slo(o.slo.met))
+    console.print(t)
+    if ev.break_evens:
+        b = Table(title="Break-even (steady monthly volume)", title_justify="left")
+        b.add_column("self-hosted")
+        b.add_column("vs API")
+        b.add_column("requests/month", justify="right")
+        for be in ev.break_evens:
+            v = "never" if be.requests_per_month is None else f"{be.requests_per_month:,.0f}"
+            b.add_row(be.self_hosted, be.api, v)
+        console.print(b)
+    for p in ev.paybacks:
+        console.print(f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None
+                                                           else f"month {p.month}"))
+    if ev.simulation is not None:
+        print_simulation(ev.simulation, best, console)
+    console.print(Text.assemble("\n", ("Recommendation: ", "bold"), ev.recommendation.sentence))
+
+
+def print_simulation(sim, best: str | None, console: Console = out) -> None:
+    """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest), P(SLO holds)."""
+    t = Table(title=f"Monte Carlo: {sim.draws:,} draws of {len(sim.inputs)} uncertain inputs, seed {sim.seed}",
+              title_justify="left")
+    for col in ("option", "total cost P10", "P50", "P90", "NPV of cost P10", "P50 ", "P90 ", "P(cheapest)",
+                "P(SLO holds)"):
+        t.add_column(col, justify="left" if col == "option" else "right")
+    for name, row in sim.summary().iterrows():
+        p_slo = "unknown" if math.isnan(row["p_slo"]) else percent(row["p_slo"], 1)
+        t.add_row(Text(f"{name} *", style="bold") if name == best else Text(name),
+                  *(usd(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
+                  *(usd(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),
+                  percent(row["p_cheapest"], 1), p_slo)
+    console.print(t)
+    console.print("Uncertain inputs: " + ", ".join(sim.inputs))
+
+
+DrawsOption = Annotated[int, typer.Option(
+    min=0, help="Monte Carlo draws of the scenario's uncertainty section (0: none; scenarios without one have none).")]
+SeedOption = Annotated[int, typer.Option(help="Random seed: the same scenario, seed and draws give the same numbers.")]
+
+
+def evaluate_with_progress(sc, cat, draws: int, seed: int) -> Evaluation:
+    """Evaluate, with Monte Carlo if the scenario has uncertain inputs; a progress bar on stderr for long runs."""
+    if draws < 500_000 or not sc.uncertainty:
+        return evaluate_with_uncertainty(sc, cat, draws, seed)
+    with Progress(TextColumn("Monte Carlo"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                  console=err, transient=True) as bar:
+        task = bar.add_task("draws", total=draws)
+        return evaluate_with_uncertainty(sc, cat, draws, seed, progress=lambda n: bar.advance(task, n))
+
+
+@app.command("evaluate")
+def evaluate_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. data/scenarios/fintech-rag.yaml.")],
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field for a what-if run: path=value, e.g. "
+                     "workload.requests_per_month=5e6 or options.own-l40s.usd_per_kwh=0.2. Repeatable."),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON (fields in the README).")] = False,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+    draws: DrawsOption = DEFAULT_DRAWS,
+    seed: SeedOption = 0,
+) -> None:
+    """Evaluate every option of a scenario: cash flows, TCO, NPV, break-even, recommendation.
+
+    With an uncertainty section (or --draws), also Monte Carlo percentiles of cost, the
+    probability that each option is cheapest and that the SLO holds, and the
+    recommendation's confidence.
+    """
+    try:
+        sc, cat = load(scenario, set_ or (), catalog)
+        ev = evaluate_with_progress(sc, cat, draws, seed)
+    except (InputError, EngineError) as e:
+        _fail(e, scenario)
+    sweeps = {o.name: hybrid_sweep(sc, cat, o.name) for o in sc.options if o.kind == "hybrid"}
+    if as_json:
+        sys.stdout.write(dumps(evaluation_json(ev, sweeps)))
+    else:
+        print_evaluation(ev)
+        for name, df in sweeps.items():
+            best = df[df["optimal"]].iloc[0]
+            out.print(f"hybrid {name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
+                      f"({percent(best['local_share'])} served locally, NPV of cost {usd(-best['npv_usd'])}); "
+                      f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
+                      f"{usd(-df['npv_usd'].iloc[-1])}")
+
+
+@app.command("prices")
+def prices_cmd(
+    provider: Annotated[list[str] | None, typer.Option(help="genai-prices provider ids to list API prices for.")]
+    = None,
+    input_tokens: Annotated[int, typer.Option(help="Prompt size used to pick long-prompt price tiers.")] = 1000,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """List GPU rental and purchase prices and per-token API prices, each with its date and source."""
+    from genai_prices import data_snapshot
+
+    snapshot = data_snapshot.get_snapshot()
+    known = {p.id for p in snapshot.providers}
+    providers = provider or ["openai", "anthropic", "google", "aws", "mistral"]
+    try:
+        files = load_catalog_files(catalog)
+        for pid in providers:
+            if pid not in known:
+                raise InputError("--provider", "", pid, f"unknown provider; known: {', '.join(sorted(known))}")
+    except InputError as e:
+        _fail(e)
+    g = Table(title="GPU prices", title_justify="left")
+    for col in ("GPU", "what", "price", "as of", "basis", "source"):
+        g.add_column(col, overflow="fold")
+    for gpu in files.gpus.gpus:
+        if gpu.purchase_price:
+            p = gpu.purchase_price
+            g.add_row(gpu.id, "purchase", f"{usd(float(p.value))} /GPU", str(p.as_of), p.basis, p.source)
+        for r in gpu.rental:
+            g.add_row(gpu.id, f"rent {r.provider} {r.commitment}", f"{usd_rate(float(r.price.value), 2)} /GPU-h",
+                      str(r.price.as_of), r.price.basis, r.price.source)
+    out.print(g)
+    pin = files.api.genai_prices
+    a = Table(title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
+              f"{pin.checked_on}; prompt of {input_tokens} tokens)", title_justify="left")
+    for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
+        a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
+    for pid in providers:
+        prov = next(p for p in snapshot.providers if p.id == pid)
+        for m in prov.models:
+            if m.deprecated:
+                continue
+            try:
+                price = resolve_api_price(pid, m.id, files, input_tokens)
+            except (LookupError, ValueError, KeyError, TypeError, ArithmeticError):
+                continue  # models priced per image, per second, etc.
+            disc = percent(float(price.batch_discount.value)) if price.batch_discount else ""
+            a.add_row(pid, m.id, usd_rate(float(price.input.value)), usd_rate(float(price.cached_input.value)),
+                      usd_rate(float(price.output.value)), disc)
+    out.print(a)
+    if files.api.overrides:
+        o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
+        for col in ("provider", "model", "field", "value", "as of", "source"):
+            o.add_column(col, overflow="fold")
+        for ov in files.api.overrides:
+            for name in ("input", "output", "cached_input", "batch_discount"):
+                s = getattr(ov, name)
+                if s is not None:
+                    o.add_row(ov.provider, ov.model, name, f"{s.value} {s.unit}", str(s.as_of), s.source)
+        out.print(o)
+
+
+@app.command("schema")
+def schema_cmd(
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory to write the JSON Schemas to "
+                                                 "(default: data/schema).")] = None,
+) -> None:
+    """Write the JSON Schema of every YAML file the workbench reads (scenarios, catalogs, endpoints)."""
+    out_dir = out_dir or paths.schema_dir()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, schema in json_schemas().items():
+        (out_dir / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
+        out.print(f"wrote {out_dir / name}")
+
+
+@app.command("validate")
+def validate_cmd(
+    files: Annotated[list[Path], typer.Argument(help="Scenario files to check.")],
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """Check scenario files and the catalog without evaluating; exit 2 on the first problem."""
+    for f in files:
+        try:
+            sc, cat = load(f, (), catalog)
+            evaluate(sc, cat)
+        except (InputError, EngineError) as e:
+            _fail(e, f)
+        out.print(f"ok {f}")
+
+
+@app.command("report")
+def report_cmd(
+    scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file to write "
+                                                "(default reports/<scenario>.html).")] = None,
+    xlsx: Annotated[Path | None, typer.Option(help="Also write an Excel workbook for finance.")] = None,
+    probe_run: Annotated[str | None, typer.Option(help="Probe run directory whose measured capacity replaces "
+                                                  "the roofline.")] = None,
+    probe_option: Annotated[str | None, typer.Option(help="Option the probe run applies to (default: the first "
+                                                     "self-hosted one).")] = None,
+    draws: DrawsOption = DEFAULT_DRAWS,
+    seed: SeedOption = 0,
+) -> None:
+    """Render the TCO report: papermill runs the report notebook, nbconvert makes one offline HTML file."""
+    from tco.report import render
+
+    target = output or paths.REPORTS / f"{scenario.stem}.html"
+    try:
+        render(scenario, target, probe_run=probe_run, probe_option=probe_option, xlsx=xlsx, draws=draws, seed=seed,
+               progress=lambda m: err.print(m, highlight=False))
+    except (InputError, EngineError) as e:
+        _fail(e, scenario)
+
+
+@app.command("lab")
+def lab_cmd(port: Annotated[int, typer.Option(help="Port for JupyterLab.")] = 8888) -> None:
+    """Open JupyterLab on notebooks/."""
+    import subprocess
+
+    raise typer.Exit(subprocess.call([sys.executable, "-m", "jupyterlab", f"--port={port}",
+                                      f"--notebook-dir={paths.NOTEBOOKS}"]))
+
+
+@app.command("dashboard")
+def dashboard_cmd(
+    port: Annotated[int, typer.Option(help="Port for Voila.")] = 8866,
+    no_browser: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
+) -> None:
+    """Serve the explore notebook as a Voila app (widgets and figures, no code)."""
+    import subprocess
+
+    args = [sys.executable, "-m", "voila", str(paths.EXPLORE_NOTEBOOK), f"--port={port}", "--strip_sources=True"]
+    if no_browser:
+        args.append("--no-browser")
+    raise typer.Exit(subprocess.call(args, cwd=paths.ROOT))
+
+
+def _register_probe_commands() -> None:
+    from tco.probe_cli import register
+
+    register(app, _fail)
+
+
+_register_probe_commands()
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+__all__ = ["app", "main", "print_evaluation"]

@@ -1,0 +1,114 @@
+"""The one JSON writer of an evaluation (``tco evaluate --json``; fields in docs/cli.md)."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+
+from costmodel.engine import Evaluation, OptionResult
+
+
+def _finite(x: Any) -> Any:
+    """JSON has no NaN or infinity: an unknown number is null."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return None
+    if isinstance(x, dict):
+        return {k: _finite(v) for k, v in x.items()}
+    if isinstance(x, list | tuple):
+        return [_finite(v) for v in x]
+    return x
+
+
+def option_json(o: OptionResult) -> dict[str, Any]:
+    cap = o.capacity
+    return {
+        "name": o.name,
+        "label": o.label,
+        "kind": o.kind,
+        "total_cost_usd": round(o.total_cost_usd, 2),
+        "npv_usd": round(o.npv_usd, 2),
+        "usd_per_million_tokens": round(o.usd_per_million_tokens, 6),
+        "gpus_at_peak": o.gpus_at_peak,
+        "capacity": None
+        if cap is None
+        else {
+            "basis": cap.basis,
+            "gpus_per_replica": cap.gpus_per_replica,
+            "requests_per_s_per_replica": cap.requests_per_s,
+            "output_tokens_per_s_per_replica": cap.output_tokens_per_s,
+            "batch": cap.batch,
+            "ttft_ms": cap.ttft_ms,
+            "tpot_ms": cap.tpot_ms,
+            "limit": cap.limit,
+            "source": cap.source,
+        },
+        "slo": {
+            "met": o.slo.met,
+            "ttft_ms": o.slo.ttft_ms,
+            "tpot_ms": o.slo.tpot_ms,
+            "basis": o.slo.basis,
+            "note": o.slo.note,
+        },
+        "quality": {"met": o.quality.met, "note": o.quality.note},
+        "eligible": o.eligible,
+        "price_notes": list(o.price_notes),
+        "mean_utilization": o.mean_utilization,
+        "risks": list(o.risks),
+        "monthly": o.cashflow.round(2).to_dict(orient="list"),
+    }
+
+
+def simulation_json(sim) -> dict[str, Any]:
+    """Monte Carlo summary: percentiles of cost, P(cheapest), P(SLO holds)."""
+    table = sim.summary()
+    return {
+        "draws": sim.draws,
+        "seed": sim.seed,
+        "inputs": list(sim.inputs),
+        "options": [
+            {
+                "name": name,
+                "total_cost_usd": {f"p{p}": round(float(row[f"total_cost_p{p}"]), 2) for p in (10, 50, 90)},
+                "npv_cost_usd": {f"p{p}": round(float(row[f"npv_cost_p{p}"]), 2) for p in (10, 50, 90)},
+                "p_cheapest": round(float(row["p_cheapest"]), 6),
+                "p_slo": None if pd.isna(row["p_slo"]) else round(float(row["p_slo"]), 6),
+            }
+            for name, row in table.iterrows()
+        ],
+    }
+
+
+def evaluation_json(ev: Evaluation, hybrid_sweeps: dict[str, pd.DataFrame] | None = None) -> dict[str, Any]:
+    """JSON-ready results (no NaN or infinity)."""
+    sc = ev.scenario
+    rec = ev.recommendation
+    doc = {
+        "scenario": sc.name,
+        "title": sc.title,
+        "horizon_months": sc.horizon_months,
+        "discount_rate": sc.discount_rate,
+        "options": [option_json(o) for o in ev.options],
+        "break_even": [
+            {"self_hosted": b.self_hosted, "api": b.api, "requests_per_month": b.requests_per_month, "note": b.note}
+            for b in ev.break_evens
+        ],
+        "payback": [{"owned": p.owned, "api": p.api, "month": p.month} for p in ev.paybacks],
+        "recommendation": {
+            "option": rec.option,
+            "reasons": list(rec.reasons),
+            "risks": list(rec.risks),
+            "confidence": rec.confidence,
+            "sentence": rec.sentence,
+        },
+        "monte_carlo": None if ev.simulation is None else simulation_json(ev.simulation),
+        "hybrid_sweeps": {name: df.to_dict(orient="records") for name, df in (hybrid_sweeps or {}).items()},
+    }
+    return _finite(doc)
+
+
+def dumps(doc: dict[str, Any]) -> str:
+    """Strict JSON text (raises on NaN rather than writing it)."""
+    return json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"

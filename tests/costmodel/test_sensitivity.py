@@ -1,0 +1,25 @@
+"""One-at-a-time sensitivity: the tornado and its break-even sentences."""
+
+from __future__ import annotations
+
+import pytest
+
+from costmodel.sensitivity import break_even_sentences, one_at_a_time
+from tests.conftest import API, price, rented, scenario, with_prices
+
+
+def test_tornado_over_uncertain_inputs_finds_the_break_even(base_catalog):
+    # Rent 1 GPU at $2/h = 1,461/month vs an API bill of 3,500 x scale a month (12 months, no
+    # discounting): they cross at scale 1,461 / 3,500 = 0.4174.
+    sc = scenario(options=[rented(), API], uncertainty={
+        "options.api.price_scale": {"dist": "uniform", "low": 0.2, "high": 1.5, "source": "test"},
+        "workload.monthly_growth": {"dist": "uniform", "low": 0.0, "high": 0.01, "source": "test"}})
+    cat = with_prices(base_catalog, price(2.5, 10))
+    tornado = one_at_a_time(sc, cat)
+    assert tornado.attrs["options"] == ("rent", "api")
+    row = tornado.set_index("factor").loc["options.api.price_scale"]
+    assert (row["low"], row["high"]) == (0.2, 1.5)
+    assert row["break_even"] == pytest.approx(2.0 * 730.5 / 3500.0, rel=1e-4)
+    assert row["winner_low"] == "api" and row["winner_high"] == "rent"
+    sentence = break_even_sentences(tornado)[0]
+    assert sentence.startswith("rent stays cheaper than api while options.api.price_scale stays above 0.4174")

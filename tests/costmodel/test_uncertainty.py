@@ -1,0 +1,140 @@
+"""Monte Carlo: convergence to the analytic value, degenerate draws, seeds, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from pydantic import ValidationError
+
+from costmodel import evaluate, load
+from costmodel.io.files import InputError
+from costmodel.io.scenario import load_scenario
+from costmodel.model.distributions import Lognormal, Normal, Triangular, Uniform
+from costmodel.uncertainty import point_value, simulate, with_confidence
+from tests.conftest import API, FINTECH, price, rented, scenario, with_prices
+
+
+def test_mean_converges_to_the_analytic_value_for_a_linear_case(base_catalog):
+    # The API bill is linear in the price scale, so E[cost] is the cost at E[scale] = 1.
+    sc = scenario(workload={"monthly_growth": 0.05},
+                  uncertainty={"options.api.price_scale": {"dist": "uniform", "low": 0.5, "high": 1.5,
+                                                           "source": "test"}})
+    cat = with_prices(base_catalog, price(3.0, 15.0))
+    exact = evaluate(sc, cat).option("api").total_cost_usd
+    sim = simulate(sc, cat, draws=200_000, seed=3)
+    total = sim.total_cost["api"]
+    stderr = total.std() / np.sqrt(total.size)
+    assert abs(total.mean() - exact) < 4 * stderr
+    assert total.std() == pytest.approx(exact / np.sqrt(12), rel=0.01)  # uniform(0.5, 1.5) has sd 1/sqrt(12)
+    assert np.percentile(total, 10) == pytest.approx(0.6 * exact, rel=0.01)
+
+
+def test_degenerate_distributions_give_the_point_estimate():
+    sc, cat = load(FINTECH)
+    point = {path: point_value(sc, cat, path) for path in sc.uncertainty}
+    degenerate = {path: {"dist": "uniform", "low": v, "high": v, "source": "test"} for path, v in point.items()}
+    degenerate["workload.monthly_growth"] = {"dist": "normal", "mean": point["workload.monthly_growth"], "sd": 0.0,
+                                             "source": "test"}
+    sc = sc.model_copy(update={"uncertainty": type(sc).model_validate(
+        {**sc.model_dump(mode="json"), "uncertainty": degenerate}).uncertainty})
+    ev = evaluate(sc, cat)
+    sim = simulate(sc, cat, draws=1_000, seed=1)
+    for o in ev.options:
+        assert sim.total_cost[o.name] == pytest.approx(np.full(1_000, o.total_cost_usd), rel=1e-9), o.name
+        assert sim.npv_cost[o.name] == pytest.approx(np.full(1_000, -o.npv_usd), rel=1e-9), o.name
+        if o.slo.met is not None:
+            assert bool(sim.slo_met[o.name].all()) == o.slo.met
+
+
+def test_same_seed_same_numbers_and_another_seed_differs():
+    sc, cat = load(FINTECH)
+    a, b, c = (simulate(sc, cat, draws=20_000, seed=s) for s in (5, 5, 6))
+    for name in a.npv_cost:
+        assert np.array_equal(a.npv_cost[name], b.npv_cost[name])
+    assert not np.array_equal(a.npv_cost["own-l40s"], c.npv_cost["own-l40s"])
+    # thread count does not change the numbers
+    assert np.array_equal(simulate(sc, cat, draws=20_000, seed=5, threads=1).npv_cost["own-l40s"],
+                          a.npv_cost["own-l40s"])
+
+
+def test_summary_percentiles_and_probabilities():
+    sc, cat = load(FINTECH)
+    sim = simulate(sc, cat, draws=50_000, seed=2)
+    table = sim.summary()
+    assert (table["npv_cost_p10"] <= table["npv_cost_p50"]).all()
+    assert (table["npv_cost_p50"] <= table["npv_cost_p90"]).all()
+    assert table["p_cheapest"].sum() == pytest.approx(1.0)
+    assert table.loc["own-l40s", "p_slo"] == pytest.approx(1.0)  # MBU >= 0.5 keeps the roofline within SLO
+    assert np.isnan(table.loc["api-llama-70b", "p_slo"])  # no latency figure: unknown, not 0
+    assert sim.draws == 50_000 and sim.seed == 2 and set(sim.inputs) == set(sc.uncertainty)
+
+
+def test_slo_probability_follows_the_mbu_draws(base_catalog):
+    # A fixed fleet of one L40S: low MBU draws leave it short of the peak, high ones do not.
+    sc = scenario(
+        workload={"requests_per_month": 7_500_000, "output_tokens_per_request": 200},
+        serving={"model": "llama-3.1-8b", "quantization": "int4-awq"},
+        options=[{"name": "own", "kind": "owned", "gpu": "l40s", "usd_per_kwh": 0.1, "gpus": 1}],
+        uncertainty={"serving.efficiency.mbu": {"dist": "uniform", "low": 0.2, "high": 0.9, "source": "test"}},
+    )
+    sim = simulate(sc, base_catalog, draws=4_000, seed=0)
+    p = float(sim.slo_met["own"].mean())
+    assert 0.0 < p < 1.0
+
+
+@pytest.mark.parametrize("dist, lo, hi", [
+    (Normal(dist="normal", mean=1.0, sd=1.0, low=0.5, high=1.2, source="test"), 0.5, 1.2),
+    (Lognormal(dist="lognormal", median=0.1, sigma=1.0, high=0.2, source="test"), 0.0, 0.2),
+    (Triangular(dist="triangular", low=1, mode=2, high=4, source="test"), 1, 4),
+])
+def test_draws_respect_bounds(dist, lo, hi):
+    x = dist.sample(np.random.default_rng(0), 100_000)
+    assert x.min() >= lo and x.max() <= hi
+    assert 0 < np.mean(x < dist.low_high()[1]) <= 1
+
+
+def test_distribution_errors_name_the_problem():
+    with pytest.raises(ValidationError, match="low .* must not exceed high"):
+        Uniform(dist="uniform", low=2, high=1, source="test")
+    with pytest.raises(ValidationError, match="mean 5 lies outside"):
+        Normal(dist="normal", mean=5, sd=1, high=3, source="test")
+    with pytest.raises(ValidationError, match=r"uncertainty.workload.horizon: 'horizon' of workload cannot"):
+        scenario(uncertainty={"workload.horizon": {"dist": "uniform", "low": 0, "high": 1, "source": "test"}})
+    with pytest.raises(ValidationError, match="no option named 'nope'"):
+        scenario(uncertainty={"options.nope.price_scale": {"dist": "uniform", "low": 0, "high": 1,
+                                                           "source": "test"}})
+
+
+def test_bad_uncertainty_in_a_file_is_a_clear_error(tmp_path):
+    import yaml
+
+    data = yaml.safe_load(FINTECH.read_text())
+    cases = [
+        ("options.own-l40s.max_utilization", {"dist": "uniform", "low": 0.5, "high": 1.4, "source": "test"},
+         "draws can reach 1.4"),
+        ("workload.monthly_growth", {"dist": "normal", "mean": 0.04, "sd": 0.01, "source": "test"},
+         "give low and high bounds"),
+        ("options.own-l40s.usd_per_kwh", {"dist": "uniform", "low": 0.2, "high": 0.3, "source": "test"},
+         "point estimate"),
+    ]
+    for path, dist, message in cases:
+        bad = {**data, "uncertainty": {path: dist}}
+        f = tmp_path / "bad.yaml"
+        f.write_text(yaml.safe_dump(bad))
+        with pytest.raises(InputError, match=message) as e:
+            load_scenario(f)
+        assert e.value.field == f"uncertainty.{path}" and e.value.file == str(f)
+
+
+def test_confidence_and_the_under_60_percent_flag(base_catalog):
+    # API at scale 1,461 / 3,500 x U(0.5, 1.5): rent (fixed) wins in half the draws or so.
+    api = {**API, "price_scale": 0.4174}
+    sc = scenario(options=[rented(), api], uncertainty={
+        "options.api.price_scale": {"dist": "uniform", "low": 0.2087, "high": 0.6261, "source": "test"}})
+    cat = with_prices(base_catalog, price(2.5, 10))
+    ev = with_confidence(evaluate(sc, cat), simulate(sc, cat, draws=20_000, seed=0))
+    rec = ev.recommendation
+    p = float(ev.simulation.cheapest()[rec.option])
+    assert rec.confidence == p and 0.4 < p < 0.6
+    assert f"in {p:.0%} of 20,000 Monte Carlo draws" in rec.sentence
+    assert any("under 60%" in r for r in rec.risks)

@@ -1,0 +1,149 @@
+"""The tco command line, run as a real process: bad input, JSON output, prices, schemas."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+
+from tests.conftest import FINTECH as SEED
+from tests.conftest import ROOT, SCENARIOS, assert_bad_input, tco
+
+
+def test_missing_file(tmp_path):
+    assert_bad_input(tco("evaluate", str(tmp_path / "nope.yaml")), "nope.yaml", "file not found")
+
+
+def test_malformed_yaml(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\n  oops: [\n")
+    assert_bad_input(tco("evaluate", str(bad)), "bad.yaml", "line 2", "malformed YAML")
+
+
+def test_unknown_field_with_hint():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "workload.requets_per_month=5"),
+                     "fintech-rag.yaml", "workload.requets_per_month", "= 5", "unknown field",
+                     "did you mean 'requests_per_month'")
+
+
+def test_negative_price_in_scenario():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.rent-h100.usd_per_gpu_hour=-2"),
+                     "fintech-rag.yaml", "options[rent-h100].usd_per_gpu_hour", "= -2", "greater than or equal to 0")
+
+
+def test_negative_price_in_catalog(tmp_path):
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "data" / "catalog", catalog)
+    gpus = catalog / "gpus.yaml"
+    gpus.write_text(gpus.read_text().replace("value: 2.99,", "value: -2.99,"))
+    assert_bad_input(tco("evaluate", str(SEED), "--catalog", str(catalog)),
+                     "gpus.yaml", "gpus[h100-sxm].rental", "price.value", "-2.99", "greater than or equal to 0")
+
+
+def test_utilization_above_one():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.own-l40s.max_utilization=1.3"),
+                     "options[own-l40s].max_utilization", "= 1.3", "less than or equal to 1")
+
+
+def test_unknown_gpu():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.own-l40s.gpu=h200"),
+                     "fintech-rag.yaml", "options[own-l40s].gpu", "'h200'", "unknown GPU")
+
+
+def test_unknown_model():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "serving.model=llama-9b"),
+                     "fintech-rag.yaml", "serving.model", "'llama-9b'", "unknown model")
+
+
+def test_unknown_api_model():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.api-gpt-4o-mini.model=gpt-9"),
+                     "options[api-gpt-4o-mini].model", "'gpt-9'", "no price known")
+
+
+def test_model_that_fits_no_gpu_count():
+    # 70B in BF16 is 141 GB; eight L40S at 30 % usable memory give 115 GB
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "serving.model=llama-3.1-70b",
+                         "--set", "serving.quantization=bf16", "--set", "serving.efficiency.memory_utilization=0.3"),
+                     "fintech-rag.yaml", "options[own-l40s].gpu", "'l40s'", "does not fit")
+
+
+def test_unknown_set_target():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.nobody.gpu=l4"),
+                     "--set options.nobody.gpu", "no item named 'nobody'")
+
+
+def test_hybrid_pointing_at_api():
+    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.hybrid-l40s-bedrock.local=api-llama-70b"),
+                     "fintech-rag.yaml", "options[hybrid-l40s-bedrock].local = 'api-llama-70b'",
+                     "must name an owned or rented option")
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
+def test_evaluate_json_for_every_bundled_scenario(path):
+    result = tco("evaluate", str(path), "--json")
+    assert result.returncode == 0, result.stderr
+    doc = json.loads(result.stdout)
+    assert doc["scenario"] == path.stem
+    names = {o["name"] for o in doc["options"]}
+    assert doc["recommendation"]["option"] in names
+    for o in doc["options"]:
+        monthly = o["monthly"]
+        assert len(monthly["total"]) == doc["horizon_months"]
+        assert o["total_cost_usd"] == pytest.approx(sum(monthly["total"]), rel=1e-6, abs=0.05)
+        if o["kind"] != "api":
+            assert o["capacity"]["basis"] in {"modelled", "measured"}
+    assert doc["break_even"], "every bundled scenario compares self-hosting with an API"
+
+
+def test_set_changes_the_result():
+    base = json.loads(tco("evaluate", str(SEED), "--json").stdout)
+    more = json.loads(tco("evaluate", str(SEED), "--json", "--set", "workload.requests_per_month=4e6").stdout)
+    cost = {o["name"]: o["total_cost_usd"] for o in base["options"]}
+    for o in more["options"]:
+        if o["kind"] == "api":  # API cost is linear in volume
+            assert o["total_cost_usd"] == pytest.approx(2 * cost[o["name"]], rel=1e-6)
+
+
+def test_readable_output_names_the_recommendation():
+    result = tco("evaluate", str(SEED))
+    assert result.returncode == 0, result.stderr
+    assert "Recommendation:" in result.stdout
+    assert "Break-even" in result.stdout
+
+
+def test_prices_lists_api_and_gpu_prices_with_dates():
+    result = tco("prices", "--provider", "openai")
+    assert result.returncode == 0, result.stderr
+    assert "gpt-4o-mini" in result.stdout and "genai-prices 0.2.3" in result.stdout
+    assert "h100-sxm" in result.stdout and "2025-03-01" in result.stdout
+
+
+def test_help_lists_every_verb():
+    result = tco("--help")
+    for verb in ("evaluate", "prices", "schema", "validate", "probe", "serve-local"):
+        assert verb in result.stdout
+
+
+def test_evaluate_draws_gives_percentiles_that_repeat_with_the_seed():
+    runs = [json.loads(tco("evaluate", str(SEED), "--json", "--draws", "2000", "--seed", str(s)).stdout)
+            for s in (3, 3, 4)]
+    mc = runs[0]["monte_carlo"]
+    assert mc["draws"] == 2000 and mc["seed"] == 3
+    for row in mc["options"]:
+        for metric in ("total_cost_usd", "npv_cost_usd"):
+            assert row[metric]["p10"] <= row[metric]["p50"] <= row[metric]["p90"], (row["name"], metric)
+    assert sum(row["p_cheapest"] for row in mc["options"]) == pytest.approx(1.0)
+    assert runs[1]["monte_carlo"] == mc  # same scenario, seed and draws: same numbers
+    assert runs[2]["monte_carlo"]["options"] != mc["options"]  # another seed draws other numbers
+    assert runs[0]["recommendation"]["confidence"] is not None
+
+
+def test_evaluate_without_draws_has_no_monte_carlo():
+    doc = json.loads(tco("evaluate", str(SEED), "--json", "--draws", "0").stdout)
+    assert doc["monte_carlo"] is None and doc["recommendation"]["confidence"] is None
+
+
+def test_evaluate_help_documents_draws_and_seed():
+    result = tco("evaluate", "--help")
+    assert "--draws" in result.stdout and "--seed" in result.stdout

@@ -1,0 +1,121 @@
+"""Notebooks run under papermill with a real kernel; the report renders offline; Excel ties to the engine."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+
+import openpyxl
+import papermill
+import pytest
+
+from costmodel import evaluate, load
+from costmodel.io.probe_run import measured_from_probe
+from costmodel.io.scenario import load_scenario
+from costmodel.uncertainty import DEFAULT_DRAWS, simulate
+from tco.report import render
+from tests.conftest import EXAMPLE_RUN, ROOT, SCENARIOS, assert_bad_input, tco
+from tests.conftest import FINTECH as SEED
+
+NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
+EXTERNAL = re.compile(r"<script[^>]*\bsrc=[\"']?https?:|<link[^>]*\bhref=[\"']?https?:", re.I)
+
+
+@pytest.fixture(scope="module")
+def rendered(tmp_path_factory):
+    out = tmp_path_factory.mktemp("report")
+    html, xlsx = out / "fintech-rag.html", out / "fintech-rag.xlsx"
+    timings = render(SEED, html, xlsx=xlsx, progress=lambda _m: None)
+    return html.read_text(encoding="utf-8"), xlsx, timings
+
+
+def test_report_is_self_contained_with_its_figures(rendered):
+    html, _, _ = rendered
+    assert not EXTERNAL.search(html), "the report must open offline"
+    assert "plotly.js v" in html or "Plotly.newPlot" in html  # plotly.js embedded
+    # cost/1M, cumulative, monthly, volume, GPUs, Monte Carlo, tornado, and the seed scenario's one hybrid sweep
+    assert html.count('class="plotly-graph-div"') == 8
+    assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
+    ev = evaluate(*load(SEED))
+    assert ev.option(ev.recommendation.option).label in html
+    for section in ("Executive summary", "Options compared", "Break-even and payback", "Capacity and latency SLO",
+                    "Hybrid routing", "Uncertainty: Monte Carlo", "Sensitivity of the decision",
+                    "Assumptions register", "Appendix"):
+        assert section in html
+    # the Monte Carlo section shows the same numbers as simulate() with the report's default draws and seed
+    sim = simulate(*load(SEED), draws=DEFAULT_DRAWS, seed=0)
+    p50 = sim.summary().loc[ev.recommendation.option, "npv_cost_p50"]
+    assert f"{round(p50):,}" in html
+    assert "P(cheapest)" in html and "Confidence: it is the cheapest eligible option in" in html
+    assert "sha256" in html and "genai-prices" in html
+
+
+def test_excel_totals_equal_the_engine_to_the_cent(rendered):
+    _, xlsx, _ = rendered
+    ev = evaluate(*load(SEED))
+    wb = openpyxl.load_workbook(xlsx, data_only=True)
+    assert {"summary", "assumptions", "monte_carlo"} <= set(wb.sheetnames)
+    rows = list(wb["summary"].iter_rows(values_only=True))
+    header = rows[0]
+    for row in rows[1:]:
+        rec = dict(zip(header, row))
+        option = ev.option(rec["option"])
+        assert isinstance(rec["total_cost_usd"], float | int), "numbers, not text"
+        assert rec["total_cost_usd"] == round(option.total_cost_usd, 2)
+        assert rec["npv_usd"] == round(option.npv_usd, 2)
+        sheet = wb[f"cf {option.name}"[:31]]
+        cols = [c.value for c in sheet[1]]
+        totals = [r[cols.index("total")] for r in sheet.iter_rows(min_row=2, values_only=True)]
+        # each month rounded to the cent: the sum is within half a cent a month of the engine's
+        assert abs(sum(totals) - option.total_cost_usd) <= 0.005 * len(totals)
+    sources = [r[3] for r in wb["assumptions"].iter_rows(min_row=2, values_only=True)]
+    assert all(sources), "every assumption has a source"
+
+
+def test_bad_scenario_fails_before_any_kernel(tmp_path):
+    result = tco("report", str(SEED), "-o", str(tmp_path / "x.html"), "--probe-run", "nope")
+    assert_bad_input(result, "fintech-rag.yaml", "probe_run", "not a probe run")
+    assert "executing" not in result.stderr and not (tmp_path / "x.html").exists()
+
+
+@pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
+def test_explore_notebook_runs_under_papermill(tmp_path, scenario):
+    out = tmp_path / "explore.ipynb"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "1.01-explore-build-vs-buy.ipynb"), str(out),
+                               parameters={"scenario": scenario}, kernel_name="python3", cwd=str(ROOT),
+                               progress_bar=False)
+    nb = json.loads(out.read_text())
+    outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
+    assert not [o for o in outputs if o.get("output_type") == "error"]
+    assert any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in outputs)
+
+
+def test_report_notebook_with_a_probe_run(tmp_path):
+    """The probe run's own figure reaches the capacity table: its run id, level and throughput."""
+    out = tmp_path / "r.ipynb"
+    scenario_path = ROOT / "data/scenarios/batch-summarization.yaml"
+    papermill.execute_notebook(str(ROOT / "notebooks" / "reports" / "4.01-tco-report.ipynb"), str(out),
+                               parameters={"scenario_path": str(scenario_path),
+                                           "probe_run": "data/probes/example-tiny-llama-cpu", "draws": 0},
+                               kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    outputs = "".join(json.dumps(o) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
+    slo = load_scenario(scenario_path).workload.slo
+    measured = measured_from_probe(EXAMPLE_RUN, slo)
+    run_id = json.loads((EXAMPLE_RUN / "manifest.json").read_text())["run_id"]
+    assert run_id in outputs  # not in the notebook's own text: only a measured capacity puts it there
+    assert f"{round(measured.output_tokens_per_s_per_replica, 1):,}" in outputs
+
+
+def test_notebooks_are_committed_stripped():
+    r = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)], capture_output=True,
+                       text=True)
+    assert r.returncode == 0, r.stdout + r.stderr
+    for path in NOTEBOOKS:
+        nb = json.loads(path.read_text())
+        assert nb["metadata"]["kernelspec"]["name"] == "python3"
+        assert any("parameters" in c["metadata"].get("tags", []) for c in nb["cells"]), path
+        # notebooks stay thin: no classes or function definitions, only calls into the package
+        code = "\n".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+        assert not re.search(r"^\s*(class|def)\s", code, re.M), path
