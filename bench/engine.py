@@ -38,12 +38,17 @@ def main() -> None:
     scenario, catalog = load(args.scenario)
     rng = np.random.default_rng(0)
     m = args.variants
-    random_axes = (np.exp(rng.uniform(np.log(1e5), np.log(1e9), m)),  # requests per month
-                   rng.uniform(0.25, 4.0, m),  # multiplier on every API price
-                   rng.uniform(0.3, 1.0, m))  # planned peak utilisation of fleets
+    random_axes = (
+        np.exp(rng.uniform(np.log(1e5), np.log(1e9), m)),  # requests per month
+        rng.uniform(0.25, 4.0, m),  # multiplier on every API price
+        rng.uniform(0.3, 1.0, m),
+    )  # planned peak utilisation of fleets
     n = args.side
-    grid_axes = (np.geomspace(1e5, 1e9, n)[:, None, None], np.linspace(0.25, 4.0, n)[None, :, None],
-                 np.linspace(0.3, 1.0, n)[None, None, :])
+    grid_axes = (
+        np.geomspace(1e5, 1e9, n)[:, None, None],
+        np.linspace(0.25, 4.0, n)[None, :, None],
+        np.linspace(0.3, 1.0, n)[None, None, :],
+    )
 
     def run(volume, price, util):
         costs = variant_costs(scenario, catalog, volume, api_price_scale=price, max_utilization=util)
@@ -66,13 +71,18 @@ def main() -> None:
 
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"scenario: {scenario.name} ({len(names)} options priced per variant)")
-    print(f"random variants: {cheapest.size:,} (volume 1e5-1e9 req/month log-uniform, API price x0.25-4, "
-          f"utilisation 0.3-1.0)")
+    print(
+        f"random variants: {cheapest.size:,} (volume 1e5-1e9 req/month log-uniform, API price x0.25-4, "
+        f"utilisation 0.3-1.0)"
+    )
     print(f"  best of {args.repeat}: {best:.3f} s -> {cheapest.size / best:,.0f} variants/s (median {median:.3f} s)")
-    print("  cheapest option share: " + ", ".join(
-        f"{k} {float((cheapest == i).mean()):.1%}" for i, k in enumerate(names)))
-    print(f"grid variants: {grid_cheapest.size:,} ({n}^3, separable): best {grid_best:.3f} s -> "
-          f"{grid_cheapest.size / grid_best:,.0f} variants/s")
+    print(
+        "  cheapest option share: " + ", ".join(f"{k} {float((cheapest == i).mean()):.1%}" for i, k in enumerate(names))
+    )
+    print(
+        f"grid variants: {grid_cheapest.size:,} ({n}^3, separable): best {grid_best:.3f} s -> "
+        f"{grid_cheapest.size / grid_best:,.0f} variants/s"
+    )
     print(f"peak RSS: {rss:,.0f} MiB")
     print(f"one full evaluate() ({scenario.horizon_months} months, break-evens, recommendation): {one * 1e3:.1f} ms")
 

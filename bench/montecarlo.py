@@ -47,25 +47,41 @@ def main() -> None:
     simulate(scenario, catalog, 50_000, seed=0)  # warm-up: imports, allocator
     owned = next(o.name for o in scenario.options if isinstance(o, OwnedOption))
     api = next(o.name for o in scenario.options if isinstance(o, ApiOption))
-    pair = scenario.model_copy(update={
-        "options": tuple(o for o in scenario.options if o.name in (owned, api)),
-        "uncertainty": {k: v for k, v in scenario.uncertainty.items()
-                        if not k.startswith("options.") or k.split(".")[1] in (owned, api)}})
-    print(f"machine: {os.cpu_count()} cores; scenario {scenario.name}, {scenario.horizon_months} months, "
-          f"{len(scenario.uncertainty)} uncertain inputs; best of {args.repeat}")
+    pair = scenario.model_copy(
+        update={
+            "options": tuple(o for o in scenario.options if o.name in (owned, api)),
+            "uncertainty": {
+                k: v
+                for k, v in scenario.uncertainty.items()
+                if not k.startswith("options.") or k.split(".")[1] in (owned, api)
+            },
+        }
+    )
+    print(
+        f"machine: {os.cpu_count()} cores; scenario {scenario.name}, {scenario.horizon_months} months, "
+        f"{len(scenario.uncertainty)} uncertain inputs; best of {args.repeat}"
+    )
     for label, sc in ((f"all {len(scenario.options)} options", scenario), (f"build vs buy: {owned} vs {api}", pair)):
         for threads in (1, None):
-            seconds, sim = timed(sc, catalog, args.draws, args.repeat, threads)
-            print(f"  {label:<45} threads={threads or 'auto':<4} {args.draws:>9,} draws: {seconds:6.3f} s "
-                  f"({args.draws / seconds / 1e6:.2f} M draws/s)")
+            seconds, _sim = timed(sc, catalog, args.draws, args.repeat, threads)
+            print(
+                f"  {label:<45} threads={threads or 'auto':<4} {args.draws:>9,} draws: {seconds:6.3f} s "
+                f"({args.draws / seconds / 1e6:.2f} M draws/s)"
+            )
     again = simulate(scenario, catalog, args.draws, seed=7)
-    same = all(np.array_equal(sim_a, sim_b) for sim_a, sim_b in
-               zip(timed(scenario, catalog, args.draws, 1, None)[1].npv_cost.values(), again.npv_cost.values(),
-                   strict=True))
+    same = all(
+        np.array_equal(sim_a, sim_b)
+        for sim_a, sim_b in zip(
+            timed(scenario, catalog, args.draws, 1, None)[1].npv_cost.values(), again.npv_cost.values(), strict=True
+        )
+    )
     print(f"same seed, same numbers: {same}")
     print(f"peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MB")
-    print(again.summary()[["npv_cost_p10", "npv_cost_p50", "npv_cost_p90", "p_cheapest", "p_slo"]]
-          .to_string(float_format=lambda x: f"{x:,.3f}"))
+    print(
+        again.summary()[["npv_cost_p10", "npv_cost_p50", "npv_cost_p90", "p_cheapest", "p_slo"]].to_string(
+            float_format=lambda x: f"{x:,.3f}"
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -52,9 +52,22 @@ print("RESULT " + json.dumps({k: r.get(k) for k in ("median_ttft_ms", "median_it
 
 
 def start_server(port: int, ttft_ms: float, itl_ms: float) -> subprocess.Popen:
-    proc = subprocess.Popen([sys.executable, "-m", "probes.faultserver", "--port", str(port), "--ttft-ms",
-                             str(ttft_ms), "--itl-ms", str(itl_ms), "--no-keepalive"],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "probes.faultserver",
+            "--port",
+            str(port),
+            "--ttft-ms",
+            str(ttft_ms),
+            "--itl-ms",
+            str(itl_ms),
+            "--no-keepalive",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     for _ in range(100):
         try:
             urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=1)
@@ -72,36 +85,74 @@ def ours(port: int, streams: int, requests: int, out: Path, output_tokens: int =
     server_stats(port)
     endpoint = Endpoint(base_url=f"http://127.0.0.1:{port}/v1", model="fault-model", api_style="completions")
     plan = LoadPlan(mode="concurrency", levels=(streams,), requests=requests, warmup=0)
-    run_dir = probe(endpoint, plan, out_dir=out, input_tokens=64, output_tokens=output_tokens, check=False,
-                    console=Console(stderr=True, quiet=True))
+    run_dir = probe(
+        endpoint,
+        plan,
+        out_dir=out,
+        input_tokens=64,
+        output_tokens=output_tokens,
+        check=False,
+        console=Console(stderr=True, quiet=True),
+    )
     truth = server_stats(port)
     r = pd.read_json(run_dir / "requests.jsonl", lines=True)
     summary = pd.read_csv(run_dir / "summary.csv").iloc[0]
     itl = [x for xs in r["itl_ms"] for x in xs]
-    return {"ttft": r["ttft_ms"].median(), "itl": statistics.median(itl), "truth_ttft": truth["ttft_median_ms"],
-            "truth_itl": truth["itl_median_ms"], "rps": summary["requests_per_s"], "ok": int(r["ok"].sum()),
-            "n": len(r)}
+    return {
+        "ttft": r["ttft_ms"].median(),
+        "itl": statistics.median(itl),
+        "truth_ttft": truth["ttft_median_ms"],
+        "truth_itl": truth["itl_median_ms"],
+        "rps": summary["requests_per_s"],
+        "ok": int(r["ok"].sum()),
+        "n": len(r),
+    }
 
 
 def vllm_client(port: int, streams: int | None, requests: int, rate: float | str = "inf") -> dict:
     server_stats(port)
-    args = ["--backend", "openai", "--base-url", f"http://127.0.0.1:{port}", "--endpoint", "/v1/completions",
-            "--model", "fault-model", "--tokenizer", str(TOKENIZER), "--dataset-name", "random",
-            "--random-input-len", "64", "--random-output-len", "32", "--num-prompts", str(requests),
-            "--request-rate", str(rate), "--ignore-eos", "--disable-tqdm"]
+    args = [
+        "--backend",
+        "openai",
+        "--base-url",
+        f"http://127.0.0.1:{port}",
+        "--endpoint",
+        "/v1/completions",
+        "--model",
+        "fault-model",
+        "--tokenizer",
+        str(TOKENIZER),
+        "--dataset-name",
+        "random",
+        "--random-input-len",
+        "64",
+        "--random-output-len",
+        "32",
+        "--num-prompts",
+        str(requests),
+        "--request-rate",
+        str(rate),
+        "--ignore-eos",
+        "--disable-tqdm",
+    ]
     if streams:
         args += ["--max-concurrency", str(streams)]
     env = {**os.environ, "VLLM_NO_USAGE_STATS": "1", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
-    p = subprocess.run([str(VLLM_PY), "-c", VLLM_CLIENT, *args], capture_output=True, text=True, env=env,
-                       timeout=900)
+    p = subprocess.run([str(VLLM_PY), "-c", VLLM_CLIENT, *args], capture_output=True, text=True, env=env, timeout=900)
     line = next((ln for ln in p.stdout.splitlines() if ln.startswith("RESULT ")), None)
     if line is None:
         raise RuntimeError(f"vLLM client failed:\n{p.stderr[-2000:]}")
     res = json.loads(line[7:])
     truth = server_stats(port)
-    return {"ttft": res["median_ttft_ms"], "itl": res["median_itl_ms"], "truth_ttft": truth["ttft_median_ms"],
-            "truth_itl": truth["itl_median_ms"], "rps": res["request_throughput"], "ok": res["completed"],
-            "n": requests}
+    return {
+        "ttft": res["median_ttft_ms"],
+        "itl": res["median_itl_ms"],
+        "truth_ttft": truth["ttft_median_ms"],
+        "truth_itl": truth["itl_median_ms"],
+        "rps": res["request_throughput"],
+        "ok": res["completed"],
+        "n": requests,
+    }
 
 
 def openai_loop(port: int, streams: int, requests: int) -> dict:
@@ -119,8 +170,9 @@ def openai_loop(port: int, streams: int, requests: int) -> dict:
             for _ in todo:
                 t0 = time.perf_counter()
                 last = None
-                stream = await client.completions.create(model="fault-model", prompt="hello " * 64, max_tokens=32,
-                                                         stream=True)
+                stream = await client.completions.create(
+                    model="fault-model", prompt="hello " * 64, max_tokens=32, stream=True
+                )
                 async for chunk in stream:
                     now = time.perf_counter()
                     if chunk.choices and chunk.choices[0].text:
@@ -137,22 +189,38 @@ def openai_loop(port: int, streams: int, requests: int) -> dict:
 
     ttfts, itls, wall = asyncio.run(main())
     truth = server_stats(port)
-    return {"ttft": statistics.median(ttfts), "itl": statistics.median(itls), "truth_ttft": truth["ttft_median_ms"],
-            "truth_itl": truth["itl_median_ms"], "rps": len(ttfts) / wall, "ok": len(ttfts), "n": requests}
+    return {
+        "ttft": statistics.median(ttfts),
+        "itl": statistics.median(itls),
+        "truth_ttft": truth["ttft_median_ms"],
+        "truth_itl": truth["itl_median_ms"],
+        "rps": len(ttfts) / wall,
+        "ok": len(ttfts),
+        "n": requests,
+    }
 
 
 def ours_rate(port: int, rate: float, requests: int, out: Path) -> dict:
     endpoint = Endpoint(base_url=f"http://127.0.0.1:{port}/v1", model="fault-model", api_style="completions")
     plan = LoadPlan(mode="rate", levels=(rate,), requests=requests, warmup=0)
-    run_dir = probe(endpoint, plan, out_dir=out, input_tokens=16, output_tokens=4, check=False,
-                    console=Console(stderr=True, quiet=True))
+    run_dir = probe(
+        endpoint,
+        plan,
+        out_dir=out,
+        input_tokens=16,
+        output_tokens=4,
+        check=False,
+        console=Console(stderr=True, quiet=True),
+    )
     return pd.read_csv(run_dir / "summary.csv").iloc[0].to_dict()
 
 
 def row(name: str, m: dict) -> str:
-    return (f"{name:<28} {m['ttft']:8.2f} {m['truth_ttft']:8.2f} {m['ttft'] - m['truth_ttft']:+8.2f}   "
-            f"{m['itl']:7.2f} {m['truth_itl']:7.2f} {m['itl'] - m['truth_itl']:+7.2f}   {m['rps']:8.1f}  "
-            f"{m['ok']}/{m['n']}")
+    return (
+        f"{name:<28} {m['ttft']:8.2f} {m['truth_ttft']:8.2f} {m['ttft'] - m['truth_ttft']:+8.2f}   "
+        f"{m['itl']:7.2f} {m['truth_itl']:7.2f} {m['itl'] - m['truth_itl']:+7.2f}   {m['rps']:8.1f}  "
+        f"{m['ok']}/{m['n']}"
+    )
 
 
 def main() -> None:
@@ -161,12 +229,16 @@ def main() -> None:
     ap.add_argument("--skip-vllm", action="store_true", help="skip vLLM's client (no .venv-vllm)")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="probe-bench-"))
-    header = (f"{'client @ streams':<28} {'TTFT':>8} {'server':>8} {'error':>8}   {'ITL':>7} {'server':>7} "
-              f"{'error':>7}   {'req/s':>8}  ok")
+    header = (
+        f"{'client @ streams':<28} {'TTFT':>8} {'server':>8} {'error':>8}   {'ITL':>7} {'server':>7} "
+        f"{'error':>7}   {'req/s':>8}  ok"
+    )
     server = start_server(args.port, 50, 10)
     try:
-        print("Loopback fault server: TTFT 50 ms, ITL 10 ms, 32 output tokens; medians in ms; "
-              "'server' = the server's own measurement of the same requests")
+        print(
+            "Loopback fault server: TTFT 50 ms, ITL 10 ms, 32 output tokens; medians in ms; "
+            "'server' = the server's own measurement of the same requests"
+        )
         print(header)
         for streams in (1, 16, 64, 256):
             print(row(f"probe @ {streams}", ours(args.port, streams, max(60, 5 * streams), out)), flush=True)
@@ -181,15 +253,18 @@ def main() -> None:
         server.wait()
     server = start_server(args.port, 5, 1)
     try:
-        print("\nOpen-loop request rates (server TTFT 5 ms, 4 output tokens; our probe: valid = achieved within "
-              "10 % and p95 schedule lag within bounds):")
-        print(f"{'target req/s':>12} {'probe achieved':>15} {'lag p95 ms':>11} {'valid':>6}"
-              + ("" if args.skip_vllm else f" {'vllm client req/s':>18}"))
+        print(
+            "\nOpen-loop request rates (server TTFT 5 ms, 4 output tokens; our probe: valid = achieved within "
+            "10 % and p95 schedule lag within bounds):"
+        )
+        print(
+            f"{'target req/s':>12} {'probe achieved':>15} {'lag p95 ms':>11} {'valid':>6}"
+            + ("" if args.skip_vllm else f" {'vllm client req/s':>18}")
+        )
         best = None
         for rate in (100, 200, 400, 800, 1200, 1600, 2400, 3200):
             s = ours_rate(args.port, rate, int(rate * 3), out)
-            line = (f"{rate:>12} {s['achieved_rate']:>15.1f} {s['schedule_lag_p95_ms']:>11.2f} "
-                    f"{str(s['valid']):>6}")
+            line = f"{rate:>12} {s['achieved_rate']:>15.1f} {s['schedule_lag_p95_ms']:>11.2f} {s['valid']!s:>6}"
             if not args.skip_vllm:
                 v = vllm_client(args.port, None, int(rate * 3), rate)
                 line += f" {v['rps']:>18.1f}"

@@ -15,10 +15,20 @@ import statistics
 from costmodel.dashboard import explorer
 from costmodel.loaders import DATA_DIR
 
-CHANGES = [("volume", lambda v: v * 1.7), ("tokens_in", lambda v: v + 500), ("tokens_out", lambda v: v + 50),
-           ("util", lambda v: 0.6), ("api_price", lambda v: 1.3), ("gpu_price", lambda v: 0.8),
-           ("horizon", lambda v: 48), ("rate", lambda v: 0.12), ("gpu_count", lambda v: "16"),
-           ("gpu", lambda v: "h100-sxm"), ("api", lambda v: "openai/gpt-4o"), ("quant", lambda v: "fp8")]
+CHANGES = [
+    ("volume", lambda v: v * 1.7),
+    ("tokens_in", lambda v: v + 500),
+    ("tokens_out", lambda v: v + 50),
+    ("util", lambda v: 0.6),
+    ("api_price", lambda v: 1.3),
+    ("gpu_price", lambda v: 0.8),
+    ("horizon", lambda v: 48),
+    ("rate", lambda v: 0.12),
+    ("gpu_count", lambda v: "16"),
+    ("gpu", lambda v: "h100-sxm"),
+    ("api", lambda v: "openai/gpt-4o"),
+    ("quant", lambda v: "fp8"),
+]
 
 
 def main() -> None:
@@ -32,10 +42,14 @@ def main() -> None:
                 continue
             times.append(ex.last_seconds * 1e3)
         all_ms += times
-        print(f"{path.stem:<22} {len(times):>3} changes: median {statistics.median(times):6.1f} ms, "
-              f"max {max(times):6.1f} ms")
-    print(f"all scenarios: median {statistics.median(all_ms):.1f} ms, p95 "
-          f"{sorted(all_ms)[int(0.95 * len(all_ms)) - 1]:.1f} ms, max {max(all_ms):.1f} ms per control change")
+        print(
+            f"{path.stem:<22} {len(times):>3} changes: median {statistics.median(times):6.1f} ms, "
+            f"max {max(times):6.1f} ms"
+        )
+    print(
+        f"all scenarios: median {statistics.median(all_ms):.1f} ms, p95 "
+        f"{sorted(all_ms)[int(0.95 * len(all_ms)) - 1]:.1f} ms, max {max(all_ms):.1f} ms per control change"
+    )
 
 
 if __name__ == "__main__":

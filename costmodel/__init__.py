@@ -16,4 +16,4 @@ from costmodel.engine import EngineError, Evaluation, evaluate
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
 
-__all__ = ["load", "evaluate", "Evaluation", "InputError", "EngineError"]
+__all__ = ["EngineError", "Evaluation", "InputError", "evaluate", "load"]

@@ -17,19 +17,39 @@ from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, HybridOption, OwnedOption, RentedOption, Scenario
 
 WORKLOAD_UNITS = {
-    "requests_per_month": "requests/month", "input_tokens_per_request": "tokens", "output_tokens_per_request":
-    "tokens", "cached_input_share": "fraction", "batch_share": "fraction", "monthly_growth": "fraction/month",
+    "requests_per_month": "requests/month",
+    "input_tokens_per_request": "tokens",
+    "output_tokens_per_request": "tokens",
+    "cached_input_share": "fraction",
+    "batch_share": "fraction",
+    "monthly_growth": "fraction/month",
     "peak_to_mean": "ratio",
 }
 OWNED_UNITS = {
-    "usd_per_gpu": "USD/GPU", "server_usd_per_gpu": "USD/GPU", "depreciation_years": "years", "residual_value":
-    "fraction", "server_power_factor": "ratio", "idle_power_fraction": "fraction", "pue": "ratio",
-    "usd_per_kwh": "USD/kWh", "colocation_usd_per_kw_month": "USD/kW-month", "maintenance_per_year":
-    "fraction/year", "ops_staff_fte": "FTE", "ops_staff_usd_per_year": "USD/year", "max_utilization": "fraction",
-    "spare_replicas": "replicas", "gpus": "GPUs",
+    "usd_per_gpu": "USD/GPU",
+    "server_usd_per_gpu": "USD/GPU",
+    "depreciation_years": "years",
+    "residual_value": "fraction",
+    "server_power_factor": "ratio",
+    "idle_power_fraction": "fraction",
+    "pue": "ratio",
+    "usd_per_kwh": "USD/kWh",
+    "colocation_usd_per_kw_month": "USD/kW-month",
+    "maintenance_per_year": "fraction/year",
+    "ops_staff_fte": "FTE",
+    "ops_staff_usd_per_year": "USD/year",
+    "max_utilization": "fraction",
+    "spare_replicas": "replicas",
+    "gpus": "GPUs",
 }
-RENTED_UNITS = {"usd_per_gpu_hour": "USD/GPU-hour", "ops_staff_fte": "FTE", "ops_staff_usd_per_year": "USD/year",
-                "max_utilization": "fraction", "spare_replicas": "replicas", "gpus": "GPUs"}
+RENTED_UNITS = {
+    "usd_per_gpu_hour": "USD/GPU-hour",
+    "ops_staff_fte": "FTE",
+    "ops_staff_usd_per_year": "USD/year",
+    "max_utilization": "fraction",
+    "spare_replicas": "replicas",
+    "gpus": "GPUs",
+}
 
 
 def _scenario_row(scenario: Scenario, path: str, value: Any, unit: str) -> dict[str, Any]:
@@ -37,47 +57,88 @@ def _scenario_row(scenario: Scenario, path: str, value: Any, unit: str) -> dict[
     if source is None:  # a source for a whole section covers its fields
         source = next((v for k, v in scenario.sources.items() if path.startswith(k + ".")), None)
     basis = "assumption" if source is None or source.lower().startswith("assumption") else "published"
-    return {"input": path, "value": value, "unit": unit, "source": source or f"scenario {scenario.name} (assumption)",
-            "as_of": scenario.as_of.isoformat(), "basis": basis}
+    return {
+        "input": path,
+        "value": value,
+        "unit": unit,
+        "source": source or f"scenario {scenario.name} (assumption)",
+        "as_of": scenario.as_of.isoformat(),
+        "basis": basis,
+    }
 
 
 def _sourced_row(name: str, s: Sourced) -> dict[str, Any]:
-    return {"input": name, "value": float(s.value), "unit": s.unit, "source": s.source,
-            "as_of": s.as_of.isoformat(), "basis": s.basis}
+    return {
+        "input": name,
+        "value": float(s.value),
+        "unit": s.unit,
+        "source": s.source,
+        "as_of": s.as_of.isoformat(),
+        "basis": s.basis,
+    }
 
 
 def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
     """One row per input: ``input``, ``value``, ``unit``, ``source``, ``as_of``, ``basis``."""
     sc = evaluation.scenario
     wl = sc.workload
-    rows = [_scenario_row(sc, "horizon_months", sc.horizon_months, "months"),
-            _scenario_row(sc, "discount_rate", sc.discount_rate, "fraction/year")]
+    rows = [
+        _scenario_row(sc, "horizon_months", sc.horizon_months, "months"),
+        _scenario_row(sc, "discount_rate", sc.discount_rate, "fraction/year"),
+    ]
     for field, unit in WORKLOAD_UNITS.items():
         v = getattr(wl, field)
         if v is not None:
             rows.append(_scenario_row(sc, f"workload.{field}", v, unit))
     if wl.load_shape is not None:
-        rows.append(_scenario_row(sc, "workload.load_shape", ", ".join(f"{w:g}" for w in wl.load_shape),
-                                  "hourly weights"))
+        rows.append(
+            _scenario_row(sc, "workload.load_shape", ", ".join(f"{w:g}" for w in wl.load_shape), "hourly weights")
+        )
     elif wl.peak_to_mean is not None:
-        rows.append({"input": "daily load shape", "value": f"cosine power shape, peak/mean {wl.peak_to_mean:g}",
-                     "unit": "-", "source": "model assumption (no 24-hour shape given)",
-                     "as_of": sc.as_of.isoformat(), "basis": "assumption"})
+        rows.append(
+            {
+                "input": "daily load shape",
+                "value": f"cosine power shape, peak/mean {wl.peak_to_mean:g}",
+                "unit": "-",
+                "source": "model assumption (no 24-hour shape given)",
+                "as_of": sc.as_of.isoformat(),
+                "basis": "assumption",
+            }
+        )
     t = sc.trends
     for field in ("api_price_decline_per_year", "gpu_rent_decline_per_year"):
         basis = "assumption" if t.source.lower().startswith("assumption") else "published"
-        rows.append({"input": f"trends.{field}", "value": getattr(t, field), "unit": "fraction/year",
-                     "source": t.source, "as_of": sc.as_of.isoformat(), "basis": basis})
-    rows += [_scenario_row(sc, "workload.slo.ttft_p95_ms", wl.slo.ttft_p95_ms, "ms"),
-             _scenario_row(sc, "workload.slo.tpot_p95_ms", wl.slo.tpot_p95_ms, "ms")]
+        rows.append(
+            {
+                "input": f"trends.{field}",
+                "value": getattr(t, field),
+                "unit": "fraction/year",
+                "source": t.source,
+                "as_of": sc.as_of.isoformat(),
+                "basis": basis,
+            }
+        )
+    rows += [
+        _scenario_row(sc, "workload.slo.ttft_p95_ms", wl.slo.ttft_p95_ms, "ms"),
+        _scenario_row(sc, "workload.slo.tpot_p95_ms", wl.slo.tpot_p95_ms, "ms"),
+    ]
     models, quants, gpus = set(), set(), set()
     if sc.serving:
         models.add(sc.serving.model)
         quants.add(sc.serving.quantization)
         for field, value in sc.serving.efficiency.model_dump().items():
-            rows.append(_scenario_row(sc, f"serving.efficiency.{field}", value,
-                                      "sequences" if field == "max_num_seqs" else
-                                      "bytes" if field == "kv_cache_bytes_per_element" else "fraction"))
+            rows.append(
+                _scenario_row(
+                    sc,
+                    f"serving.efficiency.{field}",
+                    value,
+                    "sequences"
+                    if field == "max_num_seqs"
+                    else "bytes"
+                    if field == "kv_cache_bytes_per_element"
+                    else "fraction",
+                )
+            )
     for o in sc.options:
         if isinstance(o, ApiOption):
             p = catalog.api_prices[(o.provider, o.model)]
@@ -92,17 +153,28 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
             units = OWNED_UNITS if isinstance(o, OwnedOption) else RENTED_UNITS
             for field, unit in units.items():
                 v = getattr(o, field, None)
-                if v is not None and field in o.model_fields_set | {"max_utilization", "pue", "server_power_factor",
-                                                                     "idle_power_fraction"}:
+                if v is not None and field in o.model_fields_set | {
+                    "max_utilization",
+                    "pue",
+                    "server_power_factor",
+                    "idle_power_fraction",
+                }:
                     rows.append(_scenario_row(sc, f"options.{o.name}.{field}", v, unit))
         elif isinstance(o, HybridOption):
             rows.append(_scenario_row(sc, f"options.{o.name}.local_gpus", o.local_gpus, "GPUs"))
     for r in evaluation.options:
         if r.capacity is not None and r.kind != "hybrid":
             c = r.capacity
-            rows.append({"input": f"{r.name}: capacity per replica", "value": round(c.output_tokens_per_s, 1),
-                         "unit": f"output tokens/s on {c.gpus_per_replica} GPU(s)", "source": c.source,
-                         "as_of": c.as_of or sc.as_of.isoformat(), "basis": c.basis})
+            rows.append(
+                {
+                    "input": f"{r.name}: capacity per replica",
+                    "value": round(c.output_tokens_per_s, 1),
+                    "unit": f"output tokens/s on {c.gpus_per_replica} GPU(s)",
+                    "source": c.source,
+                    "as_of": c.as_of or sc.as_of.isoformat(),
+                    "basis": c.basis,
+                }
+            )
     for gid in sorted(gpus):
         g = catalog.gpus[gid]
         for field in ("memory", "bandwidth", "bf16_tflops", "fp8_tflops", "tdp", "purchase_price"):

@@ -54,21 +54,46 @@ def default_factors(scenario: Scenario) -> list[Factor]:
     """The inputs a build-vs-buy decision usually hinges on, with ranges stated as assumptions."""
     wl = scenario.workload
     f = [
-        Factor("Requests per month", "workload.requests_per_month", wl.requests_per_month,
-               wl.requests_per_month * 0.5, wl.requests_per_month * 2.0, "requests"),
-        Factor("Monthly growth", "workload.monthly_growth", wl.monthly_growth, max(-0.5, wl.monthly_growth - 0.03),
-               wl.monthly_growth + 0.03, "fraction"),
+        Factor(
+            "Requests per month",
+            "workload.requests_per_month",
+            wl.requests_per_month,
+            wl.requests_per_month * 0.5,
+            wl.requests_per_month * 2.0,
+            "requests",
+        ),
+        Factor(
+            "Monthly growth",
+            "workload.monthly_growth",
+            wl.monthly_growth,
+            max(-0.5, wl.monthly_growth - 0.03),
+            wl.monthly_growth + 0.03,
+            "fraction",
+        ),
         Factor("API prices (multiplier)", "api_price", 1.0, 0.5, 1.5, "x"),
         Factor("GPU prices (multiplier)", "gpu_price", 1.0, 0.7, 1.3, "x"),
-        Factor("Discount rate", "discount_rate", scenario.discount_rate, max(0.0, scenario.discount_rate - 0.05),
-               scenario.discount_rate + 0.05, "fraction/year"),
-        Factor("Output tokens per request", "workload.output_tokens_per_request", wl.output_tokens_per_request,
-               max(1.0, wl.output_tokens_per_request * 0.5), wl.output_tokens_per_request * 1.5, "tokens"),
+        Factor(
+            "Discount rate",
+            "discount_rate",
+            scenario.discount_rate,
+            max(0.0, scenario.discount_rate - 0.05),
+            scenario.discount_rate + 0.05,
+            "fraction/year",
+        ),
+        Factor(
+            "Output tokens per request",
+            "workload.output_tokens_per_request",
+            wl.output_tokens_per_request,
+            max(1.0, wl.output_tokens_per_request * 0.5),
+            wl.output_tokens_per_request * 1.5,
+            "tokens",
+        ),
     ]
     if any(isinstance(o, OwnedOption) for o in scenario.options):
         f.append(Factor("Electricity price (multiplier)", "power_price", 1.0, 0.5, 2.0, "x"))
-    if scenario.serving is not None and any(isinstance(o, RentedOption | OwnedOption) and o.measured is None
-                                            for o in scenario.options):
+    if scenario.serving is not None and any(
+        isinstance(o, RentedOption | OwnedOption) and o.measured is None for o in scenario.options
+    ):
         mbu = scenario.serving.efficiency.mbu
         f.append(Factor("Decode MBU", "serving.efficiency.mbu", mbu, 0.45, min(0.85, max(mbu, 0.8)), "fraction"))
     return f
@@ -100,8 +125,9 @@ def _gap(scenario: Scenario, catalog: Catalog, a: str, b: str) -> tuple[float, s
     return ev.option(a).npv_usd - ev.option(b).npv_usd, best
 
 
-def one_at_a_time(scenario: Scenario, catalog: Catalog, factors: list[Factor] | None = None,
-                  options: tuple[str, str] | None = None) -> pd.DataFrame:
+def one_at_a_time(
+    scenario: Scenario, catalog: Catalog, factors: list[Factor] | None = None, options: tuple[str, str] | None = None
+) -> pd.DataFrame:
     """Tornado data: one row per factor, sorted by swing (largest first).
 
     Columns: ``factor``, ``unit``, ``base``, ``low``, ``high``, ``metric_low``, ``metric_high``
@@ -132,9 +158,21 @@ def one_at_a_time(scenario: Scenario, catalog: Catalog, factors: list[Factor] | 
             if np.sign(g0) != np.sign(g1) and g0 != 0:
                 crossing = _bisect(scenario, catalog, f, a, b, x0, g0, x1)
                 break
-        rows.append({"factor": f.name, "unit": f.unit, "base": f.base, "low": f.low, "high": f.high,
-                     "metric_low": lo_gap, "metric_high": hi_gap, "swing": abs(hi_gap - lo_gap),
-                     "winner_low": lo_win, "winner_high": hi_win, "break_even": crossing})
+        rows.append(
+            {
+                "factor": f.name,
+                "unit": f.unit,
+                "base": f.base,
+                "low": f.low,
+                "high": f.high,
+                "metric_low": lo_gap,
+                "metric_high": hi_gap,
+                "swing": abs(hi_gap - lo_gap),
+                "winner_low": lo_win,
+                "winner_high": hi_win,
+                "break_even": crossing,
+            }
+        )
     df = pd.DataFrame(rows)
     if not df.empty:
         df = df.sort_values("swing", ascending=False, ignore_index=True)
@@ -164,6 +202,8 @@ def break_even_sentences(tornado: pd.DataFrame, top: int = 3) -> list[str]:
         # the base case has a ahead of b; which side of the break-even keeps it there?
         keeps_below = row["winner_low"] == a or (row["winner_high"] != a and row["base"] < row["break_even"])
         side = "below" if keeps_below else "above"
-        sentences.append(f"{a} stays cheaper than {b} while {row['factor']} stays {side} "
-                         f"{row['break_even']:.4g} (base {row['base']:.4g}; range {row['low']:.4g} to {row['high']:.4g})")
+        sentences.append(
+            f"{a} stays cheaper than {b} while {row['factor']} stays {side} "
+            f"{row['break_even']:.4g} (base {row['base']:.4g}; range {row['low']:.4g} to {row['high']:.4g})"
+        )
     return sentences

@@ -12,7 +12,7 @@ import math
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["usd", "usd_rate", "count", "percent", "times", "slo_word", "yes_no", "drawn", "MISSING"]
+__all__ = ["MISSING", "count", "drawn", "percent", "slo_word", "times", "usd", "usd_rate", "yes_no"]
 
 MISSING = "–"
 """What a table shows where there is no value."""

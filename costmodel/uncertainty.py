@@ -33,8 +33,17 @@ from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
 from costmodel.text import percent
 
-__all__ = ["Simulation", "simulate", "with_confidence", "evaluate_with_uncertainty", "drawn_scenario",
-           "point_value", "CHUNK", "DEFAULT_DRAWS", "CONFIDENT"]
+__all__ = [
+    "CHUNK",
+    "CONFIDENT",
+    "DEFAULT_DRAWS",
+    "Simulation",
+    "drawn_scenario",
+    "evaluate_with_uncertainty",
+    "point_value",
+    "simulate",
+    "with_confidence",
+]
 
 CHUNK = 8192
 DEFAULT_DRAWS = 100_000
@@ -111,14 +120,16 @@ class Simulation:
             total = np.percentile(self.total_cost[name], PERCENTILES)
             npv = np.percentile(self.npv_cost[name], PERCENTILES)
             met = self.slo_met[name]
-            rows.append({
-                "option": name,
-                **{f"total_cost_p{p}": v for p, v in zip(PERCENTILES, total, strict=True)},
-                **{f"npv_cost_p{p}": v for p, v in zip(PERCENTILES, npv, strict=True)},
-                "npv_cost_mean": float(self.npv_cost[name].mean()),
-                "p_cheapest": float(p_cheapest[name]),
-                "p_slo": float("nan") if met is None else float(met.mean()),
-            })
+            rows.append(
+                {
+                    "option": name,
+                    **{f"total_cost_p{p}": v for p, v in zip(PERCENTILES, total, strict=True)},
+                    **{f"npv_cost_p{p}": v for p, v in zip(PERCENTILES, npv, strict=True)},
+                    "npv_cost_mean": float(self.npv_cost[name].mean()),
+                    "p_cheapest": float(p_cheapest[name]),
+                    "p_slo": float("nan") if met is None else float(met.mean()),
+                }
+            )
         return pd.DataFrame(rows).set_index("option")
 
 
@@ -149,8 +160,9 @@ def _chunk(scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n
     prepared = prepare(drawn, catalog)
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
-    weights = np.stack([np.ones(months), finance.discount_factors(finance.monthly_rate(scenario.discount_rate),
-                                                                  months)], axis=1)
+    weights = np.stack(
+        [np.ones(months), finance.discount_factors(finance.monthly_rate(scenario.discount_rate), months)], axis=1
+    )
     out = {}
     for o in drawn.options:
         items, met = cost_option(o, drawn, prepared, detail=False)
@@ -159,8 +171,14 @@ def _chunk(scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n
     return out
 
 
-def simulate(scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, seed: int = 0,
-             threads: int | None = None, progress: Any = None) -> Simulation:
+def simulate(
+    scenario: Scenario,
+    catalog: Catalog,
+    draws: int = DEFAULT_DRAWS,
+    seed: int = 0,
+    threads: int | None = None,
+    progress: Any = None,
+) -> Simulation:
     """Draw the uncertain inputs ``draws`` times and cost every option for each draw.
 
     ``threads`` defaults to the machine's cores (at most 4); ``progress``, if given, is
@@ -213,19 +231,25 @@ def with_confidence(evaluation: Evaluation, simulation: Simulation) -> Evaluatio
     if rec.option is None:
         return replace(evaluation, simulation=simulation)
     p = float(simulation.cheapest()[rec.option])
-    reason = (f"Confidence: it is the cheapest eligible option in {percent(p)} of {simulation.draws:,} Monte Carlo "
-              f"draws of {len(simulation.inputs)} uncertain inputs (seed {simulation.seed}).")
+    reason = (
+        f"Confidence: it is the cheapest eligible option in {percent(p)} of {simulation.draws:,} Monte Carlo "
+        f"draws of {len(simulation.inputs)} uncertain inputs (seed {simulation.seed})."
+    )
     risks = rec.risks
     if p < CONFIDENT:
         rival = simulation.cheapest().drop(rec.option).idxmax()
-        risks = (*risks, f"{rec.option} wins in only {percent(p)} of Monte Carlo draws (under "
-                 f"{percent(CONFIDENT)}); {rival} wins in {percent(float(simulation.cheapest()[rival]))}")
+        risks = (
+            *risks,
+            f"{rec.option} wins in only {percent(p)} of Monte Carlo draws (under "
+            f"{percent(CONFIDENT)}); {rival} wins in {percent(float(simulation.cheapest()[rival]))}",
+        )
     rec = replace(rec, reasons=(*rec.reasons, reason), risks=risks, confidence=p)
     return replace(evaluation, simulation=simulation, recommendation=rec)
 
 
-def evaluate_with_uncertainty(scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, seed: int = 0,
-                              progress: Any = None) -> Evaluation:
+def evaluate_with_uncertainty(
+    scenario: Scenario, catalog: Catalog, draws: int = DEFAULT_DRAWS, seed: int = 0, progress: Any = None
+) -> Evaluation:
     """The point evaluation, plus Monte Carlo and the recommendation's confidence when ``draws``
     is positive and the scenario has an uncertainty section."""
     ev = evaluate(scenario, catalog)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.base import Sourced
+from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption, Scenario, with_values
 
 
@@ -18,15 +18,26 @@ def _scaled(s: Sourced, factor: float) -> Sourced:
     return s.model_copy(update={"value": s.value * Decimal(str(factor))})
 
 
-def scale_prices(scenario: Scenario, catalog: Catalog, *, api: float = 1.0, gpu: float = 1.0,
-                 power: float = 1.0) -> tuple[Scenario, Catalog]:
+def scale_prices(
+    scenario: Scenario, catalog: Catalog, *, api: float = 1.0, gpu: float = 1.0, power: float = 1.0
+) -> tuple[Scenario, Catalog]:
     """Multiply every API price, GPU price (rent and purchase) and electricity price."""
     if api != 1.0:
-        catalog = catalog.model_copy(update={"api_prices": {
-            k: ApiPrice(provider=p.provider, model=p.model, input=_scaled(p.input, api),
-                        output=_scaled(p.output, api), cached_input=_scaled(p.cached_input, api),
-                        batch_discount=p.batch_discount)
-            for k, p in catalog.api_prices.items()}})
+        catalog = catalog.model_copy(
+            update={
+                "api_prices": {
+                    k: ApiPrice(
+                        provider=p.provider,
+                        model=p.model,
+                        input=_scaled(p.input, api),
+                        output=_scaled(p.output, api),
+                        cached_input=_scaled(p.cached_input, api),
+                        batch_discount=p.batch_discount,
+                    )
+                    for k, p in catalog.api_prices.items()
+                }
+            }
+        )
     if gpu != 1.0:
         gpus = {}
         for gid, g in catalog.gpus.items():

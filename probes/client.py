@@ -15,6 +15,8 @@ Metric definitions follow vLLM's ``vllm/benchmarks/serve.py``; see the README.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import itertools
 import json
 import ssl
 import time
@@ -78,13 +80,16 @@ class Target:
         u = urlsplit(base_url)
         if u.scheme not in ("http", "https") or not u.hostname:
             raise ValueError(f"base URL must be http(s)://host[:port]/path, got {base_url!r}")
-        return cls(u.hostname, u.port or (443 if u.scheme == "https" else 80), u.scheme == "https",
-                   u.path.rstrip("/"), api_key)
+        return cls(
+            u.hostname, u.port or (443 if u.scheme == "https" else 80), u.scheme == "https", u.path.rstrip("/"), api_key
+        )
 
     def request_bytes(self, path: str, body: bytes) -> bytes:
-        head = (f"POST {self.base_path}{path} HTTP/1.1\r\nHost: {self.host}\r\n"
-                f"User-Agent: {USER_AGENT}\r\nContent-Type: application/json\r\n"
-                f"Accept: text/event-stream\r\nContent-Length: {len(body)}\r\n")
+        head = (
+            f"POST {self.base_path}{path} HTTP/1.1\r\nHost: {self.host}\r\n"
+            f"User-Agent: {USER_AGENT}\r\nContent-Type: application/json\r\n"
+            f"Accept: text/event-stream\r\nContent-Length: {len(body)}\r\n"
+        )
         if self.api_key:
             head += f"Authorization: Bearer {self.api_key}\r\n"
         return (head + "\r\n").encode("latin-1") + body
@@ -93,8 +98,7 @@ class Target:
 class _Exchange:
     """The state of one request/response on a connection; fed from ``data_received``."""
 
-    __slots__ = ("parser", "sent", "token_times", "content_first", "done", "usage", "error_kind", "error",
-                 "text_parts")
+    __slots__ = ("content_first", "done", "error", "error_kind", "parser", "sent", "text_parts", "token_times", "usage")
 
     def __init__(self, want_text: bool):
         self.parser = ResponseParser()
@@ -204,8 +208,9 @@ class _Connection(asyncio.Protocol):
 class StreamingClient:
     """Sends requests over pooled keep-alive connections and measures each one."""
 
-    def __init__(self, target: Target, *, timeout_s: float = 120.0, connect_timeout_s: float = 10.0,
-                 want_text: bool = False):
+    def __init__(
+        self, target: Target, *, timeout_s: float = 120.0, connect_timeout_s: float = 10.0, want_text: bool = False
+    ):
         self.target = target
         self.timeout_s = timeout_s
         self.connect_timeout_s = connect_timeout_s
@@ -220,9 +225,15 @@ class StreamingClient:
                 return conn
         loop = asyncio.get_running_loop()
         _, conn = await asyncio.wait_for(
-            loop.create_connection(_Connection, self.target.host, self.target.port, ssl=self._ssl,
-                                   server_hostname=self.target.host if self._ssl else None),
-            self.connect_timeout_s)
+            loop.create_connection(
+                _Connection,
+                self.target.host,
+                self.target.port,
+                ssl=self._ssl,
+                server_hostname=self.target.host if self._ssl else None,
+            ),
+            self.connect_timeout_s,
+        )
         return conn
 
     def _release(self, conn: _Connection, reusable: bool) -> None:
@@ -238,7 +249,7 @@ class StreamingClient:
             conn = await self._connect()
         except ConnectionRefusedError as e:
             record.error_kind, record.error = "connection_refused", str(e)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             record.error_kind, record.error = "connect_timeout", f"no connection within {self.connect_timeout_s:g} s"
         except OSError as e:
             record.error_kind, record.error = "connection_error", str(e)
@@ -253,14 +264,15 @@ class StreamingClient:
         conn.transport.write(self.target.request_bytes(path, body))
         try:
             await asyncio.wait_for(asyncio.shield(ex.done), self.timeout_s)
-        except (TimeoutError, asyncio.TimeoutError):
+        except TimeoutError:
             ex.finish("timeout", f"no complete response within {self.timeout_s:g} s")
         except asyncio.CancelledError:
             self._release(conn, False)
             raise
         record.end_s = time.perf_counter() - t0
-        clean = ex.error_kind is None and ex.parser.complete and \
-            ex.parser.headers.get("connection", "").lower() != "close"
+        clean = (
+            ex.error_kind is None and ex.parser.complete and ex.parser.headers.get("connection", "").lower() != "close"
+        )
         self._release(conn, clean)
         _fill(record, ex)
         return ex
@@ -281,10 +293,8 @@ def _fill(record: Record, ex: _Exchange) -> None:
         ex.error_kind, ex.error = kind, f"HTTP {p.status}: {bytes(p.body[:300]).decode('utf-8', 'replace')}"
         ra = p.headers.get("retry-after")
         if ra:
-            try:
+            with contextlib.suppress(ValueError):
                 record.retry_after_s = float(ra)
-            except ValueError:
-                pass
     if ex.error_kind is None and not ex.token_times:
         ex.error_kind, ex.error = "no_tokens", "stream ended without a generated token"
     record.error_kind, record.error = ex.error_kind, ex.error
@@ -293,7 +303,7 @@ def _fill(record: Record, ex: _Exchange) -> None:
     if times:
         record.ttft_ms = (times[0] - ex.sent) * 1e3
         record.e2e_ms = (times[-1] - ex.sent) * 1e3
-        record.itl_ms = [round((b - a) * 1e3, 4) for a, b in zip(times, times[1:])]
+        record.itl_ms = [round((b - a) * 1e3, 4) for a, b in itertools.pairwise(times)]
     if ex.content_first is not None:
         record.ttft_content_ms = (ex.content_first - ex.sent) * 1e3
     if ex.usage:

@@ -12,8 +12,9 @@ def openai_client(endpoint: Endpoint, timeout_s: float = 30.0):
     """An ``openai.OpenAI`` client for this endpoint (key from the environment, or a placeholder)."""
     import openai
 
-    return openai.OpenAI(base_url=endpoint.base_url, api_key=endpoint.api_key() or "not-needed",
-                         timeout=timeout_s, max_retries=0)
+    return openai.OpenAI(
+        base_url=endpoint.base_url, api_key=endpoint.api_key() or "not-needed", timeout=timeout_s, max_retries=0
+    )
 
 
 def preflight(endpoint: Endpoint) -> list[str]:
@@ -53,8 +54,9 @@ def count_prompt_tokens(endpoint: Endpoint, prompt: str, timeout_s: float = 30.0
 def _count_prompt_tokens(client, endpoint: Endpoint, prompt: str) -> int | None:
     extra = {"ignore_eos": True} if endpoint.server == "vllm" else None
     if endpoint.api_style == "chat":
-        r = client.chat.completions.create(model=endpoint.model, messages=[{"role": "user", "content": prompt}],
-                                           max_tokens=1, extra_body=extra)
+        r = client.chat.completions.create(
+            model=endpoint.model, messages=[{"role": "user", "content": prompt}], max_tokens=1, extra_body=extra
+        )
     else:
         r = client.completions.create(model=endpoint.model, prompt=prompt, max_tokens=1, extra_body=extra)
     return r.usage.prompt_tokens if r.usage else None

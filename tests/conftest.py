@@ -65,16 +65,26 @@ def scenario(**changes: Any) -> Scenario:
 
 def rented(**extra: Any) -> dict[str, Any]:
     """One H100 at $2/GPU-hour, measured at 10 requests/s per replica."""
-    return {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": 2.0, "measured": MEASURED,
-            **extra}
+    return {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": 2.0, "measured": MEASURED, **extra}
 
 
 def owned(**extra: Any) -> dict[str, Any]:
     """H100s at $30,000, a one-year life with no resale, PUE 1.5 at $0.10/kWh, $100/kW colocation,
     12 % maintenance a year; measured at 10 requests/s per replica."""
-    return {"name": "own", "kind": "owned", "gpu": "h100-sxm", "usd_per_gpu": 30_000, "measured": MEASURED,
-            "depreciation_years": 1, "residual_value": 0.0, "pue": 1.5, "usd_per_kwh": 0.10,
-            "colocation_usd_per_kw_month": 100, "maintenance_per_year": 0.12, **extra}
+    return {
+        "name": "own",
+        "kind": "owned",
+        "gpu": "h100-sxm",
+        "usd_per_gpu": 30_000,
+        "measured": MEASURED,
+        "depreciation_years": 1,
+        "residual_value": 0.0,
+        "pue": 1.5,
+        "usd_per_kwh": 0.10,
+        "colocation_usd_per_kw_month": 100,
+        "maintenance_per_year": 0.12,
+        **extra,
+    }
 
 
 def price(inp: float, out: float, cached: float | None = None, batch: float | None = None) -> ApiPrice:
@@ -83,9 +93,14 @@ def price(inp: float, out: float, cached: float | None = None, batch: float | No
     def s(v: float, unit: str = "USD/1M tokens") -> Sourced:
         return Sourced(value=Decimal(str(v)), unit=unit, source="test fixture", as_of="2026-11-22")
 
-    return ApiPrice(provider="test", model="m", input=s(inp), output=s(out),
-                    cached_input=s(inp if cached is None else cached),
-                    batch_discount=None if batch is None else s(batch, "fraction"))
+    return ApiPrice(
+        provider="test",
+        model="m",
+        input=s(inp),
+        output=s(out),
+        cached_input=s(inp if cached is None else cached),
+        batch_discount=None if batch is None else s(batch, "fraction"),
+    )
 
 
 def with_prices(catalog: Catalog, *prices: ApiPrice) -> Catalog:
@@ -105,12 +120,14 @@ def base_catalog(catalog_files) -> Catalog:
 # ---------------------------------------------------------------------------- the CLI as a process
 
 
-def tco(*args: str, cwd: Path = ROOT, env: dict[str, str] | None = None,
-        timeout: float = 180) -> subprocess.CompletedProcess[str]:
+def tco(
+    *args: str, cwd: Path = ROOT, env: dict[str, str] | None = None, timeout: float = 180
+) -> subprocess.CompletedProcess[str]:
     """Run ``tco`` as a user does (a new process), with room for wide tables."""
     env = {**os.environ, "COLUMNS": "200", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "tco", *args], capture_output=True, text=True, cwd=cwd, env=env,
-                          timeout=timeout)
+    return subprocess.run(
+        [sys.executable, "-m", "tco", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+    )
 
 
 def assert_bad_input(result: subprocess.CompletedProcess[str], *needles: str) -> None:
@@ -134,8 +151,11 @@ def free_port() -> int:
 def start_fault_server(*args: str) -> tuple[subprocess.Popen, str]:
     """``probes.faultserver`` as its own process on a free loopback port; (process, base URL)."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "probes.faultserver", "--port", str(port), *args],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "probes.faultserver", "--port", str(port), *args],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -173,8 +193,10 @@ def chromium() -> str:
     ``TCO_REQUIRE_BROWSER=1`` (set by ``.ci/run``), which makes a missing browser a failure."""
     path = find_chromium()
     if path is None:
-        reason = ("browser test needs Debian's chromium on PATH (sudo apt-get install chromium); "
-                  "CI sets TCO_REQUIRE_BROWSER=1 and installs it")
+        reason = (
+            "browser test needs Debian's chromium on PATH (sudo apt-get install chromium); "
+            "CI sets TCO_REQUIRE_BROWSER=1 and installs it"
+        )
         if os.environ.get("TCO_REQUIRE_BROWSER") == "1":
             pytest.fail(f"TCO_REQUIRE_BROWSER=1 but no chromium found: {reason}")
         pytest.skip(reason)

@@ -44,8 +44,9 @@ def project_imports(path: Path) -> set[str]:
         if isinstance(node, ast.Import):
             names = [a.name for a in node.names]
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [f"{node.module}.{a.name}" if is_module(f"{node.module}.{a.name}") else node.module
-                     for a in node.names]
+            names = [
+                f"{node.module}.{a.name}" if is_module(f"{node.module}.{a.name}") else node.module for a in node.names
+            ]
         else:
             continue
         found |= {n for n in names if n.split(".")[0] in PACKAGES}
@@ -63,8 +64,7 @@ MODULES = sorted(p for pkg in PACKAGES for p in (ROOT / pkg).rglob("*.py"))
 def test_imports_follow_the_layers(path):
     module = module_name(path)
     allowed = ALLOWED[layer_of(module)]
-    wrong = sorted(i for i in project_imports(path)
-                   if not any(i == a or i.startswith(a + ".") for a in allowed))
+    wrong = sorted(i for i in project_imports(path) if not any(i == a or i.startswith(a + ".") for a in allowed))
     assert not wrong, f"{module} ({layer_of(module)}) may not import {wrong}"
 
 
@@ -84,16 +84,21 @@ def test_no_import_cycle_between_modules():
 
     edges = {m: {r for i in deps if (r := resolve(i)) and r != m} for m, deps in graph.items()}
     # a package's __init__ re-exporting its modules is not a cycle through them
-    edges = {m: {d for d in deps if not (d.startswith(m + ".") and m in {module_name(p) for p in MODULES
-                                                                          if p.name == "__init__.py"})}
-             for m, deps in edges.items()}
+    edges = {
+        m: {
+            d
+            for d in deps
+            if not (d.startswith(m + ".") and m in {module_name(p) for p in MODULES if p.name == "__init__.py"})
+        }
+        for m, deps in edges.items()
+    }
     state: dict[str, int] = {}
 
     def visit(m: str, stack: list[str]) -> None:
         state[m] = 1
         for d in edges.get(m, ()):
             if state.get(d) == 1:
-                raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(d):], d]))
+                raise AssertionError("import cycle: " + " -> ".join([*stack[stack.index(d) :], d]))
             if d not in state:
                 visit(d, [*stack, d])
         state[m] = 2

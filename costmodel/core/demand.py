@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["daily_shape", "monthly_requests", "price_index", "local_share"]
+__all__ = ["daily_shape", "local_share", "monthly_requests", "price_index"]
 
 
 def daily_shape(load_shape: tuple[float, ...] | None, peak_to_mean: float | None) -> Array:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-__all__ = ["monthly_rate", "discount_factors", "npv", "payback_month", "break_even"]
+__all__ = ["break_even", "discount_factors", "monthly_rate", "npv", "payback_month"]
 
 
 def monthly_rate(annual_rate: ArrayLike) -> NDArray[np.float64]:

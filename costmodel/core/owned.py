@@ -17,7 +17,7 @@ from costmodel.core.units import HOURS_PER_MONTH
 
 Array = NDArray[np.float64]
 
-__all__ = ["power_monthly_cost", "colocation_monthly_cost", "power_per_gpu", "owned_monthly_costs"]
+__all__ = ["colocation_monthly_cost", "owned_monthly_costs", "power_monthly_cost", "power_per_gpu"]
 
 
 def power_monthly_cost(
@@ -78,7 +78,10 @@ def colocation_monthly_cost(
     2016.0
     """
     return np.asarray(gpus, float) * (
-        np.asarray(tdp_watts, float) * np.asarray(server_power_factor, float) / 1000.0 * np.asarray(usd_per_kw_month, float)
+        np.asarray(tdp_watts, float)
+        * np.asarray(server_power_factor, float)
+        / 1000.0
+        * np.asarray(usd_per_kw_month, float)
     )
 
 
@@ -173,7 +176,9 @@ def owned_monthly_costs(
         # Book value at the end of the last month; cohort k has aged min(months - k, life).
         # One matrix product for both sums (a sum along the short months axis is ~5x slower).
         counted = new_gpus @ np.stack([np.ones(months), np.minimum(months - age, life)], axis=1)
-        book_end = capex_per_gpu * (counted[..., :1] - (1.0 - np.asarray(residual_value, float)) * counted[..., 1:] / life)
+        book_end = capex_per_gpu * (
+            counted[..., :1] - (1.0 - np.asarray(residual_value, float)) * counted[..., 1:] / life
+        )
         total = total + CostTerms(((-book_end, age == months - 1),))
     if terms:
         return {"gpus": fleet, "total": total}

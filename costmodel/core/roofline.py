@@ -51,8 +51,12 @@ def kv_bytes_per_token(
     >>> float(kv_bytes_per_token(80, 8, 128)) / 1024  # Llama-3.1-70B
     320.0
     """
-    return 2.0 * np.asarray(layers, float) * np.asarray(kv_heads, float) * np.asarray(head_dim, float) * np.asarray(
-        bytes_per_element, float
+    return (
+        2.0
+        * np.asarray(layers, float)
+        * np.asarray(kv_heads, float)
+        * np.asarray(head_dim, float)
+        * np.asarray(bytes_per_element, float)
     )
 
 
@@ -80,7 +84,8 @@ def decode_step_seconds(
     """
     b = np.asarray(batch, dtype=float)
     fixed, per_sequence, compute_per_sequence = _decode_step_terms(
-        weights, kv_per_token, context_tokens, bandwidth, mbu, parameters, flops, mfu)
+        weights, kv_per_token, context_tokens, bandwidth, mbu, parameters, flops, mfu
+    )
     return np.maximum(fixed + b * per_sequence, b * compute_per_sequence)
 
 
@@ -88,9 +93,11 @@ def _decode_step_terms(weights, kv_per_token, context_tokens, bandwidth, mbu, pa
     """A decode step is ``max(fixed + B x per_sequence, B x compute_per_sequence)`` seconds:
     reading the weights once, each sequence's KV cache, and each sequence's FLOPs."""
     memory_rate = np.asarray(bandwidth, float) * np.asarray(mbu, float)
-    return (np.asarray(weights, float) / memory_rate,
-            np.asarray(context_tokens, float) * np.asarray(kv_per_token, float) / memory_rate,
-            2.0 * np.asarray(parameters, float) / (np.asarray(flops, float) * np.asarray(mfu, float)))
+    return (
+        np.asarray(weights, float) / memory_rate,
+        np.asarray(context_tokens, float) * np.asarray(kv_per_token, float) / memory_rate,
+        2.0 * np.asarray(parameters, float) / (np.asarray(flops, float) * np.asarray(mfu, float)),
+    )
 
 
 def prefill_tokens_per_second(parameters: ArrayLike, flops: ArrayLike, mfu: ArrayLike) -> NDArray[np.float64]:
@@ -213,11 +220,14 @@ def roofline_capacity(
     # in b, so TPOT <= S holds up to b = min((S - M0) / (a / out + M1), S / (a / out + C)).
     # Element-wise, so one estimate and a million Monte Carlo draws of MBU and MFU share it.
     fixed_step, per_sequence_step, compute_step = _decode_step_terms(  # M0, M1, C
-        weights, kv, input_tokens + output_tokens / 2.0, bandwidth, mbu, parameters, flops, mfu)
+        weights, kv, input_tokens + output_tokens / 2.0, bandwidth, mbu, parameters, flops, mfu
+    )
     prefill_per_token = prompt / prefill / output_tokens  # a / out
     with np.errstate(divide="ignore", invalid="ignore"):  # zero denominators: no bound from that side
-        largest = np.fmin((tpot_slo_s - fixed_step) / (prefill_per_token + per_sequence_step),
-                          tpot_slo_s / (prefill_per_token + compute_step))
+        largest = np.fmin(
+            (tpot_slo_s - fixed_step) / (prefill_per_token + per_sequence_step),
+            tpot_slo_s / (prefill_per_token + compute_step),
+        )
     ok_batch = np.floor(np.minimum(np.where(largest > 0, largest, 0.0), float(cap)))  # NaN: no batch
     # Rounding can put the closed form one off the TPOT test itself; let the test settle it
     # (both neighbours in one evaluation).

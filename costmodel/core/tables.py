@@ -13,7 +13,7 @@ from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["running_max", "bought", "CostTerms"]
+__all__ = ["CostTerms", "bought", "running_max"]
 
 
 def running_max(values: ArrayLike) -> Array:

@@ -33,8 +33,9 @@ def steady_cost_functions(scenario: Scenario, prepared: Prepared) -> dict[str, S
         if o.name in prepared.fleets:
             fns[o.name] = lambda v, scale=1.0, u=None, h=prepared.fleets[o.name]: h.steady_monthly_cost(v, peak, u)
         elif o.name in prepared.prices:
-            fns[o.name] = (lambda v, scale=1.0, u=None, o=o, p=prepared.prices[o.name]:
-                           np.asarray(v, float) * api.usd_per_request(o, p, wl) * scale)
+            fns[o.name] = lambda v, scale=1.0, u=None, o=o, p=prepared.prices[o.name]: (
+                np.asarray(v, float) * api.usd_per_request(o, p, wl) * scale
+            )
     return fns
 
 
@@ -55,8 +56,9 @@ def variant_costs(
     """
     v = np.asarray(requests_per_month, dtype=float)
     fns = steady_cost_functions(scenario, prepare(scenario, catalog))
-    shape = np.broadcast_shapes(v.shape, np.shape(api_price_scale),
-                                np.shape(max_utilization) if max_utilization is not None else ())
+    shape = np.broadcast_shapes(
+        v.shape, np.shape(api_price_scale), np.shape(max_utilization) if max_utilization is not None else ()
+    )
     return {name: np.broadcast_to(fn(v, api_price_scale, max_utilization), shape) for name, fn in fns.items()}
 
 
@@ -70,8 +72,9 @@ def cost_curves(scenario: Scenario, catalog: Catalog, requests_per_month: ArrayL
     return pd.DataFrame(variant_costs(scenario, catalog, v), index=pd.Index(v, name="requests_per_month"))
 
 
-def break_evens_and_paybacks(scenario: Scenario, prepared: Prepared, results: list[OptionResult]
-                             ) -> tuple[tuple[BreakEven, ...], tuple[Payback, ...]]:
+def break_evens_and_paybacks(
+    scenario: Scenario, prepared: Prepared, results: list[OptionResult]
+) -> tuple[tuple[BreakEven, ...], tuple[Payback, ...]]:
     """Each self-hosted option against each API: the steady volume at which it becomes cheaper,
     and (owned) the month from which its cumulative cost stays below the API's."""
     by_name = {r.name: r for r in results}
@@ -89,8 +92,15 @@ def break_evens_and_paybacks(scenario: Scenario, prepared: Prepared, results: li
                 note = f"{h_name} is cheaper above {count(v)} requests/month (steady state, capex amortized)"
             evens.append(BreakEven(h_name, a_name, v, note))
             if isinstance(h.option, OwnedOption):
-                paybacks.append(Payback(h_name, a_name, finance.payback_month(
-                    by_name[h_name].cashflow["cumulative"], by_name[a_name].cashflow["cumulative"])))
+                paybacks.append(
+                    Payback(
+                        h_name,
+                        a_name,
+                        finance.payback_month(
+                            by_name[h_name].cashflow["cumulative"], by_name[a_name].cashflow["cumulative"]
+                        ),
+                    )
+                )
     return tuple(evens), tuple(paybacks)
 
 
@@ -111,12 +121,18 @@ def hybrid_sweep(scenario: Scenario, catalog: Catalog, name: str, sizes: ArrayLi
         tp = local.capacity.gpus_per_replica
         spare = local.option.spare_replicas * tp
         all_local = int(np.max(local.fleet(prepared.demand.peak_rps)))
-        sizes = [0] + list(range(tp + spare, max(all_local, tp + spare) + 1, tp))
+        sizes = [0, *list(range(tp + spare, max(all_local, tp + spare) + 1, tp))]
     rows = []
     for size in sizes:
         r = option_result(o.model_copy(update={"local_gpus": int(size)}), scenario, prepared)
-        rows.append({"local_gpus": int(size), "npv_usd": r.npv_usd, "total_cost_usd": r.total_cost_usd,
-                     "local_share": float(r.cashflow["local_share"].mean())})
+        rows.append(
+            {
+                "local_gpus": int(size),
+                "npv_usd": r.npv_usd,
+                "total_cost_usd": r.total_cost_usd,
+                "local_share": float(r.cashflow["local_share"].mean()),
+            }
+        )
     df = pd.DataFrame(rows)
     df["optimal"] = False
     df.loc[df["npv_usd"].idxmax(), "optimal"] = True

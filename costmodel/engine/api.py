@@ -40,16 +40,23 @@ def usd_per_request(option: ApiOption, price: ApiPrice, workload: Workload):
 
 def price_note(option: ApiOption, price: ApiPrice) -> str:
     """The prices used, with source and date."""
-    return (f"{price.provider}/{price.model}: ${float(price.input):g} in, ${float(price.cached_input):g} cached in, "
-            f"${float(price.output):g} out per 1M tokens ({price.input.source}; as of {price.input.as_of})"
-            + (f"; x {option.price_scale:g} (scenario price_scale)" if option.price_scale != 1 else ""))
+    return (
+        f"{price.provider}/{price.model}: ${float(price.input):g} in, ${float(price.cached_input):g} cached in, "
+        f"${float(price.output):g} out per 1M tokens ({price.input.source}; as of {price.input.as_of})"
+        + (f"; x {option.price_scale:g} (scenario price_scale)" if option.price_scale != 1 else "")
+    )
 
 
 def api_slo(option: ApiOption, scenario: Scenario) -> SloStatus:
     """Met when the API's known p95 latencies are within the objective; unverified without figures."""
     slo = scenario.workload.slo
     if option.ttft_p95_ms is None or option.tpot_p95_ms is None:
-        return SloStatus(None, option.ttft_p95_ms, option.tpot_p95_ms, "unknown",
-                         "no latency figure for this API; probe it to verify")
+        return SloStatus(
+            None,
+            option.ttft_p95_ms,
+            option.tpot_p95_ms,
+            "unknown",
+            "no latency figure for this API; probe it to verify",
+        )
     met = option.ttft_p95_ms <= slo.ttft_p95_ms and option.tpot_p95_ms <= slo.tpot_p95_ms
     return SloStatus(met, option.ttft_p95_ms, option.tpot_p95_ms, "measured", "")

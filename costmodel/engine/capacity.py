@@ -3,7 +3,13 @@ for the option's model, weight format and GPU; and the SLO status that follows f
 
 from __future__ import annotations
 
-from costmodel.core.roofline import ReplicaCapacity, kv_bytes_per_token, roofline_capacity, tensor_parallel_size, weight_bytes
+from costmodel.core.roofline import (
+    ReplicaCapacity,
+    kv_bytes_per_token,
+    roofline_capacity,
+    tensor_parallel_size,
+    weight_bytes,
+)
 from costmodel.engine.errors import EngineError
 from costmodel.engine.results import SloStatus
 from costmodel.model.catalog import Catalog
@@ -26,8 +32,11 @@ def replica_capacity(option: RentedOption | OwnedOption, scenario: Scenario, cat
             f"input + output = {seq:g} tokens exceeds {model.id}'s context of {float(model.max_context):g}",
         )
     weights = float(weight_bytes(float(model.parameters), float(quant.bytes_per_weight)))
-    kv = float(kv_bytes_per_token(float(model.layers), float(model.kv_heads), float(model.head_dim),
-                                  eff.kv_cache_bytes_per_element))
+    kv = float(
+        kv_bytes_per_token(
+            float(model.layers), float(model.kv_heads), float(model.head_dim), eff.kv_cache_bytes_per_element
+        )
+    )
     tp = option.gpus_per_replica or tensor_parallel_size(
         weights, float(gpu.memory) * 1e9, eff.memory_utilization, kv * seq
     )

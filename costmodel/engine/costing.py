@@ -47,12 +47,17 @@ def prepare(scenario: Scenario, catalog: Catalog) -> Prepared:
     return Prepared(
         demand_of(scenario),
         {o.name: api.api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)},
-        {o.name: self_hosted_fleet(o, scenario, catalog) for o in scenario.options
-         if isinstance(o, RentedOption | OwnedOption)},
+        {
+            o.name: self_hosted_fleet(o, scenario, catalog)
+            for o in scenario.options
+            if isinstance(o, RentedOption | OwnedOption)
+        },
     )
 
 
-def cost_option(option: Option, scenario: Scenario, prepared: Prepared, detail: bool = True) -> tuple[dict[str, Any], Any]:
+def cost_option(
+    option: Option, scenario: Scenario, prepared: Prepared, detail: bool = True
+) -> tuple[dict[str, Any], Any]:
     """Monthly line items of one option and whether it meets the SLO.
 
     ``detail=False`` (Monte Carlo) skips what only the report shows and leaves ``total`` as
@@ -66,14 +71,16 @@ def cost_option(option: Option, scenario: Scenario, prepared: Prepared, detail: 
         cost = CostTerms(((rate, demand.api_price_weighted_requests),))
         items, met = {"api": cost, "total": cost}, api.api_slo(option, scenario).met
     elif isinstance(option, HybridOption):
-        items, met = hybrid_items(option, scenario, demand, prepared.fleets[option.local],
-                                  prepared.prices[option.overflow], detail)
+        items, met = hybrid_items(
+            option, scenario, demand, prepared.fleets[option.local], prepared.prices[option.overflow], detail
+        )
     else:
         h = prepared.fleets[option.name]
         needed = h.fleet(demand.peak_rps)
         fleet = needed if option.gpus is None else np.full(needed.shape[-1], float(option.gpus))
-        served = np.minimum(demand.mean_rps, h.served_capacity(fleet)) \
-            if detail or isinstance(option, OwnedOption) else None
+        served = (
+            np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(option, OwnedOption) else None
+        )
         items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
         if detail:
             items["utilization"] = h.utilization(items["gpus"], served)
@@ -87,16 +94,24 @@ def cost_option(option: Option, scenario: Scenario, prepared: Prepared, detail: 
 
 def cash_flow_table(items: dict[str, Any], demand: Demand) -> pd.DataFrame:
     """The monthly cash-flow table: month, requests, tokens, line items, total, cumulative."""
-    df = pd.DataFrame({"month": np.arange(demand.requests.size), "requests": demand.requests,
-                       "tokens": demand.tokens})
+    df = pd.DataFrame({"month": np.arange(demand.requests.size), "requests": demand.requests, "tokens": demand.tokens})
     for k, v in items.items():
         df[k] = np.asarray(v, float)
     df["cumulative"] = df["total"].cumsum()
     return df
 
 
-def _result(option: Option, kind: str, items: dict[str, Any], prepared: Prepared, scenario: Scenario,
-            capacity, slo: SloStatus, notes: tuple[str, ...], gpus_at_peak: int | None) -> OptionResult:
+def _result(
+    option: Option,
+    kind: str,
+    items: dict[str, Any],
+    prepared: Prepared,
+    scenario: Scenario,
+    capacity,
+    slo: SloStatus,
+    notes: tuple[str, ...],
+    gpus_at_peak: int | None,
+) -> OptionResult:
     demand = prepared.demand
     df = cash_flow_table(items, demand)
     total = float(df["total"].sum())
@@ -118,28 +133,46 @@ def _result(option: Option, kind: str, items: dict[str, Any], prepared: Prepared
     )
 
 
-def option_result(option: Option, scenario: Scenario, prepared: Prepared,
-                  items: dict[str, Any] | None = None) -> OptionResult:
+def option_result(
+    option: Option, scenario: Scenario, prepared: Prepared, items: dict[str, Any] | None = None
+) -> OptionResult:
     """The point estimate of one option: cash flows, totals, SLO and quality status."""
     if items is None:
         items, _ = cost_option(option, scenario, prepared)
     demand = prepared.demand
     if isinstance(option, ApiOption):
         price = prepared.prices[option.name]
-        return _result(option, "api", items, prepared, scenario, None, api.api_slo(option, scenario),
-                       (api.price_note(option, price),), None)
+        return _result(
+            option,
+            "api",
+            items,
+            prepared,
+            scenario,
+            None,
+            api.api_slo(option, scenario),
+            (api.price_note(option, price),),
+            None,
+        )
     if isinstance(option, HybridOption):
         local = prepared.fleets[option.local]
         price = prepared.prices[option.overflow]
         cap = local.capacity
         api_status = api.api_slo(scenario.option(option.overflow), scenario)
-        local_status = capacity_slo(cap) if option.local_gpus > 0 else SloStatus(True, None, None, "none",
-                                                                                  "no local fleet")
+        local_status = (
+            capacity_slo(cap) if option.local_gpus > 0 else SloStatus(True, None, None, "none", "no local fleet")
+        )
         met = slo_and(local_status.met, api_status.met)
-        slo = SloStatus(None if met is None else bool(met), local_status.ttft_ms, local_status.tpot_ms,
-                        local_status.basis, "local part " + (local_status.note or "meets the SLO") + "; overflow part "
-                        + (api_status.note or "measured"))
-        notes = local.notes + (f"overflow to {price.provider}/{price.model}",)
+        slo = SloStatus(
+            None if met is None else bool(met),
+            local_status.ttft_ms,
+            local_status.tpot_ms,
+            local_status.basis,
+            "local part "
+            + (local_status.note or "meets the SLO")
+            + "; overflow part "
+            + (api_status.note or "measured"),
+        )
+        notes = (*local.notes, f"overflow to {price.provider}/{price.model}")
         return _result(option, "hybrid", items, prepared, scenario, cap, slo, notes, int(option.local_gpus))
     h = prepared.fleets[option.name]
     slo = capacity_slo(h.capacity)
@@ -147,9 +180,15 @@ def option_result(option: Option, scenario: Scenario, prepared: Prepared,
         needed = h.fleet(demand.peak_rps)
         short = np.flatnonzero(needed > option.gpus)
         if short.size:
-            slo = SloStatus(False, slo.ttft_ms, slo.tpot_ms, slo.basis,
-                            f"{count(option.gpus, 'GPUs')} cannot serve the peak from month {int(short[0])} "
-                            f"({count(needed[short[0]])} needed)")
-    result = _result(option, option.kind, items, prepared, scenario, h.capacity, slo, h.notes,
-                     int(np.max(items["gpus"])))
+            slo = SloStatus(
+                False,
+                slo.ttft_ms,
+                slo.tpot_ms,
+                slo.basis,
+                f"{count(option.gpus, 'GPUs')} cannot serve the peak from month {int(short[0])} "
+                f"({count(needed[short[0]])} needed)",
+            )
+    result = _result(
+        option, option.kind, items, prepared, scenario, h.capacity, slo, h.notes, int(np.max(items["gpus"]))
+    )
     return replace(result, mean_utilization=float(np.mean(items["utilization"])))

@@ -48,8 +48,10 @@ def demand_of(scenario: Scenario) -> Demand:
     wl, trends, months = scenario.workload, scenario.trends, scenario.horizon_months
     mean_rps = monthly_requests(np.divide(wl.requests_per_month, SECONDS_PER_MONTH), wl.monthly_growth, months)
     # R0 (1 + g)^m (1 - d)^(m / 12): requests and the API price trend in one table
-    api_growth = np.expm1(np.log1p(np.asarray(wl.monthly_growth, float))
-                          + np.log1p(-np.asarray(trends.api_price_decline_per_year, float)) / 12.0)
+    api_growth = np.expm1(
+        np.log1p(np.asarray(wl.monthly_growth, float))
+        + np.log1p(-np.asarray(trends.api_price_decline_per_year, float)) / 12.0
+    )
     return Demand(
         mean_rps=mean_rps,
         shape=daily_shape(wl.load_shape, wl.peak_to_mean),

@@ -20,8 +20,10 @@ def quality_status(option: Option, scenario: Scenario) -> QualityStatus:
         return QualityStatus(None, "quality unknown: set its quality score from your evaluation")
     short = [c for c in need if option.quality < c.min_quality]
     if short:
-        return QualityStatus(False, f"quality {option.quality:g} is below what "
-                             + ", ".join(f"{c.name} ({c.min_quality:g}, {percent(c.share)} of requests)"
-                                         for c in short)
-                             + " needs")
+        return QualityStatus(
+            False,
+            f"quality {option.quality:g} is below what "
+            + ", ".join(f"{c.name} ({c.min_quality:g}, {percent(c.share)} of requests)" for c in short)
+            + " needs",
+        )
     return QualityStatus(True, f"quality {option.quality:g} meets every class")

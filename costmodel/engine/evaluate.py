@@ -19,9 +19,9 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
     impossible (a model that fits no GPU count, a GPU with no price).
     """
     prepared = prepare(scenario, catalog)
-    results = [option_result(o, scenario, prepared, cost_option(o, scenario, prepared)[0])
-               for o in scenario.options]
+    results = [option_result(o, scenario, prepared, cost_option(o, scenario, prepared)[0]) for o in scenario.options]
     break_evens, paybacks = break_evens_and_paybacks(scenario, prepared, results)
     results = [replace(r, risks=risks(r, scenario, prepared, paybacks, results)) for r in results]
-    return Evaluation(scenario, tuple(results), break_evens, paybacks,
-                      recommend(scenario, results, break_evens, paybacks))
+    return Evaluation(
+        scenario, tuple(results), break_evens, paybacks, recommend(scenario, results, break_evens, paybacks)
+    )

@@ -94,8 +94,9 @@ class SelfHostedFleet:
         loaded = np.multiply(served_mean_rps, tp / self.capacity.requests_per_s)
         return np.clip(loaded, 0.0, active_gpus, out=loaded if loaded.shape == np.shape(active_gpus) else None)
 
-    def monthly(self, fleet: Array, served_mean_rps: Array | None, rent_index: ArrayLike = 1.0,
-                detail: bool = True) -> dict[str, Any]:
+    def monthly(
+        self, fleet: Array, served_mean_rps: Array | None, rent_index: ArrayLike = 1.0, detail: bool = True
+    ) -> dict[str, Any]:
         """Line items per month for a fleet (GPUs per month) serving a mean rate; on-demand rent
         is multiplied by ``rent_index`` (the rental price trend by month). ``total`` is
         :class:`CostTerms`; ``detail=False`` (Monte Carlo) returns only it and ``gpus``."""
@@ -110,8 +111,12 @@ class SelfHostedFleet:
             total = rent + CostTerms(((staff, np.ones(np.shape(fleet)[-1])),))
             if not detail:
                 return {"gpus": fleet, "total": total}
-            return {"gpus": fleet, "rent": rent.dense(), "staff": np.broadcast_to(staff, np.shape(fleet)),
-                    "total": total}
+            return {
+                "gpus": fleet,
+                "rent": rent.dense(),
+                "staff": np.broadcast_to(staff, np.shape(fleet)),
+                "total": total,
+            }
         held = running_max(fleet)  # GPUs bought are kept
         items = owned_monthly_costs(
             held,
@@ -135,8 +140,9 @@ class SelfHostedFleet:
             items["total"] = CostTerms(((1.0, items["total"]),))
         return items
 
-    def steady_monthly_cost(self, requests_per_month: Array, shape_peak: float,
-                            max_utilization: ArrayLike | None = None) -> Array:
+    def steady_monthly_cost(
+        self, requests_per_month: Array, shape_peak: float, max_utilization: ArrayLike | None = None
+    ) -> Array:
         """Cost of one month at a constant volume, the fleet sized for its peak."""
         mean = np.asarray(requests_per_month, float) / SECONDS_PER_MONTH
         return self.fleet_steady_cost(self.fleet(mean * shape_peak, max_utilization), mean)
@@ -149,11 +155,13 @@ class SelfHostedFleet:
             return rented_monthly_cost(fleet, self.usd_per_gpu_hour) + staff
         capex = fleet * self.capex_per_gpu
         amortized = capex * (1.0 - o.residual_value) / (o.depreciation_years * 12.0)
-        power_idle, power_load = power_per_gpu(self.tdp_watts, o.server_power_factor, o.idle_power_fraction,
-                                               o.pue, o.usd_per_kwh)
+        power_idle, power_load = power_per_gpu(
+            self.tdp_watts, o.server_power_factor, o.idle_power_fraction, o.pue, o.usd_per_kwh
+        )
         power = fleet * power_idle + self.loaded_gpus(fleet, mean_rps) * power_load
-        colocation = colocation_monthly_cost(fleet, self.tdp_watts, o.server_power_factor,
-                                             o.colocation_usd_per_kw_month)
+        colocation = colocation_monthly_cost(
+            fleet, self.tdp_watts, o.server_power_factor, o.colocation_usd_per_kw_month
+        )
         return amortized + power + colocation + capex * o.maintenance_per_year / 12.0 + staff
 
 

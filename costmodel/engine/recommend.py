@@ -19,8 +19,9 @@ from costmodel.model.scenario import OwnedOption, Scenario
 from costmodel.text import count, percent, usd
 
 
-def risks(r: OptionResult, scenario: Scenario, prepared: Prepared, paybacks: tuple[Payback, ...],
-          results: list[OptionResult]) -> tuple[str, ...]:
+def risks(
+    r: OptionResult, scenario: Scenario, prepared: Prepared, paybacks: tuple[Payback, ...], results: list[OptionResult]
+) -> tuple[str, ...]:
     """Risk flags of a self-hosted option, each with its numbers."""
     h = prepared.fleets.get(r.name)
     if h is None:
@@ -29,8 +30,10 @@ def risks(r: OptionResult, scenario: Scenario, prepared: Prepared, paybacks: tup
     flags = []
     replicas = r.gpus_at_peak / h.capacity.gpus_per_replica if r.gpus_at_peak else 0
     if o.spare_replicas == 0 and replicas <= 1:
-        flags.append(f"{r.name} runs on a single replica ({count(r.gpus_at_peak, 'GPU')}) with no spare: one "
-                     "failure stops service")
+        flags.append(
+            f"{r.name} runs on a single replica ({count(r.gpus_at_peak, 'GPU')}) with no spare: one "
+            "failure stops service"
+        )
     apis = [x for x in results if x.kind == "api"]
     if apis and r.mean_utilization is not None and r.gpus_at_peak:
         cheapest = max(apis, key=lambda x: x.npv_usd)
@@ -40,51 +43,68 @@ def risks(r: OptionResult, scenario: Scenario, prepared: Prepared, paybacks: tup
         full_rps = h.served_capacity(fleet)
         full = float(full_rps[0]) * SECONDS_PER_MONTH
         fleet_cost = float(h.fleet_steady_cost(fleet, full_rps)[0])
-        per_request = api.usd_per_request(scenario.option(cheapest.name), prepared.prices[cheapest.name],
-                                          scenario.workload)
+        per_request = api.usd_per_request(
+            scenario.option(cheapest.name), prepared.prices[cheapest.name], scenario.workload
+        )
         api_cost = full * float(per_request)
         breakeven = fleet_cost / api_cost if api_cost > 0 else float("inf")
         if r.mean_utilization < breakeven:
-            flags.append(f"{r.name}'s fleet averages {percent(r.mean_utilization)} utilisation, below the "
-                         f"{percent(min(breakeven, 9.99))} at which it breaks even with {cheapest.name}")
+            flags.append(
+                f"{r.name}'s fleet averages {percent(r.mean_utilization)} utilisation, below the "
+                f"{percent(min(breakeven, 9.99))} at which it breaks even with {cheapest.name}"
+            )
     if isinstance(o, OwnedOption):
         life = o.depreciation_years * 12
         months = [p.month for p in paybacks if p.owned == r.name]
         best = min((m for m in months if m is not None), default=None)
         if best is None:
-            flags.append(f"{r.name} does not pay back against any API within the {scenario.horizon_months}-month "
-                         "horizon" + (f" (hardware life {life:.0f} months)" if life > scenario.horizon_months else ""))
+            flags.append(
+                f"{r.name} does not pay back against any API within the {scenario.horizon_months}-month "
+                "horizon" + (f" (hardware life {life:.0f} months)" if life > scenario.horizon_months else "")
+            )
         elif best > life:
             flags.append(f"{r.name} pays back in month {best}, beyond its {life:.0f}-month hardware life")
     return tuple(flags)
 
 
-def recommend(scenario: Scenario, results: list[OptionResult], break_evens: tuple[BreakEven, ...],
-              paybacks: tuple[Payback, ...]) -> Recommendation:
+def recommend(
+    scenario: Scenario, results: list[OptionResult], break_evens: tuple[BreakEven, ...], paybacks: tuple[Payback, ...]
+) -> Recommendation:
     """The cheapest eligible option by NPV, with the reasons in words."""
     eligible = [r for r in results if r.eligible]
     if not eligible:
-        return Recommendation(None, ("No option meets both the latency SLO and the quality requirement; relax "
-                                     "them or add larger GPUs or models.",))
+        return Recommendation(
+            None,
+            (
+                "No option meets both the latency SLO and the quality requirement; relax "
+                "them or add larger GPUs or models.",
+            ),
+        )
     ranked = sorted(eligible, key=lambda r: -r.npv_usd)
     best = ranked[0]
     wl = scenario.workload
     claim = "meets the SLO" if best.slo.met else "is not known to miss the SLO"
-    reasons = [f"{best.label} is the cheapest option that {claim}: NPV of cost {usd(-best.npv_usd, compact=True)} "
-               f"over {scenario.horizon_months} months ({best.usd_per_million_tokens:,.3f} USD per 1M tokens)."]
+    reasons = [
+        f"{best.label} is the cheapest option that {claim}: NPV of cost {usd(-best.npv_usd, compact=True)} "
+        f"over {scenario.horizon_months} months ({best.usd_per_million_tokens:,.3f} USD per 1M tokens)."
+    ]
     if len(ranked) > 1:
         second = ranked[1]
         extra = best.npv_usd - second.npv_usd  # how much more the runner-up costs
-        reasons.append(f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, "
-                       f"{usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more.")
+        reasons.append(
+            f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, "
+            f"{usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more."
+        )
     if wl.request_classes:
         reasons.append(f"Quality: {best.quality.note}.")
     if best.slo.met is None:
         reasons.append(f"Its latency is unverified ({best.slo.note}).")
     elif best.capacity is not None:
-        reasons.append(f"Latency {best.slo.basis}: TTFT {best.slo.ttft_ms:,.0f} ms, TPOT {best.slo.tpot_ms:,.1f} ms "
-                       f"vs SLO {wl.slo.ttft_p95_ms:g}/{wl.slo.tpot_p95_ms:g} ms; "
-                       f"{count(best.gpus_at_peak, 'GPUs')} at peak.")
+        reasons.append(
+            f"Latency {best.slo.basis}: TTFT {best.slo.ttft_ms:,.0f} ms, TPOT {best.slo.tpot_ms:,.1f} ms "
+            f"vs SLO {wl.slo.ttft_p95_ms:g}/{wl.slo.tpot_p95_ms:g} ms; "
+            f"{count(best.gpus_at_peak, 'GPUs')} at peak."
+        )
     excluded = [r.label for r in results if r.slo.met is False]
     if excluded:
         reasons.append(f"Excluded for missing the SLO: {', '.join(excluded)}.")
@@ -93,8 +113,10 @@ def recommend(scenario: Scenario, results: list[OptionResult], break_evens: tupl
         reasons.append(f"Excluded for quality: {'; '.join(too_weak)}.")
     for b in break_evens:
         if best.name in (b.self_hosted, b.api) and b.requests_per_month is not None:
-            reasons.append(f"{b.self_hosted} breaks even with {b.api} at {count(b.requests_per_month)} "
-                           f"requests/month (first month: {count(wl.requests_per_month)}).")
+            reasons.append(
+                f"{b.self_hosted} breaks even with {b.api} at {count(b.requests_per_month)} "
+                f"requests/month (first month: {count(wl.requests_per_month)})."
+            )
             break
     for p in paybacks:
         if p.owned == best.name and p.month is not None:

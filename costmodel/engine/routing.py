@@ -35,8 +35,9 @@ def slo_and(a: Any, b: Any) -> Any:
     return np.logical_and(a, b)
 
 
-def hybrid_items(o: HybridOption, scenario: Scenario, demand: Demand, local: SelfHostedFleet, price: ApiPrice,
-                 detail: bool) -> tuple[dict[str, Any], Any]:
+def hybrid_items(
+    o: HybridOption, scenario: Scenario, demand: Demand, local: SelfHostedFleet, price: ApiPrice, detail: bool
+) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a hybrid (local items prefixed ``local_``, ``api``, ``local_share``)
     and whether it meets the SLO (both parts must)."""
     cap = local.capacity
@@ -50,8 +51,11 @@ def hybrid_items(o: HybridOption, scenario: Scenario, demand: Demand, local: Sel
     else:  # the fleet sees only the servable classes' load; the share is of all requests
         share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape) * servable
     local_rps = demand.mean_rps * share
-    items = local.monthly(fleet, local_rps, demand.rent_price_index, detail=detail) \
-        if o.local_gpus > 0 else {"gpus": np.zeros(months), "total": CostTerms(())}
+    items = (
+        local.monthly(fleet, local_rps, demand.rent_price_index, detail=detail)
+        if o.local_gpus > 0
+        else {"gpus": np.zeros(months), "total": CostTerms(())}
+    )
     rate = api.usd_per_request(scenario.option(o.overflow), price, scenario.workload)
     overflow = CostTerms(((rate, demand.api_price_weighted_requests * (1.0 - share)),))
     local_total = items.pop("total")

@@ -16,7 +16,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from costmodel import paths
-from costmodel.io.files import MISSING, InputError, read_yaml, validate
+from costmodel.io.files import InputError, read_yaml, validate
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import (
     ApiPrice,
@@ -59,8 +59,9 @@ def load_catalog_files(directory: str | Path | None = None) -> CatalogFiles:
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise InputError(str(path), "id", dupes[0], "duplicate id")
-    return CatalogFiles(d, parsed["gpus.yaml"], parsed["models.yaml"], parsed["quantizations.yaml"],
-                        parsed["api_prices.yaml"])
+    return CatalogFiles(
+        d, parsed["gpus.yaml"], parsed["models.yaml"], parsed["quantizations.yaml"], parsed["api_prices.yaml"]
+    )
 
 
 def genai_prices_version() -> str:
@@ -88,8 +89,11 @@ def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_toke
         when = datetime.combine(pin.checked_on, time(), tzinfo=UTC)
         tokens = {k: max(1, int(v)) for k, v in usage.items()}
         calc = calc_price(Usage(**tokens), model_ref=model, provider_id=provider, genai_request_timestamp=when)
-        return (calc.total_price / Decimal(tokens["input_tokens" if "input_tokens" in tokens else "output_tokens"])
-                * Decimal(1_000_000))
+        return (
+            calc.total_price
+            / Decimal(tokens["input_tokens" if "input_tokens" in tokens else "output_tokens"])
+            * Decimal(1_000_000)
+        )
 
     def sourced(value: Decimal) -> Sourced:
         return Sourced(value=value, unit="USD/1M tokens", source=source, as_of=pin.checked_on)
@@ -102,8 +106,14 @@ def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_toke
         input_p = input_p or sourced(from_package(input_tokens=tin))
         output_p = output_p or sourced(from_package(output_tokens=1000))
         cached_p = cached_p or sourced(from_package(input_tokens=tin, cache_read_tokens=tin))
-    return ApiPrice(provider=provider, model=model, input=input_p, output=output_p, cached_input=cached_p,
-                    batch_discount=override.batch_discount if override else None)
+    return ApiPrice(
+        provider=provider,
+        model=model,
+        input=input_p,
+        output=output_p,
+        cached_input=cached_p,
+        batch_discount=override.batch_discount if override else None,
+    )
 
 
 def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenario_file: str = "") -> Catalog:
@@ -128,9 +138,13 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
                     o.provider, o.model, files, scenario.workload.input_tokens_per_request
                 )
             except LookupError as e:
-                raise InputError(scenario_file, f"options[{o.name}].model", o.model,
-                                 f"no price known for provider {o.provider!r}: {e}; add an override to "
-                                 f"{files.directory / 'api_prices.yaml'}") from None
+                raise InputError(
+                    scenario_file,
+                    f"options[{o.name}].model",
+                    o.model,
+                    f"no price known for provider {o.provider!r}: {e}; add an override to "
+                    f"{files.directory / 'api_prices.yaml'}",
+                ) from None
     return catalog.model_copy(update={"api_prices": prices})
 
 

@@ -62,8 +62,10 @@ def read_manifest(run_dir: Path) -> ProbeManifest:
         raise ProbeRunError(f"{path}: expected a JSON object, got {type(data).__name__}")
     version = data.get("format")
     if version != FORMAT:
-        raise ProbeRunError(f"{path}: format = {version!r}: this workbench reads {FORMAT!r}; rebuild the "
-                            f"run with `tco probe --finalize {run_dir}`")
+        raise ProbeRunError(
+            f"{path}: format = {version!r}: this workbench reads {FORMAT!r}; rebuild the "
+            f"run with `tco probe --finalize {run_dir}`"
+        )
     try:
         return ProbeManifest.model_validate(data)
     except ValidationError as e:
@@ -80,8 +82,10 @@ def read_summary(run_dir: Path) -> list[LevelSummary]:
     required = [name for name, f in LevelSummary.model_fields.items() if f.is_required()]
     missing = [c for c in required if c not in columns]
     if missing:
-        raise ProbeRunError(f"{path}: column {missing[0]!r} is missing"
-                            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""))
+        raise ProbeRunError(
+            f"{path}: column {missing[0]!r} is missing"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
     unknown = [c for c in columns if c not in SUMMARY_COLUMNS]
     if unknown:
         raise ProbeRunError(f"{path}: column {unknown[0]!r} is not part of format {FORMAT}")
@@ -135,10 +139,16 @@ def manifest_json(manifest: ProbeManifest) -> str:
 
 def slo_levels(summary: list[LevelSummary], slo: Slo, max_error_rate: float = 0.01) -> list[LevelSummary]:
     """Valid levels whose p95 TTFT and TPOT meet ``slo`` and whose error rate is acceptable."""
-    return [r for r in summary
-            if r.valid and r.ttft_p95_ms is not None and r.tpot_p95_ms is not None
-            and r.ttft_p95_ms <= slo.ttft_p95_ms and r.tpot_p95_ms <= slo.tpot_p95_ms
-            and (r.error_rate or 0.0) <= max_error_rate]
+    return [
+        r
+        for r in summary
+        if r.valid
+        and r.ttft_p95_ms is not None
+        and r.tpot_p95_ms is not None
+        and r.ttft_p95_ms <= slo.ttft_p95_ms
+        and r.tpot_p95_ms <= slo.tpot_p95_ms
+        and (r.error_rate or 0.0) <= max_error_rate
+    ]
 
 
 def measured_from_probe(run_dir: Path, slo: Slo) -> MeasuredThroughput:
@@ -152,8 +162,9 @@ def measured_from_probe(run_dir: Path, slo: Slo) -> MeasuredThroughput:
     manifest = read_manifest(run_dir)
     passing = slo_levels(read_summary(run_dir), slo)
     if not passing:
-        raise ProbeRunError(f"{run_dir}: no valid level meets TTFT p95 <= {slo.ttft_p95_ms:g} ms and "
-                            f"TPOT p95 <= {slo.tpot_p95_ms:g} ms")
+        raise ProbeRunError(
+            f"{run_dir}: no valid level meets TTFT p95 <= {slo.ttft_p95_ms:g} ms and TPOT p95 <= {slo.tpot_p95_ms:g} ms"
+        )
     row = max(passing, key=lambda r: r.load)
     if not row.output_tokens_per_s:
         raise ProbeRunError(f"{run_dir / SUMMARY}: level {row.level}: output_tokens_per_s is empty or 0")
@@ -163,8 +174,10 @@ def measured_from_probe(run_dir: Path, slo: Slo) -> MeasuredThroughput:
         output_tokens_per_s_per_replica=float(row.output_tokens_per_s),
         ttft_p95_ms=row.ttft_p95_ms,
         tpot_p95_ms=row.tpot_p95_ms,
-        source=(f"probe run {manifest.run_id}{caveat}, level {row.level}: {ep.model} at {ep.base_url}, "
-                f"{row.requests} requests, {row.mean_input_tokens or 0:.0f} in / {row.mean_output_tokens or 0:.0f} "
-                "out tokens"),
+        source=(
+            f"probe run {manifest.run_id}{caveat}, level {row.level}: {ep.model} at {ep.base_url}, "
+            f"{row.requests} requests, {row.mean_input_tokens or 0:.0f} in / {row.mean_output_tokens or 0:.0f} "
+            "out tokens"
+        ),
         as_of=manifest.started.date(),
     )

@@ -65,14 +65,24 @@ def check_uncertainty(scenario: Scenario, file: str) -> None:
             except ValidationError as e:
                 problem = e.errors()[0]["msg"]
                 if np.isfinite(end):
-                    raise InputError(file, field, end, f"draws can reach {end:g}, which {path} does not accept "
-                                     f"({problem})") from None
-                raise InputError(file, field, dist.dist, f"unbounded draws can leave the range {path} accepts "
-                                 f"({problem}); give low and high bounds") from None
+                    raise InputError(
+                        file, field, end, f"draws can reach {end:g}, which {path} does not accept ({problem})"
+                    ) from None
+                raise InputError(
+                    file,
+                    field,
+                    dist.dist,
+                    f"unbounded draws can leave the range {path} accepts ({problem}); give low and high bounds",
+                ) from None
         node = scenario.value_at(path)
         if node is not None and not lo <= float(node) <= hi:
-            raise InputError(file, field, node, f"the scenario's value {float(node):g} (the point estimate) lies "
-                             f"outside the distribution's range [{lo:g}, {hi:g}]")
+            raise InputError(
+                file,
+                field,
+                node,
+                f"the scenario's value {float(node):g} (the point estimate) lies "
+                f"outside the distribution's range [{lo:g}, {hi:g}]",
+            )
 
 
 def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
@@ -89,8 +99,9 @@ def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
     return scenario.model_copy(update={"options": tuple(options)})
 
 
-def load(path: str | Path, overrides: Iterable[str] = (), catalog_dir: str | Path | None = None
-         ) -> tuple[Scenario, Catalog]:
+def load(
+    path: str | Path, overrides: Iterable[str] = (), catalog_dir: str | Path | None = None
+) -> tuple[Scenario, Catalog]:
     """Scenario and the catalog it needs, both validated and cross-checked."""
     scenario = load_scenario(path, overrides)
     files = load_catalog_files(catalog_dir)

@@ -14,22 +14,23 @@ from typing import Literal
 from pydantic import Field, model_validator
 
 from costmodel.model.base import (
+    GB,
+    TFLOPS,
     BytesPerWeight,
     Commitment,
     Count,
     Fraction,
-    GB,
     Parameters,
     Sourced,
     Strict,
     TBps,
-    TFLOPS,
     Tokens,
     UsdPerGpu,
     UsdPerGpuHour,
     UsdPerMTok,
     Watts,
 )
+
 
 class RentalPrice(Strict):
     """One provider's hourly price for one GPU under one commitment."""

@@ -99,7 +99,9 @@ class PriceTrends(Strict):
         default=0.0, ge=0, lt=1, description="Yearly decline of per-token API prices (0.3 = 30 % cheaper a year)."
     )
     gpu_rent_decline_per_year: float = Field(
-        default=0.0, ge=0, lt=1,
+        default=0.0,
+        ge=0,
+        lt=1,
         description="Yearly decline of on-demand GPU rental prices; committed rentals keep their contracted rate.",
     )
     source: str = Field(default="assumption", description="Where the rates come from; 'assumption' if nowhere.")
@@ -166,7 +168,9 @@ class ApiOption(_ServingOption):
     )
     tpot_p95_ms: float | None = Field(default=None, gt=0, description="Known p95 TPOT of this API; unknown if absent.")
     price_scale: float = Field(
-        default=1.0, gt=0, le=10,
+        default=1.0,
+        gt=0,
+        le=10,
         description="Multiplier on the catalog's per-token prices: 0.8 for a negotiated 20 % discount; "
         "a distribution under uncertainty models price risk.",
     )
@@ -184,7 +188,8 @@ class _SelfHostedBase(_ServingOption):
     )
     spare_replicas: int = Field(default=0, ge=0, description="Extra replicas kept for redundancy (N+1 = 1).")
     gpus: int | None = Field(
-        default=None, ge=1,
+        default=None,
+        ge=1,
         description="Fixed fleet size in GPUs; sized for each month's peak if absent. A fixed fleet too small "
         "for the peak misses the SLO.",
     )
@@ -260,9 +265,18 @@ UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
     "serving.efficiency": ("mbu", "mfu"),
     "api": ("price_scale",),
     "rented": ("usd_per_gpu_hour", *_SELF_HOSTED_UNCERTAIN),
-    "owned": ("usd_per_gpu", "server_usd_per_gpu", "usd_per_kwh", "pue", "colocation_usd_per_kw_month",
-              "maintenance_per_year", "residual_value", "idle_power_fraction", "server_power_factor",
-              *_SELF_HOSTED_UNCERTAIN),
+    "owned": (
+        "usd_per_gpu",
+        "server_usd_per_gpu",
+        "usd_per_kwh",
+        "pue",
+        "colocation_usd_per_kw_month",
+        "maintenance_per_year",
+        "residual_value",
+        "idle_power_fraction",
+        "server_power_factor",
+        *_SELF_HOSTED_UNCERTAIN,
+    ),
 }
 """Inputs a scenario may give as a distribution: section -> fields (options by kind)."""
 
@@ -299,9 +313,8 @@ class Scenario(Strict):
         for o in self.options:
             if isinstance(o, RentedOption | OwnedOption) and o.measured and o.probe_run:
                 raise ValueError(f"options[{o.name}]: give measured or probe_run, not both")
-            if isinstance(o, RentedOption | OwnedOption):
-                if self.serving is None and (o.model is None):
-                    raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
+            if isinstance(o, RentedOption | OwnedOption) and self.serving is None and (o.model is None):
+                raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
             if isinstance(o, HybridOption):
                 local = by_name.get(o.local)
                 if not isinstance(local, RentedOption | OwnedOption):
@@ -328,8 +341,11 @@ class Scenario(Strict):
             if section == "serving.efficiency" and self.serving is None:
                 return "the scenario has no serving section"
         if field not in allowed:
-            return (f"{field!r} of {where} cannot be uncertain; choose from: {', '.join(allowed)}" if allowed else
-                    f"nothing in {where} can be uncertain; see UNCERTAIN_FIELDS in the README")
+            return (
+                f"{field!r} of {where} cannot be uncertain; choose from: {', '.join(allowed)}"
+                if allowed
+                else f"nothing in {where} can be uncertain; see UNCERTAIN_FIELDS in the README"
+            )
         return None
 
     def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption:
@@ -354,8 +370,10 @@ def set_path(data: dict[str, Any], path: str, value: Any) -> None:
     for i, key in enumerate(keys):
         last = i == len(keys) - 1
         if isinstance(node, list):
-            idx = next((j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key),
-                       int(key) if key.isdigit() and int(key) < len(node) else None)
+            idx = next(
+                (j for j, item in enumerate(node) if isinstance(item, dict) and item.get("name") == key),
+                int(key) if key.isdigit() and int(key) < len(node) else None,
+            )
             if idx is None:
                 names = ", ".join(str(item.get("name")) for item in node if isinstance(item, dict))
                 raise KeyError(f"no item named {key!r}; known: {names}")

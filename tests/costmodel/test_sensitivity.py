@@ -11,9 +11,13 @@ from tests.conftest import API, price, rented, scenario, with_prices
 def test_tornado_over_uncertain_inputs_finds_the_break_even(base_catalog):
     # Rent 1 GPU at $2/h = 1,461/month vs an API bill of 3,500 x scale a month (12 months, no
     # discounting): they cross at scale 1,461 / 3,500 = 0.4174.
-    sc = scenario(options=[rented(), API], uncertainty={
-        "options.api.price_scale": {"dist": "uniform", "low": 0.2, "high": 1.5, "source": "test"},
-        "workload.monthly_growth": {"dist": "uniform", "low": 0.0, "high": 0.01, "source": "test"}})
+    sc = scenario(
+        options=[rented(), API],
+        uncertainty={
+            "options.api.price_scale": {"dist": "uniform", "low": 0.2, "high": 1.5, "source": "test"},
+            "workload.monthly_growth": {"dist": "uniform", "low": 0.0, "high": 0.01, "source": "test"},
+        },
+    )
     cat = with_prices(base_catalog, price(2.5, 10))
     tornado = one_at_a_time(sc, cat)
     assert tornado.attrs["options"] == ("rent", "api")

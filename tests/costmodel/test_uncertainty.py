@@ -16,9 +16,10 @@ from tests.conftest import API, FINTECH, price, rented, scenario, with_prices
 
 def test_mean_converges_to_the_analytic_value_for_a_linear_case(base_catalog):
     # The API bill is linear in the price scale, so E[cost] is the cost at E[scale] = 1.
-    sc = scenario(workload={"monthly_growth": 0.05},
-                  uncertainty={"options.api.price_scale": {"dist": "uniform", "low": 0.5, "high": 1.5,
-                                                           "source": "test"}})
+    sc = scenario(
+        workload={"monthly_growth": 0.05},
+        uncertainty={"options.api.price_scale": {"dist": "uniform", "low": 0.5, "high": 1.5, "source": "test"}},
+    )
     cat = with_prices(base_catalog, price(3.0, 15.0))
     exact = evaluate(sc, cat).option("api").total_cost_usd
     sim = simulate(sc, cat, draws=200_000, seed=3)
@@ -33,10 +34,19 @@ def test_degenerate_distributions_give_the_point_estimate():
     sc, cat = load(FINTECH)
     point = {path: point_value(sc, cat, path) for path in sc.uncertainty}
     degenerate = {path: {"dist": "uniform", "low": v, "high": v, "source": "test"} for path, v in point.items()}
-    degenerate["workload.monthly_growth"] = {"dist": "normal", "mean": point["workload.monthly_growth"], "sd": 0.0,
-                                             "source": "test"}
-    sc = sc.model_copy(update={"uncertainty": type(sc).model_validate(
-        {**sc.model_dump(mode="json"), "uncertainty": degenerate}).uncertainty})
+    degenerate["workload.monthly_growth"] = {
+        "dist": "normal",
+        "mean": point["workload.monthly_growth"],
+        "sd": 0.0,
+        "source": "test",
+    }
+    sc = sc.model_copy(
+        update={
+            "uncertainty": type(sc)
+            .model_validate({**sc.model_dump(mode="json"), "uncertainty": degenerate})
+            .uncertainty
+        }
+    )
     ev = evaluate(sc, cat)
     sim = simulate(sc, cat, draws=1_000, seed=1)
     for o in ev.options:
@@ -53,8 +63,9 @@ def test_same_seed_same_numbers_and_another_seed_differs():
         assert np.array_equal(a.npv_cost[name], b.npv_cost[name])
     assert not np.array_equal(a.npv_cost["own-l40s"], c.npv_cost["own-l40s"])
     # thread count does not change the numbers
-    assert np.array_equal(simulate(sc, cat, draws=20_000, seed=5, threads=1).npv_cost["own-l40s"],
-                          a.npv_cost["own-l40s"])
+    assert np.array_equal(
+        simulate(sc, cat, draws=20_000, seed=5, threads=1).npv_cost["own-l40s"], a.npv_cost["own-l40s"]
+    )
 
 
 def test_summary_percentiles_and_probabilities():
@@ -82,11 +93,14 @@ def test_slo_probability_follows_the_mbu_draws(base_catalog):
     assert 0.0 < p < 1.0
 
 
-@pytest.mark.parametrize("dist, lo, hi", [
-    (Normal(dist="normal", mean=1.0, sd=1.0, low=0.5, high=1.2, source="test"), 0.5, 1.2),
-    (Lognormal(dist="lognormal", median=0.1, sigma=1.0, high=0.2, source="test"), 0.0, 0.2),
-    (Triangular(dist="triangular", low=1, mode=2, high=4, source="test"), 1, 4),
-])
+@pytest.mark.parametrize(
+    "dist, lo, hi",
+    [
+        (Normal(dist="normal", mean=1.0, sd=1.0, low=0.5, high=1.2, source="test"), 0.5, 1.2),
+        (Lognormal(dist="lognormal", median=0.1, sigma=1.0, high=0.2, source="test"), 0.0, 0.2),
+        (Triangular(dist="triangular", low=1, mode=2, high=4, source="test"), 1, 4),
+    ],
+)
 def test_draws_respect_bounds(dist, lo, hi):
     x = dist.sample(np.random.default_rng(0), 100_000)
     assert x.min() >= lo and x.max() <= hi
@@ -94,15 +108,14 @@ def test_draws_respect_bounds(dist, lo, hi):
 
 
 def test_distribution_errors_name_the_problem():
-    with pytest.raises(ValidationError, match="low .* must not exceed high"):
+    with pytest.raises(ValidationError, match=r"low .* must not exceed high"):
         Uniform(dist="uniform", low=2, high=1, source="test")
     with pytest.raises(ValidationError, match="mean 5 lies outside"):
         Normal(dist="normal", mean=5, sd=1, high=3, source="test")
     with pytest.raises(ValidationError, match=r"uncertainty.workload.horizon: 'horizon' of workload cannot"):
         scenario(uncertainty={"workload.horizon": {"dist": "uniform", "low": 0, "high": 1, "source": "test"}})
     with pytest.raises(ValidationError, match="no option named 'nope'"):
-        scenario(uncertainty={"options.nope.price_scale": {"dist": "uniform", "low": 0, "high": 1,
-                                                           "source": "test"}})
+        scenario(uncertainty={"options.nope.price_scale": {"dist": "uniform", "low": 0, "high": 1, "source": "test"}})
 
 
 def test_bad_uncertainty_in_a_file_is_a_clear_error(tmp_path):
@@ -110,12 +123,21 @@ def test_bad_uncertainty_in_a_file_is_a_clear_error(tmp_path):
 
     data = yaml.safe_load(FINTECH.read_text())
     cases = [
-        ("options.own-l40s.max_utilization", {"dist": "uniform", "low": 0.5, "high": 1.4, "source": "test"},
-         "draws can reach 1.4"),
-        ("workload.monthly_growth", {"dist": "normal", "mean": 0.04, "sd": 0.01, "source": "test"},
-         "give low and high bounds"),
-        ("options.own-l40s.usd_per_kwh", {"dist": "uniform", "low": 0.2, "high": 0.3, "source": "test"},
-         "point estimate"),
+        (
+            "options.own-l40s.max_utilization",
+            {"dist": "uniform", "low": 0.5, "high": 1.4, "source": "test"},
+            "draws can reach 1.4",
+        ),
+        (
+            "workload.monthly_growth",
+            {"dist": "normal", "mean": 0.04, "sd": 0.01, "source": "test"},
+            "give low and high bounds",
+        ),
+        (
+            "options.own-l40s.usd_per_kwh",
+            {"dist": "uniform", "low": 0.2, "high": 0.3, "source": "test"},
+            "point estimate",
+        ),
     ]
     for path, dist, message in cases:
         bad = {**data, "uncertainty": {path: dist}}
@@ -129,8 +151,10 @@ def test_bad_uncertainty_in_a_file_is_a_clear_error(tmp_path):
 def test_confidence_and_the_under_60_percent_flag(base_catalog):
     # API at scale 1,461 / 3,500 x U(0.5, 1.5): rent (fixed) wins in half the draws or so.
     api = {**API, "price_scale": 0.4174}
-    sc = scenario(options=[rented(), api], uncertainty={
-        "options.api.price_scale": {"dist": "uniform", "low": 0.2087, "high": 0.6261, "source": "test"}})
+    sc = scenario(
+        options=[rented(), api],
+        uncertainty={"options.api.price_scale": {"dist": "uniform", "low": 0.2087, "high": 0.6261, "source": "test"}},
+    )
     cat = with_prices(base_catalog, price(2.5, 10))
     ev = with_confidence(evaluate(sc, cat), simulate(sc, cat, draws=20_000, seed=0))
     rec = ev.recommendation

@@ -32,8 +32,13 @@ def served(tmp_path_factory):
     port = free_port()
     log = tmp_path_factory.mktemp("vllm") / "serve-local.log"
     with log.open("w") as out:
-        proc = subprocess.Popen([sys.executable, "-m", "tco", "serve-local", "--port", str(port)], cwd=ROOT,
-                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tco", "serve-local", "--port", str(port)],
+            cwd=ROOT,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         deadline = time.monotonic() + 300
         while "vLLM is up" not in log.read_text():
@@ -61,10 +66,37 @@ def ttft_histogram(base_url: str) -> tuple[float, float]:
 
 def test_serve_local_then_probe_cli(served, tmp_path):
     base_url, model = served
-    r = subprocess.run([sys.executable, "-m", "tco", "probe", "--base-url", base_url, "--model", model,
-                        "--server", "vllm", "--concurrency", "1,2,4", "--requests", "12", "--input-tokens", "64",
-                        "--output-tokens", "16", "--out", str(tmp_path), "--slo", "ttft_p95=2s,tpot_p95=1s"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300, env={**os.environ, "COLUMNS": "200"})
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tco",
+            "probe",
+            "--base-url",
+            base_url,
+            "--model",
+            model,
+            "--server",
+            "vllm",
+            "--concurrency",
+            "1,2,4",
+            "--requests",
+            "12",
+            "--input-tokens",
+            "64",
+            "--output-tokens",
+            "16",
+            "--out",
+            str(tmp_path),
+            "--slo",
+            "ttft_p95=2s,tpot_p95=1s",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "COLUMNS": "200"},
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     (run_dir,) = list(tmp_path.iterdir())
     summary = pd.read_csv(run_dir / "summary.csv")

@@ -33,12 +33,28 @@ def server_stats(url: str) -> dict:
         return json.loads(r.read())
 
 
-def run(url: str, tmp_path: Path, *, requests: int = 6, levels=(2,), mode: str = "concurrency", warmup: int = 0,
-        output_tokens: int = 8, **kw) -> tuple[Path, pd.DataFrame, pd.DataFrame, dict]:
+def run(
+    url: str,
+    tmp_path: Path,
+    *,
+    requests: int = 6,
+    levels=(2,),
+    mode: str = "concurrency",
+    warmup: int = 0,
+    output_tokens: int = 8,
+    **kw,
+) -> tuple[Path, pd.DataFrame, pd.DataFrame, dict]:
     endpoint = kw.pop("endpoint", None) or Endpoint(base_url=f"{url}/v1", model="fault-model")
     plan = LoadPlan(mode=mode, levels=levels, requests=requests, warmup=warmup, **kw.pop("plan", {}))
-    run_dir = probe(endpoint, plan, out_dir=tmp_path, input_tokens=16, output_tokens=output_tokens,
-                    timeout_s=kw.pop("timeout_s", 5.0), **kw)
+    run_dir = probe(
+        endpoint,
+        plan,
+        out_dir=tmp_path,
+        input_tokens=16,
+        output_tokens=output_tokens,
+        timeout_s=kw.pop("timeout_s", 5.0),
+        **kw,
+    )
     records = pd.read_json(run_dir / "requests.jsonl", lines=True)
     summary = pd.read_csv(run_dir / "summary.csv")
     manifest = json.loads((run_dir / "manifest.json").read_text())
@@ -63,14 +79,22 @@ def test_normal_run_measures_known_timings(server, tmp_path):
         assert abs(row[metric] - seen["itl_median_ms"]) <= lag + TRANSPORT_MS, metric
 
 
-
-@pytest.mark.parametrize(("prefix", "kind"), [
-    ("/f/cut:3", "stream_cut"), ("/f/sse_error:2", "sse_error"), ("/f/malformed:1", "malformed_sse"),
-    ("/f/http500", "http_5xx"), ("/f/http429", "http_429"), ("/f/hang", "timeout")])
+@pytest.mark.parametrize(
+    ("prefix", "kind"),
+    [
+        ("/f/cut:3", "stream_cut"),
+        ("/f/sse_error:2", "sse_error"),
+        ("/f/malformed:1", "malformed_sse"),
+        ("/f/http500", "http_5xx"),
+        ("/f/http429", "http_429"),
+        ("/f/hang", "timeout"),
+    ],
+)
 def test_each_fault_is_recorded_and_the_run_goes_on(server, tmp_path, prefix, kind):
     endpoint = Endpoint(base_url=f"{server}{prefix}/v1", model="fault-model")
-    _, records, summary, manifest = run(server, tmp_path, endpoint=endpoint, requests=4,
-                                        timeout_s=1.0 if kind == "timeout" else 5.0)
+    _, records, summary, manifest = run(
+        server, tmp_path, endpoint=endpoint, requests=4, timeout_s=1.0 if kind == "timeout" else 5.0
+    )
     assert manifest["status"] == "complete"
     assert len(records) == 4, "every request is recorded, none aborts the run"
     assert records["error_kind"].eq(kind).all() and not records["ok"].any()
@@ -96,8 +120,9 @@ def test_throttling_without_and_with_retries(server, tmp_path):
     assert records["ok"].sum() == 3 and records["error_kind"].eq("http_429").sum() == 3
     assert row["error_rate"] == 0.5 and row["throttle_rate"] == 0.5
     assert row["goodput_rps"] < row["requests_per_s"]
-    _, records, summary, _ = run(server, tmp_path / "b", endpoint=endpoint, requests=4, levels=(1,),
-                                 plan={"retries": 2})
+    _, records, summary, _ = run(
+        server, tmp_path / "b", endpoint=endpoint, requests=4, levels=(1,), plan={"retries": 2}
+    )
     # the server throttles every other request it sees: each request succeeds within two attempts
     assert records["ok"].all() and records["attempts"].isin([1, 2]).all()
     assert (records["throttled"] == records["attempts"] - 1).all() and records["throttled"].sum() >= 1
@@ -142,8 +167,14 @@ def test_slo_search_doubles_then_bisects_to_the_knee(tmp_path):
     (``bench/probe_search.py`` prints the knee itself.)"""
     proc, url = start_fault_server("--ttft-ms", "20", "--itl-ms", "2", "--ttft-per-inflight-ms", "20")
     try:
-        _, _, summary, manifest = run(url, tmp_path, levels=(1,), requests=12, warmup=2,
-                                      plan={"slo": {"ttft_p95": 130.0}, "search": True, "search_max": 64})
+        _, _, summary, manifest = run(
+            url,
+            tmp_path,
+            levels=(1,),
+            requests=12,
+            warmup=2,
+            plan={"slo": {"ttft_p95": 130.0}, "search": True, "search_max": 64},
+        )
     finally:
         proc.terminate()
         proc.wait()
@@ -160,10 +191,8 @@ def test_slo_search_doubles_then_bisects_to_the_knee(tmp_path):
 
 def test_budget_guard_stops_the_run(server, tmp_path):
     # priced as gpt-4o ($2.5 in / $10 out per 1M); each request is ~40 in + 8 out tokens
-    endpoint = Endpoint(base_url=f"{server}/v1", model="fault-model", price=PriceRef(provider="openai",
-                                                                                     model="gpt-4o"))
-    _, records, _, manifest = run(server, tmp_path, endpoint=endpoint, requests=100, levels=(1,),
-                                  max_cost_usd=0.0005)
+    endpoint = Endpoint(base_url=f"{server}/v1", model="fault-model", price=PriceRef(provider="openai", model="gpt-4o"))
+    _, records, _, manifest = run(server, tmp_path, endpoint=endpoint, requests=100, levels=(1,), max_cost_usd=0.0005)
     assert manifest["status"] == "budget-stopped"
     assert 0.0005 <= manifest["spent_usd"] < 0.0012
     assert len(records) < 100
@@ -191,13 +220,30 @@ def wait_for_records(folder: Path, at_least: int, timeout_s: float = 120.0) -> N
 
 
 def test_sigint_keeps_every_finished_request(server, tmp_path):
-    cmd = [sys.executable, "-m", "tco", "probe", "--base-url", f"{server}/v1", "--model", "fault-model",
-           "--concurrency", "4", "--requests", "400", "--output-tokens", "30", "--out", str(tmp_path)]
-    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "COLUMNS": "200"})
+    cmd = [
+        sys.executable,
+        "-m",
+        "tco",
+        "probe",
+        "--base-url",
+        f"{server}/v1",
+        "--model",
+        "fault-model",
+        "--concurrency",
+        "4",
+        "--requests",
+        "400",
+        "--output-tokens",
+        "30",
+        "--out",
+        str(tmp_path),
+    ]
+    proc = subprocess.Popen(
+        cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
+    )
     wait_for_records(tmp_path, 10)
     proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == 130, err
     assert "Traceback" not in err
     (run_dir,) = list(tmp_path.iterdir())

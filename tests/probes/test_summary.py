@@ -13,19 +13,48 @@ from probes.results import summarize, summarize_level
 LEVEL = {"name": "c2", "mode": "concurrency", "concurrency": 2, "rate": None, "loop_lag_p95_ms": 0.5}
 
 
-def record(i: int, *, ok: bool = True, warmup: bool = False, sent: float = 0.0, ttft: float = 100.0,
-           itl: float = 10.0, out: int = 11, inp: int = 50, kind: str | None = None, attempts: int = 1,
-           throttled: int = 0) -> dict:
+def record(
+    i: int,
+    *,
+    ok: bool = True,
+    warmup: bool = False,
+    sent: float = 0.0,
+    ttft: float = 100.0,
+    itl: float = 10.0,
+    out: int = 11,
+    inp: int = 50,
+    kind: str | None = None,
+    attempts: int = 1,
+    throttled: int = 0,
+) -> dict:
     """A request sent at ``sent`` seconds: first token after ``ttft`` ms, then ``out - 1`` gaps of ``itl``."""
     e2e = ttft + itl * (out - 1)
-    return {"run_id": "r", "level": "c2", "request_id": i, "warmup": warmup, "scheduled_s": sent, "sent_s": sent,
-            "end_s": sent + e2e / 1e3, "schedule_lag_ms": 0.0, "ttft_ms": ttft if ok else None,
-            "ttft_content_ms": ttft if ok else None, "e2e_ms": e2e if ok else None,
-            "tpot_ms": (e2e - ttft) / (out - 1) if ok else None, "itl_ms": [itl] * (out - 1) if ok else [],
-            "input_tokens": inp if ok else None, "output_tokens": out if ok else None,
-            "token_source": "usage" if ok else None, "token_events": out if ok else 0, "status": 200 if ok else 500,
-            "ok": ok, "error_kind": kind, "error": None, "retry_after_s": None, "attempts": attempts,
-            "throttled": throttled}
+    return {
+        "run_id": "r",
+        "level": "c2",
+        "request_id": i,
+        "warmup": warmup,
+        "scheduled_s": sent,
+        "sent_s": sent,
+        "end_s": sent + e2e / 1e3,
+        "schedule_lag_ms": 0.0,
+        "ttft_ms": ttft if ok else None,
+        "ttft_content_ms": ttft if ok else None,
+        "e2e_ms": e2e if ok else None,
+        "tpot_ms": (e2e - ttft) / (out - 1) if ok else None,
+        "itl_ms": [itl] * (out - 1) if ok else [],
+        "input_tokens": inp if ok else None,
+        "output_tokens": out if ok else None,
+        "token_source": "usage" if ok else None,
+        "token_events": out if ok else 0,
+        "status": 200 if ok else 500,
+        "ok": ok,
+        "error_kind": kind,
+        "error": None,
+        "retry_after_s": None,
+        "attempts": attempts,
+        "throttled": throttled,
+    }
 
 
 def frame(*records: dict) -> pd.DataFrame:
@@ -50,10 +79,14 @@ def test_known_figures():
 
 
 def test_warmup_left_out_and_failures_kept_in_denominators():
-    rows = [record(0, warmup=True, ttft=5000.0),  # a slow warm-up: recorded, not summarized
-            record(1, sent=0.0), record(2, sent=1.0),
-            record(3, ok=False, sent=1.5, kind="http_5xx"), record(4, ok=False, sent=2.0, kind="timeout"),
-            record(5, ok=False, sent=2.5, kind="interrupted")]  # cut short by Ctrl-C: not a measurement
+    rows = [
+        record(0, warmup=True, ttft=5000.0),  # a slow warm-up: recorded, not summarized
+        record(1, sent=0.0),
+        record(2, sent=1.0),
+        record(3, ok=False, sent=1.5, kind="http_5xx"),
+        record(4, ok=False, sent=2.0, kind="timeout"),
+        record(5, ok=False, sent=2.5, kind="interrupted"),
+    ]  # cut short by Ctrl-C: not a measurement
     s = summarize_level(frame(*rows), LEVEL, {"ttft_p95": 150})
     assert (s.requests, s.ok, s.errors) == (4, 2, 2)
     assert s.error_rate == 0.5 and s.errors_by_kind == {"http_5xx": 1, "timeout": 1}
@@ -87,12 +120,16 @@ def test_a_lagging_probe_makes_the_level_invalid():
 
 def test_rate_level_behind_schedule_is_invalid():
     level = {"name": "r10", "mode": "rate", "concurrency": None, "rate": 10.0, "loop_lag_p95_ms": 0.1}
-    rows = [{**record(i, sent=i * 0.3), "level": "r10", "scheduled_s": i * 0.1, "schedule_lag_ms": i * 200.0}
-            for i in range(5)]
+    rows = [
+        {**record(i, sent=i * 0.3), "level": "r10", "scheduled_s": i * 0.1, "schedule_lag_ms": i * 200.0}
+        for i in range(5)
+    ]
     s = summarize_level(frame(*rows), level, {})
     assert not s.valid
-    assert "fell behind its schedule" in s.invalid_reason and "achieved 3.33 req/s of the 10.00 scheduled" in \
-        s.invalid_reason
+    assert (
+        "fell behind its schedule" in s.invalid_reason
+        and "achieved 3.33 req/s of the 10.00 scheduled" in s.invalid_reason
+    )
 
 
 def test_no_successful_request():

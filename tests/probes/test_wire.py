@@ -13,15 +13,22 @@ def chunk(payload: bytes) -> bytes:
     return b"%x\r\n%s\r\n" % (len(payload), payload)
 
 
-STREAM = (HEAD + chunk(b': keep-alive\n\ndata: {"a":1}\n\n') + chunk(b"data: {\"b\"") + chunk(b":2}\r\n\r\n")
-          + chunk(b"event: error\ndata: line1\ndata: line2\n\n") + chunk(b"data: [DONE]\n\n") + b"0\r\n\r\n")
+STREAM = (
+    HEAD
+    + chunk(b': keep-alive\n\ndata: {"a":1}\n\n')
+    + chunk(b'data: {"b"')
+    + chunk(b":2}\r\n\r\n")
+    + chunk(b"event: error\ndata: line1\ndata: line2\n\n")
+    + chunk(b"data: [DONE]\n\n")
+    + b"0\r\n\r\n"
+)
 
 
 def parse_all(data: bytes, step: int):
     p = ResponseParser()
     events = []
     for i in range(0, len(data), step):
-        events += p.feed(data[i:i + step])
+        events += p.feed(data[i : i + step])
     return p, events
 
 
@@ -30,7 +37,11 @@ def test_any_split_gives_the_same_events(step):
     p, events = parse_all(STREAM, step)
     assert p.status == 200 and p.complete
     assert [(e.event, e.data) for e in events] == [
-        ("message", '{"a":1}'), ("message", '{"b":2}'), ("error", "line1\nline2"), ("message", "[DONE]")]
+        ("message", '{"a":1}'),
+        ("message", '{"b":2}'),
+        ("error", "line1\nline2"),
+        ("message", "[DONE]"),
+    ]
 
 
 def test_error_body_with_content_length():
@@ -42,7 +53,7 @@ def test_error_body_with_content_length():
 
 def test_close_delimited_stream_flushes_last_event():
     p = ResponseParser()
-    p.feed(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: {\"x\":1}")
+    p.feed(b'HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: {"x":1}')
     assert [e.data for e in p.finish()] == ['{"x":1}'] and p.complete
 
 

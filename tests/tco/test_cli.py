@@ -22,14 +22,24 @@ def test_malformed_yaml(tmp_path):
 
 
 def test_unknown_field_with_hint():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "workload.requets_per_month=5"),
-                     "fintech-rag.yaml", "workload.requets_per_month", "= 5", "unknown field",
-                     "did you mean 'requests_per_month'")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "workload.requets_per_month=5"),
+        "fintech-rag.yaml",
+        "workload.requets_per_month",
+        "= 5",
+        "unknown field",
+        "did you mean 'requests_per_month'",
+    )
 
 
 def test_negative_price_in_scenario():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.rent-h100.usd_per_gpu_hour=-2"),
-                     "fintech-rag.yaml", "options[rent-h100].usd_per_gpu_hour", "= -2", "greater than or equal to 0")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "options.rent-h100.usd_per_gpu_hour=-2"),
+        "fintech-rag.yaml",
+        "options[rent-h100].usd_per_gpu_hour",
+        "= -2",
+        "greater than or equal to 0",
+    )
 
 
 def test_negative_price_in_catalog(tmp_path):
@@ -37,46 +47,89 @@ def test_negative_price_in_catalog(tmp_path):
     shutil.copytree(ROOT / "data" / "catalog", catalog)
     gpus = catalog / "gpus.yaml"
     gpus.write_text(gpus.read_text().replace("value: 2.99,", "value: -2.99,"))
-    assert_bad_input(tco("evaluate", str(SEED), "--catalog", str(catalog)),
-                     "gpus.yaml", "gpus[h100-sxm].rental", "price.value", "-2.99", "greater than or equal to 0")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--catalog", str(catalog)),
+        "gpus.yaml",
+        "gpus[h100-sxm].rental",
+        "price.value",
+        "-2.99",
+        "greater than or equal to 0",
+    )
 
 
 def test_utilization_above_one():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.own-l40s.max_utilization=1.3"),
-                     "options[own-l40s].max_utilization", "= 1.3", "less than or equal to 1")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "options.own-l40s.max_utilization=1.3"),
+        "options[own-l40s].max_utilization",
+        "= 1.3",
+        "less than or equal to 1",
+    )
 
 
 def test_unknown_gpu():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.own-l40s.gpu=h200"),
-                     "fintech-rag.yaml", "options[own-l40s].gpu", "'h200'", "unknown GPU")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "options.own-l40s.gpu=h200"),
+        "fintech-rag.yaml",
+        "options[own-l40s].gpu",
+        "'h200'",
+        "unknown GPU",
+    )
 
 
 def test_unknown_model():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "serving.model=llama-9b"),
-                     "fintech-rag.yaml", "serving.model", "'llama-9b'", "unknown model")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "serving.model=llama-9b"),
+        "fintech-rag.yaml",
+        "serving.model",
+        "'llama-9b'",
+        "unknown model",
+    )
 
 
 def test_unknown_api_model():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.api-gpt-4o-mini.model=gpt-9"),
-                     "options[api-gpt-4o-mini].model", "'gpt-9'", "no price known")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "options.api-gpt-4o-mini.model=gpt-9"),
+        "options[api-gpt-4o-mini].model",
+        "'gpt-9'",
+        "no price known",
+    )
 
 
 def test_model_that_fits_no_gpu_count():
     # 70B in BF16 is 141 GB; eight L40S at 30 % usable memory give 115 GB
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "serving.model=llama-3.1-70b",
-                         "--set", "serving.quantization=bf16", "--set", "serving.efficiency.memory_utilization=0.3"),
-                     "fintech-rag.yaml", "options[own-l40s].gpu", "'l40s'", "does not fit")
+    assert_bad_input(
+        tco(
+            "evaluate",
+            str(SEED),
+            "--set",
+            "serving.model=llama-3.1-70b",
+            "--set",
+            "serving.quantization=bf16",
+            "--set",
+            "serving.efficiency.memory_utilization=0.3",
+        ),
+        "fintech-rag.yaml",
+        "options[own-l40s].gpu",
+        "'l40s'",
+        "does not fit",
+    )
 
 
 def test_unknown_set_target():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.nobody.gpu=l4"),
-                     "--set options.nobody.gpu", "no item named 'nobody'")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "options.nobody.gpu=l4"),
+        "--set options.nobody.gpu",
+        "no item named 'nobody'",
+    )
 
 
 def test_hybrid_pointing_at_api():
-    assert_bad_input(tco("evaluate", str(SEED), "--set", "options.hybrid-l40s-bedrock.local=api-llama-70b"),
-                     "fintech-rag.yaml", "options[hybrid-l40s-bedrock].local = 'api-llama-70b'",
-                     "must name an owned or rented option")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "options.hybrid-l40s-bedrock.local=api-llama-70b"),
+        "fintech-rag.yaml",
+        "options[hybrid-l40s-bedrock].local = 'api-llama-70b'",
+        "must name an owned or rented option",
+    )
 
 
 @pytest.mark.parametrize("path", SCENARIOS, ids=lambda p: p.stem)
@@ -126,8 +179,9 @@ def test_help_lists_every_verb():
 
 
 def test_evaluate_draws_gives_percentiles_that_repeat_with_the_seed():
-    runs = [json.loads(tco("evaluate", str(SEED), "--json", "--draws", "2000", "--seed", str(s)).stdout)
-            for s in (3, 3, 4)]
+    runs = [
+        json.loads(tco("evaluate", str(SEED), "--json", "--draws", "2000", "--seed", str(s)).stdout) for s in (3, 3, 4)
+    ]
     mc = runs[0]["monte_carlo"]
     assert mc["draws"] == 2000 and mc["seed"] == 3
     for row in mc["options"]:

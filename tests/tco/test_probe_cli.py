@@ -9,15 +9,18 @@ from costmodel.model.endpoint import Endpoint
 from tests.conftest import ROOT, assert_bad_input, tco
 
 
-@pytest.mark.parametrize(("args", "needles"), [
-    (["--base-url", "http://127.0.0.1:9/v1"], ["--base-url and --model"]),
-    (["--base-url", "http://x/v1", "--model", "m", "--concurrency", "1,two"], ["--concurrency", "'1,two'"]),
-    (["--base-url", "http://x/v1", "--model", "m", "--concurrency", "0"], ["--concurrency", "positive"]),
-    (["--base-url", "http://x/v1", "--model", "m", "--slo", "ttft=5"], ["--slo", "'ttft=5'", "ttft_p95=500ms"]),
-    (["--base-url", "http://x/v1", "--model", "m", "--search"], ["--search needs --slo"]),
-    (["--base-url", "http://x/v1", "--model", "m", "--rate", "1", "--concurrency", "2"], ["not both"]),
-    (["--base-url", "ftp://x", "--model", "m", "--concurrency", "1"], []),
-])
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--base-url", "http://127.0.0.1:9/v1"], ["--base-url and --model"]),
+        (["--base-url", "http://x/v1", "--model", "m", "--concurrency", "1,two"], ["--concurrency", "'1,two'"]),
+        (["--base-url", "http://x/v1", "--model", "m", "--concurrency", "0"], ["--concurrency", "positive"]),
+        (["--base-url", "http://x/v1", "--model", "m", "--slo", "ttft=5"], ["--slo", "'ttft=5'", "ttft_p95=500ms"]),
+        (["--base-url", "http://x/v1", "--model", "m", "--search"], ["--search needs --slo"]),
+        (["--base-url", "http://x/v1", "--model", "m", "--rate", "1", "--concurrency", "2"], ["not both"]),
+        (["--base-url", "ftp://x", "--model", "m", "--concurrency", "1"], []),
+    ],
+)
 def test_bad_probe_options(args, needles):
     result = tco("probe", *args)
     assert_bad_input(result, *needles)

@@ -40,9 +40,17 @@ def test_report_is_self_contained_with_its_figures(rendered):
     assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
     ev = evaluate(*load(SEED))
     assert ev.option(ev.recommendation.option).label in html
-    for section in ("Executive summary", "Options compared", "Break-even and payback", "Capacity and latency SLO",
-                    "Hybrid routing", "Uncertainty: Monte Carlo", "Sensitivity of the decision",
-                    "Assumptions register", "Appendix"):
+    for section in (
+        "Executive summary",
+        "Options compared",
+        "Break-even and payback",
+        "Capacity and latency SLO",
+        "Hybrid routing",
+        "Uncertainty: Monte Carlo",
+        "Sensitivity of the decision",
+        "Assumptions register",
+        "Appendix",
+    ):
         assert section in html
     # the Monte Carlo section shows the same numbers as simulate() with the report's default draws and seed
     sim = simulate(*load(SEED), draws=DEFAULT_DRAWS, seed=0)
@@ -60,7 +68,7 @@ def test_excel_totals_equal_the_engine_to_the_cent(rendered):
     rows = list(wb["summary"].iter_rows(values_only=True))
     header = rows[0]
     for row in rows[1:]:
-        rec = dict(zip(header, row))
+        rec = dict(zip(header, row, strict=False))
         option = ev.option(rec["option"])
         assert isinstance(rec["total_cost_usd"], float | int), "numbers, not text"
         assert rec["total_cost_usd"] == round(option.total_cost_usd, 2)
@@ -83,9 +91,14 @@ def test_bad_scenario_fails_before_any_kernel(tmp_path):
 @pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
 def test_explore_notebook_runs_under_papermill(tmp_path, scenario):
     out = tmp_path / "explore.ipynb"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "1.01-explore-build-vs-buy.ipynb"), str(out),
-                               parameters={"scenario": scenario}, kernel_name="python3", cwd=str(ROOT),
-                               progress_bar=False)
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "1.01-explore-build-vs-buy.ipynb"),
+        str(out),
+        parameters={"scenario": scenario},
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+    )
     nb = json.loads(out.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
@@ -96,10 +109,14 @@ def test_report_notebook_with_a_probe_run(tmp_path):
     """The probe run's own figure reaches the capacity table: its run id, level and throughput."""
     out = tmp_path / "r.ipynb"
     scenario_path = ROOT / "data/scenarios/batch-summarization.yaml"
-    papermill.execute_notebook(str(ROOT / "notebooks" / "reports" / "4.01-tco-report.ipynb"), str(out),
-                               parameters={"scenario_path": str(scenario_path),
-                                           "probe_run": "data/probes/example-tiny-llama-cpu", "draws": 0},
-                               kernel_name="python3", cwd=str(ROOT), progress_bar=False)
+    papermill.execute_notebook(
+        str(ROOT / "notebooks" / "reports" / "4.01-tco-report.ipynb"),
+        str(out),
+        parameters={"scenario_path": str(scenario_path), "probe_run": "data/probes/example-tiny-llama-cpu", "draws": 0},
+        kernel_name="python3",
+        cwd=str(ROOT),
+        progress_bar=False,
+    )
     outputs = "".join(json.dumps(o) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
     slo = load_scenario(scenario_path).workload.slo
     measured = measured_from_probe(EXAMPLE_RUN, slo)
@@ -109,8 +126,9 @@ def test_report_notebook_with_a_probe_run(tmp_path):
 
 
 def test_notebooks_are_committed_stripped():
-    r = subprocess.run([sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)], capture_output=True,
-                       text=True)
+    r = subprocess.run(
+        [sys.executable, "-m", "nbstripout", "--verify", *map(str, NOTEBOOKS)], capture_output=True, text=True
+    )
     assert r.returncode == 0, r.stdout + r.stderr
     for path in NOTEBOOKS:
         nb = json.loads(path.read_text())

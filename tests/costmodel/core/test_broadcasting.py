@@ -15,19 +15,21 @@ FAST = settings(max_examples=60, deadline=None)
 
 # kernel, and per argument the range its values come from (all elementwise in every argument)
 ELEMENTWISE = {
-    "api_usd_per_request": (api_usd_per_request, [(0, 1e5), (1, 1e4), (0, 1), (0, 1), (0, 50), (0, 100), (0, 50),
-                                                   (0, 1)]),
+    "api_usd_per_request": (
+        api_usd_per_request,
+        [(0, 1e5), (1, 1e4), (0, 1), (0, 1), (0, 50), (0, 100), (0, 50), (0, 1)],
+    ),
     "rented_monthly_cost": (rented.rented_monthly_cost, [(0, 64), (0.1, 20)]),
-    "power_monthly_cost": (owned.power_monthly_cost, [(0, 64), (50, 1500), (1, 2), (0, 1), (0, 1), (1, 2),
-                                                      (0, 0.5)]),
+    "power_monthly_cost": (owned.power_monthly_cost, [(0, 64), (50, 1500), (1, 2), (0, 1), (0, 1), (1, 2), (0, 0.5)]),
     "colocation_monthly_cost": (owned.colocation_monthly_cost, [(0, 64), (50, 1500), (1, 2), (0, 400)]),
     "power_per_gpu": (owned.power_per_gpu, [(50, 1500), (1, 2), (0, 1), (1, 2), (0, 0.5)]),
     "monthly_rate": (finance.monthly_rate, [(0, 1)]),
     "weight_bytes": (roofline.weight_bytes, [(1e8, 1e12), (0.25, 2)]),
     "kv_bytes_per_token": (roofline.kv_bytes_per_token, [(1, 128), (1, 16), (32, 256), (0.5, 2)]),
-    "decode_step_seconds": (roofline.decode_step_seconds, [(1, 512), (1e9, 2e11), (1e4, 4e5), (10, 1e5),
-                                                          (1e11, 5e12), (0.1, 1), (1e8, 1e12), (1e13, 2e15),
-                                                          (0.1, 1)]),
+    "decode_step_seconds": (
+        roofline.decode_step_seconds,
+        [(1, 512), (1e9, 2e11), (1e4, 4e5), (10, 1e5), (1e11, 5e12), (0.1, 1), (1e8, 1e12), (1e13, 2e15), (0.1, 1)],
+    ),
     "prefill_tokens_per_second": (roofline.prefill_tokens_per_second, [(1e8, 1e12), (1e13, 2e15), (0.1, 1)]),
     "replicas_needed": (roofline.replicas_needed, [(0, 1e3), (0.1, 100), (0.1, 1)]),
 }
@@ -61,8 +63,9 @@ def test_elementwise_kernels_broadcast(data, name):
     kernel, ranges = ELEMENTWISE[name]
     args = data.draw(shaped_arguments(ranges))
     got, want = kernel(*args), one_at_a_time(kernel, args)
-    for g, w in zip(got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,),
-                    strict=True):
+    for g, w in zip(
+        got if isinstance(got, tuple) else (got,), want if isinstance(want, tuple) else (want,), strict=True
+    ):
         assert np.shape(g) == np.shape(w), name
         np.testing.assert_allclose(g, w, rtol=1e-12, err_msg=name)
 
@@ -79,19 +82,28 @@ def test_the_power_example_of_the_issue():
 def test_months_kernels_broadcast_over_draws(draws, months, seed):
     """Kernels with a months argument: a (draws, 1) input gives (draws, months), row by row the scalar's."""
     rng = np.random.default_rng(seed)
-    r0, growth, decline = rng.uniform(1, 1e6, (draws, 1)), rng.uniform(-0.1, 0.3, (draws, 1)), rng.uniform(0, 0.9,
-                                                                                                          (draws, 1))
+    r0, growth, decline = (
+        rng.uniform(1, 1e6, (draws, 1)),
+        rng.uniform(-0.1, 0.3, (draws, 1)),
+        rng.uniform(0, 0.9, (draws, 1)),
+    )
     rate = rng.uniform(0, 0.5, (draws, 1))
     for d in range(draws):
-        np.testing.assert_allclose(demand.monthly_requests(r0, growth, months)[d],
-                                   demand.monthly_requests(r0[d, 0], growth[d, 0], months), rtol=1e-12)
-        np.testing.assert_allclose(demand.price_index(decline, months)[d],
-                                   demand.price_index(decline[d, 0], months), rtol=1e-12)
-        np.testing.assert_allclose(finance.discount_factors(rate[:, 0], months)[d],
-                                   finance.discount_factors(rate[d, 0], months), rtol=1e-12)
+        np.testing.assert_allclose(
+            demand.monthly_requests(r0, growth, months)[d],
+            demand.monthly_requests(r0[d, 0], growth[d, 0], months),
+            rtol=1e-12,
+        )
+        np.testing.assert_allclose(
+            demand.price_index(decline, months)[d], demand.price_index(decline[d, 0], months), rtol=1e-12
+        )
+        np.testing.assert_allclose(
+            finance.discount_factors(rate[:, 0], months)[d], finance.discount_factors(rate[d, 0], months), rtol=1e-12
+        )
     values = rng.uniform(-10, 10, (draws, months))
-    np.testing.assert_allclose(finance.npv(rate[:, 0], values),
-                               [finance.npv(rate[d, 0], values[d]) for d in range(draws)], rtol=1e-12)
+    np.testing.assert_allclose(
+        finance.npv(rate[:, 0], values), [finance.npv(rate[d, 0], values[d]) for d in range(draws)], rtol=1e-12
+    )
 
 
 @FAST
@@ -116,16 +128,28 @@ def test_owned_costs_broadcast_over_draws(draws, months, seed):
     rng = np.random.default_rng(seed)
     fleet = np.round(rng.uniform(0, 8, (draws, months)))
     loaded = rng.uniform(0, 1, (draws, months)) * fleet
-    column = {"capex_per_gpu": rng.uniform(1e3, 4e4, (draws, 1)), "usd_per_kwh": rng.uniform(0, 0.4, (draws, 1)),
-              "pue": rng.uniform(1, 2, (draws, 1)), "residual_value": rng.uniform(0, 0.5, (draws, 1)),
-              "maintenance_per_year": rng.uniform(0, 0.2, (draws, 1))}
-    fixed = dict(depreciation_months=36.0, count_residual=True, tdp_watts=700.0, server_power_factor=1.8,
-                 idle_power_fraction=0.3, colocation_usd_per_kw_month=150.0, staff_usd_per_month=1000.0)
+    column = {
+        "capex_per_gpu": rng.uniform(1e3, 4e4, (draws, 1)),
+        "usd_per_kwh": rng.uniform(0, 0.4, (draws, 1)),
+        "pue": rng.uniform(1, 2, (draws, 1)),
+        "residual_value": rng.uniform(0, 0.5, (draws, 1)),
+        "maintenance_per_year": rng.uniform(0, 0.2, (draws, 1)),
+    }
+    fixed = dict(
+        depreciation_months=36.0,
+        count_residual=True,
+        tdp_watts=700.0,
+        server_power_factor=1.8,
+        idle_power_fraction=0.3,
+        colocation_usd_per_kw_month=150.0,
+        staff_usd_per_month=1000.0,
+    )
     together = owned.owned_monthly_costs(fleet, loaded, **column, **fixed)
     terms = owned.owned_monthly_costs(fleet, loaded, **column, **fixed, terms=True)["total"]
     for d in range(draws):
-        alone = owned.owned_monthly_costs(fleet[d], loaded[d], **{k: float(v[d, 0]) for k, v in column.items()},
-                                          **fixed)
+        alone = owned.owned_monthly_costs(
+            fleet[d], loaded[d], **{k: float(v[d, 0]) for k, v in column.items()}, **fixed
+        )
         for item in ("capex", "power", "colocation", "maintenance", "residual", "total", "depreciation"):
             np.testing.assert_allclose(together[item][d], alone[item], rtol=1e-9, atol=1e-6, err_msg=item)
     np.testing.assert_allclose(terms.dense(), together["total"], rtol=1e-9, atol=1e-6)
@@ -134,10 +158,26 @@ def test_owned_costs_broadcast_over_draws(draws, months, seed):
 @FAST
 @given(mbu=st.lists(st.floats(0.1, 1.0), min_size=1, max_size=6), mfu=st.floats(0.1, 1.0))
 def test_roofline_capacity_broadcasts_over_draws(mbu, mfu):
-    kw = dict(parameters=8.03e9, bytes_per_weight=2, layers=32, kv_heads=8, head_dim=128, kv_bytes_per_element=2,
-              memory_per_gpu=80e9, bandwidth_per_gpu=3.35e12, flops_per_gpu=989e12, gpus=1, mfu=mfu,
-              memory_utilization=0.9, max_num_seqs=256, input_tokens=1000, cached_input_share=0,
-              output_tokens=200, ttft_slo_s=1.0, tpot_slo_s=0.05)
+    kw = dict(
+        parameters=8.03e9,
+        bytes_per_weight=2,
+        layers=32,
+        kv_heads=8,
+        head_dim=128,
+        kv_bytes_per_element=2,
+        memory_per_gpu=80e9,
+        bandwidth_per_gpu=3.35e12,
+        flops_per_gpu=989e12,
+        gpus=1,
+        mfu=mfu,
+        memory_utilization=0.9,
+        max_num_seqs=256,
+        input_tokens=1000,
+        cached_input_share=0,
+        output_tokens=200,
+        ttft_slo_s=1.0,
+        tpot_slo_s=0.05,
+    )
     together = roofline.roofline_capacity(mbu=np.asarray(mbu), **kw)
     for i, m in enumerate(mbu):
         alone = roofline.roofline_capacity(mbu=m, **kw)

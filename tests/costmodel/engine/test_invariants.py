@@ -52,8 +52,10 @@ def test_break_even_is_where_the_curves_cross(base_catalog, p_in, p_out, rate, m
     sc = scenario(
         serving={"model": "llama-3.1-8b", "quantization": "fp8", "efficiency": {"mbu": mbu}},
         workload={"peak_to_mean": 2.0},
-        options=[{"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": rate},
-                 {"name": "api", "kind": "api", "provider": "test", "model": "m"}],
+        options=[
+            {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": rate},
+            {"name": "api", "kind": "api", "provider": "test", "model": "m"},
+        ],
     )
     catalog = with_prices(base_catalog, price(p_in, p_out))
     (be,) = evaluate(sc, catalog).break_evens
@@ -71,8 +73,20 @@ def test_break_even_is_where_the_curves_cross(base_catalog, p_in, p_out, rate, m
 @given(tin=st.floats(1, 1e5), tout=st.floats(1, 1e4), more=st.floats(1.0, 10.0))
 def test_api_cost_grows_with_tokens(base_catalog, tin, tout, more):
     catalog = with_prices(base_catalog, price(1.0, 4.0, cached=0.5))
-    a = evaluate(scenario(workload={"input_tokens_per_request": tin, "output_tokens_per_request": tout,
-                                    "cached_input_share": 0.3}), catalog)
-    b = evaluate(scenario(workload={"input_tokens_per_request": tin * more, "output_tokens_per_request": tout,
-                                    "cached_input_share": 0.3}), catalog)
+    a = evaluate(
+        scenario(
+            workload={"input_tokens_per_request": tin, "output_tokens_per_request": tout, "cached_input_share": 0.3}
+        ),
+        catalog,
+    )
+    b = evaluate(
+        scenario(
+            workload={
+                "input_tokens_per_request": tin * more,
+                "output_tokens_per_request": tout,
+                "cached_input_share": 0.3,
+            }
+        ),
+        catalog,
+    )
     assert b.option("api").total_cost_usd >= a.option("api").total_cost_usd

@@ -33,8 +33,9 @@ def test_api_cache_and_batch(base_catalog):
 
 
 def test_api_growth(base_catalog):
-    ev = evaluate(api_only(horizon_months=3, workload={"monthly_growth": 0.1}),
-                  with_prices(base_catalog, price(2.5, 10)))
+    ev = evaluate(
+        api_only(horizon_months=3, workload={"monthly_growth": 0.1}), with_prices(base_catalog, price(2.5, 10))
+    )
     # 3,500 x (1 + 1.1 + 1.21)
     assert ev.option("api").total_cost_usd == pytest.approx(3500 * 3.31)
 
@@ -48,8 +49,7 @@ def test_npv_with_discount_rate(base_catalog):
 
 
 def test_rented_one_gpu(base_catalog):
-    sc = scenario(options=[rented(ops_staff_fte=0.5, ops_staff_usd_per_year=120_000),
-                           API])
+    sc = scenario(options=[rented(ops_staff_fte=0.5, ops_staff_usd_per_year=120_000), API])
     ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
     r = ev.option("rent")
     # Llama-3.1-8B BF16 (16.06 GB) fits one 80 GB H100 -> 1 GPU per replica.
@@ -93,7 +93,9 @@ def test_owned_items_add_up_to_the_total(base_catalog):
 
 def test_utilization_edges(base_catalog):
     """Spares carry no load: utilisation is over the active replicas; none active and no load is idle."""
-    own = prepare(scenario(options=[owned(spare_replicas=1)]), base_catalog).fleets["own"]  # one GPU per replica, 10 requests/s each
+    own = prepare(scenario(options=[owned(spare_replicas=1)]), base_catalog).fleets[
+        "own"
+    ]  # one GPU per replica, 10 requests/s each
     u = own.utilization(np.array([2.0, 2.0, 1.0, 1.0]), np.array([5.0, 20.0, 0.0, 3.0]))
     assert u.tolist() == [0.5, 1.0, 0.0, 1.0]  # half of one active GPU; capped; idle spare; load on none is full
 
@@ -109,7 +111,9 @@ def test_owned_spare_draws_idle_power_only(base_catalog):
 
 
 def test_loaded_gpus_leave_spares_idle(base_catalog):
-    own = prepare(scenario(options=[owned(spare_replicas=1)]), base_catalog).fleets["own"]  # one GPU per replica, 10 requests/s each
+    own = prepare(scenario(options=[owned(spare_replicas=1)]), base_catalog).fleets[
+        "own"
+    ]  # one GPU per replica, 10 requests/s each
     loaded = own.loaded_gpus(np.array([3.0, 3.0, 0.0, 1.0]), np.array([10.0, 50.0, 0.0, 3.0]))
     # one GPU's worth; capped at the two active GPUs; no fleet; a spare alone carries nothing
     assert loaded.tolist() == [1.0, 2.0, 0.0, 0.0]
@@ -137,10 +141,20 @@ def test_break_even_rented_vs_api(base_catalog):
 
 
 def test_payback_owned_vs_api(base_catalog):
-    sc = scenario(horizon_months=24, options=[
-        owned(depreciation_years=4, residual_value=0.0, count_residual=False, colocation_usd_per_kw_month=0,
-              maintenance_per_year=0, usd_per_kwh=0),
-        API])
+    sc = scenario(
+        horizon_months=24,
+        options=[
+            owned(
+                depreciation_years=4,
+                residual_value=0.0,
+                count_residual=False,
+                colocation_usd_per_kw_month=0,
+                maintenance_per_year=0,
+                usd_per_kwh=0,
+            ),
+            API,
+        ],
+    )
     ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
     # owned: 30,000 in month 0 and nothing after; API: 3,500 a month.
     # cumulative API at month m is 3,500 (m + 1) >= 30,000 from m = 8 (31,500)
@@ -167,8 +181,9 @@ def test_recommendation_picks_cheapest_meeting_slo(base_catalog):
     # rent: 1,461 / month; API 3,500 / month -> rent wins; measured capacity has no latency -> unverified
     assert ev.recommendation.option == "rent"
     slow = {**api, "ttft_p95_ms": 5000}
-    ev = evaluate(scenario(options=[{**rented(), "usd_per_gpu_hour": 20.0}, slow]),
-                  with_prices(base_catalog, price(2.5, 10)))
+    ev = evaluate(
+        scenario(options=[{**rented(), "usd_per_gpu_hour": 20.0}, slow]), with_prices(base_catalog, price(2.5, 10))
+    )
     assert ev.option("api").slo.met is False
     assert ev.recommendation.option == "rent"
     assert "Excluded for missing the SLO" in ev.recommendation.sentence
@@ -187,12 +202,14 @@ def test_fixed_fleet_too_small_misses_the_slo(base_catalog):
 def test_price_trends(base_catalog):
     trends = {"api_price_decline_per_year": 0.5, "gpu_rent_decline_per_year": 0.2}
     api = API
-    sc = scenario(horizon_months=13, trends=trends, options=[
-        rented(), {**rented(), "name": "rent-3y", "commitment": "3-year"}, api])
+    sc = scenario(
+        horizon_months=13,
+        trends=trends,
+        options=[rented(), {**rented(), "name": "rent-3y", "commitment": "3-year"}, api],
+    )
     ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
     # API: 3,500 a month falling 50 % a year -> x 0.5^(6/12) in month 6, x 0.5 in month 12
-    assert ev.option("api").cashflow["total"].iloc[[0, 6, 12]].tolist() == pytest.approx(
-        [3500, 3500 * 0.5 ** 0.5, 1750])
+    assert ev.option("api").cashflow["total"].iloc[[0, 6, 12]].tolist() == pytest.approx([3500, 3500 * 0.5**0.5, 1750])
     # on-demand rent: 1,461 falling 20 % a year; a 3-year commitment keeps its rate
     assert ev.option("rent").cashflow["total"].iloc[12] == pytest.approx(1461 * 0.8)
     assert ev.option("rent-3y").cashflow["total"].iloc[12] == pytest.approx(1461)
@@ -275,12 +292,14 @@ def test_request_classes_route_by_quality(base_catalog):
     assert ev.option("rent").quality.met is False
     assert ev.option("hyb").quality.met is True
     assert ev.recommendation.option != "rent"
-    assert "Excluded for quality" in ev.recommendation.sentence and "hard (0.8, 30% of requests)" in \
-        ev.recommendation.sentence
+    assert (
+        "Excluded for quality" in ev.recommendation.sentence
+        and "hard (0.8, 30% of requests)" in ev.recommendation.sentence
+    )
 
 
 def test_request_class_shares_must_sum_to_one():
     from pydantic import ValidationError
 
-    with pytest.raises(ValidationError, match="shares must sum to 1, got 0.9"):
+    with pytest.raises(ValidationError, match=r"shares must sum to 1, got 0\.9"):
         scenario(workload={"request_classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.4}]})

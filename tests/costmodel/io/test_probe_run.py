@@ -45,8 +45,11 @@ def test_written_summary_reads_back_the_same():
 
 
 def test_scenario_option_points_at_a_probe_run(catalog_files):
-    overrides = ["options.own-l40s.probe_run=data/probes/example-tiny-llama-cpu",
-                 "workload.slo.ttft_p95_ms=60", "workload.slo.tpot_p95_ms=10"]
+    overrides = [
+        "options.own-l40s.probe_run=data/probes/example-tiny-llama-cpu",
+        "workload.slo.ttft_p95_ms=60",
+        "workload.slo.tpot_p95_ms=10",
+    ]
     sc = load_scenario(FINTECH, overrides)
     ev = evaluate(sc, build_catalog(catalog_files, sc, str(FINTECH)))
     cap = ev.option("own-l40s").capacity
@@ -96,11 +99,14 @@ def _unknown_column(columns, rows):
     return [*columns, "colour"], rows
 
 
-@pytest.mark.parametrize(("change", "needles"), [
-    (_drop_valid, ["summary.csv", "column 'valid' is missing"]),
-    (_bad_type, ["summary.csv", "line 3", "ttft_p95_ms", "'fast'"]),
-    (_unknown_column, ["summary.csv", "column 'colour'", FORMAT]),
-])
+@pytest.mark.parametrize(
+    ("change", "needles"),
+    [
+        (_drop_valid, ["summary.csv", "column 'valid' is missing"]),
+        (_bad_type, ["summary.csv", "line 3", "ttft_p95_ms", "'fast'"]),
+        (_unknown_column, ["summary.csv", "column 'colour'", FORMAT]),
+    ],
+)
 def test_broken_summary_is_one_line_naming_file_and_field(tmp_path, change, needles):
     run = _copy(tmp_path)
     _rewrite_summary(run, change)

@@ -18,8 +18,11 @@ def all_sourced(obj, path="catalog"):
 
 
 def test_every_number_has_provenance_and_honest_basis(catalog_files):
-    values = [v for part in (catalog_files.gpus, catalog_files.models, catalog_files.quantizations,
-                             catalog_files.api) for v in all_sourced(part)]
+    values = [
+        v
+        for part in (catalog_files.gpus, catalog_files.models, catalog_files.quantizations, catalog_files.api)
+        for v in all_sourced(part)
+    ]
     assert len(values) > 80
     for path, v in values:
         assert v.source and v.as_of and v.unit, path

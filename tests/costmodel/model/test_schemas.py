@@ -17,8 +17,7 @@ def test_committed_schemas_are_current():
 
 
 def _properties(schema: dict, defs: dict, seen: set[str]):
-    for name, prop in schema.get("properties", {}).items():
-        yield name, prop
+    yield from schema.get("properties", {}).items()
     for key, sub in defs.items():
         if key not in seen:
             seen.add(key)
@@ -28,6 +27,7 @@ def _properties(schema: dict, defs: dict, seen: set[str]):
 @pytest.mark.parametrize("name", sorted(json_schemas()))
 def test_every_schema_field_has_a_description(name):
     schema = json_schemas()[name]
-    missing = [field for field, prop in _properties(schema, schema.get("$defs", {}), set())
-               if not prop.get("description")]
+    missing = [
+        field for field, prop in _properties(schema, schema.get("$defs", {}), set()) if not prop.get("description")
+    ]
     assert not missing, f"{name}: fields without description: {missing}"

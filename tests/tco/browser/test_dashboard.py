@@ -16,12 +16,20 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import ROOT, free_port
+
 # four live figures from the controls, then the Monte Carlo cost ranges and the tornado
 FIGURES = 6
 RENDER_S = 120  # a first render takes 3-5 s here
 PER_MILLION = "Cost per 1M tokens"  # title of the figure with labelled bars
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--no-first-run", "--disable-sync", "--disable-quic"]
+ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+    "--disable-quic",
+]
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +37,13 @@ def dashboard(tmp_path_factory, chromium):
     port = free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"  # Voila's and its kernels' stderr, shown on failure
     with log.open("wb") as sink:
-        proc = subprocess.Popen([sys.executable, "-m", "tco", "dashboard", "--port", str(port), "--no-browser"],
-                                cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tco", "dashboard", "--port", str(port), "--no-browser"],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while True:  # wait for the port, not the page: each request to / starts a kernel
@@ -68,8 +81,10 @@ def open_dashboard(page, dashboard: Dashboard) -> None:
     try:
         page.locator(".tco-summary").wait_for(timeout=RENDER_S * 1000)
     except PlaywrightTimeout:
-        pytest.fail(f"dashboard not rendered after {RENDER_S} s; page text:\n"
-                    f"{page.locator('body').inner_text()[-2000:]}\nVoila log:\n{dashboard.tail()}")
+        pytest.fail(
+            f"dashboard not rendered after {RENDER_S} s; page text:\n"
+            f"{page.locator('body').inner_text()[-2000:]}\nVoila log:\n{dashboard.tail()}"
+        )
 
 
 def test_widget_change_updates_the_numbers(chromium, dashboard, tmp_path):
@@ -96,8 +111,9 @@ def test_widget_change_updates_the_numbers(chromium, dashboard, tmp_path):
         box = page.locator(".widget-text", has_text="Output tokens").locator("input")
         box.fill("1400")
         box.press("Enter")
-        page.wait_for_function("t => document.querySelector('.tco-summary').innerText !== t", arg=before,
-                               timeout=30_000)
+        page.wait_for_function(
+            "t => document.querySelector('.tco-summary').innerText !== t", arg=before, timeout=30_000
+        )
         after = summary.inner_text()
         assert after != before
         # the figures changed with the numbers: the bar labels ($ per 1M tokens) were redrawn
@@ -105,7 +121,9 @@ def test_widget_change_updates_the_numbers(chromium, dashboard, tmp_path):
             "([title, old]) => { const plot = [...document.querySelectorAll('.js-plotly-plot')]"
             ".find(p => p.textContent.includes(title)); return plot !== undefined && "
             "[...plot.querySelectorAll('text.bartext')].map(t => t.textContent).join() !== old; }",
-            arg=[PER_MILLION, ",".join(labels_before)], timeout=30_000)
+            arg=[PER_MILLION, ",".join(labels_before)],
+            timeout=30_000,
+        )
         page.wait_for_function(all_drawn, timeout=30_000)
         labels_after = per_million.locator("text.bartext").all_text_contents()
         assert len(labels_after) == len(labels_before) > 0 and labels_after != labels_before
