@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from costmodel import load
-from costmodel.scenario import ApiOption, OwnedOption
+from costmodel.model.scenario import ApiOption, OwnedOption
 from costmodel.uncertainty import simulate
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -33,7 +33,7 @@ from pathlib import Path
 import pandas as pd
 from rich.console import Console
 
-from probes.endpoint import Endpoint
+from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
 

@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import statistics
 
-from costmodel.dashboard import explorer
-from costmodel.loaders import DATA_DIR
+from costmodel import paths
+from tco.dashboard import explorer
 
 CHANGES = [
     ("volume", lambda v: v * 1.7),
@@ -33,7 +33,7 @@ CHANGES = [
 
 def main() -> None:
     all_ms = []
-    for path in sorted((DATA_DIR / "scenarios").glob("*.yaml")):
+    for path in sorted(paths.scenarios_dir().glob("*.yaml")):
         ex = explorer(path.stem).explorer
         times = []
         for key, new in CHANGES * 3:

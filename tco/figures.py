@@ -1,9 +1,8 @@
 """Plotly figures of an evaluation. Pure: results in, ``go.Figure`` out.
 
-Each figure keeps one trace per option in scenario order, so the explore notebook can
-update a ``FigureWidget`` in place (same traces, new data) instead of redrawing it.
-Figures carry no template: building one costs ~28 ms (plotly validates and copies it),
-so callers set ``plotly.io.templates.default`` once (:data:`TEMPLATE`).
+One trace per option in scenario order, with the same colour in every figure. Figures
+carry no template: building one costs ~28 ms (plotly validates and copies it), so callers
+set ``plotly.io.templates.default`` once (:data:`TEMPLATE`).
 """
 
 from __future__ import annotations
@@ -14,10 +13,10 @@ import plotly.graph_objects as go
 
 from costmodel.engine import Evaluation, cost_curves
 from costmodel.model.catalog import Catalog
+from costmodel.text import count, percent, slo_word, usd_rate
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 SLO_COLOR = {True: "#2ca02c", False: "#d62728", None: "#bcbd22"}
-SLO_TEXT = {True: "SLO met", False: "SLO missed", None: "SLO unverified"}
 TEMPLATE = "plotly_white"
 LAYOUT = dict(
     margin=dict(l=60, r=20, t=60, b=50), height=420, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0)
@@ -25,7 +24,7 @@ LAYOUT = dict(
 
 
 def _list(values) -> list:
-    """Plain lists for trace data: FigureWidget front ends in Voila drew nothing from numpy/pandas buffers."""
+    """Plain lists for trace data: the figure's JSON stays readable and free of binary buffers."""
     return np.asarray(values, dtype=float).tolist()
 
 
@@ -63,7 +62,7 @@ def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None 
         marker=dict(size=11, symbol="x", color="black"),
         text=[f"{x:,.3g}" for x in xs],
         textposition="top center",
-        hovertext=[f"{b.self_hosted} = {b.api} at {x:,.0f} req/month" for b, x in be],
+        hovertext=[f"{b.self_hosted} = {b.api} at {count(x)} req/month" for b, x in be],
     )
     fig.add_vline(
         x=ev.scenario.workload.requests_per_month,
@@ -104,9 +103,9 @@ def cost_per_million(ev: Evaluation) -> go.Figure:
             x=names,
             y=_list([o.usd_per_million_tokens for o in ev.options]),
             marker_color=[SLO_COLOR[o.slo.met] for o in ev.options],
-            text=[f"${o.usd_per_million_tokens:,.3f}" for o in ev.options],
+            text=[usd_rate(o.usd_per_million_tokens) for o in ev.options],
             textposition="outside",
-            hovertext=[SLO_TEXT[o.slo.met] for o in ev.options],
+            hovertext=[f"SLO {slo_word(o.slo.met)}" for o in ev.options],
         ),
         layout=LAYOUT,
     )
@@ -123,7 +122,7 @@ def gpus_and_slo(ev: Evaluation) -> go.Figure:
             x=[o.name for o in hosted],
             y=_list([o.gpus_at_peak for o in hosted]),
             marker_color=[SLO_COLOR[o.slo.met] for o in hosted],
-            text=[f"{o.gpus_at_peak} GPUs, {SLO_TEXT[o.slo.met]}, {o.capacity.basis}" for o in hosted],
+            text=[f"{count(o.gpus_at_peak, 'GPUs')}, SLO {slo_word(o.slo.met)}, {o.capacity.basis}" for o in hosted],
             textposition="outside",
         ),
         layout=LAYOUT,
@@ -202,7 +201,7 @@ def hybrid_sweep(sweep: pd.DataFrame, name: str) -> go.Figure:
         mode="markers+text",
         marker=dict(size=14, symbol="star", color="#d62728"),
         name="optimum",
-        text=[f"optimum: {int(best['local_gpus'])} GPUs, {best['local_share']:.0%} local"],
+        text=[f"optimum: {count(best['local_gpus'], 'GPUs')}, {percent(best['local_share'])} local"],
         textposition="top center",
     )
     fig.update_xaxes(title="local GPUs (0 = all API; right end = all local)")
@@ -241,7 +240,7 @@ def cost_distribution(sim, ev=None) -> go.Figure:
         y=[labels.get(n, n) for n in names],
         mode="text",
         showlegend=False,
-        text=[f"  P(cheapest) {p_cheapest[n]:.0%}" for n in names],
+        text=[f"  P(cheapest) {percent(p_cheapest[n])}" for n in names],
         textposition="middle right",
     )
     fig.update_layout(

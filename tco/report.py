@@ -30,7 +30,7 @@ from costmodel.io.scenario import load, load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import percent, slo_word, usd
+from costmodel.text import count, percent, slo_word, usd
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 
 
@@ -171,7 +171,7 @@ def options_table(ctx: ReportContext) -> pd.DataFrame:
                 "GPUs at peak": o.gpus_at_peak,
                 "capacity": None
                 if o.capacity is None
-                else f"{o.capacity.output_tokens_per_s:,.0f} out tok/s per replica ({o.capacity.basis})",
+                else f"{count(o.capacity.output_tokens_per_s)} out tok/s per replica ({o.capacity.basis})",
                 "SLO": slo_word(o.slo.met),
                 "prices": "; ".join(o.price_notes),
             }

@@ -201,3 +201,36 @@ def test_evaluate_without_draws_has_no_monte_carlo():
 def test_evaluate_help_documents_draws_and_seed():
     result = tco("evaluate", "--help")
     assert "--draws" in result.stdout and "--seed" in result.stdout
+
+
+def test_tco_data_dir_moves_every_command(tmp_path, fault_server):
+    """A private data folder: its catalog prices the scenario, schemas and probe runs land in it."""
+    data = tmp_path / "mydata"
+    shutil.copytree(ROOT / "data", data, ignore=shutil.ignore_patterns("probes"))
+    gpus = data / "catalog" / "gpus.yaml"
+    gpus.write_text(gpus.read_text().replace("value: 8000\n", "value: 16000\n"))  # the L40S purchase price
+    (data / "schema" / "scenario.schema.json").unlink()
+    env = {"TCO_DATA_DIR": str(data)}
+    scenario = str(data / "scenarios" / "fintech-rag.yaml")
+    doc = json.loads(tco("evaluate", scenario, "--json", "--draws", "0", env=env).stdout)
+    own = next(o for o in doc["options"] if o["name"] == "own-l40s")
+    assert any("$16,000/GPU" in n for n in own["price_notes"]), own["price_notes"]
+    assert "16,000" in tco("prices", "--provider", "openai", env=env).stdout
+    assert tco("validate", scenario, env=env).returncode == 0
+    assert tco("schema", env=env).returncode == 0 and (data / "schema" / "scenario.schema.json").is_file()
+    probe = tco(
+        "probe",
+        "--base-url",
+        f"{fault_server}/v1",
+        "--model",
+        "fault-model",
+        "--concurrency",
+        "1",
+        "--requests",
+        "2",
+        "--output-tokens",
+        "4",
+        env=env,
+    )
+    assert probe.returncode == 0, probe.stderr
+    assert len(list((data / "probes").glob("*/summary.csv"))) == 1
