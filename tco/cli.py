@@ -92,7 +92,7 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
             usd(o.total_cost_usd),
             usd(o.npv_usd),
             usd_rate(o.usd_per_million_tokens),
-            "-" if o.gpus_at_peak is None else str(o.gpus_at_peak),
+            count(o.gpus_at_peak),
             capacity,
             _slo(o.slo.met),
         )

@@ -100,7 +100,7 @@ def print_summary(run_dir: Path, console: Console) -> None:
         if not row.valid:
             console.print(Text.assemble((f"{row.level} invalid: ", "yellow"), row.invalid_reason or ""))
     if manifest.slo_search:
-        console.print(f"highest level meeting the SLO: {manifest.slo_search.best}")
+        console.print(f"highest level meeting the SLO: {manifest.slo_search.best:g}")
     console.print(Text(f"results: {run_dir}"))
 
 
@@ -151,8 +151,29 @@ def register(app: typer.Typer, fail) -> None:
             float | None, typer.Option(min=0, help="GPU-hour price instead of the catalog's.")
         ] = None,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/probes).")] = None,
+        finalize: Annotated[
+            Path | None,
+            typer.Option(
+                help="Rebuild this run folder's summary and manifest from its requests.jsonl (after a crash, "
+                "or to update an older format) and print it; sends nothing."
+            ),
+        ] = None,
     ) -> None:
         """Measure an OpenAI-compatible endpoint under load: TTFT, ITL, TPOT, e2e, throughput, errors."""
+        if finalize is not None:
+            from costmodel.io.probe_run import ProbeRunError
+            from probes.finalize import finalize as rebuild
+
+            try:
+                done = rebuild(finalize)
+            except ProbeRunError as e:
+                fail(e)
+            dropped = f"; {done.dropped_lines} unreadable line(s) dropped" if done.dropped_lines else ""
+            err.print(
+                f"rebuilt {finalize}: {done.records} records, {done.levels} levels, status {done.status}{dropped}"
+            )
+            print_summary(finalize, Console(width=None if sys.stdout.isatty() else 150))
+            return
         from costmodel.io.files import InputError, read_yaml, validate
         from costmodel.model.endpoint import Endpoint, GpuRef
         from probes.load import LoadPlan

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
+import shutil
+
 import pytest
 
 from costmodel.io.files import read_yaml, validate
+from costmodel.io.probe_run import read_manifest, read_summary, summary_csv
 from costmodel.model.endpoint import Endpoint
-from tests.conftest import ROOT, assert_bad_input, tco
+from tests.conftest import EXAMPLE_RUN, ROOT, assert_bad_input, tco
 
 
 @pytest.mark.parametrize(
@@ -40,3 +44,23 @@ def test_unreachable_endpoint_is_a_clear_error():
 def test_bundled_endpoint_files_validate(path):
     ep = validate(Endpoint, read_yaml(path), str(path))
     assert ep.api_key_env is None or ep.api_key_env.isupper()  # a variable's name, not a key
+
+
+def test_finalize_rebuilds_a_crashed_run(tmp_path):
+    """After a SIGKILL: a half-written last line, no summary, a manifest still 'running'."""
+    run = tmp_path / "run"
+    shutil.copytree(EXAMPLE_RUN, run)
+    lines = (run / "requests.jsonl").read_text().splitlines()
+    (run / "requests.jsonl").write_text("\n".join(lines) + "\n" + lines[-1][:40])  # cut mid-record
+    (run / "summary.csv").unlink()
+    manifest = json.loads((run / "manifest.json").read_text())
+    (run / "manifest.json").write_text(json.dumps({**manifest, "status": "running", "ended": None}))
+    result = tco("probe", "--finalize", str(run))
+    assert result.returncode == 0, result.stderr
+    assert f"{len(lines)} records" in result.stderr and "1 unreadable line(s) dropped" in result.stderr
+    assert read_manifest(run).status == "interrupted"
+    assert summary_csv(read_summary(run)) == (EXAMPLE_RUN / "summary.csv").read_text()  # the same figures
+
+
+def test_finalize_needs_a_run_folder(tmp_path):
+    assert_bad_input(tco("probe", "--finalize", str(tmp_path)), "manifest.json", "missing")

@@ -1,0 +1,36 @@
+"""The README's numbers are the workbench's: its tour output is rerun and compared line by line,
+and every document it links to exists."""
+
+from __future__ import annotations
+
+import re
+
+from tests.conftest import ROOT, tco
+
+README = (ROOT / "README.md").read_text(encoding="utf-8")
+
+
+def _squash(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_tour_output_is_what_the_command_prints():
+    block = re.search(r"```text\n\$ tco (evaluate [^\n]+)\n(.*?)```", README, re.S)
+    assert block, "the README's tour shows a tco evaluate output"
+    command, shown = block.group(1).split(), block.group(2)
+    result = tco(*command[:1], *command[1:])
+    assert result.returncode == 0, result.stderr
+    printed = _squash(result.stdout)
+    for line in shown.splitlines():
+        if line.strip() and line.strip() != "...":
+            assert _squash(line) in printed, f"README line not in today's output: {line}"
+
+
+def test_links_resolve():
+    for target in re.findall(r"\]\(([^)#]+)\)", README):
+        assert (ROOT / target).exists(), target
+
+
+def test_readme_is_a_front_page():
+    assert README.count("\n") <= 160
+    assert "make report" in README and "make test" in README
