@@ -47,6 +47,7 @@ bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/montecarlo.py
 	$(BIN)/python bench/widgets.py
 	$(BIN)/python bench/probe_overhead.py
+	$(BIN)/python bench/probe_search.py
 
 vllm: $(VLLM_STAMP)
 

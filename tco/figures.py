@@ -156,26 +156,17 @@ def tornado(sens: pd.DataFrame) -> go.Figure:
     a, b = sens.attrs.get("options", ("best", "runner-up"))
     base = sens.attrs.get("base_metric", 0.0)
     order = sens.iloc[::-1]
-    fig.add_bar(
-        y=list(order["factor"]),
-        x=_list(order["metric_low"] - base),
-        base=base,
-        orientation="h",
-        name="low value",
-        marker_color="#1f77b4",
-        text=[f"{v:,.3g}" for v in order["low"]],
-        textposition="inside",
-    )
-    fig.add_bar(
-        y=list(order["factor"]),
-        x=_list(order["metric_high"] - base),
-        base=base,
-        orientation="h",
-        name="high value",
-        marker_color="#ff7f0e",
-        text=[f"{v:,.3g}" for v in order["high"]],
-        textposition="inside",
-    )
+    for end, colour in (("low", "#1f77b4"), ("high", "#ff7f0e")):
+        fig.add_bar(
+            y=list(order["factor"]),
+            x=_list(order[f"metric_{end}"] - base),
+            base=base,
+            orientation="h",
+            name=f"{end} value",
+            marker_color=colour,
+            text=[f"{v:,.3g}" for v in order[end]],
+            textposition="inside",
+        )
     fig.add_vline(x=0, line_color="black")
     fig.update_layout(barmode="overlay", title=f"Sensitivity: NPV({a}) - NPV({b}); left of 0, {b} wins")
     fig.update_xaxes(title="USD")
