@@ -42,6 +42,18 @@ OWNED_UNITS = {
     "spare_replicas": "replicas",
     "gpus": "GPUs",
 }
+EFFICIENCY_UNITS = {
+    "mbu": "fraction",
+    "decode_mfu": "fraction",
+    "mfu": "fraction",
+    "expert_mfu": "fraction",
+    "expert_mbu": "fraction",
+    "step_overhead_ms": "ms",
+    "memory_utilization": "fraction",
+    "reserved_memory_gb": "GB",
+    "max_num_seqs": "sequences",
+    "max_batched_tokens": "tokens",
+}
 RENTED_UNITS = {
     "usd_per_gpu_hour": "USD/GPU-hour",
     "ops_staff_fte": "FTE",
@@ -126,19 +138,14 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
     if sc.serving:
         models.add(sc.serving.model)
         quants.add(sc.serving.quantization)
+        engine = catalog.engines[sc.serving.engine]
         for field, value in sc.serving.efficiency.model_dump().items():
-            rows.append(
-                _scenario_row(
-                    sc,
-                    f"serving.efficiency.{field}",
-                    value,
-                    "sequences"
-                    if field == "max_num_seqs"
-                    else "bytes"
-                    if field == "kv_cache_bytes_per_element"
-                    else "fraction",
-                )
-            )
+            if value is not None:  # the scenario's override
+                rows.append(_scenario_row(sc, f"serving.efficiency.{field}", value, EFFICIENCY_UNITS[field]))
+        for field in ("max_num_seqs", "max_batched_tokens", "memory_utilization", "reserved_memory"):
+            rows.append(_sourced_row(f"{engine.id}: {field}", getattr(engine, field)))
+        for field, value in engine.efficiency:
+            rows.append(_sourced_row(f"{engine.id}: {field}", value))
     for o in sc.options:
         if isinstance(o, ApiOption):
             p = catalog.api_prices[(o.provider, o.model)]
@@ -181,6 +188,8 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
             s = getattr(g, field)
             if s is not None:
                 rows.append(_sourced_row(f"{gid}: {field}", s))
+        rows.append(_sourced_row(f"{gid}: {g.interconnect.kind} bandwidth", g.interconnect.bandwidth))
+        rows.append(_sourced_row(f"{gid}: all-reduce latency", g.interconnect.allreduce_latency))
         for rent in g.rental:
             rows.append(_sourced_row(f"{gid}: rent {rent.provider} {rent.commitment}", rent.price))
     for mid in sorted(models):

@@ -1,18 +1,21 @@
 """How numbers read: the one money formatter, counts, percents, and the SLO wording.
 
-The engine's recommendation sentences and every face (CLI, report, workbook labels,
-dashboard) format through these functions, so a figure reads the same everywhere.
+Also the one wording of an unknown catalog id. The engine's recommendation sentences and every
+face (CLI, report, workbook labels, dashboard) format through these functions, so a figure reads
+the same everywhere.
 Pure: no I/O, no third-party imports beyond numpy.
 """
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["MISSING", "count", "drawn", "percent", "slo_word", "times", "usd", "usd_rate", "yes_no"]
+__all__ = ["MISSING", "count", "drawn", "percent", "slo_word", "times", "unknown_id", "usd", "usd_rate", "yes_no"]
 
 MISSING = "–"
 """What a table shows where there is no value."""
@@ -119,3 +122,10 @@ def drawn(x: ArrayLike, spec: str = "g") -> str:
     if a.size == 1:
         return format(float(a.reshape(())), spec)
     return f"{format(float(a.min()), spec)}-{format(float(a.max()), spec)} (drawn)"
+
+
+def unknown_id(value: str, known: Iterable[str], what: str) -> str:
+    """``unknown GPU; did you mean 'h100-sxm'?`` (or the known ids when none is close)."""
+    known = sorted(known)
+    close = difflib.get_close_matches(value, known, n=1)
+    return f"unknown {what}; " + (f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}")

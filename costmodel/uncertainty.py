@@ -75,10 +75,14 @@ def drawn_scenario(scenario: Scenario, values: dict[str, Any]) -> Scenario:
 
 
 def point_value(scenario: Scenario, catalog: Catalog, path: str) -> float:
-    """The point estimate of an uncertain input; catalog prices where the scenario sets none."""
+    """The point estimate of an uncertain input; the engine's efficiency or the catalog's price
+    where the scenario sets none."""
     node = scenario.value_at(path)
     if node is not None:
         return float(node)
+    section, _, field = path.rpartition(".")
+    if section == "serving.efficiency":
+        return catalog.engines[scenario.serving.engine].default_for(field)
     h = prepare(scenario, catalog).fleets[path.split(".")[1]]
     if isinstance(h.option, RentedOption):
         return float(h.usd_per_gpu_hour)
@@ -153,11 +157,13 @@ def _reuse_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
 
 
-def _chunk(scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n: int) -> dict[str, tuple]:
+def _chunk(
+    scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n: int, layouts: dict[str, int]
+) -> dict[str, tuple]:
     rng = np.random.default_rng(seed)
     values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
     drawn = drawn_scenario(scenario, values)
-    prepared = prepare(drawn, catalog)
+    prepared = prepare(drawn, catalog, chosen=layouts)  # layouts are chosen on the plan, before draws
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
     weights = np.stack(
@@ -187,7 +193,9 @@ def simulate(
     """
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
-    prepare(scenario, catalog)  # point resolution first: a bad scenario fails with the engine's own error
+    layouts = prepare(
+        scenario, catalog
+    ).chosen_layouts()  # point resolution first: a bad scenario fails with the engine's own error
     _reuse_freed_memory()
     sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
@@ -200,7 +208,7 @@ def simulate(
     def run(i: int) -> int:
         start = i * CHUNK
         rows = slice(start, start + sizes[i])
-        for name, (t, v, m) in _chunk(scenario, catalog, seeds[i], sizes[i]).items():
+        for name, (t, v, m) in _chunk(scenario, catalog, seeds[i], sizes[i], layouts).items():
             total[name][rows], npv[name][rows] = t, v
             if m is None:
                 unknown.add(name)

@@ -46,6 +46,7 @@ def variant_costs(
     *,
     api_price_scale: ArrayLike = 1.0,
     max_utilization: ArrayLike | None = None,
+    layouts: dict[str, int] | None = None,
 ) -> dict[str, Array]:
     """Steady-state monthly cost of each option (not hybrids) for many what-if variants at once.
 
@@ -53,23 +54,28 @@ def variant_costs(
     every API price, and the planned peak utilisation of self-hosted fleets (``None``: each
     option's own). Self-hosted fleets are sized for the volume's peak; owned capex is spread
     over its depreciation life net of residual value. USD per month, one array per option.
+    ``layouts`` keeps each self-hosted option in the layout an evaluation chose
+    (:meth:`Evaluation.chosen_layouts`) instead of choosing again.
     """
     v = np.asarray(requests_per_month, dtype=float)
-    fns = steady_cost_functions(scenario, prepare(scenario, catalog))
+    fns = steady_cost_functions(scenario, prepare(scenario, catalog, chosen=layouts))
     shape = np.broadcast_shapes(
         v.shape, np.shape(api_price_scale), np.shape(max_utilization) if max_utilization is not None else ()
     )
     return {name: np.broadcast_to(fn(v, api_price_scale, max_utilization), shape) for name, fn in fns.items()}
 
 
-def cost_curves(scenario: Scenario, catalog: Catalog, requests_per_month: ArrayLike) -> pd.DataFrame:
+def cost_curves(
+    scenario: Scenario, catalog: Catalog, requests_per_month: ArrayLike, layouts: dict[str, int] | None = None
+) -> pd.DataFrame:
     """Steady-state monthly cost of each option (not hybrids) at each monthly volume.
 
     The curves cross at the break-even volumes (see :func:`variant_costs` for the model).
     Index: requests per month; one column per option, USD per month.
     """
     v = np.asarray(requests_per_month, dtype=float)
-    return pd.DataFrame(variant_costs(scenario, catalog, v), index=pd.Index(v, name="requests_per_month"))
+    costs = variant_costs(scenario, catalog, v, layouts=layouts)
+    return pd.DataFrame(costs, index=pd.Index(v, name="requests_per_month"))
 
 
 def break_evens_and_paybacks(

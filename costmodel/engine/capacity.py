@@ -1,100 +1,430 @@
-"""What one replica of a self-hosted option serves: a measured figure, or the roofline's estimate
-for the option's model, weight format and GPU; and the SLO status that follows from it."""
+"""What one replica of a self-hosted option serves, in every layout it can run in.
+
+A layout is a tensor-parallel size (1, 2, 4 or 8 GPUs per replica). A layout is feasible when
+the GPUs' usable memory holds the weights and one full sequence, and the tensor-parallel size
+divides the attention heads. Each feasible layout gets its capacity: a measured figure where
+the option has one, else the roofline (:mod:`costmodel.core.roofline`) with the engine's
+calibrated efficiencies (``data/catalog/engines.yaml``) and the scenario's overrides.
+Which layout serves is decided by cost, in :func:`costmodel.engine.costing.prepare`.
+"""
 
 from __future__ import annotations
 
-from costmodel.core.roofline import (
-    ReplicaCapacity,
-    kv_bytes_per_token,
-    roofline_capacity,
-    tensor_parallel_size,
-    weight_bytes,
-)
+from dataclasses import dataclass
+
+import numpy as np
+
+from costmodel.core import roofline
+from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load, Replica, ReplicaCapacity
 from costmodel.engine.errors import EngineError
 from costmodel.engine.results import SloStatus
-from costmodel.model.catalog import Catalog
+from costmodel.model.catalog import Catalog, Engine, Gpu, OpenModel, Quantization
 from costmodel.model.scenario import Efficiency, OwnedOption, RentedOption, Scenario
+from costmodel.text import unknown_id, usd_rate
 
 
-def replica_capacity(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> ReplicaCapacity:
-    """Per-replica capacity of a self-hosted option; measured when the option has a figure."""
+@dataclass(frozen=True)
+class Stack:
+    """An option's serving stack, resolved against the catalog."""
+
+    model: OpenModel
+    quantization: Quantization
+    gpu: Gpu
+    engine: Engine
+    efficiency: Efficiency  # the scenario's overrides (fields may be Monte Carlo draws)
+    kv_bytes_per_element: float
+
+    def kv_bytes_per_token(self) -> float:
+        m = self.model
+        if m.attention == "mla":
+            return float(
+                roofline.mla_kv_bytes_per_token(
+                    float(m.layers), float(m.kv_lora_rank), float(m.rope_head_dim), self.kv_bytes_per_element
+                )
+            )
+        return float(
+            roofline.kv_bytes_per_token(
+                float(m.layers), float(m.kv_heads), float(m.head_dim), self.kv_bytes_per_element
+            )
+        )
+
+    def weight_bytes(self) -> float:
+        return float(self.model.parameters) * float(self.quantization.bytes_per_weight)
+
+    def memory_utilization(self) -> float:
+        return self.efficiency.memory_utilization or float(self.engine.memory_utilization)
+
+    def replica(self, gpus: int) -> Replica:
+        """The roofline's inputs for ``gpus`` GPUs of this stack."""
+        m, q, g, e, over = self.model, self.quantization, self.gpu, self.engine, self.efficiency
+        flops = g.fp8_tflops if (q.compute == "fp8" and g.fp8_tflops is not None) else g.bf16_tflops
+        moe = m.moe
+        bpw = float(q.bytes_per_weight)
+        width = float(m.attention_heads) * (
+            float(m.kv_lora_rank) + float(m.rope_head_dim) if m.attention == "mla" else float(m.head_dim)
+        )
+        eff = e.efficiency
+
+        def pick(value, default):  # a scenario override (possibly Monte Carlo draws), else the engine's
+            return float(default) if value is None else value
+
+        return Replica(
+            weight_bytes=self.weight_bytes(),
+            expert_bytes=float(moe.expert_parameters) * bpw if moe else 0.0,
+            experts=int(moe.experts.value) if moe else 0,
+            experts_per_token=int(moe.experts_per_token.value) if moe else 0,
+            active_parameters=m.active_parameters,
+            expert_active_parameters=(float(moe.expert_parameters) * float(moe.experts_per_token) / float(moe.experts))
+            if moe
+            else 0.0,
+            layers=int(m.layers.value),
+            hidden=int(m.hidden_size.value),
+            attention_width=width,
+            kv_bytes_per_token=self.kv_bytes_per_token(),
+            gpus=gpus,
+            memory=float(g.memory) * 1e9,
+            bandwidth=float(g.bandwidth) * 1e12,
+            flops=float(flops) * 1e12,
+            link_bandwidth=float(g.interconnect.bandwidth) * 1e9,
+            allreduce_latency=float(g.interconnect.allreduce_latency) * 1e-6,
+            memory_utilization=self.memory_utilization(),
+            reserved_memory=pick(over.reserved_memory_gb, e.reserved_memory) * 1e9,
+            max_num_seqs=over.max_num_seqs or int(e.max_num_seqs.value),
+            max_batched_tokens=over.max_batched_tokens or int(e.max_batched_tokens.value),
+            step_overhead=np.divide(pick(over.step_overhead_ms, eff.step_overhead), 1e3),
+            mbu=pick(over.mbu, eff.mbu),
+            decode_mfu=pick(over.decode_mfu, eff.decode_mfu),
+            prefill_mfu=pick(over.mfu, eff.prefill_mfu),
+            expert_mfu=pick(over.expert_mfu, eff.expert_mfu),
+            expert_mbu=pick(over.expert_mbu, eff.expert_mbu),
+            moe_layers=int(moe.moe_layers.value) if moe else 0,
+        )
+
+    def why_not(self, gpus: int, sequence_tokens: float) -> str | None:
+        """Why ``gpus`` GPUs per replica cannot serve this stack, or None if they can."""
+        r = self.replica(gpus)
+        usable = float(self.gpu.memory) * 1e9 * self.memory_utilization() - float(r.reserved_memory)  # per GPU
+        kv = self.kv_bytes_per_token() * sequence_tokens / (1 if r.expert_parallel else gpus)
+        if usable < r.resident_bytes_per_gpu + kv:
+            return (
+                f"{gpus} x {self.gpu.id} hold {gpus * usable / 1e9:,.0f} GB usable, less than the "
+                f"{self.weight_bytes() / 1e9:,.1f} GB of weights plus one {sequence_tokens:,.0f}-token sequence"
+            )
+        if int(self.model.attention_heads.value) % gpus:
+            return (
+                f"{gpus} GPUs do not divide {self.model.id}'s {int(self.model.attention_heads.value)} attention heads"
+            )
+        return None
+
+
+def make_stack(
+    catalog: Catalog,
+    model: str,
+    quantization: str,
+    gpu: str,
+    engine: str = "vllm",
+    kv_cache_dtype: str = "auto",
+    efficiency: Efficiency | None = None,
+) -> Stack:
+    """A serving stack from catalog ids; ``kv_cache_dtype`` ``auto`` is the engine's default for
+    the weight format (FP8 KV with FP8 weights where the engine quantizes it)."""
+    eng, quant = catalog.engines[engine], catalog.quantizations[quantization]
+    if kv_cache_dtype == "auto":
+        kv_cache_dtype = "fp8" if eng.fp8_kv_cache == "with-fp8-weights" and quant.compute == "fp8" else "bf16"
+    return Stack(
+        catalog.models[model],
+        quant,
+        catalog.gpus[gpu],
+        eng,
+        efficiency or Efficiency(),
+        1.0 if kv_cache_dtype == "fp8" else 2.0,
+    )
+
+
+def stack_of(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> Stack:
+    """The option's model, weight format, GPU and engine, with the KV-cache dtype the engine uses."""
     serving = scenario.serving
-    wl = scenario.workload
     model_id = option.model or (serving.model if serving else None)
     quant_id = option.quantization or (serving.quantization if serving else "bf16")
-    eff = serving.efficiency if serving else Efficiency()
-    model, quant, gpu = catalog.models[model_id], catalog.quantizations[quant_id], catalog.gpus[option.gpu]
+    if serving is None:
+        return make_stack(catalog, model_id, quant_id, option.gpu)
+    return make_stack(
+        catalog, model_id, quant_id, option.gpu, serving.engine, serving.kv_cache_dtype, serving.efficiency
+    )
+
+
+@dataclass(frozen=True)
+class Layout:
+    """One way to lay a replica out, and what it serves."""
+
+    gpus_per_replica: int
+    capacity: ReplicaCapacity
+    replica: Replica | None  # None for a measured figure
+    load: Load
+
+
+def _measured(option: RentedOption | OwnedOption, scenario: Scenario, gpus: int) -> ReplicaCapacity:
+    wl, m = scenario.workload, option.measured
+    met = None
+    if m.ttft_p95_ms is not None and m.tpot_p95_ms is not None:
+        met = m.ttft_p95_ms <= wl.slo.ttft_p95_ms and m.tpot_p95_ms <= wl.slo.tpot_p95_ms
+    return ReplicaCapacity(
+        basis="measured",
+        gpus_per_replica=gpus,
+        requests_per_s=m.output_tokens_per_s_per_replica / wl.output_tokens_per_request,
+        output_tokens_per_s=m.output_tokens_per_s_per_replica,
+        batch=None,
+        ttft_ms=m.ttft_p95_ms,
+        tpot_ms=m.tpot_p95_ms,
+        slo_met=met,
+        limit="measured",
+        source=f"{m.source} ({m.as_of.isoformat()})",
+        as_of=m.as_of.isoformat(),
+    )
+
+
+def layouts(
+    option: RentedOption | OwnedOption,
+    scenario: Scenario,
+    catalog: Catalog,
+    forced: int | None = None,
+    at_plan: bool = True,
+) -> list[Layout]:
+    """Every feasible layout of the option (the forced one only, if ``gpus_per_replica`` or
+    ``forced`` says), each with its capacity; with ``at_plan`` the latencies are re-stated at the
+    option's planned utilisation. Raises :class:`EngineError` when none fits."""
+    wl = scenario.workload
+    stack = stack_of(option, scenario, catalog)
     seq = wl.input_tokens_per_request + wl.output_tokens_per_request
-    if seq > float(model.max_context):
+    if seq > float(stack.model.max_context):
         raise EngineError(
             "workload.input_tokens_per_request",
             wl.input_tokens_per_request,
-            f"input + output = {seq:g} tokens exceeds {model.id}'s context of {float(model.max_context):g}",
+            f"input + output = {seq:g} tokens exceeds {stack.model.id}'s context of {float(stack.model.max_context):g}",
         )
-    weights = float(weight_bytes(float(model.parameters), float(quant.bytes_per_weight)))
-    kv = float(
-        kv_bytes_per_token(
-            float(model.layers), float(model.kv_heads), float(model.head_dim), eff.kv_cache_bytes_per_element
-        )
-    )
-    tp = option.gpus_per_replica or tensor_parallel_size(
-        weights, float(gpu.memory) * 1e9, eff.memory_utilization, kv * seq
-    )
-    if tp is None or tp * float(gpu.memory) * 1e9 * eff.memory_utilization - weights < kv * seq:
+    wanted = forced or option.gpus_per_replica
+    sizes = (wanted,) if wanted else TENSOR_PARALLEL_SIZES
+    reasons = {g: stack.why_not(g, seq) for g in sizes}
+    feasible = [g for g in sizes if reasons[g] is None]
+    if not feasible:
         raise EngineError(
             f"options[{option.name}].gpu",
             option.gpu,
-            f"{model.id} in {quant.id} ({weights / 1e9:.1f} GB of weights) plus one {seq:g}-token sequence "
-            f"does not fit on {tp or 8} x {gpu.id} ({float(gpu.memory):g} GB each)",
+            f"{stack.model.id} in {stack.quantization.id} fits no layout: {reasons[sizes[-1]]}",
         )
-    if option.measured is not None:
-        m = option.measured
-        met = None
-        if m.ttft_p95_ms is not None and m.tpot_p95_ms is not None:
-            met = m.ttft_p95_ms <= wl.slo.ttft_p95_ms and m.tpot_p95_ms <= wl.slo.tpot_p95_ms
-        return ReplicaCapacity(
-            basis="measured",
-            gpus_per_replica=tp,
-            requests_per_s=m.output_tokens_per_s_per_replica / wl.output_tokens_per_request,
-            output_tokens_per_s=m.output_tokens_per_s_per_replica,
-            batch=None,
-            ttft_ms=m.ttft_p95_ms,
-            tpot_ms=m.tpot_p95_ms,
-            slo_met=met,
-            limit="measured",
-            source=f"{m.source} ({m.as_of.isoformat()})",
-            as_of=m.as_of.isoformat(),
-        )
-    flops_spec = gpu.fp8_tflops if (quant.compute == "fp8" and gpu.fp8_tflops is not None) else gpu.bf16_tflops
-    return roofline_capacity(
-        parameters=float(model.parameters),
-        bytes_per_weight=float(quant.bytes_per_weight),
-        layers=float(model.layers),
-        kv_heads=float(model.kv_heads),
-        head_dim=float(model.head_dim),
-        kv_bytes_per_element=eff.kv_cache_bytes_per_element,
-        memory_per_gpu=float(gpu.memory) * 1e9,
-        bandwidth_per_gpu=float(gpu.bandwidth) * 1e12,
-        flops_per_gpu=float(flops_spec) * 1e12,
-        gpus=tp,
-        mbu=eff.mbu,
-        mfu=eff.mfu,
-        memory_utilization=eff.memory_utilization,
-        max_num_seqs=eff.max_num_seqs,
-        input_tokens=wl.input_tokens_per_request,
-        cached_input_share=wl.cached_input_share,
-        output_tokens=wl.output_tokens_per_request,
-        ttft_slo_s=wl.slo.ttft_p95_ms / 1e3,
-        tpot_slo_s=wl.slo.tpot_p95_ms / 1e3,
-    )
+    load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
+    if option.measured is not None:  # a measured figure is one layout: the forced or the smallest
+        return [Layout(feasible[0], _measured(option, scenario, feasible[0]), None, load)]
+    out = []
+    for g in feasible:
+        rep = stack.replica(g)
+        cap = roofline.slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
+        out.append(Layout(g, roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, rep, load))
+    return out
 
 
 def capacity_slo(cap: ReplicaCapacity) -> SloStatus:
-    """SLO status of a replica at its operating point."""
-    note = {
-        "tpot-slo-unmet": "even one sequence at a time misses the TPOT objective",
-        "measured": "" if cap.slo_met is not None else "measured throughput without latency figures",
-    }.get(cap.limit, "modelled at the operating batch; queueing excluded")
-    if cap.slo_met is False and cap.limit != "tpot-slo-unmet":
-        note = "modelled TTFT exceeds the objective"
+    """SLO status of a replica at its planned load."""
+    if cap.limit == "measured":
+        note = "" if cap.slo_met is not None else "measured throughput without latency figures"
+    elif cap.limit.endswith("-unmet"):
+        what = "TPOT" if cap.limit.startswith("tpot") else "TTFT"
+        note = f"even one sequence at a time misses the {what} objective"
+    else:
+        note = "modelled p95 at the planned load (Poisson arrivals)"
     return SloStatus(cap.slo_met, cap.ttft_ms, cap.tpot_ms, cap.basis, note)
+
+
+LIMIT_WORDS = {
+    "tpot-slo": "the TPOT objective",
+    "ttft-slo": "the TTFT objective",
+    "kv-cache": "the KV cache",
+    "max-num-seqs": "max_num_seqs",
+    "token-budget": "the step token budget",
+    "measured": "measurement",
+}
+
+
+def bound_by(limit: str) -> str:
+    """What a capacity limit means in words: ``the KV cache``, ``the TPOT objective, missed even at one sequence``."""
+    base = limit.removesuffix("-unmet")
+    words = LIMIT_WORDS.get(base, base)
+    return f"{words}, missed even at one sequence" if limit.endswith("-unmet") else words
+
+
+def describe(c: ReplicaCapacity) -> str:
+    """A layout in words: its GPUs per replica, throughput and what bounds it."""
+    return (
+        f"{c.gpus_per_replica} GPU{'s' * (c.gpus_per_replica > 1)} per replica: "
+        f"{float(np.mean(c.output_tokens_per_s)):,.0f} output tok/s per replica, bound by {bound_by(c.limit)}"
+    )
+
+
+@dataclass(frozen=True)
+class LayoutStudy:
+    """One tensor-parallel size of a stack: its SLO capacity and frontier, or why it cannot run."""
+
+    gpus_per_replica: int
+    why_not: str | None  # None when feasible
+    capacity: ReplicaCapacity | None = None  # at the SLO (p95 TTFT and TPOT)
+    usd_per_million_output: float | None = None  # GPU cost per 1M output tokens at the SLO capacity
+    frontier: dict[str, np.ndarray] | None = None  # roofline.frontier, plus usd_per_million along it
+
+
+@dataclass(frozen=True)
+class CapacityStudy:
+    """Every layout of one model, weight format, GPU and engine at one request shape and SLO:
+    what ``tco capacity`` prints and the explore notebook and report draw."""
+
+    stack: Stack
+    load: Load
+    ttft_ms: float
+    tpot_ms: float
+    usd_per_gpu_hour: float | None
+    price_source: str
+    layouts: tuple[LayoutStudy, ...]
+
+    @property
+    def best(self) -> LayoutStudy | None:
+        """The feasible layout meeting the SLO with the lowest cost per output token (no price:
+        the most output tokens/s per GPU); ties go to fewer GPUs."""
+        ok = [s for s in self.layouts if s.capacity is not None and s.capacity.slo_met]
+        if not ok:
+            return None
+        if self.usd_per_gpu_hour is not None:
+            return min(ok, key=lambda s: (s.usd_per_million_output, s.gpus_per_replica))
+        return max(ok, key=lambda s: (s.capacity.output_tokens_per_s / s.gpus_per_replica, -s.gpus_per_replica))
+
+
+def usd_per_million_output(usd_per_gpu_hour: float, gpus: int, output_tokens_per_s) -> np.ndarray:
+    """GPU cost of 1M output tokens: ``gpus x price / (output tokens/s x 3,600) x 1e6``."""
+    with np.errstate(divide="ignore"):
+        return gpus * usd_per_gpu_hour / (np.asarray(output_tokens_per_s, float) * 3600.0) * 1e6
+
+
+def capacity_study(
+    catalog: Catalog,
+    model: str,
+    gpu: str,
+    *,
+    quantization: str = "bf16",
+    engine: str = "vllm",
+    input_tokens: float = 1000,
+    output_tokens: float = 200,
+    cached_input_share: float = 0.0,
+    ttft_ms: float = 1000,
+    tpot_ms: float = 50,
+    usd_per_gpu_hour: float | None = None,
+    kv_cache_dtype: str = "auto",
+) -> CapacityStudy:
+    """Every tensor-parallel layout of a stack at one request shape: SLO capacity, latencies,
+    what bounds it, cost per output token at a GPU price (the catalog's cheapest on-demand rate
+    when none is given) and the throughput-interactivity frontier. Raises :class:`EngineError`
+    naming the argument for an unknown id or a format the engine does not serve."""
+    for field, value, known, what in (
+        ("model", model, catalog.models, "model"),
+        ("gpu", gpu, catalog.gpus, "GPU"),
+        ("quantization", quantization, catalog.quantizations, "quantization"),
+        ("engine", engine, catalog.engines, "engine"),
+    ):
+        if value not in known:
+            raise EngineError(field, value, unknown_id(value, known, what))
+    quant = catalog.quantizations[quantization]
+    if engine not in quant.engines:
+        raise EngineError(
+            "quantization",
+            quantization,
+            f"{quant.name} is not served by {catalog.engines[engine].name} "
+            f"(served by: {', '.join(quant.engines)}; {quant.engines_source})",
+        )
+    stack = make_stack(catalog, model, quantization, gpu, engine, kv_cache_dtype)
+    if input_tokens + output_tokens > float(stack.model.max_context):
+        raise EngineError(
+            "input_tokens",
+            input_tokens,
+            f"input + output = {input_tokens + output_tokens:g} tokens "
+            f"exceeds {model}'s context of {float(stack.model.max_context):g}",
+        )
+    source = "given"
+    if usd_per_gpu_hour is None:
+        rent = stack.gpu.rental_price(None, "on-demand")
+        if rent is not None:
+            usd_per_gpu_hour = float(rent.price.value)
+            source = f"catalog: cheapest on-demand rate, {rent.provider} ({rent.price.as_of.isoformat()})"
+        else:
+            source = f"no rental price for {gpu} in the catalog"
+    return study_of_stack(
+        stack, Load(input_tokens, output_tokens, cached_input_share), ttft_ms, tpot_ms, usd_per_gpu_hour, source
+    )
+
+
+def option_capacity_study(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> CapacityStudy:
+    """The capacity study of a scenario's self-hosted option: its stack and overrides, the
+    scenario's request shape and SLO; priced at the option's hourly rate if it rents."""
+    wl = scenario.workload
+    price, source = None, "owned: no hourly price"
+    if isinstance(option, RentedOption):
+        rate = option.usd_per_gpu_hour
+        rent = catalog.gpus[option.gpu].rental_price(option.provider, option.commitment)
+        price, source = (
+            (rate, "the option's rate")
+            if rate is not None
+            else (
+                (float(rent.price.value), f"catalog: {rent.provider} {rent.commitment}") if rent else (None, "no price")
+            )
+        )
+    load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
+    return study_of_stack(
+        stack_of(option, scenario, catalog), load, wl.slo.ttft_p95_ms, wl.slo.tpot_p95_ms, price, source
+    )
+
+
+def study_of_stack(
+    stack: Stack, load: Load, ttft_ms: float, tpot_ms: float, usd_per_gpu_hour: float | None, price_source: str
+) -> CapacityStudy:
+    """Every tensor-parallel size of ``stack``: why it cannot run, or its SLO capacity, cost per
+    output token and frontier."""
+    rows = []
+    for g in TENSOR_PARALLEL_SIZES:
+        reason = stack.why_not(g, load.input_tokens + load.output_tokens)
+        if reason is not None:
+            rows.append(LayoutStudy(g, reason))
+            continue
+        rep = stack.replica(g)
+        cap = roofline.slo_capacity(rep, load, ttft_ms / 1e3, tpot_ms / 1e3)
+        curve = roofline.frontier(rep, load)
+        price = None
+        if usd_per_gpu_hour is not None:
+            price = float(usd_per_million_output(usd_per_gpu_hour, g, cap.output_tokens_per_s))
+            curve["usd_per_million"] = usd_per_million_output(usd_per_gpu_hour, 1, curve["per_gpu"])
+        rows.append(LayoutStudy(g, None, cap, price, curve))
+    return CapacityStudy(stack, load, ttft_ms, tpot_ms, usd_per_gpu_hour, price_source, tuple(rows))
+
+
+def layout_sentence(option: str, layouts) -> str:
+    """Why an option runs in its layout: the chosen layout, what bounds it, its cost per 1M tokens
+    served, and the runner-up (``layouts`` are :class:`~costmodel.engine.results.LayoutCost`)."""
+    chosen = next((lay for lay in layouts if lay.chosen), None)
+    if chosen is None:
+        return ""
+    others = sorted(
+        (lay for lay in layouts if not lay.chosen), key=lambda lay: (not lay.eligible, lay.usd_per_million_served)
+    )
+    text = f"{option} runs {chosen.description}, {usd_rate(chosen.usd_per_million_served)} per 1M tokens served"
+    if not others:
+        return text + "; the only feasible layout."
+    runner = others[0]
+    why = "" if runner.eligible else " and misses the SLO"
+    return f"{text}; runner-up {runner.description}, {usd_rate(runner.usd_per_million_served)}{why}."
+
+
+def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | None = None) -> float:
+    """What the roofline says a published max-throughput run (:class:`~costmodel.model.validation.PublishedRun`)
+    served under the run's engine: its finite run of queued requests where the count is published
+    (:func:`~costmodel.core.roofline.offline_throughput`), else steady state at the most sequences
+    the replica holds."""
+    stack = make_stack(catalog, run.model, run.quantization, run.gpu, run.engine, efficiency=efficiency)
+    replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    if run.requests:
+        return float(roofline.offline_throughput(replica, load, run.requests))
+    return float(roofline.max_throughput(replica, load)[0])

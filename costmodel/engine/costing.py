@@ -17,12 +17,13 @@ import pandas as pd
 
 from costmodel.core import finance
 from costmodel.core.tables import CostTerms
+from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import api
-from costmodel.engine.capacity import capacity_slo
+from costmodel.engine.capacity import capacity_slo, describe, layouts
 from costmodel.engine.demand import Demand, demand_of
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
-from costmodel.engine.results import OptionResult, SloStatus
+from costmodel.engine.results import LayoutCost, OptionResult, SloStatus
 from costmodel.engine.routing import hybrid_items, slo_and
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import ApiOption, HybridOption, Option, OwnedOption, RentedOption, Scenario
@@ -31,28 +32,67 @@ from costmodel.text import count
 
 @dataclass(frozen=True)
 class Prepared:
-    """What every option's costing needs: demand by month, API prices, self-hosted fleets."""
+    """What every option's costing needs: demand by month, API prices, self-hosted fleets (in the
+    layout chosen for each), and every layout considered."""
 
     demand: Demand
     prices: dict[str, ApiPrice]  # by API option name
-    fleets: dict[str, SelfHostedFleet]  # by self-hosted option name
+    fleets: dict[str, SelfHostedFleet]  # by self-hosted option name, in the chosen layout
+    layouts: dict[str, tuple[LayoutCost, ...]]  # by self-hosted option name
+
+    def chosen_layouts(self) -> dict[str, int]:
+        """GPUs per replica of each self-hosted option: fixed before uncertainty resolves."""
+        return {name: fleet.capacity.gpus_per_replica for name, fleet in self.fleets.items()}
 
 
-def prepare(scenario: Scenario, catalog: Catalog) -> Prepared:
+def prepare(scenario: Scenario, catalog: Catalog, chosen: dict[str, int] | None = None) -> Prepared:
     """Resolve demand, prices and capacity once for all options.
 
-    Raises :class:`~costmodel.engine.errors.EngineError` when the scenario is valid but
-    impossible (a model that fits no GPU count, a GPU with no price).
+    Each self-hosted option runs in the layout with the lowest cost per served token among
+    those not known to miss the SLO (ties: fewer GPUs per replica); ``chosen`` fixes layouts
+    instead (the Monte Carlo keeps the point estimate's). Raises
+    :class:`~costmodel.engine.errors.EngineError` when the scenario is valid but impossible (a
+    model that fits no GPU count, a GPU with no price).
     """
-    return Prepared(
-        demand_of(scenario),
-        {o.name: api.api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)},
-        {
-            o.name: self_hosted_fleet(o, scenario, catalog)
-            for o in scenario.options
-            if isinstance(o, RentedOption | OwnedOption)
-        },
+    demand = demand_of(scenario)
+    prices = {o.name: api.api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
+    fleets, considered = {}, {}
+    for o in scenario.options:
+        if isinstance(o, RentedOption | OwnedOption):
+            forced = (chosen or {}).get(o.name)
+            # Monte Carlo draws (layouts chosen) read no latencies at the planned load: not re-stated
+            options = [
+                self_hosted_fleet(o, catalog, lay.capacity)
+                for lay in layouts(o, scenario, catalog, forced, at_plan=chosen is None)
+            ]
+            if forced:  # the layout is settled (Monte Carlo draws): nothing to compare
+                fleets[o.name], considered[o.name] = options[0], ()
+            else:
+                fleets[o.name], considered[o.name] = _cheapest_layout(o, scenario, demand, options)
+    return Prepared(demand, prices, fleets, considered)
+
+
+def _cheapest_layout(
+    option: RentedOption | OwnedOption, scenario: Scenario, demand: Demand, fleets: list[SelfHostedFleet]
+) -> tuple[SelfHostedFleet, tuple[LayoutCost, ...]]:
+    """Cost each layout over the horizon and keep the one with the lowest cost per served token."""
+    rate = float(finance.monthly_rate(scenario.discount_rate))
+    factors = finance.discount_factors(rate, demand.mean_rps.shape[-1])
+    rows = []
+    for fleet in fleets:
+        items, met = self_hosted_items(option, fleet, demand, detail=False)
+        total = items["total"].dense()
+        served_rps = np.minimum(demand.mean_rps, fleet.served_capacity(items["gpus"]))
+        served_tokens = float(np.sum(served_rps * SECONDS_PER_MONTH)) * (demand.input_tokens + demand.output_tokens)
+        per_million = float(total.sum()) / served_tokens * 1e6 if served_tokens > 0 else float("inf")
+        eligible = met is not False and not (np.ndim(met) and not np.all(met))
+        rows.append((fleet, float(total @ factors), per_million, bool(eligible)))
+    best = min(rows, key=lambda r: (not r[3], r[2], r[0].capacity.gpus_per_replica))
+    costs = tuple(
+        LayoutCost(f.capacity.gpus_per_replica, f.capacity, npv, per_million, ok, f is best[0], describe(f.capacity))
+        for f, npv, per_million, ok in rows
     )
+    return best[0], costs
 
 
 def cost_option(
@@ -75,20 +115,28 @@ def cost_option(
             option, scenario, demand, prepared.fleets[option.local], prepared.prices[option.overflow], detail
         )
     else:
-        h = prepared.fleets[option.name]
-        needed = h.fleet(demand.peak_rps)
-        fleet = needed if option.gpus is None else np.full(needed.shape[-1], float(option.gpus))
-        served = (
-            np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(option, OwnedOption) else None
-        )
-        items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
-        if detail:
-            items["utilization"] = h.utilization(items["gpus"], served)
-        met = h.capacity.slo_met
-        if option.gpus is not None:
-            met = slo_and(met, np.all(needed <= fleet, axis=-1, keepdims=True))
+        items, met = self_hosted_items(option, prepared.fleets[option.name], demand, detail)
     if detail:
         items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
+    return items, met
+
+
+def self_hosted_items(
+    option: RentedOption | OwnedOption, h: SelfHostedFleet, demand: Demand, detail: bool
+) -> tuple[dict[str, Any], Any]:
+    """Monthly line items of a rented or owned fleet sized for each month's peak (or fixed at
+    ``gpus``), and whether it meets the SLO (a fixed fleet too small for a peak does not)."""
+    needed = h.fleet(demand.peak_rps)
+    fleet = needed if option.gpus is None else np.full(needed.shape[-1], float(option.gpus))
+    served = (
+        np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(option, OwnedOption) else None
+    )
+    items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
+    if detail:
+        items["utilization"] = h.utilization(items["gpus"], served)
+    met = h.capacity.slo_met
+    if option.gpus is not None:
+        met = slo_and(met, np.all(needed <= fleet, axis=-1, keepdims=True))
     return items, met
 
 
@@ -191,4 +239,6 @@ def option_result(
     result = _result(
         option, option.kind, items, prepared, scenario, h.capacity, slo, h.notes, int(np.max(items["gpus"]))
     )
-    return replace(result, mean_utilization=float(np.mean(items["utilization"])))
+    return replace(
+        result, mean_utilization=float(np.mean(items["utilization"])), layouts=prepared.layouts.get(option.name, ())
+    )

@@ -19,10 +19,9 @@ from costmodel.core.rented import rented_monthly_cost
 from costmodel.core.roofline import ReplicaCapacity, replicas_needed
 from costmodel.core.tables import CostTerms, running_max
 from costmodel.core.units import SECONDS_PER_MONTH
-from costmodel.engine.capacity import replica_capacity
 from costmodel.engine.errors import EngineError
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
+from costmodel.model.scenario import OwnedOption, RentedOption
 from costmodel.text import drawn
 
 Array = NDArray[np.float64]
@@ -165,10 +164,10 @@ class SelfHostedFleet:
         return amortized + power + colocation + capex * o.maintenance_per_year / 12.0 + staff
 
 
-def self_hosted_fleet(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> SelfHostedFleet:
-    """Resolve a self-hosted option's GPU price (scenario override, else the catalog) and capacity."""
+def self_hosted_fleet(option: RentedOption | OwnedOption, catalog: Catalog, cap: ReplicaCapacity) -> SelfHostedFleet:
+    """A self-hosted option's fleet for one replica capacity, with its GPU price (the scenario's
+    override, else the catalog's)."""
     gpu = catalog.gpus[option.gpu]
-    cap = replica_capacity(option, scenario, catalog)
     notes: list[str] = []
     rate = capex = None
     if isinstance(option, RentedOption):

@@ -40,6 +40,19 @@ NO_QUALITY_REQUIREMENT = QualityStatus(True, "no quality requirement")
 
 
 @dataclass(frozen=True)
+class LayoutCost:
+    """One layout of a self-hosted option (GPUs per replica), its capacity and what it costs."""
+
+    gpus_per_replica: int
+    capacity: ReplicaCapacity
+    npv_cost_usd: float  # present value of the option's cost in this layout, USD (positive)
+    usd_per_million_served: float  # total cost / output + input tokens served, x 1e6
+    eligible: bool  # not known to miss the SLO
+    chosen: bool
+    description: str  # GPUs per replica, throughput and what bounds it
+
+
+@dataclass(frozen=True)
 class OptionResult:
     """One option over the horizon."""
 
@@ -57,6 +70,7 @@ class OptionResult:
     mean_utilization: float | None = None  # self-hosted: mean load / SLO capacity of the active fleet
     risks: tuple[str, ...] = ()
     quality: QualityStatus = NO_QUALITY_REQUIREMENT
+    layouts: tuple[LayoutCost, ...] = ()  # self-hosted: every feasible layout, the chosen one marked
 
     @property
     def eligible(self) -> bool:
@@ -111,3 +125,7 @@ class Evaluation:
 
     def option(self, name: str) -> OptionResult:
         return next(o for o in self.options if o.name == name)
+
+    def chosen_layouts(self) -> dict[str, int]:
+        """GPUs per replica each self-hosted option runs in (what re-costings of the plan keep)."""
+        return {o.name: o.capacity.gpus_per_replica for o in self.options if o.layouts}

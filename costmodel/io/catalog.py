@@ -6,7 +6,6 @@ API prices come from the pinned ``genai-prices`` snapshot, with local overrides
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -22,16 +21,19 @@ from costmodel.model.catalog import (
     ApiPrice,
     ApiPriceCatalog,
     Catalog,
+    EngineCatalog,
     GpuCatalog,
     ModelCatalog,
     QuantizationCatalog,
 )
 from costmodel.model.scenario import ApiOption, HybridOption, Scenario
+from costmodel.text import unknown_id
 
 CATALOG_FILES: dict[str, type[BaseModel]] = {
     "gpus.yaml": GpuCatalog,
     "models.yaml": ModelCatalog,
     "quantizations.yaml": QuantizationCatalog,
+    "engines.yaml": EngineCatalog,
     "api_prices.yaml": ApiPriceCatalog,
 }
 
@@ -44,6 +46,7 @@ class CatalogFiles:
     gpus: GpuCatalog
     models: ModelCatalog
     quantizations: QuantizationCatalog
+    engines: EngineCatalog
     api: ApiPriceCatalog
 
 
@@ -59,8 +62,24 @@ def load_catalog_files(directory: str | Path | None = None) -> CatalogFiles:
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise InputError(str(path), "id", dupes[0], "duplicate id")
+    engine_ids = {e.id for e in parsed["engines.yaml"].engines}
+    quantizations = d / "quantizations.yaml"
+    for q in parsed["quantizations.yaml"].quantizations:
+        unknown = [e for e in q.engines if e not in engine_ids]
+        if unknown:
+            raise InputError(
+                str(quantizations),
+                f"quantizations[{q.id}].engines",
+                unknown[0],
+                f"unknown engine; known: {', '.join(sorted(engine_ids))}",
+            )
     return CatalogFiles(
-        d, parsed["gpus.yaml"], parsed["models.yaml"], parsed["quantizations.yaml"], parsed["api_prices.yaml"]
+        d,
+        parsed["gpus.yaml"],
+        parsed["models.yaml"],
+        parsed["quantizations.yaml"],
+        parsed["engines.yaml"],
+        parsed["api_prices.yaml"],
     )
 
 
@@ -126,6 +145,7 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
         gpus={g.id: g for g in files.gpus.gpus},
         models={m.id: m for m in files.models.models},
         quantizations={q.id: q for q in files.quantizations.quantizations},
+        engines={e.id: e for e in files.engines.engines},
     )
     if scenario is None:
         return catalog
@@ -151,16 +171,28 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
 def check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
     def check(field: str, value: str | None, known: dict[str, Any], what: str) -> None:
         if value is not None and value not in known:
-            close = difflib.get_close_matches(value, list(known), n=1)
-            hint = f"did you mean {close[0]!r}?" if close else f"known: {', '.join(sorted(known))}"
-            raise InputError(file, field, value, f"unknown {what}; {hint}")
+            raise InputError(file, field, value, unknown_id(value, known, what))
 
     if scenario.serving:
         check("serving.model", scenario.serving.model, catalog.models, "model")
         check("serving.quantization", scenario.serving.quantization, catalog.quantizations, "quantization")
+        check("serving.engine", scenario.serving.engine, catalog.engines, "engine")
+    engine = scenario.serving.engine if scenario.serving else "vllm"
     for o in scenario.options:
         if isinstance(o, ApiOption | HybridOption):
             continue
         check(f"options[{o.name}].gpu", o.gpu, catalog.gpus, "GPU")
         check(f"options[{o.name}].model", o.model, catalog.models, "model")
         check(f"options[{o.name}].quantization", o.quantization, catalog.quantizations, "quantization")
+        quant_id = o.quantization or (scenario.serving.quantization if scenario.serving else "bf16")
+        quant = catalog.quantizations.get(quant_id)
+        if quant is not None and engine in catalog.engines and engine not in quant.engines:
+            field = f"options[{o.name}].quantization" if o.quantization else "serving.quantization"
+            raise InputError(
+                file,
+                field,
+                quant_id,
+                f"{quant.name} is not served by {catalog.engines[engine].name} "
+                f"(served by: {', '.join(quant.engines)}; {quant.engines_source}); pick another "
+                "format or set serving.engine",
+            )

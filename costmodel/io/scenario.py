@@ -105,4 +105,23 @@ def load(
     """Scenario and the catalog it needs, both validated and cross-checked."""
     scenario = load_scenario(path, overrides)
     files = load_catalog_files(catalog_dir)
-    return scenario, build_catalog(files, scenario, str(path))
+    catalog = build_catalog(files, scenario, str(path))
+    check_engine_points(scenario, catalog, str(path))
+    return scenario, catalog
+
+
+def check_engine_points(scenario: Scenario, catalog: Catalog, file: str) -> None:
+    """An uncertain efficiency the scenario leaves to the engine must have the engine's value
+    inside its range (that value is the point estimate)."""
+    for path, dist in scenario.uncertainty.items():
+        if path.startswith("serving.efficiency.") and scenario.value_at(path) is None:
+            point = catalog.engines[scenario.serving.engine].default_for(path.rpartition(".")[2])
+            lo, hi = dist.support()
+            if not lo <= point <= hi:
+                raise InputError(
+                    file,
+                    f"uncertainty.{path}",
+                    point,
+                    f"the engine's calibrated value {point:g} (the "
+                    f"point estimate) lies outside the distribution's range [{lo:g}, {hi:g}]",
+                )

@@ -6,7 +6,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from costmodel.model.catalog import ApiPriceCatalog, GpuCatalog, ModelCatalog, QuantizationCatalog
+from costmodel.model.catalog import ApiPriceCatalog, EngineCatalog, GpuCatalog, ModelCatalog, QuantizationCatalog
 from costmodel.model.endpoint import Endpoint
 from costmodel.model.probe_run import LevelSummary, ProbeManifest, RequestRecord
 from costmodel.model.scenario import Scenario
@@ -16,6 +16,7 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "gpu-catalog.schema.json": GpuCatalog,
     "model-catalog.schema.json": ModelCatalog,
     "quantization-catalog.schema.json": QuantizationCatalog,
+    "engine-catalog.schema.json": EngineCatalog,
     "api-price-catalog.schema.json": ApiPriceCatalog,
     "endpoint.schema.json": Endpoint,
     "probe-manifest.schema.json": ProbeManifest,

@@ -20,7 +20,11 @@ from costmodel.model.base import (
     Commitment,
     Count,
     Fraction,
+    GBps,
+    Microseconds,
+    Milliseconds,
     Parameters,
+    Sequences,
     Sourced,
     Strict,
     TBps,
@@ -47,6 +51,14 @@ class CatalogEntry(Strict):
     name: str = Field(description="Human-readable name.")
 
 
+class Interconnect(Strict):
+    """How a GPU talks to the others of its tensor-parallel group."""
+
+    kind: Literal["nvlink", "pcie", "infinity-fabric"] = Field(description="Link technology.")
+    bandwidth: GBps = Field(description="Bandwidth per GPU in one direction, GB/s (half the bidirectional figure).")
+    allreduce_latency: Microseconds = Field(description="Fixed time of one small all-reduce over this link, us.")
+
+
 class Gpu(CatalogEntry):
     """An accelerator: the specs the roofline needs and what it costs to buy or rent."""
 
@@ -55,7 +67,11 @@ class Gpu(CatalogEntry):
     bf16_tflops: TFLOPS = Field(description="Dense BF16 tensor throughput (no sparsity).")
     fp8_tflops: TFLOPS | None = Field(default=None, description="Dense FP8 tensor throughput; absent if unsupported.")
     tdp: Watts = Field(description="Board power (TDP) in watts.")
-    purchase_price: UsdPerGpu | None = Field(default=None, description="Purchase price per GPU in USD.")
+    interconnect: Interconnect = Field(description="The link tensor parallelism runs over (NVLink, PCIe, ...).")
+    purchase_price: UsdPerGpu | None = Field(
+        default=None, description="Purchase price per GPU in USD; absent where none is published (say why in notes)."
+    )
+    notes: str = Field(default="", description="What is known about this GPU's availability or missing figures.")
     rental: tuple[RentalPrice, ...] = Field(default=(), description="Known rental prices by provider and commitment.")
 
     def rental_price(self, provider: str | None, commitment: str) -> RentalPrice | None:
@@ -66,25 +82,107 @@ class Gpu(CatalogEntry):
         return min(matches, key=lambda r: r.price.value) if matches else None
 
 
+class MixtureOfExperts(Strict):
+    """Routed experts of a mixture-of-experts model: what a decode step reads depends on how many
+    experts its tokens touch."""
+
+    experts: Count = Field(description="Routed experts per MoE layer.")
+    moe_layers: Count = Field(description="Layers with routed experts (the rest are dense).")
+    experts_per_token: Count = Field(description="Routed experts each token is sent to.")
+    expert_parameters: Parameters = Field(description="Parameters in all routed experts (all layers).")
+    active_parameters: Parameters = Field(description="Parameters one token's forward pass uses (FLOPs = 2 x this).")
+
+
 class OpenModel(CatalogEntry):
     """An open-weight decoder-only transformer: the architecture numbers the roofline needs."""
 
-    parameters: Parameters = Field(description="Total parameter count.")
+    parameters: Parameters = Field(description="Total parameter count (all experts of an MoE model).")
     layers: Count = Field(description="Number of transformer layers.")
     hidden_size: Count = Field(description="Model (hidden) dimension.")
     attention_heads: Count = Field(description="Number of query heads.")
     kv_heads: Count = Field(description="Number of key/value heads (grouped-query attention).")
     head_dim: Count = Field(description="Dimension of one attention head.")
     max_context: Tokens = Field(description="Maximum context length in tokens.")
+    attention: Literal["gqa", "mla"] = Field(
+        default="gqa", description="gqa: grouped-query attention; mla: multi-head latent attention (DeepSeek)."
+    )
+    kv_lora_rank: Count | None = Field(default=None, description="MLA: width of the compressed KV latent per layer.")
+    rope_head_dim: Count | None = Field(default=None, description="MLA: width of the decoupled RoPE key per layer.")
+    moe: MixtureOfExperts | None = Field(default=None, description="Routed experts; absent for a dense model.")
+
+    @model_validator(mode="after")
+    def _mla_fields(self) -> OpenModel:
+        if self.attention == "mla" and (self.kv_lora_rank is None or self.rope_head_dim is None):
+            raise ValueError("attention mla needs kv_lora_rank and rope_head_dim")
+        return self
+
+    @property
+    def active_parameters(self) -> float:
+        return float(self.moe.active_parameters) if self.moe else float(self.parameters)
 
 
 class Quantization(CatalogEntry):
-    """A weight format: how many bytes each weight occupies and which tensor cores it uses."""
+    """A weight format: how many bytes each weight occupies, which tensor cores it uses, which
+    engines run it."""
 
     bytes_per_weight: BytesPerWeight = Field(description="Bytes per weight including quantization scales.")
     compute: Literal["bf16", "fp8"] = Field(
         description="Tensor-core precision the matmuls run in (fp8 uses the GPU's FP8 TFLOPS)."
     )
+    engines: tuple[str, ...] = Field(
+        min_length=1, description="Engine ids (data/catalog/engines.yaml) that serve this format, with a source."
+    )
+    engines_source: str = Field(min_length=3, description="Where the engines' support is documented.")
+
+
+class EngineEfficiency(Strict):
+    """How close an engine gets to the hardware roofline, fitted on published benchmark runs."""
+
+    mbu: Fraction = Field(description="Achieved share of memory bandwidth in a step.")
+    decode_mfu: Fraction = Field(description="Achieved share of tensor FLOPs on decode tokens.")
+    prefill_mfu: Fraction = Field(description="Achieved share of tensor FLOPs on prefill tokens.")
+    expert_mfu: Fraction = Field(description="Achieved share of tensor FLOPs in routed-expert GEMMs (MoE models).")
+    expert_mbu: Fraction = Field(
+        description="Achieved share of memory bandwidth reading routed-expert weights (MoE models)."
+    )
+    step_overhead: Milliseconds = Field(description="Time per step outside GPU kernels (scheduling, sampling), ms.")
+
+
+# a scenario's serving.efficiency field -> the engine catalog's efficiency it overrides
+EFFICIENCY_FIELDS = {
+    "mbu": "mbu",
+    "decode_mfu": "decode_mfu",
+    "mfu": "prefill_mfu",
+    "expert_mfu": "expert_mfu",
+    "expert_mbu": "expert_mbu",
+    "step_overhead_ms": "step_overhead",
+}
+
+
+class Engine(CatalogEntry):
+    """A serving engine and the settings that shape its capacity."""
+
+    version: str = Field(description="Engine version the efficiencies were fitted on.")
+    max_num_seqs: Sequences = Field(description="Default cap on sequences in flight.")
+    max_batched_tokens: Tokens = Field(description="Default token budget per step (decode plus prefill chunk).")
+    memory_utilization: Fraction = Field(description="Default share of GPU memory the engine may use.")
+    reserved_memory: GB = Field(
+        description="GPU memory per GPU the engine keeps for activations at its token budget, CUDA graphs and "
+        "communication buffers (not available to the KV cache), GB."
+    )
+    fp8_kv_cache: Literal["never", "with-fp8-weights"] = Field(
+        description="KV-cache dtype by default: BF16 always (never), or FP8 when the weights are FP8."
+    )
+    fp8_kv_cache_source: str = Field(min_length=3, description="Where the KV-cache default is documented.")
+    efficiency: EngineEfficiency = Field(description="Roofline efficiencies of this engine.")
+
+    def default_for(self, scenario_field: str) -> float:
+        """The engine's value of a scenario's ``serving.efficiency`` field (what it means when unset)."""
+        if scenario_field in EFFICIENCY_FIELDS:
+            return float(getattr(self.efficiency, EFFICIENCY_FIELDS[scenario_field]))
+        if scenario_field == "reserved_memory_gb":
+            return float(self.reserved_memory)
+        return float(getattr(self, scenario_field))
 
 
 class ApiPriceOverride(Strict):
@@ -131,6 +229,12 @@ class QuantizationCatalog(Strict):
     quantizations: tuple[Quantization, ...] = Field(description="Weight formats.")
 
 
+class EngineCatalog(Strict):
+    """File ``data/catalog/engines.yaml``."""
+
+    engines: tuple[Engine, ...] = Field(description="Serving engines.")
+
+
 class ApiPriceCatalog(Strict):
     """File ``data/catalog/api_prices.yaml``."""
 
@@ -155,6 +259,7 @@ class Catalog(Strict):
     gpus: dict[str, Gpu] = Field(description="GPUs by id.")
     models: dict[str, OpenModel] = Field(description="Open models by id.")
     quantizations: dict[str, Quantization] = Field(description="Weight formats by id.")
+    engines: dict[str, Engine] = Field(default_factory=dict, description="Serving engines by id.")
     api_prices: dict[tuple[str, str], ApiPrice] = Field(
         default_factory=dict, description="Resolved API prices by (provider, model), for the scenario's APIs."
     )

@@ -108,28 +108,47 @@ class PriceTrends(Strict):
 
 
 class Efficiency(Strict):
-    """How close the serving engine gets to the hardware roofline; ranges, not constants."""
+    """Overrides of the engine's calibrated roofline settings (data/catalog/engines.yaml); each
+    absent field keeps the engine's value."""
 
-    mbu: PositiveFraction = Field(
-        default=0.6, description="Memory-bandwidth utilisation in decode (published range 0.5-0.8)."
+    mbu: PositiveFraction | None = Field(default=None, description="Achieved share of memory bandwidth in a step.")
+    decode_mfu: PositiveFraction | None = Field(
+        default=None, description="Achieved share of tensor FLOPs on decode tokens."
     )
-    mfu: PositiveFraction = Field(default=0.4, description="Model FLOPs utilisation in prefill (range 0.3-0.6).")
-    memory_utilization: PositiveFraction = Field(
-        default=0.9, description="Share of GPU memory the engine may use (vLLM gpu_memory_utilization)."
+    mfu: PositiveFraction | None = Field(default=None, description="Achieved share of tensor FLOPs in prefill.")
+    expert_mfu: PositiveFraction | None = Field(
+        default=None, description="Achieved share of tensor FLOPs in routed-expert GEMMs (MoE models)."
     )
-    max_num_seqs: int = Field(default=256, ge=1, description="Engine cap on concurrently running sequences.")
-    kv_cache_bytes_per_element: float = Field(
-        default=2.0, gt=0, description="Bytes per KV-cache element: 2 for BF16, 1 for an FP8 KV cache."
+    expert_mbu: PositiveFraction | None = Field(
+        default=None, description="Achieved share of memory bandwidth reading routed-expert weights (MoE models)."
+    )
+    step_overhead_ms: NonNeg | None = Field(
+        default=None, description="Engine time per step outside GPU kernels (scheduling, sampling), ms."
+    )
+    memory_utilization: PositiveFraction | None = Field(
+        default=None, description="Share of GPU memory the engine may use (vLLM gpu_memory_utilization)."
+    )
+    reserved_memory_gb: NonNeg | None = Field(
+        default=None, description="GPU memory per GPU kept for activations, CUDA graphs and buffers, GB."
+    )
+    max_num_seqs: int | None = Field(default=None, ge=1, description="Engine cap on concurrently running sequences.")
+    max_batched_tokens: int | None = Field(
+        default=None,
+        ge=16,
+        description="Engine token budget per step, decode plus prefill (vLLM max_num_batched_tokens).",
     )
 
 
 class Serving(Strict):
-    """Default serving stack for self-hosted options (each option may override)."""
+    """Default serving stack for self-hosted options (each option may override model and format)."""
 
     model: str = Field(description="Open model id from data/catalog/models.yaml.")
     quantization: str = Field(default="bf16", description="Weight format id from data/catalog/quantizations.yaml.")
-    engine: Literal["vllm"] = Field(default="vllm", description="Serving engine.")
-    efficiency: Efficiency = Field(default_factory=Efficiency, description="Roofline efficiencies.")
+    engine: str = Field(default="vllm", description="Serving engine id from data/catalog/engines.yaml.")
+    kv_cache_dtype: Literal["auto", "bf16", "fp8"] = Field(
+        default="auto", description="KV-cache dtype: auto follows the engine's default for the weight format."
+    )
+    efficiency: Efficiency = Field(default_factory=Efficiency, description="Overrides of the engine's efficiencies.")
 
 
 class MeasuredThroughput(Strict):
@@ -180,8 +199,10 @@ class _SelfHostedBase(_ServingOption):
     gpu: str = Field(description="GPU id from data/catalog/gpus.yaml.")
     model: str | None = Field(default=None, description="Open model id; defaults to serving.model.")
     quantization: str | None = Field(default=None, description="Weight format id; defaults to serving.quantization.")
-    gpus_per_replica: int | None = Field(
-        default=None, ge=1, description="Tensor-parallel size; smallest power of two that fits the model if absent."
+    gpus_per_replica: Literal[1, 2, 4, 8] | None = Field(
+        default=None,
+        description="Tensor-parallel size; if absent, every layout that fits is costed and the cheapest per served "
+        "token is chosen.",
     )
     max_utilization: PositiveFraction = Field(
         default=0.8, description="Share of a replica's SLO capacity planned for at peak (headroom for queueing)."
@@ -262,7 +283,7 @@ _SELF_HOSTED_UNCERTAIN = ("max_utilization", "ops_staff_fte", "ops_staff_usd_per
 UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
     "workload": ("requests_per_month", "monthly_growth", "cached_input_share", "batch_share"),
     "trends": ("api_price_decline_per_year", "gpu_rent_decline_per_year"),
-    "serving.efficiency": ("mbu", "mfu"),
+    "serving.efficiency": ("mbu", "decode_mfu", "mfu", "expert_mfu", "expert_mbu", "step_overhead_ms"),
     "api": ("price_scale",),
     "rented": ("usd_per_gpu_hour", *_SELF_HOSTED_UNCERTAIN),
     "owned": (

@@ -26,11 +26,17 @@ ELEMENTWISE = {
     "monthly_rate": (finance.monthly_rate, [(0, 1)]),
     "weight_bytes": (roofline.weight_bytes, [(1e8, 1e12), (0.25, 2)]),
     "kv_bytes_per_token": (roofline.kv_bytes_per_token, [(1, 128), (1, 16), (32, 256), (0.5, 2)]),
-    "decode_step_seconds": (
-        roofline.decode_step_seconds,
-        [(1, 512), (1e9, 2e11), (1e4, 4e5), (10, 1e5), (1e11, 5e12), (0.1, 1), (1e8, 1e12), (1e13, 2e15), (0.1, 1)],
+    "mla_kv_bytes_per_token": (roofline.mla_kv_bytes_per_token, [(1, 128), (64, 1024), (0, 128), (0.5, 2)]),
+    "weights_read_per_step": (roofline.weights_read_per_step, [(1e9, 1e12), (0, 1e9), (8, 256), (1, 8), (1, 1e4)]),
+    "allreduce_seconds": (
+        roofline.allreduce_seconds,
+        [(1, 1e4), (1024, 16384), (1, 2), (1, 128), (2, 8), (1e10, 1e12), (0, 1e-4)],
     ),
-    "prefill_tokens_per_second": (roofline.prefill_tokens_per_second, [(1e8, 1e12), (1e13, 2e15), (0.1, 1)]),
+    "all_to_all_seconds": (
+        roofline.all_to_all_seconds,
+        [(1, 1e4), (1, 8), (1024, 8192), (1, 2), (1, 100), (2, 8), (1e10, 1e12), (0, 1e-4)],
+    ),
+    "concurrency_p95": (roofline.concurrency_p95, [(0, 1e4)]),
     "replicas_needed": (roofline.replicas_needed, [(0, 1e3), (0.1, 100), (0.1, 1)]),
 }
 
@@ -153,33 +159,3 @@ def test_owned_costs_broadcast_over_draws(draws, months, seed):
         for item in ("capex", "power", "colocation", "maintenance", "residual", "total", "depreciation"):
             np.testing.assert_allclose(together[item][d], alone[item], rtol=1e-9, atol=1e-6, err_msg=item)
     np.testing.assert_allclose(terms.dense(), together["total"], rtol=1e-9, atol=1e-6)
-
-
-@FAST
-@given(mbu=st.lists(st.floats(0.1, 1.0), min_size=1, max_size=6), mfu=st.floats(0.1, 1.0))
-def test_roofline_capacity_broadcasts_over_draws(mbu, mfu):
-    kw = dict(
-        parameters=8.03e9,
-        bytes_per_weight=2,
-        layers=32,
-        kv_heads=8,
-        head_dim=128,
-        kv_bytes_per_element=2,
-        memory_per_gpu=80e9,
-        bandwidth_per_gpu=3.35e12,
-        flops_per_gpu=989e12,
-        gpus=1,
-        mfu=mfu,
-        memory_utilization=0.9,
-        max_num_seqs=256,
-        input_tokens=1000,
-        cached_input_share=0,
-        output_tokens=200,
-        ttft_slo_s=1.0,
-        tpot_slo_s=0.05,
-    )
-    together = roofline.roofline_capacity(mbu=np.asarray(mbu), **kw)
-    for i, m in enumerate(mbu):
-        alone = roofline.roofline_capacity(mbu=m, **kw)
-        assert together.batch[i] == alone.batch and together.limit[i] == alone.limit
-        np.testing.assert_allclose(together.requests_per_s[i], alone.requests_per_s, rtol=1e-12)

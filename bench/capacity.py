@@ -1,0 +1,40 @@
+"""Benchmark: how far the modelled capacity is from published serving throughputs.
+
+For every row of ``data/validation/serving_throughput.csv`` (each with its source, date, engine
+and lengths), prints the published output tokens/s, the roofline's figure for the same model,
+format, GPU, tensor-parallel size, lengths, request count and engine, and the error; then, per
+role, the median absolute error and the largest overstatement (the dangerous side: it makes
+building look cheaper than it is). Prints figures; asserts nothing.
+
+``.venv/bin/python bench/capacity.py [--all]``
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from costmodel.calibration import errors, summary
+from costmodel.io.catalog import build_catalog, load_catalog_files
+from costmodel.io.validation import published_runs
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--all", action="store_true", help="also list the calibration rows")
+    args = ap.parse_args()
+    table = errors(published_runs(), build_catalog(load_catalog_files()))
+    print(f"{'row':52s} {'role':11s} {'published':>10s} {'modelled':>10s} {'error':>7s}")
+    for r in table.itertuples():
+        if r.role == "validation" or args.all:
+            print(f"{r.id:52s} {r.role:11s} {r.published:>10,.0f} {r.modelled:>10,.0f} {r.error:>+7.1%}")
+    for role in ("calibration", "validation"):
+        s = summary(table, role)
+        print(
+            f"{role}: {s.rows} rows, median absolute error {s.median_abs:.1%}, largest overstatement "
+            f"{s.largest_overstatement:+.1%}, largest understatement {s.largest_understatement:+.1%}, "
+            f"rows overstating by more than 25 %: {s.overstating_over_25}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Published serving-throughput runs (``data/validation/serving_throughput.csv``): what the
+roofline is calibrated on (role ``calibration``) and checked against (role ``validation``)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from costmodel.model.base import Strict
+
+
+class PublishedRun(Strict):
+    """One published maximum-throughput measurement."""
+
+    id: str = Field(min_length=1, description="Row id.")
+    role: Literal["calibration", "validation"] = Field(
+        description="calibration: the engine's efficiencies are fitted on it; validation: held out to check the model."
+    )
+    engine: str = Field(description="Engine id (data/catalog/engines.yaml).")
+    engine_version: str = Field(description="Engine version the run used.")
+    model: str = Field(description="Model id (data/catalog/models.yaml).")
+    quantization: str = Field(description="Weight format id (data/catalog/quantizations.yaml).")
+    gpu: str = Field(description="GPU id (data/catalog/gpus.yaml).")
+    gpus_per_replica: int = Field(ge=1, description="Tensor-parallel size of the run.")
+    input_tokens: int = Field(ge=1, description="Prompt tokens per request (fixed).")
+    output_tokens: int = Field(ge=1, description="Output tokens per request (fixed).")
+    requests: int | None = Field(
+        default=None,
+        ge=1,
+        description="Requests in the benchmark run, all queued at once (the run's ramp and drain are modelled); "
+        "empty: steady state.",
+    )
+    output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
+    source: str = Field(min_length=3, description="Where the figure is published.")
+    as_of: date = Field(description="Date of the publication.")

@@ -1,0 +1,185 @@
+"""Layouts and capacity against the real catalog: the layout chosen by cost is never beaten by
+one the user could force, and no modelled figure exceeds the hardware's physical ceiling."""
+
+from __future__ import annotations
+
+import itertools
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from costmodel.core import roofline
+from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load
+from costmodel.engine import EngineError, evaluate
+from costmodel.engine.capacity import Stack
+from costmodel.io.catalog import build_catalog, load_catalog_files
+from costmodel.model.scenario import Efficiency
+from tests.conftest import scenario
+
+FAST = settings(max_examples=30, deadline=None)
+CATALOG = build_catalog(load_catalog_files())
+
+
+def stacks():
+    """(model, quantization, GPU, engine) of the catalog that the engine runs."""
+    for m, q, g, e in itertools.product(CATALOG.models, CATALOG.quantizations, CATALOG.gpus, CATALOG.engines):
+        if e in CATALOG.quantizations[q].engines:
+            yield m, q, g, e
+
+
+STACKS = sorted(stacks())
+
+
+def physical_ceiling(stack: Stack, gpus: int, load: Load) -> tuple[float, float]:
+    """Output tokens/s no replica can exceed, from data-sheet figures alone.
+
+    * compute: every prompt and output token costs at least 2 x active parameters FLOPs, so
+      ``gpus x FLOP/s / (2 x active x (1 + prompt / output))``;
+    * memory: every step reads the dense weights at least once, spread at best over all GPUs,
+      and serves at most as many sequences as fit in all the GPUs' memory with no weights at all:
+      ``sequences x gpus x bandwidth / dense bytes``.
+    """
+    m, g, q = stack.model, stack.gpu, stack.quantization
+    flops = float(g.fp8_tflops if (q.compute == "fp8" and g.fp8_tflops is not None) else g.bf16_tflops) * 1e12
+    compute = gpus * flops / (2.0 * m.active_parameters * (1.0 + float(load.prompt) / load.output_tokens))
+    dense_bytes = stack.weight_bytes() - (float(m.moe.expert_parameters) * float(q.bytes_per_weight) if m.moe else 0.0)
+    sequences = gpus * float(g.memory) * 1e9 / (stack.kv_bytes_per_token() * (load.input_tokens + load.output_tokens))
+    memory = sequences * gpus * float(g.bandwidth) * 1e12 / dense_bytes
+    return compute, memory
+
+
+def stack_of(which: tuple[str, str, str, str], efficiency: Efficiency) -> Stack:
+    m, q, g, e = which
+    engine, quant = CATALOG.engines[e], CATALOG.quantizations[q]
+    fp8_kv = engine.fp8_kv_cache == "with-fp8-weights" and quant.compute == "fp8"
+    return Stack(CATALOG.models[m], quant, CATALOG.gpus[g], engine, efficiency, 1.0 if fp8_kv else 2.0)
+
+
+# every layout of every stack that holds a 4,096-token sequence (the lengths drawn below stay within it)
+FEASIBLE = [
+    (which, gpus)
+    for which in STACKS
+    for gpus in TENSOR_PARALLEL_SIZES
+    if stack_of(which, Efficiency()).why_not(gpus, 4096) is None
+]
+PERFECT = Efficiency(mbu=1, decode_mfu=1, mfu=1, expert_mfu=1, expert_mbu=1, step_overhead_ms=0)
+
+
+def test_the_ceiling_test_covers_the_catalog():
+    assert {w[0] for w, _ in FEASIBLE} == set(CATALOG.models)
+    assert {w[2] for w, _ in FEASIBLE} == set(CATALOG.gpus)
+    assert {g for _, g in FEASIBLE} == set(TENSOR_PARALLEL_SIZES)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    layout=st.sampled_from(FEASIBLE),
+    input_tokens=st.integers(1, 3_000),
+    output_tokens=st.integers(1, 1_096),
+    cached=st.sampled_from([0.0, 0.5]),
+    perfect=st.booleans(),
+)
+def test_modelled_capacity_never_exceeds_the_physical_ceiling(layout, input_tokens, output_tokens, cached, perfect):
+    """Every catalog model, format, GPU and engine, every layout, the engine's efficiencies or all at 100 %."""
+    which, gpus = layout
+    stack = stack_of(which, PERFECT if perfect else Efficiency())
+    load = Load(input_tokens, output_tokens, cached)
+    replica = stack.replica(gpus)
+    compute, memory = physical_ceiling(stack, gpus, load)
+    steady, _ = roofline.max_throughput(replica, load)
+    loose = roofline.slo_capacity(replica, load, ttft_slo_s=1e6, tpot_slo_s=1e6)
+    for figure in (float(steady), loose.output_tokens_per_s):
+        assert 0 < figure <= compute * (1 + 1e-9), (layout, figure, compute)
+        assert figure <= memory * (1 + 1e-9), (layout, figure, memory)
+
+
+def layout_scenario(
+    model: str,
+    quantization: str,
+    gpu: str,
+    kind: str,
+    input_tokens: int,
+    output_tokens: int,
+    requests: float,
+    tpot_ms: float,
+    forced: int | None = None,
+):
+    option = {"name": "self", "kind": kind, "gpu": gpu, "model": model, "quantization": quantization}
+    if kind == "owned":
+        option |= {"usd_per_gpu": 30000, "usd_per_kwh": 0.1, "colocation_usd_per_kw_month": 150}
+    else:
+        option |= {"usd_per_gpu_hour": 3.0}
+    if forced:
+        option["gpus_per_replica"] = forced
+    return scenario(
+        workload={
+            "requests_per_month": requests,
+            "input_tokens_per_request": input_tokens,
+            "output_tokens_per_request": output_tokens,
+            "slo": {"ttft_p95_ms": 5000, "tpot_p95_ms": tpot_ms},
+        },
+        options=[option],
+    )
+
+
+@FAST
+@given(
+    stack=st.sampled_from(
+        [
+            ("llama-3.1-8b", "bf16", "a10g"),
+            ("llama-3.1-8b", "fp8", "h100-sxm"),
+            ("llama-3.1-70b", "fp8", "h100-sxm"),
+            ("llama-3.1-70b", "bf16", "a100-80gb-sxm"),
+            ("qwen2.5-32b", "int4-awq", "l40s"),
+            ("llama-3.1-70b", "int4-awq", "l4"),
+        ]
+    ),
+    kind=st.sampled_from(["rented", "owned"]),
+    input_tokens=st.integers(100, 6000),
+    output_tokens=st.integers(10, 2000),
+    requests=st.floats(1e5, 5e8),
+    tpot_ms=st.sampled_from([20, 50, 100, 1000]),
+)
+def test_chosen_layout_is_never_beaten_by_a_forced_one(stack, kind, input_tokens, output_tokens, requests, tpot_ms):
+    """The chosen layout's cost per served token is at most that of every feasible gpus_per_replica
+    that meets the SLO, each forced in its own evaluation."""
+    model, quantization, gpu = stack
+    try:
+        chosen = evaluate(
+            layout_scenario(model, quantization, gpu, kind, input_tokens, output_tokens, requests, tpot_ms), CATALOG
+        ).option("self")
+    except EngineError:  # fits no layout at these lengths
+        return
+    pick = next(lay for lay in chosen.layouts if lay.chosen)
+    assert pick.gpus_per_replica == chosen.capacity.gpus_per_replica
+    for g in TENSOR_PARALLEL_SIZES:
+        try:
+            forced = evaluate(
+                layout_scenario(
+                    model, quantization, gpu, kind, input_tokens, output_tokens, requests, tpot_ms, forced=g
+                ),
+                CATALOG,
+            ).option("self")
+        except EngineError:  # infeasible: not a layout the user could force
+            continue
+        (only,) = forced.layouts
+        if only.eligible:
+            assert pick.eligible
+            assert pick.usd_per_million_served <= only.usd_per_million_served * (1 + 1e-9), (g, pick, only)
+
+
+def test_issue_example_picks_two_h100s_for_the_batch_workload():
+    """1,000 in / 1,000 out on H100s: one GPU per replica holds 8B BF16 plus one sequence but
+    almost no batch; the choice is a larger layout and it costs less than one GPU per replica."""
+    sc = layout_scenario("llama-3.1-70b", "fp8", "h100-sxm", "owned", 1000, 1000, 3e6, 100)
+    result = evaluate(sc, CATALOG).option("self")
+    by_size = {lay.gpus_per_replica: lay for lay in result.layouts}
+    pick = next(lay for lay in result.layouts if lay.chosen)
+    assert pick.gpus_per_replica > 1
+    assert all(pick.usd_per_million_served <= lay.usd_per_million_served for lay in by_size.values() if lay.eligible)
+
+
+def test_forced_layout_is_the_only_one():
+    sc = layout_scenario("llama-3.1-8b", "bf16", "h100-sxm", "rented", 1000, 200, 1e6, 50, forced=2)
+    (only,) = evaluate(sc, CATALOG).option("self").layouts
+    assert only.gpus_per_replica == 2 and only.chosen
