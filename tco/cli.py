@@ -20,13 +20,14 @@ from rich.text import Text
 
 from costmodel import paths
 from costmodel.engine import EngineError, Evaluation, evaluate, hybrid_sweep
-from costmodel.io.catalog import genai_prices_version, load_catalog_files, resolve_api_price
+from costmodel.engine.capacity import bound_by, capacity_study, layout_sentence
+from costmodel.io.catalog import build_catalog, genai_prices_version, load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
 from costmodel.io.schemas import json_schemas
 from costmodel.text import MISSING, count, percent, slo_word, usd, usd_rate
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
-from tco.export import dumps, evaluation_json
+from tco.export import capacity_study_json, dumps, evaluation_json
 
 app = typer.Typer(
     help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
@@ -110,6 +111,9 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
         console.print(
             f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None else f"month {p.month}")
         )
+    for o in ev.options:
+        if o.layouts:
+            console.print(f"layout: {layout_sentence(o.name, o.layouts)}")
     if ev.simulation is not None:
         print_simulation(ev.simulation, best, console)
     console.print(Text.assemble("\n", ("Recommendation: ", "bold"), ev.recommendation.sentence))
@@ -207,6 +211,144 @@ def evaluate_cmd(
                 f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
                 f"{usd(-df['npv_usd'].iloc[-1])}"
             )
+
+
+def _ms(x: float | None) -> str:
+    return MISSING if x is None else f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+
+def print_capacity(study, console: Console = out) -> None:
+    """``tco capacity``: the stack and shape, a table of every layout, the cheapest per token."""
+    st, load = study.stack, study.load
+    console.print(
+        Text(
+            f"{st.model.name} ({st.quantization.name}) on {st.gpu.name}, {st.engine.name} {st.engine.version}",
+            style="bold",
+        )
+    )
+    kv = "FP8" if st.kv_bytes_per_element == 1 else "BF16"
+    price = (
+        f"GPU price {usd_rate(study.usd_per_gpu_hour, 2)}/GPU-hour ({study.price_source})"
+        if study.usd_per_gpu_hour is not None
+        else f"{study.price_source}; pass --gpu-price for $/1M"
+    )
+    console.print(
+        f"{count(load.input_tokens)} in / {count(load.output_tokens)} out tokens per request, "
+        f"{percent(float(load.cached_input_share))} of the prompt cached; KV cache {kv}; "
+        f"SLO TTFT p95 {study.ttft_ms:g} ms, TPOT p95 {study.tpot_ms:g} ms; {price}."
+    )
+    t = Table(title="Layouts at the SLO capacity (Poisson arrivals)", title_justify="left")
+    for col in (
+        "GPUs",
+        "out tok/s",
+        "per GPU",
+        "req/s",
+        "sequences",
+        "TTFT mean",
+        "TTFT p95",
+        "TPOT mean",
+        "TPOT p95",
+        "bound by",
+        "$/1M out",
+    ):
+        t.add_column(col, justify="left" if col == "bound by" else "right")
+    best = study.best
+    for lay in study.layouts:
+        g = Text(f"{lay.gpus_per_replica}{' *' if lay is best else ''}", style="bold" if lay is best else "")
+        c = lay.capacity
+        if c is None:
+            t.add_row(g, *([MISSING] * 8), Text(lay.why_not, style="dim"), MISSING)
+            continue
+        bound = bound_by(c.limit).removeprefix("the ")
+        t.add_row(
+            g,
+            count(c.output_tokens_per_s),
+            count(c.output_tokens_per_s / lay.gpus_per_replica),
+            f"{c.requests_per_s:,.2f}",
+            count(c.batch),
+            _ms(c.ttft_mean_ms),
+            _ms(c.ttft_ms),
+            _ms(c.tpot_mean_ms),
+            _ms(c.tpot_ms),
+            Text(bound, style="" if c.slo_met else "red"),
+            usd_rate(lay.usd_per_million_output),
+        )
+    console.print(t)
+    console.print("Latencies in ms; sequences: mean in flight; * cheapest per output token meeting the SLO.")
+    if best is None:
+        console.print(Text("No layout meets the SLO at any load.", style="red"))
+
+
+@app.command("capacity")
+def capacity_cmd(
+    model: Annotated[str, typer.Argument(help="Model id from data/catalog/models.yaml, e.g. llama-3.1-70b.")],
+    gpu: Annotated[str, typer.Argument(help="GPU id from data/catalog/gpus.yaml, e.g. h100-sxm.")],
+    quantization: Annotated[str, typer.Option(help="Weight format id (data/catalog/quantizations.yaml).")] = "bf16",
+    engine: Annotated[str, typer.Option(help="Serving engine id (data/catalog/engines.yaml).")] = "vllm",
+    input_tokens: Annotated[int, typer.Option(min=1, help="Prompt tokens per request.")] = 1000,
+    output_tokens: Annotated[int, typer.Option(min=1, help="Output tokens per request.")] = 200,
+    cached_input_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of the prompt from the prefix cache.")
+    ] = 0.0,
+    ttft_ms: Annotated[float, typer.Option(min=0, help="SLO: p95 time to first token, ms.")] = 1000,
+    tpot_ms: Annotated[float, typer.Option(min=0, help="SLO: p95 time per output token, ms.")] = 50,
+    kv_cache_dtype: Annotated[str, typer.Option(help="auto (the engine's default), bf16 or fp8.")] = "auto",
+    gpu_price: Annotated[
+        float | None,
+        typer.Option(
+            min=0, help="USD per GPU-hour for $/1M output tokens; default: the catalog's cheapest on-demand rate."
+        ),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print every layout and its frontier as JSON.")] = False,
+    figure: Annotated[
+        Path | None, typer.Option(help="Write the throughput-interactivity frontier as an offline HTML page here.")
+    ] = None,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """Every tensor-parallel layout of MODEL on GPU: output tok/s, requests/s, sequences, TTFT and
+    TPOT (mean and p95), what bounds it and $/1M output tokens, from the calibrated roofline; and
+    the throughput-interactivity frontier (tok/s per GPU against tok/s per user) with --figure."""
+    if kv_cache_dtype not in ("auto", "bf16", "fp8"):
+        _fail(InputError("", "--kv-cache-dtype", kv_cache_dtype, "expected auto, bf16 or fp8"))
+    try:
+        cat = build_catalog(load_catalog_files(catalog))
+        study = capacity_study(
+            cat,
+            model,
+            gpu,
+            quantization=quantization,
+            engine=engine,
+            input_tokens=input_tokens,
+            output_tokens=output_tokens,
+            cached_input_share=cached_input_share,
+            ttft_ms=ttft_ms,
+            tpot_ms=tpot_ms,
+            usd_per_gpu_hour=gpu_price,
+            kv_cache_dtype=kv_cache_dtype,
+        )
+    except InputError as e:
+        _fail(e)
+    except EngineError as e:
+        _fail(
+            InputError(
+                "tco capacity",
+                f"--{e.field.replace('_', '-')}" if e.field not in ("model", "gpu") else e.field.upper(),
+                e.value,
+                e.message,
+            )
+        )
+    if as_json:
+        sys.stdout.write(dumps(capacity_study_json(study)))
+    else:
+        print_capacity(study)
+    if figure is not None:
+        from tco.figures import TEMPLATE, frontier
+
+        fig = frontier(study)
+        fig.update_layout(template=TEMPLATE)
+        figure.parent.mkdir(parents=True, exist_ok=True)
+        fig.write_html(figure, include_plotlyjs=True, full_html=True)
+        err.print(f"wrote {figure}")
 
 
 @app.command("prices")

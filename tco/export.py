@@ -22,8 +22,28 @@ def _finite(x: Any) -> Any:
     return x
 
 
+def capacity_json(cap) -> dict[str, Any] | None:
+    """A replica's capacity (:class:`~costmodel.core.roofline.ReplicaCapacity`); latencies p95 unless named mean."""
+    if cap is None:
+        return None
+    return {
+        "basis": cap.basis,
+        "gpus_per_replica": cap.gpus_per_replica,
+        "requests_per_s_per_replica": cap.requests_per_s,
+        "output_tokens_per_s_per_replica": cap.output_tokens_per_s,
+        "batch": cap.batch,
+        "ttft_ms": cap.ttft_ms,
+        "tpot_ms": cap.tpot_ms,
+        "ttft_mean_ms": cap.ttft_mean_ms,
+        "tpot_mean_ms": cap.tpot_mean_ms,
+        "e2e_ms": cap.e2e_ms,
+        "slo_met": cap.slo_met,
+        "limit": cap.limit,
+        "source": cap.source,
+    }
+
+
 def option_json(o: OptionResult) -> dict[str, Any]:
-    cap = o.capacity
     return {
         "name": o.name,
         "label": o.label,
@@ -32,19 +52,19 @@ def option_json(o: OptionResult) -> dict[str, Any]:
         "npv_usd": round(o.npv_usd, 2),
         "usd_per_million_tokens": round(o.usd_per_million_tokens, 6),
         "gpus_at_peak": o.gpus_at_peak,
-        "capacity": None
-        if cap is None
-        else {
-            "basis": cap.basis,
-            "gpus_per_replica": cap.gpus_per_replica,
-            "requests_per_s_per_replica": cap.requests_per_s,
-            "output_tokens_per_s_per_replica": cap.output_tokens_per_s,
-            "batch": cap.batch,
-            "ttft_ms": cap.ttft_ms,
-            "tpot_ms": cap.tpot_ms,
-            "limit": cap.limit,
-            "source": cap.source,
-        },
+        "capacity": capacity_json(o.capacity),
+        "layouts": [
+            {
+                "gpus_per_replica": lay.gpus_per_replica,
+                "chosen": lay.chosen,
+                "eligible": lay.eligible,
+                "npv_cost_usd": round(lay.npv_cost_usd, 2),
+                "usd_per_million_served": lay.usd_per_million_served,
+                "description": lay.description,
+                "capacity": capacity_json(lay.capacity),
+            }
+            for lay in o.layouts
+        ],
         "slo": {
             "met": o.slo.met,
             "ttft_ms": o.slo.ttft_ms,
@@ -112,3 +132,38 @@ def evaluation_json(ev: Evaluation, hybrid_sweeps: dict[str, pd.DataFrame] | Non
 def dumps(doc: dict[str, Any]) -> str:
     """Strict JSON text (raises on NaN rather than writing it)."""
     return json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"
+
+
+def capacity_study_json(study) -> dict[str, Any]:
+    """``tco capacity --json``: the stack, the request shape and every layout with its frontier."""
+    st = study.stack
+    return _finite(
+        {
+            "model": st.model.id,
+            "quantization": st.quantization.id,
+            "gpu": st.gpu.id,
+            "engine": st.engine.id,
+            "engine_version": st.engine.version,
+            "kv_cache_bytes_per_element": st.kv_bytes_per_element,
+            "input_tokens": study.load.input_tokens,
+            "output_tokens": study.load.output_tokens,
+            "cached_input_share": float(study.load.cached_input_share),
+            "slo": {"ttft_p95_ms": study.ttft_ms, "tpot_p95_ms": study.tpot_ms},
+            "usd_per_gpu_hour": study.usd_per_gpu_hour,
+            "price_source": study.price_source,
+            "best_gpus_per_replica": None if study.best is None else study.best.gpus_per_replica,
+            "layouts": [
+                {
+                    "gpus_per_replica": s.gpus_per_replica,
+                    "feasible": s.why_not is None,
+                    "why_not": s.why_not,
+                    "capacity": capacity_json(s.capacity),
+                    "usd_per_million_output": s.usd_per_million_output,
+                    "frontier": None
+                    if s.frontier is None
+                    else {k: [float(x) for x in v] for k, v in s.frontier.items()},
+                }
+                for s in study.layouts
+            ],
+        }
+    )

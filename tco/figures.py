@@ -41,7 +41,11 @@ def volume_grid(ev: Evaluation, points: int = 160) -> np.ndarray:
 def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None = None) -> go.Figure:
     """Steady-state monthly cost of each option against monthly volume, break-evens marked."""
     v = volume_grid(ev) if volumes is None else volumes
-    curves = cost_curves(ev.scenario, catalog, v)
+    be = [(b, b.requests_per_month) for b in ev.break_evens if b.requests_per_month]
+    xs = [x for _, x in be]
+    # one costing for the curves and the break-even points, in the evaluation's layouts
+    both = cost_curves(ev.scenario, catalog, np.concatenate([v, xs]), ev.chosen_layouts())
+    curves, at_break_even = both.iloc[: len(v)], both.iloc[len(v) :]
     fig = go.Figure(layout=LAYOUT)
     for i, name in enumerate(curves.columns):
         fig.add_scatter(
@@ -51,9 +55,7 @@ def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None 
             mode="lines",
             line=dict(color=PALETTE[i % 8], width=2, shape="hv" if ev.option(name).kind != "api" else "linear"),
         )
-    be = [(b, b.requests_per_month) for b in ev.break_evens if b.requests_per_month]
-    xs = [x for _, x in be]
-    ys = [float(cost_curves(ev.scenario, catalog, [x])[b.api].iloc[0]) for b, x in be]
+    ys = [float(at_break_even[b.api].iloc[k]) for k, (b, _) in enumerate(be)]
     fig.add_scatter(
         x=xs,
         y=ys,
@@ -238,4 +240,67 @@ def cost_distribution(sim, ev=None) -> go.Figure:
         title=f"NPV of cost over {sim.draws:,} Monte Carlo draws (box P25-P75, whiskers P10-P90)", showlegend=False
     )
     fig.update_xaxes(title="USD (present value of cost)")
+    return fig
+
+
+def frontier(study) -> go.Figure:
+    """The throughput-interactivity frontier (InferenceMAX's view) of a
+    :class:`~costmodel.engine.capacity.CapacityStudy`: output tokens/s per GPU against tokens/s
+    per user, one curve per layout, the SLO's interactivity (1,000 / TPOT p95 ms) marked, the SLO
+    capacity of each layout as a point and the GPU cost per 1M output tokens along each curve."""
+    fig = go.Figure(layout=LAYOUT)
+    priced = study.usd_per_gpu_hour is not None
+    for i, lay in enumerate(s for s in study.layouts if s.frontier is not None):
+        f, colour = lay.frontier, PALETTE[i % 8]
+        label = f"{lay.gpus_per_replica} GPU{'s' * (lay.gpus_per_replica > 1)} per replica"
+        cost = [usd_rate(x) for x in f["usd_per_million"]] if priced else [""] * len(f["per_gpu"])
+        fig.add_scatter(
+            x=_list(f["per_user"]),
+            y=_list(f["per_gpu"]),
+            name=label,
+            mode="lines",
+            line=dict(color=colour, width=2),
+            customdata=np.column_stack(
+                [_list(f["concurrency"]), _list(f["tpot_p95_ms"]), _list(f["ttft_p95_ms"]), cost]
+            ),
+            hovertemplate="%{x:,.0f} tok/s per user, %{y:,.0f} tok/s per GPU<br>%{customdata[0]:,.0f} sequences, "
+            "p95 TPOT %{customdata[1]:,.1f} ms, p95 TTFT %{customdata[2]:,.0f} ms<br>%{customdata[3]} per 1M output"
+            "<extra>" + label + "</extra>",
+        )
+        if priced:  # the cost printed at a few points along the curve
+            marks = np.linspace(0, len(f["per_gpu"]) - 1, 4).astype(int)[1:]
+            fig.add_scatter(
+                x=_list(f["per_user"][marks]),
+                y=_list(f["per_gpu"][marks]),
+                mode="markers+text",
+                text=[cost[k] for k in marks],
+                textposition="top right",
+                showlegend=False,
+                marker=dict(color=colour, size=5),
+                hoverinfo="skip",
+            )
+        c = lay.capacity
+        if c.slo_met:
+            fig.add_scatter(
+                x=[1e3 / c.tpot_mean_ms],
+                y=[c.output_tokens_per_s / lay.gpus_per_replica],
+                mode="markers",
+                marker=dict(color=colour, size=11, symbol="star"),
+                name=f"{label}: SLO capacity",
+                showlegend=False,
+                hovertemplate=f"{label} at its SLO capacity: %{{y:,.0f}} tok/s per GPU<extra></extra>",
+            )
+    fig.add_vline(
+        x=1e3 / study.tpot_ms,
+        line=dict(color="#7f7f7f", dash="dash"),
+        annotation_text=f"SLO: TPOT p95 {study.tpot_ms:g} ms",
+        annotation_position="bottom right",
+    )
+    st = study.stack
+    fig.update_layout(
+        title=f"{st.model.name} ({st.quantization.id}) on {st.gpu.name}, {st.engine.name}: "
+        f"{count(study.load.input_tokens)} in / {count(study.load.output_tokens)} out",
+        xaxis_title="interactivity: output tokens/s per user (1 / mean TPOT)",
+        yaxis_title="output tokens/s per GPU",
+    )
     return fig

@@ -25,12 +25,13 @@ import pandas as pd
 from costmodel import paths
 from costmodel.assumptions import register
 from costmodel.engine import Evaluation, hybrid_sweep
+from costmodel.engine.capacity import CapacityStudy, bound_by, layout_sentence, option_capacity_study
 from costmodel.io.catalog import load_catalog_files
 from costmodel.io.scenario import load, load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import count, percent, slo_word, usd
+from costmodel.text import count, percent, slo_word, usd, usd_rate
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 
 
@@ -232,6 +233,48 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
     df = pd.DataFrame(rows).set_index("option")
     df.attrs["slo"] = f"SLO: TTFT p95 <= {wl.slo.ttft_p95_ms:g} ms, TPOT p95 <= {wl.slo.tpot_p95_ms:g} ms"
     return df
+
+
+def layouts_table(ctx: ReportContext) -> pd.DataFrame:
+    """Every layout considered for each self-hosted option: what it serves, what bounds it, what it costs."""
+    rows = []
+    for o in ctx.evaluation.options:
+        for lay in o.layouts:
+            c = lay.capacity
+            rows.append(
+                {
+                    "option": o.name,
+                    "GPUs/replica": lay.gpus_per_replica,
+                    "chosen": "yes" if lay.chosen else "",
+                    "out tok/s/replica": count(c.output_tokens_per_s),
+                    "sequences": count(c.batch),
+                    "TTFT p95 ms": None if c.ttft_ms is None else round(c.ttft_ms, 1),
+                    "TPOT p95 ms": None if c.tpot_ms is None else round(c.tpot_ms, 2),
+                    "bound by": bound_by(c.limit),
+                    "$/1M served": usd_rate(lay.usd_per_million_served),
+                    "NPV of cost": usd(lay.npv_cost_usd),
+                    "SLO": slo_word(c.slo_met),
+                }
+            )
+    return pd.DataFrame(rows).set_index(["option", "GPUs/replica"]) if rows else pd.DataFrame()
+
+
+def layout_text(ctx: ReportContext) -> str:
+    """One sentence per self-hosted option: the chosen layout and the runner-up."""
+    lines = [layout_sentence(o.name, o.layouts) for o in ctx.evaluation.options if o.layouts]
+    return "\n".join(f"- {line}" for line in lines) or "*No self-hosted option is modelled by the roofline.*"
+
+
+def capacity_studies(ctx: ReportContext) -> dict[str, CapacityStudy]:
+    """The capacity study (every layout, with its frontier) of each modelled self-hosted option."""
+    sc = ctx.evaluation.scenario
+    return {
+        o.name: option_capacity_study(o, sc, ctx.catalog)
+        for o in sc.options
+        if isinstance(o, RentedOption | OwnedOption)
+        and ctx.evaluation.option(o.name).layouts
+        and ctx.evaluation.option(o.name).capacity.basis == "modelled"
+    }
 
 
 def hybrid_sweeps(ctx: ReportContext) -> dict[str, pd.DataFrame]:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+from costmodel.calibration import errors, summary
+from costmodel.io.validation import published_runs
 from tests.conftest import ROOT, tco
 
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -34,3 +36,18 @@ def test_links_resolve():
 def test_readme_is_a_front_page():
     assert README.count("\n") <= 160
     assert "make report" in README and "make test" in README
+
+
+def test_capacity_error_the_readme_states(base_catalog):
+    """'on the 61 runs held out ... median absolute error is 5.2 % ... overstates none by more than 24.2 %'."""
+    s = summary(errors(published_runs(), base_catalog))
+    said = re.search(
+        r"on the\s+(\d+) runs held out from the fit its median absolute error is ([\d.]+) %\s+and it "
+        r"overstates none by\s+more than ([\d.]+) %",
+        README,
+    )
+    assert said, "the README states the capacity model's error"
+    assert int(said.group(1)) == s.rows
+    assert float(said.group(2)) == round(s.median_abs * 100, 1)
+    assert float(said.group(3)) == round(s.largest_overstatement * 100, 1)
+    assert s.overstating_over_25 == 0

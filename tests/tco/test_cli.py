@@ -96,7 +96,7 @@ def test_unknown_api_model():
 
 
 def test_model_that_fits_no_gpu_count():
-    # 70B in BF16 is 141 GB; eight L40S at 30 % usable memory give 115 GB
+    # 70B in BF16 is 141 GB; eight L40S at 30 % usable memory, less the engine's 4 GB each, give 83 GB
     assert_bad_input(
         tco(
             "evaluate",
@@ -111,7 +111,8 @@ def test_model_that_fits_no_gpu_count():
         "fintech-rag.yaml",
         "options[own-l40s].gpu",
         "'l40s'",
-        "does not fit",
+        "fits no layout",
+        "8 x l40s hold 83 GB usable",
     )
 
 
@@ -234,3 +235,66 @@ def test_tco_data_dir_moves_every_command(tmp_path, fault_server):
     )
     assert probe.returncode == 0, probe.stderr
     assert len(list((data / "probes").glob("*/summary.csv"))) == 1
+
+
+def test_gguf_on_vllm_is_an_error():
+    """A llama.cpp weight format under vLLM names the field, the format and who serves it."""
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "serving.quantization=q4-k-m"),
+        "serving.quantization",
+        "q4-k-m",
+        "llama.cpp",
+    )
+
+
+def test_capacity_table_json_and_figure(tmp_path):
+    """`tco capacity`: every layout, the infeasible one saying why, the JSON's figures those of
+    the table, and an offline frontier page."""
+    page = tmp_path / "frontier.html"
+    args = (
+        "capacity",
+        "llama-3.1-70b",
+        "h100-sxm",
+        "--quantization",
+        "fp8",
+        "--input-tokens",
+        "1000",
+        "--output-tokens",
+        "1000",
+        "--tpot-ms",
+        "100",
+    )
+    shown = tco(*args, "--figure", str(page))
+    assert shown.returncode == 0, shown.stderr
+    assert "1 x h100-sxm hold 68 GB usable" in shown.stdout  # 80 GB x 0.9 - 4 GB reserved < 70.6 GB of weights
+    assert "$2.99/GPU-hour (catalog: cheapest on-demand rate, lambda" in " ".join(shown.stdout.split())
+    doc = json.loads(tco(*args, "--json").stdout)
+    assert "less than the 70.6 GB of weights" in doc["layouts"][0]["why_not"]
+    assert [lay["gpus_per_replica"] for lay in doc["layouts"]] == [1, 2, 4, 8]
+    assert [lay["feasible"] for lay in doc["layouts"]] == [False, True, True, True]
+    best = next(lay for lay in doc["layouts"] if lay["gpus_per_replica"] == doc["best_gpus_per_replica"])
+    ok = [lay for lay in doc["layouts"] if lay["feasible"] and lay["capacity"]["slo_met"]]
+    assert best["usd_per_million_output"] == min(lay["usd_per_million_output"] for lay in ok)
+    for lay in ok:  # $/1M output = GPUs x $/GPU-hour / (output tok/s x 3,600) x 1e6
+        c = lay["capacity"]
+        assert lay["usd_per_million_output"] == pytest.approx(
+            lay["gpus_per_replica"] * 2.99 / (c["output_tokens_per_s_per_replica"] * 3600) * 1e6
+        )
+        assert f"{c['output_tokens_per_s_per_replica']:,.0f}" in shown.stdout
+        assert c["tpot_ms"] <= 100 * (1 + 1e-9)
+    html = page.read_text(encoding="utf-8")
+    assert "interactivity: output tokens" in html and '<script src="http' not in html
+
+
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (("capacity", "llama-3.1-70", "h100-sxm"), ("MODEL", "'llama-3.1-70'", "did you mean 'llama-3.1-70b'")),
+        (("capacity", "llama-3.1-8b", "h100"), ("GPU", "'h100'", "did you mean")),
+        (("capacity", "llama-3.1-8b", "l4", "--quantization", "q4-k-m"), ("--quantization", "q4-k-m", "llama.cpp")),
+        (("capacity", "llama-3.1-8b", "l4", "--input-tokens", "200000"), ("--input-tokens", "context")),
+        (("capacity", "llama-3.1-8b", "l4", "--kv-cache-dtype", "int2"), ("--kv-cache-dtype", "int2")),
+    ],
+)
+def test_capacity_bad_input(args, needles):
+    assert_bad_input(tco(*args), *needles)

@@ -35,8 +35,10 @@ def test_report_is_self_contained_with_its_figures(rendered):
     html, _, _ = rendered
     assert not EXTERNAL.search(html), "the report must open offline"
     assert "plotly.js v" in html or "Plotly.newPlot" in html  # plotly.js embedded
-    # cost/1M, cumulative, monthly, volume, GPUs, Monte Carlo, tornado, and the seed scenario's one hybrid sweep
-    assert html.count('class="plotly-graph-div"') == 8
+    # cost/1M, cumulative, monthly, volume, GPUs, Monte Carlo, tornado, the seed scenario's one hybrid
+    # sweep, and the capacity frontier of its two modelled self-hosted options
+    assert html.count('class="plotly-graph-div"') == 10
+    assert "runner-up" in html and "GPUs per replica" in html  # the layout section
     assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
     ev = evaluate(*load(SEED))
     assert ev.option(ev.recommendation.option).label in html
