@@ -27,6 +27,7 @@ from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from costmodel.core import finance
+from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, cost_option, evaluate, prepare
 from costmodel.engine.eligibility import quality_status
 from costmodel.model.catalog import Catalog
@@ -102,6 +103,10 @@ class Simulation:
     npv_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # present value of cost, USD (= -NPV)
     slo_met: dict[str, NDArray[np.bool_] | None] = field(repr=False)  # None: SLO not verifiable
     eligible: dict[str, NDArray[np.bool_]] = field(repr=False)  # not known to miss the SLO or quality, per draw
+    # fleets decided on the plan: per draw, the share of requests they could not serve and the
+    # share of their GPU-months this draw's demand did not need
+    shortfall: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
+    stranded: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
 
     def cheapest(self) -> pd.Series:
         """Share of draws in which each option is the cheapest (by NPV of cost) of those eligible."""
@@ -113,10 +118,13 @@ class Simulation:
         return pd.Series(shares, index=pd.Index(names, name="option"), name="p_cheapest")
 
     def summary(self) -> pd.DataFrame:
-        """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds).
+        """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds),
+        and for fleets decided on the plan the P90 share of requests they could not serve
+        (``shortfall_p90``) and the median share of GPU-months demand did not need (``stranded_p50``).
 
         Costs are positive, so P90 is the expensive tail. ``p_slo`` is NaN where the SLO
-        cannot be verified (an API with no measured latency).
+        cannot be verified (an API with no measured latency); the fleet shares are NaN for options
+        that follow demand.
         """
         p_cheapest = self.cheapest()
         rows = []
@@ -132,6 +140,12 @@ class Simulation:
                     "npv_cost_mean": float(self.npv_cost[name].mean()),
                     "p_cheapest": float(p_cheapest[name]),
                     "p_slo": float("nan") if met is None else float(met.mean()),
+                    "shortfall_p90": float(np.percentile(self.shortfall[name], 90))
+                    if name in self.shortfall
+                    else float("nan"),
+                    "stranded_p50": float(np.percentile(self.stranded[name], 50))
+                    if name in self.stranded
+                    else float("nan"),
                 }
             )
         return pd.DataFrame(rows).set_index("option")
@@ -158,12 +172,18 @@ def _reuse_freed_memory() -> None:
 
 
 def _chunk(
-    scenario: Scenario, catalog: Catalog, seed: np.random.SeedSequence, n: int, layouts: dict[str, int]
+    scenario: Scenario,
+    catalog: Catalog,
+    seed: np.random.SeedSequence,
+    n: int,
+    layouts: dict[str, int],
+    plans: dict[str, np.ndarray],
 ) -> dict[str, tuple]:
     rng = np.random.default_rng(seed)
     values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
     drawn = drawn_scenario(scenario, values)
-    prepared = prepare(drawn, catalog, chosen=layouts)  # layouts are chosen on the plan, before draws
+    # layouts and planned fleets are decided on the plan, before uncertainty resolves
+    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans)
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
     weights = np.stack(
@@ -173,7 +193,15 @@ def _chunk(
     for o in drawn.options:
         items, met = cost_option(o, drawn, prepared, detail=False)
         sums = np.broadcast_to(items["total"].reduce(weights), (n, 2))
-        out[o.name] = (sums[:, 0], sums[:, 1], met)
+        fleet_shares = None
+        if "unserved" in items:  # a fleet that does not follow this draw's demand
+            requests = np.sum(prepared.demand.mean_rps, axis=-1) * SECONDS_PER_MONTH
+            gpu_months = np.sum(items["gpus"], axis=-1)
+            fleet_shares = (
+                np.broadcast_to(np.sum(items["unserved"], axis=-1) / np.maximum(requests, 1e-300), (n,)),
+                np.broadcast_to(np.sum(items["stranded_gpus"], axis=-1) / np.maximum(gpu_months, 1e-300), (n,)),
+            )
+        out[o.name] = (sums[:, 0], sums[:, 1], met, fleet_shares)
     return out
 
 
@@ -193,9 +221,8 @@ def simulate(
     """
     if draws < 1:
         raise ValueError(f"draws must be at least 1, got {draws}")
-    layouts = prepare(
-        scenario, catalog
-    ).chosen_layouts()  # point resolution first: a bad scenario fails with the engine's own error
+    point = prepare(scenario, catalog)  # point resolution first: a bad scenario fails with the engine's own error
+    layouts, plans = point.chosen_layouts(), point.planned_fleets(scenario)
     _reuse_freed_memory()
     sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
@@ -203,13 +230,17 @@ def simulate(
     total = {n: np.empty(draws) for n in names}
     npv = {n: np.empty(draws) for n in names}
     met: dict[str, Any] = {n: np.empty(draws, bool) for n in names}
+    shortfall = {n: np.empty(draws) for n in plans}
+    stranded = {n: np.empty(draws) for n in plans}
     unknown: set[str] = set()
 
     def run(i: int) -> int:
         start = i * CHUNK
         rows = slice(start, start + sizes[i])
-        for name, (t, v, m) in _chunk(scenario, catalog, seeds[i], sizes[i], layouts).items():
+        for name, (t, v, m, shares) in _chunk(scenario, catalog, seeds[i], sizes[i], layouts, plans).items():
             total[name][rows], npv[name][rows] = t, v
+            if shares is not None and name in shortfall:
+                shortfall[name][rows], stranded[name][rows] = shares
             if m is None:
                 unknown.add(name)
             else:
@@ -230,7 +261,9 @@ def simulate(
     for o in scenario.options:
         if quality_status(o, scenario).met is False:  # static: no draw makes a weak model good enough
             eligible[o.name][:] = False
-    return Simulation(scenario.name, draws, seed, tuple(scenario.uncertainty), total, npv, slo, eligible)
+    return Simulation(
+        scenario.name, draws, seed, tuple(scenario.uncertainty), total, npv, slo, eligible, shortfall, stranded
+    )
 
 
 def with_confidence(evaluation: Evaluation, simulation: Simulation) -> Evaluation:

@@ -125,7 +125,8 @@ def print_simulation(sim, best: str | None, console: Console = out) -> None:
         title=f"Monte Carlo: {sim.draws:,} draws of {len(sim.inputs)} uncertain inputs, seed {sim.seed}",
         title_justify="left",
     )
-    for col in (
+    planned = bool(sim.shortfall)
+    columns = [
         "option",
         "total cost P10",
         "P50",
@@ -135,19 +136,31 @@ def print_simulation(sim, best: str | None, console: Console = out) -> None:
         "P90 ",
         "P(cheapest)",
         "P(SLO holds)",
-    ):
-        t.add_column(col, justify="left" if col == "option" else "right")
+    ]
+    if planned:
+        columns += ["unserved P90", "stranded P50"]
+    for col in columns:
+        t.add_column(col, justify="left" if col == "option" else "right", no_wrap=col == "option")
     for name, row in sim.summary().iterrows():
         p_slo = "unknown" if math.isnan(row["p_slo"]) else percent(row["p_slo"], 1)
-        t.add_row(
+        cells = [
             Text(f"{name} *", style="bold") if name == best else Text(name),
             *(usd(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
             *(usd(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),
             percent(row["p_cheapest"], 1),
             p_slo,
-        )
+        ]
+        if planned:
+            cells += [percent(row["shortfall_p90"], 1), percent(row["stranded_p50"], 1)]
+        t.add_row(*cells)
     console.print(t)
     console.print("Uncertain inputs: " + ", ".join(sim.inputs))
+    if planned:
+        console.print(
+            f"Fleets bought or committed on the plan ({', '.join(sim.shortfall)}) keep the point "
+            "estimate's GPUs in every draw: unserved is the share of requests beyond their SLO capacity "
+            "(overflow API or SLO miss), stranded the share of GPU-months the draw's demand did not need."
+        )
 
 
 DrawsOption = Annotated[
@@ -351,6 +364,19 @@ def capacity_cmd(
         err.print(f"wrote {figure}")
 
 
+def _sourced(value: float, unit: str) -> str:
+    """A catalog number in the one format of its unit (money per 1M tokens, per GPU, shares)."""
+    if unit.startswith("USD/1M"):
+        return f"{usd_rate(value)} /1M tokens"
+    if unit == "USD/GPU-hour":
+        return f"{usd_rate(value, 2)} /GPU-h"
+    if unit == "USD/GPU":
+        return f"{usd(value)} /GPU"
+    if unit == "fraction":
+        return percent(value, 1)
+    return f"{value:,g} {unit}"
+
+
 @app.command("prices")
 def prices_cmd(
     provider: Annotated[
@@ -378,12 +404,12 @@ def prices_cmd(
     for gpu in files.gpus.gpus:
         if gpu.purchase_price:
             p = gpu.purchase_price
-            g.add_row(gpu.id, "purchase", f"{usd(float(p.value))} /GPU", str(p.as_of), p.basis, p.source)
+            g.add_row(gpu.id, "purchase", _sourced(float(p.value), p.unit), str(p.as_of), p.basis, p.source)
         for r in gpu.rental:
             g.add_row(
                 gpu.id,
                 f"rent {r.provider} {r.commitment}",
-                f"{usd_rate(float(r.price.value), 2)} /GPU-h",
+                _sourced(float(r.price.value), r.price.unit),
                 str(r.price.as_of),
                 r.price.basis,
                 r.price.source,
@@ -424,7 +450,7 @@ def prices_cmd(
             for name in ("input", "output", "cached_input", "batch_discount"):
                 s = getattr(ov, name)
                 if s is not None:
-                    o.add_row(ov.provider, ov.model, name, f"{s.value} {s.unit}", str(s.as_of), s.source)
+                    o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
         out.print(o)
 
 
@@ -472,8 +498,15 @@ def report_cmd(
     ] = None,
     draws: DrawsOption = DEFAULT_DRAWS,
     seed: SeedOption = 0,
+    compare_with: Annotated[
+        Path | None, typer.Option(help="An earlier version of the scenario: the report says what changed (tco diff).")
+    ] = None,
+    pdf: Annotated[
+        Path | None, typer.Option(help="Also print the report to this PDF file (needs chromium on PATH).")
+    ] = None,
 ) -> None:
-    """Render the TCO report: papermill runs the report notebook, nbconvert makes one offline HTML file."""
+    """Render the TCO report: papermill runs the report notebook, nbconvert makes one offline HTML
+    file; optionally the audit workbook (--xlsx) and a PDF printed by headless chromium (--pdf)."""
     from tco.report import render
 
     target = output or paths.REPORTS / f"{scenario.stem}.html"
@@ -486,6 +519,8 @@ def report_cmd(
             xlsx=xlsx,
             draws=draws,
             seed=seed,
+            compare_with=compare_with,
+            pdf=pdf,
             progress=lambda m: err.print(m, highlight=False),
         )
     except (InputError, EngineError) as e:
@@ -514,6 +549,48 @@ def dashboard_cmd(
     if no_browser:
         args.append("--no-browser")
     raise typer.Exit(subprocess.call(args, cwd=paths.ROOT))
+
+
+@app.command("diff")
+def diff_cmd(
+    old: Annotated[Path, typer.Argument(help="The earlier version of the scenario (YAML).")],
+    new: Annotated[Path, typer.Argument(help="The later version (YAML).")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the diff as JSON.")] = False,
+    catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+) -> None:
+    """What changed between two versions of a scenario: the inputs (with their sources), each
+    option's NPV, the recommendation, and which change moved the NPVs most (each change applied
+    alone to the old version)."""
+    from costmodel.diff import diff, value_text
+    from tco.export import diff_json
+
+    try:
+        sc_old, cat_old = load(old, (), catalog)
+    except InputError as e:
+        _fail(e)
+    try:
+        sc_new, cat_new = load(new, (), catalog)
+        d = diff(sc_old, sc_new, cat_old, cat_new)
+    except (InputError, EngineError) as e:
+        _fail(e, new)
+    if as_json:
+        sys.stdout.write(dumps(diff_json(d)))
+        return
+    t = Table(title=f"Inputs changed ({old.name} -> {new.name})", title_justify="left")
+    for col in ("input", "old", "new", "largest NPV move alone", "source"):
+        t.add_column(col, justify="right" if col == "largest NPV move alone" else "left", overflow="fold")
+    for c in sorted(d.changes, key=lambda c: -c.largest_move):
+        move = MISSING if c.npv_moves is None else usd(c.largest_move)
+        t.add_row(c.path, value_text(c.old), value_text(c.new), move, c.source)
+    out.print(t)
+    n = Table(title="NPV by option", title_justify="left")
+    for col in ("option", "old", "new", "change"):
+        n.add_column(col, justify="left" if col == "option" else "right")
+    for name, a, b in d.npv_table():
+        n.add_row(name, usd(a), usd(b), MISSING if a is None or b is None else usd(b - a))
+    out.print(n)
+    for line in d.sentences():
+        out.print(line)
 
 
 def _register_probe_commands() -> None:

@@ -167,3 +167,29 @@ def capacity_study_json(study) -> dict[str, Any]:
             ],
         }
     )
+
+
+def diff_json(d) -> dict[str, Any]:
+    """``tco diff --json``: the changes (each with its effect alone), NPVs and recommendations."""
+    return _finite(
+        {
+            "changes": [
+                {
+                    "path": c.path,
+                    "old": c.old,
+                    "new": c.new,
+                    "source": c.source,
+                    "npv_moves_alone": c.npv_moves,
+                    "recommendation_alone": c.recommendation,
+                }
+                for c in d.changes
+            ],
+            "npv": [
+                {"option": n, "old": a, "new": b, "change": None if a is None or b is None else b - a}
+                for n, a, b in d.npv_table()
+            ],
+            "recommendation": {"old": d.old.recommendation.option, "new": d.new.recommendation.option},
+            "moved_most": None if d.moved_most is None else d.moved_most.path,
+            "sentences": d.sentences(),
+        }
+    )

@@ -13,6 +13,8 @@ import contextlib
 import hashlib
 import platform
 import re
+import shutil
+import subprocess
 import tempfile
 import time
 from dataclasses import dataclass
@@ -20,19 +22,23 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from costmodel import paths
 from costmodel.assumptions import register
+from costmodel.diff import ScenarioDiff, diff, value_text
 from costmodel.engine import Evaluation, hybrid_sweep
 from costmodel.engine.capacity import CapacityStudy, bound_by, layout_sentence, option_capacity_study
 from costmodel.io.catalog import load_catalog_files
+from costmodel.io.files import InputError
 from costmodel.io.scenario import load, load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import count, percent, slo_word, usd, usd_rate
+from costmodel.text import MISSING, count, percent, slo_word, usd, usd_rate, yes_no
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
+from tco.workbook import write_workbook
 
 
 @dataclass(frozen=True)
@@ -43,6 +49,7 @@ class ReportContext:
     assumptions: pd.DataFrame
     sensitivity: pd.DataFrame
     probe_run: str | None
+    diff: ScenarioDiff | None = None  # against an earlier version of the scenario (compare_with)
 
 
 def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | None = None) -> list[str]:
@@ -63,13 +70,54 @@ def prepare(
     sensitivity: bool = True,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    compare_with: str | Path | None = None,
 ) -> ReportContext:
-    """Load, evaluate and analyse a scenario for the report (Monte Carlo if it has uncertain inputs)."""
+    """Load, evaluate and analyse a scenario for the report (Monte Carlo if it has uncertain inputs;
+    a diff against ``compare_with``, an earlier version, if given)."""
     path = Path(scenario_path)
     scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))
     ev = evaluate_with_uncertainty(scenario, catalog, draws, seed)
     sens = one_at_a_time(scenario, catalog) if sensitivity else pd.DataFrame()
-    return ReportContext(path, ev, catalog, register(ev, catalog), sens, probe_run)
+    changes = None
+    if compare_with:
+        old, old_catalog = load(Path(compare_with))
+        changes = diff(old, scenario, old_catalog, catalog)
+    return ReportContext(path, ev, catalog, register(ev, catalog), sens, probe_run, changes)
+
+
+def diff_text(ctx: ReportContext) -> str:
+    """The changes since the earlier version, in words."""
+    return "\n".join(f"- {line}" for line in ctx.diff.sentences())
+
+
+def diff_table(ctx: ReportContext) -> pd.DataFrame:
+    """Each changed input: old and new value, its largest NPV move applied alone, its source."""
+    rows = [
+        {
+            "input": c.path,
+            "old": value_text(c.old),
+            "new": value_text(c.new),
+            "largest NPV move alone": MISSING if c.npv_moves is None else usd(c.largest_move),
+            "source": c.source,
+        }
+        for c in sorted(ctx.diff.changes, key=lambda c: -c.largest_move)
+    ]
+    return pd.DataFrame(rows)
+
+
+def diff_npv_table(ctx: ReportContext) -> pd.DataFrame:
+    labels = {o.name: o.label for o in (*ctx.diff.old.options, *ctx.diff.new.options)}
+    return pd.DataFrame(
+        [
+            {
+                "option": labels[n],
+                "NPV before": usd(a),
+                "NPV now": usd(b),
+                "change": MISSING if a is None or b is None else usd(b - a),
+            }
+            for n, a, b in ctx.diff.npv_table()
+        ]
+    )
 
 
 def monte_carlo_text(ctx: ReportContext) -> str:
@@ -111,18 +159,25 @@ def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
     out = pd.DataFrame(
         {
             "option": [labels[n] for n in t.index],
-            **{f"NPV of cost P{p} (USD)": t[f"npv_cost_p{p}"].round().astype("int64") for p in (10, 50, 90)},
-            **{f"total cost P{p} (USD)": t[f"total_cost_p{p}"].round().astype("int64") for p in (10, 50, 90)},
+            **{f"NPV of cost P{p}": t[f"npv_cost_p{p}"].map(usd) for p in (10, 50, 90)},
+            **{f"total cost P{p}": t[f"total_cost_p{p}"].map(usd) for p in (10, 50, 90)},
             "P(cheapest)": t["p_cheapest"].map(lambda v: percent(v, 1)),
             "P(SLO holds)": t["p_slo"].map(lambda v: "unknown" if pd.isna(v) else percent(v, 1)),
         }
-    ).set_index("option")
+    )
+    if sim.shortfall:
+        out["unserved P90"] = t["shortfall_p90"].map(lambda v: MISSING if pd.isna(v) else percent(v, 1)).to_numpy()
+        out["stranded P50"] = t["stranded_p50"].map(lambda v: MISSING if pd.isna(v) else percent(v, 1)).to_numpy()
     return out
 
 
 def table(df: pd.DataFrame):
-    """A report table: thousands separators, no NaN (a dash where there is no value)."""
-    return df.style.format(na_rep="–", thousands=",", precision=2)
+    """A report table: cells already in words and formatted numbers (``costmodel.text``), no index."""
+    return df.fillna(MISSING).style.hide(axis="index")
+
+
+def _ms(x: float | None) -> str:
+    return MISSING if x is None else f"{x:,.0f} ms" if x >= 100 else f"{x:,.1f} ms"
 
 
 def executive_summary(ctx: ReportContext) -> str:
@@ -166,35 +221,38 @@ def options_table(ctx: ReportContext) -> pd.DataFrame:
             {
                 "option": o.label,
                 "kind": o.kind,
-                "total cost (USD)": round(o.total_cost_usd),
-                "NPV (USD)": round(o.npv_usd),
-                "USD per 1M tokens": round(o.usd_per_million_tokens, 4),
-                "GPUs at peak": o.gpus_at_peak,
-                "capacity": None
+                "total cost": usd(o.total_cost_usd),
+                "NPV": usd(o.npv_usd),
+                "per 1M tokens": usd_rate(o.usd_per_million_tokens),
+                "GPUs at peak": count(o.gpus_at_peak),
+                "capacity": MISSING
                 if o.capacity is None
                 else f"{count(o.capacity.output_tokens_per_s)} out tok/s per replica ({o.capacity.basis})",
                 "SLO": slo_word(o.slo.met),
+                "recommended": yes_no(o.name == ctx.evaluation.recommendation.option),
                 "prices": "; ".join(o.price_notes),
             }
         )
-    return pd.DataFrame(rows).set_index("option")
+    return pd.DataFrame(rows)
 
 
 def break_even_table(ctx: ReportContext) -> pd.DataFrame:
     ev = ctx.evaluation
-    rows = [
-        {
-            "self-hosted": b.self_hosted,
-            "vs API": b.api,
-            "break-even requests/month": None if b.requests_per_month is None else round(b.requests_per_month),
-            "note": b.note,
+    paybacks = {(p.owned, p.api): p.month for p in ev.paybacks}
+    rows = []
+    for b in ev.break_evens:
+        row = {
+            "self-hosted": ev.option(b.self_hosted).label,
+            "vs API": ev.option(b.api).label,
+            "break-even volume": "never"
+            if b.requests_per_month is None
+            else f"{count(b.requests_per_month)} requests/month",
+            "note": b.note or "",
         }
-        for b in ev.break_evens
-    ]
-    for p in ev.paybacks:
-        for r in rows:
-            if r["self-hosted"] == p.owned and r["vs API"] == p.api:
-                r["payback month"] = p.month
+        if (b.self_hosted, b.api) in paybacks:
+            month = paybacks[(b.self_hosted, b.api)]
+            row["payback"] = "not within the horizon" if month is None else f"month {month}"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -203,34 +261,23 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
     rows = []
     for o in ctx.evaluation.options:
         c = o.capacity
-        if c is None:
-            rows.append(
-                {
-                    "option": o.name,
-                    "basis": o.slo.basis,
-                    "TTFT p95 ms": o.slo.ttft_ms,
-                    "TPOT p95 ms": o.slo.tpot_ms,
-                    "SLO": o.slo.met,
-                    "note": o.slo.note,
-                }
-            )
-            continue
-        rows.append(
-            {
-                "option": o.name,
-                "basis": c.basis,
-                "GPUs/replica": c.gpus_per_replica,
-                "out tok/s/replica": round(c.output_tokens_per_s, 1),
-                "batch": c.batch,
-                "TTFT p95 ms": None if c.ttft_ms is None else round(c.ttft_ms, 1),
-                "TPOT p95 ms": None if c.tpot_ms is None else round(c.tpot_ms, 2),
-                "limit": c.limit,
-                "SLO": o.slo.met,
-                "note": o.slo.note,
-                "source": c.source,
+        row = {"option": o.label, "basis": o.slo.basis if c is None else c.basis}
+        if c is not None:
+            row |= {
+                "GPUs per replica": count(c.gpus_per_replica),
+                "out tok/s per replica": count(c.output_tokens_per_s),
+                "sequences in flight": count(c.batch),
+                "bound by": bound_by(c.limit),
             }
-        )
-    df = pd.DataFrame(rows).set_index("option")
+        row |= {
+            "TTFT p95": _ms(o.slo.ttft_ms),
+            "TPOT p95": _ms(o.slo.tpot_ms),
+            "SLO": slo_word(o.slo.met),
+            "note": o.slo.note,
+            "source": "" if c is None else c.source,
+        }
+        rows.append(row)
+    df = pd.DataFrame(rows)
     df.attrs["slo"] = f"SLO: TTFT p95 <= {wl.slo.ttft_p95_ms:g} ms, TPOT p95 <= {wl.slo.tpot_p95_ms:g} ms"
     return df
 
@@ -243,20 +290,45 @@ def layouts_table(ctx: ReportContext) -> pd.DataFrame:
             c = lay.capacity
             rows.append(
                 {
-                    "option": o.name,
-                    "GPUs/replica": lay.gpus_per_replica,
-                    "chosen": "yes" if lay.chosen else "",
-                    "out tok/s/replica": count(c.output_tokens_per_s),
-                    "sequences": count(c.batch),
-                    "TTFT p95 ms": None if c.ttft_ms is None else round(c.ttft_ms, 1),
-                    "TPOT p95 ms": None if c.tpot_ms is None else round(c.tpot_ms, 2),
+                    "option": o.label,
+                    "GPUs per replica": count(lay.gpus_per_replica),
+                    "chosen": yes_no(lay.chosen),
+                    "out tok/s per replica": count(c.output_tokens_per_s),
+                    "sequences in flight": count(c.batch),
+                    "TTFT p95": _ms(c.ttft_ms),
+                    "TPOT p95": _ms(c.tpot_ms),
                     "bound by": bound_by(c.limit),
-                    "$/1M served": usd_rate(lay.usd_per_million_served),
+                    "per 1M tokens served": usd_rate(lay.usd_per_million_served),
                     "NPV of cost": usd(lay.npv_cost_usd),
                     "SLO": slo_word(c.slo_met),
                 }
             )
-    return pd.DataFrame(rows).set_index(["option", "GPUs/replica"]) if rows else pd.DataFrame()
+    return pd.DataFrame(rows)
+
+
+def assumptions_table(ctx: ReportContext) -> pd.DataFrame:
+    """The assumptions register with each value in the format of its unit."""
+    df = ctx.assumptions.copy()
+    df["value"] = [_in_unit(v, u) for v, u in zip(df["value"], df["unit"], strict=True)]
+    return df
+
+
+def _in_unit(value: Any, unit: str) -> str:
+    """A register value read as its unit says: money, shares, counts."""
+    if isinstance(value, str):
+        return value
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return MISSING
+    v = float(value)
+    if unit.startswith("USD/1M") or unit in ("USD/GPU-hour", "USD/kWh", "USD/kW-month"):
+        return usd_rate(v, 3 if unit.startswith("USD/1M") else 2)
+    if unit.startswith("USD"):
+        return usd(v)
+    if unit.startswith("fraction"):
+        return percent(v, 1)
+    if v == int(v):
+        return count(v)
+    return f"{v:,.4g}"
 
 
 def layout_text(ctx: ReportContext) -> str:
@@ -335,46 +407,10 @@ def appendix(ctx: ReportContext) -> pd.DataFrame:
     rows.append({"item": "catalog and input dates", "value": f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"})
     if ctx.probe_run:
         rows.append({"item": "probe run", "value": ctx.probe_run})
-    return pd.DataFrame(rows).set_index("item")
+    return pd.DataFrame(rows)
 
 
 # ---------------------------------------------------------------------------- Excel
-
-
-def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
-    """Excel for finance: summary, assumptions with sources, monthly cash flow per option (numbers as numbers)."""
-    summary = pd.DataFrame(
-        [
-            {
-                "option": o.name,
-                "label": o.label,
-                "kind": o.kind,
-                "total_cost_usd": round(o.total_cost_usd, 2),
-                "npv_usd": round(o.npv_usd, 2),
-                "usd_per_million_tokens": o.usd_per_million_tokens,
-                "gpus_at_peak": o.gpus_at_peak,
-                "slo_met": slo_word(o.slo.met),
-                "recommended": o.name == ev.recommendation.option,
-            }
-            for o in ev.options
-        ]
-    )
-    assumptions = register(ev, catalog)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        summary.to_excel(xl, sheet_name="summary", index=False)
-        assumptions.to_excel(xl, sheet_name="assumptions", index=False)
-        if ev.simulation is not None:
-            mc = ev.simulation.summary().reset_index()
-            mc.attrs.clear()
-            mc.to_excel(xl, sheet_name="monte_carlo", index=False)
-        for o in ev.options:
-            o.cashflow.round(2).to_excel(xl, sheet_name=_sheet_name(o.name), index=False)
-    return path
-
-
-def _sheet_name(option: str) -> str:
-    return re.sub(r"[\[\]:*?/\\]", "-", f"cf {option}")[:31]
 
 
 # ---------------------------------------------------------------------------- rendering
@@ -412,9 +448,12 @@ def render(
     notebook: Path = paths.REPORT_NOTEBOOK,
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
+    compare_with: Path | None = None,
+    pdf: Path | None = None,
     progress=print,
 ) -> dict[str, Any]:
-    """Validate, execute the report notebook, render offline HTML (and Excel); returns timings."""
+    """Validate, execute the report notebook, render offline HTML (and Excel, and PDF through
+    chromium); returns timings."""
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
@@ -423,6 +462,10 @@ def render(
     progress(f"validating {scenario_path} ...")
     path = Path(scenario_path).resolve()
     scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))  # fails before any kernel
+    if compare_with is not None:
+        compare_with = Path(compare_with).resolve()
+        load(compare_with)
+    browser = find_browser() if pdf is not None else None
     # the notebook runs its own Monte Carlo; here only the workbook needs one
     ev = evaluate_with_uncertainty(scenario, catalog, draws if xlsx is not None else 0, seed)
     timings = {"validate_s": time.perf_counter() - t0}
@@ -443,6 +486,7 @@ def render(
                 "probe_option": probe_option,
                 "draws": draws,
                 "seed": seed,
+                "compare_with": None if compare_with is None else str(compare_with),
             },
         )
         timings["execute_s"] = time.perf_counter() - t0 - timings["validate_s"]
@@ -456,9 +500,52 @@ def render(
     out_html.write_text(offline_html(body), encoding="utf-8")
     if xlsx is not None:
         write_workbook(ev, catalog, xlsx)
+    if pdf is not None:
+        progress(f"printing {pdf} (chromium, headless) ...")
+        print_pdf(browser, out_html, pdf)
     timings["total_s"] = time.perf_counter() - t0
     progress(
         f"wrote {out_html} ({out_html.stat().st_size / 1e6:.1f} MB) in {timings['total_s']:.1f} s"
         + (f" and {xlsx}" if xlsx else "")
+        + (f" and {pdf}" if pdf else "")
     )
     return timings
+
+
+BROWSERS = ("chromium", "chromium-browser", "google-chrome")
+
+
+def find_browser() -> str:
+    """The chromium that prints the PDF; an :class:`InputError` saying how to get one if none is on PATH."""
+    for name in BROWSERS:
+        found = shutil.which(name)
+        if found:
+            return found
+    raise InputError(
+        "--pdf",
+        "",
+        MISSING,
+        "printing to PDF needs chromium on PATH (Debian: sudo apt-get install chromium); the HTML report needs nothing",
+    )
+
+
+def print_pdf(browser: str, html: Path, pdf: Path, timeout: float = 180) -> None:
+    """Print the offline HTML report to PDF with headless chromium (A4, figures drawn first)."""
+    pdf.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [
+            browser,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--disable-extensions",
+            f"--user-data-dir={profile}",
+            "--no-pdf-header-footer",
+            "--virtual-time-budget=20000",
+            f"--print-to-pdf={pdf}",
+            html.resolve().as_uri(),
+        ]
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    if done.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
+        raise RuntimeError(f"chromium could not print {html} to PDF (exit {done.returncode}): {done.stderr[-500:]}")

@@ -24,6 +24,7 @@ from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import Scenario
+from tco.report import BROWSERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
@@ -63,19 +64,33 @@ def scenario(**changes: Any) -> Scenario:
     return Scenario.model_validate(data)
 
 
+NO_STAFF_NO_SPARES = {"spare_replicas": 0, "ops_staff_fte": 0, "ops_staff_usd_per_year": 0}
+"""The cost inputs a self-hosted option must state, all explicitly zero."""
+
+
 def rented(**extra: Any) -> dict[str, Any]:
-    """One H100 at $2/GPU-hour, measured at 10 requests/s per replica."""
-    return {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": 2.0, "measured": MEASURED, **extra}
+    """One H100 at $2/GPU-hour, measured at 10 requests/s per replica; no staff, no spares."""
+    return {
+        "name": "rent",
+        "kind": "rented",
+        "gpu": "h100-sxm",
+        "usd_per_gpu_hour": 2.0,
+        "measured": MEASURED,
+        **NO_STAFF_NO_SPARES,
+        **extra,
+    }
 
 
 def owned(**extra: Any) -> dict[str, Any]:
-    """H100s at $30,000, a one-year life with no resale, PUE 1.5 at $0.10/kWh, $100/kW colocation,
-    12 % maintenance a year; measured at 10 requests/s per replica."""
+    """H100s at $30,000 (no server share), a one-year life with no resale, PUE 1.5 at $0.10/kWh,
+    $100/kW colocation, 12 % maintenance a year; measured at 10 requests/s per replica; no staff, no spares."""
     return {
         "name": "own",
         "kind": "owned",
         "gpu": "h100-sxm",
         "usd_per_gpu": 30_000,
+        "server_usd_per_gpu": 0,
+        **NO_STAFF_NO_SPARES,
         "measured": MEASURED,
         "depreciation_years": 1,
         "residual_value": 0.0,
@@ -179,12 +194,10 @@ def fault_server():
 
 # ---------------------------------------------------------------------------- the browser
 
-BROWSER_NAMES = ("chromium", "chromium-browser")
-
 
 def find_chromium() -> str | None:
     """Debian's chromium on PATH, if installed."""
-    return next((p for p in map(shutil.which, BROWSER_NAMES) if p), None)
+    return next((p for p in map(shutil.which, BROWSERS) if p), None)
 
 
 @pytest.fixture(scope="session")

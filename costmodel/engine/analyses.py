@@ -13,6 +13,7 @@ from costmodel.core import finance
 from costmodel.engine import api
 from costmodel.engine.costing import Prepared, option_result, prepare
 from costmodel.engine.errors import EngineError
+from costmodel.engine.extras import steady_extra_cost
 from costmodel.engine.results import BreakEven, OptionResult, Payback
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import HybridOption, OwnedOption, Scenario
@@ -25,16 +26,24 @@ SteadyCost = Callable[..., Array]  # f(requests per month, api price scale, max 
 
 
 def steady_cost_functions(scenario: Scenario, prepared: Prepared) -> dict[str, SteadyCost]:
-    """Per option (not hybrid): f(requests/month, api_price_scale, max_utilization) -> USD/month."""
+    """Per option (not hybrid): f(requests/month, api_price_scale, max_utilization) -> USD/month.
+
+    Requests are all the workload's; a response cache's hits never reach the model. Recurring
+    extra costs (monthly, per request, per token) and cache lookups are included; one-off costs
+    are not (a steady state has none)."""
     wl = scenario.workload
     peak = float(prepared.demand.shape.max())
+    share = prepared.demand.model_share
     fns: dict[str, SteadyCost] = {}
     for o in scenario.options:
+        extra = steady_extra_cost(o, scenario)
         if o.name in prepared.fleets:
-            fns[o.name] = lambda v, scale=1.0, u=None, h=prepared.fleets[o.name]: h.steady_monthly_cost(v, peak, u)
+            fns[o.name] = lambda v, scale=1.0, u=None, h=prepared.fleets[o.name], x=extra: (
+                h.steady_monthly_cost(np.asarray(v, float) * share, peak, u) + x(v)
+            )
         elif o.name in prepared.prices:
-            fns[o.name] = lambda v, scale=1.0, u=None, o=o, p=prepared.prices[o.name]: (
-                np.asarray(v, float) * api.usd_per_request(o, p, wl) * scale
+            fns[o.name] = lambda v, scale=1.0, u=None, o=o, p=prepared.prices[o.name], x=extra: (
+                np.asarray(v, float) * share * api.usd_per_request(o, p, wl) * scale + x(v)
             )
     return fns
 

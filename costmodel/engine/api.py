@@ -10,13 +10,24 @@ from costmodel.model.scenario import ApiOption, Scenario, Workload
 
 
 def api_price(option: ApiOption, catalog: Catalog) -> ApiPrice:
-    """The resolved catalog price of an API option."""
+    """The resolved catalog price of an API option. A price that bills nothing (no input or no
+    output price, as genai-prices lists free tiers and non-text models) is an error unless the
+    option names the source that says the tier is free (``free_tier_source``)."""
     try:
-        return catalog.api_prices[(option.provider, option.model)]
+        price = catalog.api_prices[(option.provider, option.model)]
     except KeyError:
         raise EngineError(
             f"options[{option.name}].model", option.model, f"no price for {option.provider}/{option.model}"
         ) from None
+    if option.free_tier_source is None and (float(price.input) <= 0 or float(price.output) <= 0):
+        raise EngineError(
+            f"options[{option.name}].model",
+            option.model,
+            f"{option.provider}/{option.model} is priced at ${float(price.input):g} in and ${float(price.output):g} "
+            "out per 1M tokens (a free tier or a model not billed per token); pick a paid model, or set "
+            "free_tier_source to where the provider says it is free",
+        )
+    return price
 
 
 def usd_per_request(option: ApiOption, price: ApiPrice, workload: Workload):

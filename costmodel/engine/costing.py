@@ -9,25 +9,28 @@ point estimate's line items into an :class:`~costmodel.engine.results.OptionResu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import functools
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from costmodel.core import finance
+from costmodel.core.demand import local_share
 from costmodel.core.tables import CostTerms
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import api
 from costmodel.engine.capacity import capacity_slo, describe, layouts
 from costmodel.engine.demand import Demand, demand_of
 from costmodel.engine.eligibility import quality_status
+from costmodel.engine.extras import extra_items
 from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
 from costmodel.engine.results import LayoutCost, OptionResult, SloStatus
 from costmodel.engine.routing import hybrid_items, slo_and
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import ApiOption, HybridOption, Option, OwnedOption, RentedOption, Scenario
-from costmodel.text import count
+from costmodel.text import count, percent
 
 
 @dataclass(frozen=True)
@@ -39,18 +42,34 @@ class Prepared:
     prices: dict[str, ApiPrice]  # by API option name
     fleets: dict[str, SelfHostedFleet]  # by self-hosted option name, in the chosen layout
     layouts: dict[str, tuple[LayoutCost, ...]]  # by self-hosted option name
+    plans: dict[str, np.ndarray] = field(default_factory=dict)  # GPUs by month decided on the plan
 
     def chosen_layouts(self) -> dict[str, int]:
         """GPUs per replica of each self-hosted option: fixed before uncertainty resolves."""
         return {name: fleet.capacity.gpus_per_replica for name, fleet in self.fleets.items()}
 
+    def planned_fleets(self, scenario: Scenario) -> dict[str, np.ndarray]:
+        """GPUs by month of each self-hosted option sized on the plan (``sizing: plan``), as this
+        (point) demand needs them: what the Monte Carlo keeps while demand varies."""
+        return {
+            o.name: self.fleets[o.name].fleet(self.demand.peak_rps)
+            for o in scenario.options
+            if isinstance(o, RentedOption | OwnedOption) and o.policy == "plan" and o.gpus is None
+        }
 
-def prepare(scenario: Scenario, catalog: Catalog, chosen: dict[str, int] | None = None) -> Prepared:
+
+def prepare(
+    scenario: Scenario,
+    catalog: Catalog,
+    chosen: dict[str, int] | None = None,
+    plans: dict[str, np.ndarray] | None = None,
+) -> Prepared:
     """Resolve demand, prices and capacity once for all options.
 
     Each self-hosted option runs in the layout with the lowest cost per served token among
     those not known to miss the SLO (ties: fewer GPUs per replica); ``chosen`` fixes layouts
-    instead (the Monte Carlo keeps the point estimate's). Raises
+    instead (the Monte Carlo keeps the point estimate's), and ``plans`` the GPUs bought or
+    committed on the plan (:meth:`Prepared.planned_fleets`). Raises
     :class:`~costmodel.engine.errors.EngineError` when the scenario is valid but impossible (a
     model that fits no GPU count, a GPU with no price).
     """
@@ -69,7 +88,7 @@ def prepare(scenario: Scenario, catalog: Catalog, chosen: dict[str, int] | None 
                 fleets[o.name], considered[o.name] = options[0], ()
             else:
                 fleets[o.name], considered[o.name] = _cheapest_layout(o, scenario, demand, options)
-    return Prepared(demand, prices, fleets, considered)
+    return Prepared(demand, prices, fleets, considered, plans or {})
 
 
 def _cheapest_layout(
@@ -115,28 +134,76 @@ def cost_option(
             option, scenario, demand, prepared.fleets[option.local], prepared.prices[option.overflow], detail
         )
     else:
-        items, met = self_hosted_items(option, prepared.fleets[option.name], demand, detail)
+        overflow = (scenario.option(option.overflow), prepared.prices[option.overflow]) if option.overflow else None
+        items, met = self_hosted_items(
+            option, prepared.fleets[option.name], demand, detail, prepared.plans.get(option.name), overflow, scenario
+        )
+    extras = extra_items(option, scenario, demand)
+    if extras:
+        items["total"] = items["total"] + functools.reduce(CostTerms.__add__, extras.values())
+        items.update(extras)
     if detail:
         items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
     return items, met
 
 
 def self_hosted_items(
-    option: RentedOption | OwnedOption, h: SelfHostedFleet, demand: Demand, detail: bool
+    option: RentedOption | OwnedOption,
+    h: SelfHostedFleet,
+    demand: Demand,
+    detail: bool,
+    plan: np.ndarray | None = None,
+    overflow: tuple[ApiOption, ApiPrice] | None = None,
+    scenario: Scenario | None = None,
 ) -> tuple[dict[str, Any], Any]:
-    """Monthly line items of a rented or owned fleet sized for each month's peak (or fixed at
-    ``gpus``), and whether it meets the SLO (a fixed fleet too small for a peak does not)."""
+    """Monthly line items of a rented or owned fleet, and whether it meets the SLO.
+
+    The fleet is, by the option's sizing: fixed at ``gpus``; the GPUs decided on the plan
+    (``plan``, in Monte Carlo draws); re-sized to this demand ``resize_lag_months`` late; or
+    sized for each month's peak (the plan itself, and on-demand rentals). A fleet that does
+    not follow this demand serves each hour up to its SLO capacity: the rest goes to the
+    ``overflow`` API (billed here) or misses the SLO. ``unserved`` (requests a month the fleet
+    could not serve) and ``stranded_gpus`` (GPUs a month beyond what this demand needs) say
+    how far plan and demand parted.
+    """
     needed = h.fleet(demand.peak_rps)
-    fleet = needed if option.gpus is None else np.full(needed.shape[-1], float(option.gpus))
-    served = (
-        np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(option, OwnedOption) else None
-    )
+    months = needed.shape[-1]
+    lag = option.resize_lag_months if option.policy == "resize" else 0
+    if option.gpus is not None:
+        fleet = np.full(months, float(option.gpus))
+    elif plan is not None:
+        fleet = plan
+    elif lag:  # month m runs what month m - lag needed (the first months what the plan bought)
+        fleet = np.concatenate([np.repeat(needed[..., :1], lag, axis=-1), needed[..., :-lag]], axis=-1)[..., :months]
+    else:
+        fleet = needed
+    follows = fleet is needed
+    if follows:
+        served = (
+            np.minimum(demand.mean_rps, h.served_capacity(fleet)) if detail or isinstance(option, OwnedOption) else None
+        )
+        share = None
+    else:  # hour by hour, up to the fleet's SLO capacity
+        share = local_share(demand.mean_rps, h.served_capacity(fleet), demand.shape)
+        served = demand.mean_rps * share
     items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
     if detail:
         items["utilization"] = h.utilization(items["gpus"], served)
     met = h.capacity.slo_met
-    if option.gpus is not None:
+    if option.gpus is not None:  # a fixed fleet must hold the planned headroom at every peak
         met = slo_and(met, np.all(needed <= fleet, axis=-1, keepdims=True))
+    if share is not None:
+        items["unserved"] = demand.mean_rps * SECONDS_PER_MONTH * (1.0 - share)
+        items["stranded_gpus"] = np.maximum(np.asarray(fleet, float) - needed, 0.0)
+        if overflow is not None:
+            api_option, price = overflow
+            rate = api.usd_per_request(api_option, price, scenario.workload)
+            bill = CostTerms(((rate, demand.api_price_weighted_requests * (1.0 - share)),))
+            items["overflow"] = bill
+            items["total"] = items["total"] + bill
+            met = slo_and(met, api.api_slo(api_option, scenario).met)
+        elif option.gpus is None:  # no overflow: demand above the fleet's SLO capacity misses the SLO
+            met = slo_and(met, np.all(share >= 1.0 - 1e-9, axis=-1, keepdims=True))
     return items, met
 
 
@@ -165,6 +232,8 @@ def _result(
     total = float(df["total"].sum())
     rate = float(finance.monthly_rate(scenario.discount_rate))
     tokens = float(demand.tokens.sum())
+    if "unserved" in items and "overflow" not in items:  # per token served, not per token asked for
+        tokens -= float(np.sum(items["unserved"])) * (demand.input_tokens + demand.output_tokens)
     return OptionResult(
         name=option.name,
         label=option.label or option.name,
@@ -235,6 +304,26 @@ def option_result(
                 slo.basis,
                 f"{count(option.gpus, 'GPUs')} cannot serve the peak from month {int(short[0])} "
                 f"({count(needed[short[0]])} needed)",
+            )
+    unserved = np.asarray(items.get("unserved", 0.0))
+    if np.any(unserved > 0):  # the fleet (on the plan, lagging or fixed) falls short of this demand
+        first = int(np.flatnonzero(unserved > 0)[0])
+        share = float(unserved.sum() / (demand.mean_rps.sum() * SECONDS_PER_MONTH))
+        if option.overflow:
+            api_status = api.api_slo(scenario.option(option.overflow), scenario)
+            met = slo_and(slo.met, api_status.met)
+            note = f"{percent(share, 1)} of requests exceed the fleet from month {first} and go to {option.overflow}"
+            slo = SloStatus(None if met is None else bool(met), slo.ttft_ms, slo.tpot_ms, slo.basis, note)
+        elif option.gpus is not None:  # the fixed fleet's note names the GPUs needed; add what goes unserved
+            slo = replace(slo, met=False, note=f"{slo.note}; {percent(share, 1)} of requests above its SLO capacity")
+        else:
+            slo = SloStatus(
+                False,
+                slo.ttft_ms,
+                slo.tpot_ms,
+                slo.basis,
+                f"the fleet cannot serve the demand from month {first} ({percent(share, 1)} of requests "
+                "above its SLO capacity); set an overflow API or re-size sooner",
             )
     result = _result(
         option, option.kind, items, prepared, scenario, h.capacity, slo, h.notes, int(np.max(items["gpus"]))

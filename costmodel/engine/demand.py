@@ -18,9 +18,10 @@ Array = NDArray[np.float64]
 
 @dataclass(frozen=True)
 class Demand:
-    """Demand arrays shared by every option of a scenario."""
+    """Demand arrays shared by every option of a scenario. Rates and bills count the requests
+    that reach a model (a response cache's hits do not); ``requests`` counts them all."""
 
-    mean_rps: Array  # requests per second, per month
+    mean_rps: Array  # requests per second reaching the model, per month
     shape: Array  # 24 hourly weights, mean 1
     input_tokens: float
     output_tokens: float
@@ -28,6 +29,12 @@ class Demand:
     rent_price_index: Array  # per month: on-demand GPU rental price trend
     requests_first_month: ArrayLike
     monthly_growth: ArrayLike
+    model_share: float = 1.0  # share of requests not answered by the response cache
+
+    @property
+    def model_requests(self) -> Array:
+        """Requests per month that reach the model."""
+        return self.requests * self.model_share
 
     @functools.cached_property
     def requests(self) -> Array:
@@ -46,7 +53,9 @@ class Demand:
 def demand_of(scenario: Scenario) -> Demand:
     """Requests by month, the daily shape and the price trends of ``scenario``."""
     wl, trends, months = scenario.workload, scenario.trends, scenario.horizon_months
-    mean_rps = monthly_requests(np.divide(wl.requests_per_month, SECONDS_PER_MONTH), wl.monthly_growth, months)
+    model_share = 1.0 - (wl.response_cache.hit_share if wl.response_cache else 0.0)
+    reaching = np.multiply(wl.requests_per_month, model_share)
+    mean_rps = monthly_requests(np.divide(reaching, SECONDS_PER_MONTH), wl.monthly_growth, months)
     # R0 (1 + g)^m (1 - d)^(m / 12): requests and the API price trend in one table
     api_growth = np.expm1(
         np.log1p(np.asarray(wl.monthly_growth, float))
@@ -57,8 +66,9 @@ def demand_of(scenario: Scenario) -> Demand:
         shape=daily_shape(wl.load_shape, wl.peak_to_mean),
         input_tokens=wl.input_tokens_per_request,
         output_tokens=wl.output_tokens_per_request,
-        api_price_weighted_requests=monthly_requests(wl.requests_per_month, api_growth, months),
+        api_price_weighted_requests=monthly_requests(reaching, api_growth, months),
         rent_price_index=price_index(trends.gpu_rent_decline_per_year, months),
         requests_first_month=wl.requests_per_month,
         monthly_growth=wl.monthly_growth,
+        model_share=model_share,
     )

@@ -195,10 +195,9 @@ def self_hosted_fleet(option: RentedOption | OwnedOption, catalog: Catalog, cap:
             notes.append(f"{gpu.id} bought at ${drawn(price, ',.0f')}/GPU (scenario override)")
         elif gpu.purchase_price is not None:
             price = float(gpu.purchase_price)
-            notes.append(
-                f"{gpu.id} bought at ${price:,.0f}/GPU ({gpu.purchase_price.basis}: "
-                f"{gpu.purchase_price.source}; as of {gpu.purchase_price.as_of})"
-            )
+            pp = gpu.purchase_price
+            said = pp.source if pp.source.lower().startswith(pp.basis) else f"{pp.basis}: {pp.source}"
+            notes.append(f"{gpu.id} bought at ${price:,.0f}/GPU ({said}; as of {pp.as_of})")
         else:
             raise EngineError(
                 f"options[{option.name}].gpu", option.gpu, f"no purchase price for {gpu.id}; set usd_per_gpu"

@@ -16,7 +16,7 @@ from costmodel.engine import api
 from costmodel.engine.costing import Prepared
 from costmodel.engine.results import BreakEven, OptionResult, Payback, Recommendation
 from costmodel.model.scenario import OwnedOption, Scenario
-from costmodel.text import count, percent, usd
+from costmodel.text import count, percent, times, usd, usd_rate
 
 
 def risks(
@@ -34,7 +34,7 @@ def risks(
             f"{r.name} runs on a single replica ({count(r.gpus_at_peak, 'GPU')}) with no spare: one "
             "failure stops service"
         )
-    apis = [x for x in results if x.kind == "api"]
+    apis = [x for x in results if x.kind == "api" and x.eligible]  # only APIs that may serve the workload
     if apis and r.mean_utilization is not None and r.gpus_at_peak:
         cheapest = max(apis, key=lambda x: x.npv_usd)
         # Utilisation at which the fleet's steady cost equals the API bill for the same requests:
@@ -48,10 +48,16 @@ def risks(
         )
         api_cost = full * float(per_request)
         breakeven = fleet_cost / api_cost if api_cost > 0 else float("inf")
-        if r.mean_utilization < breakeven:
+        if breakeven > 1.0:  # no load can make it pay: say so, not a utilisation above 100 %
+            flags.append(
+                f"{r.name}'s fleet costs more than {cheapest.name} would charge for its full SLO capacity "
+                f"({usd(fleet_cost)} against {usd(api_cost)} a month at the peak fleet): it cannot break even "
+                "at any utilisation"
+            )
+        elif r.mean_utilization < breakeven:
             flags.append(
                 f"{r.name}'s fleet averages {percent(r.mean_utilization)} utilisation, below the "
-                f"{percent(min(breakeven, 9.99))} at which it breaks even with {cheapest.name}"
+                f"{percent(breakeven)} at which it breaks even with {cheapest.name}"
             )
     if isinstance(o, OwnedOption):
         life = o.depreciation_years * 12
@@ -86,15 +92,17 @@ def recommend(
     claim = "meets the SLO" if best.slo.met else "is not known to miss the SLO"
     reasons = [
         f"{best.label} is the cheapest option that {claim}: NPV of cost {usd(-best.npv_usd, compact=True)} "
-        f"over {scenario.horizon_months} months ({best.usd_per_million_tokens:,.3f} USD per 1M tokens)."
+        f"over {scenario.horizon_months} months ({usd_rate(best.usd_per_million_tokens)} per 1M tokens)."
     ]
     if len(ranked) > 1:
         second = ranked[1]
         extra = best.npv_usd - second.npv_usd  # how much more the runner-up costs
-        reasons.append(
-            f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, "
-            f"{usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more."
-        )
+        ratio = second.npv_usd / best.npv_usd if best.npv_usd else float("inf")  # both negative
+        if ratio < 2:  # a share of the recommended option's cost reads well below doubling
+            more = f"{usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more"
+        else:
+            more = f"{times(ratio)} as much ({usd(extra, compact=True)} more)"
+        reasons.append(f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, {more}.")
     if wl.request_classes:
         reasons.append(f"Quality: {best.quality.note}.")
     if best.slo.met is None:

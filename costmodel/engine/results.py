@@ -62,7 +62,7 @@ class OptionResult:
     cashflow: pd.DataFrame = field(repr=False)
     total_cost_usd: float
     npv_usd: float
-    usd_per_million_tokens: float
+    usd_per_million_tokens: float  # total cost per 1M tokens served (by the option, its overflow or a cache)
     gpus_at_peak: int | None
     capacity: ReplicaCapacity | None
     slo: SloStatus

@@ -106,14 +106,18 @@ def validate(model: type[BaseModel], data: dict[str, Any], file: str) -> Any:
             value = parent.get(loc[-1]) if isinstance(parent, dict) else value
         elif err["type"] == "missing":
             value = MISSING
+            parent_model = _submodel_at(model, loc[:-1], data)
+            info = getattr(parent_model, "model_fields", {}).get(loc[-1])
+            if info is not None and info.description:  # say what the field is, not only that it is missing
+                msg = f"missing: {info.description}"
         if isinstance(value, dict | list):
             value = MISSING  # a whole section: the message says what is wrong
         more = f" (and {len(errors) - 1} more problem{'s' * (len(errors) > 2)})" if len(errors) > 1 else ""
         raise InputError(file, field, value, msg + more) from None
 
 
-def _model_fields_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
-    """Field names of the (sub)model at ``loc``, for 'did you mean' hints."""
+def _submodel_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> type[BaseModel] | None:
+    """The (sub)model class at ``loc`` (a union picked by ``kind``)."""
     annotation: Any = model
     node = data
     for key in loc:
@@ -124,7 +128,12 @@ def _model_fields_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) ->
         if key in fields:  # else a union tag such as 'owned': stay on the same item
             annotation = fields[key].annotation
             node = node.get(key) if isinstance(node, dict) else None
-    return list(getattr(_submodel(annotation, node), "model_fields", {}))
+    return _submodel(annotation, node)
+
+
+def _model_fields_at(model: type[BaseModel], loc: tuple[Any, ...], data: Any) -> list[str]:
+    """Field names of the (sub)model at ``loc``, for 'did you mean' hints."""
+    return list(getattr(_submodel_at(model, loc, data), "model_fields", {}))
 
 
 def _submodel(annotation: Any, node: Any) -> type[BaseModel] | None:

@@ -45,7 +45,10 @@ def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str)
 def load_scenario(path: str | Path, overrides: Iterable[str] = ()) -> Scenario:
     """Read, override (``--set``) and validate a scenario file; resolve ``probe_run`` references."""
     file = str(path)
-    data = apply_overrides(read_yaml(path), overrides, file)
+    data = read_yaml(path)
+    if isinstance(data, dict):  # top-level x- keys hold YAML anchors to reuse (as in docker compose)
+        data = {k: v for k, v in data.items() if not str(k).startswith("x-")}
+    data = apply_overrides(data, overrides, file)
     scenario = validate(Scenario, data, file)
     check_uncertainty(scenario, file)
     return resolve_probe_runs(scenario, file)

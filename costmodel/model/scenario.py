@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import ConfigDict, Field, model_validator
 
 from costmodel.model.base import Commitment, Strict
 from costmodel.model.distributions import Distribution
@@ -39,6 +39,61 @@ class RequestClass(Strict):
     )
 
 
+ENGINE_COLUMNS = frozenset(
+    {
+        "month",
+        "requests",
+        "tokens",
+        "total",
+        "cumulative",
+        "gpus",
+        "api",
+        "rent",
+        "staff",
+        "capex",
+        "power",
+        "colocation",
+        "maintenance",
+        "residual",
+        "depreciation",
+        "utilization",
+        "local_share",
+        "overflow",
+        "response_cache",
+        "shortfall_share",
+        "stranded_share",
+    }
+)
+"""Cash-flow columns the engine writes itself: an extra cost may not take their names."""
+
+
+class ResponseCache(Strict):
+    """A response (semantic) cache: a share of requests is answered from it, each request pays a lookup."""
+
+    hit_share: Fraction01 = Field(description="Share of requests answered by the cache (never reach the model).")
+    usd_per_million_lookups: NonNeg = Field(description="Cost of a million cache lookups (every request looks up).")
+    source: str = Field(min_length=3, description="Where the hit rate and price come from ('assumption: ...').")
+
+
+class ExtraCost(Strict):
+    """A cost line beside serving: a vector database, embeddings, egress, licences, migration work."""
+
+    name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", description="Line-item name, e.g. vector-db.")
+    usd: NonNeg = Field(description="Amount in USD per unit of `per`.")
+    per: Literal["one-off", "month", "request", "million-tokens"] = Field(
+        description="one-off (paid in `month`), month (every month), request (each request the option serves, "
+        "cache hits excluded), million-tokens (per 1M input + output tokens)."
+    )
+    month: int = Field(default=0, ge=0, description="Month a one-off cost is paid (0 = first).")
+    source: str = Field(min_length=3, description="Quote, price page or 'assumption: ...'.")
+
+    @model_validator(mode="after")
+    def _not_an_engine_column(self) -> ExtraCost:
+        if self.name in ENGINE_COLUMNS or self.name.startswith("local_"):
+            raise ValueError(f"name {self.name!r} is one of the engine's own line items; choose another")
+        return self
+
+
 class Workload(Strict):
     """What the application asks of the model, month by month."""
 
@@ -62,6 +117,10 @@ class Workload(Strict):
         min_length=24,
         max_length=24,
         description="24 hourly weights of the daily load (any scale; normalised to mean 1).",
+    )
+    response_cache: ResponseCache | None = Field(
+        default=None,
+        description="A response (semantic) cache in front of every option: its hits never reach the model.",
     )
     slo: Slo = Field(description="Latency objective the self-hosted options must meet at peak.")
     request_classes: tuple[RequestClass, ...] = Field(
@@ -166,6 +225,9 @@ class MeasuredThroughput(Strict):
 class _OptionBase(Strict):
     name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$", description="Unique name of the option.")
     label: str | None = Field(default=None, description="Display label; defaults to the name.")
+    extra_costs: tuple[ExtraCost, ...] = Field(
+        default=(), description="Cost lines beside serving (vector DB, embeddings, egress, licences, migration)."
+    )
 
 
 class _ServingOption(_OptionBase):
@@ -186,6 +248,11 @@ class ApiOption(_ServingOption):
         default=None, gt=0, description="Known p95 TTFT of this API (measured); unknown if absent."
     )
     tpot_p95_ms: float | None = Field(default=None, gt=0, description="Known p95 TPOT of this API; unknown if absent.")
+    free_tier_source: str | None = Field(
+        default=None,
+        min_length=3,
+        description="Where the provider says this model is free to use; without it a zero price is an error.",
+    )
     price_scale: float = Field(
         default=1.0,
         gt=0,
@@ -207,7 +274,23 @@ class _SelfHostedBase(_ServingOption):
     max_utilization: PositiveFraction = Field(
         default=0.8, description="Share of a replica's SLO capacity planned for at peak (headroom for queueing)."
     )
-    spare_replicas: int = Field(default=0, ge=0, description="Extra replicas kept for redundancy (N+1 = 1).")
+    spare_replicas: int = Field(
+        ge=0, description="Extra replicas kept for redundancy (N+1 = 1); required, 0 allowed: say so explicitly."
+    )
+    sizing: Literal["plan", "resize"] | None = Field(
+        default=None,
+        description="plan: the fleet is sized on the scenario's point estimate and kept whatever demand turns out "
+        "(default for owned and committed fleets); resize: re-sized to demand with resize_lag_months of delay "
+        "(default for on-demand rentals, lag 0).",
+    )
+    resize_lag_months: int = Field(
+        default=0, ge=0, le=24, description="With sizing resize: months between a change in demand and the fleet's."
+    )
+    overflow: str | None = Field(
+        default=None,
+        description="Name of an api option that serves what the fleet cannot (demand above its capacity); "
+        "without one such demand misses the SLO.",
+    )
     gpus: int | None = Field(
         default=None,
         ge=1,
@@ -222,8 +305,15 @@ class _SelfHostedBase(_ServingOption):
         description="Probe run directory (relative to the repository or absolute); its largest load level "
         "meeting the SLO becomes the measured throughput.",
     )
-    ops_staff_fte: NonNeg = Field(default=0.0, description="Operations staff, full-time equivalents.")
-    ops_staff_usd_per_year: NonNeg = Field(default=0.0, description="Loaded yearly cost of one FTE, USD.")
+    ops_staff_fte: NonNeg = Field(description="Operations staff, full-time equivalents; required, 0 allowed.")
+    ops_staff_usd_per_year: NonNeg = Field(description="Loaded yearly cost of one FTE, USD; required, 0 allowed.")
+
+    @property
+    def policy(self) -> Literal["plan", "resize"]:
+        """The sizing policy in force (the kind's default when unset)."""
+        if self.sizing is not None:
+            return self.sizing
+        return "resize" if getattr(self, "commitment", None) == "on-demand" else "plan"
 
 
 class RentedOption(_SelfHostedBase):
@@ -243,7 +333,7 @@ class OwnedOption(_SelfHostedBase):
     kind: Literal["owned"] = Field(description="Option kind.")
     usd_per_gpu: float | None = Field(default=None, ge=0, description="Purchase price per GPU; overrides the catalog.")
     server_usd_per_gpu: NonNeg = Field(
-        default=0.0, description="Host server, networking and storage capex per GPU, USD."
+        description="Host server, networking and storage capex per GPU, USD; required, 0 allowed."
     )
     depreciation_years: float = Field(default=4.0, gt=0, le=15, description="Straight-line depreciation life, years.")
     residual_value: Fraction01 = Field(
@@ -261,10 +351,10 @@ class OwnedOption(_SelfHostedBase):
     pue: float = Field(default=1.56, ge=1, le=3, description="Power usage effectiveness of the facility.")
     usd_per_kwh: NonNeg = Field(description="Electricity price, USD per kWh.")
     colocation_usd_per_kw_month: NonNeg = Field(
-        default=0.0, description="Colocation charge per kW of provisioned IT power per month."
+        description="Colocation charge per kW of provisioned IT power per month; required, 0 allowed (own site)."
     )
     maintenance_per_year: Fraction01 = Field(
-        default=0.0, description="Yearly maintenance and support contracts, share of cumulative capex."
+        description="Yearly maintenance and support contracts, share of cumulative capex; required, 0 allowed."
     )
 
 
@@ -303,7 +393,10 @@ UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
 
 
 class Scenario(Strict):
-    """One build-vs-buy question."""
+    """One build-vs-buy question. Top-level keys starting with ``x-`` are ignored by the loader:
+    they hold YAML anchors that options reuse (``extra_costs: [*vector-db]``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, json_schema_extra={"patternProperties": {"^x-": {}}})
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9\-]*$", description="Short id (file stem).")
     title: str = Field(description="One-line description for reports.")
@@ -336,6 +429,15 @@ class Scenario(Strict):
                 raise ValueError(f"options[{o.name}]: give measured or probe_run, not both")
             if isinstance(o, RentedOption | OwnedOption) and self.serving is None and (o.model is None):
                 raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
+            for e in o.extra_costs:
+                if e.per == "one-off" and e.month >= self.horizon_months:
+                    raise ValueError(
+                        f"options[{o.name}].extra_costs[{e.name}].month = {e.month}: beyond the "
+                        f"{self.horizon_months}-month horizon (months count from 0)"
+                    )
+            overflow = getattr(o, "overflow", None) if isinstance(o, RentedOption | OwnedOption) else None
+            if overflow is not None and not isinstance(by_name.get(overflow), ApiOption):
+                raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
             if isinstance(o, HybridOption):
                 local = by_name.get(o.local)
                 if not isinstance(local, RentedOption | OwnedOption):

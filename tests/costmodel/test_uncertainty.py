@@ -7,11 +7,12 @@ import pytest
 from pydantic import ValidationError
 
 from costmodel import evaluate, load
+from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load_scenario
 from costmodel.model.distributions import Lognormal, Normal, Triangular, Uniform
 from costmodel.uncertainty import point_value, simulate, with_confidence
-from tests.conftest import API, FINTECH, price, rented, scenario, with_prices
+from tests.conftest import API, FINTECH, MEASURED, owned, price, rented, scenario, with_prices
 
 
 def test_mean_converges_to_the_analytic_value_for_a_linear_case(base_catalog):
@@ -75,7 +76,11 @@ def test_summary_percentiles_and_probabilities():
     assert (table["npv_cost_p10"] <= table["npv_cost_p50"]).all()
     assert (table["npv_cost_p50"] <= table["npv_cost_p90"]).all()
     assert table["p_cheapest"].sum() == pytest.approx(1.0)
-    assert table.loc["own-l40s", "p_slo"] == pytest.approx(1.0)  # MBU >= 0.5 keeps the roofline within SLO
+    # own-l40s is bought on the plan: the SLO holds in exactly the draws where it serves all demand
+    assert table.loc["own-l40s", "p_slo"] == pytest.approx(float(np.mean(sim.shortfall["own-l40s"] == 0)))
+    assert 0 < table.loc["own-l40s", "p_slo"] < 1
+    assert table.loc["rent-h100", "p_slo"] == pytest.approx(1.0)  # on demand: re-sized to each draw
+    assert np.isnan(table.loc["rent-h100", "shortfall_p90"])
     assert np.isnan(table.loc["api-llama-70b", "p_slo"])  # no latency figure: unknown, not 0
     assert sim.draws == 50_000 and sim.seed == 2 and set(sim.inputs) == set(sc.uncertainty)
 
@@ -85,7 +90,7 @@ def test_slo_probability_follows_the_mbu_draws(base_catalog):
     sc = scenario(
         workload={"requests_per_month": 7_500_000, "output_tokens_per_request": 200},
         serving={"model": "llama-3.1-8b", "quantization": "int4-awq"},
-        options=[{"name": "own", "kind": "owned", "gpu": "l40s", "usd_per_kwh": 0.1, "gpus": 1}],
+        options=[owned(name="own", gpu="l40s", usd_per_kwh=0.1, gpus=1, measured=None)],
         uncertainty={"serving.efficiency.mbu": {"dist": "uniform", "low": 0.2, "high": 0.9, "source": "test"}},
     )
     sim = simulate(sc, base_catalog, draws=4_000, seed=0)
@@ -162,3 +167,62 @@ def test_confidence_and_the_under_60_percent_flag(base_catalog):
     assert rec.confidence == p and 0.4 < p < 0.6
     assert f"in {p:.0%} of 20,000 Monte Carlo draws" in rec.sentence
     assert any("under 60%" in r for r in rec.risks)
+
+
+PLAN_RPS = 240.0  # 30 GPUs at 10 requests/s a replica planned at 80 %: no rounding slack
+MEASURED_WITHIN_SLO = {**MEASURED, "ttft_p95_ms": 100, "tpot_p95_ms": 10}  # 10 requests/s, within 1000/50 ms
+
+
+def _plan_scenario(factor: float, overflow: bool):
+    """An owned fleet bought for 240 requests/s (flat load, 10 requests/s per replica, planned at
+    80 %: 30 GPUs), while every draw's demand is ``factor`` times that."""
+    plan = PLAN_RPS * SECONDS_PER_MONTH
+    return scenario(
+        workload={"requests_per_month": plan, "peak_to_mean": 1.0},
+        options=[owned(overflow="api" if overflow else None, measured=MEASURED_WITHIN_SLO), API],
+        uncertainty={
+            "workload.requests_per_month": {
+                "dist": "uniform",
+                "low": plan * factor,
+                "high": plan * factor,
+                "source": "test",
+            }
+        },
+    )
+
+
+@pytest.mark.parametrize("factor", [0.7, 1.3])
+def test_plan_sized_fleet_strands_below_plan_and_falls_short_above_it(base_catalog, factor):
+    """Demand 30 % under plan: the fleet bought on the plan is paid for, its unneeded GPUs
+    stranded. 30 % over: the excess overflows to the API (billed) or, without one, misses the SLO."""
+    catalog = with_prices(base_catalog, price(1.0, 2.0))
+    plan_gpus, drawn_rps = 30.0, PLAN_RPS * factor
+    need_gpus = np.ceil(drawn_rps / (10 * 0.8) - 1e-9)
+    stranded = max(plan_gpus - need_gpus, 0) / plan_gpus  # 0.7: 9 of 30 GPUs
+    unserved = max(drawn_rps - plan_gpus * 10, 0) / drawn_rps  # 1.3: 12 of 312 requests/s
+    with_api = simulate(_plan_scenario(factor, overflow=True), catalog, draws=64, seed=0)
+    alone = simulate(_plan_scenario(factor, overflow=False), catalog, draws=64, seed=0)
+    for sim in (with_api, alone):
+        assert sim.stranded["own"] == pytest.approx(np.full(64, stranded))
+        assert sim.shortfall["own"] == pytest.approx(np.full(64, unserved))
+    fleet_cost = evaluate(_plan_scenario(factor, overflow=False), catalog).option("own").total_cost_usd
+    if factor < 1:
+        assert stranded == pytest.approx(0.3) and unserved == 0
+        perfect = evaluate(
+            scenario(
+                workload={"requests_per_month": drawn_rps * SECONDS_PER_MONTH, "peak_to_mean": 1.0},
+                options=[owned(measured=MEASURED_WITHIN_SLO), API],
+            ),
+            catalog,
+        )
+        # the plan's fleet costs more than one bought for the demand that came, and serves it all
+        assert alone.total_cost["own"][0] > perfect.option("own").total_cost_usd
+        assert alone.slo_met["own"].all()
+    else:
+        assert unserved == pytest.approx(12 / 312) and stranded == 0
+        overflow_bill = unserved * drawn_rps * SECONDS_PER_MONTH * 12 * (1000 * 1.0 + 100 * 2.0) / 1e6
+        # the fleet's cost at the drawn demand (its power follows the load) plus the API's bill
+        served_fleet = alone.total_cost["own"][0]
+        assert with_api.total_cost["own"][0] == pytest.approx(served_fleet + overflow_bill, rel=1e-9)
+        assert served_fleet == pytest.approx(fleet_cost, rel=0.01)
+        assert not alone.slo_met["own"].any()  # no overflow: the excess misses the SLO

@@ -153,10 +153,13 @@ def test_evaluate_json_for_every_bundled_scenario(path):
 def test_set_changes_the_result():
     base = json.loads(tco("evaluate", str(SEED), "--json").stdout)
     more = json.loads(tco("evaluate", str(SEED), "--json", "--set", "workload.requests_per_month=4e6").stdout)
-    cost = {o["name"]: o["total_cost_usd"] for o in base["options"]}
+    bill = {o["name"]: sum(o["monthly"]["api"]) for o in base["options"] if o["kind"] == "api"}
     for o in more["options"]:
-        if o["kind"] == "api":  # API cost is linear in volume
-            assert o["total_cost_usd"] == pytest.approx(2 * cost[o["name"]], rel=1e-6)
+        if o["kind"] == "api":  # the API's bill is linear in volume (its fixed extra costs are not)
+            assert sum(o["monthly"]["api"]) == pytest.approx(2 * bill[o["name"]], rel=1e-6)
+            assert o["total_cost_usd"] < 2 * next(
+                b["total_cost_usd"] for b in base["options"] if b["name"] == o["name"]
+            )
 
 
 def test_readable_output_names_the_recommendation():
@@ -298,3 +301,44 @@ def test_capacity_table_json_and_figure(tmp_path):
 )
 def test_capacity_bad_input(args, needles):
     assert_bad_input(tco(*args), *needles)
+
+
+@pytest.mark.parametrize(
+    "field",
+    ["ops_staff_fte", "spare_replicas", "server_usd_per_gpu", "colocation_usd_per_kw_month", "maintenance_per_year"],
+)
+def test_cost_inputs_of_a_self_hosted_option_must_be_stated(tmp_path, field):
+    """No silent zeros: deleting a cost line of own-l40s is an error naming it, not a cheaper fleet."""
+    lines = SEED.read_text(encoding="utf-8").splitlines(keepends=True)
+    start = next(i for i, line in enumerate(lines) if line.strip() == "- name: own-l40s")
+    gone = next(i for i in range(start, len(lines)) if lines[i].strip().startswith(f"{field}:"))
+    scenario = tmp_path / "fintech-rag.yaml"
+    scenario.write_text("".join(lines[:gone] + lines[gone + 1 :]), encoding="utf-8")
+    assert_bad_input(
+        tco("evaluate", str(scenario), "--draws", "0"), f"options[own-l40s].{field}", "missing", "required, 0 allowed"
+    )
+
+
+@pytest.mark.parametrize(
+    ("provider", "model"), [("mistral", "mistral-small-24b-instruct-2501:free"), ("openai", "whisper-1")]
+)
+def test_a_price_that_bills_nothing_is_an_error(provider, model):
+    sets = ["--set", f"options.api-gpt-4o-mini.provider={provider}", "--set", f"options.api-gpt-4o-mini.model={model}"]
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--draws", "0", *sets),
+        "options[api-gpt-4o-mini].model",
+        f"{provider}/{model} is priced at $0 in and $0 out",
+        "free_tier_source",
+    )
+    free = tco(
+        "evaluate",
+        str(SEED),
+        "--draws",
+        "0",
+        *sets,
+        "--set",
+        "options.api-gpt-4o-mini.free_tier_source=provider's pricing page lists this tier as free",
+        "--json",
+    )
+    assert free.returncode == 0, free.stderr
+    assert json.loads(free.stdout)["options"][3]["total_cost_usd"] >= 0

@@ -14,7 +14,7 @@ from costmodel.engine import EngineError, evaluate
 from costmodel.engine.capacity import Stack
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.model.scenario import Efficiency
-from tests.conftest import scenario
+from tests.conftest import NO_STAFF_NO_SPARES, scenario
 
 FAST = settings(max_examples=30, deadline=None)
 CATALOG = build_catalog(load_catalog_files())
@@ -104,9 +104,22 @@ def layout_scenario(
     tpot_ms: float,
     forced: int | None = None,
 ):
-    option = {"name": "self", "kind": kind, "gpu": gpu, "model": model, "quantization": quantization}
+    option = {
+        "name": "self",
+        "kind": kind,
+        "gpu": gpu,
+        "model": model,
+        "quantization": quantization,
+        **NO_STAFF_NO_SPARES,
+    }
     if kind == "owned":
-        option |= {"usd_per_gpu": 30000, "usd_per_kwh": 0.1, "colocation_usd_per_kw_month": 150}
+        option |= {
+            "usd_per_gpu": 30000,
+            "usd_per_kwh": 0.1,
+            "colocation_usd_per_kw_month": 150,
+            "server_usd_per_gpu": 3000,
+            "maintenance_per_year": 0.05,
+        }
     else:
         option |= {"usd_per_gpu_hour": 3.0}
     if forced:

@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from costmodel.engine import cost_curves, evaluate
 from costmodel.io.catalog import build_catalog
 from costmodel.io.scenario import load_scenario
-from tests.conftest import SCENARIOS, price, scenario, with_prices
+from tests.conftest import NO_STAFF_NO_SPARES, SCENARIOS, price, scenario, with_prices
 
 FAST = settings(max_examples=40, deadline=None)
 money = st.floats(min_value=0.01, max_value=100.0, allow_nan=False)
@@ -53,7 +53,7 @@ def test_break_even_is_where_the_curves_cross(base_catalog, p_in, p_out, rate, m
         serving={"model": "llama-3.1-8b", "quantization": "fp8", "efficiency": {"mbu": mbu}},
         workload={"peak_to_mean": 2.0},
         options=[
-            {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": rate},
+            {"name": "rent", "kind": "rented", "gpu": "h100-sxm", "usd_per_gpu_hour": rate, **NO_STAFF_NO_SPARES},
             {"name": "api", "kind": "api", "provider": "test", "model": "m"},
         ],
     )

@@ -7,7 +7,7 @@ import pytest
 
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import evaluate, hybrid_sweep, prepare
-from tests.conftest import API, owned, price, rented, scenario, with_prices
+from tests.conftest import API, MEASURED, owned, price, rented, scenario, with_prices
 
 api_only = scenario  # the base scenario has one API option, provider "test", model "m"
 
@@ -245,7 +245,7 @@ def test_recommendation_numbers_match_the_results(base_catalog):
     ev = evaluate(scenario(options=[rented(), owned(), api]), with_prices(base_catalog, price(2.5, 10)))
     best, text = ev.option(ev.recommendation.option), ev.recommendation.sentence
     assert f"${-best.npv_usd:,.0f}" in text
-    assert f"{best.usd_per_million_tokens:,.3f} USD per 1M tokens" in text
+    assert f"(${best.usd_per_million_tokens:,.3f} per 1M tokens)" in text
     for b in ev.break_evens:
         if b.requests_per_month and f"{b.self_hosted} breaks even with {b.api}" in text:
             assert f"{b.requests_per_month:,.0f} requests/month" in text
@@ -303,3 +303,82 @@ def test_request_class_shares_must_sum_to_one():
 
     with pytest.raises(ValidationError, match=r"shares must sum to 1, got 0\.9"):
         scenario(workload={"request_classes": [{"name": "a", "share": 0.5}, {"name": "b", "share": 0.4}]})
+
+
+def test_extra_costs_by_kind(base_catalog):
+    """A vector DB at $500 a month, $20,000 of one-off work in month 2, $0.001 a request and $0.5
+    per 1M tokens on the base API (1e6 requests, 1,100 tokens each, 12 months)."""
+    extras = [
+        {"name": "vector-db", "usd": 500, "per": "month", "source": "test"},
+        {"name": "migration", "usd": 20_000, "per": "one-off", "month": 2, "source": "test"},
+        {"name": "egress", "usd": 0.001, "per": "request", "source": "test"},
+        {"name": "embeddings", "usd": 0.5, "per": "million-tokens", "source": "test"},
+    ]
+    ev = evaluate(api_only(options=[{**API, "extra_costs": extras}]), with_prices(base_catalog, price(2.5, 10)))
+    cf = ev.option("api").cashflow
+    assert cf["vector-db"].tolist() == [500.0] * 12
+    assert cf["migration"].tolist() == [0, 0, 20_000] + [0] * 9
+    assert cf["egress"].iloc[0] == pytest.approx(1_000.0)  # 1e6 x $0.001
+    assert cf["embeddings"].iloc[0] == pytest.approx(550.0)  # 1.1e9 tokens x $0.5 / 1e6
+    # 3,500 (API) + 500 + 1,000 + 550 a month, and the one-off
+    assert ev.option("api").total_cost_usd == pytest.approx(12 * 5_550 + 20_000)
+
+
+def test_response_cache_hits_never_reach_the_model(base_catalog):
+    """A 20 % hit share: the API bills 0.8 x 1e6 requests (2,800), every request pays a lookup
+    ($2 per 1M: 2), and the cost per 1M tokens still counts all requests' tokens."""
+    sc = api_only(workload={"response_cache": {"hit_share": 0.2, "usd_per_million_lookups": 2, "source": "test"}})
+    ev = evaluate(sc, with_prices(base_catalog, price(2.5, 10)))
+    cf = ev.option("api").cashflow
+    assert cf["api"].iloc[0] == pytest.approx(3500 * 0.8)
+    assert cf["response_cache"].iloc[0] == pytest.approx(2.0)
+    assert cf["requests"].iloc[0] == pytest.approx(1e6)
+    assert ev.option("api").usd_per_million_tokens == pytest.approx(12 * 2802 / 13.2e9 * 1e6)
+
+
+def test_resize_lag_overflows_growth_to_the_api(base_catalog):
+    """On-demand rent re-sized two months late under 50 % monthly growth, flat load, 10 requests/s
+    a replica planned at 80 %: months 0-1 run month 0's fleet; later months what two months ago
+    needed; whatever exceeds the fleet's full SLO capacity goes to the overflow API."""
+    rps0 = 30.0  # month 0: ceil(30 / 8) = 4 GPUs
+    sc = scenario(
+        horizon_months=4,
+        workload={"requests_per_month": rps0 * SECONDS_PER_MONTH, "monthly_growth": 0.5, "peak_to_mean": 1.0},
+        options=[rented(sizing="resize", resize_lag_months=2, overflow="api"), API],
+    )
+    ev = evaluate(sc, with_prices(base_catalog, price(1.0, 2.0)))
+    cf = ev.option("rent").cashflow
+    demand = rps0 * 1.5 ** np.arange(4)  # 30, 45, 67.5, 101.25 requests/s
+    needed = np.ceil(demand / 8 - 1e-9)  # 4, 6, 9, 13 GPUs
+    fleet = np.array([needed[0], needed[0], needed[0], needed[1]])  # 4, 4, 4, 6
+    assert cf["gpus"].tolist() == fleet.tolist()
+    unserved = np.maximum(demand - fleet * 10, 0)  # 0, 5, 27.5, 41.25 requests/s
+    assert cf["unserved"].to_numpy() == pytest.approx(unserved * SECONDS_PER_MONTH)
+    per_request = (1000 * 1.0 + 100 * 2.0) / 1e6
+    assert cf["overflow"].to_numpy() == pytest.approx(unserved * SECONDS_PER_MONTH * per_request)
+    assert ev.option("rent").slo.met is None  # the overflow API's latency is unverified
+
+
+def test_resize_lag_without_overflow_misses_the_slo(base_catalog):
+    sc = scenario(
+        horizon_months=4,
+        workload={"requests_per_month": 30.0 * SECONDS_PER_MONTH, "monthly_growth": 0.5, "peak_to_mean": 1.0},
+        options=[
+            rented(sizing="resize", resize_lag_months=2, measured={**MEASURED, "ttft_p95_ms": 100, "tpot_p95_ms": 10}),
+            API,
+        ],
+    )
+    assert evaluate(sc, with_prices(base_catalog, price(1.0, 2.0))).option("rent").slo.met is False
+
+
+def test_fixed_fleet_costs_per_token_it_served(base_catalog):
+    """8 GPUs at 10 requests/s a replica (full SLO capacity 80/s) under a flat 100 requests/s:
+    a fifth of the requests go unserved, and the cost per 1M tokens counts only the rest."""
+    sc = scenario(
+        workload={"requests_per_month": 100 * SECONDS_PER_MONTH, "peak_to_mean": 1.0}, options=[rented(gpus=8)]
+    )
+    r = evaluate(sc, base_catalog).option("rent")
+    served_tokens = 12 * 80 * SECONDS_PER_MONTH * 1100
+    assert r.cashflow["unserved"].iloc[0] == pytest.approx(20 * SECONDS_PER_MONTH)
+    assert r.usd_per_million_tokens == pytest.approx(r.total_cost_usd / served_tokens * 1e6)
+    assert r.slo.met is False and "20.0% of requests above its SLO capacity" in r.slo.note

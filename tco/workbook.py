@@ -1,0 +1,518 @@
+"""The one Excel writer: a workbook a finance reviewer can audit and change.
+
+``inputs`` holds every number the costs depend on, each a named cell with its unit and source
+(the discount rate, volumes, token counts, prices, power, staff, capacity per replica). Each
+option's ``cf`` sheet builds its monthly cash flow from them in formulas: requests, the GPUs
+the peak needs, the fleet kept, every line item, the total, the cumulative, the discount factor
+and the NPV; ``summary`` sums them up. Change ``discount_rate`` (or a price, or the volume) and
+the workbook recalculates as the engine would. Where the engine works hour by hour (the share
+of a month's requests a fixed or lagging fleet serves under the daily load shape) the sheet
+takes that share from the engine as a value column marked ``(engine)``.
+
+Recalculated outside Excel (``formulas``), the workbook matches the engine to the cent
+(``tests/tco/test_workbook.py``).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import openpyxl
+from openpyxl.styles import Alignment, Font, PatternFill
+from openpyxl.utils import get_column_letter
+from openpyxl.workbook.defined_name import DefinedName
+
+from costmodel.assumptions import register
+from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
+from costmodel.engine import Evaluation, prepare
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import ApiOption, HybridOption, OwnedOption, RentedOption
+from costmodel.text import slo_word, yes_no
+
+MONEY = '"$"#,##0.00'
+INTEGER = "#,##0"
+DECIMAL = "#,##0.00"
+PERCENT = "0.0%"
+FACTOR = "0.000000"
+HEADER = Font(bold=True)
+INPUT_FILL = PatternFill("solid", fgColor="FFF2CC")  # inputs a reviewer may change
+
+
+def _slug(text: str) -> str:
+    """A defined-name-safe form of an option name: ``own-l40s`` -> ``own_l40s``."""
+    s = re.sub(r"[^A-Za-z0-9]", "_", text)
+    return s if re.match(r"[A-Za-z_]", s) else f"o_{s}"
+
+
+@dataclass
+class Inputs:
+    """The inputs sheet being written: one named cell per input."""
+
+    ws: Any
+    wb: Any
+    row: int = 1
+    names: dict[str, str] = field(default_factory=dict)
+
+    def add(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL) -> str:
+        """Write a named input; return its name for formulas."""
+        self.row += 1
+        r = self.row
+        self.ws.cell(r, 1, name)
+        cell = self.ws.cell(r, 2, float(value))
+        cell.number_format, cell.fill = fmt, INPUT_FILL
+        self.ws.cell(r, 3, unit)
+        self.ws.cell(r, 4, source)
+        self.wb.defined_names[name] = DefinedName(name, attr_text=f"inputs!$B${r}")
+        return name
+
+
+@dataclass
+class Sheet:
+    """One option's cash-flow sheet: columns of formulas (or engine values) by month."""
+
+    ws: Any
+    months: int
+    columns: list[str] = field(default_factory=list)
+    costs: list[str] = field(default_factory=list)  # columns summed into the total
+
+    def col(self, header: str) -> str:
+        return get_column_letter(self.columns.index(header) + 1)
+
+    def rng(self, header: str) -> str:
+        c = self.col(header)
+        return f"${c}$2:${c}${self.months + 1}"
+
+    def add(self, header: str, formula, fmt: str = MONEY, cost: bool = False) -> None:
+        """``formula(row, month)`` gives a formula string or a number for each month."""
+        self.columns.append(header)
+        c = len(self.columns)
+        self.ws.cell(1, c, header).font = HEADER
+        for m in range(self.months):
+            value = formula(m + 2, m)
+            self.ws.cell(m + 2, c, value).number_format = fmt
+        if cost:
+            self.costs.append(header)
+
+    def ref(self, header: str, row: int) -> str:
+        return f"{self.col(header)}{row}"
+
+
+def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
+    """Write the audit workbook of an evaluation: inputs, a formula cash flow per option, summary,
+    assumptions register and Monte Carlo percentiles."""
+    sc = ev.scenario
+    wl = sc.workload
+    prepared = prepare(sc, catalog, chosen=ev.chosen_layouts())
+    demand = prepared.demand
+    wb = openpyxl.Workbook()
+    summary_ws = wb.active
+    summary_ws.title = "summary"
+    ws_in = wb.create_sheet("inputs")
+    for c, h in enumerate(("input", "value", "unit", "source"), start=1):
+        ws_in.cell(1, c, h).font = HEADER
+    inp = Inputs(ws_in, wb)
+
+    def src(path: str, default: str = "scenario") -> str:
+        return sc.sources.get(path, default)
+
+    inp.add("discount_rate", sc.discount_rate, "fraction/year", src("discount_rate"), PERCENT)
+    inp.add("hours_per_month", HOURS_PER_MONTH, "hours", "365.25 x 24 / 12")
+    inp.add("requests_first_month", wl.requests_per_month, "requests", src("workload.requests_per_month"), INTEGER)
+    inp.add("monthly_growth", wl.monthly_growth, "fraction/month", src("workload.monthly_growth"), PERCENT)
+    inp.add(
+        "input_tokens", wl.input_tokens_per_request, "tokens/request", src("workload.input_tokens_per_request"), INTEGER
+    )
+    inp.add(
+        "output_tokens",
+        wl.output_tokens_per_request,
+        "tokens/request",
+        src("workload.output_tokens_per_request"),
+        INTEGER,
+    )
+    inp.add("cached_input_share", wl.cached_input_share, "fraction", src("workload.cached_input_share"), PERCENT)
+    inp.add("batch_share", wl.batch_share, "fraction", src("workload.batch_share"), PERCENT)
+    cache = wl.response_cache
+    inp.add(
+        "model_share",
+        demand.model_share,
+        "fraction of requests reaching the model",
+        cache.source if cache else "no response cache",
+        PERCENT,
+    )
+    inp.add(
+        "cache_lookup_usd_per_million",
+        cache.usd_per_million_lookups if cache else 0.0,
+        "USD/1M lookups",
+        cache.source if cache else "no response cache",
+        MONEY,
+    )
+    inp.add("peak_to_mean", float(demand.shape.max()), "ratio", "the daily load shape's busiest hour over its mean")
+    inp.add("api_price_decline", sc.trends.api_price_decline_per_year, "fraction/year", sc.trends.source, PERCENT)
+    inp.add("gpu_rent_decline", sc.trends.gpu_rent_decline_per_year, "fraction/year", sc.trends.source, PERCENT)
+
+    months = sc.horizon_months
+    model_requests = np.asarray(demand.mean_rps, float) * SECONDS_PER_MONTH
+    sheets: dict[str, Sheet] = {}
+    for o in sc.options:
+        ws = wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", f"cf {o.name}")[:31])
+        sh = Sheet(ws, months)
+        sh.add("month", lambda r, m: m, INTEGER)
+        sh.add("requests", lambda r, m: f"=requests_first_month*(1+monthly_growth)^A{r}", INTEGER)
+        sh.add("model requests", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*model_share", INTEGER)
+        sh.add("tokens", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*(input_tokens+output_tokens)", INTEGER)
+        p = _slug(o.name)
+        result = ev.option(o.name)
+
+        def overflow_to(api_name: str, header: str, sh=sh) -> None:  # the requests the fleet did not serve
+            api = sc.option(api_name)
+            unserved = f"(1-{sh.col('served share (engine)')}{{r}})"
+            _api_columns(sh, inp, _slug(api.name), api, prepared.prices[api.name], header, share=unserved)
+
+        if isinstance(o, ApiOption):
+            _api_columns(sh, inp, p, o, prepared.prices[o.name], "api", share=None)
+        elif isinstance(o, RentedOption | OwnedOption):
+            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result, model_requests)
+            if "overflow" in result.cashflow:
+                overflow_to(o.overflow, "overflow")
+        else:
+            assert isinstance(o, HybridOption)
+            local = sc.option(o.local)
+            _self_hosted_columns(
+                sh, inp, _slug(local.name), local, prepared.fleets[local.name], result, model_requests, hybrid=o
+            )
+            overflow_to(o.overflow, "api")
+        _extra_columns(sh, inp, p, o)
+        if cache and cache.usd_per_million_lookups > 0:
+            sh.add(
+                "response_cache",
+                lambda r, m, sh=sh: f"={sh.ref('requests', r)}*cache_lookup_usd_per_million/1000000",
+                cost=True,
+            )
+        costs = list(sh.costs)
+        sh.add("total", lambda r, m, sh=sh, costs=costs: "=" + "+".join(sh.ref(c, r) for c in costs))
+        sh.add(
+            "cumulative",
+            lambda r, m, sh=sh: (
+                f"={sh.ref('total', r)}" if m == 0 else f"={sh.ref('cumulative', r - 1)}+{sh.ref('total', r)}"
+            ),
+        )
+        sh.add("discount factor", lambda r, m, sh=sh: f"=(1+discount_rate)^(-{sh.ref('month', r)}/12)", FACTOR)
+        c = len(sh.columns) + 2
+        ws.cell(1, c, "NPV").font = HEADER
+        ws.cell(2, c, f"=-SUMPRODUCT({sh.rng('total')},{sh.rng('discount factor')})").number_format = MONEY
+        ws.cell(3, c, "total").font = HEADER
+        ws.cell(4, c, f"=SUM({sh.rng('total')})").number_format = MONEY
+        ws.cell(5, c, "tokens served").font = HEADER
+        served = f"SUM({sh.rng('tokens')})"
+        if "unserved" in result.cashflow and "overflow" not in result.cashflow:
+            served += f"-SUM({sh.rng('unserved (engine)')})*(input_tokens+output_tokens)"
+        ws.cell(6, c, f"={served}").number_format = INTEGER
+        npv_cell = f"'{ws.title}'!${get_column_letter(c)}$2"
+        wb.defined_names[f"npv_{p}"] = DefinedName(f"npv_{p}", attr_text=npv_cell)
+        sheets[o.name] = sh
+        ws.freeze_panes = "B2"
+        for i in range(1, len(sh.columns) + 3):
+            ws.column_dimensions[get_column_letter(i)].width = 16
+
+    _summary(summary_ws, ev, sheets)
+    _assumptions(wb.create_sheet("assumptions"), ev, catalog)
+    if ev.simulation is not None:
+        _monte_carlo(wb.create_sheet("monte_carlo"), ev)
+    ws_in.freeze_panes = "A2"
+    ws_in.column_dimensions["A"].width, ws_in.column_dimensions["D"].width = 34, 90
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wb.save(path)
+    return path
+
+
+def _api_columns(sh: Sheet, inp: Inputs, p: str, o: ApiOption, price, header: str, share: str | None) -> None:
+    """What an API bills per month: requests reaching it x price trend x tokens x prices."""
+    names = {}
+    for field_name, value in (("input", price.input), ("cached_input", price.cached_input), ("output", price.output)):
+        names[field_name] = f"{p}_{field_name}"
+        if names[field_name] not in inp.names:
+            inp.names[names[field_name]] = inp.add(
+                names[field_name],
+                float(value) * o.price_scale,
+                "USD/1M tokens",
+                f"{value.source} ({value.as_of})"
+                + (f"; x {o.price_scale:g} price_scale" if o.price_scale != 1 else ""),
+                MONEY,
+            )
+    disc = f"{p}_batch_discount"
+    if disc not in inp.names:
+        inp.names[disc] = inp.add(
+            disc,
+            float(price.batch_discount) if price.batch_discount else 0.0,
+            "fraction",
+            price.batch_discount.source if price.batch_discount else "no batch discount",
+            PERCENT,
+        )
+    per_request = (
+        f"(input_tokens*((1-cached_input_share)*{names['input']}+cached_input_share*"
+        f"{names['cached_input']})+output_tokens*{names['output']})/1000000*(1-batch_share*{disc})"
+    )
+
+    def formula(r, m, sh=sh):
+        reaching = sh.ref("model requests", r) + ("*" + share.format(r=r) if share else "")
+        return f"={reaching}*(1-api_price_decline)^({sh.ref('month', r)}/12)*{per_request}"
+
+    sh.add(header, formula, cost=True)
+
+
+def _self_hosted_columns(
+    sh: Sheet,
+    inp: Inputs,
+    p: str,
+    o: RentedOption | OwnedOption,
+    h,
+    result,
+    model_requests: np.ndarray,
+    hybrid: HybridOption | None = None,
+) -> None:
+    """GPUs the peak needs, the fleet kept, and the line items of a rented or owned fleet."""
+    cap = h.capacity
+    if f"{p}_capacity_rps" not in inp.names:
+        inp.names[f"{p}_capacity_rps"] = inp.add(
+            f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.source
+        )
+        inp.add(f"{p}_gpus_per_replica", cap.gpus_per_replica, "GPUs", "the layout chosen by cost", INTEGER)
+        inp.add(f"{p}_max_utilization", o.max_utilization, "fraction", "scenario", PERCENT)
+        inp.add(f"{p}_spares", o.spare_replicas, "replicas", "scenario", INTEGER)
+        inp.add(
+            f"{p}_staff_per_month",
+            h.staff_usd_per_month,
+            "USD/month",
+            f"{o.ops_staff_fte:g} FTE x ${o.ops_staff_usd_per_year:,.0f}/year / 12",
+            MONEY,
+        )
+        if isinstance(o, RentedOption):
+            inp.add(f"{p}_usd_per_gpu_hour", h.usd_per_gpu_hour, "USD/GPU-hour", "; ".join(h.notes), MONEY)
+        else:
+            inp.add(f"{p}_capex_per_gpu", h.capex_per_gpu, "USD/GPU", "; ".join(h.notes) + " + server share", MONEY)
+            inp.add(f"{p}_tdp_kw", h.tdp_watts / 1000, "kW", "GPU catalog (TDP)")
+            for name, value, unit in (
+                ("server_power_factor", o.server_power_factor, "ratio"),
+                ("idle_power_fraction", o.idle_power_fraction, "fraction"),
+                ("pue", o.pue, "ratio"),
+                ("usd_per_kwh", o.usd_per_kwh, "USD/kWh"),
+                ("colocation_usd_per_kw_month", o.colocation_usd_per_kw_month, "USD/kW-month"),
+                ("maintenance_per_year", o.maintenance_per_year, "fraction/year"),
+                ("residual_value", o.residual_value, "fraction of capex"),
+                ("depreciation_months", o.depreciation_years * 12, "months"),
+                ("count_residual", 1.0 if o.count_residual else 0.0, "1 = yes"),
+            ):
+                inp.add(f"{p}_{name}", value, unit, "scenario", PERCENT if unit.startswith("fraction") else DECIMAL)
+    tp, spares = f"{p}_gpus_per_replica", f"{p}_spares"
+    cf = result.cashflow
+
+    def peak(r, sh=sh):
+        return f"{sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r}*peak_to_mean"
+
+    sh.add(
+        "GPUs needed",
+        lambda r, m: (
+            f"=IF({peak(r)}>0,(ROUNDUP({peak(r)}/({p}_capacity_rps*{p}_max_utilization)-0.000000001,0)+{spares})*{tp},0)"
+        ),
+        INTEGER,
+    )
+    lag = o.resize_lag_months if o.policy == "resize" else 0
+    if hybrid is not None:
+        sh.add("GPUs", lambda r, m: float(hybrid.local_gpus), INTEGER)
+    elif o.gpus is not None:
+        sh.add("GPUs", lambda r, m: float(o.gpus), INTEGER)
+    elif lag:
+        sh.add("GPUs", lambda r, m, sh=sh: f"={sh.ref('GPUs needed', max(r - lag, 2))}", INTEGER)
+    else:
+        sh.add("GPUs", lambda r, m, sh=sh: f"={sh.ref('GPUs needed', r)}", INTEGER)
+    kept = isinstance(o, OwnedOption) or o.commitment != "on-demand"
+    if kept:  # bought or committed: the fleet never shrinks
+        sh.add(
+            "GPUs held",
+            lambda r, m, sh=sh: (
+                f"={sh.ref('GPUs', r)}" if m == 0 else f"=MAX({sh.ref('GPUs held', r - 1)},{sh.ref('GPUs', r)})"
+            ),
+            INTEGER,
+        )
+    fleet = "GPUs held" if kept else "GPUs"
+    follows = hybrid is None and o.gpus is None and not lag
+    if follows:  # served: the mean load up to the fleet's full SLO capacity (spares idle)
+        sh.add(
+            "served requests/s",
+            lambda r, m, sh=sh: (
+                f"=MIN({sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r},MAX(ROUNDDOWN({sh.ref('GPUs', r)}/{tp},0)"
+                f"-{spares},0)*{p}_capacity_rps)"
+            ),
+            DECIMAL,
+        )
+    else:
+        shares = (
+            cf["local_share"].to_numpy() if hybrid is not None else 1.0 - cf["unserved"].to_numpy() / (model_requests)
+        )
+        sh.add("served share (engine)", lambda r, m: float(shares[m]), PERCENT)
+        if "unserved" in cf:
+            sh.add("unserved (engine)", lambda r, m: float(cf["unserved"].iloc[m]), INTEGER)
+        sh.add(
+            "served requests/s",
+            lambda r, m, sh=sh: (
+                f"={sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r}*{sh.ref('served share (engine)', r)}"
+            ),
+            DECIMAL,
+        )
+    prefix = "local_" if hybrid is not None else ""
+    staff = f"{p}_staff_per_month"
+    if isinstance(o, RentedOption):
+        index = "1" if kept else "(1-gpu_rent_decline)^({month}/12)"
+        sh.add(
+            f"{prefix}rent",
+            lambda r, m, sh=sh: (
+                f"={sh.ref(fleet, r)}*hours_per_month*{p}_usd_per_gpu_hour*" + index.format(month=sh.ref("month", r))
+            ),
+            cost=True,
+        )
+        sh.add(f"{prefix}staff", lambda r, m: f"={staff}", cost=True)
+        return
+    power = f"{p}_tdp_kw*{p}_server_power_factor*{p}_pue*hours_per_month*{p}_usd_per_kwh"
+    sh.add(
+        "GPUs bought",
+        lambda r, m, sh=sh: (
+            f"={sh.ref('GPUs held', r)}" if m == 0 else f"={sh.ref('GPUs held', r)}-{sh.ref('GPUs held', r - 1)}"
+        ),
+        INTEGER,
+    )
+    sh.add(
+        "loaded GPUs",
+        lambda r, m, sh=sh: (
+            f"=MIN(MAX({sh.ref('served requests/s', r)}*{tp}/{p}_capacity_rps,0),"
+            f"MAX({sh.ref('GPUs held', r)}-{spares}*{tp},0))"
+        ),
+        DECIMAL,
+    )
+    sh.add(f"{prefix}capex", lambda r, m, sh=sh: f"={sh.ref('GPUs bought', r)}*{p}_capex_per_gpu", cost=True)
+    sh.add(
+        f"{prefix}power",
+        lambda r, m, sh=sh: (
+            f"=({sh.ref('GPUs held', r)}*{p}_idle_power_fraction"
+            f"+{sh.ref('loaded GPUs', r)}*(1-{p}_idle_power_fraction))*{power}"
+        ),
+        cost=True,
+    )
+    sh.add(
+        f"{prefix}colocation",
+        lambda r, m, sh=sh: (
+            f"={sh.ref('GPUs held', r)}*{p}_tdp_kw*{p}_server_power_factor*{p}_colocation_usd_per_kw_month"
+        ),
+        cost=True,
+    )
+    sh.add(
+        f"{prefix}maintenance",
+        lambda r, m, sh=sh: f"={sh.ref('GPUs held', r)}*{p}_capex_per_gpu*{p}_maintenance_per_year/12",
+        cost=True,
+    )
+    sh.add(f"{prefix}staff", lambda r, m: f"={staff}", cost=True)
+    months = sh.months
+    sh.add(
+        "book value share",
+        lambda r, m, sh=sh: (
+            f"=1-(1-{p}_residual_value)*MIN({months}-{sh.ref('month', r)},{p}_depreciation_months)"
+            f"/{p}_depreciation_months"
+        ),
+        PERCENT,
+    )
+    last = months + 1
+    sh.add(
+        f"{prefix}residual",
+        lambda r, m, sh=sh: (
+            f"=-{p}_count_residual*{p}_capex_per_gpu*SUMPRODUCT({sh.rng('GPUs bought')},{sh.rng('book value share')})"
+            if r == last
+            else 0.0
+        ),
+        cost=True,
+    )
+
+
+def _extra_columns(sh: Sheet, inp: Inputs, p: str, o) -> None:
+    for e in o.extra_costs:
+        name = inp.add(f"{p}_{_slug(e.name)}", e.usd, f"USD per {e.per}", e.source, MONEY)
+        if e.per == "month":
+            sh.add(e.name, lambda r, m, name=name: f"={name}", cost=True)
+        elif e.per == "one-off":
+            sh.add(
+                e.name, lambda r, m, name=name, e=e, sh=sh: f"=IF({sh.ref('month', r)}={e.month},{name},0)", cost=True
+            )
+        elif e.per == "request":
+            sh.add(e.name, lambda r, m, name=name, sh=sh: f"={sh.ref('model requests', r)}*{name}", cost=True)
+        else:
+            sh.add(
+                e.name,
+                lambda r, m, name=name, sh=sh: (
+                    f"={sh.ref('model requests', r)}*(input_tokens+output_tokens)/1000000*{name}"
+                ),
+                cost=True,
+            )
+
+
+def _summary(ws, ev: Evaluation, sheets: dict[str, Sheet]) -> None:
+    headers = ("option", "label", "kind", "total cost", "NPV", "$ per 1M tokens", "GPUs at peak", "SLO", "recommended")
+    for c, h in enumerate(headers, start=1):
+        ws.cell(1, c, h).font = HEADER
+    for i, o in enumerate(ev.options, start=2):
+        sh = sheets[o.name]
+        title = sh.ws.title
+        c = len(sh.columns) + 2
+        col = get_column_letter(c)
+        ws.cell(i, 1, o.name)
+        ws.cell(i, 2, o.label)
+        ws.cell(i, 3, o.kind)
+        ws.cell(i, 4, f"='{title}'!${col}$4").number_format = MONEY
+        ws.cell(i, 5, f"='{title}'!${col}$2").number_format = MONEY
+        ws.cell(i, 6, f"='{title}'!${col}$4/'{title}'!${col}$6*1000000").number_format = '"$"#,##0.000'
+        if "GPUs" in sh.columns:
+            ws.cell(i, 7, f"=MAX('{title}'!{sh.rng('GPUs')})").number_format = INTEGER
+        else:
+            ws.cell(i, 7, "–")
+        ws.cell(i, 8, slo_word(o.slo.met))
+        ws.cell(i, 9, yes_no(o.name == ev.recommendation.option))
+    ws.freeze_panes = "B2"
+    for c, width in zip("ABCDEFGHI", (22, 40, 9, 16, 16, 15, 13, 12, 12), strict=True):
+        ws.column_dimensions[c].width = width
+    ws.cell(
+        len(ev.options) + 3,
+        1,
+        "Every figure is a formula over the inputs sheet: change an input (yellow) and "
+        "the cash flows, totals and NPVs follow.",
+    ).alignment = Alignment(wrap_text=False)
+
+
+def _assumptions(ws, ev: Evaluation, catalog: Catalog) -> None:
+    table = register(ev, catalog)
+    for c, h in enumerate(table.columns, start=1):
+        ws.cell(1, c, h).font = HEADER
+    for i, row in enumerate(table.itertuples(index=False), start=2):
+        for c, v in enumerate(row, start=1):
+            cell = ws.cell(i, c, v)
+            if isinstance(v, float):
+                cell.number_format = "#,##0.####"
+    ws.freeze_panes = "A2"
+    ws.column_dimensions["A"].width, ws.column_dimensions["D"].width = 44, 90
+
+
+def _monte_carlo(ws, ev: Evaluation) -> None:
+    table = ev.simulation.summary()
+    headers = ["option", *table.columns]
+    for c, h in enumerate(headers, start=1):
+        ws.cell(1, c, h).font = HEADER
+    for i, (name, row) in enumerate(table.iterrows(), start=2):
+        ws.cell(i, 1, name)
+        for c, (col, v) in enumerate(row.items(), start=2):
+            if isinstance(v, float) and np.isnan(v):
+                ws.cell(i, c, "–")
+                continue
+            ws.cell(i, c, float(v)).number_format = (
+                PERCENT if col.startswith(("p_", "shortfall", "stranded")) else MONEY
+            )
+    ws.freeze_panes = "B2"

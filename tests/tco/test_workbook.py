@@ -1,0 +1,104 @@
+"""The workbook a reviewer audits: recalculated outside Excel (the ``formulas`` package), every
+option's total and NPV match the engine to the cent, before and after the discount rate changes;
+numbers carry money, integer and percent formats; headers are frozen."""
+
+from __future__ import annotations
+
+import warnings
+
+import formulas
+import openpyxl
+import pytest
+
+from costmodel.engine import evaluate
+from costmodel.io.scenario import load
+from costmodel.model.scenario import with_values
+from tco.workbook import MONEY, PERCENT, write_workbook
+from tests.conftest import API, FINTECH, MEASURED, owned, price, rented, scenario, with_prices
+
+
+def recalculate(path, changes: dict[str, float] | None = None) -> dict[str, float]:
+    """Every cell's value after a full recalculation, with named inputs changed first."""
+    book = openpyxl.load_workbook(path)
+    inputs = {}
+    for name, value in (changes or {}).items():
+        sheet, cell = book.defined_names[name].attr_text.split("!")
+        inputs[f"'[{path.name}]{sheet.upper()}'!{cell.replace('$', '')}"] = value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the package's own deprecation notices
+        model = formulas.ExcelModel().loads(str(path)).finish()
+        solution = model.calculate(inputs=inputs) if inputs else model.calculate()
+    return {k: v.value[0][0] for k, v in solution.items() if hasattr(v, "value")}
+
+
+def summary_figures(values: dict[str, float], path, ev) -> dict[str, tuple[float, float]]:
+    return {
+        o.name: (values[f"'[{path.name}]SUMMARY'!D{i}"], values[f"'[{path.name}]SUMMARY'!E{i}"])
+        for i, o in enumerate(ev.options, start=2)
+    }
+
+
+def assert_ties(figures, ev) -> None:
+    for o in ev.options:
+        total, npv = figures[o.name]
+        assert total == pytest.approx(o.total_cost_usd, abs=0.005), o.name
+        assert npv == pytest.approx(o.npv_usd, abs=0.005), o.name
+
+
+def test_default_scenario_recalculates_to_the_engine_at_two_discount_rates(tmp_path):
+    sc, catalog = load(FINTECH)
+    ev = evaluate(sc, catalog)
+    path = write_workbook(ev, catalog, tmp_path / "fintech.xlsx")
+    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    at_20 = evaluate(with_values(sc, {"discount_rate": 0.2}), catalog)
+    moved = summary_figures(recalculate(path, {"discount_rate": 0.2}), path, at_20)
+    assert_ties(moved, at_20)
+    assert moved["own-l40s"][1] != pytest.approx(ev.option("own-l40s").npv_usd, abs=1.0)
+
+
+def test_fleets_that_do_not_follow_demand_and_extra_costs(tmp_path, base_catalog):
+    """A lagging rented fleet with overflow, a fixed owned fleet, extras and a response cache."""
+    extras = [
+        {"name": "vector-db", "usd": 500, "per": "month", "source": "test"},
+        {"name": "migration", "usd": 9000, "per": "one-off", "month": 1, "source": "test"},
+        {"name": "egress", "usd": 0.0005, "per": "request", "source": "test"},
+        {"name": "embeddings", "usd": 0.02, "per": "million-tokens", "source": "test"},
+    ]
+    within = {**MEASURED, "ttft_p95_ms": 100, "tpot_p95_ms": 10}
+    sc = scenario(
+        horizon_months=6,
+        discount_rate=0.1,
+        workload={
+            "requests_per_month": 8e7,
+            "monthly_growth": 0.3,
+            "peak_to_mean": 2.0,
+            "response_cache": {"hit_share": 0.1, "usd_per_million_lookups": 3, "source": "test"},
+        },
+        options=[
+            rented(sizing="resize", resize_lag_months=1, overflow="api", measured=within, extra_costs=extras),
+            owned(gpus=12, spare_replicas=1, ops_staff_fte=0.5, ops_staff_usd_per_year=150_000, measured=within),
+            {**API, "extra_costs": extras[:1]},
+        ],
+    )
+    catalog = with_prices(base_catalog, price(1.0, 3.0, cached=0.5))
+    ev = evaluate(sc, catalog)
+    assert "overflow" in ev.option("rent").cashflow and "unserved" in ev.option("own").cashflow
+    path = write_workbook(ev, catalog, tmp_path / "built.xlsx")
+    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+
+
+def test_formats_and_frozen_headers(tmp_path):
+    sc, catalog = load(FINTECH)
+    ev = evaluate(sc, catalog)
+    book = openpyxl.load_workbook(write_workbook(ev, catalog, tmp_path / "f.xlsx"))
+    cf = book["cf own-l40s"]
+    headers = [c.value for c in cf[1]]
+    assert cf.freeze_panes == "B2" and book["summary"].freeze_panes == "B2"
+    assert cf.cell(2, headers.index("capex") + 1).number_format == MONEY
+    assert cf.cell(2, headers.index("GPUs") + 1).number_format == "#,##0"
+    assert str(cf.cell(2, headers.index("capex") + 1).value).startswith("=")  # a formula, not a number
+    inputs = book["inputs"]
+    rate = inputs[book.defined_names["discount_rate"].attr_text.split("!")[1].replace("$", "")]
+    assert rate.value == 0.08 and rate.number_format == PERCENT
+    figures = [c for row in book["summary"].iter_rows(min_row=2, max_row=6, min_col=4, max_col=7) for c in row]
+    assert all(c.number_format != "General" for c in figures if c.value != "–")  # an API has no GPUs
