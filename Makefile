@@ -49,6 +49,8 @@ bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/probe_overhead.py
 	$(BIN)/python bench/probe_search.py
 	$(BIN)/python bench/capacity.py
+	$(BIN)/python bench/worst_case.py
+	$(BIN)/python bench/fuzz.py
 
 vllm: $(VLLM_STAMP)
 

@@ -53,7 +53,8 @@ def usd_rate(x: float | None, digits: int = 3) -> str:
     """
     if _blank(x):
         return MISSING
-    return f"${float(x):,.{digits}f}" if float(x) >= 0 else f"-${-float(x):,.{digits}f}"
+    text = f"${abs(float(x)):,.{digits}f}"
+    return text if float(x) >= 0 or text.strip("$0.,") == "" else "-" + text  # no "-$0.000"
 
 
 def count(x: float | None, unit: str = "") -> str:

@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
-from probes.wire import ResponseParser, SseEvent, WireError
+from probes.wire import OversizedEvent, ResponseParser, SseEvent, WireError
 
 USER_AGENT = "llm-tco-probe/0.1"
 
@@ -120,6 +120,9 @@ class _Exchange:
     def on_data(self, t: float, data: bytes) -> None:
         try:
             events = self.parser.feed(data)
+        except OversizedEvent as e:
+            self.finish("oversized_event", str(e))
+            return
         except WireError as e:
             self.finish("malformed_http", str(e))
             return

@@ -17,27 +17,37 @@ def openai_client(endpoint: Endpoint, timeout_s: float = 30.0):
     )
 
 
-def preflight(endpoint: Endpoint) -> list[str]:
-    """Check the endpoint answers and serves the model; returns the served model ids.
+def preflight(endpoint: Endpoint) -> tuple[list[str], str | None]:
+    """Check the endpoint answers and serves the model: the served model ids, and a note when the
+    model could not be checked (no ``/models``, or a reply that is not a model list).
 
-    Raises ``RuntimeError`` with a readable reason. Servers without ``/models`` pass.
+    Raises ``RuntimeError`` with a readable reason when the endpoint cannot be reached, refuses
+    the key, or lists models without this one.
     """
     import openai
 
     client = openai_client(endpoint, timeout_s=10.0)
     try:
-        ids = [m.id for m in client.models.list().data]
+        models = client.models.list()
+        ids = [str(m.id) for m in (getattr(models, "data", None) or []) if getattr(m, "id", None)]
     except openai.NotFoundError:
-        return []
+        return [], f"{endpoint.shown_url()}/models is not served; the model name is not checked"
     except openai.APIConnectionError as e:
-        raise RuntimeError(f"cannot reach {endpoint.base_url}: {e.__cause__ or e}") from None
+        raise RuntimeError(f"cannot reach {endpoint.shown_url()}: {e.__cause__ or e}") from None
     except openai.AuthenticationError:
-        raise RuntimeError(f"{endpoint.base_url} rejected the API key from ${endpoint.api_key_env}") from None
+        raise RuntimeError(f"{endpoint.shown_url()} rejected the API key from ${endpoint.api_key_env}") from None
     except openai.APIStatusError as e:
-        raise RuntimeError(f"{endpoint.base_url}/models answered HTTP {e.status_code}") from None
-    if ids and endpoint.model not in ids:
-        raise RuntimeError(f"{endpoint.base_url} does not serve model {endpoint.model!r}; it serves {ids}")
-    return ids
+        raise RuntimeError(f"{endpoint.shown_url()}/models answered HTTP {e.status_code}") from None
+    except (openai.OpenAIError, ValueError, TypeError, AttributeError, KeyError) as e:  # not a model list
+        return (
+            [],
+            f"{endpoint.shown_url()}/models gave no model list ({type(e).__name__}); the model name is not checked",
+        )
+    if not ids:
+        return [], f"{endpoint.shown_url()}/models listed no models; the model name is not checked"
+    if endpoint.model not in ids:
+        raise RuntimeError(f"{endpoint.shown_url()} does not serve model {endpoint.model!r}; it serves {ids}")
+    return ids, None
 
 
 def count_prompt_tokens(endpoint: Endpoint, prompt: str, timeout_s: float = 30.0) -> int | None:

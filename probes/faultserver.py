@@ -16,7 +16,15 @@ as the first token). The path prefix picks a fault:
 ``/f/sse_error:K/v1/...`` an SSE ``error`` event after K tokens
 ``/f/malformed:K/v1/...`` a ``data:`` line that is not JSON after K tokens
 ``/f/reasoning:K/v1/...`` the first K tokens in ``delta.reasoning_content``
+``/f/endless/v1/...``     one ``data:`` line that never ends (16 KiB a write, 1 ms apart)
+``/f/models-X/v1/models`` a ``/models`` reply that is not a model list: X is ``empty``
+                          (``{}``), ``null`` (``{"data": null}``), ``list`` (``[]``),
+                          ``html`` or ``text``
 ========================  ===========================================================
+
+The server bills like a provider: a request's prompt tokens when it arrives and each token
+it writes; ``/stats`` reports ``billed_prompt_tokens`` and ``billed_completion_tokens`` (the
+budget guard's test holds the probe's spend against them).
 
 ``--ttft-per-inflight-ms`` adds that much TTFT per request in flight (a server that slows
 under load, for the SLO search). ``GET /stats?reset=1`` returns the server's own view
@@ -63,6 +71,8 @@ class FaultServer:
         self.counter = 0
         self.ttfts: list[float] = []
         self.itls: list[float] = []
+        self.billed_prompt = 0
+        self.billed_completion = 0
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -91,10 +101,16 @@ class FaultServer:
                     "count": len(self.ttfts),
                     "ttft_median_ms": statistics.median(self.ttfts) * 1e3 if self.ttfts else None,
                     "itl_median_ms": statistics.median(self.itls) * 1e3 if self.itls else None,
+                    "billed_prompt_tokens": self.billed_prompt,
+                    "billed_completion_tokens": self.billed_completion,
                 }
                 if "reset=1" in path:
                     self.ttfts, self.itls = [], []
+                    self.billed_prompt = self.billed_completion = 0
                 return await self.json_response(w, 200, stats)
+            odd = path.split("/")[2] if path.startswith("/f/models-") else None
+            if odd is not None and path.endswith("/models"):
+                return await self.odd_models(w, odd.removeprefix("models-"))
             if path.endswith("/models"):
                 return await self.json_response(
                     w, 200, {"object": "list", "data": [{"id": "fault-model", "object": "model", "owned_by": "probes"}]}
@@ -142,6 +158,16 @@ class FaultServer:
             },
         )
 
+    async def odd_models(self, w: asyncio.StreamWriter, kind: str) -> bool:
+        """A /models reply a client must survive: not a model list."""
+        if kind in ("html", "text"):
+            body = b"<html><body>gateway</body></html>" if kind == "html" else b"models: fault-model"
+            ctype = b"text/html" if kind == "html" else b"text/plain"
+            w.write(b"HTTP/1.1 200 OK\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n%s" % (ctype, len(body), body))
+            await w.drain()
+            return True
+        return await self.json_response(w, 200, {"empty": {}, "null": {"data": None}, "list": []}[kind])
+
     async def json_response(self, w: asyncio.StreamWriter, status: int, obj: Any, extra: bytes = b"") -> bool:
         payload = json.dumps(obj).encode()
         reason = {200: b"OK", 429: b"Too Many Requests", 500: b"Internal Server Error"}.get(status, b"")
@@ -184,7 +210,15 @@ class FaultServer:
         w: asyncio.StreamWriter,
     ) -> bool:
         ttft = self.ttft + self.ttft_per_inflight * self.inflight  # a server that slows under load
+        prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
+        self.billed_prompt += prompt_tokens
         w.write(_OK_HEAD)
+        if fault == "endless":  # a data line that never ends
+            w.write(_chunk(b'data: {"x": "'))
+            while True:
+                w.write(_chunk(b"y" * 16384))
+                await w.drain()
+                await asyncio.sleep(0.001)
         if chat:  # role-only chunk: carries no token
             w.write(_event({**base, "choices": [{"index": 0, "delta": {"role": "assistant", "content": ""}}]}))
         if self.keepalive:
@@ -212,6 +246,7 @@ class FaultServer:
             else:
                 choice = {"index": 0, "text": text, "finish_reason": "length" if i == n - 1 else None}
             w.write(_event({**base, "choices": [choice]}))
+            self.billed_completion += 1
             now = time.perf_counter()
             if previous is None:
                 self.ttfts.append(now - arrival)
@@ -219,7 +254,6 @@ class FaultServer:
                 self.itls.append(now - previous)
             previous = now
         if usage_wanted:
-            prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
             w.write(
                 _event(
                     {

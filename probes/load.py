@@ -86,23 +86,82 @@ class Runner:
     prompts: Callable[[int, int], list[Prompt]]  # (level index, count) -> prompts
     plan: LoadPlan
     run_id: str
-    cost_of: Callable[[Record], float] | None = None
+    usd_per_m_input: float | None = None  # the endpoint's price, when known: spend and the budget guard
+    usd_per_m_output: float | None = None
     max_cost_usd: float | None = None
     count_tokens: Callable[[str], int] | None = None
     on_record: Callable[[Record], None] | None = None
     on_level_start: Callable[[str, int], None] | None = None  # (level name, requests incl. warm-up)
     on_level_end: Callable[[str], None] | None = None
     spent_usd: float = 0.0
+    reserved_usd: float = 0.0  # the worst case of the requests in flight, held against the budget
     stop_reason: str | None = None
+    write_error: OSError | None = None
     t0: float = field(default_factory=time.perf_counter)
     _inflight: set = field(default_factory=set)
+    _max_tokens: list[int] = field(default_factory=list)
+    _prompt_bytes: list[int] = field(default_factory=list)
+    _tokens_per_byte: float | None = None  # the most prompt tokens per prompt byte the server has billed
+    _settled: asyncio.Event = field(default_factory=asyncio.Event)  # a request released its hold
     _loop_lags: list[float] = field(default_factory=list)
 
-    def stop(self, reason: str) -> None:
+    def stop(self, reason: str, cancel: bool = True) -> None:
+        """Send nothing more; with ``cancel``, cut the requests in flight (recorded as interrupted)."""
         if self.stop_reason is None:
             self.stop_reason = reason
-        for task in list(self._inflight):
-            task.cancel()
+        if cancel:
+            for task in list(self._inflight):
+                task.cancel()
+
+    @property
+    def priced(self) -> bool:
+        return self.usd_per_m_input is not None and self.usd_per_m_output is not None
+
+    def _prompt_tokens_bound(self, prompt_bytes: int) -> float:
+        """At most how many prompt tokens a prompt of this many bytes is billed: one per byte until
+        the server has reported usage, then the most tokens per byte seen, with 10 % to spare."""
+        seen = 1.0 if self._tokens_per_byte is None else min(1.0, 1.1 * self._tokens_per_byte)
+        return prompt_bytes * seen + 32  # + the chat template
+
+    def _cost(self, input_tokens: float, output_tokens: float) -> float:
+        return (input_tokens * self.usd_per_m_input + output_tokens * self.usd_per_m_output) / 1e6
+
+    async def _reserve(self, prompt_bytes: int, max_tokens: int) -> float | None:
+        """Hold a request's worst-case cost against the budget; None (send nothing) if it never fits.
+
+        Spent plus held never passes ``max_cost_usd``, so the bill stays under it at any
+        concurrency or rate: a request is sent only once its worst case (its prompt and every
+        output token it may get, at the price) is covered. If it fits only once requests in
+        flight have settled (and released what they held beyond their cost), it waits for them;
+        if it does not fit even with nothing in flight, the run stops."""
+        if self.max_cost_usd is None or not self.priced:
+            return 0.0
+        while True:
+            worst = self._cost(self._prompt_tokens_bound(prompt_bytes), max_tokens)
+            if self.spent_usd + self.reserved_usd + worst <= self.max_cost_usd:
+                self.reserved_usd += worst
+                return worst
+            if self.reserved_usd <= 1e-15 or self.stop_reason is not None:
+                self.stop("budget", cancel=False)  # what is in flight is already covered: let it finish
+                return None
+            self._settled.clear()
+            await self._settled.wait()
+
+    def _settle(self, record: Record, held: float, prompt_bytes: int) -> None:
+        """Release a request's hold and count what it cost (a request cut short: its worst case,
+        since it may have been billed for tokens never received; no usage: the prompt's bound)."""
+        if not self.priced:
+            return
+        self.reserved_usd -= held
+        self._settled.set()
+        if record.input_tokens and prompt_bytes:
+            ratio = record.input_tokens / prompt_bytes
+            self._tokens_per_byte = ratio if self._tokens_per_byte is None else max(self._tokens_per_byte, ratio)
+        if record.error_kind == "interrupted":
+            self.spent_usd += held or self._cost(self._prompt_tokens_bound(prompt_bytes), 0)
+            return
+        inputs = record.input_tokens if record.input_tokens is not None else self._prompt_tokens_bound(prompt_bytes)
+        self.spent_usd += self._cost(inputs, record.output_tokens or 0)
 
     async def _monitor_loop(self) -> None:
         """Sample how late the event loop wakes up: the probe's own lag."""
@@ -111,7 +170,21 @@ class Runner:
             await asyncio.sleep(0.005)
             self._loop_lags.append((time.perf_counter() - t - 0.005) * 1e3)
 
-    async def _one(self, level: str, index: int, body: bytes, warmup: bool, scheduled: float) -> None:
+    async def _one(
+        self,
+        level: str,
+        index: int,
+        body: bytes,
+        warmup: bool,
+        scheduled: float,
+        max_tokens: int = 0,
+        prompt_bytes: int = 0,
+    ) -> None:
+        if self.stop_reason is not None:
+            return
+        held = await self._reserve(prompt_bytes, max_tokens)
+        if held is None:
+            return
         record = Record(self.run_id, level, index, warmup, scheduled)
         task = asyncio.current_task()
         self._inflight.add(task)
@@ -149,11 +222,10 @@ class Runner:
             record.end_s = time.perf_counter() - self.t0
         finally:
             self._inflight.discard(task)
-        self.writer.write(record)
-        if self.cost_of is not None:
-            self.spent_usd += self.cost_of(record)
-            if self.max_cost_usd is not None and self.spent_usd >= self.max_cost_usd:
-                self.stop("budget")
+        if not self.writer.write(record) and self.write_error is None:
+            self.write_error = self.writer.failed
+            self.stop("write-error")
+        self._settle(record, held, prompt_bytes)
         if self.on_record is not None:
             self.on_record(record)
 
@@ -162,7 +234,12 @@ class Runner:
         name = plan.level_name(value)
         warm = plan.warmup_for(value)
         total = warm + plan.requests
-        bodies = [request_body(self.endpoint, p) for p in self.prompts(index, total)]
+        prompts = self.prompts(index, total)
+        bodies = [request_body(self.endpoint, p) for p in prompts]
+        self._max_tokens = [p.output_tokens for p in prompts]
+        self._prompt_bytes = [
+            len(json.dumps(p.messages if p.messages is not None else p.text).encode()) for p in prompts
+        ]
         if self.on_level_start is not None:
             self.on_level_start(name, total)
         try:
@@ -186,7 +263,7 @@ class Runner:
                     i = next(counter, None)
                     if i is None:
                         return
-                    await self._one(name, i, bodies[i], i < warm, time.perf_counter() - self.t0)
+                    await self._one(name, i, bodies[i], i < warm, time.perf_counter() - self.t0, self._max_tokens[i])
 
             await asyncio.gather(*(worker() for _ in range(int(value))), return_exceptions=True)
         else:
@@ -204,7 +281,9 @@ class Runner:
                 if limit is not None:
                     await limit.acquire()
                 scheduled = start + offset - self.t0
-                task = asyncio.ensure_future(self._one(name, i, bodies[i], i < warm, scheduled))
+                task = asyncio.ensure_future(
+                    self._one(name, i, bodies[i], i < warm, scheduled, self._max_tokens[i], self._prompt_bytes[i])
+                )
                 if limit is not None:
                     task.add_done_callback(lambda _t: limit.release())
                 tasks.append(task)
@@ -283,16 +362,18 @@ async def run_plan(
 
 
 def install_sigint(runner: Runner) -> None:
-    """First Ctrl-C: stop and keep what was measured. A second one exits at once."""
+    """First Ctrl-C (or SIGTERM): stop, record what is in flight as interrupted, keep what was
+    measured. A second one exits at once."""
     loop = asyncio.get_running_loop()
 
-    def handler() -> None:
-        if runner.stop_reason is not None:
+    def handler(reason: str) -> None:
+        if runner.stop_reason is not None and runner.stop_reason != "budget":
             raise KeyboardInterrupt
-        runner.stop("interrupted")
+        runner.stop(reason)
 
     with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
-        loop.add_signal_handler(signal.SIGINT, handler)
+        loop.add_signal_handler(signal.SIGINT, handler, "interrupted")
+        loop.add_signal_handler(signal.SIGTERM, handler, "terminated")
 
 
 def live_median(values: list[float]) -> float | None:

@@ -16,11 +16,12 @@ import json
 import os
 import platform
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
@@ -41,22 +42,53 @@ def package_versions() -> dict[str, str]:
 
 @dataclass
 class RunWriter:
-    """Writes one run directory; every record hits the disk when it is written."""
+    """Writes one run directory; every record hits the disk when it is written.
+
+    A write that fails (a full disk, a file size limit) is kept in ``failed`` and stops further
+    writes: the folder keeps every whole line written before it, which
+    :func:`probes.finalize.finalize` rebuilds a summary from.
+    """
 
     run_dir: Path
     manifest: ProbeManifest | None = None
-    secret: str | None = None  # redacted from anything written
+    secrets: tuple[str, ...] = ()  # redacted from anything written, in every form a server may echo
+    failed: OSError | None = None
 
     def __post_init__(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._requests = (self.run_dir / REQUESTS).open("a", encoding="utf-8")
+        self._forms = sorted({f for s in self.secrets for f in secret_forms(s)}, key=len, reverse=True)
+
+    @classmethod
+    def create(cls, parent: Path, run_id: str, secrets: tuple[str, ...] = ()) -> RunWriter:
+        """A writer on a folder no other run has: ``run_id``, or it with a suffix if that exists."""
+        parent.mkdir(parents=True, exist_ok=True)
+        for n in range(100):
+            name = run_id if n == 0 else f"{run_id}-{n}"
+            try:
+                (parent / name).mkdir()
+            except FileExistsError:
+                continue
+            return cls(parent / name, secrets=secrets)
+        raise RuntimeError(f"{parent}: no free run folder for {run_id}")
 
     def _redact(self, text: str) -> str:
-        return text.replace(self.secret, "***") if self.secret and self.secret in text else text
+        for form in self._forms:
+            if form in text:
+                text = text.replace(form, "***")
+        return text
 
-    def write(self, record: Record) -> None:
-        self._requests.write(self._redact(record.to_json()) + "\n")
-        self._requests.flush()
+    def write(self, record: Record) -> bool:
+        """Append one record; False (and ``failed`` set) once a write has failed."""
+        if self.failed is not None:
+            return False
+        try:
+            self._requests.write(self._redact(record.to_json()) + "\n")
+            self._requests.flush()
+        except OSError as e:
+            self.failed = e
+            return False
+        return True
 
     def update_manifest(self, **fields: Any) -> None:
         """Change manifest fields (validated) and rewrite the file atomically."""
@@ -66,10 +98,31 @@ class RunWriter:
 
     def save_manifest(self) -> None:
         assert self.manifest is not None
-        write_atomic(self.run_dir / MANIFEST, self._redact(manifest_json(self.manifest)))
+        try:
+            write_atomic(self.run_dir / MANIFEST, self._redact(manifest_json(self.manifest)))
+        except OSError as e:
+            self.failed = self.failed or e
 
     def close(self) -> None:
-        self._requests.close()
+        with contextlib.suppress(OSError):
+            self._requests.close()
+
+
+def secret_forms(secret: str) -> set[str]:
+    """The ways a secret can appear in text a server echoes: as is, JSON-escaped, URL-encoded.
+
+    Examples
+    --------
+    >>> for form in sorted(secret_forms('k"e/y')):
+    ...     print(form)
+    k"e/y
+    k%22e%2Fy
+    k%22e/y
+    k\\"e/y
+    k\\"e\\/y
+    """
+    json_escaped = json.dumps(secret)[1:-1]
+    return {secret, json_escaped, json_escaped.replace("/", "\\/"), quote(secret, safe=""), quote(secret)}
 
 
 def new_run_id(model: str) -> str:
@@ -79,8 +132,12 @@ def new_run_id(model: str) -> str:
 
 
 def read_records(run_dir: Path) -> pd.DataFrame:
-    path = run_dir / REQUESTS
-    rows = [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+    """Every whole record of a run; a line cut short (a write that failed midway) is left out."""
+    rows = []
+    for line in (run_dir / REQUESTS).read_text(encoding="utf-8", errors="replace").splitlines():
+        if line.strip():
+            with contextlib.suppress(ValueError):
+                rows.append(json.loads(line))
     return pd.DataFrame(rows)
 
 
@@ -106,7 +163,9 @@ def summarize_level(
     Interrupted requests (cut short by Ctrl-C or the budget guard) are not measurements
     and are left out.
     """
-    df = records[(records["level"] == level["name"]) & (~records["warmup"])]
+    if "level" not in records:  # nothing recorded (a budget that covers no request)
+        records = pd.DataFrame(columns=[f.name for f in fields(Record)]).astype({"warmup": bool, "ok": bool})
+    df = records[(records["level"] == level["name"]) & (~records["warmup"].astype(bool))]
     df = df[df["error_kind"].fillna("") != "interrupted"]
     ok = df[df["ok"]]
     n = len(df)

@@ -15,10 +15,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pandas as pd
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.text import Text
 
 from costmodel.io.probe_run import REQUESTS, write_summary
 from costmodel.model.endpoint import Endpoint
@@ -40,16 +42,14 @@ class Prices:
     gpus: int = 1
     source: str = ""
 
-    def request_cost(self, r: Record) -> float:
-        if self.usd_per_m_input is None:
-            return 0.0
-        return ((r.input_tokens or 0) * self.usd_per_m_input + (r.output_tokens or 0) * self.usd_per_m_output) / 1e6
 
-
-def resolve_prices(endpoint: Endpoint, input_tokens: int) -> Prices:
-    """Prices from the catalog for the endpoint's price or hardware reference."""
+def resolve_prices(endpoint: Endpoint, input_tokens: int, given: tuple[float, float] | None = None) -> Prices:
+    """Prices for the endpoint: ``given`` (USD per 1M input and output tokens, from the command
+    line), else the catalog's for its price or hardware reference."""
     from costmodel.io.catalog import load_catalog_files, resolve_api_price
 
+    if given is not None:
+        return Prices(given[0], given[1], source="--price-in/--price-out")
     if endpoint.price is None and endpoint.hardware is None:
         return Prices()
     files = load_catalog_files()
@@ -96,12 +96,23 @@ def probe(
     timeout_s: float = 120.0,
     console: Console | None = None,
     check: bool = True,
+    prices_given: tuple[float, float] | None = None,
 ) -> Path:
-    """Run ``plan`` against ``endpoint``; returns the run directory. Never raises on request errors."""
-    console = console or Console(stderr=True)
+    """Run ``plan`` against ``endpoint``; returns the run directory. Never raises on request errors.
+
+    With ``max_cost_usd`` the endpoint must have a per-token price (``prices_given`` or its
+    catalog reference): the budget guard holds each request's worst case before sending it."""
+    console = console or Console(stderr=True, markup=False)
     if check:
-        preflight(endpoint)
-    prices = resolve_prices(endpoint, input_tokens)
+        _, note = preflight(endpoint)
+        if note:
+            console.print(Text(note, style="yellow"))
+    prices = resolve_prices(endpoint, input_tokens, prices_given)
+    if max_cost_usd is not None and prices.usd_per_m_input is None:
+        raise ValueError(
+            "--max-cost-usd needs a per-token price: give --price-in and --price-out (USD per 1M tokens) "
+            "or an endpoint file with a price reference"
+        )
     worst = worst_case_cost(plan, prices, input_tokens, output_tokens)
     if worst is not None:
         console.print(
@@ -122,8 +133,10 @@ def probe(
             )
             if words == input_tokens:
                 console.print(
-                    "[yellow]prompt length not calibrated[/yellow] (the server reported no usage): "
-                    "one word per token assumed"
+                    Text.assemble(
+                        ("prompt length not calibrated", "yellow"),
+                        " (the server reported no usage): one word per token assumed",
+                    )
                 )
 
         def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
@@ -139,8 +152,10 @@ def probe(
             return len(tok.encode(text, add_special_tokens=False).ids)
 
     key = endpoint.api_key()
-    writer = RunWriter(out_dir / run_id, secret=key)
-    endpoint_info = endpoint.model_dump(mode="json")
+    password = urlsplit(endpoint.base_url).password
+    writer = RunWriter.create(out_dir, run_id, secrets=tuple(s for s in (key, password) if s))
+    run_id = writer.run_dir.name
+    endpoint_info = {**endpoint.model_dump(mode="json"), "base_url": endpoint.shown_url()}
     writer.manifest = manifest_base(
         run_id,
         endpoint_info,
@@ -209,7 +224,8 @@ def probe(
         make_prompts,
         plan,
         run_id,
-        cost_of=prices.request_cost if prices.usd_per_m_input is not None else None,
+        usd_per_m_input=prices.usd_per_m_input,
+        usd_per_m_output=prices.usd_per_m_output,
         max_cost_usd=max_cost_usd,
         count_tokens=count_tokens,
         on_record=on_record,
@@ -229,19 +245,30 @@ def probe(
             await client.aclose()
 
     search = None
-    status = "complete"
     with progress:
         try:
             search = run_async(main())
         except KeyboardInterrupt:
-            runner.stop_reason = "interrupted"
-    if runner.stop_reason == "interrupted":
-        status = "interrupted"
-    elif runner.stop_reason == "budget":
-        status = "budget-stopped"
+            runner.stop_reason = runner.stop_reason or "interrupted"
+    status, stopped_by = {
+        None: ("complete", None),
+        "interrupted": ("interrupted", "SIGINT"),
+        "terminated": ("interrupted", "SIGTERM"),
+        "budget": ("budget-stopped", "budget"),
+        "write-error": ("failed", "write-error"),
+    }[runner.stop_reason]
     writer.close()
-    finish(writer, levels, plan, prices, status, search, runner.spent_usd)
+    finish(writer, levels, plan, prices, status, search, runner.spent_usd, stopped_by)
+    if writer.failed is not None:
+        raise ProbeWriteError(
+            f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed}); the run stopped. "
+            f"Every whole line written is kept: free space, then run 'tco probe --finalize {writer.run_dir}'"
+        )
     return writer.run_dir
+
+
+class ProbeWriteError(RuntimeError):
+    """The run folder could not be written (a full disk, a file size limit)."""
 
 
 def finish(
@@ -252,14 +279,19 @@ def finish(
     status: str,
     search: dict[str, Any] | None,
     spent: float,
+    stopped_by: str | None = None,
 ) -> list[LevelSummary]:
-    """Write summary.csv from what is on disk and close the manifest."""
+    """Write summary.csv from what is on disk and close the manifest (best effort after a failed write)."""
     path = writer.run_dir / REQUESTS
     records = read_records(writer.run_dir) if path.exists() and path.stat().st_size else pd.DataFrame()
     summary = [with_costs(row, prices) for row in summarize(records, levels, plan.slo, plan.max_error_rate)]
-    write_summary(writer.run_dir, summary)
+    try:
+        write_summary(writer.run_dir, summary)
+    except OSError as e:
+        writer.failed = writer.failed or e
     writer.update_manifest(
         status=status,
+        stopped_by=stopped_by,
         ended=datetime.now(UTC),
         spent_usd=spent,
         slo_search=None

@@ -16,6 +16,10 @@ class WireError(Exception):
     """The bytes on the wire are not valid HTTP/1.1 or SSE."""
 
 
+class OversizedEvent(WireError):
+    """One server-sent event grew past :attr:`ResponseParser.MAX_EVENT` bytes without ending."""
+
+
 @dataclass
 class SseEvent:
     """One server-sent event: its ``event`` name (default ``message``) and joined ``data`` lines."""
@@ -39,8 +43,12 @@ class ResponseParser:
     _remaining: int | None = None  # Content-Length left, or current chunk left
     _is_sse: bool = False
     _head_done: bool = False
+    _scan: int = 0  # where the search for the next event's end resumes in ``_sse``
+    scanned: int = 0  # bytes the event search has examined: stays within twice the bytes received
+    _cr: bool = False  # the last payload ended in a CR that may start a CRLF
 
     MAX_BODY = 64 * 1024
+    MAX_EVENT = 4 * 1024 * 1024  # no token chunk comes near it; an endless line must not grow without bound
 
     def feed(self, data: bytes) -> list[SseEvent]:
         self._buf += data
@@ -120,21 +128,40 @@ class ResponseParser:
             if room > 0:
                 self.body += payload[:room]
             return []
-        self._sse += payload
+        self._append_sse(payload)
         return self._split_events()
 
+    def _append_sse(self, payload: bytes | bytearray) -> None:
+        """Add body bytes to the SSE buffer with CRLF (and lone CR) made LF, touching only the new bytes."""
+        if not payload:
+            return
+        data = bytes(payload)
+        if self._cr:  # a CR ended the last payload: it was a line end; drop this LF if it completes a CRLF
+            self._cr = False
+            if data[:1] == b"\n":
+                data = data[1:]
+        if b"\r" in data:
+            self._cr = data.endswith(b"\r")
+            data = data.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+        self._sse += data
+
     def _split_events(self) -> list[SseEvent]:
+        """Cut complete events off the SSE buffer. Each byte is searched once: the scan resumes
+        where it stopped (one byte back, for a "\\n\\n" split across reads), so parsing stays linear
+        in the bytes received however an event is split."""
         events = []
         buf = self._sse
-        if b"\r" in buf:
-            buf[:] = buf.replace(b"\r\n", b"\n")
         start = 0
         while True:
-            end = buf.find(b"\n\n", start)
+            begin = max(self._scan - 1, start)
+            end = buf.find(b"\n\n", begin)
+            self.scanned += (len(buf) if end < 0 else end + 2) - begin
             if end < 0:
+                self._scan = len(buf)
                 break
             block = bytes(buf[start:end])
             start = end + 2
+            self._scan = start
             data_lines, name = [], "message"
             for line in block.split(b"\n"):
                 if line.startswith(b"data:"):
@@ -144,7 +171,11 @@ class ResponseParser:
                 # comments (":keep-alive"), id: and retry: carry no tokens
             if data_lines:
                 events.append(SseEvent(b"\n".join(data_lines).decode("utf-8", "replace"), name))
-        del buf[:start]
+        if start:
+            del buf[:start]
+            self._scan -= start
+        if len(buf) > self.MAX_EVENT:
+            raise OversizedEvent(f"an event grew past {self.MAX_EVENT // 1024 // 1024} MiB without ending")
         return events
 
     def finish(self) -> list[SseEvent]:

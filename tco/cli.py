@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -36,8 +37,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 # Piped output (CI logs, files) gets room for the tables instead of rich's 80 columns.
-out = Console(width=None if sys.stdout.isatty() else 150)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 150)
+# markup=False: text from files (titles, labels, sources) prints as text, never as rich markup
+out = Console(width=None if sys.stdout.isatty() else 150, markup=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150, markup=False)
 EXIT_BAD_INPUT = 2
 
 
@@ -170,7 +172,10 @@ DrawsOption = Annotated[
         help="Monte Carlo draws of the scenario's uncertainty section (0: none; scenarios without one have none).",
     ),
 ]
-SeedOption = Annotated[int, typer.Option(help="Random seed: the same scenario, seed and draws give the same numbers.")]
+SeedOption = Annotated[
+    int,
+    typer.Option(min=0, max=2**63 - 1, help="Random seed: the same scenario, seed and draws give the same numbers."),
+]
 
 
 def evaluate_with_progress(sc, cat, draws: int, seed: int) -> Evaluation:
@@ -603,7 +608,27 @@ _register_probe_commands()
 
 
 def main() -> None:  # console-script entry point
-    app()
+    """Run the CLI; a usage error (a bad option value, a missing argument) is one line, exit 2."""
+    try:  # typer >= 0.20 carries its own copy of click
+        from typer._click import exceptions as click_errors
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        from click import exceptions as click_errors
+
+    try:
+        code = app(standalone_mode=False)
+    except click_errors.NoArgsIsHelpError as e:
+        out.print(e.ctx.get_help(), highlight=False)
+        code = 0
+    except click_errors.UsageError as e:
+        command = e.ctx.command_path if e.ctx else "tco"
+        err.print(Text.assemble(("error: ", "bold red"), f"{command}: {e.format_message()}"), soft_wrap=True)
+        code = EXIT_BAD_INPUT
+    except typer.Abort:
+        code = 130
+    except BrokenPipeError:  # the reader (head, less) went away: nothing left to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        code = 0
+    sys.exit(code if isinstance(code, int) else 0)
 
 
 __all__ = ["app", "main", "print_evaluation"]

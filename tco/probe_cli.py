@@ -17,7 +17,7 @@ from costmodel.io.probe_run import read_manifest, read_summary
 from costmodel.text import MISSING, percent, yes_no
 
 SLO_KEY = re.compile(r"^(ttft|ttft_content|itl|tpot|e2e)_p(50|90|95|99)$")
-err = Console(stderr=True)
+err = Console(stderr=True, markup=False)  # text from files prints as text
 
 
 class BadOption(ValueError):
@@ -142,9 +142,23 @@ def register(app: typer.Typer, fail) -> None:
             bool, typer.Option(help="With --slo: double the load until the SLO breaks, then bisect.")
         ] = False,
         retries: Annotated[int, typer.Option(min=0, help="Retries after HTTP 429, honouring Retry-After.")] = 0,
-        max_cost_usd: Annotated[float | None, typer.Option(min=0, help="Stop when the spend reaches this.")] = None,
+        max_cost_usd: Annotated[
+            float | None,
+            typer.Option(
+                min=0,
+                max=1e6,
+                help="Budget: a request is sent only if its worst case (prompt and max output tokens at the price) "
+                "still fits, so the bill stays under this. Needs a price.",
+            ),
+        ] = None,
+        price_in: Annotated[
+            float | None, typer.Option(min=0, max=1e4, help="USD per 1M input tokens (for --base-url runs).")
+        ] = None,
+        price_out: Annotated[
+            float | None, typer.Option(min=0, max=1e4, help="USD per 1M output tokens (for --base-url runs).")
+        ] = None,
         timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per request at most.")] = 120.0,
-        seed: Annotated[int, typer.Option(help="Seed for prompts and arrivals.")] = 0,
+        seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for prompts and arrivals.")] = 0,
         gpu: Annotated[str | None, typer.Option(help="GPU id behind a self-hosted endpoint (for $/1M tokens).")] = None,
         gpu_count: Annotated[int, typer.Option(min=1, help="GPUs behind the endpoint.")] = 1,
         usd_per_gpu_hour: Annotated[
@@ -172,12 +186,12 @@ def register(app: typer.Typer, fail) -> None:
             err.print(
                 f"rebuilt {finalize}: {done.records} records, {done.levels} levels, status {done.status}{dropped}"
             )
-            print_summary(finalize, Console(width=None if sys.stdout.isatty() else 150))
+            print_summary(finalize, Console(width=None if sys.stdout.isatty() else 150, markup=False))
             return
         from costmodel.io.files import InputError, read_yaml, validate
         from costmodel.model.endpoint import Endpoint, GpuRef
         from probes.load import LoadPlan
-        from probes.run import probe
+        from probes.run import ProbeWriteError, probe
 
         try:
             if endpoint_file is not None:
@@ -222,6 +236,9 @@ def register(app: typer.Typer, fail) -> None:
             for f, what in ((dataset, "--dataset"), (tokenizer, "--tokenizer")):
                 if f is not None and not f.is_file():
                     raise BadOption(f"{what} = {str(f)!r}: file not found")
+            if (price_in is None) != (price_out is None):
+                raise BadOption("give --price-in and --price-out together")
+            given = (price_in, price_out) if price_in is not None else None
             run_dir = probe(
                 ep,
                 plan,
@@ -232,12 +249,26 @@ def register(app: typer.Typer, fail) -> None:
                 tokenizer=tokenizer,
                 max_cost_usd=max_cost_usd,
                 timeout_s=timeout,
+                prices_given=given,
             )
+        except ProbeWriteError as e:
+            err.print(Text.assemble(("error: ", "bold red"), str(e)), soft_wrap=True)
+            raise typer.Exit(1) from None
         except (InputError, BadOption, ValueError, RuntimeError, LookupError) as e:
             fail(e)
-        print_summary(run_dir, Console(width=None if sys.stdout.isatty() else 150))
-        if read_manifest(run_dir).status == "interrupted":
-            raise typer.Exit(130)  # the shell's convention for Ctrl-C; what was measured is on disk
+        print_summary(run_dir, Console(width=None if sys.stdout.isatty() else 150, markup=False))
+        manifest = read_manifest(run_dir)
+        if manifest.stopped_by in ("SIGINT", "SIGTERM"):  # the shell's convention: 128 + the signal
+            raise typer.Exit(130 if manifest.stopped_by == "SIGINT" else 143)
+        summary = read_summary(run_dir)
+        sent = sum(r.requests for r in summary)
+        if sent and not sum(r.ok for r in summary):
+            kinds = {}
+            for r in summary:
+                for kind, n in r.errors_by_kind.items():
+                    kinds[kind] = kinds.get(kind, 0) + n
+            err.print(Text.assemble(("error: ", "bold red"), f"every request failed ({kinds}); see {run_dir}"))
+            raise typer.Exit(1)
 
     @app.command("serve-local")
     def serve_local_cmd(

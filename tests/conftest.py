@@ -214,3 +214,137 @@ def chromium() -> str:
             pytest.fail(f"TCO_REQUIRE_BROWSER=1 but no chromium found: {reason}")
         pytest.skip(reason)
     return path
+
+
+# ---------------------------------------------------------------------------- hostile inputs (fuzz)
+
+HOSTILE = (
+    "0",
+    "-1",
+    "1e308",
+    "-1e308",
+    ".inf",
+    "-.inf",
+    ".nan",
+    "1e-300",
+    "abc",
+    "[]",
+    "{}",
+    "null",
+    "true",
+    "''",
+    "1e12",
+    "2.5",
+    "0.5",
+    "[1, 2]",
+    "'[/]'",
+    "99999999999999999999",
+)
+"""Values a hostile tester types: edges, non-finite numbers, wrong types, markup."""
+
+FUZZ_FIELDS = (
+    "workload.requests_per_month",
+    "workload.input_tokens_per_request",
+    "workload.output_tokens_per_request",
+    "workload.monthly_growth",
+    "workload.peak_to_mean",
+    "workload.cached_input_share",
+    "workload.batch_share",
+    "workload.slo.ttft_p95_ms",
+    "workload.slo.tpot_p95_ms",
+    "discount_rate",
+    "horizon_months",
+    "title",
+    "options.own-l40s.usd_per_gpu",
+    "options.own-l40s.usd_per_kwh",
+    "options.own-l40s.pue",
+    "options.own-l40s.spare_replicas",
+    "options.own-l40s.gpus",
+    "options.own-l40s.max_utilization",
+    "options.own-l40s.server_usd_per_gpu",
+    "options.own-l40s.depreciation_years",
+    "options.own-l40s.residual_value",
+    "options.rent-h100.usd_per_gpu_hour",
+    "options.rent-h100.gpus_per_replica",
+    "options.api-llama-70b.price_scale",
+    "options.hybrid-l40s-bedrock.local_gpus",
+    "serving.efficiency.mbu",
+    "serving.efficiency.max_num_seqs",
+    "serving.kv_cache_dtype",
+    "trends.api_price_decline_per_year",
+    "workload.response_cache.hit_share",
+)
+"""Fields of the default scenario the fuzz cases set."""
+
+CATALOG_FIELDS = ("memory", "bandwidth", "bf16_tflops", "tdp")
+
+
+def fuzz_case(rng) -> tuple[str, list[str], dict[str, str]]:
+    """One hostile case for ``tco evaluate --json`` of the default scenario: (kind, extra argv, files
+    to write first as name -> text, where ``{dir}`` in argv is the folder they go in)."""
+    kind = rng.choice(["set", "set", "set", "set2", "file", "catalog", "option"])
+    if kind in ("set", "set2"):
+        n = 1 if kind == "set" else 2
+        argv = []
+        for _ in range(n):
+            argv += ["--set", f"{rng.choice(FUZZ_FIELDS)}={rng.choice(HOSTILE)}"]
+        return kind, argv, {}
+    if kind == "option":
+        flag = rng.choice(["--seed", "--draws"])
+        return kind, [flag, rng.choice(["-1", "0", "abc", "1e9", "99999999999999999999", "3"])], {}
+    text = FINTECH.read_text(encoding="utf-8")
+    if kind == "file":
+        lines = text.splitlines()
+        how = rng.choice(["drop", "junk", "deep", "empty", "binary", "dup", "date"])
+        if how == "drop":
+            del lines[rng.randrange(len(lines))]
+            text = "\n".join(lines)
+        elif how == "junk":
+            i = rng.randrange(len(lines))
+            lines[i] = lines[i].split(":")[0] + ": " + rng.choice(HOSTILE) if ":" in lines[i] else "{{"
+            text = "\n".join(lines)
+        elif how == "deep":
+            text += "\nx: " + "[" * rng.randrange(40, 600) + "]" * 0
+        elif how == "empty":
+            text = ""
+        elif how == "binary":
+            text = "\x00\x01name: \x1b[31m"
+        elif how == "dup":
+            text = text.replace("name: rent-h100", "name: own-l40s")
+        else:
+            text = text.replace("as_of: 2026-11-22", "as_of: 2026-13-45")
+        return kind, ["{dir}/s.yaml"], {"s.yaml": text}
+    catalog = {f"catalog/{p.name}": p.read_text(encoding="utf-8") for p in (ROOT / "data" / "catalog").glob("*.yaml")}
+    field, value = rng.choice(CATALOG_FIELDS), rng.choice(HOSTILE)
+    gpus = catalog["catalog/gpus.yaml"].splitlines()
+    lines = [i for i, line in enumerate(gpus) if line.strip().startswith(f"{field}: {{value:")]
+    i = rng.choice(lines)
+    head, _, rest = gpus[i].partition("{value:")
+    gpus[i] = head + "{value: " + value + "," + rest.partition(",")[2]
+    catalog["catalog/gpus.yaml"] = "\n".join(gpus)
+    return kind, ["--catalog", "{dir}/catalog"], catalog
+
+
+def sane(doc: dict) -> list[str]:
+    """What is physically absurd in an evaluation's JSON (nothing, for a sane one)."""
+    problems = []
+    names = {o["name"] for o in doc["options"]}
+    for o in doc["options"]:
+        for key in ("total_cost_usd", "npv_usd"):
+            v = o[key]
+            if not isinstance(v, int | float) or abs(v) > 1e16:
+                problems.append(f"{o['name']}.{key} = {v}")
+        if o["total_cost_usd"] < -1e-6 * abs(o["total_cost_usd"]) - 1e-6:
+            problems.append(f"{o['name']} costs less than nothing: {o['total_cost_usd']}")
+        if o["npv_usd"] > 1e-6:
+            problems.append(f"{o['name']} has a positive NPV of cost: {o['npv_usd']}")
+        per = o["usd_per_million_tokens"]
+        if per is not None and (per < 0 or per > 1e9):
+            problems.append(f"{o['name']} costs {per} per 1M tokens")
+        gpus = o["gpus_at_peak"]
+        if gpus is not None and not 0 <= gpus <= 1e9:
+            problems.append(f"{o['name']} needs {gpus} GPUs")
+    rec = doc["recommendation"]["option"]
+    if rec is not None and rec not in names:
+        problems.append(f"recommends an unknown option {rec}")
+    return problems

@@ -4,6 +4,7 @@ what-if variants, and the hybrid's cost against its local fleet size."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -119,36 +120,67 @@ def break_evens_and_paybacks(
     return tuple(evens), tuple(paybacks)
 
 
-def hybrid_sweep(scenario: Scenario, catalog: Catalog, name: str, sizes: ArrayLike | None = None) -> pd.DataFrame:
-    """Cost of hybrid option ``name`` for each local fleet size, from zero to all-local.
+def hybrid_sweep(
+    scenario: Scenario, catalog: Catalog, name: str, sizes: ArrayLike | None = None, points: int = 33
+) -> pd.DataFrame:
+    """Cost of hybrid option ``name`` against its local fleet size, from zero to all-local, and
+    the cheapest size.
 
-    Sizes default to every multiple of the local replica's GPU count (plus spares) up to the
-    fleet the local option alone would need at its busiest month. Columns: ``local_gpus``,
-    ``npv_usd``, ``total_cost_usd``, ``local_share`` (mean over the horizon), ``optimal``
-    (the highest NPV, i.e. the cheapest; ties go to the smaller fleet).
+    A local fleet of ``k`` replicas holds ``k x GPUs per replica + spares`` GPUs, up to the fleet
+    the local option alone would need at its busiest month. Its cost rises with ``k`` (linear in
+    GPUs) while the overflow's falls, and falls ever less (each hour's local share is concave in
+    capacity), so the NPV has one maximum in ``k``: a ternary search finds it in time logarithmic
+    in the fleet size, checked on its last few neighbours and against all-API and all-local. The
+    table holds every size evaluated plus ``points`` sizes spread geometrically (for the figure).
+    ``sizes`` evaluates exactly those instead. Columns: ``local_gpus``, ``npv_usd``,
+    ``total_cost_usd``, ``local_share`` (mean over the horizon), ``optimal`` (the highest NPV,
+    i.e. the cheapest; ties go to the smaller fleet).
     """
     prepared = prepare(scenario, catalog)
     o = scenario.option(name)
     if not isinstance(o, HybridOption):
         raise EngineError(f"options[{name}]", name, "not a hybrid option")
     local = prepared.fleets[o.local]
-    if sizes is None:
-        tp = local.capacity.gpus_per_replica
-        spare = local.option.spare_replicas * tp
-        all_local = int(np.max(local.fleet(prepared.demand.peak_rps)))
-        sizes = [0, *list(range(tp + spare, max(all_local, tp + spare) + 1, tp))]
-    rows = []
-    for size in sizes:
-        r = option_result(o.model_copy(update={"local_gpus": int(size)}), scenario, prepared)
-        rows.append(
-            {
-                "local_gpus": int(size),
+    rows: dict[int, dict[str, Any]] = {}
+
+    def cost(gpus: int) -> float:
+        if gpus not in rows:
+            r = option_result(o.model_copy(update={"local_gpus": int(gpus)}), scenario, prepared)
+            rows[gpus] = {
+                "local_gpus": int(gpus),
                 "npv_usd": r.npv_usd,
                 "total_cost_usd": r.total_cost_usd,
                 "local_share": float(r.cashflow["local_share"].mean()),
             }
-        )
-    df = pd.DataFrame(rows)
+        return rows[gpus]["npv_usd"]
+
+    if sizes is not None:
+        for size in sizes:
+            cost(int(size))
+    else:
+        tp = local.capacity.gpus_per_replica
+        spare = local.option.spare_replicas * tp
+        all_local = int(np.max(local.fleet(prepared.demand.peak_rps)))
+        replicas = max(-(-(all_local - spare) // tp), 1)
+
+        def npv(k: int) -> float:
+            return cost(0 if k == 0 else k * tp + spare)
+
+        lo, hi = 1, replicas
+        while hi - lo > 4:  # ternary search for the NPV's maximum over 1..replicas
+            m1, m2 = lo + (hi - lo) // 3, hi - (hi - lo) // 3
+            if npv(m1) < npv(m2):
+                lo = m1 + 1
+            else:
+                hi = m2
+        for k in {
+            0,
+            replicas,
+            *range(lo, hi + 1),
+            *np.unique(np.round(np.geomspace(1, replicas, min(points, replicas)))).astype(int),
+        }:
+            npv(int(k))
+    df = pd.DataFrame(sorted(rows.values(), key=lambda r: r["local_gpus"]))
     df["optimal"] = False
     df.loc[df["npv_usd"].idxmax(), "optimal"] = True
     return df

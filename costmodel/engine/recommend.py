@@ -59,6 +59,8 @@ def risks(
                 f"{r.name}'s fleet averages {percent(r.mean_utilization)} utilisation, below the "
                 f"{percent(breakeven)} at which it breaks even with {cheapest.name}"
             )
+    if o.measured is not None and o.measured.caveat:
+        flags.append(f"{r.name}'s measured capacity is {o.measured.caveat}")
     if isinstance(o, OwnedOption):
         life = o.depreciation_years * 12
         months = [p.month for p in paybacks if p.owned == r.name]

@@ -8,6 +8,7 @@ their ``name`` or ``id``) and the offending value, and reads as one line.
 from __future__ import annotations
 
 import difflib
+import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +36,54 @@ class InputError(Exception):
         return f"{where}{shown}: {self.message}"
 
 
+MAX_FILE_BYTES = 4 * 1024 * 1024  # scenarios and catalogs are kilobytes; a bigger file is not one of them
+MAX_DEPTH = 50  # no file the workbench reads nests deeper
+
+
+def read_text(path: str | Path, what: str = "file") -> str:
+    """The text of a regular file of at most :data:`MAX_FILE_BYTES`; every failure an :class:`InputError`
+    (missing, a directory or device, a symlink loop, a name too long, unreadable, not UTF-8)."""
+    p = Path(path)
+    try:
+        st = p.stat()
+        if stat.S_ISDIR(st.st_mode):
+            raise InputError(str(p), "", MISSING, f"is a directory, not a {what}")
+        if not stat.S_ISREG(st.st_mode):
+            raise InputError(str(p), "", MISSING, f"is not a regular file (a device or pipe?), not a {what}")
+        if st.st_size > MAX_FILE_BYTES:
+            raise InputError(str(p), "", MISSING, f"is {st.st_size:,} bytes; a {what} is at most {MAX_FILE_BYTES:,}")
+        with p.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise InputError(str(p), "", MISSING, f"a {what} is at most {MAX_FILE_BYTES:,} bytes")
+        return raw.decode("utf-8")
+    except FileNotFoundError:
+        raise InputError(str(p), "", MISSING, "file not found") from None
+    except UnicodeDecodeError as e:
+        raise InputError(str(p), "", MISSING, f"not UTF-8 text (byte {e.start})") from None
+    except OSError as e:  # permission, symlink loop, name too long, I/O error
+        raise InputError(str(p)[:200], "", MISSING, f"cannot read: {e.strerror or e}") from None
+
+
+def _depth(node: Any, limit: int) -> int:
+    """Nesting depth of parsed YAML, stopping once past ``limit``."""
+    stack, deepest = [(node, 1)], 0
+    while stack:
+        item, d = stack.pop()
+        deepest = max(deepest, d)
+        if deepest > limit:
+            return deepest
+        if isinstance(item, dict):
+            stack.extend((v, d + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, d + 1) for v in item)
+    return deepest
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
     """Parse a YAML mapping, turning every failure into an :class:`InputError`."""
     p = Path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InputError(str(p), "", MISSING, "file not found") from None
-    except (IsADirectoryError, PermissionError, UnicodeDecodeError) as e:
-        raise InputError(str(p), "", MISSING, f"cannot read: {e}") from None
+    text = read_text(p, "YAML file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as e:
@@ -51,8 +91,14 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(e, "problem", None) or str(e)
         raise InputError(str(p), where, MISSING, f"malformed YAML: {problem}") from None
+    except (ValueError, TypeError, OverflowError) as e:  # a date such as 2026-13-45, a huge timestamp
+        raise InputError(str(p), "", MISSING, f"malformed YAML value: {e}") from None
+    except RecursionError:
+        raise InputError(str(p), "", MISSING, f"nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(data, dict):
         raise InputError(str(p), "", MISSING, f"expected a mapping at the top level, got {type(data).__name__}")
+    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
+        raise InputError(str(p), "", MISSING, f"nested more than {MAX_DEPTH} levels deep")
     return data
 
 

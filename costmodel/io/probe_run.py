@@ -175,9 +175,16 @@ def measured_from_probe(run_dir: Path, slo: Slo) -> MeasuredThroughput:
         ttft_p95_ms=row.ttft_p95_ms,
         tpot_p95_ms=row.tpot_p95_ms,
         source=(
-            f"probe run {manifest.run_id}{caveat}, level {row.level}: {ep.model} at {ep.base_url}, "
+            f"probe run {manifest.run_id}{caveat}, level {row.level}: {ep.model} at {ep.shown_url()}, "
             f"{row.requests} requests, {row.mean_input_tokens or 0:.0f} in / {row.mean_output_tokens or 0:.0f} "
             "out tokens"
         ),
         as_of=manifest.started.date(),
+        caveat=None
+        if manifest.status == "complete"
+        else (
+            f"from a probe run that ended {manifest.status}"
+            + (f" ({manifest.stopped_by})" if manifest.stopped_by else "")
+            + "; re-run it to completion"
+        ),
     )

@@ -8,17 +8,14 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from costmodel import paths
-from costmodel.io.files import MISSING, InputError
+from costmodel.io.files import MISSING, InputError, read_text
 from costmodel.model.validation import PublishedRun
 
 
 def published_runs(path: Path | None = None) -> list[PublishedRun]:
     """Every row, validated; a bad cell is an :class:`InputError` naming the line and field."""
     path = path or paths.data_dir() / "validation" / "serving_throughput.csv"
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(str(path), "", MISSING, f"cannot read: {e}") from None
+    text = read_text(path, "CSV file")
     rows = []
     for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
         try:

@@ -2,20 +2,44 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Basis = Literal["published", "measured", "derived", "assumption"]
 Commitment = Literal["on-demand", "1-year", "3-year"]
 
 
-class Strict(BaseModel):
-    """Base for everything read from disk: unknown fields are errors, values are frozen."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+
+def _has_control(value: Any) -> bool:
+    if isinstance(value, str):
+        return bool(_CONTROL.search(value))
+    if isinstance(value, dict):
+        return any(_has_control(k) or _has_control(v) for k, v in value.items())
+    if isinstance(value, list | tuple):
+        return any(_has_control(v) for v in value)
+    return False
+
+
+class Strict(BaseModel):
+    """Base for everything read from disk: unknown fields are errors, values are frozen, numbers
+    finite (no infinity or NaN), text free of control characters (no terminal escapes)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _plain_text(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for key, value in data.items():
+                if _has_control(value) or _has_control(key):
+                    raise ValueError(f"{key}: contains control characters (a terminal escape is not text)")
+        return data
 
 
 class Sourced(Strict):
@@ -35,34 +59,41 @@ class Sourced(Strict):
         return float(self.value)
 
 
-def _unit(expected: str):
-    """Validator: the Sourced value must be given in exactly ``expected`` units."""
+def _unit(expected: str, low: float, high: float, low_open: bool):
+    """Validator: the Sourced value is given in exactly ``expected`` units and lies in its physical range."""
 
     def check(v: Sourced) -> Sourced:
         if v.unit != expected:
             raise ValueError(f"unit must be {expected!r}, got {v.unit!r}")
+        x = float(v.value)
+        if x > high or x < low or (low_open and x == low):
+            bound = f"above {low:g}" if low_open else f"at least {low:g}"
+            raise ValueError(f"{x:g} {expected} is outside the physical range: {bound} and at most {high:g}")
         return v
 
     return AfterValidator(check)
 
 
-def _in_unit(expected: str) -> type[Sourced]:
-    return Annotated[Sourced, _unit(expected)]  # type: ignore[return-value]
+def _in_unit(expected: str, low: float = 0.0, high: float = 1e12, low_open: bool = False) -> type[Sourced]:
+    return Annotated[Sourced, _unit(expected, low, high, low_open)]  # type: ignore[return-value]
 
 
-GB = _in_unit("GB")
-TBps = _in_unit("TB/s")
-TFLOPS = _in_unit("TFLOPS")
-Watts = _in_unit("W")
-UsdPerGpu = _in_unit("USD/GPU")
-UsdPerGpuHour = _in_unit("USD/GPU-hour")
-UsdPerMTok = _in_unit("USD/1M tokens")
-Count = _in_unit("count")
-GBps = _in_unit("GB/s")
-Microseconds = _in_unit("us")
-Milliseconds = _in_unit("ms")
-Sequences = _in_unit("sequences")
-Tokens = _in_unit("tokens")
-Parameters = _in_unit("parameters")
-BytesPerWeight = _in_unit("bytes/weight")
-Fraction = _in_unit("fraction")
+# Each unit with the range a real value can take: an input outside it is a typo, not a scenario.
+GB = _in_unit("GB", 0, 1e4)
+MemoryGB = _in_unit("GB", 1, 1e4)  # a device's memory: never zero
+TBps = _in_unit("TB/s", 0.001, 1e3)
+TFLOPS = _in_unit("TFLOPS", 0.01, 1e6)
+Watts = _in_unit("W", 1, 1e5)
+UsdPerGpu = _in_unit("USD/GPU", 0, 1e7)
+UsdPerGpuHour = _in_unit("USD/GPU-hour", 0, 1e4)
+UsdPerMTok = _in_unit("USD/1M tokens", 0, 1e4)
+Count = _in_unit("count", 1, 1e8)
+GBps = _in_unit("GB/s", 0.1, 1e5)
+Microseconds = _in_unit("us", 0, 1e6)
+Milliseconds = _in_unit("ms", 0, 1e5)
+Sequences = _in_unit("sequences", 1, 1e7)
+Tokens = _in_unit("tokens", 1, 1e9)
+Parameters = _in_unit("parameters", 1e5, 1e15)
+BytesPerWeight = _in_unit("bytes/weight", 0.05, 8)
+Fraction = _in_unit("fraction", 0, 1)
+PositiveFraction = _in_unit("fraction", 0, 1, low_open=True)

@@ -21,9 +21,11 @@ from costmodel.model.base import (
     Count,
     Fraction,
     GBps,
+    MemoryGB,
     Microseconds,
     Milliseconds,
     Parameters,
+    PositiveFraction,
     Sequences,
     Sourced,
     Strict,
@@ -62,7 +64,7 @@ class Interconnect(Strict):
 class Gpu(CatalogEntry):
     """An accelerator: the specs the roofline needs and what it costs to buy or rent."""
 
-    memory: GB = Field(description="High-bandwidth memory in GB (1e9 bytes).")
+    memory: MemoryGB = Field(description="High-bandwidth memory in GB (1e9 bytes).")
     bandwidth: TBps = Field(description="Memory bandwidth in TB/s (1e12 bytes/s).")
     bf16_tflops: TFLOPS = Field(description="Dense BF16 tensor throughput (no sparsity).")
     fp8_tflops: TFLOPS | None = Field(default=None, description="Dense FP8 tensor throughput; absent if unsupported.")
@@ -138,11 +140,13 @@ class Quantization(CatalogEntry):
 class EngineEfficiency(Strict):
     """How close an engine gets to the hardware roofline, fitted on published benchmark runs."""
 
-    mbu: Fraction = Field(description="Achieved share of memory bandwidth in a step.")
-    decode_mfu: Fraction = Field(description="Achieved share of tensor FLOPs on decode tokens.")
-    prefill_mfu: Fraction = Field(description="Achieved share of tensor FLOPs on prefill tokens.")
-    expert_mfu: Fraction = Field(description="Achieved share of tensor FLOPs in routed-expert GEMMs (MoE models).")
-    expert_mbu: Fraction = Field(
+    mbu: PositiveFraction = Field(description="Achieved share of memory bandwidth in a step.")
+    decode_mfu: PositiveFraction = Field(description="Achieved share of tensor FLOPs on decode tokens.")
+    prefill_mfu: PositiveFraction = Field(description="Achieved share of tensor FLOPs on prefill tokens.")
+    expert_mfu: PositiveFraction = Field(
+        description="Achieved share of tensor FLOPs in routed-expert GEMMs (MoE models)."
+    )
+    expert_mbu: PositiveFraction = Field(
         description="Achieved share of memory bandwidth reading routed-expert weights (MoE models)."
     )
     step_overhead: Milliseconds = Field(description="Time per step outside GPU kernels (scheduling, sampling), ms.")
@@ -165,7 +169,7 @@ class Engine(CatalogEntry):
     version: str = Field(description="Engine version the efficiencies were fitted on.")
     max_num_seqs: Sequences = Field(description="Default cap on sequences in flight.")
     max_batched_tokens: Tokens = Field(description="Default token budget per step (decode plus prefill chunk).")
-    memory_utilization: Fraction = Field(description="Default share of GPU memory the engine may use.")
+    memory_utilization: PositiveFraction = Field(description="Default share of GPU memory the engine may use.")
     reserved_memory: GB = Field(
         description="GPU memory per GPU the engine keeps for activations at its token budget, CUDA graphs and "
         "communication buffers (not available to the KV cache), GB."

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import os
 from typing import Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from costmodel.model.base import Commitment, Strict
 
@@ -47,6 +48,24 @@ class Endpoint(Strict):
     price: PriceRef | None = Field(default=None, description="Catalog price of a cloud endpoint.")
     hardware: GpuRef | None = Field(default=None, description="GPUs behind a self-hosted endpoint.")
 
+    @field_validator("base_url")
+    @classmethod
+    def _plain_base_url(cls, url: str) -> str:
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be http(s)://host[:port]/path")
+        if parts.query or parts.fragment:
+            raise ValueError("must not carry a query string or fragment (the API paths are appended to it)")
+        try:
+            parts.port  # noqa: B018 - raises on a port that is not a number
+        except ValueError as e:
+            raise ValueError(f"bad port: {e}") from None
+        return url
+
+    def shown_url(self) -> str:
+        """The base URL as written to disk or printed: credentials in it replaced by ``***``."""
+        return redact_url(self.base_url)
+
     def api_key(self) -> str | None:
         """The key, read from the environment at the moment it is needed (never stored)."""
         return os.environ.get(self.api_key_env) if self.api_key_env else None
@@ -54,3 +73,19 @@ class Endpoint(Strict):
     @property
     def path(self) -> str:
         return "/chat/completions" if self.api_style == "chat" else "/completions"
+
+
+def redact_url(url: str) -> str:
+    """``http://user:secret@host/v1`` -> ``http://user:***@host/v1``; a URL without credentials as is.
+
+    Examples
+    --------
+    >>> redact_url("https://me:sk-abc@api.example.com/v1"), redact_url("http://h:8000/v1")
+    ('https://me:***@api.example.com/v1', 'http://h:8000/v1')
+    """
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    user = parts.username or ""
+    return parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}").geturl()

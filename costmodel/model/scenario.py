@@ -24,8 +24,8 @@ NonNeg = Annotated[float, Field(ge=0)]
 class Slo(Strict):
     """Latency service-level objective at the 95th percentile."""
 
-    ttft_p95_ms: float = Field(gt=0, description="Time to first token, p95, milliseconds.")
-    tpot_p95_ms: float = Field(gt=0, description="Time per output token after the first, p95, milliseconds.")
+    ttft_p95_ms: float = Field(gt=0, le=1e7, description="Time to first token, p95, milliseconds.")
+    tpot_p95_ms: float = Field(gt=0, le=1e6, description="Time per output token after the first, p95, milliseconds.")
 
 
 class RequestClass(Strict):
@@ -71,7 +71,9 @@ class ResponseCache(Strict):
     """A response (semantic) cache: a share of requests is answered from it, each request pays a lookup."""
 
     hit_share: Fraction01 = Field(description="Share of requests answered by the cache (never reach the model).")
-    usd_per_million_lookups: NonNeg = Field(description="Cost of a million cache lookups (every request looks up).")
+    usd_per_million_lookups: NonNeg = Field(
+        le=1e6, description="Cost of a million cache lookups (every request looks up)."
+    )
     source: str = Field(min_length=3, description="Where the hit rate and price come from ('assumption: ...').")
 
 
@@ -79,7 +81,7 @@ class ExtraCost(Strict):
     """A cost line beside serving: a vector database, embeddings, egress, licences, migration work."""
 
     name: str = Field(pattern=r"^[a-z0-9][a-z0-9_\-]*$", description="Line-item name, e.g. vector-db.")
-    usd: NonNeg = Field(description="Amount in USD per unit of `per`.")
+    usd: NonNeg = Field(le=1e10, description="Amount in USD per unit of `per`.")
     per: Literal["one-off", "month", "request", "million-tokens"] = Field(
         description="one-off (paid in `month`), month (every month), request (each request the option serves, "
         "cache hits excluded), million-tokens (per 1M input + output tokens)."
@@ -97,9 +99,9 @@ class ExtraCost(Strict):
 class Workload(Strict):
     """What the application asks of the model, month by month."""
 
-    requests_per_month: float = Field(ge=0, description="Requests in the first month.")
-    input_tokens_per_request: float = Field(ge=0, description="Mean prompt tokens per request.")
-    output_tokens_per_request: float = Field(ge=1, description="Mean generated tokens per request.")
+    requests_per_month: float = Field(ge=0, le=1e12, description="Requests in the first month (at most 1e12).")
+    input_tokens_per_request: float = Field(ge=0, le=1e7, description="Mean prompt tokens per request.")
+    output_tokens_per_request: float = Field(ge=1, le=1e6, description="Mean generated tokens per request.")
     cached_input_share: Fraction01 = Field(
         default=0.0, description="Share of input tokens served from a prompt cache (API cache price; prefix cache)."
     )
@@ -110,9 +112,10 @@ class Workload(Strict):
     peak_to_mean: float | None = Field(
         default=None,
         ge=1,
+        le=24,
         description="Ratio of the busiest hour's request rate to the mean; used when no load_shape is given.",
     )
-    load_shape: tuple[NonNeg, ...] | None = Field(
+    load_shape: tuple[Annotated[float, Field(ge=0, le=1e12)], ...] | None = Field(
         default=None,
         min_length=24,
         max_length=24,
@@ -131,6 +134,8 @@ class Workload(Strict):
 
     @model_validator(mode="after")
     def _one_shape(self) -> Workload:
+        if 0 < self.requests_per_month < 1:
+            raise ValueError(f"requests_per_month = {self.requests_per_month:g}: give 0 or at least one request")
         if self.peak_to_mean is not None and self.load_shape is not None:
             raise ValueError("give either peak_to_mean or load_shape, not both")
         if self.load_shape is not None and sum(self.load_shape) <= 0:
@@ -182,15 +187,17 @@ class Efficiency(Strict):
         default=None, description="Achieved share of memory bandwidth reading routed-expert weights (MoE models)."
     )
     step_overhead_ms: NonNeg | None = Field(
-        default=None, description="Engine time per step outside GPU kernels (scheduling, sampling), ms."
+        default=None, le=1e4, description="Engine time per step outside GPU kernels (scheduling, sampling), ms."
     )
     memory_utilization: PositiveFraction | None = Field(
         default=None, description="Share of GPU memory the engine may use (vLLM gpu_memory_utilization)."
     )
     reserved_memory_gb: NonNeg | None = Field(
-        default=None, description="GPU memory per GPU kept for activations, CUDA graphs and buffers, GB."
+        default=None, le=1e4, description="GPU memory per GPU kept for activations, CUDA graphs and buffers, GB."
     )
-    max_num_seqs: int | None = Field(default=None, ge=1, description="Engine cap on concurrently running sequences.")
+    max_num_seqs: int | None = Field(
+        default=None, ge=1, le=10_000_000, description="Engine cap on concurrently running sequences."
+    )
     max_batched_tokens: int | None = Field(
         default=None,
         ge=16,
@@ -214,12 +221,15 @@ class MeasuredThroughput(Strict):
     """A measured serving figure that replaces the roofline estimate."""
 
     output_tokens_per_s_per_replica: float = Field(
-        gt=0, description="Output tokens/s one replica sustains while meeting the SLO."
+        gt=0, le=1e8, description="Output tokens/s one replica sustains while meeting the SLO."
     )
-    ttft_p95_ms: float | None = Field(default=None, gt=0, description="Measured p95 TTFT at that load.")
-    tpot_p95_ms: float | None = Field(default=None, gt=0, description="Measured p95 TPOT at that load.")
+    ttft_p95_ms: float | None = Field(default=None, gt=0, le=1e7, description="Measured p95 TTFT at that load.")
+    tpot_p95_ms: float | None = Field(default=None, gt=0, le=1e6, description="Measured p95 TPOT at that load.")
     source: str = Field(min_length=3, description="Where the figure was measured (probe run id, benchmark, URL).")
     as_of: date = Field(description="Date of the measurement.")
+    caveat: str | None = Field(
+        default=None, description="Why the figure deserves care, e.g. it comes from an interrupted probe run."
+    )
 
 
 class _OptionBase(Strict):
@@ -245,9 +255,11 @@ class ApiOption(_ServingOption):
     provider: str = Field(description="genai-prices provider id (openai, aws, groq, ...).")
     model: str = Field(description="Model id at that provider.")
     ttft_p95_ms: float | None = Field(
-        default=None, gt=0, description="Known p95 TTFT of this API (measured); unknown if absent."
+        default=None, gt=0, le=1e7, description="Known p95 TTFT of this API (measured); unknown if absent."
     )
-    tpot_p95_ms: float | None = Field(default=None, gt=0, description="Known p95 TPOT of this API; unknown if absent.")
+    tpot_p95_ms: float | None = Field(
+        default=None, gt=0, le=1e6, description="Known p95 TPOT of this API; unknown if absent."
+    )
     free_tier_source: str | None = Field(
         default=None,
         min_length=3,
@@ -275,7 +287,9 @@ class _SelfHostedBase(_ServingOption):
         default=0.8, description="Share of a replica's SLO capacity planned for at peak (headroom for queueing)."
     )
     spare_replicas: int = Field(
-        ge=0, description="Extra replicas kept for redundancy (N+1 = 1); required, 0 allowed: say so explicitly."
+        ge=0,
+        le=10_000,
+        description="Extra replicas kept for redundancy (N+1 = 1); required, 0 allowed: say so explicitly.",
     )
     sizing: Literal["plan", "resize"] | None = Field(
         default=None,
@@ -294,6 +308,7 @@ class _SelfHostedBase(_ServingOption):
     gpus: int | None = Field(
         default=None,
         ge=1,
+        le=10_000_000,
         description="Fixed fleet size in GPUs; sized for each month's peak if absent. A fixed fleet too small "
         "for the peak misses the SLO.",
     )
@@ -305,8 +320,10 @@ class _SelfHostedBase(_ServingOption):
         description="Probe run directory (relative to the repository or absolute); its largest load level "
         "meeting the SLO becomes the measured throughput.",
     )
-    ops_staff_fte: NonNeg = Field(description="Operations staff, full-time equivalents; required, 0 allowed.")
-    ops_staff_usd_per_year: NonNeg = Field(description="Loaded yearly cost of one FTE, USD; required, 0 allowed.")
+    ops_staff_fte: NonNeg = Field(le=1e5, description="Operations staff, full-time equivalents; required, 0 allowed.")
+    ops_staff_usd_per_year: NonNeg = Field(
+        le=1e8, description="Loaded yearly cost of one FTE, USD; required, 0 allowed."
+    )
 
     @property
     def policy(self) -> Literal["plan", "resize"]:
@@ -323,7 +340,7 @@ class RentedOption(_SelfHostedBase):
     provider: str | None = Field(default=None, description="Rental provider; cheapest in the catalog if absent.")
     commitment: Commitment = Field(default="on-demand", description="on-demand, 1-year or 3-year.")
     usd_per_gpu_hour: float | None = Field(
-        default=None, ge=0, description="Negotiated price per GPU-hour; overrides the catalog."
+        default=None, ge=0, le=1e4, description="Negotiated price per GPU-hour; overrides the catalog."
     )
 
 
@@ -331,9 +348,11 @@ class OwnedOption(_SelfHostedBase):
     """Buy GPUs, host them in a colocation facility and run vLLM on them."""
 
     kind: Literal["owned"] = Field(description="Option kind.")
-    usd_per_gpu: float | None = Field(default=None, ge=0, description="Purchase price per GPU; overrides the catalog.")
+    usd_per_gpu: float | None = Field(
+        default=None, ge=0, le=1e7, description="Purchase price per GPU; overrides the catalog."
+    )
     server_usd_per_gpu: NonNeg = Field(
-        description="Host server, networking and storage capex per GPU, USD; required, 0 allowed."
+        le=1e7, description="Host server, networking and storage capex per GPU, USD; required, 0 allowed."
     )
     depreciation_years: float = Field(default=4.0, gt=0, le=15, description="Straight-line depreciation life, years.")
     residual_value: Fraction01 = Field(
@@ -345,13 +364,15 @@ class OwnedOption(_SelfHostedBase):
     server_power_factor: float = Field(
         default=1.8,
         ge=1,
+        le=10,
         description="Whole-server power per GPU TDP (CPU, memory, NICs, fans). DGX H100: 10.2 kW / (8 x 700 W) = 1.8.",
     )
     idle_power_fraction: Fraction01 = Field(default=0.3, description="Power drawn when idle, share of full power.")
     pue: float = Field(default=1.56, ge=1, le=3, description="Power usage effectiveness of the facility.")
-    usd_per_kwh: NonNeg = Field(description="Electricity price, USD per kWh.")
+    usd_per_kwh: NonNeg = Field(le=10, description="Electricity price, USD per kWh.")
     colocation_usd_per_kw_month: NonNeg = Field(
-        description="Colocation charge per kW of provisioned IT power per month; required, 0 allowed (own site)."
+        le=1e5,
+        description="Colocation charge per kW of provisioned IT power per month; required, 0 allowed (own site).",
     )
     maintenance_per_year: Fraction01 = Field(
         description="Yearly maintenance and support contracts, share of cumulative capex; required, 0 allowed."
@@ -364,7 +385,9 @@ class HybridOption(_OptionBase):
     kind: Literal["hybrid"] = Field(description="Option kind.")
     local: str = Field(description="Name of an owned or rented option that supplies the local fleet's costs.")
     overflow: str = Field(description="Name of an api option that takes what the local fleet cannot serve.")
-    local_gpus: int = Field(ge=0, description="GPUs in the local fleet (spares of the local option included).")
+    local_gpus: int = Field(
+        ge=0, le=10_000_000, description="GPUs in the local fleet (spares of the local option included)."
+    )
 
 
 Option = Annotated[ApiOption | RentedOption | OwnedOption | HybridOption, Field(discriminator="kind")]

@@ -14,10 +14,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from costmodel.model.endpoint import Endpoint, PriceRef
+from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
-from tests.conftest import ROOT, free_port, start_fault_server
+from tests.conftest import ROOT, free_port, start_fault_server, tco
 
 TRANSPORT_MS = 3.0  # loopback, HTTP and SSE parsing on an idle core: what is left once timer lag is counted
 
@@ -189,13 +189,55 @@ def test_slo_search_doubles_then_bisects_to_the_knee(tmp_path):
     assert [met[c] for c in doubled] == [True] * (len(doubled) - 1) + [False]
 
 
-def test_budget_guard_stops_the_run(server, tmp_path):
-    # priced as gpt-4o ($2.5 in / $10 out per 1M); each request is ~40 in + 8 out tokens
-    endpoint = Endpoint(base_url=f"{server}/v1", model="fault-model", price=PriceRef(provider="openai", model="gpt-4o"))
-    _, records, _, manifest = run(server, tmp_path, endpoint=endpoint, requests=100, levels=(1,), max_cost_usd=0.0005)
-    assert manifest["status"] == "budget-stopped"
-    assert 0.0005 <= manifest["spent_usd"] < 0.0012
-    assert len(records) < 100
+def billed_usd(stats: dict, usd_in: float, usd_out: float) -> float:
+    """What the fault server billed: every prompt token it received, every token it wrote."""
+    return (stats["billed_prompt_tokens"] * usd_in + stats["billed_completion_tokens"] * usd_out) / 1e6
+
+
+@pytest.mark.parametrize(("mode", "levels"), [("concurrency", (64,)), ("rate", (50.0,))])
+def test_budget_guard_keeps_the_bill_under_the_limit(server, tmp_path, mode, levels):
+    """At 64 streams and at 50 requests/s the server's own bill stays under --max-cost-usd: each
+    request's worst case is held before it is sent."""
+    limit, usd_in, usd_out = 0.004, 2.5, 10.0  # ~40 prompt + 16 output tokens: ~$0.00026 a request
+    server_stats(server)  # reset the server's counters
+    _, records, _, manifest = run(
+        server,
+        tmp_path,
+        requests=400,
+        levels=levels,
+        mode=mode,
+        output_tokens=16,
+        max_cost_usd=limit,
+        prices_given=(usd_in, usd_out),
+    )
+    billed = billed_usd(server_stats(server), usd_in, usd_out)
+    assert manifest["status"] == "budget-stopped" and manifest["stopped_by"] == "budget"
+    assert 0 < billed <= limit, billed
+    assert manifest["spent_usd"] <= limit
+    assert billed <= manifest["spent_usd"] * (1 + 1e-9)  # the probe counts at least what the server billed
+    assert 5 < len(records) < 400
+
+
+def test_zero_budget_sends_nothing(server, tmp_path):
+    server_stats(server)
+    run_dir = probe(
+        Endpoint(base_url=f"{server}/v1", model="fault-model"),
+        LoadPlan(mode="concurrency", levels=(4,), requests=20, warmup=0),
+        out_dir=tmp_path,
+        input_tokens=16,
+        output_tokens=8,
+        timeout_s=5.0,
+        max_cost_usd=0.0,
+        prices_given=(2.5, 10.0),
+    )
+    assert server_stats(server)["billed_prompt_tokens"] == 0
+    assert not (run_dir / "requests.jsonl").read_text().strip()
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "budget-stopped"
+
+
+def test_budget_without_a_price_is_an_error(server, tmp_path):
+    with pytest.raises(ValueError, match="--max-cost-usd needs a per-token price"):
+        run(server, tmp_path, requests=2, max_cost_usd=1.0)
 
 
 def test_secret_never_written(server, tmp_path, monkeypatch):
@@ -219,7 +261,10 @@ def wait_for_records(folder: Path, at_least: int, timeout_s: float = 120.0) -> N
     raise AssertionError(f"fewer than {at_least} records after {timeout_s:.0f} s")
 
 
-def test_sigint_keeps_every_finished_request(server, tmp_path):
+@pytest.mark.parametrize(("sig", "code", "name"), [(signal.SIGINT, 130, "SIGINT"), (signal.SIGTERM, 143, "SIGTERM")])
+def test_a_signal_keeps_every_finished_request(server, tmp_path, sig, code, name):
+    """Ctrl-C or kill -TERM mid-run: in-flight requests recorded as interrupted, manifest and summary
+    written, the shell's exit code, and the folder usable by tco evaluate as measured capacity."""
     cmd = [
         sys.executable,
         "-m",
@@ -242,13 +287,13 @@ def test_sigint_keeps_every_finished_request(server, tmp_path):
         cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, "COLUMNS": "200"}
     )
     wait_for_records(tmp_path, 10)
-    proc.send_signal(signal.SIGINT)
+    proc.send_signal(sig)
     _out, err = proc.communicate(timeout=30)
-    assert proc.returncode == 130, err
+    assert proc.returncode == code, err
     assert "Traceback" not in err
     (run_dir,) = list(tmp_path.iterdir())
     manifest = json.loads((run_dir / "manifest.json").read_text())
-    assert manifest["status"] == "interrupted" and manifest["ended"]
+    assert manifest["status"] == "interrupted" and manifest["ended"] and manifest["stopped_by"] == name
     lines = (run_dir / "requests.jsonl").read_text().splitlines()
     records = [json.loads(line) for line in lines]  # every line complete JSON
     finished = [r for r in records if r["ok"]]
@@ -256,3 +301,178 @@ def test_sigint_keeps_every_finished_request(server, tmp_path):
     assert all(r["error_kind"] == "interrupted" for r in records if not r["ok"])
     summary = pd.read_csv(run_dir / "summary.csv")
     assert summary.iloc[0]["ok"] == len([r for r in finished if not r["warmup"]])
+    used = tco(
+        "evaluate",
+        str(ROOT / "data/scenarios/batch-summarization.yaml"),
+        "--draws",
+        "0",
+        "--json",
+        "--set",
+        "options.own-h100.measured=null",
+        "--set",
+        f"options.own-h100.probe_run={run_dir}",
+    )
+    assert used.returncode == 0, used.stderr
+    option = next(o for o in json.loads(used.stdout)["options"] if o["name"] == "own-h100")
+    assert option["capacity"]["basis"] == "measured" and "interrupted" in option["capacity"]["source"]
+
+
+def _probe_cli(*args: str, **popen) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "tco", "probe", *args]
+    return subprocess.run(
+        cmd, cwd=ROOT, capture_output=True, text=True, timeout=120, env={**os.environ, "COLUMNS": "200"}, **popen
+    )
+
+
+def test_a_full_disk_stops_the_run_with_a_consistent_folder(server, tmp_path):
+    """Writes capped at 4 KiB (the process's file size limit, as a full disk): the run stops with
+    one clear line, every whole record is kept, and --finalize rebuilds the folder."""
+    import resource
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG instead
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    done = _probe_cli(
+        "--base-url",
+        f"{server}/v1",
+        "--model",
+        "fault-model",
+        "--concurrency",
+        "2",
+        "--requests",
+        "200",
+        "--output-tokens",
+        "8",
+        "--out",
+        str(tmp_path),
+        preexec_fn=small_files,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    message = " ".join(done.stderr.split())
+    assert "writing" in message and "failed" in message and "--finalize" in message
+    (run_dir,) = list(tmp_path.iterdir())
+    assert json.loads((run_dir / "manifest.json").read_text())["stopped_by"] == "write-error"
+    rebuilt = _probe_cli("--finalize", str(run_dir))
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    summary = pd.read_csv(run_dir / "summary.csv")
+    whole = [json.loads(x) for x in (run_dir / "requests.jsonl").read_text().splitlines() if x.endswith("}")]
+    assert 0 < summary["requests"].sum() <= len(whole) < 200
+
+
+def test_every_request_failing_exits_non_zero(server, tmp_path):
+    done = _probe_cli(
+        "--base-url",
+        f"{server}/f/http500/v1",
+        "--model",
+        "fault-model",
+        "--concurrency",
+        "2",
+        "--requests",
+        "4",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 1 and "every request failed" in done.stderr and "http_5xx" in done.stderr
+
+
+@pytest.mark.parametrize("kind", ["empty", "null", "list", "html", "text"])
+def test_preflight_survives_any_models_reply(server, tmp_path, kind):
+    done = _probe_cli(
+        "--base-url",
+        f"{server}/f/models-{kind}/v1",
+        "--model",
+        "fault-model",
+        "--concurrency",
+        "1",
+        "--requests",
+        "2",
+        "--out",
+        str(tmp_path),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "model name is not checked" in " ".join(done.stderr.split())
+
+
+def test_base_url_with_a_query_string_is_bad_input(server, tmp_path):
+    done = _probe_cli("--base-url", f"{server}/v1?key=1", "--model", "fault-model", "--out", str(tmp_path))
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "query string" in done.stderr
+
+
+def test_url_credentials_and_echoed_keys_never_reach_disk(server, tmp_path, monkeypatch):
+    """A password in the base URL and a key with quotes and slashes, echoed by the server in its
+    error body (JSON-escaped, URL-encoded): none of it is written."""
+    key = 'sk-"quoted\\\\/' + "K" * 24
+    monkeypatch.setenv("TCO_TEST_KEY", key)
+    host = server.removeprefix("http://")
+    endpoint = Endpoint(
+        base_url=f"http://probeuser:pw-{'P' * 20}@{host}/f/http500/v1", model="fault-model", api_key_env="TCO_TEST_KEY"
+    )
+    run_dir, *_ = run(server, tmp_path, endpoint=endpoint, requests=2)
+    written = " ".join(f.read_text() for f in run_dir.iterdir())
+    for form in (key, json.dumps(key)[1:-1], "pw-" + "P" * 20):
+        assert form not in written
+    assert "probeuser:***@" in written
+
+
+def test_an_endless_event_is_cut_at_the_cap_not_the_memory(server, tmp_path):
+    """A data line that never ends: the request fails as oversized_event (or at --timeout) and
+    nothing grows without bound (that the parser stays linear is tests/probes/test_wire.py's)."""
+    _, records, _, _manifest = run(
+        server,
+        tmp_path,
+        endpoint=Endpoint(base_url=f"{server}/f/endless/v1", model="fault-model"),
+        requests=2,
+        levels=(2,),
+        timeout_s=20.0,
+    )
+    assert set(records["error_kind"]) <= {"oversized_event", "timeout"}
+    assert "oversized_event" in set(records["error_kind"])
+
+
+def test_no_file_written_downstream_holds_the_secrets(server, tmp_path, monkeypatch):
+    """The probe run's folder, then the evaluation's JSON, the HTML report and the workbook built on
+    it: none holds the planted key or the URL's password."""
+    import zipfile
+
+    key, password = "sk-planted-" + "Q" * 30, "pw-planted-" + "R" * 20
+    monkeypatch.setenv("TCO_TEST_KEY", key)
+    host = server.removeprefix("http://")
+    endpoint = Endpoint(base_url=f"http://u:{password}@{host}/v1", model="fault-model", api_key_env="TCO_TEST_KEY")
+    run_dir, *_ = run(server, tmp_path / "runs", endpoint=endpoint, requests=6, levels=(2,))
+    scenario = str(ROOT / "data/scenarios/batch-summarization.yaml")
+    sets = [
+        "--set",
+        "options.own-h100.measured=null",
+        "--set",
+        f"options.own-h100.probe_run={run_dir}",
+        "--set",
+        "workload.slo.ttft_p95_ms=100000",
+        "--set",
+        "workload.slo.tpot_p95_ms=10000",
+    ]
+    evaluated = tco("evaluate", scenario, "--draws", "0", "--json", *sets)
+    html, xlsx = tmp_path / "r.html", tmp_path / "r.xlsx"
+    report = tco(
+        "report",
+        scenario,
+        "-o",
+        str(html),
+        "--xlsx",
+        str(xlsx),
+        "--draws",
+        "0",
+        "--probe-run",
+        str(run_dir),
+        "--probe-option",
+        "own-h100",
+        timeout=300,
+    )
+    assert evaluated.returncode == 0 and report.returncode == 0, evaluated.stderr + report.stderr
+    with zipfile.ZipFile(xlsx) as z:
+        workbook = " ".join(z.read(n).decode("utf-8", "replace") for n in z.namelist())
+    texts = [f.read_text() for f in run_dir.iterdir()] + [evaluated.stdout, html.read_text(), workbook]
+    assert "u:***@" in evaluated.stdout  # the run's URL is there, without its password
+    for text in texts:
+        assert key not in text and password not in text

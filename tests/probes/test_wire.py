@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from probes.wire import ResponseParser, WireError
+from probes.wire import OversizedEvent, ResponseParser, WireError
 
 HEAD = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nTransfer-Encoding: chunked\r\n\r\n"
 
@@ -62,3 +62,34 @@ def test_garbage_is_a_wire_error():
         ResponseParser().feed(b"SMTP ready\r\n\r\n")
     with pytest.raises(WireError):
         ResponseParser().feed(HEAD + b"zz\r\n")
+
+
+@pytest.mark.parametrize("piece", [1, 7, 4096, 65536])
+def test_parsing_is_linear_in_the_bytes_received(piece):
+    """However an event is split (down to a byte a read), the search for event ends examines each
+    byte at most twice: no rescans of a growing buffer."""
+    head = b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n"
+    events = b"".join(b'data: {"x": "' + b"y" * 5000 + b'"}\r\n\r\n' for _ in range(20))
+    p = ResponseParser()
+    p.feed(head)
+    got = []
+    for i in range(0, len(events), piece):
+        got += p.feed(events[i : i + piece])
+    assert len(got) == 20
+    assert p.scanned <= 2 * len(events)
+
+
+def test_an_event_past_the_cap_is_oversized():
+    p = ResponseParser()
+    p.feed(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\ndata: ")
+    with pytest.raises(OversizedEvent):
+        for _ in range(ResponseParser.MAX_EVENT // 65536 + 2):
+            p.feed(b"z" * 65536)
+    assert p.scanned <= 2 * (ResponseParser.MAX_EVENT + 2 * 65536)
+
+
+def test_lone_cr_and_split_crlf_end_lines():
+    p = ResponseParser()
+    p.feed(b"HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\n\r\n")
+    got = p.feed(b"data: a\r") + p.feed(b"\n\r") + p.feed(b"\ndata: b\r\r")
+    assert [e.data for e in got] == ["a", "b"]

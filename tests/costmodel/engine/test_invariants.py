@@ -7,9 +7,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costmodel.engine import cost_curves, evaluate
-from costmodel.io.catalog import build_catalog
+from costmodel.engine import cost_curves, evaluate, hybrid_sweep
+from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.scenario import load_scenario
+from costmodel.model.scenario import with_values
 from tests.conftest import NO_STAFF_NO_SPARES, SCENARIOS, price, scenario, with_prices
 
 FAST = settings(max_examples=40, deadline=None)
@@ -90,3 +91,25 @@ def test_api_cost_grows_with_tokens(base_catalog, tin, tout, more):
         catalog,
     )
     assert b.option("api").total_cost_usd >= a.option("api").total_cost_usd
+
+
+@settings(max_examples=12, deadline=None)
+@given(
+    volume=st.floats(0.05, 4.0), api_scale=st.floats(0.1, 5.0), name=st.sampled_from(["fintech-rag", "support-chatbot"])
+)
+def test_hybrid_search_finds_the_exhaustive_optimum(volume, api_scale, name):
+    """The ternary search over fleet sizes lands on the cheapest size an exhaustive sweep finds."""
+    path = next(p for p in SCENARIOS if p.stem == name)
+    sc = load_scenario(path)
+    catalog = build_catalog(load_catalog_files(), sc, str(path))
+    changes = {"workload.requests_per_month": sc.workload.requests_per_month * volume}
+    changes |= {f"options.{o.name}.price_scale": api_scale for o in sc.options if o.kind == "api"}
+    sc = with_values(sc.model_copy(update={"uncertainty": {}}), changes)
+    hybrid = next(o for o in sc.options if o.kind == "hybrid")
+    found = hybrid_sweep(sc, catalog, hybrid.name)
+    local = next(o for o in sc.options if o.name == hybrid.local)
+    tp = evaluate(sc, catalog).option(local.name).capacity.gpus_per_replica
+    biggest = int(found["local_gpus"].max())
+    every = [0, *range(tp + local.spare_replicas * tp, biggest + 1, tp)]
+    exhaustive = hybrid_sweep(sc, catalog, hybrid.name, sizes=every)
+    assert found["npv_usd"].max() == pytest.approx(exhaustive["npv_usd"].max(), rel=1e-12)
