@@ -51,3 +51,7 @@ def resolve(path: str | Path) -> Path:
     if p.is_absolute() or p.exists():
         return p
     return data_dir().parent / p
+
+
+def quality_dir() -> Path:
+    return data_dir() / "quality"

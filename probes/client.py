@@ -24,6 +24,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from costmodel.model.base import printable
 from probes.wire import OversizedEvent, ResponseParser, SseEvent, WireError
 
 USER_AGENT = "llm-tco-probe/0.1"
@@ -251,11 +252,11 @@ class StreamingClient:
         try:
             conn = await self._connect()
         except ConnectionRefusedError as e:
-            record.error_kind, record.error = "connection_refused", str(e)
+            record.error_kind, record.error = "connection_refused", printable(str(e))
         except TimeoutError:
             record.error_kind, record.error = "connect_timeout", f"no connection within {self.connect_timeout_s:g} s"
         except OSError as e:
-            record.error_kind, record.error = "connection_error", str(e)
+            record.error_kind, record.error = "connection_error", printable(str(e))
         if record.error_kind:
             record.sent_s = record.end_s = time.perf_counter() - t0
             return None
@@ -300,7 +301,7 @@ def _fill(record: Record, ex: _Exchange) -> None:
                 record.retry_after_s = float(ra)
     if ex.error_kind is None and not ex.token_times:
         ex.error_kind, ex.error = "no_tokens", "stream ended without a generated token"
-    record.error_kind, record.error = ex.error_kind, ex.error
+    record.error_kind, record.error = ex.error_kind, None if ex.error is None else printable(ex.error)
     times = ex.token_times
     record.token_events = len(times)
     if times:

@@ -17,6 +17,11 @@ as the first token). The path prefix picks a fault:
 ``/f/malformed:K/v1/...`` a ``data:`` line that is not JSON after K tokens
 ``/f/reasoning:K/v1/...`` the first K tokens in ``delta.reasoning_content``
 ``/f/endless/v1/...``     one ``data:`` line that never ends (16 KiB a write, 1 ms apart)
+``/f/escape/v1/...``      tokens carrying a terminal escape (``ESC[2J``) for even-numbered requests,
+                          an HTTP 400 whose plain-text body holds one for odd-numbered ones
+``/f/oracle/v1/...``      (with ``--oracle FILE.jsonl``) answers each item of a quality set:
+                          correctly with the probability ``--oracle-accuracy`` gives its class
+                          (``easy=0.9,hard=0.6``), decided per item from ``--oracle-seed``
 ``/f/models-X/v1/models`` a ``/models`` reply that is not a model list: X is ``empty``
                           (``{}``), ``null`` (``{"data": null}``), ``list`` (``[]``),
                           ``html`` or ``text``
@@ -61,8 +66,14 @@ def _event(obj: Any) -> bytes:
 
 class FaultServer:
     def __init__(
-        self, ttft_ms: float = 50.0, itl_ms: float = 10.0, ttft_per_inflight_ms: float = 0.0, keepalive: bool = True
+        self,
+        ttft_ms: float = 50.0,
+        itl_ms: float = 10.0,
+        ttft_per_inflight_ms: float = 0.0,
+        keepalive: bool = True,
+        oracle: dict[str, Any] | None = None,
     ):
+        self.oracle = oracle or {}  # last user message -> (item, correct?)
         self.keepalive = keepalive
         self.ttft = ttft_ms / 1e3
         self.itl = itl_ms / 1e3
@@ -129,12 +140,35 @@ class FaultServer:
             )
         if fault == "http500":
             return await self.json_response(w, 500, {"error": {"message": "internal error"}})
+        if fault == "escape" and self.counter % 2 == 1:
+            payload = b"bad request \x1b[2J\x07 from a hostile server"
+            w.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+                    % (len(payload), payload))
+            await w.drain()
+            return True
         if fault == "hang":
             await asyncio.sleep(3600)
             return False
         if not req.get("stream"):
             return await self.complete(req, path, w)
+        if fault == "oracle":
+            req = {**req, "_reply": self.oracle_reply(req)}
         return await self.stream(req, path, fault, param, arrival, w)
+
+    def oracle_reply(self, req: dict) -> str:
+        """The reply to a quality item: right or wrong as the item's draw says; unknown prompts: unknown."""
+        messages = req.get("messages") or [{"role": "user", "content": req.get("prompt", "")}]
+        found = self.oracle.get(str(messages[-1].get("content", "")))
+        if found is None:
+            return "unknown"
+        item, right = found
+        if item["match"] == "abstain":
+            return "NOT IN DOCUMENT" if right else "It is 12 dollars."
+        if item["match"] == "number":
+            return item["answer"] if right else str(float(item["answer"]) + 1000 + item.get("tolerance", 0))
+        if item["match"] == "json":
+            return item["answer"] if right else "{}"
+        return item["answer"] if right else "unknown"
 
     async def complete(self, req: dict, path: str, w: asyncio.StreamWriter) -> bool:
         """A non-streamed answer (the probe's calibration calls use one)."""
@@ -212,6 +246,9 @@ class FaultServer:
         ttft = self.ttft + self.ttft_per_inflight * self.inflight  # a server that slows under load
         prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
         self.billed_prompt += prompt_tokens
+        words = req["_reply"].split(" ") if "_reply" in req else None
+        if words is not None:
+            n = min(n, len(words))
         w.write(_OK_HEAD)
         if fault == "endless":  # a data line that never ends
             w.write(_chunk(b'data: {"x": "'))
@@ -239,7 +276,9 @@ class FaultServer:
             if fault == "malformed" and i == param:
                 w.write(_chunk(b"data: {this is not json\n\n"))
                 break
-            text = f" t{i}"
+            text = f" t{i}" if words is None else (words[i] if i == 0 else " " + words[i])
+            if fault == "escape":
+                text += "\x1b[2J"
             if chat:
                 key = "reasoning_content" if fault == "reasoning" and i < param else "content"
                 choice = {"index": 0, "delta": {key: text}, "finish_reason": "length" if i == n - 1 else None}
@@ -272,10 +311,33 @@ class FaultServer:
         return True
 
 
+def load_oracle(path: str, accuracy: str, seed: int) -> dict[str, Any]:
+    """Quality items by their last user message, each with its draw: answered right or not."""
+    import random
+
+    p_of = {k: float(v) for k, _, v in (part.partition("=") for part in accuracy.split(",") if part)}
+    out = {}
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            messages = item.get("messages") or [{"role": "user", "content": item.get("prompt", "")}]
+            p = p_of.get(item.get("class", "all"), p_of.get("all", 1.0))
+            out[messages[-1]["content"]] = (item, random.Random(f"{seed}:{item['id']}").random() < p)
+    return out
+
+
 async def serve(
-    host: str, port: int, ttft_ms: float, itl_ms: float, ttft_per_inflight_ms: float = 0.0, keepalive: bool = True
+    host: str,
+    port: int,
+    ttft_ms: float,
+    itl_ms: float,
+    ttft_per_inflight_ms: float = 0.0,
+    keepalive: bool = True,
+    oracle: dict[str, Any] | None = None,
 ) -> None:
-    server = FaultServer(ttft_ms, itl_ms, ttft_per_inflight_ms, keepalive)
+    server = FaultServer(ttft_ms, itl_ms, ttft_per_inflight_ms, keepalive, oracle)
     srv = await asyncio.start_server(server.handle, host, port, backlog=1024)
     async with srv:
         await srv.serve_forever()
@@ -298,11 +360,25 @@ def main() -> None:
         action="store_true",
         help="omit the SSE keep-alive comment (vLLM's benchmark client cannot parse one that arrives in its own read)",
     )
+    ap.add_argument("--oracle", help="a quality set (JSONL) the /f/oracle/ path answers")
+    ap.add_argument(
+        "--oracle-accuracy", default="all=1", help="chance of a right answer per class, e.g. easy=0.9,hard=0.6"
+    )
+    ap.add_argument("--oracle-seed", type=int, default=0)
     args = ap.parse_args()
+    oracle = load_oracle(args.oracle, args.oracle_accuracy, args.oracle_seed) if args.oracle else None
     print(f"fault server on http://{args.host}:{args.port} (TTFT {args.ttft_ms} ms, ITL {args.itl_ms} ms)", flush=True)
     with contextlib.suppress(KeyboardInterrupt):
         run_async(
-            serve(args.host, args.port, args.ttft_ms, args.itl_ms, args.ttft_per_inflight_ms, not args.no_keepalive)
+            serve(
+                args.host,
+                args.port,
+                args.ttft_ms,
+                args.itl_ms,
+                args.ttft_per_inflight_ms,
+                not args.no_keepalive,
+                oracle,
+            )
         )
 
 

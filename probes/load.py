@@ -23,7 +23,9 @@ from typing import Any
 
 import numpy as np
 
+from costmodel.model.base import printable
 from costmodel.model.endpoint import Endpoint
+from probes.budget import Budget
 from probes.client import Record, StreamingClient
 from probes.prompts import Prompt
 from probes.results import RunWriter, summarize_level
@@ -86,23 +88,18 @@ class Runner:
     prompts: Callable[[int, int], list[Prompt]]  # (level index, count) -> prompts
     plan: LoadPlan
     run_id: str
-    usd_per_m_input: float | None = None  # the endpoint's price, when known: spend and the budget guard
-    usd_per_m_output: float | None = None
-    max_cost_usd: float | None = None
+    budget: Budget = field(default_factory=Budget)  # the endpoint's price, the spend and the budget guard
     count_tokens: Callable[[str], int] | None = None
     on_record: Callable[[Record], None] | None = None
     on_level_start: Callable[[str, int], None] | None = None  # (level name, requests incl. warm-up)
     on_level_end: Callable[[str], None] | None = None
-    spent_usd: float = 0.0
-    reserved_usd: float = 0.0  # the worst case of the requests in flight, held against the budget
     stop_reason: str | None = None
     write_error: OSError | None = None
+    failure: str | None = None  # a bug met mid-run: the run stops as failed, finished records kept
     t0: float = field(default_factory=time.perf_counter)
     _inflight: set = field(default_factory=set)
     _max_tokens: list[int] = field(default_factory=list)
     _prompt_bytes: list[int] = field(default_factory=list)
-    _tokens_per_byte: float | None = None  # the most prompt tokens per prompt byte the server has billed
-    _settled: asyncio.Event = field(default_factory=asyncio.Event)  # a request released its hold
     _loop_lags: list[float] = field(default_factory=list)
 
     def stop(self, reason: str, cancel: bool = True) -> None:
@@ -114,54 +111,8 @@ class Runner:
                 task.cancel()
 
     @property
-    def priced(self) -> bool:
-        return self.usd_per_m_input is not None and self.usd_per_m_output is not None
-
-    def _prompt_tokens_bound(self, prompt_bytes: int) -> float:
-        """At most how many prompt tokens a prompt of this many bytes is billed: one per byte until
-        the server has reported usage, then the most tokens per byte seen, with 10 % to spare."""
-        seen = 1.0 if self._tokens_per_byte is None else min(1.0, 1.1 * self._tokens_per_byte)
-        return prompt_bytes * seen + 32  # + the chat template
-
-    def _cost(self, input_tokens: float, output_tokens: float) -> float:
-        return (input_tokens * self.usd_per_m_input + output_tokens * self.usd_per_m_output) / 1e6
-
-    async def _reserve(self, prompt_bytes: int, max_tokens: int) -> float | None:
-        """Hold a request's worst-case cost against the budget; None (send nothing) if it never fits.
-
-        Spent plus held never passes ``max_cost_usd``, so the bill stays under it at any
-        concurrency or rate: a request is sent only once its worst case (its prompt and every
-        output token it may get, at the price) is covered. If it fits only once requests in
-        flight have settled (and released what they held beyond their cost), it waits for them;
-        if it does not fit even with nothing in flight, the run stops."""
-        if self.max_cost_usd is None or not self.priced:
-            return 0.0
-        while True:
-            worst = self._cost(self._prompt_tokens_bound(prompt_bytes), max_tokens)
-            if self.spent_usd + self.reserved_usd + worst <= self.max_cost_usd:
-                self.reserved_usd += worst
-                return worst
-            if self.reserved_usd <= 1e-15 or self.stop_reason is not None:
-                self.stop("budget", cancel=False)  # what is in flight is already covered: let it finish
-                return None
-            self._settled.clear()
-            await self._settled.wait()
-
-    def _settle(self, record: Record, held: float, prompt_bytes: int) -> None:
-        """Release a request's hold and count what it cost (a request cut short: its worst case,
-        since it may have been billed for tokens never received; no usage: the prompt's bound)."""
-        if not self.priced:
-            return
-        self.reserved_usd -= held
-        self._settled.set()
-        if record.input_tokens and prompt_bytes:
-            ratio = record.input_tokens / prompt_bytes
-            self._tokens_per_byte = ratio if self._tokens_per_byte is None else max(self._tokens_per_byte, ratio)
-        if record.error_kind == "interrupted":
-            self.spent_usd += held or self._cost(self._prompt_tokens_bound(prompt_bytes), 0)
-            return
-        inputs = record.input_tokens if record.input_tokens is not None else self._prompt_tokens_bound(prompt_bytes)
-        self.spent_usd += self._cost(inputs, record.output_tokens or 0)
+    def spent_usd(self) -> float:
+        return self.budget.spent_usd
 
     async def _monitor_loop(self) -> None:
         """Sample how late the event loop wakes up: the probe's own lag."""
@@ -182,8 +133,9 @@ class Runner:
     ) -> None:
         if self.stop_reason is not None:
             return
-        held = await self._reserve(prompt_bytes, max_tokens)
+        held = await self.budget.reserve(prompt_bytes, max_tokens, self.stop_reason is not None)
         if held is None:
+            self.stop("budget", cancel=False)  # what is in flight is already covered: let it finish
             return
         record = Record(self.run_id, level, index, warmup, scheduled)
         task = asyncio.current_task()
@@ -225,9 +177,18 @@ class Runner:
         if not self.writer.write(record) and self.write_error is None:
             self.write_error = self.writer.failed
             self.stop("write-error")
-        self._settle(record, held, prompt_bytes)
+        self.budget.settle(
+            held, prompt_bytes, record.input_tokens, record.output_tokens, record.error_kind == "interrupted"
+        )
         if self.on_record is not None:
             self.on_record(record)
+
+    def _note_failures(self, outcomes: list[Any]) -> None:
+        """A request that raised (a bug, not a fault: faults are records) stops the run as failed."""
+        for outcome in outcomes:
+            if isinstance(outcome, Exception) and self.failure is None:
+                self.failure = f"{type(outcome).__name__}: {printable(str(outcome))[:500]}"
+                self.stop("internal-error", cancel=False)
 
     async def run_level(self, index: int, value: float) -> dict[str, Any]:
         plan = self.plan
@@ -265,7 +226,7 @@ class Runner:
                         return
                     await self._one(name, i, bodies[i], i < warm, time.perf_counter() - self.t0, self._max_tokens[i])
 
-            await asyncio.gather(*(worker() for _ in range(int(value))), return_exceptions=True)
+            self._note_failures(await asyncio.gather(*(worker() for _ in range(int(value))), return_exceptions=True))
         else:
             rng = np.random.default_rng(plan.seed + index)
             gaps = rng.gamma(plan.burstiness, 1.0 / (value * plan.burstiness), size=total)
@@ -287,7 +248,7 @@ class Runner:
                 if limit is not None:
                     task.add_done_callback(lambda _t: limit.release())
                 tasks.append(task)
-            await asyncio.gather(*tasks, return_exceptions=True)
+            self._note_failures(await asyncio.gather(*tasks, return_exceptions=True))
         lags = self._loop_lags
         return {
             "name": name,

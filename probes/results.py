@@ -26,7 +26,7 @@ from urllib.parse import quote
 import numpy as np
 import pandas as pd
 
-from costmodel.io.probe_run import MANIFEST, REQUESTS, manifest_json, write_atomic
+from costmodel.io.probe_run import MANIFEST, REQUESTS, write_atomic
 from costmodel.model.probe_run import FORMAT, PERCENTILES, LevelSummary, ProbeManifest
 from probes.client import Record
 
@@ -50,17 +50,18 @@ class RunWriter:
     """
 
     run_dir: Path
-    manifest: ProbeManifest | None = None
+    manifest: Any = None  # ProbeManifest, or a quality run's manifest
     secrets: tuple[str, ...] = ()  # redacted from anything written, in every form a server may echo
     failed: OSError | None = None
+    records: str = REQUESTS  # the JSON-lines file, one record a line
 
     def __post_init__(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        self._requests = (self.run_dir / REQUESTS).open("a", encoding="utf-8")
+        self._requests = (self.run_dir / self.records).open("a", encoding="utf-8")
         self._forms = sorted({f for s in self.secrets for f in secret_forms(s)}, key=len, reverse=True)
 
     @classmethod
-    def create(cls, parent: Path, run_id: str, secrets: tuple[str, ...] = ()) -> RunWriter:
+    def create(cls, parent: Path, run_id: str, secrets: tuple[str, ...] = (), records: str = REQUESTS) -> RunWriter:
         """A writer on a folder no other run has: ``run_id``, or it with a suffix if that exists."""
         parent.mkdir(parents=True, exist_ok=True)
         for n in range(100):
@@ -69,7 +70,7 @@ class RunWriter:
                 (parent / name).mkdir()
             except FileExistsError:
                 continue
-            return cls(parent / name, secrets=secrets)
+            return cls(parent / name, secrets=secrets, records=records)
         raise RuntimeError(f"{parent}: no free run folder for {run_id}")
 
     def _redact(self, text: str) -> str:
@@ -78,12 +79,14 @@ class RunWriter:
                 text = text.replace(form, "***")
         return text
 
-    def write(self, record: Record) -> bool:
-        """Append one record; False (and ``failed`` set) once a write has failed."""
+    def write(self, record: Any) -> bool:
+        """Append one record (a :class:`Record`, or a pydantic model); False (and ``failed`` set) once
+        a write has failed."""
         if self.failed is not None:
             return False
+        line = record.to_json() if hasattr(record, "to_json") else record.model_dump_json()
         try:
-            self._requests.write(self._redact(record.to_json()) + "\n")
+            self._requests.write(self._redact(line) + "\n")
             self._requests.flush()
         except OSError as e:
             self.failed = e
@@ -93,13 +96,13 @@ class RunWriter:
     def update_manifest(self, **fields: Any) -> None:
         """Change manifest fields (validated) and rewrite the file atomically."""
         assert self.manifest is not None
-        self.manifest = ProbeManifest.model_validate({**self.manifest.model_dump(), **fields})
+        self.manifest = type(self.manifest).model_validate({**self.manifest.model_dump(), **fields})
         self.save_manifest()
 
     def save_manifest(self) -> None:
         assert self.manifest is not None
         try:
-            write_atomic(self.run_dir / MANIFEST, self._redact(manifest_json(self.manifest)))
+            write_atomic(self.run_dir / MANIFEST, self._redact(self.manifest.model_dump_json(indent=2) + "\n"))
         except OSError as e:
             self.failed = self.failed or e
 

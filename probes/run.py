@@ -26,6 +26,7 @@ from costmodel.io.probe_run import REQUESTS, write_summary
 from costmodel.model.endpoint import Endpoint
 from costmodel.model.probe_run import LevelSummary
 from probes import prompts as prompt_mod
+from probes.budget import Budget
 from probes.client import Record, StreamingClient, Target, run_async
 from probes.endpoint import count_prompt_tokens, preflight
 from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan
@@ -224,9 +225,7 @@ def probe(
         make_prompts,
         plan,
         run_id,
-        usd_per_m_input=prices.usd_per_m_input,
-        usd_per_m_output=prices.usd_per_m_output,
-        max_cost_usd=max_cost_usd,
+        budget=Budget(prices.usd_per_m_input, prices.usd_per_m_output, max_cost_usd),
         count_tokens=count_tokens,
         on_record=on_record,
         on_level_start=level_started,
@@ -256,9 +255,10 @@ def probe(
         "terminated": ("interrupted", "SIGTERM"),
         "budget": ("budget-stopped", "budget"),
         "write-error": ("failed", "write-error"),
+        "internal-error": ("failed", "internal-error"),
     }[runner.stop_reason]
     writer.close()
-    finish(writer, levels, plan, prices, status, search, runner.spent_usd, stopped_by)
+    finish(writer, levels, plan, prices, status, search, runner.spent_usd, stopped_by, runner.failure)
     if writer.failed is not None:
         raise ProbeWriteError(
             f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed}); the run stopped. "
@@ -280,6 +280,7 @@ def finish(
     search: dict[str, Any] | None,
     spent: float,
     stopped_by: str | None = None,
+    failure: str | None = None,
 ) -> list[LevelSummary]:
     """Write summary.csv from what is on disk and close the manifest (best effort after a failed write)."""
     path = writer.run_dir / REQUESTS
@@ -292,6 +293,7 @@ def finish(
     writer.update_manifest(
         status=status,
         stopped_by=stopped_by,
+        failure=failure,
         ended=datetime.now(UTC),
         spent_usd=spent,
         slo_search=None

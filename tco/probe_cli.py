@@ -260,6 +260,9 @@ def register(app: typer.Typer, fail) -> None:
         manifest = read_manifest(run_dir)
         if manifest.stopped_by in ("SIGINT", "SIGTERM"):  # the shell's convention: 128 + the signal
             raise typer.Exit(130 if manifest.stopped_by == "SIGINT" else 143)
+        if manifest.stopped_by == "internal-error":
+            err.print(Text.assemble(("error: ", "bold red"), f"{manifest.failure}; the run stopped (please report it)"))
+            raise typer.Exit(1)
         summary = read_summary(run_dir)
         sent = sum(r.requests for r in summary)
         if sent and not sum(r.ok for r in summary):

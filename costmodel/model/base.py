@@ -16,6 +16,16 @@ Commitment = Literal["on-demand", "1-year", "3-year"]
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
 
+def printable(text: str) -> str:
+    r"""Text a server or a model sent, with control characters written as escapes, so that a record
+    can hold it (Strict models refuse control characters); newlines and tabs stay.
+
+    >>> printable("ok\x1b[31m red\n")
+    'ok\\x1b[31m red\n'
+    """
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
 def _has_control(value: Any) -> bool:
     if isinstance(value, str):
         return bool(_CONTROL.search(value))

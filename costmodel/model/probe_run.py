@@ -119,10 +119,12 @@ class ProbeManifest(_NoNaN):
     levels: list[LevelMeta] = Field(description="Levels as run, in order.")
     slo_search: SloSearch | None = Field(default=None, description="SLO search result, if an SLO was given.")
     spent_usd: float | None = Field(default=None, ge=0, description="Billed cost of the run so far, USD.")
-    stopped_by: Literal["SIGINT", "SIGTERM", "budget", "write-error"] | None = Field(
+    stopped_by: Literal["SIGINT", "SIGTERM", "budget", "write-error", "internal-error"] | None = Field(
         default=None,
-        description="Why the run stopped before its plan ended: a signal, the budget guard, or a failed write.",
+        description="Why the run stopped before its plan ended: a signal, the budget guard, a failed write "
+        "or an internal error.",
     )
+    failure: str | None = Field(default=None, description="What went wrong, when an internal error stopped it.")
 
 
 class LevelSummary(_NoNaN):

@@ -139,3 +139,48 @@ def test_client_ttft_agrees_with_vllm_metrics(served, tmp_path, concurrency):
     client_ms = records["ttft_ms"].mean()
     lag = json.loads((run_dir / "manifest.json").read_text())["levels"][0]["loop_lag_p95_ms"]
     assert -0.5 <= client_ms - server_ms <= 3.0 + 0.3 * server_ms + lag, (client_ms, server_ms, lag)
+
+
+def test_quality_scores_bundled_suites_end_to_end(served, tmp_path):
+    """``tco quality`` on the tiny model: every item of three suites answered (short and long contexts
+    fit its 2,048-token window), judged and recorded; the tiny model knows nothing, so its accuracy is
+    near zero: what is checked is the plumbing, from request to per-class summary."""
+    base_url, model = served
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "tco",
+            "quality",
+            "--base-url",
+            base_url,
+            "--model",
+            model,
+            "--limit",
+            "8",
+            "--out",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert r.returncode == 0, r.stderr
+    (run_dir,) = list(tmp_path.iterdir())
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "complete" and manifest["endpoint"]["model"] == model
+    assert [s["name"] for s in manifest["suites"]] == ["grounded-qa", "reasoning", "extraction"]
+    items = pd.read_json(run_dir / "items.jsonl", lines=True)
+    assert len(items) == 24 and items["error_kind"].isna().all(), items["error"].dropna().head()
+    assert (items["output_tokens"] > 0).all() and (items["input_tokens"] > 100).all()
+    assert items["answer"].str.len().gt(0).all()
+    summary = pd.read_csv(run_dir / "summary.csv")
+    by_class = summary[summary["suite"] == "all"].set_index("item_class")
+    for cls in ("easy", "hard"):
+        mine = items[items["item_class"] == cls]
+        assert by_class.loc[cls, "n"] == len(mine) and by_class.loc[cls, "correct"] == mine["correct"].sum()
+    assert by_class.loc["all", "accuracy"] <= 0.25  # a 2-layer random model
+    assert items.loc[items["suite"] == "extraction", "schema_valid"].notna().all()
+    assert "95 % interval" in r.stdout

@@ -105,6 +105,17 @@ def test_each_fault_is_recorded_and_the_run_goes_on(server, tmp_path, prefix, ki
         assert row["throttle_rate"] == 1.0 and records["retry_after_s"].eq(1.0).all()
 
 
+def test_terminal_escapes_from_a_server_are_recorded_as_text(server, tmp_path):
+    """A hostile server's error body holds ESC and BEL: the request is recorded (escaped), none is lost."""
+    endpoint = Endpoint(base_url=f"{server}/f/escape/v1", model="fault-model")
+    run_dir, records, _summary, manifest = run(server, tmp_path, endpoint=endpoint, requests=6)
+    assert manifest["status"] == "complete" and len(records) == 6
+    failed = records[~records["ok"]]
+    assert len(failed) >= 1 and failed["error_kind"].eq("http_4xx").all()
+    assert all("\\x1b[2J\\x07" in e for e in failed["error"])
+    assert b"\x1b" not in (run_dir / "requests.jsonl").read_bytes()
+
+
 def test_connection_refused_is_recorded(tmp_path):
     endpoint = Endpoint(base_url=f"http://127.0.0.1:{free_port()}/v1", model="m")
     plan = LoadPlan(mode="concurrency", levels=(2,), requests=3, warmup=0)

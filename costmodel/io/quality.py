@@ -1,0 +1,124 @@
+"""Reading golden sets and quality-run folders (``data/quality/<run-id>/``) through the one format
+of :mod:`costmodel.model.quality`; ``tco quality`` writes with these functions and the cost model
+reads with them.
+
+A malformed golden-set line is an :class:`~costmodel.io.files.InputError` naming the file, the line
+and the field, raised before any request is sent; a run folder of another format, a missing
+column or a wrong type is a :class:`QualityRunError` naming the file and field.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+from collections.abc import Iterable
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from costmodel.io.files import MISSING, InputError, read_text
+from costmodel.io.probe_run import write_atomic
+from costmodel.model.quality import FORMAT, SUMMARY_COLUMNS, ClassSummary, QualityItem, QualityManifest
+
+MANIFEST = "manifest.json"
+SUMMARY = "summary.csv"
+ITEMS = "items.jsonl"
+
+
+class QualityRunError(ValueError):
+    """A quality run that cannot be used; the message names the file, the field and what is wrong."""
+
+
+def read_golden_set(path: Path) -> tuple[list[QualityItem], str]:
+    """Every item of a JSONL golden set, validated, and the file's sha256 (its version)."""
+    text = read_text(path, "golden set (JSONL)")
+    items, seen = [], set()
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            data = json.loads(line)
+        except ValueError as e:
+            raise InputError(str(path), f"line {number}", MISSING, f"not JSON: {e}") from None
+        if not isinstance(data, dict):
+            raise InputError(str(path), f"line {number}", MISSING, "expected a JSON object")
+        try:
+            item = QualityItem.model_validate(data)
+        except ValidationError as e:
+            err = e.errors()[0]
+            where = ".".join(str(x) for x in err["loc"]) or "item"
+            raise InputError(
+                str(path),
+                f"line {number}, {where}",
+                err.get("input", MISSING) if err["loc"] else MISSING,
+                err["msg"].removeprefix("Value error, "),
+            ) from None
+        if item.id in seen:
+            raise InputError(str(path), f"line {number}, id", item.id, "repeats an earlier item's id")
+        seen.add(item.id)
+        items.append(item)
+    if not items:
+        raise InputError(str(path), "", MISSING, "no items")
+    return items, hashlib.sha256(text.encode()).hexdigest()
+
+
+def summary_csv(rows: Iterable[ClassSummary]) -> str:
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\n")
+    w.writerow(SUMMARY_COLUMNS)
+    for r in rows:
+        w.writerow(["" if getattr(r, c) is None else getattr(r, c) for c in SUMMARY_COLUMNS])
+    return out.getvalue()
+
+
+def write_summary(run_dir: Path, rows: Iterable[ClassSummary]) -> None:
+    write_atomic(run_dir / SUMMARY, summary_csv(rows))
+
+
+def read_manifest(run_dir: Path) -> QualityManifest:
+    path = run_dir / MANIFEST
+    try:
+        data = json.loads(read_text(path, "quality manifest"))
+    except InputError as e:
+        raise QualityRunError(f"{path}: {e.message}; not a quality run") from None
+    except ValueError as e:
+        raise QualityRunError(f"{path}: not JSON ({e})") from None
+    if not isinstance(data, dict) or data.get("format") != FORMAT:
+        got = data.get("format") if isinstance(data, dict) else None
+        raise QualityRunError(f"{path}: format {got!r}; this version reads {FORMAT!r}")
+    try:
+        return QualityManifest.model_validate(data)
+    except ValidationError as e:
+        err = e.errors()[0]
+        raise QualityRunError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+
+
+def read_summary(run_dir: Path) -> list[ClassSummary]:
+    path = run_dir / SUMMARY
+    try:
+        text = read_text(path, "quality summary")
+    except InputError as e:
+        raise QualityRunError(f"{path}: {e.message}") from None
+    reader = csv.DictReader(text.splitlines())
+    rows = list(reader)  # a header alone: a run that finished no item
+    missing = [c for c in SUMMARY_COLUMNS if c not in (reader.fieldnames or ())]
+    if missing:
+        raise QualityRunError(f"{path}: missing column {missing[0]!r}")
+    out = []
+    for number, row in enumerate(rows, start=2):
+        try:
+            out.append(ClassSummary.model_validate(row))
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise QualityRunError(f"{path}: line {number}, {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    return out
+
+
+def class_accuracy(run_dir: Path) -> tuple[QualityManifest, dict[str, ClassSummary]]:
+    """The run's manifest and, per request class, its summary over every suite."""
+    if not run_dir.is_dir():
+        raise QualityRunError(f"{run_dir}: not a quality run ({'not a folder' if run_dir.exists() else 'missing'})")
+    manifest = read_manifest(run_dir)
+    return manifest, {r.item_class: r for r in read_summary(run_dir) if r.suite == "all"}

@@ -1,0 +1,179 @@
+"""``tco quality``: score an endpoint's accuracy on bundled suites or a golden set."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+from rich.text import Text
+
+from costmodel import paths
+from costmodel.text import MISSING, percent, usd_rate
+
+err = Console(stderr=True, markup=False)
+
+
+def print_quality(run_dir: Path, console: Console) -> None:
+    """The summary of a quality run: accuracy per suite and class with its interval."""
+    from costmodel.io.quality import read_manifest, read_summary
+
+    manifest, rows = read_manifest(run_dir), read_summary(run_dir)
+    t = Table(title=f"{manifest.run_id} ({manifest.status})", title_justify="left")
+    for col in (
+        "suite",
+        "class",
+        "correct/n",
+        "accuracy",
+        "95 % interval",
+        "errors",
+        "hallucination",
+        "valid JSON",
+        "fields right",
+        "cost",
+    ):
+        t.add_column(col, justify="left" if col in ("suite", "class") else "right")
+    for r in rows:
+        t.add_row(
+            r.suite,
+            r.item_class,
+            f"{r.correct}/{r.n}",
+            percent(r.accuracy, 1),
+            MISSING if r.ci_low is None else f"{percent(r.ci_low, 1)}-{percent(r.ci_high, 1)}",
+            str(r.errors),
+            percent(r.hallucination_rate, 0),
+            percent(r.schema_valid_rate, 0),
+            percent(r.field_accuracy, 0),
+            usd_rate(r.cost_usd, 4),
+        )
+    console.print(t if rows else Text("no item finished"))
+    console.print(Text(f"results: {run_dir}"))
+
+
+def register(app: typer.Typer, fail) -> None:
+    @app.command("quality")
+    def quality_cmd(
+        endpoint_file: Annotated[Path | None, typer.Argument(help="Endpoint YAML (data/endpoints/*.yaml).")] = None,
+        base_url: Annotated[str | None, typer.Option(help="Base URL with /v1.")] = None,
+        model: Annotated[str | None, typer.Option(help="Model name sent in requests.")] = None,
+        api_style: Annotated[str, typer.Option(help="chat or completions.")] = "chat",
+        api_key_env: Annotated[str | None, typer.Option(help="Name of the env variable holding the key.")] = None,
+        suite: Annotated[
+            list[str] | None,
+            typer.Option(help="Bundled suite: grounded-qa, reasoning, extraction (repeatable; default: all three)."),
+        ] = None,
+        dataset: Annotated[Path | None, typer.Option(help="Your golden set (JSONL) instead of the suites.")] = None,
+        limit: Annotated[int, typer.Option(min=1, max=100_000, help="Items per suite (or of the dataset).")] = 60,
+        concurrency: Annotated[int, typer.Option(min=1, max=512, help="Items in flight at once.")] = 4,
+        max_cost_usd: Annotated[
+            float | None, typer.Option(min=0, max=1e6, help="Budget the bill never passes (needs a price).")
+        ] = None,
+        price_in: Annotated[float | None, typer.Option(min=0, max=1e4, help="USD per 1M input tokens.")] = None,
+        price_out: Annotated[float | None, typer.Option(min=0, max=1e4, help="USD per 1M output tokens.")] = None,
+        seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the suites and the item order.")] = 0,
+        timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per item at most.")] = 120.0,
+        out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/quality).")] = None,
+        write_items: Annotated[
+            Path | None, typer.Option(help="Write the items as a golden-set JSONL here and send nothing.")
+        ] = None,
+    ) -> None:
+        """Score an OpenAI-compatible endpoint: accuracy per suite and request class with a 95 % Wilson
+        interval, hallucination, schema-valid and field-accuracy rates, tokens and cost; every item written
+        as it ends."""
+        from costmodel.io.files import InputError, read_yaml, validate
+        from costmodel.io.quality import read_summary
+        from costmodel.model.endpoint import Endpoint
+        from probes.quality import score
+        from probes.suites import SUITES, VERSION, generate
+        from tco.probe_cli import BadOption
+
+        try:
+            if dataset is not None and suite:
+                raise BadOption("give --suite or --dataset, not both")
+            if dataset is not None:
+                from costmodel.io.quality import read_golden_set
+
+                items, digest = read_golden_set(dataset)
+                items = items[:limit]
+                suites = [{"name": "dataset", "version": digest, "items": len(items)}]
+            else:
+                names = suite or list(SUITES)
+                unknown = [n for n in names if n not in SUITES]
+                if unknown:
+                    raise BadOption(f"--suite = {unknown[0]!r}: known suites are {', '.join(SUITES)}")
+                items = [it for n in names for it in generate(n, limit, seed)]
+                suites = [{"name": n, "version": VERSION, "items": limit} for n in names]
+            if write_items is not None:
+                write_items.write_text(
+                    "".join(it.model_dump_json(by_alias=True, exclude_none=True) + "\n" for it in items),
+                    encoding="utf-8",
+                )
+                err.print(f"wrote {len(items)} items to {write_items}")
+                return
+            if endpoint_file is not None:
+                ep = validate(Endpoint, read_yaml(endpoint_file), str(endpoint_file))
+                updates = {k: v for k, v in {"base_url": base_url, "model": model}.items() if v}
+                ep = ep.model_copy(update=updates) if updates else ep
+            else:
+                if not base_url or not model:
+                    raise BadOption("give an endpoint file, or --base-url and --model")
+                ep = validate(
+                    Endpoint,
+                    {"base_url": base_url, "model": model, "api_style": api_style, "api_key_env": api_key_env},
+                    "command line",
+                )
+            if (price_in is None) != (price_out is None):
+                raise BadOption("give --price-in and --price-out together")
+            prices = (price_in, price_out) if price_in is not None else None
+            progress = Progress(
+                TextColumn("quality"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("correct {task.fields[correct]}"),
+                TextColumn("errors {task.fields[errors]}"),
+                TimeElapsedColumn(),
+                console=err,
+            )
+            counts = {"correct": 0, "errors": 0}
+            with progress:
+                task = progress.add_task("items", total=len(items), correct=0, errors=0)
+
+                def on_item(r) -> None:
+                    counts["correct"] += r.correct
+                    counts["errors"] += r.error_kind is not None and r.error_kind != "interrupted"
+                    progress.update(task, advance=1, **counts)
+
+                run_dir = score(
+                    ep,
+                    items,
+                    suites,
+                    out_dir=out or paths.quality_dir(),
+                    seed=seed,
+                    concurrency=concurrency,
+                    max_cost_usd=max_cost_usd,
+                    prices=prices,
+                    timeout_s=timeout,
+                    on_item=on_item,
+                )
+        except (InputError, BadOption, ValueError) as e:
+            fail(e)
+        print_quality(run_dir, Console(width=None if sys.stdout.isatty() else 150, markup=False))
+        from costmodel.io.quality import read_manifest
+
+        manifest = read_manifest(run_dir)
+        if manifest.stopped_by in ("SIGINT", "SIGTERM"):
+            raise typer.Exit(130 if manifest.stopped_by == "SIGINT" else 143)
+        total = next((r for r in read_summary(run_dir) if r.suite == "all" and r.item_class == "all"), None)
+        if manifest.stopped_by == "write-error":
+            err.print(Text.assemble(("error: ", "bold red"), f"writing {run_dir} failed; the run stopped"))
+            raise typer.Exit(1)
+        if manifest.stopped_by == "internal-error":
+            err.print(Text.assemble(("error: ", "bold red"), f"{manifest.failure}; the run stopped (please report it)"))
+            raise typer.Exit(1)
+        if total is not None and total.n and total.errors == total.n:
+            err.print(Text.assemble(("error: ", "bold red"), f"every item failed; see {run_dir}"))
+            raise typer.Exit(1)
