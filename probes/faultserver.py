@@ -142,8 +142,10 @@ class FaultServer:
             return await self.json_response(w, 500, {"error": {"message": "internal error"}})
         if fault == "escape" and self.counter % 2 == 1:
             payload = b"bad request \x1b[2J\x07 from a hostile server"
-            w.write(b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
-                    % (len(payload), payload))
+            w.write(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(payload), payload)
+            )
             await w.drain()
             return True
         if fault == "hang":
