@@ -64,7 +64,7 @@ RENTED_UNITS = {
 }
 
 
-def _scenario_row(scenario: Scenario, path: str, value: Any, unit: str) -> dict[str, Any]:
+def scenario_row(scenario: Scenario, path: str, value: Any, unit: str) -> dict[str, Any]:
     source = scenario.sources.get(path)
     if source is None:  # a source for a whole section covers its fields
         source = next((v for k, v in scenario.sources.items() if path.startswith(k + ".")), None)
@@ -79,7 +79,7 @@ def _scenario_row(scenario: Scenario, path: str, value: Any, unit: str) -> dict[
     }
 
 
-def _sourced_row(name: str, s: Sourced) -> dict[str, Any]:
+def sourced_row(name: str, s: Sourced) -> dict[str, Any]:
     return {
         "input": name,
         "value": float(s.value),
@@ -90,21 +90,80 @@ def _sourced_row(name: str, s: Sourced) -> dict[str, Any]:
     }
 
 
+def stated_row(
+    name: str,
+    value: Any,
+    unit: str,
+    source: str,
+    scenario: Scenario,
+    basis: str | None = None,
+    as_of: str | None = None,
+) -> dict[str, Any]:
+    """A figure stated in the scenario with its own source (``assumption: ...`` or a publication)."""
+    if basis is None:
+        basis = "assumption" if source.lower().startswith("assumption") else "published"
+    return {
+        "input": name,
+        "value": value,
+        "unit": unit,
+        "source": source,
+        "as_of": as_of or scenario.as_of.isoformat(),
+        "basis": basis,
+    }
+
+
+def quality_rows(sc: Scenario) -> list[dict[str, Any]]:
+    """Each class's requirement, and the accuracy of each thing served on each class."""
+    rows = [
+        scenario_row(sc, f"workload.request_classes.{c.name}.{field}", getattr(c, field), "fraction")
+        for c in sc.workload.request_classes
+        for field in ("share", "min_quality")
+    ]
+    seen = set()
+    for o in sc.options:
+        if not isinstance(o, ApiOption | RentedOption | OwnedOption) or sc.serves(o) in seen:
+            continue
+        seen.add(key := sc.serves(o))
+        found = sc.quality_of(o)
+        if found is None:
+            continue
+        _, q = found
+        if q.quality_measured is not None:
+            m = q.quality_measured
+            for cls, a in m.classes.items():
+                rows.append(
+                    stated_row(
+                        f"{key}: accuracy on {cls} (95 % interval {a.ci_low:.3f}-{a.ci_high:.3f}, n = {a.n})",
+                        a.accuracy,
+                        "fraction",
+                        m.source,
+                        sc,
+                        "measured",
+                        m.as_of.isoformat(),
+                    )
+                )
+        else:
+            stated = q.quality if isinstance(q.quality, dict) else {"all": q.quality}
+            for cls, v in stated.items():
+                rows.append(stated_row(f"{key}: accuracy on {cls}", v, "fraction", q.quality_source or "", sc))
+    return rows
+
+
 def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
     """One row per input: ``input``, ``value``, ``unit``, ``source``, ``as_of``, ``basis``."""
     sc = evaluation.scenario
     wl = sc.workload
     rows = [
-        _scenario_row(sc, "horizon_months", sc.horizon_months, "months"),
-        _scenario_row(sc, "discount_rate", sc.discount_rate, "fraction/year"),
+        scenario_row(sc, "horizon_months", sc.horizon_months, "months"),
+        scenario_row(sc, "discount_rate", sc.discount_rate, "fraction/year"),
     ]
     for field, unit in WORKLOAD_UNITS.items():
         v = getattr(wl, field)
         if v is not None:
-            rows.append(_scenario_row(sc, f"workload.{field}", v, unit))
+            rows.append(scenario_row(sc, f"workload.{field}", v, unit))
     if wl.load_shape is not None:
         rows.append(
-            _scenario_row(sc, "workload.load_shape", ", ".join(f"{w:g}" for w in wl.load_shape), "hourly weights")
+            scenario_row(sc, "workload.load_shape", ", ".join(f"{w:g}" for w in wl.load_shape), "hourly weights")
         )
     elif wl.peak_to_mean is not None:
         rows.append(
@@ -131,8 +190,8 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
             }
         )
     rows += [
-        _scenario_row(sc, "workload.slo.ttft_p95_ms", wl.slo.ttft_p95_ms, "ms"),
-        _scenario_row(sc, "workload.slo.tpot_p95_ms", wl.slo.tpot_p95_ms, "ms"),
+        scenario_row(sc, "workload.slo.ttft_p95_ms", wl.slo.ttft_p95_ms, "ms"),
+        scenario_row(sc, "workload.slo.tpot_p95_ms", wl.slo.tpot_p95_ms, "ms"),
     ]
     models, quants, gpus = set(), set(), set()
     if sc.serving:
@@ -141,18 +200,18 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
         engine = catalog.engines[sc.serving.engine]
         for field, value in sc.serving.efficiency.model_dump().items():
             if value is not None:  # the scenario's override
-                rows.append(_scenario_row(sc, f"serving.efficiency.{field}", value, EFFICIENCY_UNITS[field]))
+                rows.append(scenario_row(sc, f"serving.efficiency.{field}", value, EFFICIENCY_UNITS[field]))
         for field in ("max_num_seqs", "max_batched_tokens", "memory_utilization", "reserved_memory"):
-            rows.append(_sourced_row(f"{engine.id}: {field}", getattr(engine, field)))
+            rows.append(sourced_row(f"{engine.id}: {field}", getattr(engine, field)))
         for field, value in engine.efficiency:
-            rows.append(_sourced_row(f"{engine.id}: {field}", value))
+            rows.append(sourced_row(f"{engine.id}: {field}", value))
     for o in sc.options:
         if isinstance(o, ApiOption):
             p = catalog.api_prices[(o.provider, o.model)]
             for name in ("input", "cached_input", "output"):
-                rows.append(_sourced_row(f"{o.name}: {o.provider}/{o.model} {name} price", getattr(p, name)))
+                rows.append(sourced_row(f"{o.name}: {o.provider}/{o.model} {name} price", getattr(p, name)))
             if p.batch_discount:
-                rows.append(_sourced_row(f"{o.name}: batch discount", p.batch_discount))
+                rows.append(sourced_row(f"{o.name}: batch discount", p.batch_discount))
         elif isinstance(o, RentedOption | OwnedOption):
             gpus.add(o.gpu)
             models.add(o.model or sc.serving.model)
@@ -166,9 +225,22 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
                     "server_power_factor",
                     "idle_power_fraction",
                 }:
-                    rows.append(_scenario_row(sc, f"options.{o.name}.{field}", v, unit))
+                    rows.append(scenario_row(sc, f"options.{o.name}.{field}", v, unit))
         elif isinstance(o, HybridOption):
-            rows.append(_scenario_row(sc, f"options.{o.name}.local_gpus", o.local_gpus, "GPUs"))
+            rows.append(scenario_row(sc, f"options.{o.name}.local_gpus", o.local_gpus, "GPUs"))
+        if isinstance(o, ApiOption) and o.ttft_p95_ms is not None:
+            for field in ("ttft_p95_ms", "tpot_p95_ms"):
+                rows.append(
+                    stated_row(
+                        f"{o.name}: p95 {field[:4].upper()}",
+                        getattr(o, field),
+                        "ms",
+                        o.latency_source or "",
+                        sc,
+                        "measured" if o.latency_measured else None,
+                    )
+                )
+    rows += quality_rows(sc)
     for r in evaluation.options:
         if r.capacity is not None and r.kind != "hybrid":
             c = r.capacity
@@ -187,15 +259,15 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
         for field in ("memory", "bandwidth", "bf16_tflops", "fp8_tflops", "tdp", "purchase_price"):
             s = getattr(g, field)
             if s is not None:
-                rows.append(_sourced_row(f"{gid}: {field}", s))
-        rows.append(_sourced_row(f"{gid}: {g.interconnect.kind} bandwidth", g.interconnect.bandwidth))
-        rows.append(_sourced_row(f"{gid}: all-reduce latency", g.interconnect.allreduce_latency))
+                rows.append(sourced_row(f"{gid}: {field}", s))
+        rows.append(sourced_row(f"{gid}: {g.interconnect.kind} bandwidth", g.interconnect.bandwidth))
+        rows.append(sourced_row(f"{gid}: all-reduce latency", g.interconnect.allreduce_latency))
         for rent in g.rental:
-            rows.append(_sourced_row(f"{gid}: rent {rent.provider} {rent.commitment}", rent.price))
+            rows.append(sourced_row(f"{gid}: rent {rent.provider} {rent.commitment}", rent.price))
     for mid in sorted(models):
         m = catalog.models[mid]
         for field in ("parameters", "layers", "kv_heads", "head_dim", "max_context"):
-            rows.append(_sourced_row(f"{mid}: {field}", getattr(m, field)))
+            rows.append(sourced_row(f"{mid}: {field}", getattr(m, field)))
     for qid in sorted(quants):
-        rows.append(_sourced_row(f"{qid}: bytes per weight", catalog.quantizations[qid].bytes_per_weight))
+        rows.append(sourced_row(f"{qid}: bytes per weight", catalog.quantizations[qid].bytes_per_weight))
     return pd.DataFrame(rows, columns=["input", "value", "unit", "source", "as_of", "basis"])

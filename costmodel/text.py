@@ -84,6 +84,24 @@ def percent(x: float | None, digits: int = 0) -> str:
     return f"{float(x) * 100:,.{digits}f}%"
 
 
+def latency(ms: float | None) -> str:
+    """A latency for reading: milliseconds below a second, seconds from there.
+
+    Examples
+    --------
+    >>> latency(8.04), latency(80.4), latency(1234), latency(17418), latency(None)
+    ('8.0 ms', '80 ms', '1.23 s', '17.4 s', '–')
+    """
+    if _blank(ms):
+        return MISSING
+    ms = float(ms)
+    if ms < 10:
+        return f"{ms:.1f} ms"
+    if ms < 1000:
+        return f"{ms:,.0f} ms"
+    return f"{ms / 1e3:.2f} s" if ms < 10_000 else f"{ms / 1e3:,.1f} s"
+
+
 def times(ratio: float) -> str:
     """How many times as much, for ratios a percent would make hard to read: ``2.7 times``.
 
@@ -104,6 +122,23 @@ def slo_word(met: bool | None) -> str:
     ['met', 'missed', 'unverified']
     """
     return {True: "met", False: "missed", None: "unverified"}[None if met is None else bool(met)]
+
+
+def quality_word(met: bool | None, basis: str) -> str:
+    """The one wording of a quality status: met, missed or unknown, and on what basis; a dash
+    where nothing is required.
+
+    Examples
+    --------
+    >>> quality_word(True, "measured"), quality_word(False, "stated"), quality_word(None, "unknown")
+    ('met (measured)', 'missed (stated)', 'unknown')
+    >>> quality_word(True, "none")
+    '–'
+    """
+    if basis == "none":
+        return MISSING
+    word = {True: "met", False: "missed", None: "unknown"}[met]
+    return word if basis == "unknown" else f"{word} ({basis})"
 
 
 def yes_no(flag: bool | None) -> str:

@@ -178,12 +178,13 @@ def _chunk(
     n: int,
     layouts: dict[str, int],
     plans: dict[str, np.ndarray],
+    routes: dict[str, Any],
 ) -> dict[str, tuple]:
     rng = np.random.default_rng(seed)
     values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
     drawn = drawn_scenario(scenario, values)
-    # layouts and planned fleets are decided on the plan, before uncertainty resolves
-    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans)
+    # layouts, planned fleets and routers' routes are decided on the plan, before uncertainty resolves
+    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans, routes=routes)
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
     weights = np.stack(
@@ -237,7 +238,9 @@ def simulate(
     def run(i: int) -> int:
         start = i * CHUNK
         rows = slice(start, start + sizes[i])
-        for name, (t, v, m, shares) in _chunk(scenario, catalog, seeds[i], sizes[i], layouts, plans).items():
+        for name, (t, v, m, shares) in _chunk(
+            scenario, catalog, seeds[i], sizes[i], layouts, plans, point.routes
+        ).items():
             total[name][rows], npv[name][rows] = t, v
             if shares is not None and name in shortfall:
                 shortfall[name][rows], stranded[name][rows] = shares
@@ -259,7 +262,8 @@ def simulate(
     slo = {n: (None if n in unknown else met[n]) for n in names}
     eligible = {n: (np.ones(draws, bool) if slo[n] is None else slo[n].copy()) for n in names}
     for o in scenario.options:
-        if quality_status(o, scenario).met is False:  # static: no draw makes a weak model good enough
+        routes = point.routes[o.name].routes if o.name in point.routes else None
+        if quality_status(o, scenario, routes).met is False:  # static: no draw makes a weak model good enough
             eligible[o.name][:] = False
     return Simulation(
         scenario.name, draws, seed, tuple(scenario.uncertainty), total, npv, slo, eligible, shortfall, stranded

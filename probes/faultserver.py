@@ -151,10 +151,10 @@ class FaultServer:
         if fault == "hang":
             await asyncio.sleep(3600)
             return False
-        if not req.get("stream"):
-            return await self.complete(req, path, w)
         if fault == "oracle":
             req = {**req, "_reply": self.oracle_reply(req)}
+        if not req.get("stream"):
+            return await self.complete(req, path, w)
         return await self.stream(req, path, fault, param, arrival, w)
 
     def oracle_reply(self, req: dict) -> str:
@@ -176,7 +176,9 @@ class FaultServer:
         """A non-streamed answer (the probe's calibration calls use one)."""
         n = int(req.get("max_tokens") or 16)
         prompt_tokens = len(json.dumps(req.get("messages") or req.get("prompt") or "").split())
-        text = "".join(f" t{i}" for i in range(n))
+        text = req["_reply"] if "_reply" in req else "".join(f" t{i}" for i in range(n))
+        if "_reply" in req:
+            n = len(text.split(" "))
         if path.endswith("/chat/completions"):
             choice = {"index": 0, "message": {"role": "assistant", "content": text}, "finish_reason": "length"}
         else:

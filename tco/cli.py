@@ -22,11 +22,12 @@ from rich.text import Text
 from costmodel import paths
 from costmodel.engine import EngineError, Evaluation, evaluate, hybrid_sweep
 from costmodel.engine.capacity import bound_by, capacity_study, layout_sentence
+from costmodel.engine.router import routes_sentence
 from costmodel.io.catalog import build_catalog, genai_prices_version, load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
 from costmodel.io.schemas import json_schemas
-from costmodel.text import MISSING, count, percent, slo_word, usd, usd_rate
+from costmodel.text import MISSING, count, percent, quality_word, slo_word, usd, usd_rate
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 from tco.export import capacity_study_json, dumps, evaluation_json
 
@@ -49,6 +50,11 @@ def _fail(e: Exception, file: Path | None = None) -> None:
         e = InputError(str(file or ""), e.field, e.value, e.message)
     err.print(Text.assemble(("error: ", "bold red"), str(e)), highlight=False, soft_wrap=True)
     raise typer.Exit(EXIT_BAD_INPUT)
+
+
+def _progress(message: str) -> None:
+    """What a long command is doing, on stderr (stdout stays for results)."""
+    err.print(message, highlight=False)
 
 
 SLO_COLOUR = {"met": "green", "missed": "red", "unverified": "yellow"}
@@ -80,6 +86,7 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
         ("GPUs at peak", "right"),
         ("out tok/s per replica", "left"),
         ("SLO", "left"),
+        ("quality", "left"),
     ]:
         t.add_column(col, justify=just)
     best = ev.recommendation.option
@@ -98,6 +105,7 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
             count(o.gpus_at_peak),
             capacity,
             _slo(o.slo.met),
+            quality_word(o.quality.met, o.quality.basis),
         )
     console.print(t)
     if ev.break_evens:
@@ -116,6 +124,8 @@ def print_evaluation(ev: Evaluation, console: Console = out) -> None:
     for o in ev.options:
         if o.layouts:
             console.print(f"layout: {layout_sentence(o.name, o.layouts)}")
+        if o.routing is not None:
+            console.print(f"routes: {routes_sentence(o.name, o.routing, sc)}")
     if ev.simulation is not None:
         print_simulation(ev.simulation, best, console)
     console.print(Text.assemble("\n", ("Recommendation: ", "bold"), ev.recommendation.sentence))
@@ -526,7 +536,7 @@ def report_cmd(
             seed=seed,
             compare_with=compare_with,
             pdf=pdf,
-            progress=lambda m: err.print(m, highlight=False),
+            progress=_progress,
         )
     except (InputError, EngineError) as e:
         _fail(e, scenario)

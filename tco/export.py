@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 
 from costmodel.engine import Evaluation, OptionResult
+from costmodel.model.scenario import Scenario
 
 
 def _finite(x: Any) -> Any:
@@ -43,7 +44,7 @@ def capacity_json(cap) -> dict[str, Any] | None:
     }
 
 
-def option_json(o: OptionResult) -> dict[str, Any]:
+def option_json(o: OptionResult, ev_scenario: Scenario) -> dict[str, Any]:
     return {
         "name": o.name,
         "label": o.label,
@@ -72,12 +73,25 @@ def option_json(o: OptionResult) -> dict[str, Any]:
             "basis": o.slo.basis,
             "note": o.slo.note,
         },
-        "quality": {"met": o.quality.met, "note": o.quality.note},
+        "quality": {"met": o.quality.met, "note": o.quality.note, "basis": o.quality.basis},
+        "routing": routing_json(o.routing, ev_scenario) if o.routing is not None else None,
         "eligible": o.eligible,
         "price_notes": list(o.price_notes),
         "mean_utilization": o.mean_utilization,
         "risks": list(o.risks),
         "monthly": o.cashflow.round(2).to_dict(orient="list"),
+    }
+
+
+def routing_json(choice, scenario) -> dict[str, Any]:
+    """A router's routes (class -> member), each member's share of requests, and the cost-quality
+    frontier: every assignment costed, with the Pareto front and the choice marked."""
+    frontier = choice.frontier.astype(object).where(choice.frontier.notna(), None)
+    return {
+        "routes": dict(choice.routes),
+        "shares": {m: round(v, 6) for m, v in choice.shares(scenario).items()},
+        "note": choice.note,
+        "frontier": frontier.to_dict(orient="records"),
     }
 
 
@@ -110,7 +124,7 @@ def evaluation_json(ev: Evaluation, hybrid_sweeps: dict[str, pd.DataFrame] | Non
         "title": sc.title,
         "horizon_months": sc.horizon_months,
         "discount_rate": sc.discount_rate,
-        "options": [option_json(o) for o in ev.options],
+        "options": [option_json(o, sc) for o in ev.options],
         "break_even": [
             {"self_hosted": b.self_hosted, "api": b.api, "requests_per_month": b.requests_per_month, "note": b.note}
             for b in ev.break_evens

@@ -304,3 +304,53 @@ def frontier(study) -> go.Figure:
         yaxis_title="output tokens/s per GPU",
     )
     return fig
+
+
+def cost_quality_frontier(choice, name: str) -> go.Figure:
+    """A router's cost-quality frontier: every assignment of classes to members it costed, NPV of
+    cost against traffic-weighted accuracy; assignments meeting every class's quality (and not
+    known to miss the SLO) in green, the others grey; the Pareto front joined by a line; the
+    router's choice starred. Assignments of unknown accuracy are left out (counted in the title)."""
+    f = choice.frontier
+    known = f[f["quality"].notna()]
+    fig = go.Figure(layout=LAYOUT)
+    ok = known["eligible"] & (known["quality_met"] == True)  # noqa: E712 (None: unknown)
+    for mask, label, colour in ((ok, "meets every class", "#2ca02c"), (~ok, "misses a class or the SLO", "#9a9a9a")):
+        part = known[mask]
+        fig.add_scatter(
+            x=_list(-part["npv_usd"]),
+            y=_list(part["quality"]),
+            mode="markers",
+            name=label,
+            marker=dict(color=colour, size=9),
+            text=list(part["routes"]),
+            hovertemplate="%{text}<br>NPV of cost $%{x:,.0f}, accuracy %{y:.1%}<extra></extra>",
+        )
+    front = known[known["pareto"]].sort_values("npv_usd", ascending=False)
+    fig.add_scatter(
+        x=_list(-front["npv_usd"]),
+        y=_list(front["quality"]),
+        mode="lines",
+        name="Pareto front",
+        line=dict(color="#1f77b4", dash="dot"),
+        hoverinfo="skip",
+    )
+    best = f[f["chosen"]].iloc[0]
+    if best["quality"] == best["quality"]:  # not NaN
+        fig.add_scatter(
+            x=[float(-best["npv_usd"])],
+            y=[float(best["quality"])],
+            mode="markers+text",
+            marker=dict(size=16, symbol="star", color="#d62728"),
+            name="chosen",
+            text=[best["routes"]],
+            textposition="bottom center",
+        )
+    unknown = len(f) - len(known)
+    fig.update_layout(
+        title=f"Router {name}: cost against quality, {len(f)} assignments"
+        + (f" ({unknown} of unknown accuracy not shown)" if unknown else "")
+    )
+    fig.update_xaxes(title="NPV of cost, USD (left is cheaper)")
+    fig.update_yaxes(title="traffic-weighted accuracy", tickformat=".0%")
+    return fig

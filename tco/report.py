@@ -30,13 +30,15 @@ from costmodel.assumptions import register
 from costmodel.diff import ScenarioDiff, diff, value_text
 from costmodel.engine import Evaluation, hybrid_sweep
 from costmodel.engine.capacity import CapacityStudy, bound_by, layout_sentence, option_capacity_study
+from costmodel.engine.eligibility import class_scores
+from costmodel.engine.router import routes_sentence
 from costmodel.io.catalog import load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load, load_scenario
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import OwnedOption, RentedOption
+from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import MISSING, count, percent, slo_word, usd, usd_rate, yes_no
+from costmodel.text import MISSING, count, percent, quality_word, slo_word, usd, usd_rate, yes_no
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 from tco.workbook import write_workbook
 
@@ -229,6 +231,7 @@ def options_table(ctx: ReportContext) -> pd.DataFrame:
                 if o.capacity is None
                 else f"{count(o.capacity.output_tokens_per_s)} out tok/s per replica ({o.capacity.basis})",
                 "SLO": slo_word(o.slo.met),
+                "quality": quality_word(o.quality.met, o.quality.basis),
                 "recommended": yes_no(o.name == ctx.evaluation.recommendation.option),
                 "prices": "; ".join(o.price_notes),
             }
@@ -349,6 +352,72 @@ def capacity_studies(ctx: ReportContext) -> dict[str, CapacityStudy]:
     }
 
 
+def quality_table(sc: Scenario) -> pd.DataFrame:
+    """What serves each option, and its accuracy on each request class against the class's need
+    (measured: with the 95 % interval and the items scored), with the source."""
+    classes = sc.workload.classes
+    rows: dict[str, dict[str, str]] = {}
+    for o in sc.options:
+        if not isinstance(o, ApiOption | RentedOption | OwnedOption):
+            continue
+        key = sc.serves(o)
+        if key in rows:
+            rows[key]["options"] += f", {o.name}"
+            continue
+        scores = class_scores(o, sc)
+        row = {"what serves": key, "options": o.name}
+        for c in classes:
+            s = scores[c.name]
+            head = f"{c.name} (needs {percent(c.min_quality)})" if c.min_quality else c.name
+            if s is None:
+                row[head] = "unknown"
+            elif s.ci_low is not None:
+                m = sc.quality_of(o)[1].quality_measured.classes
+                a = m.get(c.name, m.get("all"))
+                row[head] = f"{percent(a.accuracy, 1)} ({percent(a.ci_low, 1)}-{percent(a.ci_high, 1)}, n = {a.n:,})"
+            else:
+                row[head] = f"{percent(s.accuracy)} (stated)"
+        found = sc.quality_of(o)
+        row["source"] = (
+            MISSING if found is None else next((s.source for s in scores.values() if s is not None), MISSING)
+        )
+        rows[key] = row
+    return pd.DataFrame(rows.values())
+
+
+def routing_text(ev: Evaluation) -> str:
+    """Each router's routes and how they were chosen, in words."""
+    lines = [f"- {routes_sentence(o.name, o.routing, ev.scenario)}" for o in ev.options if o.routing is not None]
+    return "\n".join(lines) if lines else "*No router in this scenario.*"
+
+
+def frontier_table(ev: Evaluation, name: str, rows: int = 12) -> pd.DataFrame:
+    """A router's assignments: the chosen one, those on the Pareto front, then the cheapest others
+    meeting every class (at most ``rows``)."""
+    f = ev.option(name).routing.frontier
+    ranked = f.assign(
+        _rank=np.select([f["chosen"], f["pareto"], f["eligible"] & (f["quality_met"] == True)], [0, 1, 2], 3)  # noqa: E712
+    ).sort_values(["_rank", "npv_usd"], ascending=[True, False])
+    return pd.DataFrame(
+        [
+            {
+                "routes": r["routes"],
+                "NPV of cost": usd(-r["npv_usd"]),
+                "accuracy (traffic-weighted)": MISSING if r["quality"] != r["quality"] else percent(r["quality"], 1),
+                "every class's quality": {True: "met", False: "missed", None: "unknown"}[r["quality_met"]],
+                "SLO": slo_word(r["slo_met"]),
+                "Pareto front": yes_no(r["pareto"]),
+                "chosen": yes_no(r["chosen"]),
+            }
+            for _, r in ranked.head(rows).iterrows()
+        ]
+    )
+
+
+def routers(ev: Evaluation) -> list[str]:
+    return [o.name for o in ev.options if o.routing is not None]
+
+
 def hybrid_sweeps(ctx: ReportContext) -> dict[str, pd.DataFrame]:
     """Cost against local fleet size for each hybrid option."""
     sc = ctx.evaluation.scenario
@@ -438,6 +507,39 @@ def offline_html(html: str) -> str:
     return _EXTERNAL.sub("", html)
 
 
+def execute_to_html(notebook: Path, parameters: dict[str, Any], title: str, out_html: Path, progress=print) -> float:
+    """Run ``notebook`` with papermill (a real python3 kernel, ``parameters`` injected) and write it
+    with nbconvert as one offline HTML file without code cells; returns the execution seconds."""
+    import nbformat
+    import papermill
+    from nbconvert import HTMLExporter
+
+    t0 = time.perf_counter()
+    progress(f"executing {notebook.name} (papermill, kernel python3) ...")
+    with tempfile.TemporaryDirectory() as tmp:
+        executed = Path(tmp) / "executed.ipynb"
+        papermill.execute_notebook(
+            str(notebook),
+            str(executed),
+            kernel_name="python3",
+            cwd=str(paths.ROOT),
+            progress_bar=False,
+            log_output=False,
+            kernel_manager_class=_ipc_kernel_manager(),
+            parameters=parameters,
+        )
+        seconds = time.perf_counter() - t0
+        progress("rendering self-contained HTML (nbconvert, no code cells) ...")
+        nb = nbformat.read(executed, as_version=4)
+        exporter = HTMLExporter(
+            template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
+        )
+        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
+    out_html.parent.mkdir(parents=True, exist_ok=True)
+    out_html.write_text(offline_html(body), encoding="utf-8")
+    return seconds
+
+
 def render(
     scenario_path: str | Path,
     out_html: Path,
@@ -454,10 +556,6 @@ def render(
 ) -> dict[str, Any]:
     """Validate, execute the report notebook, render offline HTML (and Excel, and PDF through
     chromium); returns timings."""
-    import nbformat
-    import papermill
-    from nbconvert import HTMLExporter
-
     t0 = time.perf_counter()
     progress(f"validating {scenario_path} ...")
     path = Path(scenario_path).resolve()
@@ -469,35 +567,20 @@ def render(
     # the notebook runs its own Monte Carlo; here only the workbook needs one
     ev = evaluate_with_uncertainty(scenario, catalog, draws if xlsx is not None else 0, seed)
     timings = {"validate_s": time.perf_counter() - t0}
-    progress("executing the report notebook (papermill, kernel python3) ...")
-    with tempfile.TemporaryDirectory() as tmp:
-        executed = Path(tmp) / "report.ipynb"
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            kernel_name="python3",
-            cwd=str(paths.ROOT),
-            progress_bar=False,
-            log_output=False,
-            kernel_manager_class=_ipc_kernel_manager(),
-            parameters={
-                "scenario_path": str(path),
-                "probe_run": probe_run,
-                "probe_option": probe_option,
-                "draws": draws,
-                "seed": seed,
-                "compare_with": None if compare_with is None else str(compare_with),
-            },
-        )
-        timings["execute_s"] = time.perf_counter() - t0 - timings["validate_s"]
-        progress("rendering self-contained HTML (nbconvert, no code cells) ...")
-        nb = nbformat.read(executed, as_version=4)
-        exporter = HTMLExporter(
-            template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-        )
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": scenario.title}})
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(offline_html(body), encoding="utf-8")
+    timings["execute_s"] = execute_to_html(
+        notebook,
+        {
+            "scenario_path": str(path),
+            "probe_run": probe_run,
+            "probe_option": probe_option,
+            "draws": draws,
+            "seed": seed,
+            "compare_with": None if compare_with is None else str(compare_with),
+        },
+        scenario.title,
+        out_html,
+        progress,
+    )
     if xlsx is not None:
         write_workbook(ev, catalog, xlsx)
     if pdf is not None:

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import openpyxl
+import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
@@ -29,8 +30,9 @@ from openpyxl.workbook.defined_name import DefinedName
 from costmodel.assumptions import register
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
+from costmodel.engine.costing import member_cost
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import ApiOption, HybridOption, OwnedOption, RentedOption
+from costmodel.model.scenario import ApiOption, ExtraCost, HybridOption, OwnedOption, RentedOption, RouterOption
 from costmodel.text import slo_word, yes_no
 
 MONEY = '"$"#,##0.00'
@@ -101,6 +103,68 @@ class Sheet:
         return f"{self.col(header)}{row}"
 
 
+@dataclass
+class Book:
+    """The workbook being written: new cash-flow sheets, and how each one closes (extra costs,
+    cache lookups, total, cumulative, discount factor, NPV)."""
+
+    wb: Any
+    inp: Inputs
+    months: int
+    cache: bool  # a response cache charges every request's lookup
+
+    def sheet(self, title: str, share: str | None = None) -> Sheet:
+        """A cash-flow sheet with month, requests, model requests (x ``share``, a named input) and tokens."""
+        ws = self.wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", title)[:31])
+        sh = Sheet(ws, self.months)
+        sh.add("month", lambda r, m: m, INTEGER)
+        sh.add("requests", lambda r, m: f"=requests_first_month*(1+monthly_growth)^A{r}", INTEGER)
+        scale = f"*{share}" if share else ""
+        sh.add("model requests", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*model_share{scale}", INTEGER)
+        sh.add("tokens", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*(input_tokens+output_tokens)", INTEGER)
+        return sh
+
+    def close(self, sh: Sheet, p: str, cashflow, lines: list[tuple[ExtraCost, str | None]] | None) -> None:
+        """Extra cost lines (each with the named share of requests it applies to, None: all),
+        cache lookups, then total, cumulative, discount factor and the NPV, total and tokens
+        served cells (named ``npv_<option>``). ``lines`` None: a router member's share sheet,
+        which carries no extras, no cache and no name."""
+        ws = sh.ws
+        if lines is not None:
+            _extra_columns(sh, self.inp, p, lines)
+            if self.cache:
+                sh.add(
+                    "response_cache",
+                    lambda r, m, sh=sh: f"={sh.ref('requests', r)}*cache_lookup_usd_per_million/1000000",
+                    cost=True,
+                )
+        costs = list(sh.costs)
+        sh.add("total", lambda r, m, sh=sh, costs=costs: "=" + "+".join(sh.ref(c, r) for c in costs))
+        sh.add(
+            "cumulative",
+            lambda r, m, sh=sh: (
+                f"={sh.ref('total', r)}" if m == 0 else f"={sh.ref('cumulative', r - 1)}+{sh.ref('total', r)}"
+            ),
+        )
+        sh.add("discount factor", lambda r, m, sh=sh: f"=(1+discount_rate)^(-{sh.ref('month', r)}/12)", FACTOR)
+        c = len(sh.columns) + 2
+        ws.cell(1, c, "NPV").font = HEADER
+        ws.cell(2, c, f"=-SUMPRODUCT({sh.rng('total')},{sh.rng('discount factor')})").number_format = MONEY
+        ws.cell(3, c, "total").font = HEADER
+        ws.cell(4, c, f"=SUM({sh.rng('total')})").number_format = MONEY
+        ws.cell(5, c, "tokens served").font = HEADER
+        served = f"SUM({sh.rng('tokens')})"
+        if "unserved" in cashflow and "overflow" not in cashflow:
+            served += f"-SUM({sh.rng('unserved (engine)')})*(input_tokens+output_tokens)"
+        ws.cell(6, c, f"={served}").number_format = INTEGER
+        if lines is not None:
+            npv_cell = f"'{ws.title}'!${get_column_letter(c)}$2"
+            self.wb.defined_names[f"npv_{p}"] = DefinedName(f"npv_{p}", attr_text=npv_cell)
+        ws.freeze_panes = "B2"
+        for i in range(1, len(sh.columns) + 3):
+            ws.column_dimensions[get_column_letter(i)].width = 16
+
+
 def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
     """Write the audit workbook of an evaluation: inputs, a formula cash flow per option, summary,
     assumptions register and Monte Carlo percentiles."""
@@ -157,15 +221,15 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
     months = sc.horizon_months
     model_requests = np.asarray(demand.mean_rps, float) * SECONDS_PER_MONTH
     sheets: dict[str, Sheet] = {}
+    book = Book(wb, inp, months, cache is not None and cache.usd_per_million_lookups > 0)
     for o in sc.options:
-        ws = wb.create_sheet(re.sub(r"[\[\]:*?/\\]", "-", f"cf {o.name}")[:31])
-        sh = Sheet(ws, months)
-        sh.add("month", lambda r, m: m, INTEGER)
-        sh.add("requests", lambda r, m: f"=requests_first_month*(1+monthly_growth)^A{r}", INTEGER)
-        sh.add("model requests", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*model_share", INTEGER)
-        sh.add("tokens", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*(input_tokens+output_tokens)", INTEGER)
+        sh = book.sheet(f"cf {o.name}")
         p = _slug(o.name)
         result = ev.option(o.name)
+        if isinstance(o, RouterOption):
+            book.close(sh, p, result.cashflow, lines=_router_columns(book, sh, o, ev, prepared))
+            sheets[o.name] = sh
+            continue
 
         def overflow_to(api_name: str, header: str, sh=sh) -> None:  # the requests the fleet did not serve
             api = sc.option(api_name)
@@ -175,48 +239,25 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
         if isinstance(o, ApiOption):
             _api_columns(sh, inp, p, o, prepared.prices[o.name], "api", share=None)
         elif isinstance(o, RentedOption | OwnedOption):
-            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result, model_requests)
+            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result.cashflow, model_requests)
             if "overflow" in result.cashflow:
                 overflow_to(o.overflow, "overflow")
         else:
             assert isinstance(o, HybridOption)
             local = sc.option(o.local)
             _self_hosted_columns(
-                sh, inp, _slug(local.name), local, prepared.fleets[local.name], result, model_requests, hybrid=o
+                sh,
+                inp,
+                _slug(local.name),
+                local,
+                prepared.fleets[local.name],
+                result.cashflow,
+                model_requests,
+                hybrid=o,
             )
             overflow_to(o.overflow, "api")
-        _extra_columns(sh, inp, p, o)
-        if cache and cache.usd_per_million_lookups > 0:
-            sh.add(
-                "response_cache",
-                lambda r, m, sh=sh: f"={sh.ref('requests', r)}*cache_lookup_usd_per_million/1000000",
-                cost=True,
-            )
-        costs = list(sh.costs)
-        sh.add("total", lambda r, m, sh=sh, costs=costs: "=" + "+".join(sh.ref(c, r) for c in costs))
-        sh.add(
-            "cumulative",
-            lambda r, m, sh=sh: (
-                f"={sh.ref('total', r)}" if m == 0 else f"={sh.ref('cumulative', r - 1)}+{sh.ref('total', r)}"
-            ),
-        )
-        sh.add("discount factor", lambda r, m, sh=sh: f"=(1+discount_rate)^(-{sh.ref('month', r)}/12)", FACTOR)
-        c = len(sh.columns) + 2
-        ws.cell(1, c, "NPV").font = HEADER
-        ws.cell(2, c, f"=-SUMPRODUCT({sh.rng('total')},{sh.rng('discount factor')})").number_format = MONEY
-        ws.cell(3, c, "total").font = HEADER
-        ws.cell(4, c, f"=SUM({sh.rng('total')})").number_format = MONEY
-        ws.cell(5, c, "tokens served").font = HEADER
-        served = f"SUM({sh.rng('tokens')})"
-        if "unserved" in result.cashflow and "overflow" not in result.cashflow:
-            served += f"-SUM({sh.rng('unserved (engine)')})*(input_tokens+output_tokens)"
-        ws.cell(6, c, f"={served}").number_format = INTEGER
-        npv_cell = f"'{ws.title}'!${get_column_letter(c)}$2"
-        wb.defined_names[f"npv_{p}"] = DefinedName(f"npv_{p}", attr_text=npv_cell)
+        book.close(sh, p, result.cashflow, lines=[(e, None) for e in o.extra_costs])
         sheets[o.name] = sh
-        ws.freeze_panes = "B2"
-        for i in range(1, len(sh.columns) + 3):
-            ws.column_dimensions[get_column_letter(i)].width = 16
 
     _summary(summary_ws, ev, sheets)
     _assumptions(wb.create_sheet("assumptions"), ev, catalog)
@@ -270,7 +311,7 @@ def _self_hosted_columns(
     p: str,
     o: RentedOption | OwnedOption,
     h,
-    result,
+    cf,
     model_requests: np.ndarray,
     hybrid: HybridOption | None = None,
 ) -> None:
@@ -308,7 +349,6 @@ def _self_hosted_columns(
             ):
                 inp.add(f"{p}_{name}", value, unit, "scenario", PERCENT if unit.startswith("fraction") else DECIMAL)
     tp, spares = f"{p}_gpus_per_replica", f"{p}_spares"
-    cf = result.cashflow
 
     def peak(r, sh=sh):
         return f"{sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r}*peak_to_mean"
@@ -435,9 +475,14 @@ def _self_hosted_columns(
     )
 
 
-def _extra_columns(sh: Sheet, inp: Inputs, p: str, o) -> None:
-    for e in o.extra_costs:
-        name = inp.add(f"{p}_{_slug(e.name)}", e.usd, f"USD per {e.per}", e.source, MONEY)
+def _extra_columns(sh: Sheet, inp: Inputs, p: str, lines: list[tuple[ExtraCost, str | None]]) -> None:
+    """One column per extra cost line; a line paid per request or per token applies to ``share``
+    (a named input: the share of requests of a router's members carrying it), else to all."""
+    for e, share in lines:
+        name = inp.names.get(f"{p}_{_slug(e.name)}") or inp.add(
+            f"{p}_{_slug(e.name)}", e.usd, f"USD per {e.per}", e.source, MONEY
+        )
+        scale = f"*{share}" if share else ""
         if e.per == "month":
             sh.add(e.name, lambda r, m, name=name: f"={name}", cost=True)
         elif e.per == "one-off":
@@ -445,15 +490,65 @@ def _extra_columns(sh: Sheet, inp: Inputs, p: str, o) -> None:
                 e.name, lambda r, m, name=name, e=e, sh=sh: f"=IF({sh.ref('month', r)}={e.month},{name},0)", cost=True
             )
         elif e.per == "request":
-            sh.add(e.name, lambda r, m, name=name, sh=sh: f"={sh.ref('model requests', r)}*{name}", cost=True)
+            sh.add(
+                e.name,
+                lambda r, m, name=name, sh=sh, scale=scale: f"={sh.ref('model requests', r)}*{name}{scale}",
+                cost=True,
+            )
         else:
             sh.add(
                 e.name,
-                lambda r, m, name=name, sh=sh: (
-                    f"={sh.ref('model requests', r)}*(input_tokens+output_tokens)/1000000*{name}"
+                lambda r, m, name=name, sh=sh, scale=scale: (
+                    f"={sh.ref('model requests', r)}*(input_tokens+output_tokens)/1000000*{name}{scale}"
                 ),
                 cost=True,
             )
+
+
+def _router_columns(
+    book: Book, sh: Sheet, o: RouterOption, ev: Evaluation, prepared
+) -> list[tuple[ExtraCost, str | None]]:
+    """A router's sheet: each member used, on its share of requests (a named input), then the
+    members' extra cost lines once each. An API member bills on this sheet; a fleet member gets
+    its own share sheet (``cf <router>.<member>``) whose total this sheet takes; a hybrid member's
+    cost is the engine's (marked ``(engine)``: its hour-by-hour split has no closed form)."""
+    sc, inp = ev.scenario, book.inp
+    routing = ev.option(o.name).routing
+    shares = routing.shares(sc)
+    names = {}
+    cost = member_cost(o.name, sc, prepared)
+    for member, share in shares.items():
+        classes = ", ".join(c for c, m in routing.routes.items() if m == member)
+        names[member] = inp.add(
+            f"{_slug(o.name)}_share_{_slug(member)}",
+            share,
+            "fraction of requests",
+            f"router routes: {classes}",
+            PERCENT,
+        )
+        m = sc.option(member)
+        header = f"via {member}"
+        if isinstance(m, ApiOption):
+            _api_columns(sh, inp, _slug(member), m, prepared.prices[member], header, share=names[member])
+        elif isinstance(m, RentedOption | OwnedOption):
+            items, _ = cost(m, share, tuple(c for c, x in routing.routes.items() if x == member))
+            cf = pd.DataFrame({k: np.asarray(items[k], float) for k in ("unserved",) if k in items})
+            part = book.sheet(f"cf {o.name}.{member}", share=names[member])
+            model_requests = np.asarray(prepared.demand.mean_rps, float) * SECONDS_PER_MONTH * share
+            _self_hosted_columns(part, inp, _slug(member), m, prepared.fleets[member], cf, model_requests)
+            book.close(part, f"{_slug(o.name)}_{_slug(member)}", cf, lines=None)
+            title, col = part.ws.title, part.col("total")
+            sh.add(header, lambda r, n, title=title, col=col: f"='{title}'!{col}{r}", cost=True)
+        else:
+            values = ev.option(o.name).cashflow[header].to_numpy()
+            sh.add(f"{header} (engine)", lambda r, n, values=values: float(values[n]), cost=True)
+    carried: dict[str, tuple[ExtraCost, list[str]]] = {}
+    for member in shares:
+        for e in sc.option(member).extra_costs:
+            carried.setdefault(e.name, (e, []))[1].append(names[member])
+    return [(e, "(" + "+".join(shares_of) + ")") for e, shares_of in carried.values()] + [
+        (e, None) for e in o.extra_costs
+    ]
 
 
 def _summary(ws, ev: Evaluation, sheets: dict[str, Sheet]) -> None:

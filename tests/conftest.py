@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import shutil
 import socket
 import subprocess
@@ -30,6 +31,10 @@ ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))
 FINTECH = ROOT / "data" / "scenarios" / "fintech-rag.yaml"
 EXAMPLE_RUN = ROOT / "data" / "probes" / "example-tiny-llama-cpu"
+# what would make a rendered page reach the network: scripts, stylesheets, images from a URL
+EXTERNAL = re.compile(
+    r"<script[^>]*\bsrc=[\"']?https?:|<link[^>]*\bhref=[\"']?https?:|<img[^>]*\bsrc=[\"']?https?:", re.I
+)
 
 # ---------------------------------------------------------------------------- scenarios
 
@@ -130,6 +135,57 @@ def catalog_files():
 @pytest.fixture(scope="session")
 def base_catalog(catalog_files) -> Catalog:
     return build_catalog(catalog_files)
+
+
+def write_quality_run(
+    folder: Path, classes: dict[str, tuple[int, int]], model: str = "m", status: str = "complete"
+) -> Path:
+    """A quality run folder as ``tco quality`` writes it: ``classes`` maps a class to (correct, n)."""
+    from datetime import UTC, datetime
+
+    from costmodel.io.probe_run import write_atomic
+    from costmodel.io.quality import MANIFEST, write_summary
+    from costmodel.model.quality import FORMAT, ClassSummary, QualityManifest, wilson_interval
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = []
+    for cls, (correct, n) in {**classes, "all": tuple(map(sum, zip(*classes.values(), strict=True)))}.items():
+        low, high = wilson_interval(correct, n)
+        rows.append(
+            ClassSummary(
+                suite="all",
+                item_class=cls,
+                n=n,
+                correct=correct,
+                accuracy=correct / n,
+                ci_low=low,
+                ci_high=high,
+                errors=0,
+                hallucination_rate=None,
+                schema_valid_rate=None,
+                field_accuracy=None,
+                input_tokens=0,
+                output_tokens=0,
+                cost_usd=None,
+            )
+        )
+    write_summary(folder, rows)
+    manifest = QualityManifest(
+        format=FORMAT,
+        run_id=folder.name,
+        status=status,
+        started=datetime(2026, 11, 20, tzinfo=UTC),
+        ended=datetime(2026, 11, 20, 1, tzinfo=UTC),
+        endpoint={"base_url": "http://127.0.0.1:8000/v1", "model": model},
+        suites=[{"name": "dataset", "version": "0" * 64, "items": sum(n for _, n in classes.values())}],
+        seed=0,
+        concurrency=1,
+        prices={},
+        versions={"python": "3.11"},
+        host={"platform": "test", "cpus": 1},
+    )
+    write_atomic(folder / MANIFEST, manifest.model_dump_json(indent=2))
+    return folder
 
 
 # ---------------------------------------------------------------------------- the CLI as a process

@@ -8,9 +8,10 @@ module                    answers
 ``capacity``              what one replica serves (measured or roofline)
 ``fleet``                 self-hosted fleet size, utilisation, monthly line items
 ``routing``               how a hybrid (local fleet + API overflow) is costed
+``router``                how a router is costed; its routes and cost-quality frontier
 ``costing``               the one costing of every option (point and Monte Carlo)
 ``analyses``              break-even, payback, cost curves, hybrid fleet sweep
-``eligibility``           quality against request classes
+``eligibility``           quality of what serves, against the request classes
 ``recommend``             why an option was recommended; risk flags
 ``evaluate``              all of the above for one scenario
 ========================  ===========================================================

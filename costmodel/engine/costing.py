@@ -26,11 +26,20 @@ from costmodel.engine.demand import Demand, demand_of
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.extras import extra_items
 from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
-from costmodel.engine.results import LayoutCost, OptionResult, SloStatus
+from costmodel.engine.results import LayoutCost, OptionResult, QualityStatus, SloStatus
+from costmodel.engine.router import MemberCost, RouterChoice, choose_routes, router_items
 from costmodel.engine.routing import hybrid_items, slo_and
 from costmodel.model.catalog import ApiPrice, Catalog
-from costmodel.model.scenario import ApiOption, HybridOption, Option, OwnedOption, RentedOption, Scenario
-from costmodel.text import count, percent
+from costmodel.model.scenario import (
+    ApiOption,
+    HybridOption,
+    Option,
+    OwnedOption,
+    RentedOption,
+    RouterOption,
+    Scenario,
+)
+from costmodel.text import count, percent, slo_word
 
 
 @dataclass(frozen=True)
@@ -43,6 +52,7 @@ class Prepared:
     fleets: dict[str, SelfHostedFleet]  # by self-hosted option name, in the chosen layout
     layouts: dict[str, tuple[LayoutCost, ...]]  # by self-hosted option name
     plans: dict[str, np.ndarray] = field(default_factory=dict)  # GPUs by month decided on the plan
+    routes: dict[str, RouterChoice] = field(default_factory=dict)  # by router name: its routes and frontier
 
     def chosen_layouts(self) -> dict[str, int]:
         """GPUs per replica of each self-hosted option: fixed before uncertainty resolves."""
@@ -50,12 +60,18 @@ class Prepared:
 
     def planned_fleets(self, scenario: Scenario) -> dict[str, np.ndarray]:
         """GPUs by month of each self-hosted option sized on the plan (``sizing: plan``), as this
-        (point) demand needs them: what the Monte Carlo keeps while demand varies."""
-        return {
+        (point) demand needs them: what the Monte Carlo keeps while demand varies. A router's
+        members are planned on their routes' share, as ``<router>/<member>``."""
+        plans = {
             o.name: self.fleets[o.name].fleet(self.demand.peak_rps)
             for o in scenario.options
             if isinstance(o, RentedOption | OwnedOption) and o.policy == "plan" and o.gpus is None
         }
+        for name, choice in self.routes.items():
+            for member, share in choice.shares(scenario).items():
+                if member in plans:
+                    plans[f"{name}/{member}"] = self.fleets[member].fleet(self.demand.peak_rps * share)
+        return plans
 
 
 def prepare(
@@ -63,13 +79,15 @@ def prepare(
     catalog: Catalog,
     chosen: dict[str, int] | None = None,
     plans: dict[str, np.ndarray] | None = None,
+    routes: dict[str, RouterChoice] | None = None,
 ) -> Prepared:
     """Resolve demand, prices and capacity once for all options.
 
     Each self-hosted option runs in the layout with the lowest cost per served token among
     those not known to miss the SLO (ties: fewer GPUs per replica); ``chosen`` fixes layouts
     instead (the Monte Carlo keeps the point estimate's), and ``plans`` the GPUs bought or
-    committed on the plan (:meth:`Prepared.planned_fleets`). Raises
+    committed on the plan (:meth:`Prepared.planned_fleets`), and ``routes`` each router's routes
+    (else chosen here: :func:`costmodel.engine.router.choose_routes`). Raises
     :class:`~costmodel.engine.errors.EngineError` when the scenario is valid but impossible (a
     model that fits no GPU count, a GPU with no price).
     """
@@ -88,7 +106,51 @@ def prepare(
                 fleets[o.name], considered[o.name] = options[0], ()
             else:
                 fleets[o.name], considered[o.name] = _cheapest_layout(o, scenario, demand, options)
-    return Prepared(demand, prices, fleets, considered, plans or {})
+    prepared = Prepared(demand, prices, fleets, considered, plans or {})
+    if routes is None:
+        factors = finance.discount_factors(
+            float(finance.monthly_rate(scenario.discount_rate)), demand.mean_rps.shape[-1]
+        )
+        routes = {
+            o.name: choose_routes(o, scenario, demand, member_cost(o.name, scenario, prepared), factors)
+            for o in scenario.options
+            if isinstance(o, RouterOption)
+        }
+    return replace(prepared, routes=routes)
+
+
+def member_cost(router: str, scenario: Scenario, prepared: Prepared) -> MemberCost:
+    """How a router's member is costed on a share of the requests: as its own option would be on
+    that traffic (see :mod:`costmodel.engine.router`)."""
+    demand = prepared.demand
+
+    def cost(member: Option, share: float, classes: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
+        if isinstance(member, ApiOption):
+            rate = api.usd_per_request(member, prepared.prices[member.name], scenario.workload)
+            bill = CostTerms(((rate, demand.api_price_weighted_requests * share),))
+            return {"total": bill}, api.api_slo(member, scenario).met
+        if isinstance(member, HybridOption):
+            return hybrid_items(
+                member,
+                scenario,
+                demand,
+                prepared.fleets[member.local],
+                prepared.prices[member.overflow],
+                detail=False,
+                classes=classes,
+            )
+        overflow = (scenario.option(member.overflow), prepared.prices[member.overflow]) if member.overflow else None
+        return self_hosted_items(
+            member,
+            prepared.fleets[member.name],
+            demand.scaled(share),
+            False,
+            prepared.plans.get(f"{router}/{member.name}"),
+            overflow,
+            scenario,
+        )
+
+    return cost
 
 
 def _cheapest_layout(
@@ -125,6 +187,18 @@ def cost_option(
     (unknown), or a ``(draws, 1)`` bool array.
     """
     demand = prepared.demand
+    if isinstance(option, RouterOption):  # its extra costs are its members' (see the router module)
+        items, met = router_items(
+            option,
+            prepared.routes[option.name].routes,
+            scenario,
+            demand,
+            member_cost(option.name, scenario, prepared),
+            detail,
+        )
+        if detail:
+            items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
+        return items, met
     if isinstance(option, ApiOption):
         rate = api.usd_per_request(option, prepared.prices[option.name], scenario.workload)
         cost = CostTerms(((rate, demand.api_price_weighted_requests),))
@@ -226,6 +300,7 @@ def _result(
     slo: SloStatus,
     notes: tuple[str, ...],
     gpus_at_peak: int | None,
+    quality: QualityStatus | None = None,
 ) -> OptionResult:
     demand = prepared.demand
     df = cash_flow_table(items, demand)
@@ -246,8 +321,61 @@ def _result(
         capacity=capacity,
         slo=slo,
         price_notes=notes,
-        quality=quality_status(option, scenario),
+        quality=quality_status(option, scenario) if quality is None else quality,
     )
+
+
+def _hybrid_slo(option: HybridOption, scenario: Scenario, prepared: Prepared) -> SloStatus:
+    """A hybrid meets the SLO when its local fleet and its overflow API both do."""
+    cap = prepared.fleets[option.local].capacity
+    api_status = api.api_slo(scenario.option(option.overflow), scenario)
+    local_status = capacity_slo(cap) if option.local_gpus > 0 else SloStatus(True, None, None, "none", "no local fleet")
+    met = slo_and(local_status.met, api_status.met)
+    return SloStatus(
+        None if met is None else bool(met),
+        local_status.ttft_ms,
+        local_status.tpot_ms,
+        local_status.basis,
+        "local part " + (local_status.note or "meets the SLO") + "; overflow part " + (api_status.note or "measured"),
+    )
+
+
+def _router_result(option: RouterOption, scenario: Scenario, prepared: Prepared, items: dict[str, Any]) -> OptionResult:
+    """A router: its members' costs on their routes, their SLO statuses, the quality of each class's member."""
+    choice = prepared.routes[option.name]
+    chosen = choice.frontier[choice.frontier["chosen"]].iloc[0]
+    notes: list[str] = []
+    by_note: dict[str, list[str]] = {}  # members with the same SLO note are named together
+    for name in choice.shares(scenario):
+        member = scenario.option(name)
+        if isinstance(member, ApiOption):
+            status = api.api_slo(member, scenario)
+            notes.append(api.price_note(member, prepared.prices[name]))
+        elif isinstance(member, HybridOption):
+            status = _hybrid_slo(member, scenario, prepared)
+            notes.extend(prepared.fleets[member.local].notes)
+        else:
+            status = capacity_slo(prepared.fleets[name].capacity)
+            notes.extend(prepared.fleets[name].notes)
+        text = slo_word(status.met) + (f": {status.note}" if status.note and status.met is not True else "")
+        by_note.setdefault(text, []).append(name)
+    met = chosen["slo_met"]
+    note = "; ".join(f"{' and '.join(names)} {text}" for text, names in by_note.items())
+    slo = SloStatus(None if met is None else bool(met), None, None, "members", note)
+    gpus = np.asarray(items.get("gpus", 0.0))
+    result = _result(
+        option,
+        "router",
+        items,
+        prepared,
+        scenario,
+        None,
+        slo,
+        tuple(dict.fromkeys(notes)),
+        int(gpus.max()) if np.any(gpus > 0) else None,
+        quality_status(option, scenario, choice.routes),
+    )
+    return replace(result, routing=choice)
 
 
 def option_result(
@@ -270,27 +398,14 @@ def option_result(
             (api.price_note(option, price),),
             None,
         )
+    if isinstance(option, RouterOption):
+        return _router_result(option, scenario, prepared, items)
     if isinstance(option, HybridOption):
         local = prepared.fleets[option.local]
         price = prepared.prices[option.overflow]
-        cap = local.capacity
-        api_status = api.api_slo(scenario.option(option.overflow), scenario)
-        local_status = (
-            capacity_slo(cap) if option.local_gpus > 0 else SloStatus(True, None, None, "none", "no local fleet")
-        )
-        met = slo_and(local_status.met, api_status.met)
-        slo = SloStatus(
-            None if met is None else bool(met),
-            local_status.ttft_ms,
-            local_status.tpot_ms,
-            local_status.basis,
-            "local part "
-            + (local_status.note or "meets the SLO")
-            + "; overflow part "
-            + (api_status.note or "measured"),
-        )
         notes = (*local.notes, f"overflow to {price.provider}/{price.model}")
-        return _result(option, "hybrid", items, prepared, scenario, cap, slo, notes, int(option.local_gpus))
+        slo = _hybrid_slo(option, scenario, prepared)
+        return _result(option, "hybrid", items, prepared, scenario, local.capacity, slo, notes, int(option.local_gpus))
     h = prepared.fleets[option.name]
     slo = capacity_slo(h.capacity)
     if option.gpus is not None:

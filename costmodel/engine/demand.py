@@ -4,7 +4,7 @@ the price trends, shared by every option (point estimate or ``(draws, months)`` 
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -48,6 +48,15 @@ class Demand:
     @property
     def tokens(self) -> Array:
         return self.requests * (self.input_tokens + self.output_tokens)
+
+    def scaled(self, share: float) -> Demand:
+        """The demand of ``share`` of the requests (the classes a router sends to one member)."""
+        return replace(
+            self,
+            mean_rps=self.mean_rps * share,
+            api_price_weighted_requests=self.api_price_weighted_requests * share,
+            requests_first_month=np.multiply(self.requests_first_month, share),
+        )
 
 
 def demand_of(scenario: Scenario) -> Demand:

@@ -1,29 +1,151 @@
-"""Who may be recommended: an option must not be known to miss the SLO or the quality its
-request classes need. SLO statuses come from :mod:`costmodel.engine.api` and
-:mod:`costmodel.engine.capacity`; quality is judged here."""
+"""Quality, the third axis: how good the answers of each option are on each request class, and
+whether it may be recommended for them.
+
+Quality belongs to what serves (an API's provider/model, an open model in its weight format:
+:meth:`~costmodel.model.scenario.Scenario.serves`), measured by ``tco quality`` (``quality_run``)
+or stated with a source. A class's requirement (``min_quality``) is checked against the accuracy,
+or against the lower end of its 95 % interval when the workload says ``quality_bound: lower``
+(measured figures only: a stated one has no interval). An option must not be known to miss the
+quality of any class it serves; unknown quality is said, not excluded. SLO statuses come from
+:mod:`costmodel.engine.api` and :mod:`costmodel.engine.capacity`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
+
 from costmodel.engine.results import NO_QUALITY_REQUIREMENT, QualityStatus
-from costmodel.model.scenario import HybridOption, Option, Scenario
+from costmodel.model.scenario import HybridOption, Option, RequestClass, RouterOption, Scenario, ServingOption
 from costmodel.text import percent
 
 
-def quality_status(option: Option, scenario: Scenario) -> QualityStatus:
-    """An option's quality against the workload's request classes (a hybrid: its overflow API's)."""
-    if isinstance(option, HybridOption):
-        return quality_status(scenario.option(option.overflow), scenario)
-    need = [c for c in scenario.workload.request_classes if c.min_quality > 0]
+@dataclass(frozen=True)
+class ClassScore:
+    """The accuracy of what serves on one request class."""
+
+    accuracy: float
+    ci_low: float | None  # measured: the 95 % interval's lower end
+    basis: str  # measured or stated
+    source: str
+
+    def checked(self, bound: str) -> float:
+        """The figure a requirement is checked against: the accuracy, or (``lower``) the interval's low end."""
+        return self.ci_low if bound == "lower" and self.ci_low is not None else self.accuracy
+
+
+def class_scores(option: ServingOption, scenario: Scenario) -> dict[str, ClassScore | None]:
+    """Per request class, the accuracy of what ``option`` serves (None: unknown)."""
+    classes = scenario.workload.classes
+    found = scenario.quality_of(option)
+    if found is None:
+        return {c.name: None for c in classes}
+    _where, q = found
+    if q.quality_measured is not None:
+        table, m = q.quality_measured.classes, q.quality_measured
+        out = {}
+        for c in classes:
+            row = table.get(c.name, table.get("all"))
+            out[c.name] = None if row is None else ClassScore(row.accuracy, row.ci_low, "measured", m.source)
+        return out
+    stated = q.quality if isinstance(q.quality, dict) else {"all": q.quality}
+    return {
+        c.name: None
+        if (v := stated.get(c.name, stated.get("all"))) is None
+        else ClassScore(float(v), None, "stated", q.quality_source or "")
+        for c in classes
+    }
+
+
+def meets(score: ClassScore | None, c: RequestClass, bound: str) -> bool | None:
+    """Whether a score clears a class's requirement (None: unknown and required)."""
+    if c.min_quality <= 0:
+        return True
+    if score is None:
+        return None
+    return score.checked(bound) >= c.min_quality - 1e-12
+
+
+def weighted_quality(scores: Mapping[str, ClassScore | None], scenario: Scenario) -> float | None:
+    """Traffic-weighted accuracy over the request classes (None if any class's is unknown)."""
+    total = 0.0
+    for c in scenario.workload.classes:
+        s = scores.get(c.name)
+        if s is None:
+            return None
+        total += c.share * s.accuracy
+    return total
+
+
+def servable_share(option: ServingOption, scenario: Scenario, classes: tuple[str, ...] | None = None) -> float:
+    """Share of all requests in ``classes`` (default: every class) that ``option``'s model is good
+    enough for (unknown quality: all of them)."""
+    scores, bound = class_scores(option, scenario), scenario.workload.quality_bound
+    return float(
+        sum(
+            c.share
+            for c in scenario.workload.classes
+            if (classes is None or c.name in classes) and meets(scores[c.name], c, bound) is not False
+        )
+    )
+
+
+def _verdict(scores: Mapping[str, ClassScore | None], scenario: Scenario) -> QualityStatus:
+    """Met, missed or unknown over the classes with a requirement, with each class's figures in words."""
+    wl = scenario.workload
+    need = [c for c in wl.classes if c.min_quality > 0]
     if not need:
         return NO_QUALITY_REQUIREMENT
-    if option.quality is None:
-        return QualityStatus(None, "quality unknown: set its quality score from your evaluation")
-    short = [c for c in need if option.quality < c.min_quality]
-    if short:
-        return QualityStatus(
-            False,
-            f"quality {option.quality:g} is below what "
-            + ", ".join(f"{c.name} ({c.min_quality:g}, {percent(c.share)} of requests)" for c in short)
-            + " needs",
+    bound = wl.quality_bound
+    parts: dict[bool | None, list[str]] = {True: [], False: [], None: []}
+    for c in need:
+        s = scores.get(c.name)
+        ok = meets(s, c, bound)
+        if s is None:
+            parts[ok].append(f"{c.name} unknown (needs {percent(c.min_quality)})")
+            continue
+        figure = (
+            f"{percent(s.ci_low)} (95 % interval's low end; accuracy {percent(s.accuracy)})"
+            if bound == "lower" and s.ci_low is not None
+            else percent(s.accuracy)
         )
-    return QualityStatus(True, f"quality {option.quality:g} meets every class")
+        parts[ok].append(f"{c.name} {figure} {'>=' if ok else '<'} {percent(c.min_quality)}")
+    met = False if parts[False] else (None if parts[None] else True)
+    bases = sorted({s.basis for c in need if (s := scores.get(c.name)) is not None})
+    shown = parts[False] if met is False else parts[None] + parts[True]  # a miss names only the classes missed
+    note = "; ".join(shown) + (f" ({', '.join(bases)})" if bases else "")
+    return QualityStatus(met, note, "/".join(bases) or "unknown")
+
+
+def quality_status(option: Option, scenario: Scenario, routes: Mapping[str, str] | None = None) -> QualityStatus:
+    """An option's quality against the workload's request classes. A hybrid's local fleet keeps
+    only the classes it is good enough for, so each class is judged on the weaker of the parts
+    serving it (:func:`routed_scores`); a router on the member each class is sent to (``routes``:
+    class -> member)."""
+    if isinstance(option, HybridOption):
+        return _verdict(routed_scores({c.name: option.name for c in scenario.workload.classes}, scenario), scenario)
+    if isinstance(option, RouterOption):
+        return _verdict(routed_scores(routes or {}, scenario), scenario)
+    return _verdict(class_scores(option, scenario), scenario)
+
+
+def routed_scores(routes: Mapping[str, str], scenario: Scenario) -> dict[str, ClassScore | None]:
+    """Per class, the score of the member it is sent to. A hybrid member: its overflow API's, or
+    the lower of its two parts' where its local model is good enough to take a share of the class."""
+    out: dict[str, ClassScore | None] = {}
+    for cls, member in routes.items():
+        o = scenario.option(member)
+        if not isinstance(o, HybridOption):
+            out[cls] = class_scores(o, scenario)[cls]
+            continue
+        remote = class_scores(scenario.option(o.overflow), scenario)[cls]
+        local = class_scores(scenario.option(o.local), scenario)[cls]
+        c = next(c for c in scenario.workload.classes if c.name == cls)
+        takes_part = meets(local, c, scenario.workload.quality_bound) is not False
+        if takes_part and (local is None or remote is None):
+            out[cls] = None  # one part's accuracy is unknown
+        elif takes_part and local.accuracy < remote.accuracy:
+            out[cls] = local
+        else:
+            out[cls] = remote
+    return out

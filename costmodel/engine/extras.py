@@ -25,9 +25,20 @@ def _table(extra: ExtraCost, demand: Demand) -> np.ndarray:
     return requests if extra.per == "request" else requests * (demand.input_tokens + demand.output_tokens) / 1e6
 
 
-def extra_items(option: Option, scenario: Scenario, demand: Demand) -> dict[str, CostTerms]:
-    """One cost line per extra cost of ``option``, and ``response_cache`` if the workload has one."""
-    items = {e.name: CostTerms(((e.usd, _table(e, demand)),)) for e in option.extra_costs}
+def extra_items(
+    option: Option, scenario: Scenario, demand: Demand, lines: dict[str, tuple[ExtraCost, float]] | None = None
+) -> dict[str, CostTerms]:
+    """One cost line per extra cost of ``option``, and ``response_cache`` if the workload has one.
+
+    ``lines`` (a router): name -> (extra cost, share of requests it applies to) instead of the
+    option's own; lines paid per request or per token scale with the share, the others do not.
+    """
+    if lines is None:
+        lines = {e.name: (e, 1.0) for e in option.extra_costs}
+    items = {
+        e.name: CostTerms(((e.usd * (share if e.per in ("request", "million-tokens") else 1.0), _table(e, demand)),))
+        for e, share in lines.values()
+    }
     cache = scenario.workload.response_cache
     if cache is not None and cache.usd_per_million_lookups > 0:
         items["response_cache"] = CostTerms(((cache.usd_per_million_lookups / 1e6, demand.requests),))

@@ -15,6 +15,7 @@ from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import api
 from costmodel.engine.costing import Prepared
 from costmodel.engine.results import BreakEven, OptionResult, Payback, Recommendation
+from costmodel.engine.router import routes_label
 from costmodel.model.scenario import OwnedOption, Scenario
 from costmodel.text import count, percent, times, usd, usd_rate
 
@@ -79,7 +80,8 @@ def recommend(
     scenario: Scenario, results: list[OptionResult], break_evens: tuple[BreakEven, ...], paybacks: tuple[Payback, ...]
 ) -> Recommendation:
     """The cheapest eligible option by NPV, with the reasons in words."""
-    eligible = [r for r in results if r.eligible]
+    # a router that sends every class to one member is that member (plus any lines of its own): not a rival
+    eligible = [r for r in results if r.eligible and not (r.routing and len(set(r.routing.routes.values())) == 1)]
     if not eligible:
         return Recommendation(
             None,
@@ -105,6 +107,8 @@ def recommend(
         else:
             more = f"{times(ratio)} as much ({usd(extra, compact=True)} more)"
         reasons.append(f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, {more}.")
+    if best.routing is not None:
+        reasons.append(f"Routes: {routes_label(best.routing.routes, scenario)}.")
     if wl.request_classes:
         reasons.append(f"Quality: {best.quality.note}.")
     if best.slo.met is None:

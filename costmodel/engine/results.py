@@ -14,7 +14,7 @@ import pandas as pd
 from costmodel.core.roofline import ReplicaCapacity
 from costmodel.model.scenario import Scenario
 
-OptionKind = Literal["api", "rented", "owned", "hybrid"]
+OptionKind = Literal["api", "rented", "owned", "hybrid", "router"]
 
 
 @dataclass(frozen=True)
@@ -34,6 +34,7 @@ class QualityStatus:
 
     met: bool | None
     note: str
+    basis: str = "none"  # measured, stated, measured/stated, unknown; none without a requirement
 
 
 NO_QUALITY_REQUIREMENT = QualityStatus(True, "no quality requirement")
@@ -71,6 +72,7 @@ class OptionResult:
     risks: tuple[str, ...] = ()
     quality: QualityStatus = NO_QUALITY_REQUIREMENT
     layouts: tuple[LayoutCost, ...] = ()  # self-hosted: every feasible layout, the chosen one marked
+    routing: Any = None  # router: costmodel.engine.router.RouterChoice (routes, frontier)
 
     @property
     def eligible(self) -> bool:

@@ -16,6 +16,7 @@ from costmodel.core.demand import local_share
 from costmodel.core.tables import CostTerms
 from costmodel.engine import api
 from costmodel.engine.demand import Demand
+from costmodel.engine.eligibility import servable_share
 from costmodel.engine.fleet import SelfHostedFleet
 from costmodel.model.catalog import ApiPrice
 from costmodel.model.scenario import HybridOption, Scenario
@@ -36,16 +37,24 @@ def slo_and(a: Any, b: Any) -> Any:
 
 
 def hybrid_items(
-    o: HybridOption, scenario: Scenario, demand: Demand, local: SelfHostedFleet, price: ApiPrice, detail: bool
+    o: HybridOption,
+    scenario: Scenario,
+    demand: Demand,
+    local: SelfHostedFleet,
+    price: ApiPrice,
+    detail: bool,
+    classes: tuple[str, ...] | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a hybrid (local items prefixed ``local_``, ``api``, ``local_share``)
-    and whether it meets the SLO (both parts must)."""
+    and whether it meets the SLO (both parts must). ``classes`` (a router's member): only those
+    request classes come to the hybrid; ``local_share`` stays a share of all requests."""
     cap = local.capacity
     months = demand.mean_rps.shape[-1]
     fleet = np.full(months, float(o.local_gpus))  # the same every month and draw
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
-    servable = scenario.workload.servable_share(local.option.quality)  # classes the local model may serve
+    routed = 1.0 if classes is None else sum(c.share for c in scenario.workload.classes if c.name in classes)
+    servable = servable_share(local.option, scenario, classes)  # classes the local model is good enough for
     if servable == 1.0:
         share = local_share(demand.mean_rps, capacity_rps, demand.shape)
     else:  # the fleet sees only the servable classes' load; the share is of all requests
@@ -57,7 +66,7 @@ def hybrid_items(
         else {"gpus": np.zeros(months), "total": CostTerms(())}
     )
     rate = api.usd_per_request(scenario.option(o.overflow), price, scenario.workload)
-    overflow = CostTerms(((rate, demand.api_price_weighted_requests * (1.0 - share)),))
+    overflow = CostTerms(((rate, demand.api_price_weighted_requests * (routed - share)),))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})

@@ -26,7 +26,7 @@ from costmodel.model.catalog import (
     ModelCatalog,
     QuantizationCatalog,
 )
-from costmodel.model.scenario import ApiOption, HybridOption, Scenario
+from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.text import unknown_id
 
 CATALOG_FILES: dict[str, type[BaseModel]] = {
@@ -179,7 +179,7 @@ def check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
         check("serving.engine", scenario.serving.engine, catalog.engines, "engine")
     engine = scenario.serving.engine if scenario.serving else "vllm"
     for o in scenario.options:
-        if isinstance(o, ApiOption | HybridOption):
+        if not isinstance(o, RentedOption | OwnedOption):
             continue
         check(f"options[{o.name}].gpu", o.gpu, catalog.gpus, "GPU")
         check(f"options[{o.name}].model", o.model, catalog.models, "model")

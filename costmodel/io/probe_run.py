@@ -151,6 +151,33 @@ def slo_levels(summary: list[LevelSummary], slo: Slo, max_error_rate: float = 0.
     ]
 
 
+def api_latency_from_probe(run_dir: Path, max_error_rate: float = 0.01) -> dict[str, Any]:
+    """An API's p95 TTFT and TPOT from a probe of it: those of its most demanding valid level (the
+    highest concurrency or rate with at most ``max_error_rate`` errors): an API scales out, so the
+    probe's heaviest load is the conservative reading. Keys: ``ttft_p95_ms``, ``tpot_p95_ms``,
+    ``latency_source``, ``model`` (the model the probe asked for)."""
+    if not run_dir.is_dir():
+        raise ProbeRunError(f"{run_dir}: not a probe run ({'not a folder' if run_dir.exists() else 'missing'})")
+    manifest = read_manifest(run_dir)
+    usable = [
+        r
+        for r in read_summary(run_dir)
+        if r.valid and r.ttft_p95_ms is not None and r.tpot_p95_ms is not None and (r.error_rate or 0) <= max_error_rate
+    ]
+    if not usable:
+        raise ProbeRunError(f"{run_dir}: no valid level with p95 TTFT and TPOT and at most {max_error_rate:.0%} errors")
+    row = max(usable, key=lambda r: r.load)
+    ep = manifest.endpoint
+    status = "" if manifest.status == "complete" else f" (run {manifest.status})"
+    return {
+        "ttft_p95_ms": row.ttft_p95_ms,
+        "tpot_p95_ms": row.tpot_p95_ms,
+        "latency_source": f"probe run {manifest.run_id}{status}, level {row.level} ({row.requests} requests): "
+        f"{ep.model} at {ep.shown_url()}, {manifest.started.date()}",
+        "model": ep.model,
+    }
+
+
 def measured_from_probe(run_dir: Path, slo: Slo) -> MeasuredThroughput:
     """Per-replica throughput at the largest load level of ``run_dir`` that meets ``slo``.
 

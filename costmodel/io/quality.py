@@ -21,6 +21,7 @@ from pydantic import ValidationError
 from costmodel.io.files import MISSING, InputError, read_text
 from costmodel.io.probe_run import write_atomic
 from costmodel.model.quality import FORMAT, SUMMARY_COLUMNS, ClassSummary, QualityItem, QualityManifest
+from costmodel.model.scenario import MeasuredQuality
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.csv"
@@ -114,6 +115,29 @@ def read_summary(run_dir: Path) -> list[ClassSummary]:
             err = e.errors()[0]
             raise QualityRunError(f"{path}: line {number}, {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
     return out
+
+
+def measured_quality(run_dir: Path) -> tuple[MeasuredQuality, str]:
+    """A quality run as a scenario reads it: per-class accuracy with its interval, the run named in
+    the source; and the model the run asked for."""
+    manifest, by_class = class_accuracy(run_dir)
+    classes = {
+        cls: {"accuracy": r.accuracy, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n}
+        for cls, r in by_class.items()
+        if r.n and r.accuracy is not None
+    }
+    if not classes:
+        raise QualityRunError(f"{run_dir / SUMMARY}: no item was scored")
+    suites = ", ".join(f"{s.name} v{s.version[:12]}" for s in manifest.suites)
+    status = "" if manifest.status == "complete" else f" (run {manifest.status})"
+    measured = MeasuredQuality(
+        classes=classes,
+        source=f"quality run {manifest.run_id}{status}: {manifest.endpoint.model} at {manifest.endpoint.shown_url()}, "
+        f"{suites}, {by_class['all'].n if 'all' in by_class else sum(r.n for r in by_class.values())} items",
+        as_of=manifest.started.date(),
+        caveat=None if manifest.status == "complete" else f"from a quality run that ended {manifest.status}",
+    )
+    return measured, manifest.endpoint.model
 
 
 def class_accuracy(run_dir: Path) -> tuple[QualityManifest, dict[str, ClassSummary]]:

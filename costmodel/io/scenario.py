@@ -15,9 +15,10 @@ from pydantic import ValidationError
 from costmodel import paths
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.files import MISSING, InputError, read_yaml, validate
-from costmodel.io.probe_run import ProbeRunError, measured_from_probe
+from costmodel.io.probe_run import ProbeRunError, api_latency_from_probe, measured_from_probe
+from costmodel.io.quality import QualityRunError, measured_quality
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import Scenario, set_path, with_values
+from costmodel.model.scenario import ApiOption, MeasuredQuality, Scenario, set_path, with_values
 
 
 def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str) -> dict[str, Any]:
@@ -89,17 +90,50 @@ def check_uncertainty(scenario: Scenario, file: str) -> None:
 
 
 def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
-    """Replace each option's ``probe_run`` by the measured figure it yields for the scenario's SLO."""
-    options = []
-    for o in scenario.options:
+    """Replace each ``probe_run`` by the figures it yields (a self-hosted option's throughput at the
+    scenario's SLO; an API's p95 latencies) and each ``quality_run`` by its per-class accuracy; the
+    sources name the runs. The result is validated again (measured quality must agree wherever the
+    same model is served). A run of another model than an API option's is an error."""
+    data = scenario.model_dump(mode="json", exclude_none=True)
+    changed = False
+    for o, raw in zip(scenario.options, data["options"], strict=True):
+        where = f"options[{o.name}]"
         if getattr(o, "probe_run", None):
             try:
-                measured = measured_from_probe(paths.resolve(o.probe_run), scenario.workload.slo)
+                run = paths.resolve(o.probe_run)
+                if isinstance(o, ApiOption):
+                    latency = api_latency_from_probe(run)
+                    _same_model(o, latency.pop("model"), "probe run", f"{where}.probe_run", file)
+                    raw.update(latency, latency_measured=True)
+                else:
+                    raw["measured"] = measured_from_probe(run, scenario.workload.slo).model_dump(mode="json")
             except ProbeRunError as e:
-                raise InputError(file, f"options[{o.name}].probe_run", o.probe_run, str(e)) from None
-            o = o.model_copy(update={"measured": measured, "probe_run": None})  # source names the run
-        options.append(o)
-    return scenario.model_copy(update={"options": tuple(options)})
+                raise InputError(file, f"{where}.probe_run", o.probe_run, str(e)) from None
+            del raw["probe_run"]
+            changed = True
+        if getattr(o, "quality_run", None):
+            measured, model = _quality(raw.pop("quality_run"), f"{where}.quality_run", file)
+            if isinstance(o, ApiOption):
+                _same_model(o, model, "quality run", f"{where}.quality_run", file)
+            raw["quality_measured"] = measured.model_dump(mode="json")
+            changed = True
+    if scenario.serving is not None and scenario.serving.quality_run:
+        measured, _ = _quality(data["serving"].pop("quality_run"), "serving.quality_run", file)
+        data["serving"]["quality_measured"] = measured.model_dump(mode="json")
+        changed = True
+    return validate(Scenario, data, file) if changed else scenario
+
+
+def _quality(run: str, field: str, file: str) -> tuple[MeasuredQuality, str]:
+    try:
+        return measured_quality(paths.resolve(run))
+    except QualityRunError as e:
+        raise InputError(file, field, run, str(e)) from None
+
+
+def _same_model(option: ApiOption, model: str, what: str, field: str, file: str) -> None:
+    if model != option.model:
+        raise InputError(file, field, model, f"the {what} measured {model!r}, but the option serves {option.model!r}")
 
 
 def load(

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from costmodel.model.catalog import ApiPriceCatalog, EngineCatalog, GpuCatalog, ModelCatalog, QuantizationCatalog
 from costmodel.model.endpoint import Endpoint
 from costmodel.model.probe_run import LevelSummary, ProbeManifest, RequestRecord
+from costmodel.model.quality import ClassSummary, ItemRecord, QualityItem, QualityManifest
 from costmodel.model.scenario import Scenario
 
 SCHEMAS: dict[str, type[BaseModel]] = {
@@ -22,6 +23,10 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "probe-manifest.schema.json": ProbeManifest,
     "probe-summary-row.schema.json": LevelSummary,
     "probe-request.schema.json": RequestRecord,
+    "quality-item.schema.json": QualityItem,
+    "quality-manifest.schema.json": QualityManifest,
+    "quality-summary-row.schema.json": ClassSummary,
+    "quality-record.schema.json": ItemRecord,
 }
 
 

@@ -35,7 +35,8 @@ class RequestClass(Strict):
     share: float = Field(gt=0, le=1, description="Share of requests in this class; the shares sum to 1.")
     min_quality: Fraction01 = Field(
         default=0.0,
-        description="Lowest quality score (the options' quality field, 0-1) an option needs to serve this class.",
+        description="Lowest accuracy (0-1) on this class that what serves it needs: measured by tco quality "
+        "(quality_run) or stated with its source (quality, quality_source).",
     )
 
 
@@ -129,7 +130,13 @@ class Workload(Strict):
     request_classes: tuple[RequestClass, ...] = Field(
         default=(),
         description="Request classes with their shares and quality requirement; hybrids keep local only the "
-        "classes the local model is good enough for. None: one class with no quality requirement.",
+        "classes the local model is good enough for, routers send each class where it is served cheapest. "
+        "None: one class with no quality requirement.",
+    )
+    quality_bound: Literal["point", "lower"] = Field(
+        default="point",
+        description="What must clear a class's min_quality: the accuracy (point) or the lower end of its 95 % "
+        "interval (lower; measured quality only, a stated figure has no interval).",
     )
 
     @model_validator(mode="after")
@@ -149,11 +156,10 @@ class Workload(Strict):
                 raise ValueError(f"request_classes: shares must sum to 1, got {total:g}")
         return self
 
-    def servable_share(self, quality: float | None) -> float:
-        """Share of requests in classes an option of this ``quality`` may serve (unknown: all)."""
-        if quality is None or not self.request_classes:
-            return 1.0
-        return float(sum(c.share for c in self.request_classes if quality >= c.min_quality))
+    @property
+    def classes(self) -> tuple[RequestClass, ...]:
+        """The request classes, or one class ``all`` holding every request."""
+        return self.request_classes or (RequestClass(name="all", share=1.0),)
 
 
 class PriceTrends(Strict):
@@ -205,8 +211,73 @@ class Efficiency(Strict):
     )
 
 
-class Serving(Strict):
-    """Default serving stack for self-hosted options (each option may override model and format)."""
+class ClassAccuracy(Strict):
+    """Accuracy on one request class, as a quality run measured it."""
+
+    accuracy: Fraction01 = Field(description="Share of the class's items answered correctly.")
+    ci_low: Fraction01 = Field(description="Lower end of the 95 % Wilson interval.")
+    ci_high: Fraction01 = Field(description="Upper end of the 95 % Wilson interval.")
+    n: int = Field(ge=1, description="Items scored.")
+
+
+class MeasuredQuality(Strict):
+    """Per-class accuracy from a ``tco quality`` run (``quality_run`` is read into this)."""
+
+    classes: dict[str, ClassAccuracy] = Field(
+        description="Request class -> accuracy; 'all' (every item) stands for any class the run did not tag."
+    )
+    source: str = Field(min_length=3, description="The run: id, endpoint, suites, items.")
+    as_of: date = Field(description="Date of the run.")
+    caveat: str | None = Field(default=None, description="Why the figure deserves care (an unfinished run).")
+
+
+class _QualityFields(Strict):
+    """How good the answers of what serves are: stated (quality, quality_source) or measured
+    (quality_run, read into quality_measured). Quality belongs to what serves (an API's provider and
+    model, or an open model in its weight format), not to an option's name: options serving the same
+    thing share it."""
+
+    quality: Fraction01 | dict[str, Fraction01] | None = Field(
+        default=None,
+        description="Accuracy (0-1) on your task: one figure for every request class, or one per class name "
+        "('all' for the rest). Needs quality_source.",
+    )
+    quality_source: str | None = Field(
+        default=None,
+        min_length=3,
+        description="Where quality comes from: your evaluation, a publication, or 'assumption: ...'.",
+    )
+    quality_run: str | None = Field(
+        default=None,
+        description="A tco quality run folder (data/quality/<run-id>); its per-class accuracy becomes the quality, "
+        "tagged measured.",
+    )
+    quality_measured: MeasuredQuality | None = Field(
+        default=None, description="Measured per-class accuracy; filled in from quality_run when the scenario loads."
+    )
+
+    @model_validator(mode="after")
+    def _one_quality(self) -> _QualityFields:
+        given = [f for f in ("quality", "quality_run", "quality_measured") if getattr(self, f) is not None]
+        if len(given) > 1:
+            raise ValueError(f"give one of quality, quality_run (measured), not {' and '.join(given)}")
+        if self.quality is not None and self.quality_source is None:
+            raise ValueError(
+                "quality needs quality_source: your evaluation, a publication, or 'assumption: ...' "
+                "(or measure it: quality_run)"
+            )
+        if isinstance(self.quality, dict) and not self.quality:
+            raise ValueError("quality: give at least one class")
+        return self
+
+    @property
+    def declares_quality(self) -> bool:
+        return self.quality is not None or self.quality_measured is not None or self.quality_run is not None
+
+
+class Serving(_QualityFields):
+    """Default serving stack for self-hosted options (each option may override model and format).
+    Its quality is that of ``model`` in ``quantization``: every option serving them shares it."""
 
     model: str = Field(description="Open model id from data/catalog/models.yaml.")
     quantization: str = Field(default="bf16", description="Weight format id from data/catalog/quantizations.yaml.")
@@ -240,12 +311,8 @@ class _OptionBase(Strict):
     )
 
 
-class _ServingOption(_OptionBase):
-    quality: Fraction01 | None = Field(
-        default=None,
-        description="Quality score of this option's model on your own evaluation (0-1, e.g. pass rate on a "
-        "golden set), compared with the request classes' min_quality; unknown if absent.",
-    )
+class _ServingOption(_OptionBase, _QualityFields):
+    pass
 
 
 class ApiOption(_ServingOption):
@@ -255,10 +322,23 @@ class ApiOption(_ServingOption):
     provider: str = Field(description="genai-prices provider id (openai, aws, groq, ...).")
     model: str = Field(description="Model id at that provider.")
     ttft_p95_ms: float | None = Field(
-        default=None, gt=0, le=1e7, description="Known p95 TTFT of this API (measured); unknown if absent."
+        default=None, gt=0, le=1e7, description="Known p95 TTFT of this API; unknown (unverified) if absent."
     )
     tpot_p95_ms: float | None = Field(
         default=None, gt=0, le=1e6, description="Known p95 TPOT of this API; unknown if absent."
+    )
+    latency_source: str | None = Field(
+        default=None,
+        min_length=3,
+        description="Where ttft_p95_ms and tpot_p95_ms come from (a probe run, a published benchmark).",
+    )
+    latency_measured: bool = Field(
+        default=False, description="The latencies come from a probe run (set when probe_run is read)."
+    )
+    probe_run: str | None = Field(
+        default=None,
+        description="A tco probe run of this API (data/probes/<run-id>); its p95 TTFT and TPOT at the most "
+        "demanding valid level become the API's latency, so its SLO status is met or missed.",
     )
     free_tier_source: str | None = Field(
         default=None,
@@ -272,6 +352,14 @@ class ApiOption(_ServingOption):
         description="Multiplier on the catalog's per-token prices: 0.8 for a negotiated 20 % discount; "
         "a distribution under uncertainty models price risk.",
     )
+
+    @model_validator(mode="after")
+    def _latency_sourced(self) -> ApiOption:
+        if self.probe_run is not None and (self.ttft_p95_ms is not None or self.tpot_p95_ms is not None):
+            raise ValueError("give probe_run or ttft_p95_ms/tpot_p95_ms, not both")
+        if (self.ttft_p95_ms is not None or self.tpot_p95_ms is not None) and self.latency_source is None:
+            raise ValueError("ttft_p95_ms and tpot_p95_ms need latency_source (or measure them: probe_run)")
+        return self
 
 
 class _SelfHostedBase(_ServingOption):
@@ -390,7 +478,29 @@ class HybridOption(_OptionBase):
     )
 
 
-Option = Annotated[ApiOption | RentedOption | OwnedOption | HybridOption, Field(discriminator="kind")]
+class RouterOption(_OptionBase):
+    """Send each request class to one of the scenario's options. Every assignment of classes to
+    members is costed; the router takes the one with the lowest NPV that meets every class's
+    quality and the SLO (see costmodel/engine/router.py)."""
+
+    kind: Literal["router"] = Field(description="Option kind.")
+    members: tuple[str, ...] = Field(
+        min_length=2,
+        max_length=12,
+        description="Names of the api, rented, owned or hybrid options a class may be sent to. Each member is "
+        "costed at its classes' share of traffic; its extra costs count once, if any class goes to it.",
+    )
+    routes: dict[str, str] = Field(
+        default_factory=dict,
+        description="Classes whose member is fixed: class name -> member; the router chooses for the others.",
+    )
+
+
+MAX_ROUTES = 4096
+"""Assignments a router may have to cost (members ** classes it chooses for)."""
+
+Option = Annotated[ApiOption | RentedOption | OwnedOption | HybridOption | RouterOption, Field(discriminator="kind")]
+ServingOption = ApiOption | RentedOption | OwnedOption
 
 _SELF_HOSTED_UNCERTAIN = ("max_utilization", "ops_staff_fte", "ops_staff_usd_per_year")
 UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
@@ -467,11 +577,93 @@ class Scenario(Strict):
                     raise ValueError(f"options[{o.name}].local = {o.local!r}: must name an owned or rented option")
                 if not isinstance(by_name.get(o.overflow), ApiOption):
                     raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
+            if isinstance(o, RouterOption):
+                self._check_router(o, by_name)
+        self._check_quality()
         for path in self.uncertainty:
             problem = self._uncertain_path_problem(path, by_name)
             if problem:
                 raise ValueError(f"uncertainty.{path}: {problem}")
         return self
+
+    def _check_router(self, o: RouterOption, by_name: dict) -> None:
+        where = f"options[{o.name}]"
+        if len(set(o.members)) < len(o.members):
+            raise ValueError(f"{where}.members: each member once; got {', '.join(o.members)}")
+        for m in o.members:
+            member = by_name.get(m)
+            if member is None:
+                raise ValueError(f"{where}.members: no option named {m!r}; known: {', '.join(by_name)}")
+            if isinstance(member, RouterOption):
+                raise ValueError(f"{where}.members: {m!r} is a router; members are api, rented, owned or hybrid")
+        lines: dict[str, tuple[str, ExtraCost]] = {}
+        for m in o.members:  # a line counts once however many members carry it: it must be one line
+            for e in by_name[m].extra_costs:
+                first = lines.setdefault(e.name, (m, e))
+                if first[1] != e:
+                    raise ValueError(
+                        f"{where}.members: {first[0]} and {m} both have an extra cost {e.name!r}, with different "
+                        "terms; a router pays each line once: give them different names"
+                    )
+        for e in o.extra_costs:
+            if e.name in lines:
+                raise ValueError(f"{where}.extra_costs.{e.name}: member {lines[e.name][0]} already has this line")
+        names = [c.name for c in self.workload.classes]
+        for cls, member in o.routes.items():
+            if cls not in names:
+                raise ValueError(f"{where}.routes: no request class {cls!r}; classes: {', '.join(names)}")
+            if member not in o.members:
+                raise ValueError(f"{where}.routes.{cls} = {member!r}: not a member ({', '.join(o.members)})")
+        free = len(names) - len(o.routes)
+        if len(o.members) ** free > MAX_ROUTES:
+            raise ValueError(
+                f"{where}: {len(o.members)} members and {free} classes to choose for make "
+                f"{len(o.members) ** free:,} assignments (at most {MAX_ROUTES:,}); fix some in routes"
+            )
+
+    def serves(self, option: ServingOption) -> str:
+        """What an option serves, which its quality belongs to: an API's provider/model, or an open
+        model in its weight format."""
+        if isinstance(option, ApiOption):
+            return f"{option.provider}/{option.model}"
+        serving = self.serving
+        model = option.model or (serving.model if serving else "")
+        quantization = option.quantization or (serving.quantization if serving else "bf16")
+        return f"{model} ({quantization})"
+
+    def _quality_declarations(self) -> dict[str, tuple[str, _QualityFields]]:
+        """What serves -> (where its quality is stated, the statement)."""
+        found: dict[str, tuple[str, _QualityFields]] = {}
+        declared: list[tuple[str, str, _QualityFields]] = []
+        if self.serving is not None and self.serving.declares_quality:
+            key = f"{self.serving.model} ({self.serving.quantization})"
+            declared.append((key, "serving", self.serving))
+        for o in self.options:
+            if isinstance(o, ApiOption | RentedOption | OwnedOption) and o.declares_quality:
+                declared.append((self.serves(o), f"options[{o.name}]", o))
+        fields = ("quality", "quality_source", "quality_run", "quality_measured")
+        for key, where, q in declared:
+            if key in found and any(getattr(found[key][1], f) != getattr(q, f) for f in fields):
+                raise ValueError(
+                    f"{where} and {found[key][0]} state different quality for {key}: quality belongs to what "
+                    "serves, not to an option's name; state it once"
+                )
+            found.setdefault(key, (where, q))
+        return found
+
+    def _check_quality(self) -> None:
+        names = {c.name for c in self.workload.classes} | {"all"}
+        for key, (where, q) in self._quality_declarations().items():
+            classes = q.quality if isinstance(q.quality, dict) else {}
+            for cls in classes:
+                if cls not in names:
+                    raise ValueError(
+                        f"{where}.quality: no request class {cls!r} (for {key}); classes: {', '.join(sorted(names))}"
+                    )
+
+    def quality_of(self, option: ServingOption) -> tuple[str, _QualityFields] | None:
+        """Where the quality of what ``option`` serves is stated, and the statement (None: unknown)."""
+        return self._quality_declarations().get(self.serves(option))
 
     def _uncertain_path_problem(self, path: str, by_name: dict) -> str | None:
         section, _, field = path.rpartition(".")
@@ -494,7 +686,7 @@ class Scenario(Strict):
             )
         return None
 
-    def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption:
+    def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption | RouterOption:
         """The option called ``name``."""
         return next(o for o in self.options if o.name == name)
 

@@ -159,6 +159,26 @@ def test_golden_set_errors_name_line_and_field(tmp_path, line, needles):
     assert_bad_input(result, str(dataset), *needles)
 
 
+@pytest.mark.parametrize(
+    ("args", "needles"),
+    [
+        (["--suite", "trivia"], ("--suite = 'trivia'", "known suites are grounded-qa, reasoning, extraction")),
+        (["--suite", "reasoning", "--dataset", "x.jsonl"], ("give --suite or --dataset, not both",)),
+        (["--suite", "reasoning"], ("give an endpoint file, or --base-url and --model",)),
+        (["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--price-in", "1"], ("--price-in and --price-out",)),
+        (["--base-url", "http://127.0.0.1:9/v1", "--model", "m", "--max-cost-usd", "1"], ("needs a per-token price",)),
+    ],
+)
+def test_bad_options_are_one_line_errors(args, needles):
+    assert_bad_input(tco("quality", *args), *needles)
+
+
+def test_help_names_every_option():
+    shown = " ".join(tco("quality", "--help").stdout.split())
+    for option in ("--suite", "--dataset", "--limit", "--concurrency", "--max-cost-usd", "--seed", "--out"):
+        assert option in shown
+
+
 def test_golden_set_repeated_id_is_an_error(tmp_path):
     dataset = tmp_path / "gold.jsonl"
     dataset.write_text('{"id": "a", "prompt": "p", "answer": "4"}\n{"id": "a", "prompt": "q", "answer": "5"}\n')

@@ -145,8 +145,14 @@ def test_evaluate_json_for_every_bundled_scenario(path):
         monthly = o["monthly"]
         assert len(monthly["total"]) == doc["horizon_months"]
         assert o["total_cost_usd"] == pytest.approx(sum(monthly["total"]), rel=1e-6, abs=0.05)
-        if o["kind"] != "api":
+        if o["kind"] in ("owned", "rented", "hybrid"):
             assert o["capacity"]["basis"] in {"modelled", "measured"}
+        if o["kind"] == "router":  # its routes, each member's share, and every assignment it costed
+            r = o["routing"]
+            assert r["routes"] and set(r["routes"].values()) <= names
+            assert sum(r["shares"].values()) == pytest.approx(1.0)
+            chosen = [row for row in r["frontier"] if row["chosen"]]
+            assert len(chosen) == 1 and chosen[0]["npv_usd"] == pytest.approx(o["npv_usd"], abs=0.01)
     assert doc["break_even"], "every bundled scenario compares self-hosting with an API"
 
 

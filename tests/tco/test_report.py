@@ -6,6 +6,7 @@ import json
 import re
 import subprocess
 import sys
+from html import escape
 from html.parser import HTMLParser
 
 import openpyxl
@@ -13,16 +14,16 @@ import papermill
 import pytest
 
 from costmodel import evaluate, load
+from costmodel.engine.router import routes_label
 from costmodel.io.probe_run import measured_from_probe
 from costmodel.io.scenario import load_scenario
-from costmodel.text import count
+from costmodel.text import count, percent
 from costmodel.uncertainty import DEFAULT_DRAWS, simulate
 from tco.report import render
-from tests.conftest import EXAMPLE_RUN, ROOT, SCENARIOS, assert_bad_input, tco
+from tests.conftest import EXAMPLE_RUN, EXTERNAL, ROOT, SCENARIOS, assert_bad_input, tco
 from tests.conftest import FINTECH as SEED
 
 NOTEBOOKS = sorted((ROOT / "notebooks").rglob("*.ipynb"))
-EXTERNAL = re.compile(r"<script[^>]*\bsrc=[\"']?https?:|<link[^>]*\bhref=[\"']?https?:", re.I)
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +79,10 @@ def test_report_is_self_contained_with_its_figures(rendered):
     assert not EXTERNAL.search(html), "the report must open offline"
     assert "plotly.js v" in html or "Plotly.newPlot" in html  # plotly.js embedded
     # cost/1M, cumulative, monthly, volume, GPUs, Monte Carlo, tornado, the seed scenario's one hybrid
-    # sweep, and the capacity frontier of its two modelled self-hosted options
-    assert html.count('class="plotly-graph-div"') == 10
+    # sweep, the capacity frontier of its two modelled self-hosted options, and its router's
+    # cost-quality frontier
+    assert html.count('class="plotly-graph-div"') == 11
+    assert "cost against quality" in html and "Pareto front" in html
     assert "runner-up" in html and "GPUs per replica" in html  # the layout section
     assert "report.prepare(" not in html and "pio.renderers" not in html  # no code cells
     ev = evaluate(*load(SEED))
@@ -89,7 +92,7 @@ def test_report_is_self_contained_with_its_figures(rendered):
         "Options compared",
         "Break-even and payback",
         "Capacity and latency SLO",
-        "Hybrid routing",
+        "Quality and routing",
         "Uncertainty: Monte Carlo",
         "Sensitivity of the decision",
         "Assumptions register",
@@ -102,6 +105,11 @@ def test_report_is_self_contained_with_its_figures(rendered):
     assert f"{round(p50):,}" in html
     assert "P(cheapest)" in html and "Confidence: it is the cheapest eligible option in" in html
     assert "sha256" in html and "genai-prices" in html
+    # the quality table: every class's requirement and each served model's accuracy, with its basis
+    for c in ev.scenario.workload.request_classes:
+        assert f"{c.name} (needs {percent(c.min_quality)})" in html
+    router = next(o for o in ev.options if o.routing is not None)
+    assert escape(routes_label(router.routing.routes, ev.scenario), quote=False) in html
 
 
 def test_report_writes_the_audit_workbook(rendered):
@@ -110,7 +118,7 @@ def test_report_writes_the_audit_workbook(rendered):
     ev = evaluate(*load(SEED))
     wb = openpyxl.load_workbook(xlsx)
     assert {"summary", "inputs", "assumptions", "monte_carlo"} <= set(wb.sheetnames)
-    assert {f"cf {o.name}"[:31] for o in ev.options} <= set(wb.sheetnames)
+    assert {f"cf {o.name}"[:31] for o in ev.options} <= set(wb.sheetnames)  # a router's sheet among them
     assert "discount_rate" in wb.defined_names
     sources = [r[3] for r in wb["assumptions"].iter_rows(min_row=2, values_only=True)]
     assert all(sources), "every assumption has a source"

@@ -87,6 +87,42 @@ def test_fleets_that_do_not_follow_demand_and_extra_costs(tmp_path, base_catalog
     assert_ties(summary_figures(recalculate(path), path, ev), ev)
 
 
+def test_a_router_with_fleet_members_recalculates_to_the_engine(tmp_path, base_catalog):
+    """Easy to an owned fleet (its own share sheet), hard to an API, with extra lines carried by both
+    members (counted once), one carried by one (on its share) and the router's own; at two rates."""
+    shared = {"name": "vector-db", "usd": 500, "per": "month", "source": "test"}
+    egress = {"name": "egress", "usd": 0.0005, "per": "request", "source": "test"}
+    own_line = {"name": "classifier", "usd": 0.02, "per": "million-tokens", "source": "test"}
+    quality = {"quality_source": "test fixture"}
+    sc = scenario(
+        horizon_months=6,
+        discount_rate=0.1,
+        workload={
+            "requests_per_month": 8e7,
+            "monthly_growth": 0.1,
+            "request_classes": [{"name": "easy", "share": 0.7, "min_quality": 0.8}, {"name": "hard", "share": 0.3}],
+        },
+        options=[
+            owned(quality=0.85, **quality, extra_costs=[shared, egress]),
+            {**API, "quality": 0.6, **quality, "extra_costs": [shared]},
+            {
+                "name": "router",
+                "kind": "router",
+                "members": ["own", "api"],
+                "routes": {"easy": "own", "hard": "api"},
+                "extra_costs": [own_line],
+            },
+        ],
+    )
+    catalog = with_prices(base_catalog, price(1.0, 3.0, cached=0.5))
+    ev = evaluate(sc, catalog)
+    path = write_workbook(ev, catalog, tmp_path / "router.xlsx")
+    assert "cf router.own" in openpyxl.load_workbook(path).sheetnames
+    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    at_30 = evaluate(with_values(sc, {"discount_rate": 0.3}), catalog)
+    assert_ties(summary_figures(recalculate(path, {"discount_rate": 0.3}), path, at_30), at_30)
+
+
 def test_formats_and_frozen_headers(tmp_path):
     sc, catalog = load(FINTECH)
     ev = evaluate(sc, catalog)

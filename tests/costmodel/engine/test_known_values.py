@@ -176,7 +176,7 @@ def test_hybrid_ends(base_catalog):
 
 
 def test_recommendation_picks_cheapest_meeting_slo(base_catalog):
-    api = {**API, "ttft_p95_ms": 300, "tpot_p95_ms": 20}
+    api = {**API, "ttft_p95_ms": 300, "tpot_p95_ms": 20, "latency_source": "test fixture"}
     ev = evaluate(scenario(options=[rented(), api]), with_prices(base_catalog, price(2.5, 10)))
     # rent: 1,461 / month; API 3,500 / month -> rent wins; measured capacity has no latency -> unverified
     assert ev.recommendation.option == "rent"
@@ -278,11 +278,12 @@ def test_request_classes_route_by_quality(base_catalog):
     # model scores 0.7, so however large its fleet it keeps only the easy 70 %; the API (0.9)
     # takes the hard 30 % plus whatever the local fleet cannot.
     classes = [{"name": "easy", "share": 0.7}, {"name": "hard", "share": 0.3, "min_quality": 0.8}]
-    api = {**API, "quality": 0.9}
+    api = {**API, "quality": 0.9, "quality_source": "test fixture"}
     cat = with_prices(base_catalog, price(2.5, 10))
     for gpus, local in [(0, 0.0), (50, 0.7)]:
         hyb = {"name": "hyb", "kind": "hybrid", "local": "rent", "overflow": "api", "local_gpus": gpus}
-        sc = scenario(options=[{**rented(), "quality": 0.7}, api, hyb], workload={"request_classes": classes})
+        local_quality = {"quality": 0.7, "quality_source": "test fixture"}
+        sc = scenario(options=[{**rented(), **local_quality}, api, hyb], workload={"request_classes": classes})
         ev = evaluate(sc, cat)
         cf = ev.option("hyb").cashflow
         assert cf["local_share"].tolist() == pytest.approx([local] * 12)
@@ -294,7 +295,7 @@ def test_request_classes_route_by_quality(base_catalog):
     assert ev.recommendation.option != "rent"
     assert (
         "Excluded for quality" in ev.recommendation.sentence
-        and "hard (0.8, 30% of requests)" in ev.recommendation.sentence
+        and "rent (hard 70% < 80% (stated))" in ev.recommendation.sentence
     )
 
 

@@ -17,6 +17,7 @@ from hypothesis import strategies as st
 
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import prepare
+from costmodel.engine.eligibility import class_scores, routed_scores
 from costmodel.io.scenario import load
 from costmodel.model.scenario import with_values
 from costmodel.text import count, percent, times, usd, usd_rate
@@ -57,7 +58,11 @@ def check_reasons(ev, catalog) -> int:
         assert len(rec.reasons) == 1 and not NUMBER.search(rec.reasons[0])
         return 1
     best = ev.option(rec.option)
-    ranked = sorted((o for o in ev.options if o.eligible), key=lambda o: -o.npv_usd)
+    # a router sending every class to one member is that member: not ranked as a rival
+    ranked = sorted(
+        (o for o in ev.options if o.eligible and not (o.routing and len(set(o.routing.routes.values())) == 1)),
+        key=lambda o: -o.npv_usd,
+    )
     wl = sc.workload
     for reason in rec.reasons:
         if _check(
@@ -137,9 +142,19 @@ def check_reasons(ev, catalog) -> int:
             ), reason
         elif reason.startswith(("Its latency is unverified", "Excluded for missing the SLO")):
             assert not NUMBER.search(_blank_names(reason, ev)), reason
+        elif reason.startswith("Routes:"):
+            routes = best.routing.routes
+            want = (
+                f"all -> {routes[wl.classes[0].name]}"
+                if len(set(routes.values())) == 1
+                else ", ".join(f"{c.name} ({percent(c.share)}) -> {routes[c.name]}" for c in wl.classes)
+            )
+            assert reason == f"Routes: {want}.", reason
         elif reason.startswith(("Quality:", "Excluded for quality:")):
-            for o in ev.options:  # a quality note quotes the option's score and the classes' needs
-                reason = reason.replace(o.quality.note, "<note>")
+            for o in ev.options:  # a quality note quotes each class's accuracy and need: read back below
+                if o.quality.note in reason:
+                    check_quality_note(o, ev)
+                    reason = reason.replace(o.quality.note, "<note>")
             assert not NUMBER.search(_blank_names(reason, ev)), reason
         else:
             raise AssertionError(f"a reason no test knows: {reason}")
@@ -165,6 +180,38 @@ def check_reasons(ev, catalog) -> int:
             ), risk
             checked += 1
     return checked
+
+
+QUALITY_PART = re.compile(
+    r"(?P<cls>[\w-]+) (?:(?P<acc>[\d.]+%)(?: \(95 % interval's low end; accuracy (?P<point>[\d.]+%)\))? "
+    r"(?P<op>>=|<) |unknown \(needs )(?P<need>[\d.]+%)\)?"
+)
+
+
+def check_quality_note(o, ev) -> None:
+    """Each class's figures in a quality note, recomputed from the scores of what serves it."""
+    sc = ev.scenario
+    option = sc.option(o.name)
+    if o.kind == "router":
+        scores = routed_scores(o.routing.routes, sc)
+    elif o.kind == "hybrid":
+        scores = routed_scores({c.name: o.name for c in sc.workload.classes}, sc)
+    else:
+        scores = class_scores(option, sc)
+    note = o.quality.note
+    for m in QUALITY_PART.finditer(note):
+        c = next(c for c in sc.workload.classes if c.name == m["cls"])
+        s = scores[c.name]
+        assert m["need"] == percent(c.min_quality), (note, m["need"])
+        if m["acc"] is None:
+            assert s is None, note
+            continue
+        lower = sc.workload.quality_bound == "lower" and s.ci_low is not None
+        assert m["acc"] == percent(s.ci_low if lower else s.accuracy), (note, m["acc"])
+        if lower:
+            assert m["point"] == percent(s.accuracy), note
+        assert (m["op"] == ">=") == (s.checked(sc.workload.quality_bound) >= c.min_quality - 1e-12), note
+    assert not NUMBER.search(QUALITY_PART.sub("", note).replace("95 %", "")), note
 
 
 def check_risk(risk: str, o, ev, prepared) -> None:

@@ -17,9 +17,10 @@ import pytest
 
 from tests.conftest import ROOT, free_port
 
-# four live figures from the controls, the Monte Carlo cost ranges, the tornado, and a capacity
-# frontier for each self-hosted option of the default scenario (fintech-rag) the roofline models
-FIGURES = 6 + 2
+# four live figures from the controls, the Monte Carlo cost ranges, the tornado, a capacity
+# frontier for each self-hosted option of the default scenario (fintech-rag) the roofline models,
+# and its router's cost-quality frontier
+FIGURES = 6 + 2 + 1
 RENDER_S = 120  # a first render takes 3-5 s here
 PER_MILLION = "Cost per 1M tokens"  # title of the figure with labelled bars
 ARGS = [
