@@ -480,9 +480,12 @@ def latencies(r: Replica, load: Load, mean_in_flight: ArrayLike, cost: StepCost 
     * rate: Little's law, ``m = rate x output tokens x step(m)``;
     * TPOT: the step time at the mean and at the p95 concurrency (:func:`concurrency_p95`),
       the step's prefill being the arrivals' mean ``rate x prompt`` per second;
-    * TTFT: the prompt is prefilled in the budget the decodes leave, ``prompt / (budget - n)``
-      steps, slowed by ``1 / (1 - rho)`` with ``rho`` the share of that budget the arrivals'
-      prefill uses (processor sharing), plus the step that makes the first token;
+    * TTFT: the prompt is prefilled in the budget the decodes and the other arrivals' prefill
+      leave, ``share = (budget - n) (1 - rho)`` tokens a step (``rho``: the share of the decodes'
+      leftover the arrivals' mean prefill uses), so in ``max(prompt / share, 1)`` steps, each
+      carrying its own chunk ``min(prompt, share)`` beside the others' work; plus one step of
+      waiting for the step under way. (A step's own chunk is what makes an idle replica's TTFT
+      the prompt's prefill time, not a decode step's.)
     * e2e: TTFT plus ``output - 1`` steps.
 
     ``cost`` is ``step_cost(r, load)`` when the caller has it already.
@@ -493,14 +496,16 @@ def latencies(r: Replica, load: Load, mean_in_flight: ArrayLike, cost: StepCost 
     ...             0.9, 0, 256, 8192, 0.0, 0.7, 0.5, 0.5)
     >>> lat = latencies(r, Load(1000, 200), 64)
     >>> round(float(lat["rate"]), 1), round(float(lat["tpot_p95"]) * 1e3, 1), round(float(lat["ttft_p95"]) * 1e3)
-    (13.7, 24.7, 28)
+    (13.7, 24.7, 82)
     """
     cost = cost or step_cost(r, load)
     m = np.maximum(np.asarray(mean_in_flight, float), 1e-9)
     p95 = _p95(r, load, cost, m)
     step_mean = cost.seconds(m, p95["prefill"])
     rate = m / (load.output_tokens * step_mean)
-    ttft_mean = step_mean * (load.prompt / np.maximum(r.token_budget - m, 1e-9) / (1.0 - p95["rho"]) + 1.0)
+    share_mean = np.maximum(r.token_budget - m, 1e-9) * (1.0 - p95["rho"])
+    own_mean = cost.seconds(m, p95["prefill"] + np.minimum(load.prompt, share_mean))
+    ttft_mean = own_mean * np.maximum(load.prompt / share_mean, 1.0) + step_mean
     step_p95, ttft_p95 = p95["step"], p95["ttft"]
     return {
         "rate": rate,
@@ -520,12 +525,14 @@ def _p95(r: Replica, load: Load, cost: StepCost, m: Array) -> dict[str, Array]:
     step = cost.seconds(n95, prefill)
     leftover = np.maximum(r.token_budget - n95, 1e-9)
     rho = np.minimum(prefill / leftover, 1.0 - 1e-12)
+    share = leftover * (1.0 - rho)  # prompt tokens a step has room for beside the others' work
+    own = cost.seconds(n95, prefill + np.minimum(load.prompt, share))  # a step carrying this prompt's chunk
     return {
         "n95": n95,
         "prefill": prefill,
         "step": step,
         "rho": rho,
-        "ttft": step * (load.prompt / leftover / (1.0 - rho) + 1.0),
+        "ttft": own * np.maximum(load.prompt / share, 1.0) + step,
         "prefill_load": prefill / np.maximum(r.token_budget - m, 1e-9),
     }
 

@@ -248,3 +248,30 @@ def test_slo_capacity_broadcasts_over_draws(mbu, mfu):
         assert together.limit[i] == alone.limit
         np.testing.assert_allclose(together.batch[i], alone.batch, rtol=1e-12)
         np.testing.assert_allclose(together.requests_per_s[i], alone.requests_per_s, rtol=1e-12)
+
+
+def test_idle_ttft_is_the_prompts_own_prefill():
+    """Hand-checked: one 1,000-token prompt on an idle H100 (BF16 8B, perfect efficiency) takes
+    its own linear FLOPs, 1,000 x 2 x 8.03e9 / 989e12 = 16.2 ms, plus weights read twice (the
+    prefill step and the step under way, 2 x 16.06e9 / 3.35e12 = 9.6 ms) and attention; the
+    old model gave the step under way alone (~5 ms)."""
+    lat = latencies(llama_8b(), Load(1000, 200), 1e-6)
+    linear = 1000 * 2 * 8.03e9 / 989e12
+    weights = 16.06e9 / 3.35e12
+    attention = 1000 * 4 * 32 * 4096 * 1000 / 2 / 989e12
+    assert float(lat["ttft_p95"]) == pytest.approx(linear + 2 * weights + attention, rel=0.02)
+
+
+@FAST
+@given(
+    prompt=st.floats(16, 30_000),
+    answer=st.floats(1, 2000),
+    cached=st.floats(0, 0.9),
+    in_flight=st.floats(1e-3, 200),
+)
+def test_ttft_never_beats_the_prompts_compute(prompt, answer, cached, in_flight):
+    """At any load, the first token waits at least for the uncached prompt's linear FLOPs."""
+    r = llama_8b(prefill_mfu=0.6)
+    load = Load(prompt, answer, cached)
+    floor = float(load.prompt) * 2 * r.active_parameters / (r.flops * 0.6)
+    assert float(latencies(r, load, in_flight)["ttft_p95"]) >= floor * (1 - 1e-9)
