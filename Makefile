@@ -51,6 +51,7 @@ bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/capacity.py
 	$(BIN)/python bench/worst_case.py
 	$(BIN)/python bench/fuzz.py
+	$(BIN)/python bench/claims.py
 
 vllm: $(VLLM_STAMP)
 

@@ -542,6 +542,57 @@ def report_cmd(
         _fail(e, scenario)
 
 
+@app.command("claims")
+def claims_cmd(
+    scenario: Annotated[
+        Path, typer.Option("--scenario", help="Scenario YAML file the claims are checked against.")
+    ] = Path("data/scenarios/fintech-rag.yaml"),
+    output: Annotated[
+        Path | None,
+        typer.Option("-o", "--output", help="HTML file to write (default reports/claims-<scenario>.html)."),
+    ] = None,
+    set_: Annotated[
+        list[str] | None,
+        typer.Option("--set", help="Override a field, path=value (as tco evaluate): the verdicts move with it."),
+    ] = None,
+    probe_run: Annotated[
+        list[str] | None,
+        typer.Option(help="OPTION=DIR: a tco probe run measuring that option (an API's latency). Repeatable."),
+    ] = None,
+    quality_run: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="OPTION=DIR: a tco quality run measuring that option's accuracy; serving=DIR for the served "
+            "model. Repeatable."
+        ),
+    ] = None,
+    draws: DrawsOption = 2000,
+    seed: SeedOption = 0,
+) -> None:
+    """Check seven claims from the local-versus-cloud debate against a scenario: each gets a
+    computed verdict (holds, holds when, does not hold, cannot tell without) with its conditions
+    as numbers, figures and the assumptions it rests on, rendered to one offline HTML file."""
+    from tco.claims import render, run_overrides
+
+    target = output or paths.REPORTS / f"claims-{scenario.stem}.html"
+    try:
+        overrides = [*(set_ or ()), *run_overrides(scenario, probe_run, quality_run)]
+        claims = render(
+            scenario,
+            target,
+            overrides=overrides,
+            draws=draws,
+            seed=seed,
+            progress=_progress,
+        )
+    except (InputError, EngineError) as e:
+        _fail(e, scenario)
+    for c in claims:
+        out.print(f"{c.number}. {c.title}", style="bold", highlight=False)
+        for f in c.findings:
+            out.print(f"   {f.question}: {f.verdict}", highlight=False, soft_wrap=True)
+
+
 @app.command("lab")
 def lab_cmd(port: Annotated[int, typer.Option(help="Port for JupyterLab.")] = 8888) -> None:
     """Open JupyterLab on notebooks/."""

@@ -354,3 +354,39 @@ def cost_quality_frontier(choice, name: str) -> go.Figure:
     fig.update_xaxes(title="NPV of cost, USD (left is cheaper)")
     fig.update_yaxes(title="traffic-weighted accuracy", tickformat=".0%")
     return fig
+
+
+def claim_curve(curve, title: str = "") -> go.Figure:
+    """A claim's curve (:class:`costmodel.claims.Curve`): each series against its x, the claimed
+    figure as a dashed line, the scenario's x as a dotted one."""
+    fig = go.Figure(layout=LAYOUT)
+    for i, (series, df) in enumerate(curve.data.groupby("series", sort=False)):
+        fig.add_scatter(
+            x=_list(df["x"]), y=_list(df["y"]), name=str(series), mode="lines", line=dict(color=PALETTE[i % 8], width=2)
+        )
+    x = curve.data["x"]
+    fig.add_scatter(  # traces, not shapes: shapes on log axes want log10 coordinates
+        x=[float(x.min()), float(x.max())],
+        y=[curve.mark, curve.mark],
+        name=curve.mark_label,
+        mode="lines",
+        line=dict(dash="dash", color="#d62728"),
+    )
+    if curve.scenario_x is not None:
+        y = curve.data["y"]
+        low, high = (-1.0, 1.0) if curve.y_percent else (float(y[y > 0].min()) if curve.log_y else 0.0, float(y.max()))
+        fig.add_scatter(
+            x=[curve.scenario_x, curve.scenario_x],
+            y=[low, max(high, curve.mark)],
+            name="this scenario",
+            mode="lines",
+            line=dict(dash="dot", color="#7f7f7f"),
+        )
+    fig.update_layout(title=title, showlegend=True)
+    fig.update_xaxes(title_text=curve.x_title, type="log" if curve.log_x else "linear")
+    fig.update_yaxes(
+        title_text=curve.y_title, tickformat=".0%" if curve.y_percent else ",", type="log" if curve.log_y else "linear"
+    )
+    if curve.y_percent:  # a saving of -900 % says no more than -100 %
+        fig.update_yaxes(range=[-1.0, 1.0])
+    return fig
