@@ -11,10 +11,9 @@ import pytest
 from costmodel.claims import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, HOLDS_WHEN, VERDICTS, idle_latency
 from costmodel.engine.capacity import make_stack
 from costmodel.text import count, latency, percent
+from tco.claims import CLAIMS_DRAWS as DRAWS
 from tco.claims import prepare, run_overrides
 from tests.conftest import EXAMPLE_RUN, EXTERNAL, FINTECH, assert_bad_input, tco, write_quality_run
-
-DRAWS = 300  # enough for claim 3's spread; the verdicts the flips test do not depend on it
 
 
 def check(overrides=()):
@@ -178,7 +177,7 @@ def test_run_overrides_need_option_and_folder():
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
     out = tmp_path_factory.mktemp("claims") / "claims.html"
-    result = tco("claims", "--scenario", str(FINTECH), "-o", str(out), "--draws", str(DRAWS), timeout=300)
+    result = tco("claims", "--scenario", str(FINTECH), "-o", str(out), timeout=300)  # default draws, as the docs
     assert result.returncode == 0, result.stderr
     return out.read_text(encoding="utf-8"), result
 
@@ -247,3 +246,15 @@ def test_claims_use_a_probe_run_of_an_api(fintech, tmp_path):
     cloud = probe["ttft_p95_ms"] + (350 - 1) * probe["tpot_p95_ms"]
     assert one.numbers["cloud_e2e_ms"] == pytest.approx(cloud)
     assert one.kind == (HOLDS if one.numbers["local_e2e_ms"] < cloud else DOES_NOT_HOLD)
+
+
+def test_docs_show_what_the_command_prints(rendered):
+    """docs/claims.md quotes the console's verdicts for the bundled scenario: they must be today's."""
+    from tests.conftest import ROOT
+
+    docs = (ROOT / "docs" / "claims.md").read_text(encoding="utf-8")
+    block = re.search(r"```text\n\$ tco claims\n(.*?)```", docs, re.S)
+    assert block, "docs/claims.md shows the verdicts tco claims prints"
+    printed = " ".join(rendered[1].stdout.split())
+    for line in block.group(1).splitlines():
+        assert " ".join(line.split()) in printed, f"docs/claims.md line not in today's output: {line}"
