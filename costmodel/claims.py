@@ -567,6 +567,14 @@ def _pay_once(sc: Scenario, ev: Evaluation) -> Finding:
         f"Over {count(sim.draws)} Monte Carlo draws the P10-P90 range of total cost is {percent(s_own)} of the "
         f"median for {name} and {percent(s_api)} for {api}."
     )
+    met = sim.slo_met.get(name)
+    if met is not None:  # a fleet bought on the plan keeps its cost steady by leaving demand unserved
+        n["owned_slo_miss"] = float(1.0 - np.mean(met))
+        computed.append(
+            f"The steadiness has a price: in {percent(n['owned_slo_miss'])} of the draws the {name} fleet bought "
+            "on the plan falls short (more demand or less efficiency than planned) and requests miss the SLO "
+            "(counted there, not as cost)."
+        )
     predictable = s_own < s_api
     if recurring <= 0.5 and predictable:
         return Finding(
@@ -928,6 +936,17 @@ def cheapest_open_serving(sc: Scenario, catalog: Catalog, model: str) -> dict[st
     return best
 
 
+def _self_hosting_overhead(sc: Scenario) -> tuple[float, float, str | None]:
+    """Monthly operations staff and planned peak utilisation of the scenario's first rented (else
+    owned) option: what running any open model would add to its GPU-hours."""
+    o = next((o for o in sc.options if isinstance(o, RentedOption)), None) or next(
+        (o for o in sc.options if isinstance(o, OwnedOption)), None
+    )
+    if o is None:
+        return 0.0, 0.85, None
+    return float(o.ops_staff_fte or 0) * float(o.ops_staff_usd_per_year or 0) / 12.0, float(o.max_utilization), o.name
+
+
 def claim_open_models(sc: Scenario, catalog: Catalog, ev: Evaluation, gpt4o: ApiPrice | None = None) -> Claim:
     """Claim 7: open models such as Qwen2.5 and Mistral Small change the economics, while GPT-4o
     stays ahead on nuanced writing. Computed: the cheapest rented layout of each open model within
@@ -965,24 +984,28 @@ def claim_open_models(sc: Scenario, catalog: Catalog, ev: Evaluation, gpt4o: Api
     api_option = ApiOption(name="gpt-4o", kind="api", provider="openai", model="gpt-4o")
     api_per_request = float(usd_per_request(api_option, gpt4o, wl))
     rows += [sourced_row("openai/gpt-4o: input", gpt4o.input), sourced_row("openai/gpt-4o: output", gpt4o.output)]
-    busy = 0.85 / float(wl.peak_to_mean or 1.0)  # a fleet planned at 85 % of its peak capacity
+    staff, headroom, like = _self_hosting_overhead(sc)
+    busy = headroom / float(wl.peak_to_mean or 1.0)  # mean load of a fleet planned for the peak
     found = [b for m in OPEN_MODELS if m in catalog.models and (b := cheapest_open_serving(sc, catalog, m))]
     computed = [
         f"GPT-4o: {usd_rate(api_per_request * 1000, 2)} per 1,000 requests of {count(wl.input_tokens_per_request)} "
-        f"tokens in and {count(wl.output_tokens_per_request)} out."
+        f"tokens in and {count(wl.output_tokens_per_request)} out.",
+        f"Self-hosting carries {usd(staff)}/month of operations staff and plans for {percent(headroom)} of peak "
+        f"capacity{f', as {like} does' if like else ' (no self-hosted option in the scenario: no staff, 85 %)'}; "
+        "costs both sides share (vector database, integration) are left out.",
     ]
     table = []
     for b in found:
         at_load = b["usd_per_request"] / busy
-        breakeven = b["usd_per_hour"] * HOURS_PER_MONTH / api_per_request
+        breakeven = (b["usd_per_hour"] * HOURS_PER_MONTH + staff) / api_per_request
         b |= {"usd_per_request_at_load": at_load, "breakeven_requests": breakeven}
         table.append(b)
         rows.append(sourced_row(f"{b['gpu']}: on-demand price ({b['price'].provider})", b["price"].price))
         computed.append(
             f"{b['model']}: {b['gpus']} x {b['gpu']} {b['quantization']} at {usd_rate(b['usd_per_hour'], 2)}/hour; "
             f"{usd_rate(at_load * 1000, 2)} per 1,000 requests at {percent(busy)} mean load "
-            f"({percent(1 - at_load / api_per_request)} below GPT-4o); one replica pays for itself from "
-            f"{count(breakeven)} requests/month."
+            f"({percent(1 - at_load / api_per_request)} below GPT-4o); one replica and the staff pay for "
+            f"themselves from {count(breakeven)} requests/month."
         )
     if not table:
         econ = Finding(
@@ -998,6 +1021,7 @@ def claim_open_models(sc: Scenario, catalog: Catalog, ev: Evaluation, gpt4o: Api
     n = {
         "saving_at_load": 1 - winner["usd_per_request_at_load"] / api_per_request,
         "breakeven_requests": winner["breakeven_requests"],
+        "gpt4o_usd_per_request": api_per_request,
         "mean_load": busy,
     }
     v = wl.requests_per_month

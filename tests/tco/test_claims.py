@@ -9,8 +9,9 @@ import numpy as np
 import pytest
 
 from costmodel.claims import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, HOLDS_WHEN, VERDICTS, idle_latency
+from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine.capacity import make_stack
-from costmodel.text import count, latency, percent
+from costmodel.text import count, latency, percent, usd
 from tco.claims import CLAIMS_DRAWS as DRAWS
 from tco.claims import prepare, run_overrides
 from tests.conftest import EXAMPLE_RUN, EXTERNAL, FINTECH, assert_bad_input, tco, write_quality_run
@@ -99,6 +100,8 @@ def test_claim3_pay_once_reads_the_cash_flow(fintech):
     assert f.kind == DOES_NOT_HOLD and f.numbers["recurring_share"] > 0.5
     assert f.numbers["owned_spread"] < f.numbers["api_spread"]  # the owned fleet is bought on the plan
     assert percent(f.numbers["recurring_share"]) in f.verdict
+    assert 0 < f.numbers["owned_slo_miss"] < 1  # steady cost, paid for in unserved requests
+    assert f"in {percent(f.numbers['owned_slo_miss'])} of the draws" in " ".join(f.computed)
 
 
 def test_claim4_savings_flip_at_the_stated_volume(fintech):
@@ -153,6 +156,12 @@ def test_claim7_flips_below_one_replicas_volume(fintech):
     assert f.kind == HOLDS
     v = f.numbers["breakeven_requests"]
     assert f"from {count(v)} requests/month" in f.verdict
+    # one replica rented around the clock plus rent-h100's operations staff, at GPT-4o's price per request
+    sc = prepare(FINTECH, draws=0).scenario
+    staff = 0.25 * 200_000 / 12
+    assert f"{usd(staff)}/month of operations staff" in " ".join(f.computed)
+    assert v == pytest.approx((2.99 * HOURS_PER_MONTH + staff) / (f.numbers["gpt4o_usd_per_request"]))
+    assert sc.workload.requests_per_month >= v
     below = finding(check([f"workload.requests_per_month={v * 0.9:.0f}"]), 7, "open models")
     assert below.kind == HOLDS_WHEN and f"volume reaches {count(below.numbers['breakeven_requests'])}" in below.verdict
     assert finding(fintech, 7, "GPT-4o ahead").kind == CANNOT_TELL
