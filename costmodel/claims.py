@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from costmodel.assumptions import quality_rows, scenario_row, sourced_row, stated_row
+from costmodel.assumptions import quality_rows, register, scenario_row, sourced_row, stated_row
 from costmodel.core import roofline
 from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load
 from costmodel.core.units import HOURS_PER_MONTH
@@ -673,10 +673,8 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         scenario_x=v_here,
         y_percent=True,
     )
-    rows = _workload_rows(
-        sc, "requests_per_month", "input_tokens_per_request", "output_tokens_per_request", "peak_to_mean"
-    )
-    return Claim(4, title, claim, method, (f,), _rows(*rows), curve)
+    # the saving rests on every cost input of both sides: the whole assumptions register
+    return Claim(4, title, claim, method, (f,), _rows(*register(ev, catalog).to_dict("records")), curve)
 
 
 def _saving_words(x: float) -> str:
