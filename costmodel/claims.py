@@ -242,7 +242,7 @@ def claim_quantized_latency(sc: Scenario, catalog: Catalog, ev: Evaluation) -> C
         kind = HOLDS if here >= 0.6 else HOLDS_WHEN
         condition = (
             f"{cond if kind == HOLDS else cond.replace('answers of', 'answers are')} "
-            f"(here {count(wl.output_tokens_per_request)}: {percent(here)})"
+            f"(this scenario's {count(wl.output_tokens_per_request)}-token answers: {percent(here)} less)"
         )
     else:
         kind = DOES_NOT_HOLD
@@ -391,7 +391,7 @@ def claim_paged_p95(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         kind = HOLDS_WHEN
         cond = (
             f"answers are at most {count(np.floor(longest))} tokens on a lightly loaded replica "
-            f"(here {count(wl.output_tokens_per_request)} tokens: {latency(floor['e2e_p95'])} idle, "
+            f"(this scenario's {count(wl.output_tokens_per_request)}: {latency(floor['e2e_p95'])} idle, "
             f"{latency(planned)} at the planned load)"
         )
     else:
@@ -482,7 +482,10 @@ def claim_a10g(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
             )
             n["max_tokens"] = limit
             kind = HOLDS if rpm >= A10G_TARGET_RPM else HOLDS_WHEN
-            cond = f"requests are at most {count(limit)} tokens (here {count(total)}: {count(rpm)} requests/minute)"
+            cond = (
+                f"requests are at most {count(limit)} tokens "
+                f"(this scenario's {count(total)}: {count(rpm)} requests/minute)"
+            )
             first = Finding(
                 "10,000 requests/minute on one A10G",
                 kind,
@@ -661,7 +664,7 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         kind = HOLDS if here >= SAVINGS_TARGET else HOLDS_WHEN
         cond = (
             f"{'from' if kind == HOLDS else 'volume reaches'} {count(v80)} requests/month "
-            f"(here {count(v_here)}: {_saving_words(here)})"
+            f"(this scenario's {count(v_here)}: {_saving_words(here)})"
         )
     f = Finding("savings of 80 %", kind, cond, tuple(computed), n)
     curve = Curve(
@@ -678,7 +681,7 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
 
 
 def _saving_words(x: float) -> str:
-    return f"{percent(x)} saved" if x >= 0 else f"{percent(-x)} more"
+    return f"{percent(x)} saved" if x >= 0 else f"{percent(-x)} more than the API"
 
 
 # ---------------------------------------------------------------------------- claim 5
@@ -1040,7 +1043,7 @@ def claim_open_models(sc: Scenario, catalog: Catalog, ev: Evaluation, gpt4o: Api
             "open models change the economics",
             kind,
             f"{lead} {count(winner['breakeven_requests'])} requests/month ({winner['model']} on {winner['gpus']} x "
-            f"{winner['gpu']}, {percent(n['saving_at_load'])} below GPT-4o per request; here {count(v)})",
+            f"{winner['gpu']}, {percent(n['saving_at_load'])} below GPT-4o per request; this scenario: {count(v)})",
             tuple(computed),
             n,
         )

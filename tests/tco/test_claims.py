@@ -53,7 +53,7 @@ def test_claim1_latency_cut_flips_at_its_threshold(fintech):
     assert f.kind == HOLDS  # 350-token answers
     threshold = f.numbers["threshold_tokens"]
     assert f"at least {count(np.ceil(threshold))} tokens" in f.verdict
-    assert f"{percent(f.numbers['cut'])})" in f.verdict
+    assert f"{percent(f.numbers['cut'])} less)" in f.verdict
     below = finding(check([f"workload.output_tokens_per_request={np.floor(threshold) - 5:g}"]), 1, "latency cut")
     assert below.kind == HOLDS_WHEN and below.numbers["cut"] < 0.6
     above = finding(check([f"workload.output_tokens_per_request={np.ceil(threshold) + 5:g}"]), 1, "latency cut")
