@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import os
 import re
+import secrets
 import shutil
 import socket
 import subprocess
@@ -58,6 +59,12 @@ MEASURED = {"output_tokens_per_s_per_replica": 1000, "source": "test", "as_of": 
 """1,000 output tok/s / 100 output tokens per request = 10 requests/s per replica."""
 
 API = {"name": "api", "kind": "api", "provider": "test", "model": "m"}
+
+
+def throwaway_key(shape: str = "") -> str:
+    """A credential made at run time for the secrets tests (none is committed), with ``shape``
+    (quotes, backslashes) inside it where a test needs escaping exercised."""
+    return f"tk-{shape}{secrets.token_hex(16)}"
 
 
 def scenario(**changes: Any) -> Scenario:

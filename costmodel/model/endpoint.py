@@ -80,7 +80,7 @@ def redact_url(url: str) -> str:
 
     Examples
     --------
-    >>> redact_url("https://me:sk-abc@api.example.com/v1"), redact_url("http://h:8000/v1")
+    >>> redact_url("https://me:hunter2@api.example.com/v1"), redact_url("http://h:8000/v1")
     ('https://me:***@api.example.com/v1', 'http://h:8000/v1')
     """
     parts = urlsplit(url)

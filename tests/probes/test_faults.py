@@ -17,7 +17,7 @@ import pytest
 from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
-from tests.conftest import ROOT, free_port, start_fault_server, tco
+from tests.conftest import ROOT, free_port, start_fault_server, tco, throwaway_key
 
 TRANSPORT_MS = 3.0  # loopback, HTTP and SSE parsing on an idle core: what is left once timer lag is counted
 
@@ -252,7 +252,7 @@ def test_budget_without_a_price_is_an_error(server, tmp_path):
 
 
 def test_secret_never_written(server, tmp_path, monkeypatch):
-    secret = "sk-test-" + "Z" * 32
+    secret = throwaway_key()
     monkeypatch.setenv("TCO_TEST_KEY", secret)
     endpoint = Endpoint(base_url=f"{server}/f/http500/v1", model="fault-model", api_key_env="TCO_TEST_KEY")
     run_dir, *_ = run(server, tmp_path, endpoint=endpoint, requests=2)
@@ -414,7 +414,7 @@ def test_base_url_with_a_query_string_is_bad_input(server, tmp_path):
 def test_url_credentials_and_echoed_keys_never_reach_disk(server, tmp_path, monkeypatch):
     """A password in the base URL and a key with quotes and slashes, echoed by the server in its
     error body (JSON-escaped, URL-encoded): none of it is written."""
-    key = 'sk-"quoted\\\\/' + "K" * 24
+    key = throwaway_key('"quoted\\\\/')
     monkeypatch.setenv("TCO_TEST_KEY", key)
     host = server.removeprefix("http://")
     endpoint = Endpoint(
@@ -447,7 +447,7 @@ def test_no_file_written_downstream_holds_the_secrets(server, tmp_path, monkeypa
     it: none holds the planted key or the URL's password."""
     import zipfile
 
-    key, password = "sk-planted-" + "Q" * 30, "pw-planted-" + "R" * 20
+    key, password = throwaway_key(), "pw-planted-" + "R" * 20
     monkeypatch.setenv("TCO_TEST_KEY", key)
     host = server.removeprefix("http://")
     endpoint = Endpoint(base_url=f"http://u:{password}@{host}/v1", model="fault-model", api_key_env="TCO_TEST_KEY")

@@ -21,7 +21,7 @@ from costmodel.io.quality import class_accuracy, read_golden_set, read_summary
 from costmodel.model.quality import QualityItem, wilson_interval
 from probes.quality import judge
 from probes.suites import ABSTAIN, SUITES, generate
-from tests.conftest import ROOT, assert_bad_input, start_fault_server, tco
+from tests.conftest import ROOT, assert_bad_input, start_fault_server, tco, throwaway_key
 
 TRUTH = {"easy": 0.9, "hard": 0.6}
 
@@ -273,7 +273,7 @@ def test_budget_keeps_the_bill_under_the_limit(oracle, items_file, tmp_path):
 
 
 def test_the_key_never_reaches_disk(oracle, items_file, tmp_path):
-    secret = "sk-quality-secret-0123456789"
+    secret = throwaway_key()
     result = quality(
         oracle,
         tmp_path,

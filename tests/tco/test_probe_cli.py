@@ -32,7 +32,7 @@ def test_bad_probe_options(args, needles):
 
 def test_bad_endpoint_file(tmp_path):
     bad = tmp_path / "ep.yaml"
-    bad.write_text("base_url: http://127.0.0.1:9/v1\nmodel: m\napi_key: sk-nope\n")
+    bad.write_text("base_url: http://127.0.0.1:9/v1\nmodel: m\napi_key: not-a-key\n")
     assert_bad_input(tco("probe", str(bad)), "ep.yaml", "api_key", "unknown field", "api_key_env")
 
 
