@@ -24,6 +24,45 @@ class BadOption(ValueError):
     """A command-line value that cannot be used; the message names option and value."""
 
 
+def stdout_console() -> Console:
+    """Results on stdout: room for the tables when piped, text from files printed as text."""
+    return Console(width=None if sys.stdout.isatty() else 150, markup=False)
+
+
+def endpoint_of(endpoint_file: Path | None, base_url: str | None, model: str | None, **fields):
+    """The endpoint a measuring command talks to: the YAML file (``--base-url`` and ``--model``
+    override it), else one built from the options (``fields``: api_style, api_key_env, ...)."""
+    from costmodel.io.files import read_yaml, validate
+    from costmodel.model.endpoint import Endpoint
+
+    if endpoint_file is not None:
+        ep = validate(Endpoint, read_yaml(endpoint_file), str(endpoint_file))
+        updates = {k: v for k, v in {"base_url": base_url, "model": model}.items() if v}
+        return ep.model_copy(update=updates) if updates else ep
+    if not base_url or not model:
+        raise BadOption("give an endpoint file, or --base-url and --model")
+    return validate(Endpoint, {"base_url": base_url, "model": model, **fields}, "command line")
+
+
+def price_pair(price_in: float | None, price_out: float | None) -> tuple[float, float] | None:
+    """``--price-in`` and ``--price-out``, which come together or not at all."""
+    if (price_in is None) != (price_out is None):
+        raise BadOption("give --price-in and --price-out together")
+    return (price_in, price_out) if price_in is not None else None
+
+
+def exit_if_stopped(manifest, run_dir: Path) -> None:
+    """Exit as a stopped run should: 128 + the signal (130, 143), 1 after a failed write or a bug."""
+    if manifest.stopped_by in ("SIGINT", "SIGTERM"):  # the shell's convention
+        raise typer.Exit(130 if manifest.stopped_by == "SIGINT" else 143)
+    if manifest.stopped_by == "write-error":
+        err.print(Text.assemble(("error: ", "bold red"), f"writing {run_dir} failed; the run stopped"))
+        raise typer.Exit(1)
+    if manifest.stopped_by == "internal-error":
+        err.print(Text.assemble(("error: ", "bold red"), f"{manifest.failure}; the run stopped (please report it)"))
+        raise typer.Exit(1)
+
+
 def parse_levels(text: str | None, option: str, integer: bool) -> tuple[float, ...]:
     if not text:
         return ()
@@ -186,31 +225,28 @@ def register(app: typer.Typer, fail) -> None:
             err.print(
                 f"rebuilt {finalize}: {done.records} records, {done.levels} levels, status {done.status}{dropped}"
             )
-            print_summary(finalize, Console(width=None if sys.stdout.isatty() else 150, markup=False))
+            print_summary(finalize, stdout_console())
             return
-        from costmodel.io.files import InputError, read_yaml, validate
-        from costmodel.model.endpoint import Endpoint, GpuRef
+        from costmodel.io.files import InputError
+        from costmodel.model.endpoint import GpuRef
         from probes.load import LoadPlan
         from probes.run import ProbeWriteError, probe
 
         try:
-            if endpoint_file is not None:
-                ep = validate(Endpoint, read_yaml(endpoint_file), str(endpoint_file))
-                updates = {k: v for k, v in {"base_url": base_url, "model": model}.items() if v}
-                ep = ep.model_copy(update=updates) if updates else ep
-            else:
-                if not base_url or not model:
-                    raise BadOption("give an endpoint file, or --base-url and --model")
-                data = {
-                    "base_url": base_url,
-                    "model": model,
-                    "api_style": api_style,
-                    "server": server,
-                    "api_key_env": api_key_env,
-                }
-                if gpu:
-                    data["hardware"] = GpuRef(gpu=gpu, count=gpu_count, usd_per_gpu_hour=usd_per_gpu_hour).model_dump()
-                ep = validate(Endpoint, data, "command line")
+            hardware = (
+                {"hardware": GpuRef(gpu=gpu, count=gpu_count, usd_per_gpu_hour=usd_per_gpu_hour).model_dump()}
+                if gpu
+                else {}
+            )
+            ep = endpoint_of(
+                endpoint_file,
+                base_url,
+                model,
+                api_style=api_style,
+                server=server,
+                api_key_env=api_key_env,
+                **hardware,
+            )
             levels_c = parse_levels(concurrency, "--concurrency", True)
             levels_r = parse_levels(rate, "--rate", False)
             if levels_c and levels_r:
@@ -236,9 +272,7 @@ def register(app: typer.Typer, fail) -> None:
             for f, what in ((dataset, "--dataset"), (tokenizer, "--tokenizer")):
                 if f is not None and not f.is_file():
                     raise BadOption(f"{what} = {str(f)!r}: file not found")
-            if (price_in is None) != (price_out is None):
-                raise BadOption("give --price-in and --price-out together")
-            given = (price_in, price_out) if price_in is not None else None
+            given = price_pair(price_in, price_out)
             run_dir = probe(
                 ep,
                 plan,
@@ -256,13 +290,8 @@ def register(app: typer.Typer, fail) -> None:
             raise typer.Exit(1) from None
         except (InputError, BadOption, ValueError, RuntimeError, LookupError) as e:
             fail(e)
-        print_summary(run_dir, Console(width=None if sys.stdout.isatty() else 150, markup=False))
-        manifest = read_manifest(run_dir)
-        if manifest.stopped_by in ("SIGINT", "SIGTERM"):  # the shell's convention: 128 + the signal
-            raise typer.Exit(130 if manifest.stopped_by == "SIGINT" else 143)
-        if manifest.stopped_by == "internal-error":
-            err.print(Text.assemble(("error: ", "bold red"), f"{manifest.failure}; the run stopped (please report it)"))
-            raise typer.Exit(1)
+        print_summary(run_dir, stdout_console())
+        exit_if_stopped(read_manifest(run_dir), run_dir)
         summary = read_summary(run_dir)
         sent = sum(r.requests for r in summary)
         if sent and not sum(r.ok for r in summary):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -84,12 +83,11 @@ def register(app: typer.Typer, fail) -> None:
         """Score an OpenAI-compatible endpoint: accuracy per suite and request class with a 95 % Wilson
         interval, hallucination, schema-valid and field-accuracy rates, tokens and cost; every item written
         as it ends."""
-        from costmodel.io.files import InputError, read_yaml, validate
-        from costmodel.io.quality import read_summary
-        from costmodel.model.endpoint import Endpoint
+        from costmodel.io.files import InputError
+        from costmodel.io.quality import read_manifest, read_summary
         from probes.quality import score
         from probes.suites import SUITES, VERSION, generate
-        from tco.probe_cli import BadOption
+        from tco.probe_cli import BadOption, endpoint_of, exit_if_stopped, price_pair, stdout_console
 
         try:
             if dataset is not None and suite:
@@ -114,21 +112,8 @@ def register(app: typer.Typer, fail) -> None:
                 )
                 err.print(f"wrote {len(items)} items to {write_items}")
                 return
-            if endpoint_file is not None:
-                ep = validate(Endpoint, read_yaml(endpoint_file), str(endpoint_file))
-                updates = {k: v for k, v in {"base_url": base_url, "model": model}.items() if v}
-                ep = ep.model_copy(update=updates) if updates else ep
-            else:
-                if not base_url or not model:
-                    raise BadOption("give an endpoint file, or --base-url and --model")
-                ep = validate(
-                    Endpoint,
-                    {"base_url": base_url, "model": model, "api_style": api_style, "api_key_env": api_key_env},
-                    "command line",
-                )
-            if (price_in is None) != (price_out is None):
-                raise BadOption("give --price-in and --price-out together")
-            prices = (price_in, price_out) if price_in is not None else None
+            ep = endpoint_of(endpoint_file, base_url, model, api_style=api_style, api_key_env=api_key_env)
+            prices = price_pair(price_in, price_out)
             progress = Progress(
                 TextColumn("quality"),
                 BarColumn(),
@@ -161,19 +146,9 @@ def register(app: typer.Typer, fail) -> None:
                 )
         except (InputError, BadOption, ValueError) as e:
             fail(e)
-        print_quality(run_dir, Console(width=None if sys.stdout.isatty() else 150, markup=False))
-        from costmodel.io.quality import read_manifest
-
-        manifest = read_manifest(run_dir)
-        if manifest.stopped_by in ("SIGINT", "SIGTERM"):
-            raise typer.Exit(130 if manifest.stopped_by == "SIGINT" else 143)
+        print_quality(run_dir, stdout_console())
+        exit_if_stopped(read_manifest(run_dir), run_dir)
         total = next((r for r in read_summary(run_dir) if r.suite == "all" and r.item_class == "all"), None)
-        if manifest.stopped_by == "write-error":
-            err.print(Text.assemble(("error: ", "bold red"), f"writing {run_dir} failed; the run stopped"))
-            raise typer.Exit(1)
-        if manifest.stopped_by == "internal-error":
-            err.print(Text.assemble(("error: ", "bold red"), f"{manifest.failure}; the run stopped (please report it)"))
-            raise typer.Exit(1)
         if total is not None and total.n and total.errors == total.n:
             err.print(Text.assemble(("error: ", "bold red"), f"every item failed; see {run_dir}"))
             raise typer.Exit(1)
