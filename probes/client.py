@@ -323,6 +323,23 @@ def _fill(record: Record, ex: _Exchange) -> None:
     record.ok = record.error_kind is None
 
 
+def streamed_body(api_style: str, model: str, max_tokens: int, messages: list[dict[str, Any]], text: str) -> dict:
+    """The body of one streamed OpenAI-compatible request at temperature 0 with usage in its last
+    chunk: ``messages`` for the chat API, ``text`` for the completions API."""
+    body: dict[str, Any] = {
+        "model": model,
+        "max_tokens": max_tokens,
+        "stream": True,
+        "stream_options": {"include_usage": True},
+        "temperature": 0,
+    }
+    if api_style == "chat":
+        body["messages"] = messages
+    else:
+        body["prompt"] = text
+    return body
+
+
 def run_async(coro):
     """Run a coroutine on uvloop when it is installed (lower per-event overhead), else asyncio."""
     try:

@@ -26,7 +26,7 @@ import numpy as np
 from costmodel.model.base import printable
 from costmodel.model.endpoint import Endpoint
 from probes.budget import Budget
-from probes.client import Record, StreamingClient
+from probes.client import Record, StreamingClient, streamed_body
 from probes.prompts import Prompt
 from probes.results import RunWriter, summarize_level
 
@@ -60,17 +60,7 @@ class LoadPlan:
 
 def request_body(endpoint: Endpoint, prompt: Prompt) -> bytes:
     """The JSON body of one streamed request."""
-    body: dict[str, Any] = {
-        "model": endpoint.model,
-        "max_tokens": prompt.output_tokens,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        "temperature": 0,
-    }
-    if endpoint.api_style == "chat":
-        body["messages"] = prompt.messages
-    else:
-        body["prompt"] = prompt.text
+    body = streamed_body(endpoint.api_style, endpoint.model, prompt.output_tokens, prompt.messages, prompt.text)
     if endpoint.server == "vllm":  # exact output lengths, and usage on every chunk
         body["ignore_eos"] = True
         body["min_tokens"] = prompt.output_tokens

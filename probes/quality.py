@@ -33,8 +33,8 @@ from costmodel.model.base import printable
 from costmodel.model.endpoint import Endpoint
 from costmodel.model.quality import FORMAT, ClassSummary, ItemRecord, QualityItem, QualityManifest, wilson_interval
 from probes.budget import Budget
-from probes.client import Record, StreamingClient, Target, run_async
-from probes.results import RunWriter, new_run_id, package_versions
+from probes.client import Record, StreamingClient, Target, run_async, streamed_body
+from probes.results import STOP_OUTCOMES, RunWriter, new_run_id, package_versions
 from probes.suites import ABSTAIN
 
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
@@ -123,18 +123,8 @@ def judge(reply: str, item: QualityItem) -> Verdict:
 
 def request_body(endpoint: Endpoint, item: QualityItem) -> bytes:
     messages = item.messages if item.messages is not None else [{"role": "user", "content": item.prompt}]
-    body: dict[str, Any] = {
-        "model": endpoint.model,
-        "max_tokens": item.max_tokens,
-        "stream": True,
-        "stream_options": {"include_usage": True},
-        "temperature": 0,
-    }
-    if endpoint.api_style == "chat":
-        body["messages"] = messages
-    else:
-        body["prompt"] = "\n\n".join(str(m.get("content", "")) for m in messages)
-    return json.dumps(body).encode()
+    text = "\n\n".join(str(m.get("content", "")) for m in messages)
+    return json.dumps(streamed_body(endpoint.api_style, endpoint.model, item.max_tokens, messages, text)).encode()
 
 
 def summarize(records: list[ItemRecord], budget: Budget) -> list[ClassSummary]:
@@ -313,14 +303,7 @@ def score(
     run = QualityRun(endpoint, items, writer, client, budget, concurrency, on_item)
     with contextlib.suppress(KeyboardInterrupt):
         run_async(run.main())
-    status, stopped_by = {
-        None: ("complete", None),
-        "interrupted": ("interrupted", "SIGINT"),
-        "terminated": ("interrupted", "SIGTERM"),
-        "budget": ("budget-stopped", "budget"),
-        "write-error": ("failed", "write-error"),
-        "internal-error": ("failed", "internal-error"),
-    }[run.stop_reason]
+    status, stopped_by = STOP_OUTCOMES[run.stop_reason]
     writer.close()
     with contextlib.suppress(OSError):
         write_summary(writer.run_dir, summarize(run.records, budget))

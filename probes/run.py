@@ -30,7 +30,15 @@ from probes.budget import Budget
 from probes.client import Record, StreamingClient, Target, run_async
 from probes.endpoint import count_prompt_tokens, preflight
 from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan
-from probes.results import RunWriter, manifest_base, new_run_id, read_records, summarize, with_costs
+from probes.results import (
+    STOP_OUTCOMES,
+    RunWriter,
+    manifest_base,
+    new_run_id,
+    read_records,
+    summarize,
+    with_costs,
+)
 
 
 @dataclass(frozen=True)
@@ -249,14 +257,7 @@ def probe(
             search = run_async(main())
         except KeyboardInterrupt:
             runner.stop_reason = runner.stop_reason or "interrupted"
-    status, stopped_by = {
-        None: ("complete", None),
-        "interrupted": ("interrupted", "SIGINT"),
-        "terminated": ("interrupted", "SIGTERM"),
-        "budget": ("budget-stopped", "budget"),
-        "write-error": ("failed", "write-error"),
-        "internal-error": ("failed", "internal-error"),
-    }[runner.stop_reason]
+    status, stopped_by = STOP_OUTCOMES[runner.stop_reason]
     writer.close()
     finish(writer, levels, plan, prices, status, search, runner.spent_usd, stopped_by, runner.failure)
     if writer.failed is not None:
