@@ -13,11 +13,11 @@ import io
 import json
 import math
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from costmodel.model.probe_run import FORMAT, SUMMARY_COLUMNS, LevelSummary, ProbeManifest
 from costmodel.model.scenario import MeasuredThroughput, Slo
@@ -25,6 +25,7 @@ from costmodel.model.scenario import MeasuredThroughput, Slo
 MANIFEST = "manifest.json"
 SUMMARY = "summary.csv"
 REQUESTS = "requests.jsonl"
+M = TypeVar("M", bound=BaseModel)
 MAX_FILE_BYTES = 256 * 1024 * 1024  # a manifest or summary larger than this is not one
 
 
@@ -37,6 +38,43 @@ def _problem(e: ValidationError) -> tuple[str, Any, str]:
     field = ".".join(str(x) for x in err["loc"])
     value = err.get("input") if err["type"] != "missing" else None
     return field, value, err["msg"]
+
+
+def validated(path: Path, data: Any, model: type[M], error: type[Exception]) -> M:
+    """``data`` read from ``path`` validated through ``model``; a bad field is ``error`` naming
+    file, field and value (the run readers' one way of saying so)."""
+    try:
+        return model.model_validate(data)
+    except ValidationError as e:
+        field, value, msg = _problem(e)
+        raise error(f"{path}: {field} = {value!r}: {msg}") from None
+
+
+def validated_rows(
+    path: Path, text: str, model: type[M], columns: Sequence[str], fmt: str, error: type[Exception]
+) -> list[M]:
+    """A run's CSV file, each row validated through ``model``: a missing required column, a
+    column not in ``columns`` (format ``fmt``) or a bad cell is ``error`` naming file, line and field."""
+    reader = csv.DictReader(io.StringIO(text))
+    found = reader.fieldnames or []
+    required = [name for name, f in model.model_fields.items() if f.is_required()]
+    missing = [c for c in required if c not in found]
+    if missing:
+        raise error(
+            f"{path}: column {missing[0]!r} is missing"
+            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
+        )
+    unknown = [c for c in found if c not in columns]
+    if unknown:
+        raise error(f"{path}: column {unknown[0]!r} is not part of format {fmt}")
+    rows = []
+    for line, row in enumerate(reader, start=2):
+        try:
+            rows.append(model.model_validate(row))
+        except ValidationError as e:
+            field, value, msg = _problem(e)
+            raise error(f"{path}: line {line}, {field} = {value!r}: {msg}") from None
+    return rows
 
 
 def _read_text(path: Path) -> str:
@@ -66,37 +104,14 @@ def read_manifest(run_dir: Path) -> ProbeManifest:
             f"{path}: format = {version!r}: this workbench reads {FORMAT!r}; rebuild the "
             f"run with `tco probe --finalize {run_dir}`"
         )
-    try:
-        return ProbeManifest.model_validate(data)
-    except ValidationError as e:
-        field, value, msg = _problem(e)
-        raise ProbeRunError(f"{path}: {field} = {value!r}: {msg}") from None
+    return validated(path, data, ProbeManifest, ProbeRunError)
 
 
 def read_summary(run_dir: Path) -> list[LevelSummary]:
     """The per-level summary rows, each validated; a missing column or a bad cell is an error."""
     path = run_dir / SUMMARY
     text = _read_text(path)
-    reader = csv.DictReader(io.StringIO(text))
-    columns = reader.fieldnames or []
-    required = [name for name, f in LevelSummary.model_fields.items() if f.is_required()]
-    missing = [c for c in required if c not in columns]
-    if missing:
-        raise ProbeRunError(
-            f"{path}: column {missing[0]!r} is missing"
-            + (f" (and {len(missing) - 1} more)" if len(missing) > 1 else "")
-        )
-    unknown = [c for c in columns if c not in SUMMARY_COLUMNS]
-    if unknown:
-        raise ProbeRunError(f"{path}: column {unknown[0]!r} is not part of format {FORMAT}")
-    rows = []
-    for line, row in enumerate(reader, start=2):
-        try:
-            rows.append(LevelSummary.model_validate(row))
-        except ValidationError as e:
-            field, value, msg = _problem(e)
-            raise ProbeRunError(f"{path}: line {line}, {field} = {value!r}: {msg}") from None
-    return rows
+    return validated_rows(path, text, LevelSummary, SUMMARY_COLUMNS, FORMAT, ProbeRunError)
 
 
 def _cell(value: Any) -> str:

@@ -19,7 +19,7 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from costmodel.io.files import MISSING, InputError, read_text
-from costmodel.io.probe_run import write_atomic
+from costmodel.io.probe_run import validated, validated_rows, write_atomic
 from costmodel.model.quality import FORMAT, SUMMARY_COLUMNS, ClassSummary, QualityItem, QualityManifest
 from costmodel.model.scenario import MeasuredQuality
 
@@ -89,11 +89,7 @@ def read_manifest(run_dir: Path) -> QualityManifest:
     if not isinstance(data, dict) or data.get("format") != FORMAT:
         got = data.get("format") if isinstance(data, dict) else None
         raise QualityRunError(f"{path}: format {got!r}; this version reads {FORMAT!r}")
-    try:
-        return QualityManifest.model_validate(data)
-    except ValidationError as e:
-        err = e.errors()[0]
-        raise QualityRunError(f"{path}: {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
+    return validated(path, data, QualityManifest, QualityRunError)
 
 
 def read_summary(run_dir: Path) -> list[ClassSummary]:
@@ -102,19 +98,7 @@ def read_summary(run_dir: Path) -> list[ClassSummary]:
         text = read_text(path, "quality summary")
     except InputError as e:
         raise QualityRunError(f"{path}: {e.message}") from None
-    reader = csv.DictReader(text.splitlines())
-    rows = list(reader)  # a header alone: a run that finished no item
-    missing = [c for c in SUMMARY_COLUMNS if c not in (reader.fieldnames or ())]
-    if missing:
-        raise QualityRunError(f"{path}: missing column {missing[0]!r}")
-    out = []
-    for number, row in enumerate(rows, start=2):
-        try:
-            out.append(ClassSummary.model_validate(row))
-        except ValidationError as e:
-            err = e.errors()[0]
-            raise QualityRunError(f"{path}: line {number}, {'.'.join(map(str, err['loc']))}: {err['msg']}") from None
-    return out
+    return validated_rows(path, text, ClassSummary, SUMMARY_COLUMNS, FORMAT, QualityRunError)
 
 
 def measured_quality(run_dir: Path) -> tuple[MeasuredQuality, str]:
