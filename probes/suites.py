@@ -61,6 +61,31 @@ def _document(facts: list[str], rng: random.Random, long: bool) -> str:
     return "\n".join(f"{i + 1}. {line}" for i, line in enumerate(lines))
 
 
+def _item(
+    suite: str,
+    index: int,
+    facts: list[str],
+    question: str,
+    rng: random.Random,
+    hard: bool,
+    answer: str,
+    match: str,
+    max_tokens: int,
+    tolerance: float = 0.0,
+) -> QualityItem:
+    """One item: its facts made into a document (long and cluttered when hard) and asked about."""
+    return QualityItem(
+        id=f"{suite}-{index}",
+        messages=_messages(_document(facts, rng, hard), question),
+        answer=answer,
+        match=match,
+        tolerance=tolerance,
+        item_class="hard" if hard else "easy",
+        suite=suite,
+        max_tokens=max_tokens,
+    )
+
+
 def _messages(document: str, question: str) -> list[dict[str, str]]:
     return [
         {"role": "system", "content": SYSTEM},
@@ -91,16 +116,7 @@ def grounded_qa(rng: random.Random, index: int) -> QualityItem:
             )
         )
         answer, match = ABSTAIN, "abstain"
-    doc = _document(facts, rng, long)
-    return QualityItem(
-        id=f"grounded-qa-{index}",
-        messages=_messages(doc, question),
-        answer=answer,
-        match=match,
-        item_class="hard" if long else "easy",
-        suite="grounded-qa",
-        max_tokens=48,
-    )
+    return _item("grounded-qa", index, facts, question, rng, long, answer, match, max_tokens=48)
 
 
 def reasoning(rng: random.Random, index: int) -> QualityItem:
@@ -148,17 +164,7 @@ def reasoning(rng: random.Random, index: int) -> QualityItem:
             value = balance * (1 + rate / 100) ** months
         question = f"What is the balance after {months} months, in dollars?"
         answer, tolerance = f"{value:.2f}", 0.01
-    doc = _document(facts, rng, hard)
-    return QualityItem(
-        id=f"reasoning-{index}",
-        messages=_messages(doc, question),
-        answer=answer,
-        match="number",
-        tolerance=tolerance,
-        item_class="hard" if hard else "easy",
-        suite="reasoning",
-        max_tokens=64,
-    )
+    return _item("reasoning", index, facts, question, rng, hard, answer, "number", max_tokens=64, tolerance=tolerance)
 
 
 def extraction(rng: random.Random, index: int) -> QualityItem:
@@ -176,20 +182,11 @@ def extraction(rng: random.Random, index: int) -> QualityItem:
     if long:  # a second customer, mentioned in passing: the model must pick the right one
         other = rng.choice([n for n in NAMES if n != record["name"]])
         facts.append(f"{other} was referred by this customer and holds account AC-{rng.randrange(10**6, 10**7)}.")
-    doc = _document(facts, rng, long)
     question = (
         "Return a JSON object with the fields name, account_id, balance (a number) and currency for the "
         "customer the note is about. Reply with the JSON only."
     )
-    return QualityItem(
-        id=f"extraction-{index}",
-        messages=_messages(doc, question),
-        answer=json.dumps(record),
-        match="json",
-        item_class="hard" if long else "easy",
-        suite="extraction",
-        max_tokens=128,
-    )
+    return _item("extraction", index, facts, question, rng, long, json.dumps(record), "json", max_tokens=128)
 
 
 SUITES: dict[str, Callable[[random.Random, int], QualityItem]] = {
