@@ -126,9 +126,7 @@ def member_cost(router: str, scenario: Scenario, prepared: Prepared) -> MemberCo
 
     def cost(member: Option, share: float, classes: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
         if isinstance(member, ApiOption):
-            rate = api.usd_per_request(member, prepared.prices[member.name], scenario.workload)
-            bill = CostTerms(((rate, demand.api_price_weighted_requests * share),))
-            return {"total": bill}, api.api_slo(member, scenario).met
+            return {"total": _api_bill(member, scenario, prepared, share)}, api.api_slo(member, scenario).met
         if isinstance(member, HybridOption):
             return hybrid_items(
                 member,
@@ -139,18 +137,30 @@ def member_cost(router: str, scenario: Scenario, prepared: Prepared) -> MemberCo
                 detail=False,
                 classes=classes,
             )
-        overflow = (scenario.option(member.overflow), prepared.prices[member.overflow]) if member.overflow else None
         return self_hosted_items(
             member,
             prepared.fleets[member.name],
             demand.scaled(share),
             False,
             prepared.plans.get(f"{router}/{member.name}"),
-            overflow,
+            _overflow(member, scenario, prepared),
             scenario,
         )
 
     return cost
+
+
+def _api_bill(option: ApiOption, scenario: Scenario, prepared: Prepared, share: float = 1.0) -> CostTerms:
+    """What an API bills a month for ``share`` of the requests, at the price trend."""
+    rate = api.usd_per_request(option, prepared.prices[option.name], scenario.workload)
+    return CostTerms(((rate, prepared.demand.api_price_weighted_requests * share),))
+
+
+def _overflow(
+    option: RentedOption | OwnedOption, scenario: Scenario, prepared: Prepared
+) -> tuple[ApiOption, ApiPrice] | None:
+    """The API a fixed or lagging fleet sends what it cannot serve to, with its price."""
+    return (scenario.option(option.overflow), prepared.prices[option.overflow]) if option.overflow else None
 
 
 def _cheapest_layout(
@@ -194,23 +204,26 @@ def cost_option(
             scenario,
             demand,
             member_cost(option.name, scenario, prepared),
-            detail,
         )
         if detail:
             items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
         return items, met
     if isinstance(option, ApiOption):
-        rate = api.usd_per_request(option, prepared.prices[option.name], scenario.workload)
-        cost = CostTerms(((rate, demand.api_price_weighted_requests),))
+        cost = _api_bill(option, scenario, prepared)
         items, met = {"api": cost, "total": cost}, api.api_slo(option, scenario).met
     elif isinstance(option, HybridOption):
         items, met = hybrid_items(
             option, scenario, demand, prepared.fleets[option.local], prepared.prices[option.overflow], detail
         )
     else:
-        overflow = (scenario.option(option.overflow), prepared.prices[option.overflow]) if option.overflow else None
         items, met = self_hosted_items(
-            option, prepared.fleets[option.name], demand, detail, prepared.plans.get(option.name), overflow, scenario
+            option,
+            prepared.fleets[option.name],
+            demand,
+            detail,
+            prepared.plans.get(option.name),
+            _overflow(option, scenario, prepared),
+            scenario,
         )
     extras = extra_items(option, scenario, demand)
     if extras:

@@ -30,7 +30,6 @@ from costmodel.core.tables import CostTerms
 from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import quality_status, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
-from costmodel.engine.results import QualityStatus
 from costmodel.engine.routing import slo_and
 from costmodel.model.scenario import ExtraCost, Option, RouterOption, Scenario
 from costmodel.text import percent
@@ -110,7 +109,6 @@ def router_items(
     scenario: Scenario,
     demand: Demand,
     member_cost: MemberCost,
-    detail: bool,
 ) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a router under ``routes`` and whether it meets the SLO (every member
     used must). Items: ``via <member>`` (each member's serving cost), ``gpus`` (the fleets'),
@@ -134,10 +132,6 @@ def router_items(
         CostTerms.__add__, (p if isinstance(p, CostTerms) else CostTerms(((1.0, p),)) for p in parts)
     )
     return items, met
-
-
-def router_quality(router: RouterOption, routes: Mapping[str, str], scenario: Scenario) -> QualityStatus:
-    return quality_status(router, scenario, routes)
 
 
 def choose_routes(
@@ -167,9 +161,9 @@ def choose_routes(
     order = {m: i for i, m in enumerate(router.members)}
     rows = []
     for routes in all_routes(router, scenario):
-        items, met = router_items(router, routes, scenario, demand, cached, detail=False)
+        items, met = router_items(router, routes, scenario, demand, cached)
         sums = np.asarray(items["total"].reduce(np.stack([np.ones(discount_factors.size), discount_factors], axis=1)))
-        status = router_quality(router, routes, scenario)
+        status = quality_status(router, scenario, routes)
         slo_met = None if met is None else bool(np.all(met))
         rows.append(
             {
