@@ -90,7 +90,7 @@ def servable_share(option: ServingOption, scenario: Scenario, classes: tuple[str
     )
 
 
-def _verdict(scores: Mapping[str, ClassScore | None], scenario: Scenario) -> QualityStatus:
+def quality_verdict(scores: Mapping[str, ClassScore | None], scenario: Scenario) -> QualityStatus:
     """Met, missed or unknown over the classes with a requirement, with each class's figures in words."""
     wl = scenario.workload
     need = [c for c in wl.classes if c.min_quality > 0]
@@ -123,10 +123,11 @@ def quality_status(option: Option, scenario: Scenario, routes: Mapping[str, str]
     serving it (:func:`routed_scores`); a router on the member each class is sent to (``routes``:
     class -> member)."""
     if isinstance(option, HybridOption):
-        return _verdict(routed_scores({c.name: option.name for c in scenario.workload.classes}, scenario), scenario)
+        every_class = {c.name: option.name for c in scenario.workload.classes}
+        return quality_verdict(routed_scores(every_class, scenario), scenario)
     if isinstance(option, RouterOption):
-        return _verdict(routed_scores(routes or {}, scenario), scenario)
-    return _verdict(class_scores(option, scenario), scenario)
+        return quality_verdict(routed_scores(routes or {}, scenario), scenario)
+    return quality_verdict(class_scores(option, scenario), scenario)
 
 
 def routed_scores(routes: Mapping[str, str], scenario: Scenario) -> dict[str, ClassScore | None]:

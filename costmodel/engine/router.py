@@ -28,7 +28,7 @@ import pandas as pd
 
 from costmodel.core.tables import CostTerms
 from costmodel.engine.demand import Demand
-from costmodel.engine.eligibility import quality_status, routed_scores, weighted_quality
+from costmodel.engine.eligibility import quality_verdict, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
 from costmodel.engine.routing import slo_and
 from costmodel.model.scenario import ExtraCost, Option, RouterOption, Scenario
@@ -163,7 +163,8 @@ def choose_routes(
     for routes in all_routes(router, scenario):
         items, met = router_items(router, routes, scenario, demand, cached)
         sums = np.asarray(items["total"].reduce(np.stack([np.ones(discount_factors.size), discount_factors], axis=1)))
-        status = quality_status(router, scenario, routes)
+        scores = routed_scores(routes, scenario)  # once for the verdict and the weighted accuracy
+        status = quality_verdict(scores, scenario)
         slo_met = None if met is None else bool(np.all(met))
         rows.append(
             {
@@ -171,7 +172,7 @@ def choose_routes(
                 **{f"class {c}": m for c, m in routes.items()},
                 "npv_usd": -float(sums.reshape(-1, 2)[0, 1]),
                 "total_cost_usd": float(sums.reshape(-1, 2)[0, 0]),
-                "quality": weighted_quality(routed_scores(routes, scenario), scenario),
+                "quality": weighted_quality(scores, scenario),
                 "quality_met": status.met,
                 "slo_met": slo_met,
                 "eligible": status.met is not False and slo_met is not False,
