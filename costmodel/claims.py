@@ -29,9 +29,11 @@ from costmodel.assumptions import quality_rows, register, scenario_row, sourced_
 from costmodel.core import roofline
 from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load
 from costmodel.core.units import HOURS_PER_MONTH
-from costmodel.engine import Evaluation, cost_curves
+from costmodel.engine import Evaluation
+from costmodel.engine.analyses import steady_cost_functions
 from costmodel.engine.api import usd_per_request
 from costmodel.engine.capacity import Stack, make_stack, stack_of, study_of_stack
+from costmodel.engine.costing import prepare
 from costmodel.engine.eligibility import class_scores
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, RouterOption, Scenario
@@ -623,24 +625,24 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         return Claim(4, title, claim, method, (f,), _rows())
     ok = [a for a in apis if ev.option(a).quality.met is not False] or apis
     v_here = sc.workload.requests_per_month
-    layouts = ev.chosen_layouts()
-    volumes = np.union1d(VOLUMES, [v_here])
-    curves = cost_curves(sc, catalog, volumes, layouts)
-    local = curves[hosted].min(axis=1)
-    api = curves[ok].min(axis=1)
-    savings = 1.0 - local / api
+    # steady monthly cost per option, in the evaluation's layouts: costed once, then read at any volume
+    steady = steady_cost_functions(sc, prepare(sc, catalog, chosen=ev.chosen_layouts(), routes={}))
+
+    def cheapest(names: list[str], v) -> np.ndarray:  # USD a month at each volume of ``v``
+        return np.min([steady[name](np.atleast_1d(np.asarray(v, float))) for name in names], axis=0)
 
     def saving(v: float) -> float:
-        c = cost_curves(sc, catalog, [v], layouts)
-        return float(1.0 - c[hosted].min(axis=1).iloc[0] / c[ok].min(axis=1).iloc[0])
+        return float(1.0 - cheapest(hosted, v)[0] / cheapest(ok, v)[0])
 
+    volumes = VOLUMES
+    savings = 1.0 - cheapest(hosted, volumes) / cheapest(ok, volumes)
     here = saving(v_here)
-    best_i = int(np.argmax(savings.to_numpy()))
-    n = {"savings": here, "best_savings": float(savings.iloc[best_i]), "best_volume": float(volumes[best_i])}
+    best_i = int(np.argmax(savings))
+    n = {"savings": here, "best_savings": float(savings[best_i]), "best_volume": float(volumes[best_i])}
     which_api = ", ".join(ok)
     computed = [
         f"At {count(v_here)} requests/month: self-hosting (cheapest of {', '.join(hosted)}) costs "
-        f"{usd(float(local.loc[v_here]))}/month against {usd(float(api.loc[v_here]))} for {which_api}: "
+        f"{usd(cheapest(hosted, v_here)[0])}/month against {usd(cheapest(ok, v_here)[0])} for {which_api}: "
         + (f"{percent(here)} less." if here >= 0 else f"{percent(-here)} more.")
     ]
     misses = [h for h in hosted if ev.option(h).quality.met is False]
@@ -649,7 +651,7 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
             f"{', '.join(misses)} miss{'es' * (len(misses) == 1)} the quality requirement, so the saving buys a "
             "weaker answer on some classes (claim 5)."
         )
-    above = np.flatnonzero(savings.to_numpy() >= SAVINGS_TARGET)
+    above = np.flatnonzero(savings >= SAVINGS_TARGET)
     if above.size == 0:
         kind = DOES_NOT_HOLD
         cond = f"at most {percent(n['best_savings'])} (at {count(n['best_volume'])} requests/month)"
@@ -668,7 +670,7 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         )
     f = Finding("savings of 80 %", kind, cond, tuple(computed), n)
     curve = Curve(
-        pd.DataFrame({"x": volumes, "y": savings.to_numpy(), "series": f"cheapest self-hosted vs {which_api}"}),
+        pd.DataFrame({"x": volumes, "y": savings, "series": f"cheapest self-hosted vs {which_api}"}),
         "requests per month",
         "saving against the API",
         SAVINGS_TARGET,
