@@ -27,7 +27,7 @@ import pandas as pd
 
 from costmodel.assumptions import quality_rows, register, scenario_row, sourced_row, stated_row
 from costmodel.core import roofline
-from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load
+from costmodel.core.roofline import Load
 from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine import Evaluation
 from costmodel.engine.analyses import steady_cost_functions
@@ -96,10 +96,6 @@ class Claim:
 
 
 # ---------------------------------------------------------------------------- shared helpers
-
-
-def _smallest_layout(stack: Stack, sequence_tokens: float) -> int | None:
-    return next((g for g in TENSOR_PARALLEL_SIZES if stack.why_not(g, sequence_tokens) is None), None)
 
 
 def idle_latency(stack: Stack, gpus: int, load: Load) -> dict[str, float]:
