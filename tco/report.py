@@ -38,7 +38,7 @@ from costmodel.io.scenario import load, load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import MISSING, count, percent, quality_word, slo_word, usd, usd_rate, yes_no
+from costmodel.text import MISSING, count, latency, percent, quality_word, slo_word, usd, usd_rate, yes_no
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 from tco.workbook import write_workbook
 
@@ -178,10 +178,6 @@ def table(df: pd.DataFrame):
     return df.fillna(MISSING).style.hide(axis="index")
 
 
-def _ms(x: float | None) -> str:
-    return MISSING if x is None else f"{x:,.0f} ms" if x >= 100 else f"{x:,.1f} ms"
-
-
 def executive_summary(ctx: ReportContext) -> str:
     ev = ctx.evaluation
     sc = ev.scenario
@@ -273,8 +269,8 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
                 "bound by": bound_by(c.limit),
             }
         row |= {
-            "TTFT p95": _ms(o.slo.ttft_ms),
-            "TPOT p95": _ms(o.slo.tpot_ms),
+            "TTFT p95": latency(o.slo.ttft_ms),
+            "TPOT p95": latency(o.slo.tpot_ms),
             "SLO": slo_word(o.slo.met),
             "note": o.slo.note,
             "source": "" if c is None else c.source,
@@ -298,8 +294,8 @@ def layouts_table(ctx: ReportContext) -> pd.DataFrame:
                     "chosen": yes_no(lay.chosen),
                     "out tok/s per replica": count(c.output_tokens_per_s),
                     "sequences in flight": count(c.batch),
-                    "TTFT p95": _ms(c.ttft_ms),
-                    "TPOT p95": _ms(c.tpot_ms),
+                    "TTFT p95": latency(c.ttft_ms),
+                    "TPOT p95": latency(c.tpot_ms),
                     "bound by": bound_by(c.limit),
                     "per 1M tokens served": usd_rate(lay.usd_per_million_served),
                     "NPV of cost": usd(lay.npv_cost_usd),
