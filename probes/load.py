@@ -19,7 +19,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -312,7 +312,15 @@ async def run_plan(
         monitor.cancel()
 
 
-def install_sigint(runner: Runner) -> None:
+class Stoppable(Protocol):
+    """A run a signal can stop: a load runner or a quality run."""
+
+    stop_reason: str | None
+
+    def stop(self, reason: str, cancel: bool = True) -> None: ...
+
+
+def install_sigint(runner: Stoppable) -> None:
     """First Ctrl-C (or SIGTERM): stop, record what is in flight as interrupted, keep what was
     measured. A second one exits at once."""
     loop = asyncio.get_running_loop()

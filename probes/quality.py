@@ -20,7 +20,6 @@ import os
 import platform
 import random
 import re
-import signal
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,6 +33,7 @@ from costmodel.model.endpoint import Endpoint
 from costmodel.model.quality import FORMAT, ClassSummary, ItemRecord, QualityItem, QualityManifest, wilson_interval
 from probes.budget import Budget
 from probes.client import Record, StreamingClient, Target, run_async, streamed_body
+from probes.load import install_sigint
 from probes.results import STOP_OUTCOMES, RunWriter, new_run_id, package_versions
 from probes.suites import ABSTAIN
 
@@ -232,11 +232,8 @@ class QualityRun:
             self.on_item(out)
 
     async def main(self) -> None:
-        loop = asyncio.get_running_loop()
-        with contextlib.suppress(NotImplementedError, RuntimeError):
-            loop.add_signal_handler(signal.SIGINT, self.stop, "interrupted")
-            loop.add_signal_handler(signal.SIGTERM, self.stop, "terminated")
-        t0 = loop.time()
+        install_sigint(self)  # as a probe: the first signal stops and keeps, a second exits at once
+        t0 = asyncio.get_running_loop().time()
         queue = iter(self.items)
 
         async def worker() -> None:
