@@ -134,6 +134,12 @@ def _last_within(f: Callable[[float], float], limit: float, low: float, high: fl
     return float(np.exp(a))
 
 
+def _threshold(holds_here: bool, reaches: str, needs: str, here: str) -> tuple[str, str]:
+    """The verdict on a claim with a threshold: ``holds``, saying how far it reaches, where this
+    scenario is past it; else ``holds when``, saying what it needs; both with this scenario's figure."""
+    return (HOLDS, f"{reaches} ({here})") if holds_here else (HOLDS_WHEN, f"{needs} ({here})")
+
+
 def _rows(*rows: dict[str, Any]) -> pd.DataFrame:
     df = pd.DataFrame(list(rows))
     return df.drop_duplicates(subset=["input"]).reset_index(drop=True) if len(df) else df
@@ -236,11 +242,12 @@ def claim_quantized_latency(sc: Scenario, catalog: Catalog, ev: Evaluation) -> C
     if best >= 0.6:
         threshold = _first_crossing(cut, 0.6, 1.0, float(outs[cuts.argmax()]))
         n["threshold_tokens"] = threshold
-        cond = f"answers of at least {count(np.ceil(threshold))} tokens at {prompt}"
-        kind = HOLDS if here >= 0.6 else HOLDS_WHEN
-        condition = (
-            f"{cond if kind == HOLDS else cond.replace('answers of', 'answers are')} "
-            f"(this scenario's {count(wl.output_tokens_per_request)}-token answers: {percent(here)} less)"
+        at_least = f"at least {count(np.ceil(threshold))} tokens at {prompt}"
+        kind, condition = _threshold(
+            here >= 0.6,
+            f"answers of {at_least}",
+            f"answers are {at_least}",
+            f"this scenario's {count(wl.output_tokens_per_request)}-token answers: {percent(here)} less",
         )
     else:
         kind = DOES_NOT_HOLD
@@ -479,15 +486,16 @@ def claim_a10g(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
                 lambda t: -a10g_requests_per_minute(stack, sc, t), -A10G_TARGET_RPM, top, float(stack.model.max_context)
             )
             n["max_tokens"] = limit
-            kind = HOLDS if rpm >= A10G_TARGET_RPM else HOLDS_WHEN
-            cond = (
-                f"requests are at most {count(limit)} tokens "
-                f"(this scenario's {count(total)}: {count(rpm)} requests/minute)"
+            kind, cond = _threshold(
+                rpm >= A10G_TARGET_RPM,
+                f"for requests of at most {count(limit)} tokens",
+                f"requests are at most {count(limit)} tokens",
+                f"this scenario's {count(total)}: {count(rpm)} requests/minute",
             )
             first = Finding(
                 "10,000 requests/minute on one A10G",
                 kind,
-                cond if kind == HOLDS_WHEN else cond.replace("requests are", "for requests of"),
+                cond,
                 computed,
                 n,
             )
@@ -659,10 +667,11 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
             else _first_crossing(saving, SAVINGS_TARGET, float(volumes[i - 1]), float(volumes[i]))
         )
         n["volume_80"] = v80
-        kind = HOLDS if here >= SAVINGS_TARGET else HOLDS_WHEN
-        cond = (
-            f"{'from' if kind == HOLDS else 'volume reaches'} {count(v80)} requests/month "
-            f"(this scenario's {count(v_here)}: {_saving_words(here)})"
+        kind, cond = _threshold(
+            here >= SAVINGS_TARGET,
+            f"from {count(v80)} requests/month",
+            f"volume reaches {count(v80)} requests/month",
+            f"this scenario's {count(v_here)}: {_saving_words(here)}",
         )
     f = Finding("savings of 80 %", kind, cond, tuple(computed), n)
     curve = Curve(
@@ -1014,6 +1023,7 @@ def claim_open_models(sc: Scenario, catalog: Catalog, ev: Evaluation, gpt4o: Api
             tuple(computed),
         )
         return Claim(7, title, claim, method, (econ, writing), _rows(*rows))
+    computed.append("Accuracy of these models on this workload is not measured here (claim 5).")
     winner = min(
         table, key=lambda b: b["breakeven_requests"] if b["usd_per_request_at_load"] < api_per_request else np.inf
     )
@@ -1035,18 +1045,15 @@ def claim_open_models(sc: Scenario, catalog: Catalog, ev: Evaluation, gpt4o: Api
             n,
         )
     else:
-        kind = HOLDS if v >= winner["breakeven_requests"] else HOLDS_WHEN
-        lead = "from" if kind == HOLDS else "volume reaches"
-        econ = Finding(
-            "open models change the economics",
-            kind,
-            f"{lead} {count(winner['breakeven_requests'])} requests/month ({winner['model']} on {winner['gpus']} x "
-            f"{winner['gpu']}, {percent(n['saving_at_load'])} below GPT-4o per request; this scenario: {count(v)})",
-            tuple(computed),
-            n,
+        breakeven = f"{count(winner['breakeven_requests'])} requests/month"
+        kind, cond = _threshold(
+            v >= winner["breakeven_requests"],
+            f"from {breakeven}",
+            f"volume reaches {breakeven}",
+            f"{winner['model']} on {winner['gpus']} x {winner['gpu']}, {percent(n['saving_at_load'])} below GPT-4o "
+            f"per request; this scenario: {count(v)}",
         )
-    computed_note = "Accuracy of these models on this workload is not measured here (claim 5)."
-    econ = Finding(econ.question, econ.kind, econ.condition, (*econ.computed, computed_note), econ.numbers, econ.settle)
+        econ = Finding("open models change the economics", kind, cond, tuple(computed), n)
     return Claim(7, title, claim, method, (econ, writing), _rows(*rows))
 
 
