@@ -633,10 +633,10 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
     steady = steady_cost_functions(sc, prepare(sc, catalog, chosen=ev.chosen_layouts(), routes={}))
 
     def cheapest(names: list[str], v) -> np.ndarray:  # USD a month at each volume of ``v``
-        return np.min([steady[name](np.atleast_1d(np.asarray(v, float))) for name in names], axis=0)
+        return np.min([steady[name](v) for name in names], axis=0)
 
     def saving(v: float) -> float:
-        return float(1.0 - cheapest(hosted, v)[0] / cheapest(ok, v)[0])
+        return float(1.0 - cheapest(hosted, v) / cheapest(ok, v))
 
     volumes = VOLUMES
     savings = 1.0 - cheapest(hosted, volumes) / cheapest(ok, volumes)
@@ -646,7 +646,7 @@ def claim_savings(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
     which_api = ", ".join(ok)
     computed = [
         f"At {count(v_here)} requests/month: self-hosting (cheapest of {', '.join(hosted)}) costs "
-        f"{usd(cheapest(hosted, v_here)[0])}/month against {usd(cheapest(ok, v_here)[0])} for {which_api}: "
+        f"{usd(float(cheapest(hosted, v_here)))}/month against {usd(float(cheapest(ok, v_here)))} for {which_api}: "
         + (f"{percent(here)} less." if here >= 0 else f"{percent(-here)} more.")
     ]
     misses = [h for h in hosted if ev.option(h).quality.met is False]

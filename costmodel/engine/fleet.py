@@ -142,9 +142,12 @@ class SelfHostedFleet:
     def steady_monthly_cost(
         self, requests_per_month: Array, shape_peak: float, max_utilization: ArrayLike | None = None
     ) -> Array:
-        """Cost of one month at a constant volume, the fleet sized for its peak."""
-        mean = np.asarray(requests_per_month, float) / SECONDS_PER_MONTH
-        return self.fleet_steady_cost(self.fleet(mean * shape_peak, max_utilization), mean)
+        """Cost of one month at a constant volume, the fleet sized for its peak; a scalar volume
+        gives a scalar (the fleet's arithmetic works in place on arrays)."""
+        volume = np.asarray(requests_per_month, float)
+        mean = np.atleast_1d(volume) / SECONDS_PER_MONTH
+        cost = self.fleet_steady_cost(self.fleet(mean * shape_peak, max_utilization), mean)
+        return cost.reshape(np.shape(cost)[:-1] + volume.shape) if volume.ndim == 0 else cost
 
     def fleet_steady_cost(self, fleet: Array, mean_rps: Array) -> Array:
         """Cost of one month of a given fleet serving ``mean_rps``, capex spread over its life net of resale."""

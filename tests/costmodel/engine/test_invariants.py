@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from costmodel.engine import cost_curves, evaluate, hybrid_sweep
+from costmodel.engine import cost_curves, evaluate, hybrid_sweep, prepare
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.scenario import load_scenario
 from costmodel.model.scenario import with_values
@@ -113,3 +113,14 @@ def test_hybrid_search_finds_the_exhaustive_optimum(volume, api_scale, name):
     every = [0, *range(tp + local.spare_replicas * tp, biggest + 1, tp)]
     exhaustive = hybrid_sweep(sc, catalog, hybrid.name, sizes=every)
     assert found["npv_usd"].max() == pytest.approx(exhaustive["npv_usd"].max(), rel=1e-12)
+
+
+def test_steady_cost_takes_a_scalar_volume_as_an_array_of_one():
+    """The steady monthly cost of every option reads a plain volume as it reads ``[volume]``."""
+    from costmodel.engine.analyses import steady_cost_functions
+    from costmodel.io.scenario import load
+    from tests.conftest import FINTECH
+
+    sc, cat = load(FINTECH)
+    for name, f in steady_cost_functions(sc, prepare(sc, cat, routes={})).items():
+        assert np.ndim(f(2e6)) == 0 and float(f(2e6)) == pytest.approx(f([2e6])[0]), name
