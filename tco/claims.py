@@ -20,7 +20,7 @@ from costmodel.claims import Claim, check_claims
 from costmodel.engine import Evaluation
 from costmodel.io.catalog import load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
-from costmodel.io.scenario import load, load_scenario
+from costmodel.io.scenario import load
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Scenario
 from costmodel.text import count, latency
@@ -38,28 +38,6 @@ class ClaimsContext:
     catalog: Catalog
     evaluation: Evaluation
     claims: list[Claim]
-
-
-def run_overrides(scenario_path: str | Path, probe_runs: list[str] | None, quality_runs: list[str] | None) -> list[str]:
-    """``--set`` lines from ``OPTION=DIR`` probe and quality runs (``serving=DIR``: the quality of
-    the scenario's served model). A value without ``=`` is an error naming it."""
-    kinds = {o.name: o.kind for o in load_scenario(scenario_path).options}
-    lines = []
-    for flag, runs in (("probe_run", probe_runs or []), ("quality_run", quality_runs or [])):
-        for item in runs:
-            target, sep, folder = item.partition("=")
-            if not sep or not target or not folder:
-                raise InputError(f"--{flag.replace('_', '-')}", "", item, "expected OPTION=DIR (or serving=DIR)")
-            where = "serving" if target == "serving" else f"options.{target}"
-            lines.append(f"{where}.{flag}={folder}")
-            # a measurement replaces what was stated or published
-            if flag == "quality_run":
-                lines.append(f"{where}.quality=null")
-            elif kinds.get(target) in ("rented", "owned"):
-                lines.append(f"{where}.measured=null")
-            elif kinds.get(target) == "api":
-                lines += [f"{where}.ttft_p95_ms=null", f"{where}.tpot_p95_ms=null"]
-    return lines
 
 
 def prepare(

@@ -572,7 +572,8 @@ def claims_cmd(
     """Check seven claims from the local-versus-cloud debate against a scenario: each gets a
     computed verdict (holds, holds when, does not hold, cannot tell without) with its conditions
     as numbers, figures and the assumptions it rests on, rendered to one offline HTML file."""
-    from tco.claims import render, run_overrides
+    from tco.claims import render
+    from tco.report import run_overrides
 
     target = output or paths.REPORTS / f"claims-{scenario.stem}.html"
     try:

@@ -54,6 +54,28 @@ class ReportContext:
     diff: ScenarioDiff | None = None  # against an earlier version of the scenario (compare_with)
 
 
+def run_overrides(scenario_path: str | Path, probe_runs: list[str] | None, quality_runs: list[str] | None) -> list[str]:
+    """``--set`` lines from ``OPTION=DIR`` probe and quality runs (``serving=DIR``: the quality of
+    the scenario's served model). A value without ``=`` is an error naming it."""
+    kinds = {o.name: o.kind for o in load_scenario(scenario_path).options}
+    lines = []
+    for flag, runs in (("probe_run", probe_runs or []), ("quality_run", quality_runs or [])):
+        for item in runs:
+            target, sep, folder = item.partition("=")
+            if not sep or not target or not folder:
+                raise InputError(f"--{flag.replace('_', '-')}", "", item, "expected OPTION=DIR (or serving=DIR)")
+            where = "serving" if target == "serving" else f"options.{target}"
+            lines.append(f"{where}.{flag}={folder}")
+            # a measurement replaces what was stated or published
+            if flag == "quality_run":
+                lines.append(f"{where}.quality=null")
+            elif kinds.get(target) in ("rented", "owned"):
+                lines.append(f"{where}.measured=null")
+            elif kinds.get(target) == "api":
+                lines += [f"{where}.ttft_p95_ms=null", f"{where}.tpot_p95_ms=null"]
+    return lines
+
+
 def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | None = None) -> list[str]:
     """``--set`` lines pointing a self-hosted option (default: the first) at a probe run."""
     if not probe_run:
@@ -61,8 +83,7 @@ def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | No
     sc = load_scenario(scenario_path)
     hosted = [o.name for o in sc.options if isinstance(o, RentedOption | OwnedOption)]
     target = option or (hosted[0] if hosted else None)
-    # the run replaces any published figure the option had
-    return [f"options.{target}.measured=null", f"options.{target}.probe_run={probe_run}"] if target else []
+    return run_overrides(scenario_path, [f"{target}={probe_run}"], None) if target else []
 
 
 def prepare(

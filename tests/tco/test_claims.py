@@ -13,7 +13,8 @@ from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine.capacity import make_stack
 from costmodel.text import count, latency, percent, usd
 from tco.claims import CLAIMS_DRAWS as DRAWS
-from tco.claims import prepare, run_overrides
+from tco.claims import prepare
+from tco.report import run_overrides
 from tests.conftest import EXAMPLE_RUN, EXTERNAL, FINTECH, assert_bad_input, tco, write_quality_run
 
 
