@@ -307,7 +307,16 @@ def _beats_cloud(sc: Scenario, ev: Evaluation) -> Finding:
             ("The scenario lacks one side of the comparison.",),
             settle="add a rented or owned option and an API option",
         )
-    local = ev.option(hosted).capacity.e2e_ms
+    cap = ev.option(hosted).capacity
+    local = None if cap is None else cap.e2e_ms
+    if local is None:
+        return Finding(
+            "beat a 70B cloud model",
+            CANNOT_TELL,
+            f"an end-to-end latency of {hosted} (its capacity figure gives none)",
+            (f"{hosted}'s capacity is {'absent' if cap is None else cap.basis} with no end-to-end latency.",),
+            settle=_probe_hint([hosted]),
+        )
     n = {"local_e2e_ms": float(local)}
     known = [(o, _api_e2e_ms(o, sc)) for o in big if _api_e2e_ms(o, sc) is not None]
     computed = [f"{hosted} at its planned load: p95 end-to-end {latency(local)} (roofline with queueing)."]
@@ -370,9 +379,12 @@ def claim_paged_p95(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         return Claim(2, title, claim, method, (f,), _rows())
     name, stack, gpus = found
     wl = sc.workload
-    planned = float(ev.option(name).capacity.e2e_ms)
+    cap = ev.option(name).capacity
+    known = None if cap is None or cap.e2e_ms is None else float(cap.e2e_ms)
     floor = idle_latency(stack, gpus, _load(sc))
     one = idle_latency(stack, gpus, _load(sc, 1.0))["e2e_p95"]
+    # a measured throughput without latencies: the idle floor is a lower bound, not the planned p95
+    planned = floor["e2e_p95"] if known is None else known
     n = {"planned_e2e_ms": planned, "idle_e2e_ms": floor["e2e_p95"], "one_token_ms": one}
 
     def e2e(out: float) -> float:
@@ -381,12 +393,23 @@ def claim_paged_p95(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
     def ttft(prompt: float) -> float:
         return idle_latency(stack, gpus, Load(prompt, 1.0, wl.cached_input_share))["e2e_p95"]
 
+    at_load = "unknown (its capacity was measured without latencies)" if known is None else latency(planned)
     computed = [
         f"{name} ({stack.model.id} {stack.quantization.id} on {gpus} x {stack.gpu.id}): p95 end-to-end "
-        f"{latency(planned)} at the planned load; {latency(floor['e2e_p95'])} on an idle replica for "
+        f"{at_load} at the planned load; {latency(floor['e2e_p95'])} on an idle replica for "
         f"{count(wl.input_tokens_per_request)} tokens in and {count(wl.output_tokens_per_request)} out; "
         f"a one-token answer takes {latency(one)}."
     ]
+    if known is None and floor["e2e_p95"] <= PAGED_TARGET_MS:
+        f = Finding(
+            "p95 response of 80 ms",
+            CANNOT_TELL,
+            f"a p95 latency of {name} at its planned load ({latency(floor['e2e_p95'])} idle)",
+            tuple(computed),
+            n,
+            settle=_probe_hint([name]),
+        )
+        return Claim(2, title, claim, method, (f,), _rows(*_stack_rows(stack)))
     if planned <= PAGED_TARGET_MS:
         kind, cond = HOLDS, f"{latency(planned)} at the planned load"
     elif one <= PAGED_TARGET_MS:
@@ -397,7 +420,7 @@ def claim_paged_p95(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
         cond = (
             f"answers are at most {count(np.floor(longest))} tokens on a lightly loaded replica "
             f"(this scenario's {count(wl.output_tokens_per_request)}: {latency(floor['e2e_p95'])} idle, "
-            f"{latency(planned)} at the planned load)"
+            f"{at_load} at the planned load)"
         )
     else:
         longest_prompt = (
@@ -848,7 +871,17 @@ def claim_first_token(sc: Scenario, catalog: Catalog, ev: Evaluation) -> Claim:
     if found is None:
         return Claim(6, title, claim, method, (feel,), _rows())
     name, stack, gpus = found
-    local = float(ev.option(name).capacity.ttft_ms)
+    cap = ev.option(name).capacity
+    if cap is None or cap.ttft_ms is None:
+        unknown = Finding(
+            "local feels faster than the cloud API",
+            CANNOT_TELL,
+            f"a p95 TTFT of {name} at its planned load (its capacity was measured without latencies)",
+            (f"No time to first token is known for {name}.",),
+            settle=_probe_hint([name]),
+        )
+        return Claim(6, title, claim, method, (feel, unknown), _rows(*_stack_rows(stack)))
+    local = float(cap.ttft_ms)
     cached = idle_latency(stack, gpus, _load(sc))["ttft_p95"]
     uncached = idle_latency(
         stack, gpus, Load(sc.workload.input_tokens_per_request, sc.workload.output_tokens_per_request, 0.0)

@@ -55,3 +55,10 @@ def resolve(path: str | Path) -> Path:
 
 def quality_dir() -> Path:
     return data_dir() / "quality"
+
+
+def cache_dir() -> Path:
+    """Files the workbench keeps for itself outside the checkout (JupyterLab's checkpoints):
+    ``$XDG_CACHE_HOME/llm-tco-workbench``, by default ``~/.cache/llm-tco-workbench``."""
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "llm-tco-workbench"

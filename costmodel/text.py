@@ -15,7 +15,19 @@ from collections.abc import Iterable
 import numpy as np
 from numpy.typing import ArrayLike
 
-__all__ = ["MISSING", "count", "drawn", "percent", "slo_word", "times", "unknown_id", "usd", "usd_rate", "yes_no"]
+__all__ = [
+    "MISSING",
+    "count",
+    "drawn",
+    "percent",
+    "slo_word",
+    "times",
+    "unit_value",
+    "unknown_id",
+    "usd",
+    "usd_rate",
+    "yes_no",
+]
 
 MISSING = "–"
 """What a table shows where there is no value."""
@@ -165,3 +177,29 @@ def unknown_id(value: str, known: Iterable[str], what: str) -> str:
     known = sorted(known)
     close = difflib.get_close_matches(value, known, n=1)
     return f"unknown {what}; " + (f"did you mean {close[0]!r}?" if close else f"known: {', '.join(known)}")
+
+
+def unit_value(value: object, unit: str) -> str:
+    """A value read as its unit says: money, shares, counts (the assumptions register's cells).
+
+    Examples
+    --------
+    >>> unit_value(2.5, "USD/GPU-hour"), unit_value(30000, "USD/GPU"), unit_value(0.04, "fraction/month")
+    ('$2.50', '$30,000', '4.0%')
+    >>> unit_value(36, "months"), unit_value(1.25, "ratio"), unit_value("text", "-"), unit_value(None, "-")
+    ('36', '1.25', 'text', '–')
+    """
+    if isinstance(value, str):
+        return value
+    if _blank(value):
+        return MISSING
+    v = float(value)  # type: ignore[arg-type]
+    if unit.startswith("USD/1M") or unit in ("USD/GPU-hour", "USD/kWh", "USD/kW-month"):
+        return usd_rate(v, 3 if unit.startswith("USD/1M") else 2)
+    if unit.startswith("USD"):
+        return usd(v)
+    if unit.startswith("fraction"):
+        return percent(v, 1)
+    if v == int(v):
+        return count(v)
+    return f"{v:,.4g}"

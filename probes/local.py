@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from costmodel import paths
+from probes.processes import Stopped, supervised
 
 TINY_MODEL_DIR = paths.ROOT / "build" / "tiny-llama"
 TINY_MODEL_NAME = "tiny-llama"
@@ -151,8 +152,9 @@ def local_vllm(
             out.close()
 
 
-def serve_foreground(model: str | None, port: int, python: Path | None, extra: list[str]) -> None:
-    """``tco serve-local``: start, report, and serve until Ctrl-C."""
+def serve_foreground(model: str | None, port: int, python: Path | None, extra: list[str]) -> int:
+    """``tco serve-local``: start, report, and serve until stopped (Ctrl-C, SIGTERM); the server and
+    everything it started end with it. Returns the exit status."""
     py = vllm_python(python)
     cpu = is_cpu_build(py)
     if model is None:
@@ -161,18 +163,14 @@ def serve_foreground(model: str | None, port: int, python: Path | None, extra: l
     path = str(build_tiny_model(py)) if model is None else model
     cmd = server_command(py, path, port, served, cpu, extra)
     print("starting: " + " ".join(cmd), flush=True)
-    proc = subprocess.Popen(cmd, env={**os.environ, **(CPU_ENV if cpu else {})}, start_new_session=True)
     try:
-        took = wait_healthy(port, proc)
-        print(
-            f"vLLM is up after {took:.0f} s: base URL http://127.0.0.1:{port}/v1, model {served!r}\n"
-            f"probe it: tco probe --base-url http://127.0.0.1:{port}/v1 --model {served} --server vllm",
-            flush=True,
-        )
-        proc.wait()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(30)
+        with supervised(cmd, grace_s=30, env={**os.environ, **(CPU_ENV if cpu else {})}) as proc:
+            took = wait_healthy(port, proc)
+            print(
+                f"vLLM is up after {took:.0f} s: base URL http://127.0.0.1:{port}/v1, model {served!r}\n"
+                f"probe it: tco probe --base-url http://127.0.0.1:{port}/v1 --model {served} --server vllm",
+                flush=True,
+            )
+            return proc.wait()
+    except Stopped as e:
+        return 128 + e.signum

@@ -25,6 +25,7 @@ from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Scenario
 from costmodel.text import count, latency
 from costmodel.uncertainty import evaluate_with_uncertainty
+from tco.markup import md, text
 
 CLAIMS_NOTEBOOK = paths.NOTEBOOKS / "2.01-check-the-claims.ipynb"
 CLAIMS_DRAWS = 2000  # enough for the P10-P90 spread claim 3 reads; the whole render stays well under 30 s
@@ -59,13 +60,13 @@ def introduction(ctx: ClaimsContext) -> str:
     sc = ctx.scenario
     wl = sc.workload
     lines = [
-        f"# The debate's claims, checked against {sc.title}",
+        f"# The debate's claims, checked against {md(sc.title)}",
         "",
-        f"Scenario `{ctx.scenario_path.name}` as of {sc.as_of.isoformat()}: {count(wl.requests_per_month)} requests "
+        f"Scenario {md(ctx.scenario_path.name)} as of {sc.as_of.isoformat()}: {count(wl.requests_per_month)} requests "
         f"a month, {count(wl.input_tokens_per_request)} tokens in and {count(wl.output_tokens_per_request)} out, "
         f"p95 objectives of {latency(wl.slo.ttft_p95_ms)} to the first token and {latency(wl.slo.tpot_p95_ms)} per "
         "token after it."
-        + (f" Changed for this run: {', '.join(f'`{o}`' for o in ctx.overrides)}." if ctx.overrides else ""),
+        + (f" Changed for this run: {', '.join(md(o) for o in ctx.overrides)}." if ctx.overrides else ""),
         "",
         "Every verdict below is computed by the workbench from this scenario: change an input and it moves. "
         "A verdict is one of **holds**, **holds when** (with the threshold), **does not hold**, or "
@@ -75,24 +76,20 @@ def introduction(ctx: ClaimsContext) -> str:
         "|---|---|---|",
     ]
     for c in ctx.claims:
-        lines.append(f"| {c.number} | {c.title} | {_cell(c.verdict)} |")
+        lines.append(f"| {c.number} | {md(c.title)} | {md(c.verdict)} |")
     return "\n".join(lines)
-
-
-def _cell(text: str) -> str:
-    return text.replace("|", "/")
 
 
 def section(claim: Claim) -> str:
     """One claim's section in markdown: the claim, the method, each finding's verdict and figures."""
-    lines = [f"## {claim.number}. {claim.title}", "", f"**The claim.** {claim.claim}", ""]
-    lines += [f"**What the workbench computes.** {claim.method}", ""]
+    lines = [f"## {claim.number}. {md(claim.title)}", "", f"**The claim.** {md(claim.claim)}", ""]
+    lines += [f"**What the workbench computes.** {md(claim.method)}", ""]
     for f in claim.findings:
-        lines.append(f"**Verdict ({f.question}): {f.verdict}.**")
+        lines.append(f"**Verdict ({md(f.question)}): {md(f.verdict)}.**")
         lines.append("")
-        lines += [f"- {s}" for s in f.computed]
+        lines += [f"- {md(s)}" for s in f.computed]
         if f.settle:
-            lines.append(f"- To settle it: `{f.settle}`")
+            lines.append(f"- To settle it: <code>{text(f.settle)}</code>")
         lines.append("")
     return "\n".join(lines)
 
@@ -132,7 +129,7 @@ def render(
 ) -> list[Claim]:
     """Validate and check the claims here (bad input fails before a kernel starts), then execute the
     claims notebook and write offline HTML; returns the claims for the console."""
-    from tco.report import execute_to_html
+    from tco.render import execute_to_html
 
     t0 = time.perf_counter()
     progress(f"checking the claims against {scenario_path} ...")

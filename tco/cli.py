@@ -7,29 +7,27 @@ and exits with status 2.
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from costmodel import paths
-from costmodel.engine import EngineError, Evaluation, evaluate, hybrid_sweep
-from costmodel.engine.capacity import bound_by, capacity_study, layout_sentence
-from costmodel.engine.router import routes_sentence
+from costmodel import document, paths
+from costmodel.engine import EngineError, Evaluation, evaluate
+from costmodel.engine.capacity import capacity_study
 from costmodel.io.catalog import build_catalog, genai_prices_version, load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
 from costmodel.io.schemas import json_schemas
-from costmodel.text import MISSING, count, percent, quality_word, slo_word, usd, usd_rate
+from costmodel.text import percent, usd, usd_rate
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
-from tco.export import capacity_study_json, dumps, evaluation_json
+from tco.console import err, out, print_capacity, print_diff, print_evaluation
+from tco.export import dumps
 
 app = typer.Typer(
     help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
@@ -37,10 +35,6 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-# Piped output (CI logs, files) gets room for the tables instead of rich's 80 columns.
-# markup=False: text from files (titles, labels, sources) prints as text, never as rich markup
-out = Console(width=None if sys.stdout.isatty() else 150, markup=False)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 150, markup=False)
 EXIT_BAD_INPUT = 2
 
 
@@ -57,124 +51,14 @@ def _progress(message: str) -> None:
     err.print(message, highlight=False)
 
 
-SLO_COLOUR = {"met": "green", "missed": "red", "unverified": "yellow"}
-
-
-def _slo(met: bool | None) -> Text:
-    word = slo_word(met)
-    return Text(word, style=SLO_COLOUR[word])
-
-
-def print_evaluation(ev: Evaluation, console: Console = out) -> None:
-    """Readable tables: options, break-even and payback, then the recommendation."""
-    sc = ev.scenario
-    wl = sc.workload
-    console.print(Text(sc.title, style="bold"))
-    console.print(
-        f"{count(wl.requests_per_month)} requests/month growing {percent(wl.monthly_growth, 1)}/month, "
-        f"{count(wl.input_tokens_per_request)} in / {count(wl.output_tokens_per_request)} out tokens, "
-        f"SLO TTFT p95 {wl.slo.ttft_p95_ms:g} ms, TPOT p95 {wl.slo.tpot_p95_ms:g} ms; "
-        f"{sc.horizon_months} months at {percent(sc.discount_rate, 1)}/year."
-    )
-    t = Table(title="Options", title_justify="left")
-    for col, just in [
-        ("option", "left"),
-        ("kind", "left"),
-        ("total cost", "right"),
-        ("NPV", "right"),
-        ("$/1M tok", "right"),
-        ("GPUs at peak", "right"),
-        ("out tok/s per replica", "left"),
-        ("SLO", "left"),
-        ("quality", "left"),
-    ]:
-        t.add_column(col, justify=just)
-    best = ev.recommendation.option
-    for o in ev.options:
-        cap = o.capacity
-        capacity = (
-            MISSING if cap is None else f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} ({cap.basis})"
-        )
-        name = Text(f"{o.name} *", style="bold") if o.name == best else Text(o.name)
-        t.add_row(
-            name,
-            o.kind,
-            usd(o.total_cost_usd),
-            usd(o.npv_usd),
-            usd_rate(o.usd_per_million_tokens),
-            count(o.gpus_at_peak),
-            capacity,
-            _slo(o.slo.met),
-            quality_word(o.quality.met, o.quality.basis),
-        )
-    console.print(t)
-    if ev.break_evens:
-        b = Table(title="Break-even (steady monthly volume)", title_justify="left")
-        b.add_column("self-hosted")
-        b.add_column("vs API")
-        b.add_column("requests/month", justify="right")
-        for be in ev.break_evens:
-            v = "never" if be.requests_per_month is None else count(be.requests_per_month)
-            b.add_row(be.self_hosted, be.api, v)
-        console.print(b)
-    for p in ev.paybacks:
-        console.print(
-            f"payback {p.owned} vs {p.api}: " + ("never within the horizon" if p.month is None else f"month {p.month}")
-        )
-    for o in ev.options:
-        if o.layouts:
-            console.print(f"layout: {layout_sentence(o.name, o.layouts)}")
-        if o.routing is not None:
-            console.print(f"routes: {routes_sentence(o.name, o.routing, sc)}")
-    if ev.simulation is not None:
-        print_simulation(ev.simulation, best, console)
-    console.print(Text.assemble("\n", ("Recommendation: ", "bold"), ev.recommendation.sentence))
-
-
-def print_simulation(sim, best: str | None, console: Console = out) -> None:
-    """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest), P(SLO holds)."""
-    t = Table(
-        title=f"Monte Carlo: {sim.draws:,} draws of {len(sim.inputs)} uncertain inputs, seed {sim.seed}",
-        title_justify="left",
-    )
-    planned = bool(sim.shortfall)
-    columns = [
-        "option",
-        "total cost P10",
-        "P50",
-        "P90",
-        "NPV of cost P10",
-        "P50 ",
-        "P90 ",
-        "P(cheapest)",
-        "P(SLO holds)",
-    ]
-    if planned:
-        columns += ["unserved P90", "stranded P50"]
-    for col in columns:
-        t.add_column(col, justify="left" if col == "option" else "right", no_wrap=col == "option")
-    for name, row in sim.summary().iterrows():
-        p_slo = "unknown" if math.isnan(row["p_slo"]) else percent(row["p_slo"], 1)
-        cells = [
-            Text(f"{name} *", style="bold") if name == best else Text(name),
-            *(usd(row[f"total_cost_p{p}"]) for p in (10, 50, 90)),
-            *(usd(row[f"npv_cost_p{p}"]) for p in (10, 50, 90)),
-            percent(row["p_cheapest"], 1),
-            p_slo,
-        ]
-        if planned:
-            cells += [percent(row["shortfall_p90"], 1), percent(row["stranded_p50"], 1)]
-        t.add_row(*cells)
-    console.print(t)
-    console.print("Uncertain inputs: " + ", ".join(sim.inputs))
-    if planned:
-        console.print(
-            f"Fleets bought or committed on the plan ({', '.join(sim.shortfall)}) keep the point "
-            "estimate's GPUs in every draw: unserved is the share of requests beyond their SLO capacity "
-            "(overflow API or SLO miss), stranded the share of GPU-months the draw's demand did not need."
-        )
-
-
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        help="Override a field for a what-if run: path=value, e.g. "
+        "workload.requests_per_month=5e6 or options.own-l40s.usd_per_kwh=0.2. Repeatable.",
+    ),
+]
 DrawsOption = Annotated[
     int,
     typer.Option(
@@ -202,14 +86,7 @@ def evaluate_with_progress(sc, cat, draws: int, seed: int) -> Evaluation:
 @app.command("evaluate")
 def evaluate_cmd(
     scenario: Annotated[Path, typer.Argument(help="Scenario YAML file, e.g. data/scenarios/fintech-rag.yaml.")],
-    set_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--set",
-            help="Override a field for a what-if run: path=value, e.g. "
-            "workload.requests_per_month=5e6 or options.own-l40s.usd_per_kwh=0.2. Repeatable.",
-        ),
-    ] = None,
+    set_: SetOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print results as JSON (fields in the README).")] = False,
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
     draws: DrawsOption = DEFAULT_DRAWS,
@@ -226,85 +103,14 @@ def evaluate_cmd(
         ev = evaluate_with_progress(sc, cat, draws, seed)
     except (InputError, EngineError) as e:
         _fail(e, scenario)
-    sweeps = {o.name: hybrid_sweep(sc, cat, o.name) for o in sc.options if o.kind == "hybrid"}
+    try:
+        doc = document.build(ev, cat, curves=False)
+    except (InputError, EngineError) as e:
+        _fail(e, scenario)
     if as_json:
-        sys.stdout.write(dumps(evaluation_json(ev, sweeps)))
+        sys.stdout.write(document.dumps(doc))
     else:
-        print_evaluation(ev)
-        for name, df in sweeps.items():
-            best = df[df["optimal"]].iloc[0]
-            out.print(
-                f"hybrid {name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
-                f"({percent(best['local_share'])} served locally, NPV of cost {usd(-best['npv_usd'])}); "
-                f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
-                f"{usd(-df['npv_usd'].iloc[-1])}"
-            )
-
-
-def _ms(x: float | None) -> str:
-    return MISSING if x is None else f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
-
-
-def print_capacity(study, console: Console = out) -> None:
-    """``tco capacity``: the stack and shape, a table of every layout, the cheapest per token."""
-    st, load = study.stack, study.load
-    console.print(
-        Text(
-            f"{st.model.name} ({st.quantization.name}) on {st.gpu.name}, {st.engine.name} {st.engine.version}",
-            style="bold",
-        )
-    )
-    kv = "FP8" if st.kv_bytes_per_element == 1 else "BF16"
-    price = (
-        f"GPU price {usd_rate(study.usd_per_gpu_hour, 2)}/GPU-hour ({study.price_source})"
-        if study.usd_per_gpu_hour is not None
-        else f"{study.price_source}; pass --gpu-price for $/1M"
-    )
-    console.print(
-        f"{count(load.input_tokens)} in / {count(load.output_tokens)} out tokens per request, "
-        f"{percent(float(load.cached_input_share))} of the prompt cached; KV cache {kv}; "
-        f"SLO TTFT p95 {study.ttft_ms:g} ms, TPOT p95 {study.tpot_ms:g} ms; {price}."
-    )
-    t = Table(title="Layouts at the SLO capacity (Poisson arrivals)", title_justify="left")
-    for col in (
-        "GPUs",
-        "out tok/s",
-        "per GPU",
-        "req/s",
-        "sequences",
-        "TTFT mean",
-        "TTFT p95",
-        "TPOT mean",
-        "TPOT p95",
-        "bound by",
-        "$/1M out",
-    ):
-        t.add_column(col, justify="left" if col == "bound by" else "right")
-    best = study.best
-    for lay in study.layouts:
-        g = Text(f"{lay.gpus_per_replica}{' *' if lay is best else ''}", style="bold" if lay is best else "")
-        c = lay.capacity
-        if c is None:
-            t.add_row(g, *([MISSING] * 8), Text(lay.why_not, style="dim"), MISSING)
-            continue
-        bound = bound_by(c.limit).removeprefix("the ")
-        t.add_row(
-            g,
-            count(c.output_tokens_per_s),
-            count(c.output_tokens_per_s / lay.gpus_per_replica),
-            f"{c.requests_per_s:,.2f}",
-            count(c.batch),
-            _ms(c.ttft_mean_ms),
-            _ms(c.ttft_ms),
-            _ms(c.tpot_mean_ms),
-            _ms(c.tpot_ms),
-            Text(bound, style="" if c.slo_met else "red"),
-            usd_rate(lay.usd_per_million_output),
-        )
-    console.print(t)
-    console.print("Latencies in ms; sequences: mean in flight; * cheapest per output token meeting the SLO.")
-    if best is None:
-        console.print(Text("No layout meets the SLO at any load.", style="red"))
+        print_evaluation(doc)
 
 
 @app.command("capacity")
@@ -365,14 +171,15 @@ def capacity_cmd(
                 e.message,
             )
         )
+    shown = document.capacity_study(study)
     if as_json:
-        sys.stdout.write(dumps(capacity_study_json(study)))
+        sys.stdout.write(shown.model_dump_json(indent=2) + "\n")
     else:
-        print_capacity(study)
+        print_capacity(shown)
     if figure is not None:
         from tco.figures import TEMPLATE, frontier
 
-        fig = frontier(study)
+        fig = frontier(shown)
         fig.update_layout(template=TEMPLATE)
         figure.parent.mkdir(parents=True, exist_ok=True)
         fig.write_html(figure, include_plotlyjs=True, full_html=True)
@@ -519,9 +326,12 @@ def report_cmd(
     pdf: Annotated[
         Path | None, typer.Option(help="Also print the report to this PDF file (needs chromium on PATH).")
     ] = None,
+    set_: SetOption = None,
 ) -> None:
     """Render the TCO report: papermill runs the report notebook, nbconvert makes one offline HTML
-    file; optionally the audit workbook (--xlsx) and a PDF printed by headless chromium (--pdf)."""
+    file; optionally the audit workbook (--xlsx) and a PDF printed by headless chromium (--pdf).
+    Every output path is checked before the work starts; relative paths are from here."""
+    from tco.render import RenderError
     from tco.report import render
 
     target = output or paths.REPORTS / f"{scenario.stem}.html"
@@ -529,6 +339,7 @@ def report_cmd(
         render(
             scenario,
             target,
+            overrides=set_ or (),
             probe_run=probe_run,
             probe_option=probe_option,
             xlsx=xlsx,
@@ -540,13 +351,22 @@ def report_cmd(
         )
     except (InputError, EngineError) as e:
         _fail(e, scenario)
+    except RenderError as e:
+        _broken(e)
+
+
+def _broken(e: Exception) -> None:
+    """A failure that is not the input's fault (a notebook cell, the browser): one line, exit 1."""
+    err.print(Text.assemble(("error: ", "bold red"), str(e)), highlight=False, soft_wrap=True)
+    raise typer.Exit(1)
 
 
 @app.command("claims")
 def claims_cmd(
     scenario: Annotated[
-        Path, typer.Option("--scenario", help="Scenario YAML file the claims are checked against.")
-    ] = Path("data/scenarios/fintech-rag.yaml"),
+        Path | None,
+        typer.Option("--scenario", help="Scenario YAML file the claims are checked against (default: fintech-rag)."),
+    ] = None,
     output: Annotated[
         Path | None,
         typer.Option("-o", "--output", help="HTML file to write (default reports/claims-<scenario>.html)."),
@@ -573,10 +393,12 @@ def claims_cmd(
     computed verdict (holds, holds when, does not hold, cannot tell without) with its conditions
     as numbers, figures and the assumptions it rests on, rendered to one offline HTML file."""
     from tco.claims import render
+    from tco.render import RenderError, writable
     from tco.report import run_overrides
 
-    target = output or paths.REPORTS / f"claims-{scenario.stem}.html"
+    scenario = scenario or paths.scenarios_dir() / "fintech-rag.yaml"
     try:
+        target = writable(output or paths.REPORTS / f"claims-{scenario.stem}.html", "--output")
         overrides = [*(set_ or ()), *run_overrides(scenario, probe_run, quality_run)]
         claims = render(
             scenario,
@@ -588,34 +410,73 @@ def claims_cmd(
         )
     except (InputError, EngineError) as e:
         _fail(e, scenario)
+    except RenderError as e:
+        _broken(e)
     for c in claims:
         out.print(f"{c.number}. {c.title}", style="bold", highlight=False)
         for f in c.findings:
             out.print(f"   {f.question}: {f.verdict}", highlight=False, soft_wrap=True)
 
 
-@app.command("lab")
-def lab_cmd(port: Annotated[int, typer.Option(help="Port for JupyterLab.")] = 8888) -> None:
-    """Open JupyterLab on notebooks/."""
-    import subprocess
+def _serve(args: list[str]) -> None:
+    """Run a server in the foreground; it and every kernel it started stop with this command."""
+    from probes.processes import supervise
 
-    raise typer.Exit(
-        subprocess.call([sys.executable, "-m", "jupyterlab", f"--port={port}", f"--notebook-dir={paths.NOTEBOOKS}"])
+    raise typer.Exit(supervise(args, cwd=paths.ROOT))
+
+
+def _root_flags() -> list[str]:
+    """Jupyter refuses to run as root without --allow-root; root is the default user in a container."""
+    return ["--allow-root"] if hasattr(os, "geteuid") and os.geteuid() == 0 else []
+
+
+@app.command("lab")
+def lab_cmd(
+    port: Annotated[int, typer.Option(help="Port for JupyterLab.")] = 8888,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open a web browser.")] = True,
+) -> None:
+    """Open JupyterLab on notebooks/ (checkpoints are kept outside the checkout)."""
+    checkpoints = paths.cache_dir() / "checkpoints"
+    checkpoints.mkdir(parents=True, exist_ok=True)  # jupyter falls back to /tmp when it is missing
+    _serve(
+        [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            f"--port={port}",
+            f"--notebook-dir={paths.NOTEBOOKS}",
+            f"--FileCheckpoints.checkpoint_dir={checkpoints}",
+            *([] if browser else ["--no-browser"]),
+            *_root_flags(),
+        ]
     )
 
 
 @app.command("dashboard")
 def dashboard_cmd(
     port: Annotated[int, typer.Option(help="Port for Voila.")] = 8866,
-    no_browser: Annotated[bool, typer.Option(help="Do not open a browser.")] = False,
+    browser: Annotated[bool, typer.Option("--browser/--no-browser", help="Open a web browser.")] = True,
+    cull_idle_s: Annotated[
+        int,
+        typer.Option(
+            min=1, help="Seconds after which an idle kernel (a closed page's) is shut down; Voila keeps one per page."
+        ),
+    ] = 300,
 ) -> None:
     """Serve the explore notebook as a Voila app (widgets and figures, no code)."""
-    import subprocess
-
-    args = [sys.executable, "-m", "voila", str(paths.EXPLORE_NOTEBOOK), f"--port={port}", "--strip_sources=True"]
-    if no_browser:
-        args.append("--no-browser")
-    raise typer.Exit(subprocess.call(args, cwd=paths.ROOT))
+    _serve(
+        [
+            sys.executable,
+            "-m",
+            "voila",
+            str(paths.EXPLORE_NOTEBOOK),
+            f"--port={port}",
+            "--strip_sources=True",
+            f"--MappingKernelManager.cull_interval={min(60, cull_idle_s)}",
+            f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
+            *([] if browser else ["--no-browser"]),
+        ]
+    )
 
 
 @app.command("diff")
@@ -628,7 +489,7 @@ def diff_cmd(
     """What changed between two versions of a scenario: the inputs (with their sources), each
     option's NPV, the recommendation, and which change moved the NPVs most (each change applied
     alone to the old version)."""
-    from costmodel.diff import diff, value_text
+    from costmodel.diff import diff
     from tco.export import diff_json
 
     try:
@@ -643,21 +504,7 @@ def diff_cmd(
     if as_json:
         sys.stdout.write(dumps(diff_json(d)))
         return
-    t = Table(title=f"Inputs changed ({old.name} -> {new.name})", title_justify="left")
-    for col in ("input", "old", "new", "largest NPV move alone", "source"):
-        t.add_column(col, justify="right" if col == "largest NPV move alone" else "left", overflow="fold")
-    for c in sorted(d.changes, key=lambda c: -c.largest_move):
-        move = MISSING if c.npv_moves is None else usd(c.largest_move)
-        t.add_row(c.path, value_text(c.old), value_text(c.new), move, c.source)
-    out.print(t)
-    n = Table(title="NPV by option", title_justify="left")
-    for col in ("option", "old", "new", "change"):
-        n.add_column(col, justify="left" if col == "option" else "right")
-    for name, a, b in d.npv_table():
-        n.add_row(name, usd(a), usd(b), MISSING if a is None or b is None else usd(b - a))
-    out.print(n)
-    for line in d.sentences():
-        out.print(line)
+    print_diff(d, old.name, new.name)
 
 
 def _register_probe_commands() -> None:
@@ -695,4 +542,4 @@ def main() -> None:  # console-script entry point
     sys.exit(code if isinstance(code, int) else 0)
 
 
-__all__ = ["app", "main", "print_evaluation"]
+__all__ = ["app", "main"]

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import html
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,16 +18,18 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.io.base_renderers import PlotlyRenderer
 
-from costmodel import paths
+from costmodel import document, paths
 from costmodel.engine import EngineError, Evaluation, evaluate
 from costmodel.io.catalog import CatalogFiles, build_catalog, check_references, load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load_scenario
 from costmodel.model.catalog import Catalog
+from costmodel.model.evaluation import Document
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
-from costmodel.text import count, slo_word, usd, usd_rate
+from costmodel.text import count, usd, usd_rate
 from costmodel.whatif import scale_prices
 from tco import figures
+from tco.markup import text
 
 API_CHOICES = (
     "openai/gpt-4o-mini",
@@ -69,6 +70,7 @@ class WhatIf:
     scenario: Scenario
     catalog: Catalog
     evaluation: Evaluation
+    doc: Document  # what the summary and the figures show
 
 
 def apply_controls(scenario: Scenario, c: Controls) -> Scenario:
@@ -115,7 +117,8 @@ def what_if(scenario: Scenario, files: CatalogFiles, controls: Controls) -> What
     sc = apply_controls(scenario, controls)
     catalog = _catalog(files, sc)
     sc, catalog = scale_prices(sc, catalog, api=controls.api_price, gpu=controls.gpu_price)
-    return WhatIf(sc, catalog, evaluate(sc, catalog))
+    ev = evaluate(sc, catalog)
+    return WhatIf(sc, catalog, ev, document.build(ev, catalog, sweeps=False, register_rows=False))
 
 
 def _catalog(files: CatalogFiles, sc: Scenario) -> Catalog:
@@ -141,26 +144,26 @@ def _base_catalog(files: CatalogFiles) -> Catalog:
 
 
 def what_if_figures(w: WhatIf) -> dict[str, go.Figure]:
-    ev = w.evaluation
+    d = w.doc
     return {
-        "volume": figures.cost_vs_volume(ev, w.catalog),
-        "cumulative": figures.cumulative_cost(ev),
-        "per_million": figures.cost_per_million(ev),
-        "gpus": figures.gpus_and_slo(ev),
+        "volume": figures.cost_vs_volume(d),
+        "cumulative": figures.cumulative_cost(d),
+        "per_million": figures.cost_per_million(d),
+        "gpus": figures.gpus_and_slo(d),
     }
 
 
-def summary_html(w: WhatIf) -> str:
-    """The recommendation sentence and a compact table of the options."""
-    ev = w.evaluation
+def summary_html(d: Document) -> str:
+    """The recommendation sentence and a compact table of the options (every value escaped)."""
     rows = "".join(
-        f"<tr><td>{html.escape(o.name)}</td><td>{o.kind}</td><td class='num'>{usd(o.total_cost_usd)}</td>"
-        f"<td class='num'>{usd(-o.npv_usd)}</td><td class='num'>{usd_rate(o.usd_per_million_tokens)}</td>"
-        f"<td class='num'>{count(o.gpus_at_peak)}</td><td>{slo_word(o.slo.met)}</td></tr>"
-        for o in ev.options
+        f"<tr><td>{text(o.name)}</td><td>{text(o.kind)}</td><td class='num'>{usd(o.total_cost_usd)}</td>"
+        f"<td class='num'>{usd(o.npv_cost_usd)}</td><td class='num'>{usd_rate(o.usd_per_million_tokens)}</td>"
+        f"<td class='num'>{count(o.gpus_at_peak)}</td><td>{text(o.slo.word)}</td></tr>"
+        for o in d.options
     )
     return (
-        f"<div class='tco-recommendation'><b>Recommendation:</b> {html.escape(ev.recommendation.sentence)}</div>"
+        f"<div class='tco-inputs'>{text(d.workload.summary)}</div>"
+        f"<div class='tco-recommendation'><b>Recommendation:</b> {text(d.recommendation.sentence)}</div>"
         "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
         f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>"
     )
@@ -177,6 +180,7 @@ class Explorer:
     figs: dict[str, Any] = field(default_factory=dict)  # ipywidgets.Output per figure
     last_seconds: float = 0.0
     quiet: bool = False
+    failed: bool = False  # the last change did not evaluate: the numbers shown are the previous ones
 
     def controls(self) -> Controls:
         w = self.widgets
@@ -198,15 +202,31 @@ class Explorer:
         )
 
     def recompute(self, *_: Any) -> None:
+        """Evaluate the controls and show the result; when that fails, say so in place and fade the
+        numbers, which belong to the last inputs that evaluated: inputs and numbers never disagree
+        silently. Every failure is caught here, the UI's boundary: Voila would swallow it."""
         t0 = time.perf_counter()
         try:
             result = what_if(self.scenario, self.files, self.controls())
-        except (InputError, EngineError, ValueError) as e:
-            self.widgets["status"].value = f"<span style='color:#b00'>Not evaluated: {html.escape(str(e))}</span>"
+            self.show(result)
+        except Exception as e:
+            self.failed = True
+            why = str(e) if isinstance(e, InputError | EngineError) else f"{type(e).__name__}: {e}"
+            self.widgets["status"].value = (
+                "<div class='tco-error' style='color:#b00'><b>Not evaluated at these inputs:</b> "
+                f"{text(why)}. The numbers and charts below are for the last inputs that evaluated.</div>"
+            )
+            self._fade(True)
             return
-        self.show(result)
+        self.failed = False
+        self._fade(False)
         self.last_seconds = time.perf_counter() - t0
         self.widgets["status"].value = f"<span style='color:#666'>recomputed in {self.last_seconds * 1e3:.0f} ms</span>"
+
+    def _fade(self, stale: bool) -> None:
+        for out in self.figs.values():
+            out.layout.opacity = "0.35" if stale else "1"
+        self.widgets["summary"].layout.opacity = "0.35" if stale else "1"
 
     def load(self, name: str) -> None:
         """Switch scenario: reset the controls to its values, then recompute."""
@@ -231,7 +251,7 @@ class Explorer:
             w["gpu_price"].value = 1.0
             w["horizon"].value = sc.horizon_months
             w["rate"].value = sc.discount_rate
-        self.show(what_if(sc, self.files, self.controls()))
+        self.recompute()
 
     def show(self, result: WhatIf) -> None:
         """Put a result on screen: each figure replaces the one in its own Output area.
@@ -251,7 +271,7 @@ class Explorer:
             self.figs[key].outputs = (
                 {"output_type": "display_data", "metadata": {}, "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},
             )
-        self.widgets["summary"].value = summary_html(result)
+        self.widgets["summary"].value = summary_html(result.doc)
 
     @contextlib.contextmanager
     def _paused(self):

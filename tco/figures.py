@@ -1,4 +1,5 @@
-"""Plotly figures of an evaluation. Pure: results in, ``go.Figure`` out.
+"""Plotly figures of an evaluation document. Pure: the document (or a part of it) in, ``go.Figure``
+out; a figure that cannot be drawn for a scenario says why in its place (:func:`says`).
 
 One trace per option in scenario order, with the same colour in every figure. Figures
 carry no template: building one costs ~28 ms (plotly validates and copies it), so callers
@@ -8,12 +9,10 @@ set ``plotly.io.templates.default`` once (:data:`TEMPLATE`).
 from __future__ import annotations
 
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 
-from costmodel.engine import Evaluation, cost_curves
-from costmodel.model.catalog import Catalog
-from costmodel.text import count, percent, slo_word, usd_rate
+from costmodel.model.evaluation import CapacityStudy, Document, HybridSweep, MonteCarlo, Routing, Sensitivity
+from costmodel.text import count, percent, usd_rate
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 SLO_COLOR = {True: "#2ca02c", False: "#d62728", None: "#bcbd22"}
@@ -28,46 +27,46 @@ def _list(values) -> list:
     return np.asarray(values, dtype=float).tolist()
 
 
-def volume_grid(ev: Evaluation, points: int = 160) -> np.ndarray:
-    """Monthly volumes around the scenario's: 1/100 to 100x the first month, and every break-even."""
-    v0 = max(ev.scenario.workload.requests_per_month, 1.0)
-    lo, hi = v0 / 100, v0 * 100
-    for b in ev.break_evens:
-        if b.requests_per_month:
-            lo, hi = min(lo, b.requests_per_month / 3), max(hi, b.requests_per_month * 3)
-    return np.geomspace(lo, hi, points)
+def says(title: str, text: str, height: int = 300) -> go.Figure:
+    """A figure that cannot be drawn for this scenario says why, in place."""
+    fig = go.Figure(layout={**LAYOUT, "height": height})
+    fig.add_annotation(
+        text=text, x=0.5, y=0.5, xref="paper", yref="paper", showarrow=False, font=dict(size=14, color="#555")
+    )
+    fig.update_xaxes(visible=False)
+    fig.update_yaxes(visible=False)
+    fig.update_layout(title=title)
+    return fig
 
 
-def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None = None) -> go.Figure:
+def cost_vs_volume(d: Document) -> go.Figure:
     """Steady-state monthly cost of each option against monthly volume, break-evens marked."""
-    v = volume_grid(ev) if volumes is None else volumes
-    be = [(b, b.requests_per_month) for b in ev.break_evens if b.requests_per_month]
-    xs = [x for _, x in be]
-    # one costing for the curves and the break-even points, in the evaluation's layouts
-    both = cost_curves(ev.scenario, catalog, np.concatenate([v, xs]), ev.chosen_layouts())
-    curves, at_break_even = both.iloc[: len(v)], both.iloc[len(v) :]
+    title = "Monthly cost vs volume (capex spread over its life)"
+    c = d.volume_curves
+    if c is None:
+        return says(title, d.volume_curves_note)
     fig = go.Figure(layout=LAYOUT)
-    for i, name in enumerate(curves.columns):
+    for i, (name, ys) in enumerate(c.monthly_cost_usd.items()):
         fig.add_scatter(
-            x=_list(v),
-            y=_list(curves[name]),
+            x=c.volumes_per_month,
+            y=ys,
             name=name,
             mode="lines",
-            line=dict(color=PALETTE[i % 8], width=2, shape="hv" if ev.option(name).kind != "api" else "linear"),
+            line=dict(color=PALETTE[i % 8], width=2, shape="hv" if c.step[name] else "linear"),
         )
-    ys = [float(at_break_even[b.api].iloc[k]) for k, (b, _) in enumerate(be)]
+    be = c.break_evens
     fig.add_scatter(
-        x=xs,
-        y=ys,
+        x=[b.requests_per_month for b in be],
+        y=[b.monthly_cost_usd for b in be],
         name="break-even",
         mode="markers+text",
         marker=dict(size=11, symbol="x", color="black"),
-        text=[f"{x:,.3g}" for x in xs],
+        text=[f"{b.requests_per_month:,.3g}" for b in be],
         textposition="top center",
-        hovertext=[f"{b.self_hosted} = {b.api} at {count(x)} req/month" for b, x in be],
+        hovertext=[f"{b.self_hosted} = {b.api} at {count(b.requests_per_month)} req/month" for b in be],
     )
     fig.add_vline(
-        x=ev.scenario.workload.requests_per_month,
+        x=max(c.first_month_requests, c.volumes_per_month[0]),
         line_dash="dot",
         line_color="grey",
         annotation_text="first month",
@@ -75,21 +74,20 @@ def cost_vs_volume(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None 
     )
     fig.update_xaxes(type="log", title="requests per month")
     fig.update_yaxes(type="log", title="USD per month (steady state)")
-    fig.update_layout(title="Monthly cost vs volume (capex spread over its life)")
+    fig.update_layout(title=title)
     return fig
 
 
-def cumulative_cost(ev: Evaluation) -> go.Figure:
+def cumulative_cost(d: Document) -> go.Figure:
     """Cumulative cash cost of each option over the horizon."""
     fig = go.Figure(layout=LAYOUT)
-    for i, o in enumerate(ev.options):
-        df = o.cashflow
+    for i, o in enumerate(d.options):
         fig.add_scatter(
-            x=_list(df["month"]),
-            y=_list(df["cumulative"]),
+            x=o.monthly["month"],
+            y=o.monthly["cumulative"],
             name=o.name,
             mode="lines",
-            line=dict(color=PALETTE[i % 8], width=2.5 if o.name == ev.recommendation.option else 1.5),
+            line=dict(color=PALETTE[i % 8], width=2.5 if o.recommended else 1.5),
         )
     fig.update_xaxes(title="month")
     fig.update_yaxes(title="cumulative cost, USD")
@@ -97,76 +95,84 @@ def cumulative_cost(ev: Evaluation) -> go.Figure:
     return fig
 
 
-def cost_per_million(ev: Evaluation) -> go.Figure:
+def cost_per_million(d: Document) -> go.Figure:
     """USD per 1M tokens (input + output) over the horizon, coloured by SLO status."""
-    names = [o.name for o in ev.options]
+    shown = [o for o in d.options if o.usd_per_million_tokens is not None]
+    title = "Cost per 1M tokens (green: SLO met, red: missed, olive: unverified)"
+    if not shown:
+        return says(title, "no option serves any tokens in this scenario")
     fig = go.Figure(
         go.Bar(
-            x=names,
-            y=_list([o.usd_per_million_tokens for o in ev.options]),
-            marker_color=[SLO_COLOR[o.slo.met] for o in ev.options],
-            text=[usd_rate(o.usd_per_million_tokens) for o in ev.options],
+            x=[o.name for o in shown],
+            y=[o.usd_per_million_tokens for o in shown],
+            marker_color=[SLO_COLOR[o.slo.met] for o in shown],
+            text=[usd_rate(o.usd_per_million_tokens) for o in shown],
             textposition="outside",
-            hovertext=[f"SLO {slo_word(o.slo.met)}" for o in ev.options],
+            hovertext=[f"SLO {o.slo.word}" for o in shown],
         ),
         layout=LAYOUT,
     )
     fig.update_yaxes(title="USD per 1M tokens")
-    fig.update_layout(title="Cost per 1M tokens (green: SLO met, red: missed, olive: unverified)", showlegend=False)
+    fig.update_layout(title=title, showlegend=False)
     return fig
 
 
-def gpus_and_slo(ev: Evaluation) -> go.Figure:
-    """GPUs at peak per self-hosted option, with the SLO status and where capacity came from."""
-    hosted = [o for o in ev.options if o.gpus_at_peak is not None]
+def gpus_and_slo(d: Document) -> go.Figure:
+    """GPUs at peak per option with GPUs (its own or a self-hosted member's), with the SLO status
+    and where capacity came from."""
+    hosted = [o for o in d.options if o.gpus_at_peak is not None]
+    title = "GPUs needed at peak and SLO status"
+    if not hosted:
+        return says(title, "no option in this scenario runs GPUs of its own")
     fig = go.Figure(
         go.Bar(
             x=[o.name for o in hosted],
-            y=_list([o.gpus_at_peak for o in hosted]),
+            y=[o.gpus_at_peak for o in hosted],
             marker_color=[SLO_COLOR[o.slo.met] for o in hosted],
-            text=[f"{count(o.gpus_at_peak, 'GPUs')}, SLO {slo_word(o.slo.met)}, {o.capacity.basis}" for o in hosted],
+            text=[
+                f"{count(o.gpus_at_peak, 'GPUs')}, SLO {o.slo.word}, "
+                + (o.capacity.basis if o.capacity is not None else "members' capacity")
+                for o in hosted
+            ],
             textposition="outside",
         ),
         layout=LAYOUT,
     )
     fig.update_yaxes(title="GPUs at peak")
-    fig.update_layout(title="GPUs needed at peak and SLO status", showlegend=False)
+    fig.update_layout(title=title, showlegend=False)
     return fig
 
 
-def monthly_cashflow(ev: Evaluation, option: str) -> go.Figure:
+def monthly_cashflow(d: Document, option: str) -> go.Figure:
     """Stacked monthly line items of one option (residual value negative)."""
-    o = ev.option(option)
-    df = o.cashflow
-    skip = {"month", "requests", "tokens", "gpus", "total", "cumulative", "depreciation", "local_share", "utilization"}
+    o = d.option(option)
     fig = go.Figure(layout=LAYOUT)
-    for i, col in enumerate(c for c in df.columns if c not in skip):
-        if np.any(df[col].to_numpy() != 0):
-            fig.add_bar(x=_list(df["month"]), y=_list(df[col]), name=col, marker_color=PALETTE[i % 8])
+    for i, col in enumerate(o.line_items):
+        fig.add_bar(x=o.monthly["month"], y=o.monthly[col], name=col, marker_color=PALETTE[i % 8])
     fig.update_layout(barmode="relative", title=f"Monthly cash flow: {o.label}")
     fig.update_xaxes(title="month")
     fig.update_yaxes(title="USD")
     return fig
 
 
-def tornado(sens: pd.DataFrame) -> go.Figure:
+def tornado(s: Sensitivity | None, note: str = "") -> go.Figure:
     """Tornado of the decision metric (NPV gap of the two best options) per input."""
-    fig = go.Figure(layout={**LAYOUT, "height": max(300, 60 + 40 * len(sens))})
-    if sens.empty:
-        fig.update_layout(title="Sensitivity: fewer than two options meet the SLO")
-        return fig
-    a, b = sens.attrs.get("options", ("best", "runner-up"))
-    base = sens.attrs.get("base_metric", 0.0)
-    order = sens.iloc[::-1]
+    if s is None or s.options is None or s.base_metric_usd is None:
+        why = note if s is None else s.options_note
+        return says("Sensitivity", why or "no sensitivity for this scenario")
+    fig = go.Figure(layout={**LAYOUT, "height": max(300, 60 + 40 * len(s.rows))})
+    a, b = s.options
+    base = s.base_metric_usd
+    order = s.rows[::-1]
     for end, colour in (("low", "#1f77b4"), ("high", "#ff7f0e")):
         fig.add_bar(
-            y=list(order["factor"]),
-            x=_list(order[f"metric_{end}"] - base),
+            y=[r.factor for r in order],
+            x=[getattr(r, f"metric_{end}") - base for r in order],
             base=base,
             orientation="h",
             name=f"{end} value",
             marker_color=colour,
-            text=[f"{v:,.3g}" for v in order[end]],
+            text=[f"{getattr(r, end):,.3g}" for r in order],
             textposition="inside",
         )
     fig.add_vline(x=0, line_color="black")
@@ -175,48 +181,46 @@ def tornado(sens: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def hybrid_sweep(sweep: pd.DataFrame, name: str) -> go.Figure:
+def hybrid_sweep(sweep: HybridSweep) -> go.Figure:
     """NPV of cost of a hybrid option against its local fleet size, the optimum marked."""
     fig = go.Figure(layout=LAYOUT)
-    cost = _list(-sweep["npv_usd"])
+    rows = sweep.rows
     fig.add_scatter(
-        x=_list(sweep["local_gpus"]),
-        y=cost,
+        x=[r.local_gpus for r in rows],
+        y=[-r.npv_usd for r in rows],
         mode="lines+markers",
         name="NPV of cost",
-        customdata=_list(sweep["local_share"]),
+        customdata=[r.local_share for r in rows],
         hovertemplate="%{x} GPUs: $%{y:,.0f}, %{customdata:.0%} served locally<extra></extra>",
     )
-    best = sweep[sweep["optimal"]].iloc[0]
+    best = next(r for r in rows if r.optimal)
     fig.add_scatter(
-        x=[float(best["local_gpus"])],
-        y=[float(-best["npv_usd"])],
+        x=[best.local_gpus],
+        y=[-best.npv_usd],
         mode="markers+text",
         marker=dict(size=14, symbol="star", color="#d62728"),
         name="optimum",
-        text=[f"optimum: {count(best['local_gpus'], 'GPUs')}, {percent(best['local_share'])} local"],
+        text=[f"optimum: {count(best.local_gpus, 'GPUs')}, {percent(best.local_share)} local"],
         textposition="top center",
     )
     fig.update_xaxes(title="local GPUs (0 = all API; right end = all local)")
     fig.update_yaxes(title="NPV of cost, USD")
-    fig.update_layout(title=f"Hybrid {name}: cost against local fleet size")
+    fig.update_layout(title=f"Hybrid {sweep.option}: cost against local fleet size")
     return fig
 
 
-def cost_distribution(sim, ev=None) -> go.Figure:
+def cost_distribution(mc: MonteCarlo) -> go.Figure:
     """Monte Carlo NPV of cost per option: box from P25 to P75, whiskers P10 to P90, line at P50.
 
     Only the percentiles go into the figure (not the draws), so a million draws cost no more
     HTML than a thousand.
     """
-    names = list(sim.npv_cost)
-    labels = {o.name: o.label for o in ev.options} if ev is not None else {}
-    q = {p: [float(np.percentile(sim.npv_cost[n], p)) for n in names] for p in (10, 25, 50, 75, 90)}
-    p_cheapest = sim.cheapest()
-    fig = go.Figure(layout={**LAYOUT, "height": max(320, 80 + 50 * len(names))})
+    labels = [o.label for o in mc.options]
+    q = {p: [getattr(o.npv_cost_usd, f"p{p}") for o in mc.options] for p in (10, 25, 50, 75, 90)}
+    fig = go.Figure(layout={**LAYOUT, "height": max(320, 80 + 50 * len(labels))})
     fig.add_trace(
         go.Box(
-            y=[labels.get(n, n) for n in names],
+            y=labels,
             lowerfence=q[10],
             q1=q[25],
             median=q[50],
@@ -230,28 +234,29 @@ def cost_distribution(sim, ev=None) -> go.Figure:
     )
     fig.add_scatter(
         x=q[90],
-        y=[labels.get(n, n) for n in names],
+        y=labels,
         mode="text",
         showlegend=False,
-        text=[f"  P(cheapest) {percent(p_cheapest[n])}" for n in names],
+        text=[f"  P(cheapest) {percent(o.p_cheapest)}" for o in mc.options],
         textposition="middle right",
     )
     fig.update_layout(
-        title=f"NPV of cost over {sim.draws:,} Monte Carlo draws (box P25-P75, whiskers P10-P90)", showlegend=False
+        title=f"NPV of cost over {mc.draws:,} Monte Carlo draws (box P25-P75, whiskers P10-P90)", showlegend=False
     )
     fig.update_xaxes(title="USD (present value of cost)")
     return fig
 
 
-def frontier(study) -> go.Figure:
-    """The throughput-interactivity frontier (InferenceMAX's view) of a
-    :class:`~costmodel.engine.capacity.CapacityStudy`: output tokens/s per GPU against tokens/s
-    per user, one curve per layout, the SLO's interactivity (1,000 / TPOT p95 ms) marked, the SLO
-    capacity of each layout as a point and the GPU cost per 1M output tokens along each curve."""
+def frontier(study: CapacityStudy) -> go.Figure:
+    """The throughput-interactivity frontier (InferenceMAX's view) of a capacity study: output
+    tokens/s per GPU against tokens/s per user, one curve per layout, the SLO's interactivity
+    (1,000 / TPOT p95 ms) marked, the SLO capacity of each layout as a point and the GPU cost per
+    1M output tokens along each curve."""
     fig = go.Figure(layout=LAYOUT)
     priced = study.usd_per_gpu_hour is not None
+    tpot = study.slo["tpot_p95_ms"]
     for i, lay in enumerate(s for s in study.layouts if s.frontier is not None):
-        f, colour = lay.frontier, PALETTE[i % 8]
+        f, colour = {k: np.asarray(v) for k, v in (lay.frontier or {}).items()}, PALETTE[i % 8]
         label = f"{lay.gpus_per_replica} GPU{'s' * (lay.gpus_per_replica > 1)} per replica"
         cost = [usd_rate(x) for x in f["usd_per_million"]] if priced else [""] * len(f["per_gpu"])
         fig.add_scatter(
@@ -280,10 +285,10 @@ def frontier(study) -> go.Figure:
                 hoverinfo="skip",
             )
         c = lay.capacity
-        if c.slo_met:
+        if c is not None and c.slo_met and c.tpot_mean_ms:
             fig.add_scatter(
                 x=[1e3 / c.tpot_mean_ms],
-                y=[c.output_tokens_per_s / lay.gpus_per_replica],
+                y=[c.output_tokens_per_s_per_replica / lay.gpus_per_replica],
                 mode="markers",
                 marker=dict(color=colour, size=11, symbol="star"),
                 name=f"{label}: SLO capacity",
@@ -291,64 +296,62 @@ def frontier(study) -> go.Figure:
                 hovertemplate=f"{label} at its SLO capacity: %{{y:,.0f}} tok/s per GPU<extra></extra>",
             )
     fig.add_vline(
-        x=1e3 / study.tpot_ms,
+        x=1e3 / tpot,
         line=dict(color="#7f7f7f", dash="dash"),
-        annotation_text=f"SLO: TPOT p95 {study.tpot_ms:g} ms",
+        annotation_text=f"SLO: TPOT p95 {tpot:g} ms",
         annotation_position="bottom right",
     )
-    st = study.stack
     fig.update_layout(
-        title=f"{st.model.name} ({st.quantization.id}) on {st.gpu.name}, {st.engine.name}: "
-        f"{count(study.load.input_tokens)} in / {count(study.load.output_tokens)} out",
+        title=f"{study.title}: {count(study.input_tokens)} in / {count(study.output_tokens)} out",
         xaxis_title="interactivity: output tokens/s per user (1 / mean TPOT)",
         yaxis_title="output tokens/s per GPU",
     )
     return fig
 
 
-def cost_quality_frontier(choice, name: str) -> go.Figure:
+def cost_quality_frontier(routing: Routing, name: str) -> go.Figure:
     """A router's cost-quality frontier: every assignment of classes to members it costed, NPV of
     cost against traffic-weighted accuracy; assignments meeting every class's quality (and not
     known to miss the SLO) in green, the others grey; the Pareto front joined by a line; the
     router's choice starred. Assignments of unknown accuracy are left out (counted in the title)."""
-    f = choice.frontier
-    known = f[f["quality"].notna()]
+    rows = routing.frontier
+    known = [r for r in rows if r.quality is not None]
     fig = go.Figure(layout=LAYOUT)
-    ok = known["eligible"] & (known["quality_met"] == True)  # noqa: E712 (None: unknown)
-    for mask, label, colour in ((ok, "meets every class", "#2ca02c"), (~ok, "misses a class or the SLO", "#9a9a9a")):
-        part = known[mask]
+    ok = [r for r in known if r.eligible and r.quality_met]
+    others = [r for r in known if not (r.eligible and r.quality_met)]
+    for part, label, colour in ((ok, "meets every class", "#2ca02c"), (others, "misses a class or the SLO", "#9a9a9a")):
         fig.add_scatter(
-            x=_list(-part["npv_usd"]),
-            y=_list(part["quality"]),
+            x=[-r.npv_usd for r in part],
+            y=[r.quality for r in part],
             mode="markers",
             name=label,
             marker=dict(color=colour, size=9),
-            text=list(part["routes"]),
+            text=[r.routes for r in part],
             hovertemplate="%{text}<br>NPV of cost $%{x:,.0f}, accuracy %{y:.1%}<extra></extra>",
         )
-    front = known[known["pareto"]].sort_values("npv_usd", ascending=False)
+    front = sorted((r for r in known if r.pareto), key=lambda r: -r.npv_usd)
     fig.add_scatter(
-        x=_list(-front["npv_usd"]),
-        y=_list(front["quality"]),
+        x=[-r.npv_usd for r in front],
+        y=[r.quality for r in front],
         mode="lines",
         name="Pareto front",
         line=dict(color="#1f77b4", dash="dot"),
         hoverinfo="skip",
     )
-    best = f[f["chosen"]].iloc[0]
-    if best["quality"] == best["quality"]:  # not NaN
+    best = next((r for r in rows if r.chosen), None)
+    if best is not None and best.quality is not None:
         fig.add_scatter(
-            x=[float(-best["npv_usd"])],
-            y=[float(best["quality"])],
+            x=[-best.npv_usd],
+            y=[best.quality],
             mode="markers+text",
             marker=dict(size=16, symbol="star", color="#d62728"),
             name="chosen",
-            text=[best["routes"]],
+            text=[best.routes],
             textposition="bottom center",
         )
-    unknown = len(f) - len(known)
+    unknown = len(rows) - len(known)
     fig.update_layout(
-        title=f"Router {name}: cost against quality, {len(f)} assignments"
+        title=f"Router {name}: cost against quality, {len(rows)} assignments"
         + (f" ({unknown} of unknown accuracy not shown)" if unknown else "")
     )
     fig.update_xaxes(title="NPV of cost, USD (left is cheaper)")

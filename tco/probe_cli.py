@@ -321,6 +321,7 @@ def register(app: typer.Typer, fail) -> None:
         from probes.local import LocalServerError, serve_foreground
 
         try:
-            serve_foreground(model=model, port=port, python=python, extra=extra or [])
+            code = serve_foreground(model=model, port=port, python=python, extra=extra or [])
         except LocalServerError as e:
             fail(e)
+        raise typer.Exit(code)

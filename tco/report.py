@@ -1,10 +1,11 @@
 """Finance reports: the report notebook's content, its rendering to offline HTML, and Excel.
 
 ``prepare`` and the section functions are what ``notebooks/reports/4.01-tco-report.ipynb``
-calls; ``render`` executes that notebook with papermill and converts it with nbconvert
-to one self-contained HTML file (no code, plotly.js embedded, no external URL), and
-``write_workbook`` writes the Excel workbook. The scenario is validated before any kernel
-starts, so bad input fails fast with the engine's clear error.
+calls; every figure they show comes from the evaluation document (``costmodel.document``), and
+every value from an input is escaped (``tco.markup``). ``render`` checks the output paths and
+validates the scenario before any kernel starts, executes the notebook with papermill and
+converts it with nbconvert to one self-contained HTML file (``tco.render``), and writes the Excel
+workbook (``tco.workbook``).
 """
 
 from __future__ import annotations
@@ -12,51 +13,43 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import platform
-import re
-import shutil
-import subprocess
-import tempfile
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
-from costmodel import paths
-from costmodel.assumptions import register
+from costmodel import document, paths
 from costmodel.diff import ScenarioDiff, diff, value_text
-from costmodel.engine import Evaluation, hybrid_sweep
-from costmodel.engine.capacity import CapacityStudy, bound_by, layout_sentence, option_capacity_study
-from costmodel.engine.eligibility import class_scores
-from costmodel.engine.router import routes_sentence
 from costmodel.io.catalog import load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load, load_scenario
-from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
-from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import MISSING, count, latency, percent, quality_word, slo_word, usd, usd_rate, yes_no
+from costmodel.model.evaluation import Document
+from costmodel.model.scenario import OwnedOption, RentedOption
+from costmodel.sensitivity import one_at_a_time
+from costmodel.text import MISSING, count, latency, percent, usd, usd_rate, yes_no
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
+from tco.markup import md
+from tco.render import execute_to_html, find_browser, print_pdf, writable
 from tco.workbook import write_workbook
 
 
 @dataclass(frozen=True)
 class ReportContext:
     scenario_path: Path
-    evaluation: Evaluation
-    catalog: Catalog
-    assumptions: pd.DataFrame
-    sensitivity: pd.DataFrame
+    doc: Document
+    overrides: tuple[str, ...]
     probe_run: str | None
     diff: ScenarioDiff | None = None  # against an earlier version of the scenario (compare_with)
 
 
 def run_overrides(scenario_path: str | Path, probe_runs: list[str] | None, quality_runs: list[str] | None) -> list[str]:
     """``--set`` lines from ``OPTION=DIR`` probe and quality runs (``serving=DIR``: the quality of
-    the scenario's served model). A value without ``=`` is an error naming it."""
+    the scenario's served model). A value without ``=`` is an error naming it. A relative DIR is
+    resolved against the caller's directory."""
     kinds = {o.name: o.kind for o in load_scenario(scenario_path).options}
     lines = []
     for flag, runs in (("probe_run", probe_runs or []), ("quality_run", quality_runs or [])):
@@ -65,7 +58,7 @@ def run_overrides(scenario_path: str | Path, probe_runs: list[str] | None, quali
             if not sep or not target or not folder:
                 raise InputError(f"--{flag.replace('_', '-')}", "", item, "expected OPTION=DIR (or serving=DIR)")
             where = "serving" if target == "serving" else f"options.{target}"
-            lines.append(f"{where}.{flag}={folder}")
+            lines.append(f"{where}.{flag}={_from_here(folder)}")
             # a measurement replaces what was stated or published
             if flag == "quality_run":
                 lines.append(f"{where}.quality=null")
@@ -76,6 +69,13 @@ def run_overrides(scenario_path: str | Path, probe_runs: list[str] | None, quali
     return lines
 
 
+def _from_here(folder: str) -> str:
+    """A run folder as the caller meant it: relative to where the command was typed, when it is
+    there; otherwise as given (a scenario resolves it against the data folder)."""
+    here = Path(folder).expanduser()
+    return str(here.resolve()) if not here.is_absolute() and here.exists() else folder
+
+
 def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | None = None) -> list[str]:
     """``--set`` lines pointing a self-hosted option (default: the first) at a probe run."""
     if not probe_run:
@@ -83,7 +83,9 @@ def probe_overrides(scenario_path: Path, probe_run: str | None, option: str | No
     sc = load_scenario(scenario_path)
     hosted = [o.name for o in sc.options if isinstance(o, RentedOption | OwnedOption)]
     target = option or (hosted[0] if hosted else None)
-    return run_overrides(scenario_path, [f"{target}={probe_run}"], None) if target else []
+    if target is None:
+        raise InputError("--probe-run", "", probe_run, "the scenario has no self-hosted option to apply it to")
+    return run_overrides(scenario_path, [f"{target}={probe_run}"], None)
 
 
 def prepare(
@@ -94,41 +96,90 @@ def prepare(
     draws: int = DEFAULT_DRAWS,
     seed: int = 0,
     compare_with: str | Path | None = None,
+    overrides: Sequence[str] = (),
 ) -> ReportContext:
     """Load, evaluate and analyse a scenario for the report (Monte Carlo if it has uncertain inputs;
-    a diff against ``compare_with``, an earlier version, if given)."""
+    a diff against ``compare_with``, an earlier version, if given) into its document."""
     path = Path(scenario_path)
-    scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))
+    lines = [*overrides, *probe_overrides(path, probe_run, probe_option)]
+    scenario, catalog = load(path, lines)
     ev = evaluate_with_uncertainty(scenario, catalog, draws, seed)
-    sens = one_at_a_time(scenario, catalog) if sensitivity else pd.DataFrame()
+    doc = document.build(
+        ev,
+        catalog,
+        sensitivity_table=one_at_a_time(scenario, catalog) if sensitivity else None,
+        studies=True,
+    )
     changes = None
     if compare_with:
         old, old_catalog = load(Path(compare_with))
         changes = diff(old, scenario, old_catalog, catalog)
-    return ReportContext(path, ev, catalog, register(ev, catalog), sens, probe_run, changes)
+    return ReportContext(path, doc, tuple(lines), probe_run, changes)
+
+
+def table(df: pd.DataFrame):
+    """A report table: cells already in words and formatted numbers (``costmodel.text``), no index,
+    every cell escaped (a value from a file is text, never markup)."""
+    return df.fillna(MISSING).style.hide(axis="index").format(escape="html")
+
+
+def note(text: str) -> str:
+    """What a section says in place of a figure it cannot show."""
+    return f"*{md(text)}*"
+
+
+# ---------------------------------------------------------------------------- sections
+
+
+def executive_summary(ctx: ReportContext) -> str:
+    d = ctx.doc
+    rec = d.recommendation
+    lines = [
+        f"# {md(d.title)}",
+        "",
+        f"*Scenario `{md(d.scenario)}`, assumptions as of {d.as_of}; report generated "
+        f"{time.strftime('%Y-%m-%d')}. All money in USD.*",
+        "",
+        "## Executive summary",
+        "",
+        f"**Recommendation: {md(rec.label)}.**",
+        "",
+        *(f"- {md(r)}" for r in rec.reasons),
+        "",
+        md(d.capacity_summary),
+    ]
+    if ctx.overrides:
+        lines += ["", "Changed for this report: " + ", ".join(f"`{md(o)}`" for o in ctx.overrides) + "."]
+    if d.description:
+        lines += ["", md(d.description)]
+    return "\n".join(lines)
 
 
 def diff_text(ctx: ReportContext) -> str:
     """The changes since the earlier version, in words."""
-    return "\n".join(f"- {line}" for line in ctx.diff.sentences())
+    return "\n".join(f"- {md(line)}" for line in ctx.diff.sentences()) if ctx.diff else ""
 
 
 def diff_table(ctx: ReportContext) -> pd.DataFrame:
     """Each changed input: old and new value, its largest NPV move applied alone, its source."""
-    rows = [
-        {
-            "input": c.path,
-            "old": value_text(c.old),
-            "new": value_text(c.new),
-            "largest NPV move alone": MISSING if c.npv_moves is None else usd(c.largest_move),
-            "source": c.source,
-        }
-        for c in sorted(ctx.diff.changes, key=lambda c: -c.largest_move)
-    ]
-    return pd.DataFrame(rows)
+    changes = ctx.diff.changes if ctx.diff else ()
+    return pd.DataFrame(
+        [
+            {
+                "input": c.path,
+                "old": value_text(c.old),
+                "new": value_text(c.new),
+                "largest NPV move alone": MISSING if c.npv_moves is None else usd(c.largest_move),
+                "source": c.source,
+            }
+            for c in sorted(changes, key=lambda c: -c.largest_move)
+        ]
+    )
 
 
 def diff_npv_table(ctx: ReportContext) -> pd.DataFrame:
+    if ctx.diff is None:
+        return pd.DataFrame()
     labels = {o.name: o.label for o in (*ctx.diff.old.options, *ctx.diff.new.options)}
     return pd.DataFrame(
         [
@@ -143,100 +194,9 @@ def diff_npv_table(ctx: ReportContext) -> pd.DataFrame:
     )
 
 
-def monte_carlo_text(ctx: ReportContext) -> str:
-    sim = ctx.evaluation.simulation
-    if sim is None:
-        return (
-            "*This scenario gives no uncertain inputs (no `uncertainty:` section), so there is no Monte Carlo; "
-            "the sensitivity below uses stated ranges.*"
-        )
-    sc = ctx.evaluation.scenario
-    rows = [
-        f"- `{path}`: {dist.dist} "
-        + ", ".join(f"{k} {v:g}" for k, v in dist.model_dump(exclude={"dist", "source"}, exclude_none=True).items())
-        + f" ({dist.source})"
-        for path, dist in sc.uncertainty.items()
-    ]
-    rec = ctx.evaluation.recommendation
-    conf = (
-        ""
-        if rec.confidence is None
-        else (f" The recommended option is the cheapest eligible one in **{percent(rec.confidence)}** of draws.")
-    )
-    return "\n".join(
-        [
-            f"{sim.draws:,} draws (seed {sim.seed}) of these inputs, each cost through the same "
-            f"engine as the point estimate; every other input stays at its value.{conf} "
-            "Costs are positive: P90 is the expensive tail. P(SLO holds) is *unknown* where an option's "
-            "latency has no measured figure.",
-            "",
-            *rows,
-        ]
-    )
-
-
-def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
-    sim = ctx.evaluation.simulation
-    t = sim.summary()
-    labels = {o.name: o.label for o in ctx.evaluation.options}
-    out = pd.DataFrame(
-        {
-            "option": [labels[n] for n in t.index],
-            **{f"NPV of cost P{p}": t[f"npv_cost_p{p}"].map(usd) for p in (10, 50, 90)},
-            **{f"total cost P{p}": t[f"total_cost_p{p}"].map(usd) for p in (10, 50, 90)},
-            "P(cheapest)": t["p_cheapest"].map(lambda v: percent(v, 1)),
-            "P(SLO holds)": t["p_slo"].map(lambda v: "unknown" if pd.isna(v) else percent(v, 1)),
-        }
-    )
-    if sim.shortfall:
-        out["unserved P90"] = t["shortfall_p90"].map(lambda v: MISSING if pd.isna(v) else percent(v, 1)).to_numpy()
-        out["stranded P50"] = t["stranded_p50"].map(lambda v: MISSING if pd.isna(v) else percent(v, 1)).to_numpy()
-    return out
-
-
-def table(df: pd.DataFrame):
-    """A report table: cells already in words and formatted numbers (``costmodel.text``), no index."""
-    return df.fillna(MISSING).style.hide(axis="index")
-
-
-def executive_summary(ctx: ReportContext) -> str:
-    ev = ctx.evaluation
-    sc = ev.scenario
-    rec = ev.recommendation
-    lines = [
-        f"# {sc.title}",
-        "",
-        f"*Scenario `{sc.name}`, assumptions as of {sc.as_of}; report generated "
-        f"{time.strftime('%Y-%m-%d')}. All money in USD.*",
-        "",
-        "## Executive summary",
-        "",
-    ]
-    lines.append(f"**Recommendation: {ev.option(rec.option).label if rec.option else 'none'}.**")
-    lines += [""] + [f"- {r}" for r in rec.reasons]
-    measured = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "measured"]
-    modelled = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "modelled"]
-    lines += [
-        "",
-        "Capacity figures: "
-        + (
-            "; ".join(
-                ([f"measured for {', '.join(measured)}"] if measured else [])
-                + ([f"modelled (roofline, not measured) for {', '.join(modelled)}"] if modelled else [])
-            )
-            or "none"
-        )
-        + ".",
-    ]
-    if sc.description:
-        lines += ["", sc.description.strip()]
-    return "\n".join(lines)
-
-
 def options_table(ctx: ReportContext) -> pd.DataFrame:
-    rows = []
-    for o in ctx.evaluation.options:
-        rows.append(
+    return pd.DataFrame(
+        [
             {
                 "option": o.label,
                 "kind": o.kind,
@@ -244,234 +204,222 @@ def options_table(ctx: ReportContext) -> pd.DataFrame:
                 "NPV": usd(o.npv_usd),
                 "per 1M tokens": usd_rate(o.usd_per_million_tokens),
                 "GPUs at peak": count(o.gpus_at_peak),
-                "capacity": MISSING
+                "capacity": o.capacity_note
                 if o.capacity is None
-                else f"{count(o.capacity.output_tokens_per_s)} out tok/s per replica ({o.capacity.basis})",
-                "SLO": slo_word(o.slo.met),
-                "quality": quality_word(o.quality.met, o.quality.basis),
-                "recommended": yes_no(o.name == ctx.evaluation.recommendation.option),
+                else f"{count(o.capacity.output_tokens_per_s_per_replica)} out tok/s per replica ({o.capacity.basis})",
+                "SLO": o.slo.word,
+                "quality": o.quality.word,
+                "recommended": yes_no(o.recommended),
                 "prices": "; ".join(o.price_notes),
             }
-        )
-    return pd.DataFrame(rows)
+            for o in ctx.doc.options
+        ]
+    )
 
 
 def break_even_table(ctx: ReportContext) -> pd.DataFrame:
-    ev = ctx.evaluation
-    paybacks = {(p.owned, p.api): p.month for p in ev.paybacks}
     rows = []
-    for b in ev.break_evens:
+    for b in ctx.doc.break_even:
         row = {
-            "self-hosted": ev.option(b.self_hosted).label,
-            "vs API": ev.option(b.api).label,
+            "self-hosted": b.self_hosted_label,
+            "vs API": b.api_label,
             "break-even volume": "never"
             if b.requests_per_month is None
             else f"{count(b.requests_per_month)} requests/month",
-            "note": b.note or "",
+            "note": b.note,
         }
-        if (b.self_hosted, b.api) in paybacks:
-            month = paybacks[(b.self_hosted, b.api)]
-            row["payback"] = "not within the horizon" if month is None else f"month {month}"
+        if b.payback_note != "not owned":
+            row["payback"] = b.payback_note
         rows.append(row)
     return pd.DataFrame(rows)
 
 
 def capacity_table(ctx: ReportContext) -> pd.DataFrame:
-    wl = ctx.evaluation.scenario.workload
     rows = []
-    for o in ctx.evaluation.options:
+    for o in ctx.doc.options:
         c = o.capacity
-        row = {"option": o.label, "basis": o.slo.basis if c is None else c.basis}
+        row: dict[str, Any] = {"option": o.label, "basis": o.slo.basis if c is None else c.basis}
         if c is not None:
             row |= {
                 "GPUs per replica": count(c.gpus_per_replica),
-                "out tok/s per replica": count(c.output_tokens_per_s),
+                "out tok/s per replica": count(c.output_tokens_per_s_per_replica),
                 "sequences in flight": count(c.batch),
-                "bound by": bound_by(c.limit),
+                "bound by": c.bound_by,
             }
         row |= {
             "TTFT p95": latency(o.slo.ttft_ms),
             "TPOT p95": latency(o.slo.tpot_ms),
-            "SLO": slo_word(o.slo.met),
-            "note": o.slo.note,
+            "SLO": o.slo.word,
+            "note": o.slo.note if c is not None else f"{o.slo.note}; capacity {o.capacity_note}",
             "source": "" if c is None else c.source,
         }
         rows.append(row)
     df = pd.DataFrame(rows)
-    df.attrs["slo"] = f"SLO: TTFT p95 <= {wl.slo.ttft_p95_ms:g} ms, TPOT p95 <= {wl.slo.tpot_p95_ms:g} ms"
+    df.attrs["slo"] = ctx.doc.workload.slo_text
     return df
 
 
 def layouts_table(ctx: ReportContext) -> pd.DataFrame:
     """Every layout considered for each self-hosted option: what it serves, what bounds it, what it costs."""
-    rows = []
-    for o in ctx.evaluation.options:
-        for lay in o.layouts:
-            c = lay.capacity
-            rows.append(
-                {
-                    "option": o.label,
-                    "GPUs per replica": count(lay.gpus_per_replica),
-                    "chosen": yes_no(lay.chosen),
-                    "out tok/s per replica": count(c.output_tokens_per_s),
-                    "sequences in flight": count(c.batch),
-                    "TTFT p95": latency(c.ttft_ms),
-                    "TPOT p95": latency(c.tpot_ms),
-                    "bound by": bound_by(c.limit),
-                    "per 1M tokens served": usd_rate(lay.usd_per_million_served),
-                    "NPV of cost": usd(lay.npv_cost_usd),
-                    "SLO": slo_word(c.slo_met),
-                }
-            )
-    return pd.DataFrame(rows)
-
-
-def assumptions_table(ctx: ReportContext) -> pd.DataFrame:
-    """The assumptions register with each value in the format of its unit."""
-    df = ctx.assumptions.copy()
-    df["value"] = [_in_unit(v, u) for v, u in zip(df["value"], df["unit"], strict=True)]
-    return df
-
-
-def _in_unit(value: Any, unit: str) -> str:
-    """A register value read as its unit says: money, shares, counts."""
-    if isinstance(value, str):
-        return value
-    if value is None or (isinstance(value, float) and np.isnan(value)):
-        return MISSING
-    v = float(value)
-    if unit.startswith("USD/1M") or unit in ("USD/GPU-hour", "USD/kWh", "USD/kW-month"):
-        return usd_rate(v, 3 if unit.startswith("USD/1M") else 2)
-    if unit.startswith("USD"):
-        return usd(v)
-    if unit.startswith("fraction"):
-        return percent(v, 1)
-    if v == int(v):
-        return count(v)
-    return f"{v:,.4g}"
-
-
-def layout_text(ctx: ReportContext) -> str:
-    """One sentence per self-hosted option: the chosen layout and the runner-up."""
-    lines = [layout_sentence(o.name, o.layouts) for o in ctx.evaluation.options if o.layouts]
-    return "\n".join(f"- {line}" for line in lines) or "*No self-hosted option is modelled by the roofline.*"
-
-
-def capacity_studies(ctx: ReportContext) -> dict[str, CapacityStudy]:
-    """The capacity study (every layout, with its frontier) of each modelled self-hosted option."""
-    sc = ctx.evaluation.scenario
-    return {
-        o.name: option_capacity_study(o, sc, ctx.catalog)
-        for o in sc.options
-        if isinstance(o, RentedOption | OwnedOption)
-        and ctx.evaluation.option(o.name).layouts
-        and ctx.evaluation.option(o.name).capacity.basis == "modelled"
-    }
-
-
-def quality_table(sc: Scenario) -> pd.DataFrame:
-    """What serves each option, and its accuracy on each request class against the class's need
-    (measured: with the 95 % interval and the items scored), with the source."""
-    classes = sc.workload.classes
-    rows: dict[str, dict[str, str]] = {}
-    for o in sc.options:
-        if not isinstance(o, ApiOption | RentedOption | OwnedOption):
-            continue
-        key = sc.serves(o)
-        if key in rows:
-            rows[key]["options"] += f", {o.name}"
-            continue
-        scores = class_scores(o, sc)
-        row = {"what serves": key, "options": o.name}
-        for c in classes:
-            s = scores[c.name]
-            head = f"{c.name} (needs {percent(c.min_quality)})" if c.min_quality else c.name
-            if s is None:
-                row[head] = "unknown"
-            elif s.ci_low is not None:
-                m = sc.quality_of(o)[1].quality_measured.classes
-                a = m.get(c.name, m.get("all"))
-                row[head] = f"{percent(a.accuracy, 1)} ({percent(a.ci_low, 1)}-{percent(a.ci_high, 1)}, n = {a.n:,})"
-            else:
-                row[head] = f"{percent(s.accuracy)} (stated)"
-        found = sc.quality_of(o)
-        row["source"] = (
-            MISSING if found is None else next((s.source for s in scores.values() if s is not None), MISSING)
-        )
-        rows[key] = row
-    return pd.DataFrame(rows.values())
-
-
-def routing_text(ev: Evaluation) -> str:
-    """Each router's routes and how they were chosen, in words."""
-    lines = [f"- {routes_sentence(o.name, o.routing, ev.scenario)}" for o in ev.options if o.routing is not None]
-    return "\n".join(lines) if lines else "*No router in this scenario.*"
-
-
-def frontier_table(ev: Evaluation, name: str, rows: int = 12) -> pd.DataFrame:
-    """A router's assignments: the chosen one, those on the Pareto front, then the cheapest others
-    meeting every class (at most ``rows``)."""
-    f = ev.option(name).routing.frontier
-    ranked = f.assign(
-        _rank=np.select([f["chosen"], f["pareto"], f["eligible"] & (f["quality_met"] == True)], [0, 1, 2], 3)  # noqa: E712
-    ).sort_values(["_rank", "npv_usd"], ascending=[True, False])
     return pd.DataFrame(
         [
             {
-                "routes": r["routes"],
-                "NPV of cost": usd(-r["npv_usd"]),
-                "accuracy (traffic-weighted)": MISSING if r["quality"] != r["quality"] else percent(r["quality"], 1),
-                "every class's quality": {True: "met", False: "missed", None: "unknown"}[r["quality_met"]],
-                "SLO": slo_word(r["slo_met"]),
-                "Pareto front": yes_no(r["pareto"]),
-                "chosen": yes_no(r["chosen"]),
+                "option": o.label,
+                "GPUs per replica": count(lay.gpus_per_replica),
+                "chosen": yes_no(lay.chosen),
+                "out tok/s per replica": count(lay.capacity.output_tokens_per_s_per_replica),
+                "sequences in flight": count(lay.capacity.batch),
+                "TTFT p95": latency(lay.capacity.ttft_ms),
+                "TPOT p95": latency(lay.capacity.tpot_ms),
+                "bound by": lay.capacity.bound_by,
+                "per 1M tokens served": usd_rate(lay.usd_per_million_served),
+                "NPV of cost": usd(lay.npv_cost_usd),
+                "SLO": {True: "met", False: "missed", None: "unverified"}[lay.capacity.slo_met],
             }
-            for _, r in ranked.head(rows).iterrows()
+            for o in ctx.doc.options
+            for lay in o.layouts
         ]
     )
 
 
-def routers(ev: Evaluation) -> list[str]:
-    return [o.name for o in ev.options if o.routing is not None]
+def layout_text(ctx: ReportContext) -> str:
+    """One sentence per self-hosted option: the chosen layout and the runner-up."""
+    lines = [o.layout_sentence for o in ctx.doc.options if o.layout_sentence]
+    return "\n".join(f"- {md(line)}" for line in lines) or note("No self-hosted option is modelled by the roofline.")
 
 
-def hybrid_sweeps(ctx: ReportContext) -> dict[str, pd.DataFrame]:
-    """Cost against local fleet size for each hybrid option."""
-    sc = ctx.evaluation.scenario
-    return {o.name: hybrid_sweep(sc, ctx.catalog, o.name) for o in sc.options if o.kind == "hybrid"}
+def quality_table(ctx: ReportContext) -> pd.DataFrame:
+    """What serves each option, and its accuracy on each request class against the class's need
+    (measured: with the 95 % interval and the items scored), with the source."""
+    need = {c.name: c.min_quality for c in ctx.doc.classes}
+    rows = []
+    for q in ctx.doc.served_quality:
+        row = {"what serves": q.what_serves, "options": ", ".join(q.options)}
+        for name, s in q.classes.items():
+            head = f"{name} (needs {percent(need[name])})" if need.get(name) else name
+            if s.accuracy is None:
+                row[head] = "unknown"
+            elif s.basis == "measured":
+                row[head] = f"{percent(s.accuracy, 1)} ({percent(s.ci_low, 1)}-{percent(s.ci_high, 1)}, n = {s.n:,})"
+            else:
+                row[head] = f"{percent(s.accuracy)} (stated)"
+        row["source"] = q.source
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def routing_text(ctx: ReportContext) -> str:
+    """Each router's routes and how they were chosen, in words."""
+    lines = [f"- {md(o.routing.sentence)}" for o in ctx.doc.options if o.routing is not None]
+    return "\n".join(lines) if lines else note("No router in this scenario.")
+
+
+def routers(ctx: ReportContext) -> list[str]:
+    return [o.name for o in ctx.doc.options if o.routing is not None]
+
+
+def frontier_table(ctx: ReportContext, name: str, rows: int = 12) -> pd.DataFrame:
+    """A router's assignments: the chosen one, those on the Pareto front, then the cheapest others
+    meeting every class (at most ``rows``)."""
+    routing = ctx.doc.option(name).routing
+    if routing is None:
+        return pd.DataFrame()
+
+    def rank(r) -> tuple[int, float]:
+        first = 0 if r.chosen else 1 if r.pareto else 2 if r.eligible and r.quality_met else 3
+        return first, -r.npv_usd
+
+    return pd.DataFrame(
+        [
+            {
+                "routes": r.routes,
+                "NPV of cost": usd(-r.npv_usd),
+                "accuracy (traffic-weighted)": percent(r.quality, 1),
+                "every class's quality": {True: "met", False: "missed", None: "unknown"}[r.quality_met],
+                "SLO": {True: "met", False: "missed", None: "unverified"}[r.slo_met],
+                "Pareto front": yes_no(r.pareto),
+                "chosen": yes_no(r.chosen),
+            }
+            for r in sorted(routing.frontier, key=rank)[:rows]
+        ]
+    )
+
+
+def monte_carlo_text(ctx: ReportContext) -> str:
+    mc = ctx.doc.monte_carlo
+    if mc is None:
+        return note(
+            "This scenario gives no uncertain inputs (no uncertainty: section), so there is no Monte Carlo; "
+            "the sensitivity below uses stated ranges."
+        )
+    conf = ctx.doc.recommendation.confidence
+    said = (
+        "" if conf is None else f" The recommended option is the cheapest eligible one in **{percent(conf)}** of draws."
+    )
+    return "\n".join(
+        [
+            f"{mc.draws:,} draws (seed {mc.seed}) of these inputs, each cost through the same "
+            f"engine as the point estimate; every other input stays at its value.{said} "
+            "Costs are positive: P90 is the expensive tail. P(SLO holds) is *unknown* where an option's "
+            "latency has no measured figure.",
+            "",
+            *(f"- {md(line)}" for line in mc.input_descriptions),
+        ]
+    )
+
+
+def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
+    mc = ctx.doc.monte_carlo
+    if mc is None:
+        return pd.DataFrame()
+    rows = []
+    for o in mc.options:
+        row = {
+            "option": o.label,
+            **{f"NPV of cost P{p}": usd(getattr(o.npv_cost_usd, f"p{p}")) for p in (10, 50, 90)},
+            **{f"total cost P{p}": usd(getattr(o.total_cost_usd, f"p{p}")) for p in (10, 50, 90)},
+            "P(cheapest)": percent(o.p_cheapest, 1),
+            "P(SLO holds)": "unknown" if o.p_slo is None else percent(o.p_slo, 1),
+        }
+        if mc.planned_fleets:
+            row |= {"unserved P90": percent(o.unserved_p90, 1), "stranded P50": percent(o.stranded_p50, 1)}
+        rows.append(row)
+    return pd.DataFrame(rows)
 
 
 def sensitivity_text(ctx: ReportContext) -> str:
-    s = ctx.sensitivity
-    if s.empty:
-        return "Fewer than two options meet the SLO: no decision to test."
-    a, b = s.attrs["options"]
-    ranges = (
-        "the low and high values of its distribution (bounds, or P10/P90 where a normal or lognormal has none)"
-        if ctx.evaluation.scenario.uncertainty
-        else "its low and high value (ranges are assumptions of this analysis)"
-    )
+    s = ctx.doc.sensitivity
+    if s is None:
+        return note(f"No sensitivity: {ctx.doc.sensitivity_note}.")
+    if s.options is None or s.base_metric_usd is None:
+        return note(f"{s.options_note[:1].upper()}{s.options_note[1:]}.")
+    a, b = s.options
     lines = [
-        f"Decision metric: NPV({a}) - NPV({b}) = {usd(s.attrs['base_metric'])} at the base case "
-        f"(positive: {a} is cheaper). Each input moves alone between {ranges}, everything else at base."
+        f"Decision metric: NPV({md(a)}) - NPV({md(b)}) = {usd(s.base_metric_usd)} at the base case "
+        f"(positive: {md(a)} is cheaper). Each input moves alone between {s.ranges}, everything else at base."
     ]
-    for _, r in s.head(3).iterrows():
+    for r in s.rows[:3]:
         flip = (
-            f"; the decision flips at {r['break_even']:,.4g} {r['unit']}"
-            if r["break_even"] is not None and r["break_even"] == r["break_even"]
+            f"; the decision flips at {r.break_even:,.4g} {md(r.unit)}"
+            if r.break_even is not None
             else "; the decision holds across the range"
         )
         lines.append(
-            f"- **{r['factor']}** ({r['low']:,.4g} to {r['high']:,.4g} {r['unit']}): metric "
-            f"{usd(r['metric_low'])} to {usd(r['metric_high'])}{flip}."
+            f"- **{md(r.factor)}** ({r.low:,.4g} to {r.high:,.4g} {md(r.unit)}): metric "
+            f"{usd(r.metric_low)} to {usd(r.metric_high)}{flip}."
         )
-    flips = break_even_sentences(s)
+    flips = s.break_even_sentences
     lines += [
         "",
         "**Break-even values:** "
-        + ("; ".join(flips) + "." if flips else "no input flips the decision within its range."),
+        + ("; ".join(md(f) for f in flips) + "." if flips else "no input flips the decision within its range."),
     ]
     return "\n".join(lines)
+
+
+def assumptions_table(ctx: ReportContext) -> pd.DataFrame:
+    """The assumptions register with each value in the format of its unit."""
+    return pd.DataFrame([a.model_dump() for a in ctx.doc.assumptions])
 
 
 def appendix(ctx: ReportContext) -> pd.DataFrame:
@@ -489,72 +437,15 @@ def appendix(ctx: ReportContext) -> pd.DataFrame:
             "value": f"genai-prices {files.api.genai_prices.version}, checked {files.api.genai_prices.checked_on}",
         }
     )
-    dates = pd.to_datetime(ctx.assumptions["as_of"], errors="coerce")
-    rows.append({"item": "catalog and input dates", "value": f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"})
+    dates = pd.to_datetime(pd.Series([a.as_of for a in ctx.doc.assumptions], dtype=object), errors="coerce")
+    if dates.notna().any():
+        rows.append({"item": "catalog and input dates", "value": f"{dates.min():%Y-%m-%d} to {dates.max():%Y-%m-%d}"})
     if ctx.probe_run:
         rows.append({"item": "probe run", "value": ctx.probe_run})
     return pd.DataFrame(rows)
 
 
-# ---------------------------------------------------------------------------- Excel
-
-
 # ---------------------------------------------------------------------------- rendering
-
-
-def _ipc_kernel_manager():
-    """A kernel manager on local IPC sockets: the kernel is only ever reached from this machine,
-    and ipykernel then has no reason to warn that TCP traffic is unencrypted."""
-    from jupyter_client.manager import AsyncKernelManager
-
-    class IpcKernelManager(AsyncKernelManager):
-        def _transport_default(self) -> str:
-            return "ipc"
-
-    return IpcKernelManager
-
-
-_EXTERNAL = re.compile(
-    r"<script[^>]*\bsrc=[\"']https?://[^>]*>\s*</script>|<link[^>]*\bhref=[\"']https?://[^>]*>", re.I
-)
-
-
-def offline_html(html: str) -> str:
-    """Drop script and stylesheet tags that point at the network (require.js, MathJax CDN)."""
-    return _EXTERNAL.sub("", html)
-
-
-def execute_to_html(notebook: Path, parameters: dict[str, Any], title: str, out_html: Path, progress=print) -> float:
-    """Run ``notebook`` with papermill (a real python3 kernel, ``parameters`` injected) and write it
-    with nbconvert as one offline HTML file without code cells; returns the execution seconds."""
-    import nbformat
-    import papermill
-    from nbconvert import HTMLExporter
-
-    t0 = time.perf_counter()
-    progress(f"executing {notebook.name} (papermill, kernel python3) ...")
-    with tempfile.TemporaryDirectory() as tmp:
-        executed = Path(tmp) / "executed.ipynb"
-        papermill.execute_notebook(
-            str(notebook),
-            str(executed),
-            kernel_name="python3",
-            cwd=str(paths.ROOT),
-            progress_bar=False,
-            log_output=False,
-            kernel_manager_class=_ipc_kernel_manager(),
-            parameters=parameters,
-        )
-        seconds = time.perf_counter() - t0
-        progress("rendering self-contained HTML (nbconvert, no code cells) ...")
-        nb = nbformat.read(executed, as_version=4)
-        exporter = HTMLExporter(
-            template_name="lab", exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True
-        )
-        body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
-    out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(offline_html(body), encoding="utf-8")
-    return seconds
 
 
 def render(
@@ -569,14 +460,19 @@ def render(
     seed: int = 0,
     compare_with: Path | None = None,
     pdf: Path | None = None,
+    overrides: Sequence[str] = (),
     progress=print,
 ) -> dict[str, Any]:
-    """Validate, execute the report notebook, render offline HTML (and Excel, and PDF through
-    chromium); returns timings."""
+    """Check the output paths, validate, execute the report notebook, render offline HTML (and
+    Excel, and PDF through chromium); returns timings. Relative paths are the caller's."""
     t0 = time.perf_counter()
+    out_html = writable(out_html, "--output")
+    xlsx = None if xlsx is None else writable(xlsx, "--xlsx")
+    pdf = None if pdf is None else writable(pdf, "--pdf")
     progress(f"validating {scenario_path} ...")
     path = Path(scenario_path).resolve()
-    scenario, catalog = load(path, probe_overrides(path, probe_run, probe_option))  # fails before any kernel
+    lines = [*overrides, *probe_overrides(path, probe_run, probe_option)]
+    scenario, catalog = load(path, lines)  # fails before any kernel
     if compare_with is not None:
         compare_with = Path(compare_with).resolve()
         load(compare_with)
@@ -588,7 +484,8 @@ def render(
         notebook,
         {
             "scenario_path": str(path),
-            "probe_run": probe_run,
+            "overrides": list(overrides),
+            "probe_run": _from_here(probe_run) if probe_run else None,
             "probe_option": probe_option,
             "draws": draws,
             "seed": seed,
@@ -599,8 +496,8 @@ def render(
         progress,
     )
     if xlsx is not None:
-        write_workbook(ev, catalog, xlsx)
-    if pdf is not None:
+        write_workbook(ev, catalog, xlsx, document.build(ev, catalog, curves=False))
+    if browser is not None and pdf is not None:
         progress(f"printing {pdf} (chromium, headless) ...")
         print_pdf(browser, out_html, pdf)
     timings["total_s"] = time.perf_counter() - t0
@@ -610,42 +507,3 @@ def render(
         + (f" and {pdf}" if pdf else "")
     )
     return timings
-
-
-BROWSERS = ("chromium", "chromium-browser", "google-chrome")
-
-
-def find_browser() -> str:
-    """The chromium that prints the PDF; an :class:`InputError` saying how to get one if none is on PATH."""
-    for name in BROWSERS:
-        found = shutil.which(name)
-        if found:
-            return found
-    raise InputError(
-        "--pdf",
-        "",
-        MISSING,
-        "printing to PDF needs chromium on PATH (Debian: sudo apt-get install chromium); the HTML report needs nothing",
-    )
-
-
-def print_pdf(browser: str, html: Path, pdf: Path, timeout: float = 180) -> None:
-    """Print the offline HTML report to PDF with headless chromium (A4, figures drawn first)."""
-    pdf.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as profile:
-        cmd = [
-            browser,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--no-first-run",
-            "--disable-extensions",
-            f"--user-data-dir={profile}",
-            "--no-pdf-header-footer",
-            "--virtual-time-budget=20000",
-            f"--print-to-pdf={pdf}",
-            html.resolve().as_uri(),
-        ]
-        done = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
-    if done.returncode != 0 or not pdf.exists() or pdf.stat().st_size == 0:
-        raise RuntimeError(f"chromium could not print {html} to PDF (exit {done.returncode}): {done.stderr[-500:]}")

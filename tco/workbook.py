@@ -27,13 +27,14 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
-from costmodel.assumptions import register
+from costmodel import document
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
 from costmodel.engine.costing import member_cost
 from costmodel.model.catalog import Catalog
+from costmodel.model.evaluation import Document, MonteCarlo
 from costmodel.model.scenario import ApiOption, ExtraCost, HybridOption, OwnedOption, RentedOption, RouterOption
-from costmodel.text import slo_word, yes_no
+from costmodel.text import yes_no
 
 MONEY = '"$"#,##0.00'
 INTEGER = "#,##0"
@@ -165,9 +166,12 @@ class Book:
             ws.column_dimensions[get_column_letter(i)].width = 16
 
 
-def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
-    """Write the audit workbook of an evaluation: inputs, a formula cash flow per option, summary,
-    assumptions register and Monte Carlo percentiles."""
+def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document | None = None) -> Path:
+    """Write the audit workbook of an evaluation: inputs, a formula cash flow per option (over the
+    engine's inputs, so a spreadsheet recalculates them), and from the evaluation document
+    (``doc``, built here if not given) the summary's words, the assumptions register and the Monte
+    Carlo percentiles."""
+    doc = doc or document.build(ev, catalog, sweeps=False, curves=False)
     sc = ev.scenario
     wl = sc.workload
     prepared = prepare(sc, catalog, chosen=ev.chosen_layouts())
@@ -259,10 +263,10 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path) -> Path:
         book.close(sh, p, result.cashflow, lines=[(e, None) for e in o.extra_costs])
         sheets[o.name] = sh
 
-    _summary(summary_ws, ev, sheets)
-    _assumptions(wb.create_sheet("assumptions"), ev, catalog)
-    if ev.simulation is not None:
-        _monte_carlo(wb.create_sheet("monte_carlo"), ev)
+    _summary(summary_ws, doc, sheets)
+    _assumptions(wb.create_sheet("assumptions"), doc)
+    if doc.monte_carlo is not None:
+        _monte_carlo(wb.create_sheet("monte_carlo"), doc.monte_carlo)
     ws_in.freeze_panes = "A2"
     ws_in.column_dimensions["A"].width, ws_in.column_dimensions["D"].width = 34, 90
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -551,11 +555,11 @@ def _router_columns(
     ]
 
 
-def _summary(ws, ev: Evaluation, sheets: dict[str, Sheet]) -> None:
+def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
     headers = ("option", "label", "kind", "total cost", "NPV", "$ per 1M tokens", "GPUs at peak", "SLO", "recommended")
     for c, h in enumerate(headers, start=1):
         ws.cell(1, c, h).font = HEADER
-    for i, o in enumerate(ev.options, start=2):
+    for i, o in enumerate(doc.options, start=2):
         sh = sheets[o.name]
         title = sh.ws.title
         c = len(sh.columns) + 2
@@ -570,44 +574,44 @@ def _summary(ws, ev: Evaluation, sheets: dict[str, Sheet]) -> None:
             ws.cell(i, 7, f"=MAX('{title}'!{sh.rng('GPUs')})").number_format = INTEGER
         else:
             ws.cell(i, 7, "–")
-        ws.cell(i, 8, slo_word(o.slo.met))
-        ws.cell(i, 9, yes_no(o.name == ev.recommendation.option))
+        ws.cell(i, 8, o.slo.word)
+        ws.cell(i, 9, yes_no(o.recommended))
     ws.freeze_panes = "B2"
     for c, width in zip("ABCDEFGHI", (22, 40, 9, 16, 16, 15, 13, 12, 12), strict=True):
         ws.column_dimensions[c].width = width
     ws.cell(
-        len(ev.options) + 3,
+        len(doc.options) + 3,
         1,
         "Every figure is a formula over the inputs sheet: change an input (yellow) and "
         "the cash flows, totals and NPVs follow.",
     ).alignment = Alignment(wrap_text=False)
 
 
-def _assumptions(ws, ev: Evaluation, catalog: Catalog) -> None:
-    table = register(ev, catalog)
-    for c, h in enumerate(table.columns, start=1):
+def _assumptions(ws, doc: Document) -> None:
+    headers = ("input", "value", "unit", "source", "as_of", "basis")
+    for c, h in enumerate(headers, start=1):
         ws.cell(1, c, h).font = HEADER
-    for i, row in enumerate(table.itertuples(index=False), start=2):
-        for c, v in enumerate(row, start=1):
-            cell = ws.cell(i, c, v)
-            if isinstance(v, float):
-                cell.number_format = "#,##0.####"
+    for i, a in enumerate(doc.assumptions, start=2):
+        for c, h in enumerate(headers, start=1):
+            ws.cell(i, c, getattr(a, h))
     ws.freeze_panes = "A2"
     ws.column_dimensions["A"].width, ws.column_dimensions["D"].width = 44, 90
 
 
-def _monte_carlo(ws, ev: Evaluation) -> None:
-    table = ev.simulation.summary()
-    headers = ["option", *table.columns]
-    for c, h in enumerate(headers, start=1):
+def _monte_carlo(ws, mc: MonteCarlo) -> None:
+    money = [f"{what}_{p}" for what in ("total_cost", "npv_cost") for p in ("p10", "p50", "p90")]
+    shares = ["p_cheapest", "p_slo", "unserved_p90", "stranded_p50"]
+    for c, h in enumerate(["option", *money, *shares], start=1):
         ws.cell(1, c, h).font = HEADER
-    for i, (name, row) in enumerate(table.iterrows(), start=2):
-        ws.cell(i, 1, name)
-        for c, (col, v) in enumerate(row.items(), start=2):
-            if isinstance(v, float) and np.isnan(v):
+    for i, o in enumerate(mc.options, start=2):
+        ws.cell(i, 1, o.name)
+        values = [getattr(getattr(o, f"{m.rsplit('_', 1)[0]}_usd"), m.rsplit("_", 1)[1]) for m in money]
+        for c, v in enumerate(values, start=2):
+            ws.cell(i, c, v).number_format = MONEY
+        for c, h in enumerate(shares, start=2 + len(money)):
+            v = getattr(o, h)
+            if v is None:
                 ws.cell(i, c, "–")
-                continue
-            ws.cell(i, c, float(v)).number_format = (
-                PERCENT if col.startswith(("p_", "shortfall", "stranded")) else MONEY
-            )
+            else:
+                ws.cell(i, c, v).number_format = PERCENT
     ws.freeze_panes = "B2"

@@ -26,7 +26,7 @@ from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import Scenario
-from tco.report import BROWSERS
+from tco.render import BROWSERS
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = sorted((ROOT / "data" / "scenarios").glob("*.yaml"))

@@ -1,4 +1,5 @@
-"""JSON Schemas of every file the workbench reads or writes (``tco schema`` writes them to ``data/schema``)."""
+"""JSON Schemas of every file the workbench reads or writes, and of what ``tco evaluate --json`` and ``tco
+capacity --json`` print (``tco schema`` writes them to ``data/schema``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pydantic import BaseModel
 
 from costmodel.model.catalog import ApiPriceCatalog, EngineCatalog, GpuCatalog, ModelCatalog, QuantizationCatalog
 from costmodel.model.endpoint import Endpoint
+from costmodel.model.evaluation import CapacityStudy, Document
 from costmodel.model.probe_run import LevelSummary, ProbeManifest, RequestRecord
 from costmodel.model.quality import ClassSummary, ItemRecord, QualityItem, QualityManifest
 from costmodel.model.scenario import Scenario
@@ -27,6 +29,8 @@ SCHEMAS: dict[str, type[BaseModel]] = {
     "quality-manifest.schema.json": QualityManifest,
     "quality-summary-row.schema.json": ClassSummary,
     "quality-record.schema.json": ItemRecord,
+    "evaluation.schema.json": Document,
+    "capacity-study.schema.json": CapacityStudy,
 }
 
 

@@ -6,6 +6,7 @@ Run with ``make test-vllm`` (needs ``.venv-vllm`` from ``make vllm``; ``.ci/run`
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -24,6 +25,9 @@ from probes.run import probe
 from tests.conftest import ROOT, free_port
 
 pytestmark = pytest.mark.vllm
+
+
+SERVER: dict[str, subprocess.Popen] = {}  # the serve-local process, for the last test to stop
 
 
 @pytest.fixture(scope="module")
@@ -45,9 +49,11 @@ def served(tmp_path_factory):
             assert proc.poll() is None, log.read_text()[-3000:]
             assert time.monotonic() < deadline, "vLLM did not start within 300 s"
             time.sleep(1)
+        SERVER["proc"] = proc
         yield f"http://127.0.0.1:{port}/v1", "tiny-llama"
     finally:
-        os.killpg(proc.pid, signal.SIGINT)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGINT)
         try:
             proc.wait(60)
         except subprocess.TimeoutExpired:
@@ -184,3 +190,20 @@ def test_quality_scores_bundled_suites_end_to_end(served, tmp_path):
     assert by_class.loc["all", "accuracy"] <= 0.25  # a 2-layer random model
     assert items.loc[items["suite"] == "extraction", "schema_valid"].notna().all()
     assert "95 % interval" in r.stdout
+
+
+def test_sigterm_to_serve_local_leaves_no_process(served):
+    """Last in this module: SIGTERM to ``tco serve-local`` alone (as a service manager sends it)
+    stops vLLM and every process it started; the port no longer answers."""
+    import psutil
+
+    proc = SERVER["proc"]
+    below = psutil.Process(proc.pid).children(recursive=True)
+    assert below, "vLLM runs below serve-local"
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(90) == 128 + signal.SIGTERM
+    _, alive = psutil.wait_procs(below, timeout=30)
+    assert not alive, [p.pid for p in alive]
+    base_url, _model = served
+    with pytest.raises(OSError):
+        urllib.request.urlopen(base_url.removesuffix("/v1") + "/health", timeout=5)

@@ -133,3 +133,38 @@ def test_widget_change_updates_the_numbers(chromium, dashboard, tmp_path):
         page.screenshot(path=str(os.environ.get("TCO_SCREENSHOT", tmp_path / "dashboard.png")), full_page=True)
         assert "def " not in page.locator("body").inner_text()  # no code shown
         browser.close()
+
+
+VOLUMES = (1, 1e4, 1e6, 2e7, 1e9, 1e11)
+
+
+def test_every_volume_shows_its_numbers_or_says_why(chromium, dashboard):
+    """From 1 to 1e11 requests a month the page shows the numbers of the volume typed (the inputs
+    line names it) or a visible message; never the old numbers without a word."""
+    from playwright.sync_api import sync_playwright
+
+    from costmodel.text import count
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1300})
+        page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), lambda route: route.abort())
+        open_dashboard(page, dashboard)
+        box = page.locator(".widget-text", has_text="Requests / month").locator("input")
+        seen = {}
+        for volume in VOLUMES:
+            words = f"{count(volume)} requests/month"
+            box.fill(f"{volume:.0f}")
+            box.press("Enter")
+            page.wait_for_function(
+                "w => document.querySelector('.tco-inputs').innerText.includes(w)"
+                " || document.querySelector('.tco-error') !== null",
+                arg=words,
+                timeout=60_000,
+            )
+            error = page.locator(".tco-error")
+            seen[volume] = error.inner_text() if error.count() else page.locator(".tco-inputs").inner_text()
+            if not error.count():
+                assert words in seen[volume]
+        print("\n".join(f"{v:g}: {text[:120]}" for v, text in seen.items()))
+        browser.close()

@@ -1,0 +1,552 @@
+"""The one place an evaluation becomes the document every face reads
+(:class:`costmodel.model.evaluation.Document`).
+
+Each face used to reach into the engine's objects and their optional fields on its own, so a
+shape the engine produced at one volume (a router with an owned member: GPUs, but no capacity of
+its own) broke a face that had never seen it. Here every optional figure is decided once: it has
+a value, or a note saying why not, and the faces show one or the other.
+
+The costly parts (sensitivity, capacity studies, hybrid sweeps, cost curves) are built when asked;
+a part the engine cannot compute for this scenario becomes its note, never an exception in a face.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from costmodel.assumptions import register
+from costmodel.engine import EngineError, Evaluation, OptionResult, cost_curves, hybrid_sweep
+from costmodel.engine.capacity import bound_by, layout_sentence, option_capacity_study
+from costmodel.engine.eligibility import class_scores
+from costmodel.engine.router import routes_sentence
+from costmodel.model import evaluation as doc
+from costmodel.model.catalog import Catalog
+from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
+from costmodel.sensitivity import break_even_sentences, one_at_a_time
+from costmodel.text import count, percent, quality_word, slo_word, unit_value, usd
+
+# Monthly cash-flow columns that are not cost line items (counts, shares, running sums).
+NOT_LINE_ITEMS = frozenset(
+    {"month", "requests", "tokens", "gpus", "total", "cumulative", "depreciation", "local_share", "utilization"}
+)
+# What a failed optional analysis may raise: bad combinations the engine reports, numbers out of range.
+ANALYSIS_ERRORS = (EngineError, ValueError, ArithmeticError, LookupError)
+
+
+def _finite(x: Any) -> float | None:
+    """A float, or None where the engine has no finite number."""
+    if x is None:
+        return None
+    v = float(x)
+    return v if math.isfinite(v) else None
+
+
+def _finite_list(values: Iterable[Any]) -> list[float]:
+    """Plot and table data: non-finite numbers (no GPUs: no utilisation) become 0 only in counts
+    of money; elsewhere the builder refuses them, so no face draws a NaN."""
+    return [v if (v := _finite(x)) is not None else 0.0 for x in values]
+
+
+def capacity(cap) -> doc.Capacity | None:
+    """A replica's capacity (:class:`~costmodel.core.roofline.ReplicaCapacity`)."""
+    if cap is None:
+        return None
+    return doc.Capacity(
+        basis=cap.basis,
+        gpus_per_replica=int(cap.gpus_per_replica),
+        requests_per_s_per_replica=float(cap.requests_per_s),
+        output_tokens_per_s_per_replica=float(cap.output_tokens_per_s),
+        batch=_finite(cap.batch),
+        ttft_ms=_finite(cap.ttft_ms),
+        tpot_ms=_finite(cap.tpot_ms),
+        ttft_mean_ms=_finite(cap.ttft_mean_ms),
+        tpot_mean_ms=_finite(cap.tpot_mean_ms),
+        e2e_ms=_finite(cap.e2e_ms),
+        slo_met=cap.slo_met,
+        limit=cap.limit,
+        bound_by=bound_by(cap.limit),
+        source=cap.source,
+        text=f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} ({cap.basis})",
+    )
+
+
+def _capacity_note(o: OptionResult, sc: Scenario) -> str:
+    if o.capacity is not None:
+        return ""
+    if o.kind == "api":
+        return "none: an API runs on the provider's GPUs"
+    if o.kind == "router":
+        hosted = [m for m in o.routing.shares(sc) if sc.option(m).kind in ("rented", "owned")] if o.routing else []
+        if hosted:
+            return f"none of its own: its self-hosted members carry theirs ({', '.join(hosted)})"
+        return "none: this option's traffic all goes to an API"
+    return "none: no capacity figure for this option"
+
+
+def _gpus_note(o: OptionResult) -> str:
+    if o.gpus_at_peak is not None:
+        return ""
+    return "none: this option's traffic all goes to an API" if o.kind in ("api", "router") else "none"
+
+
+def _layouts(o: OptionResult) -> list[doc.Layout]:
+    return [
+        doc.Layout(
+            gpus_per_replica=lay.gpus_per_replica,
+            chosen=lay.chosen,
+            eligible=lay.eligible,
+            npv_cost_usd=float(lay.npv_cost_usd),
+            usd_per_million_served=_finite(lay.usd_per_million_served),
+            description=lay.description,
+            capacity=capacity(lay.capacity),
+        )
+        for lay in o.layouts
+    ]
+
+
+def routing(choice, name: str, sc: Scenario) -> doc.Routing:
+    """A router's routes, each member's share and every assignment it costed."""
+    f = choice.frontier
+    classes = [c for c in f.columns if c.startswith("class ")]
+    rows = [
+        doc.FrontierRow(
+            routes=r["routes"],
+            classes={c.removeprefix("class "): r[c] for c in classes},
+            npv_usd=float(r["npv_usd"]),
+            total_cost_usd=float(r["total_cost_usd"]),
+            quality=_finite(r["quality"]),
+            quality_met=None if r["quality_met"] is None else bool(r["quality_met"]),
+            slo_met=None if r["slo_met"] is None else bool(r["slo_met"]),
+            eligible=bool(r["eligible"]),
+            pareto=bool(r["pareto"]),
+            chosen=bool(r["chosen"]),
+        )
+        for r in f.to_dict(orient="records")
+    ]
+    return doc.Routing(
+        routes=dict(choice.routes),
+        shares={m: float(v) for m, v in choice.shares(sc).items()},
+        note=choice.note,
+        sentence=routes_sentence(name, choice, sc),
+        frontier=rows,
+    )
+
+
+def option(o: OptionResult, ev: Evaluation) -> doc.Option:
+    sc = ev.scenario
+    df = o.cashflow
+    per_million = _finite(o.usd_per_million_tokens)
+    return doc.Option(
+        name=o.name,
+        label=o.label,
+        kind=o.kind,
+        total_cost_usd=float(o.total_cost_usd),
+        npv_usd=float(o.npv_usd),
+        npv_cost_usd=-float(o.npv_usd),
+        usd_per_million_tokens=per_million,
+        usd_per_million_tokens_note="" if per_million is not None else "none: no tokens served",
+        gpus_at_peak=None if o.gpus_at_peak is None else int(o.gpus_at_peak),
+        gpus_at_peak_note=_gpus_note(o),
+        capacity=capacity(o.capacity),
+        capacity_note=_capacity_note(o, sc),
+        layouts=_layouts(o),
+        layout_sentence=layout_sentence(o.name, o.layouts) if o.layouts else "",
+        slo=doc.Slo(
+            met=o.slo.met,
+            word=slo_word(o.slo.met),
+            ttft_ms=_finite(o.slo.ttft_ms),
+            tpot_ms=_finite(o.slo.tpot_ms),
+            basis=o.slo.basis,
+            note=o.slo.note,
+        ),
+        quality=doc.Quality(
+            met=o.quality.met,
+            word=quality_word(o.quality.met, o.quality.basis),
+            basis=o.quality.basis,
+            note=o.quality.note,
+        ),
+        eligible=o.eligible,
+        recommended=o.name == ev.recommendation.option,
+        routing=None if o.routing is None else routing(o.routing, o.name, sc),
+        routing_note="" if o.routing is not None else f"none: a {o.kind} option has no routes",
+        price_notes=list(o.price_notes),
+        mean_utilization=_finite(o.mean_utilization),
+        mean_utilization_note="" if _finite(o.mean_utilization) is not None else "none: no fleet of its own",
+        risks=list(o.risks),
+        monthly={str(c): _finite_list(df[c]) for c in df.columns},
+        line_items=[str(c) for c in df.columns if c not in NOT_LINE_ITEMS and np.any(df[c].to_numpy() != 0)],
+    )
+
+
+def workload(sc: Scenario) -> doc.Workload:
+    wl = sc.workload
+    slo = f"SLO: TTFT p95 <= {wl.slo.ttft_p95_ms:g} ms, TPOT p95 <= {wl.slo.tpot_p95_ms:g} ms"
+    return doc.Workload(
+        requests_per_month=float(wl.requests_per_month),
+        monthly_growth=float(wl.monthly_growth),
+        input_tokens_per_request=float(wl.input_tokens_per_request),
+        output_tokens_per_request=float(wl.output_tokens_per_request),
+        slo_ttft_p95_ms=float(wl.slo.ttft_p95_ms),
+        slo_tpot_p95_ms=float(wl.slo.tpot_p95_ms),
+        slo_text=slo,
+        summary=f"{count(wl.requests_per_month)} requests/month growing {percent(wl.monthly_growth, 1)}/month, "
+        f"{count(wl.input_tokens_per_request)} in / {count(wl.output_tokens_per_request)} out tokens, "
+        f"SLO TTFT p95 {wl.slo.ttft_p95_ms:g} ms, TPOT p95 {wl.slo.tpot_p95_ms:g} ms; "
+        f"{sc.horizon_months} months at {percent(sc.discount_rate, 1)}/year.",
+    )
+
+
+def break_evens(ev: Evaluation) -> list[doc.BreakEven]:
+    labels = {o.name: o.label for o in ev.options}
+    paybacks = {(p.owned, p.api): p.month for p in ev.paybacks}
+    rows = []
+    for b in ev.break_evens:
+        owned = (b.self_hosted, b.api) in paybacks
+        month = paybacks.get((b.self_hosted, b.api))
+        rows.append(
+            doc.BreakEven(
+                self_hosted=b.self_hosted,
+                self_hosted_label=labels[b.self_hosted],
+                api=b.api,
+                api_label=labels[b.api],
+                requests_per_month=_finite(b.requests_per_month),
+                note=b.note or "",
+                payback_month=month,
+                payback_note=("not within the horizon" if month is None else f"month {month}")
+                if owned
+                else "not owned",
+            )
+        )
+    return rows
+
+
+def capacity_summary(ev: Evaluation) -> str:
+    measured = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "measured"]
+    modelled = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "modelled"]
+    parts = ([f"measured for {', '.join(measured)}"] if measured else []) + (
+        [f"modelled (roofline, not measured) for {', '.join(modelled)}"] if modelled else []
+    )
+    return "Capacity figures: " + ("; ".join(parts) or "none") + "."
+
+
+def monte_carlo(ev: Evaluation) -> doc.MonteCarlo | None:
+    sim = ev.simulation
+    if sim is None:
+        return None
+    sc = ev.scenario
+    labels = {o.name: o.label for o in ev.options}
+    table = sim.summary()
+    p_cheapest = sim.cheapest()
+
+    def pct(draws) -> doc.Percentiles:
+        q = np.percentile(np.asarray(draws, dtype=float), (10, 25, 50, 75, 90))
+        return doc.Percentiles(**{f"p{p}": float(v) for p, v in zip((10, 25, 50, 75, 90), q, strict=True)})
+
+    return doc.MonteCarlo(
+        draws=int(sim.draws),
+        seed=int(sim.seed),
+        inputs=list(sim.inputs),
+        input_descriptions=[
+            f"{path}: {dist.dist} "
+            + ", ".join(f"{k} {v:g}" for k, v in dist.model_dump(exclude={"dist", "source"}, exclude_none=True).items())
+            + f" ({dist.source})"
+            for path, dist in sc.uncertainty.items()
+        ],
+        planned_fleets=list(sim.shortfall),
+        options=[
+            doc.SimulatedOption(
+                name=name,
+                label=labels.get(name, name),
+                total_cost_usd=pct(sim.total_cost[name]),
+                npv_cost_usd=pct(sim.npv_cost[name]),
+                p_cheapest=float(p_cheapest[name]),
+                p_slo=_finite(row["p_slo"]),
+                unserved_p90=_finite(row["shortfall_p90"]),
+                stranded_p50=_finite(row["stranded_p50"]),
+            )
+            for name, row in table.iterrows()
+        ],
+    )
+
+
+def hybrid_sweeps(ev: Evaluation, catalog: Catalog) -> list[doc.HybridSweep]:
+    out = []
+    for o in ev.scenario.options:
+        if o.kind != "hybrid":
+            continue
+        df = hybrid_sweep(ev.scenario, catalog, o.name)
+        best = df[df["optimal"]].iloc[0]
+        out.append(
+            doc.HybridSweep(
+                option=o.name,
+                label=ev.option(o.name).label,
+                sentence=f"hybrid {o.name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
+                f"({percent(best['local_share'])} served locally, NPV of cost {usd(-best['npv_usd'])}); "
+                f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
+                f"{usd(-df['npv_usd'].iloc[-1])}",
+                rows=[
+                    doc.SweepRow(
+                        local_gpus=int(r["local_gpus"]),
+                        local_share=float(r["local_share"]),
+                        npv_usd=float(r["npv_usd"]),
+                        total_cost_usd=float(r["total_cost_usd"]),
+                        optimal=bool(r["optimal"]),
+                    )
+                    for r in df.to_dict(orient="records")
+                ],
+            )
+        )
+    return out
+
+
+def volume_grid(ev: Evaluation, points: int = 160) -> np.ndarray:
+    """Monthly volumes around the scenario's: 1/100 to 100x the first month, and every break-even."""
+    v0 = max(ev.scenario.workload.requests_per_month, 1.0)
+    lo, hi = v0 / 100, v0 * 100
+    for b in ev.break_evens:
+        if b.requests_per_month:
+            lo, hi = min(lo, b.requests_per_month / 3), max(hi, b.requests_per_month * 3)
+    return np.geomspace(lo, hi, points)
+
+
+def volume_curves(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None = None) -> doc.VolumeCurves:
+    """Steady monthly cost of each option against volume, in the evaluation's layouts, with the
+    break-even points costed on the same curves."""
+    v = volume_grid(ev) if volumes is None else np.asarray(volumes, dtype=float)
+    be = [b for b in ev.break_evens if b.requests_per_month]
+    xs = [float(b.requests_per_month) for b in be]
+    both = cost_curves(ev.scenario, catalog, np.concatenate([v, xs]), ev.chosen_layouts())
+    curves, at = both.iloc[: len(v)], both.iloc[len(v) :]
+    return doc.VolumeCurves(
+        volumes_per_month=[float(x) for x in v],
+        first_month_requests=float(ev.scenario.workload.requests_per_month),
+        monthly_cost_usd={str(n): _finite_list(curves[n]) for n in curves.columns},
+        step={str(n): ev.option(n).kind != "api" for n in curves.columns},
+        break_evens=[
+            doc.BreakEvenPoint(
+                self_hosted=b.self_hosted,
+                api=b.api,
+                requests_per_month=x,
+                monthly_cost_usd=_finite(at[b.api].iloc[k]) or 0.0,
+            )
+            for k, (b, x) in enumerate(zip(be, xs, strict=True))
+        ],
+    )
+
+
+def sensitivity(table: pd.DataFrame, sc: Scenario) -> doc.Sensitivity:
+    ranges = (
+        "the low and high values of its distribution (bounds, or P10/P90 where a normal or lognormal has none)"
+        if sc.uncertainty
+        else "its low and high value (ranges are assumptions of this analysis)"
+    )
+    if table.empty:
+        return doc.Sensitivity(
+            ranges=ranges,
+            options=None,
+            options_note="fewer than two options meet the SLO: no decision to test",
+            base_metric_usd=None,
+            base_metric_usd_note="no decision to test",
+            rows=[],
+            break_even_sentences=[],
+        )
+    return doc.Sensitivity(
+        ranges=ranges,
+        options=list(table.attrs["options"]),
+        base_metric_usd=float(table.attrs["base_metric"]),
+        rows=[
+            doc.SensitivityRow(
+                factor=str(r["factor"]),
+                unit=str(r["unit"]),
+                low=float(r["low"]),
+                high=float(r["high"]),
+                metric_low=float(r["metric_low"]),
+                metric_high=float(r["metric_high"]),
+                break_even=_finite(r["break_even"]),
+            )
+            for r in table.to_dict(orient="records")
+        ],
+        break_even_sentences=break_even_sentences(table),
+    )
+
+
+def served_quality(sc: Scenario) -> list[doc.ServedQuality]:
+    """What serves each option and its accuracy per request class (measured with interval, or stated)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for o in sc.options:
+        if not isinstance(o, ApiOption | RentedOption | OwnedOption):
+            continue
+        key = sc.serves(o)
+        if key in rows:
+            rows[key]["options"].append(o.name)
+            continue
+        scores = class_scores(o, sc)
+        measured = sc.quality_of(o)
+        table = measured[1].quality_measured.classes if measured and measured[1].quality_measured else {}
+        classes = {}
+        for c in sc.workload.classes:
+            s = scores[c.name]
+            if s is None:
+                classes[c.name] = doc.ClassScore(accuracy=None, ci_low=None, ci_high=None, n=None, basis="unknown")
+            elif s.ci_low is not None:
+                a = table.get(c.name, table.get("all"))
+                classes[c.name] = doc.ClassScore(
+                    accuracy=float(a.accuracy),
+                    ci_low=float(a.ci_low),
+                    ci_high=float(a.ci_high),
+                    n=int(a.n),
+                    basis="measured",
+                )
+            else:
+                classes[c.name] = doc.ClassScore(
+                    accuracy=float(s.accuracy), ci_low=None, ci_high=None, n=None, basis="stated"
+                )
+        source = next((s.source for s in scores.values() if s is not None), "") if measured else ""
+        rows[key] = {"what_serves": key, "options": [o.name], "classes": classes, "source": source or "–"}
+    return [doc.ServedQuality(**r) for r in rows.values()]
+
+
+def capacity_studies(ev: Evaluation, catalog: Catalog) -> list[doc.CapacityStudy]:
+    """The frontier study of each self-hosted option whose capacity is modelled."""
+    sc = ev.scenario
+    out = []
+    for o in sc.options:
+        if not isinstance(o, RentedOption | OwnedOption):
+            continue
+        r = ev.option(o.name)
+        if r.layouts and r.capacity is not None and r.capacity.basis == "modelled":
+            out.append(capacity_study(option_capacity_study(o, sc, catalog), option=o.name))
+    return out
+
+
+def capacity_study(study, option: str | None = None) -> doc.CapacityStudy:
+    """``tco capacity``'s study (:class:`~costmodel.engine.capacity.CapacityStudy`) as the document has it."""
+    st = study.stack
+    return doc.CapacityStudy(
+        option=option,
+        title=f"{st.model.name} ({st.quantization.name}) on {st.gpu.name}, {st.engine.name} {st.engine.version}",
+        model=st.model.id,
+        quantization=st.quantization.id,
+        gpu=st.gpu.id,
+        engine=st.engine.id,
+        engine_version=st.engine.version,
+        kv_cache_bytes_per_element=float(st.kv_bytes_per_element),
+        input_tokens=float(study.load.input_tokens),
+        output_tokens=float(study.load.output_tokens),
+        cached_input_share=float(study.load.cached_input_share),
+        slo={"ttft_p95_ms": float(study.ttft_ms), "tpot_p95_ms": float(study.tpot_ms)},
+        usd_per_gpu_hour=_finite(study.usd_per_gpu_hour),
+        price_source=study.price_source,
+        best_gpus_per_replica=None if study.best is None else study.best.gpus_per_replica,
+        layouts=[
+            doc.CapacityFrontier(
+                gpus_per_replica=s.gpus_per_replica,
+                feasible=s.why_not is None,
+                why_not=s.why_not,
+                capacity=capacity(s.capacity),
+                usd_per_million_output=_finite(s.usd_per_million_output),
+                frontier=None if s.frontier is None else {k: _finite_list(v) for k, v in s.frontier.items()},
+            )
+            for s in study.layouts
+        ],
+    )
+
+
+def assumptions(ev: Evaluation, catalog: Catalog) -> list[doc.Assumption]:
+    """The assumptions register, each value in the format of its unit."""
+    df = register(ev, catalog)
+    return [
+        doc.Assumption(
+            input=str(r["input"]),
+            value=unit_value(r["value"], str(r["unit"])),
+            unit=str(r["unit"]),
+            source=str(r["source"]),
+            as_of=str(r["as_of"]),
+            basis=str(r["basis"]),
+        )
+        for r in df.to_dict(orient="records")
+    ]
+
+
+def _optional(build, note: str) -> tuple[Any, str]:
+    """An optional analysis, or None and a note saying why the engine could not compute it."""
+    try:
+        return build(), ""
+    except ANALYSIS_ERRORS as e:
+        return None, f"{note}: {e}"
+
+
+def build(
+    ev: Evaluation,
+    catalog: Catalog,
+    *,
+    sweeps: bool = True,
+    curves: bool = True,
+    sensitivity_table: pd.DataFrame | None = None,
+    sensitivity_run: bool = False,
+    studies: bool = False,
+    register_rows: bool = True,
+) -> doc.Document:
+    """The document of ``ev``. The optional parts: ``sweeps`` (hybrid fleet sweeps), ``curves``
+    (cost against volume), sensitivity (given, or run with ``sensitivity_run``), ``studies``
+    (capacity frontiers) and ``register_rows`` (the assumptions register)."""
+    sc = ev.scenario
+    rec = ev.recommendation
+    labels = {o.name: o.label for o in ev.options}
+    curve_doc, curve_note = (
+        _optional(lambda: volume_curves(ev, catalog), "no cost curves for this scenario")
+        if curves
+        else (None, "not computed for this view")
+    )
+    if sensitivity_table is None and sensitivity_run:
+        sensitivity_table, sens_note = _optional(lambda: one_at_a_time(sc, catalog), "no sensitivity")
+    else:
+        sens_note = "" if sensitivity_table is not None else "not computed for this view"
+    mc = monte_carlo(ev)
+    return doc.Document(
+        scenario=sc.name,
+        title=sc.title,
+        description=(sc.description or "").strip(),
+        as_of=sc.as_of.isoformat(),
+        horizon_months=sc.horizon_months,
+        discount_rate=float(sc.discount_rate),
+        workload=workload(sc),
+        classes=[
+            doc.RequestClass(name=c.name, share=float(c.share), min_quality=_finite(c.min_quality) or None)
+            for c in sc.workload.classes
+        ],
+        options=[option(o, ev) for o in ev.options],
+        break_even=break_evens(ev),
+        payback=[{"owned": p.owned, "api": p.api, "month": p.month} for p in ev.paybacks],
+        recommendation=doc.Recommendation(
+            option=rec.option,
+            label=labels.get(rec.option, "none") if rec.option else "none",
+            reasons=list(rec.reasons),
+            risks=list(rec.risks),
+            confidence=_finite(rec.confidence),
+            sentence=rec.sentence,
+        ),
+        capacity_summary=capacity_summary(ev),
+        monte_carlo=mc,
+        monte_carlo_note=""
+        if mc is not None
+        else "none: this scenario gives no uncertain inputs (no `uncertainty:` section), or no draws were asked for",
+        hybrid_sweeps=hybrid_sweeps(ev, catalog) if sweeps else [],
+        volume_curves=curve_doc,
+        volume_curves_note=curve_note,
+        sensitivity=None if sensitivity_table is None else sensitivity(sensitivity_table, sc),
+        sensitivity_note=sens_note,
+        served_quality=served_quality(sc),
+        capacity_studies=capacity_studies(ev, catalog) if studies else [],
+        assumptions=assumptions(ev, catalog) if register_rows else [],
+    )
+
+
+def dumps(document: doc.Document) -> str:
+    """The document as strict JSON text (``tco evaluate --json``)."""
+    return document.model_dump_json(indent=2) + "\n"

@@ -1,0 +1,226 @@
+"""The console face: rich tables of the evaluation document, a capacity study and a diff.
+
+Reads only :class:`costmodel.model.evaluation.Document` (and the diff's own result): where a
+figure is absent the document's note says why, and the table shows a dash.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from costmodel.model.evaluation import CapacityStudy, Document, MonteCarlo
+from costmodel.text import MISSING, count, percent, usd, usd_rate
+
+# Piped output (CI logs, files) gets room for the tables instead of rich's 80 columns.
+# markup=False: text from files (titles, labels, sources) prints as text, never as rich markup
+out = Console(width=None if sys.stdout.isatty() else 150, markup=False)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 150, markup=False)
+
+SLO_COLOUR = {"met": "green", "missed": "red", "unverified": "yellow"}
+
+
+def _keep_numbers_whole(t: Table) -> Table:
+    """Numbers never fold or lose digits ("$1,816,3..." misstates money): each right-aligned
+    column is at least as wide as its widest cell, and the headers wrap instead."""
+    for col in t.columns:
+        if col.justify == "right":
+            cells = [len(str(c)) for c in col.cells]
+            col.min_width = max(cells, default=1)
+            col.no_wrap = False
+            col.overflow = "fold"
+        else:  # names fold onto a second line rather than lose their end
+            col.overflow = "fold"
+    return t
+
+
+def _slo(word: str) -> Text:
+    return Text(word, style=SLO_COLOUR[word])
+
+
+def print_evaluation(d: Document, console: Console = out) -> None:
+    """Readable tables: options, break-even and payback, layouts, routes, Monte Carlo, hybrids,
+    then the recommendation."""
+    console.print(Text(d.title, style="bold"))
+    console.print(d.workload.summary)
+    t = Table(title="Options", title_justify="left")
+    for col, just in [
+        ("option", "left"),
+        ("kind", "left"),
+        ("total cost", "right"),
+        ("NPV", "right"),
+        ("$/1M tok", "right"),
+        ("GPUs at peak", "right"),
+        ("out tok/s per replica", "left"),
+        ("SLO", "left"),
+        ("quality", "left"),
+    ]:
+        # money never folds: "$1,816,3..." would misstate it
+        t.add_column(col, justify=just)
+    for o in d.options:
+        name = Text(f"{o.name} *", style="bold") if o.recommended else Text(o.name)
+        t.add_row(
+            name,
+            o.kind,
+            usd(o.total_cost_usd),
+            usd(o.npv_usd),
+            usd_rate(o.usd_per_million_tokens),
+            count(o.gpus_at_peak),
+            MISSING if o.capacity is None else o.capacity.text,
+            _slo(o.slo.word),
+            o.quality.word,
+        )
+    console.print(_keep_numbers_whole(t))
+    if d.break_even:
+        b = Table(title="Break-even (steady monthly volume)", title_justify="left")
+        b.add_column("self-hosted")
+        b.add_column("vs API")
+        b.add_column("requests/month", justify="right")
+        for be in d.break_even:
+            b.add_row(
+                be.self_hosted, be.api, "never" if be.requests_per_month is None else count(be.requests_per_month)
+            )
+        console.print(_keep_numbers_whole(b))
+    for p in d.payback:
+        month = p["month"]
+        console.print(
+            f"payback {p['owned']} vs {p['api']}: "
+            + ("never within the horizon" if month is None else f"month {month}")
+        )
+    for o in d.options:
+        if o.layout_sentence:
+            console.print(f"layout: {o.layout_sentence}")
+        if o.routing is not None:
+            console.print(f"routes: {o.routing.sentence}")
+    if d.monte_carlo is not None:
+        print_simulation(d.monte_carlo, d.recommendation.option, console)
+    for sweep in d.hybrid_sweeps:
+        console.print(sweep.sentence)
+    console.print(Text.assemble("\n", ("Recommendation: ", "bold"), d.recommendation.sentence))
+
+
+def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -> None:
+    """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest), P(SLO holds)."""
+    t = Table(
+        title=f"Monte Carlo: {mc.draws:,} draws of {len(mc.inputs)} uncertain inputs, seed {mc.seed}",
+        title_justify="left",
+    )
+    planned = bool(mc.planned_fleets)
+    columns = [
+        "option",
+        "total cost P10",
+        "P50",
+        "P90",
+        "NPV of cost P10",
+        "P50 ",
+        "P90 ",
+        "P(cheapest)",
+        "P(SLO holds)",
+    ]
+    if planned:
+        columns += ["unserved P90", "stranded P50"]
+    for col in columns:
+        t.add_column(col, justify="left" if col == "option" else "right")
+    for o in mc.options:
+        cells = [
+            Text(f"{o.name} *", style="bold") if o.name == best else Text(o.name),
+            *(usd(getattr(o.total_cost_usd, p)) for p in ("p10", "p50", "p90")),
+            *(usd(getattr(o.npv_cost_usd, p)) for p in ("p10", "p50", "p90")),
+            percent(o.p_cheapest, 1),
+            "unknown" if o.p_slo is None else percent(o.p_slo, 1),
+        ]
+        if planned:
+            cells += [percent(o.unserved_p90, 1), percent(o.stranded_p50, 1)]
+        t.add_row(*cells)
+    console.print(_keep_numbers_whole(t))
+    console.print("Uncertain inputs: " + ", ".join(mc.inputs))
+    if planned:
+        console.print(
+            f"Fleets bought or committed on the plan ({', '.join(mc.planned_fleets)}) keep the point "
+            "estimate's GPUs in every draw: unserved is the share of requests beyond their SLO capacity "
+            "(overflow API or SLO miss), stranded the share of GPU-months the draw's demand did not need."
+        )
+
+
+def _ms(x: float | None) -> str:
+    return MISSING if x is None else f"{x:,.0f}" if x >= 100 else f"{x:,.1f}"
+
+
+def print_capacity(study: CapacityStudy, console: Console = out) -> None:
+    """``tco capacity``: the stack and shape, a table of every layout, the cheapest per token."""
+    console.print(Text(study.title, style="bold"))
+    kv = "FP8" if study.kv_cache_bytes_per_element == 1 else "BF16"
+    price = (
+        f"GPU price {usd_rate(study.usd_per_gpu_hour, 2)}/GPU-hour ({study.price_source})"
+        if study.usd_per_gpu_hour is not None
+        else f"{study.price_source}; pass --gpu-price for $/1M"
+    )
+    ttft, tpot = study.slo["ttft_p95_ms"], study.slo["tpot_p95_ms"]
+    console.print(
+        f"{count(study.input_tokens)} in / {count(study.output_tokens)} out tokens per request, "
+        f"{percent(study.cached_input_share)} of the prompt cached; KV cache {kv}; "
+        f"SLO TTFT p95 {ttft:g} ms, TPOT p95 {tpot:g} ms; {price}."
+    )
+    t = Table(title="Layouts at the SLO capacity (Poisson arrivals)", title_justify="left")
+    for col in (
+        "GPUs",
+        "out tok/s",
+        "per GPU",
+        "req/s",
+        "sequences",
+        "TTFT mean",
+        "TTFT p95",
+        "TPOT mean",
+        "TPOT p95",
+        "bound by",
+        "$/1M out",
+    ):
+        t.add_column(col, justify="left" if col == "bound by" else "right")
+    for lay in study.layouts:
+        best = lay.gpus_per_replica == study.best_gpus_per_replica
+        g = Text(f"{lay.gpus_per_replica}{' *' if best else ''}", style="bold" if best else "")
+        c = lay.capacity
+        if c is None:
+            t.add_row(g, *([MISSING] * 8), Text(lay.why_not or MISSING, style="dim"), MISSING)
+            continue
+        t.add_row(
+            g,
+            count(c.output_tokens_per_s_per_replica),
+            count(c.output_tokens_per_s_per_replica / lay.gpus_per_replica),
+            f"{c.requests_per_s_per_replica:,.2f}",
+            count(c.batch),
+            _ms(c.ttft_mean_ms),
+            _ms(c.ttft_ms),
+            _ms(c.tpot_mean_ms),
+            _ms(c.tpot_ms),
+            Text(c.bound_by.removeprefix("the "), style="" if c.slo_met else "red"),
+            usd_rate(lay.usd_per_million_output),
+        )
+    console.print(_keep_numbers_whole(t))
+    console.print("Latencies in ms; sequences: mean in flight; * cheapest per output token meeting the SLO.")
+    if study.best_gpus_per_replica is None:
+        console.print(Text("No layout meets the SLO at any load.", style="red"))
+
+
+def print_diff(d, old_name: str, new_name: str, console: Console = out) -> None:
+    """``tco diff``: the inputs changed, NPV by option, and the sentences."""
+    from costmodel.diff import value_text
+
+    t = Table(title=f"Inputs changed ({old_name} -> {new_name})", title_justify="left")
+    for col in ("input", "old", "new", "largest NPV move alone", "source"):
+        t.add_column(col, justify="right" if col == "largest NPV move alone" else "left", overflow="fold")
+    for c in sorted(d.changes, key=lambda c: -c.largest_move):
+        move = MISSING if c.npv_moves is None else usd(c.largest_move)
+        t.add_row(c.path, value_text(c.old), value_text(c.new), move, c.source)
+    console.print(_keep_numbers_whole(t))
+    n = Table(title="NPV by option", title_justify="left")
+    for col in ("option", "old", "new", "change"):
+        n.add_column(col, justify="left" if col == "option" else "right")
+    for name, a, b in d.npv_table():
+        n.add_row(name, usd(a), usd(b), MISSING if a is None or b is None else usd(b - a))
+    console.print(_keep_numbers_whole(n))
+    for line in d.sentences():
+        console.print(line)
