@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from costmodel.core.roots import bracket
 from costmodel.engine import EngineError, evaluate
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption, Scenario, with_values
@@ -183,14 +184,13 @@ def one_at_a_time(
 
 
 def _bisect(scenario, catalog, f, a, b, x0, g0, x1, steps: int = 24) -> float:
-    for _ in range(steps):
-        mid = 0.5 * (x0 + x1)
-        g, _ = _gap(*apply(scenario, catalog, f, mid), a, b)
-        if np.sign(g) == np.sign(g0):
-            x0, g0 = mid, g
-        else:
-            x1 = mid
-    return 0.5 * (x0 + x1)
+    """Where the gap between ``a`` and ``b`` changes sign between ``x0`` (gap ``g0``) and ``x1``."""
+
+    def flipped(x: float) -> bool:
+        return bool(np.sign(_gap(*apply(scenario, catalog, f, x), a, b)[0]) != np.sign(g0))
+
+    lo, hi = bracket(flipped, x0, x1, steps=steps)
+    return 0.5 * (lo + hi)
 
 
 def break_even_sentences(tornado: pd.DataFrame, top: int = 3) -> list[str]:

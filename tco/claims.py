@@ -1,8 +1,8 @@
 """The claims report: what ``notebooks/2.01-check-the-claims.ipynb`` calls, and its rendering.
 
-The verdicts are computed in :mod:`costmodel.claims`; this module loads the scenario (with
+The verdicts are computed in :mod:`claims`; this module loads the scenario (with
 ``--set`` overrides, probe and quality runs), runs the Monte Carlo the verdicts use, and turns
-each :class:`~costmodel.claims.Claim` into markdown, a figure and a table of assumptions.
+each :class:`~claims.Claim` into markdown, a figure and a table of assumptions.
 ``render`` executes the notebook with papermill and writes one offline HTML file, as the finance
 report does.
 """
@@ -15,8 +15,9 @@ from pathlib import Path
 
 import pandas as pd
 
+from claims import Claim, check_claims
+from claims.open_models import API_MODEL, API_PROVIDER
 from costmodel import paths
-from costmodel.claims import Claim, check_claims
 from costmodel.engine import Evaluation
 from costmodel.io.catalog import load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
@@ -49,7 +50,7 @@ def prepare(
     scenario, catalog = load(path, overrides)
     ev = evaluate_with_uncertainty(scenario, catalog, draws if scenario.uncertainty else 0, seed)
     try:
-        gpt4o = resolve_api_price("openai", "gpt-4o", load_catalog_files())
+        gpt4o = resolve_api_price(API_PROVIDER, API_MODEL, load_catalog_files())
     except (InputError, KeyError, ValueError):
         gpt4o = None  # claim 7 then says which price it needs
     return ClaimsContext(path, tuple(overrides), scenario, catalog, ev, check_claims(scenario, catalog, ev, gpt4o))

@@ -14,20 +14,17 @@ from typing import Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 from rich.text import Text
 
 from costmodel import document, paths
 from costmodel.engine import EngineError, Evaluation, evaluate
 from costmodel.engine.capacity import capacity_study
-from costmodel.io.catalog import build_catalog, genai_prices_version, load_catalog_files, resolve_api_price
+from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
-from costmodel.io.schemas import json_schemas
-from costmodel.text import percent, usd, usd_rate
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
-from tco.console import err, out, print_capacity, print_diff, print_evaluation
-from tco.export import dumps
+from tco.console import err, out, print_capacity, print_diff, print_evaluation, print_prices
+from tco.export import dumps, schemas
 
 app = typer.Typer(
     help="LLM TCO workbench: should we buy GPUs, rent them, or pay per token?",
@@ -186,19 +183,6 @@ def capacity_cmd(
         err.print(f"wrote {figure}")
 
 
-def _sourced(value: float, unit: str) -> str:
-    """A catalog number in the one format of its unit (money per 1M tokens, per GPU, shares)."""
-    if unit.startswith("USD/1M"):
-        return f"{usd_rate(value)} /1M tokens"
-    if unit == "USD/GPU-hour":
-        return f"{usd_rate(value, 2)} /GPU-h"
-    if unit == "USD/GPU":
-        return f"{usd(value)} /GPU"
-    if unit == "fraction":
-        return percent(value, 1)
-    return f"{value:,g} {unit}"
-
-
 @app.command("prices")
 def prices_cmd(
     provider: Annotated[
@@ -220,60 +204,7 @@ def prices_cmd(
                 raise InputError("--provider", "", pid, f"unknown provider; known: {', '.join(sorted(known))}")
     except InputError as e:
         _fail(e)
-    g = Table(title="GPU prices", title_justify="left")
-    for col in ("GPU", "what", "price", "as of", "basis", "source"):
-        g.add_column(col, overflow="fold")
-    for gpu in files.gpus.gpus:
-        if gpu.purchase_price:
-            p = gpu.purchase_price
-            g.add_row(gpu.id, "purchase", _sourced(float(p.value), p.unit), str(p.as_of), p.basis, p.source)
-        for r in gpu.rental:
-            g.add_row(
-                gpu.id,
-                f"rent {r.provider} {r.commitment}",
-                _sourced(float(r.price.value), r.price.unit),
-                str(r.price.as_of),
-                r.price.basis,
-                r.price.source,
-            )
-    out.print(g)
-    pin = files.api.genai_prices
-    a = Table(
-        title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
-        f"{pin.checked_on}; prompt of {input_tokens} tokens)",
-        title_justify="left",
-    )
-    for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
-        a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
-    for pid in providers:
-        prov = next(p for p in snapshot.providers if p.id == pid)
-        for m in prov.models:
-            if m.deprecated:
-                continue
-            try:
-                price = resolve_api_price(pid, m.id, files, input_tokens)
-            except (LookupError, ValueError, KeyError, TypeError, ArithmeticError):
-                continue  # models priced per image, per second, etc.
-            disc = percent(float(price.batch_discount.value)) if price.batch_discount else ""
-            a.add_row(
-                pid,
-                m.id,
-                usd_rate(float(price.input.value)),
-                usd_rate(float(price.cached_input.value)),
-                usd_rate(float(price.output.value)),
-                disc,
-            )
-    out.print(a)
-    if files.api.overrides:
-        o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
-        for col in ("provider", "model", "field", "value", "as of", "source"):
-            o.add_column(col, overflow="fold")
-        for ov in files.api.overrides:
-            for name in ("input", "output", "cached_input", "batch_discount"):
-                s = getattr(ov, name)
-                if s is not None:
-                    o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
-        out.print(o)
+    print_prices(files, snapshot, providers, input_tokens)
 
 
 @app.command("schema")
@@ -282,10 +213,11 @@ def schema_cmd(
         Path | None, typer.Option("--out", help="Directory to write the JSON Schemas to (default: data/schema).")
     ] = None,
 ) -> None:
-    """Write the JSON Schema of every YAML file the workbench reads (scenarios, catalogs, endpoints)."""
+    """Write the JSON Schema of every file the workbench reads or writes (scenarios, catalogs, endpoints,
+    runs, the evaluation document, the claims' text)."""
     out_dir = out_dir or paths.schema_dir()
     out_dir.mkdir(parents=True, exist_ok=True)
-    for name, schema in json_schemas().items():
+    for name, schema in schemas().items():
         (out_dir / name).write_text(json.dumps(schema, indent=2) + "\n", encoding="utf-8")
         out.print(f"wrote {out_dir / name}")
 

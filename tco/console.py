@@ -224,3 +224,77 @@ def print_diff(d, old_name: str, new_name: str, console: Console = out) -> None:
     console.print(_keep_numbers_whole(n))
     for line in d.sentences():
         console.print(line)
+
+
+def _sourced(value: float, unit: str) -> str:
+    """A catalog number in the one format of its unit (money per 1M tokens, per GPU, shares)."""
+    if unit.startswith("USD/1M"):
+        return f"{usd_rate(value)} /1M tokens"
+    if unit == "USD/GPU-hour":
+        return f"{usd_rate(value, 2)} /GPU-h"
+    if unit == "USD/GPU":
+        return f"{usd(value)} /GPU"
+    if unit == "fraction":
+        return percent(value, 1)
+    return f"{value:,g} {unit}"
+
+
+def print_prices(files, snapshot, providers: list[str], input_tokens: int, console: Console = out) -> None:
+    """``tco prices``: GPU purchase and rental prices, API prices from genai-prices, local overrides,
+    each with its date and source."""
+    from costmodel.io.catalog import genai_prices_version, resolve_api_price
+
+    g = Table(title="GPU prices", title_justify="left")
+    for col in ("GPU", "what", "price", "as of", "basis", "source"):
+        g.add_column(col, overflow="fold")
+    for gpu in files.gpus.gpus:
+        if gpu.purchase_price:
+            p = gpu.purchase_price
+            g.add_row(gpu.id, "purchase", _sourced(float(p.value), p.unit), str(p.as_of), p.basis, p.source)
+        for r in gpu.rental:
+            g.add_row(
+                gpu.id,
+                f"rent {r.provider} {r.commitment}",
+                _sourced(float(r.price.value), r.price.unit),
+                str(r.price.as_of),
+                r.price.basis,
+                r.price.source,
+            )
+    console.print(g)
+    pin = files.api.genai_prices
+    a = Table(
+        title=f"API prices, USD per 1M tokens (genai-prices {genai_prices_version()}, snapshot checked "
+        f"{pin.checked_on}; prompt of {input_tokens} tokens)",
+        title_justify="left",
+    )
+    for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
+        a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
+    for pid in providers:
+        prov = next(p for p in snapshot.providers if p.id == pid)
+        for m in prov.models:
+            if m.deprecated:
+                continue
+            try:
+                price = resolve_api_price(pid, m.id, files, input_tokens)
+            except (LookupError, ValueError, KeyError, TypeError, ArithmeticError):
+                continue  # models priced per image, per second, etc.
+            disc = percent(float(price.batch_discount.value)) if price.batch_discount else ""
+            a.add_row(
+                pid,
+                m.id,
+                usd_rate(float(price.input.value)),
+                usd_rate(float(price.cached_input.value)),
+                usd_rate(float(price.output.value)),
+                disc,
+            )
+    console.print(a)
+    if files.api.overrides:
+        o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
+        for col in ("provider", "model", "field", "value", "as of", "source"):
+            o.add_column(col, overflow="fold")
+        for ov in files.api.overrides:
+            for name in ("input", "output", "cached_input", "batch_discount"):
+                s = getattr(ov, name)
+                if s is not None:
+                    o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
+        console.print(o)

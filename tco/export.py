@@ -19,6 +19,14 @@ def _finite(x: Any) -> Any:
     return x
 
 
+def schemas() -> dict[str, dict[str, Any]]:
+    """Every JSON Schema ``tco schema`` writes: the workbench's files and outputs, and the claims' text."""
+    from claims.base import ClaimsFile
+    from costmodel.io.schemas import json_schemas
+
+    return {**json_schemas(), "claims.schema.json": ClaimsFile.model_json_schema()}
+
+
 def dumps(doc: dict[str, Any]) -> str:
     """Strict JSON text (raises on NaN rather than writing it)."""
     return json.dumps(doc, indent=2, default=str, allow_nan=False) + "\n"

@@ -360,7 +360,7 @@ def cost_quality_frontier(routing: Routing, name: str) -> go.Figure:
 
 
 def claim_curve(curve, title: str = "") -> go.Figure:
-    """A claim's curve (:class:`costmodel.claims.Curve`): each series against its x, the claimed
+    """A claim's curve (:class:`claims.Curve`): each series against its x, the claimed
     figure as a dashed line, the scenario's x as a dotted one."""
     fig = go.Figure(layout=LAYOUT)
     for i, (series, df) in enumerate(curve.data.groupby("series", sort=False)):

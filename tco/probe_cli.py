@@ -15,6 +15,7 @@ from rich.text import Text
 from costmodel import paths
 from costmodel.io.probe_run import read_manifest, read_summary
 from costmodel.text import MISSING, percent, yes_no
+from tco import endpoint_options as opt
 
 SLO_KEY = re.compile(r"^(ttft|ttft_content|itl|tpot|e2e)_p(50|90|95|99)$")
 err = Console(stderr=True, markup=False)  # text from files prints as text
@@ -148,12 +149,12 @@ def register(app: typer.Typer, fail) -> None:
 
     @app.command("probe")
     def probe_cmd(
-        endpoint_file: Annotated[Path | None, typer.Argument(help="Endpoint YAML (data/endpoints/*.yaml).")] = None,
-        base_url: Annotated[str | None, typer.Option(help="Base URL with /v1, e.g. http://127.0.0.1:8000/v1.")] = None,
-        model: Annotated[str | None, typer.Option(help="Model name sent in requests.")] = None,
-        api_style: Annotated[str, typer.Option(help="chat or completions.")] = "chat",
+        endpoint_file: opt.EndpointFile = None,
+        base_url: opt.BaseUrl = None,
+        model: opt.Model = None,
+        api_style: opt.ApiStyle = "chat",
         server: Annotated[str, typer.Option(help="vllm (exact output lengths), openai or other.")] = "other",
-        api_key_env: Annotated[str | None, typer.Option(help="Name of the env variable holding the key.")] = None,
+        api_key_env: opt.ApiKeyEnv = None,
         concurrency: Annotated[str | None, typer.Option(help="Fixed-concurrency levels, e.g. 1,4,16.")] = None,
         rate: Annotated[str | None, typer.Option(help="Open-loop request rates per second, e.g. 2,8.")] = None,
         requests: Annotated[int, typer.Option(min=1, help="Measured requests per level.")] = 50,
@@ -190,13 +191,9 @@ def register(app: typer.Typer, fail) -> None:
                 "still fits, so the bill stays under this. Needs a price.",
             ),
         ] = None,
-        price_in: Annotated[
-            float | None, typer.Option(min=0, max=1e4, help="USD per 1M input tokens (for --base-url runs).")
-        ] = None,
-        price_out: Annotated[
-            float | None, typer.Option(min=0, max=1e4, help="USD per 1M output tokens (for --base-url runs).")
-        ] = None,
-        timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per request at most.")] = 120.0,
+        price_in: opt.PriceIn = None,
+        price_out: opt.PriceOut = None,
+        timeout: opt.Timeout = 120.0,
         seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed for prompts and arrivals.")] = 0,
         gpu: Annotated[str | None, typer.Option(help="GPU id behind a self-hosted endpoint (for $/1M tokens).")] = None,
         gpu_count: Annotated[int, typer.Option(min=1, help="GPUs behind the endpoint.")] = 1,

@@ -13,6 +13,7 @@ from rich.text import Text
 
 from costmodel import paths
 from costmodel.text import MISSING, percent, usd_rate
+from tco import endpoint_options as opt
 
 err = Console(stderr=True, markup=False)
 
@@ -56,11 +57,11 @@ def print_quality(run_dir: Path, console: Console) -> None:
 def register(app: typer.Typer, fail) -> None:
     @app.command("quality")
     def quality_cmd(
-        endpoint_file: Annotated[Path | None, typer.Argument(help="Endpoint YAML (data/endpoints/*.yaml).")] = None,
-        base_url: Annotated[str | None, typer.Option(help="Base URL with /v1.")] = None,
-        model: Annotated[str | None, typer.Option(help="Model name sent in requests.")] = None,
-        api_style: Annotated[str, typer.Option(help="chat or completions.")] = "chat",
-        api_key_env: Annotated[str | None, typer.Option(help="Name of the env variable holding the key.")] = None,
+        endpoint_file: opt.EndpointFile = None,
+        base_url: opt.BaseUrl = None,
+        model: opt.Model = None,
+        api_style: opt.ApiStyle = "chat",
+        api_key_env: opt.ApiKeyEnv = None,
         suite: Annotated[
             list[str] | None,
             typer.Option(help="Bundled suite: grounded-qa, reasoning, extraction (repeatable; default: all three)."),
@@ -71,8 +72,8 @@ def register(app: typer.Typer, fail) -> None:
         max_cost_usd: Annotated[
             float | None, typer.Option(min=0, max=1e6, help="Budget the bill never passes (needs a price).")
         ] = None,
-        price_in: Annotated[float | None, typer.Option(min=0, max=1e4, help="USD per 1M input tokens.")] = None,
-        price_out: Annotated[float | None, typer.Option(min=0, max=1e4, help="USD per 1M output tokens.")] = None,
+        price_in: opt.PriceIn = None,
+        price_out: opt.PriceOut = None,
         seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the suites and the item order.")] = 0,
         timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per item at most.")] = 120.0,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/quality).")] = None,

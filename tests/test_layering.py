@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import ROOT
 
-PACKAGES = ("costmodel", "probes", "tco")
+PACKAGES = ("costmodel", "probes", "claims", "tco")
 
 # What each layer may import from this project (prefixes); anything else in the project is a violation.
 ALLOWED = {
@@ -22,7 +22,8 @@ ALLOWED = {
     "costmodel.engine": ("costmodel.engine", "costmodel.core", "costmodel.model", "costmodel.text"),
     "costmodel": ("costmodel",),  # the analyses on top of the engine, and the package's own API
     "probes": ("probes", "costmodel.model", "costmodel.io", "costmodel.paths", "costmodel.text"),
-    "tco": ("tco", "costmodel", "probes"),
+    "claims": ("claims", "costmodel"),  # the debate's claims, checked with the engine
+    "tco": ("tco", "costmodel", "probes", "claims"),
 }
 
 

@@ -15,6 +15,8 @@ from collections.abc import Callable
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from costmodel.core.roots import bracket
+
 __all__ = ["break_even", "discount_factors", "monthly_rate", "npv", "payback_month"]
 
 
@@ -157,11 +159,10 @@ def break_even(
     first = int(cheaper[0])
     if first == 0:
         return float(lo)
-    a, b = float(grid[first - 1]), float(grid[first])
-    while b - a > rel_tol * b:
-        mid = 0.5 * (a + b)
-        if float(np.asarray(cost_difference(np.array([mid])))[0]) <= 0:
-            b = mid
-        else:
-            a = mid
+    _, b = bracket(
+        lambda x: float(np.asarray(cost_difference(np.array([x])))[0]) <= 0,
+        float(grid[first - 1]),
+        float(grid[first]),
+        rel_tol=rel_tol,
+    )
     return b

@@ -7,7 +7,7 @@ module                    answers
 ``api``                   what an API option bills per request; its SLO status
 ``capacity``              what one replica serves (measured or roofline)
 ``fleet``                 self-hosted fleet size, utilisation, monthly line items
-``routing``               how a hybrid (local fleet + API overflow) is costed
+``hybrid``                how a hybrid (local fleet + API overflow) is costed
 ``router``                how a router is costed; its routes and cost-quality frontier
 ``costing``               the one costing of every option (point and Monte Carlo)
 ``analyses``              break-even, payback, cost curves, hybrid fleet sweep

@@ -26,9 +26,9 @@ from costmodel.engine.demand import Demand, demand_of
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.extras import extra_items
 from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
+from costmodel.engine.hybrid import hybrid_items, slo_and
 from costmodel.engine.results import LayoutCost, OptionResult, QualityStatus, SloStatus
 from costmodel.engine.router import MemberCost, RouterChoice, choose_routes, router_items
-from costmodel.engine.routing import hybrid_items, slo_and
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import (
     ApiOption,

@@ -30,7 +30,7 @@ from costmodel.core.tables import CostTerms
 from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import quality_verdict, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
-from costmodel.engine.routing import slo_and
+from costmodel.engine.hybrid import slo_and
 from costmodel.model.scenario import ExtraCost, Option, RouterOption, Scenario
 from costmodel.text import percent
 

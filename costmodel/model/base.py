@@ -84,26 +84,23 @@ def _unit(expected: str, low: float, high: float, low_open: bool):
     return AfterValidator(check)
 
 
-def _in_unit(expected: str, low: float = 0.0, high: float = 1e12, low_open: bool = False) -> type[Sourced]:
-    return Annotated[Sourced, _unit(expected, low, high, low_open)]  # type: ignore[return-value]
-
-
-# Each unit with the range a real value can take: an input outside it is a typo, not a scenario.
-GB = _in_unit("GB", 0, 1e4)
-MemoryGB = _in_unit("GB", 1, 1e4)  # a device's memory: never zero
-TBps = _in_unit("TB/s", 0.001, 1e3)
-TFLOPS = _in_unit("TFLOPS", 0.01, 1e6)
-Watts = _in_unit("W", 1, 1e5)
-UsdPerGpu = _in_unit("USD/GPU", 0, 1e7)
-UsdPerGpuHour = _in_unit("USD/GPU-hour", 0, 1e4)
-UsdPerMTok = _in_unit("USD/1M tokens", 0, 1e4)
-Count = _in_unit("count", 1, 1e8)
-GBps = _in_unit("GB/s", 0.1, 1e5)
-Microseconds = _in_unit("us", 0, 1e6)
-Milliseconds = _in_unit("ms", 0, 1e5)
-Sequences = _in_unit("sequences", 1, 1e7)
-Tokens = _in_unit("tokens", 1, 1e9)
-Parameters = _in_unit("parameters", 1e5, 1e15)
-BytesPerWeight = _in_unit("bytes/weight", 0.05, 8)
-Fraction = _in_unit("fraction", 0, 1)
-PositiveFraction = _in_unit("fraction", 0, 1, low_open=True)
+# Each unit with the range a real value can take (unit, low, high, low end open): an input
+# outside it is a typo, not a scenario.
+GB = Annotated[Sourced, _unit("GB", 0, 1e4, False)]
+MemoryGB = Annotated[Sourced, _unit("GB", 1, 1e4, False)]  # a device's memory: never zero
+TBps = Annotated[Sourced, _unit("TB/s", 0.001, 1e3, False)]
+TFLOPS = Annotated[Sourced, _unit("TFLOPS", 0.01, 1e6, False)]
+Watts = Annotated[Sourced, _unit("W", 1, 1e5, False)]
+UsdPerGpu = Annotated[Sourced, _unit("USD/GPU", 0, 1e7, False)]
+UsdPerGpuHour = Annotated[Sourced, _unit("USD/GPU-hour", 0, 1e4, False)]
+UsdPerMTok = Annotated[Sourced, _unit("USD/1M tokens", 0, 1e4, False)]
+Count = Annotated[Sourced, _unit("count", 1, 1e8, False)]
+GBps = Annotated[Sourced, _unit("GB/s", 0.1, 1e5, False)]
+Microseconds = Annotated[Sourced, _unit("us", 0, 1e6, False)]
+Milliseconds = Annotated[Sourced, _unit("ms", 0, 1e5, False)]
+Sequences = Annotated[Sourced, _unit("sequences", 1, 1e7, False)]
+Tokens = Annotated[Sourced, _unit("tokens", 1, 1e9, False)]
+Parameters = Annotated[Sourced, _unit("parameters", 1e5, 1e15, False)]
+BytesPerWeight = Annotated[Sourced, _unit("bytes/weight", 0.05, 8, False)]
+Fraction = Annotated[Sourced, _unit("fraction", 0, 1, False)]
+PositiveFraction = Annotated[Sourced, _unit("fraction", 0, 1, True)]

@@ -21,8 +21,8 @@ from pathlib import Path
 import yaml
 from rich.console import Console
 
+from claims import check_claims
 from costmodel import document
-from costmodel.claims import check_claims
 from costmodel.engine import EngineError
 from costmodel.io.catalog import load_catalog_files
 from costmodel.io.files import InputError

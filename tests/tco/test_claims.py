@@ -8,7 +8,8 @@ from html import unescape
 import numpy as np
 import pytest
 
-from costmodel.claims import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, HOLDS_WHEN, VERDICTS, idle_latency
+from claims import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, HOLDS_WHEN, VERDICTS
+from claims.common import idle_latency
 from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine.capacity import make_stack
 from costmodel.text import count, latency, percent, usd
@@ -65,7 +66,7 @@ def test_claim1_cut_recomputed_by_hand(fintech, base_catalog):
     """The cut is the two stacks' idle end-to-end latencies, as the sentence says."""
     f = finding(fintech, 1, "latency cut")
     sc = prepare(FINTECH, draws=0).scenario
-    from costmodel.claims import _load
+    from claims.common import request_load as _load
 
     bf16 = idle_latency(make_stack(base_catalog, "llama-3-8b", "bf16", "a100-80gb-sxm"), 1, _load(sc))["e2e_p95"]
     q4 = idle_latency(make_stack(base_catalog, "llama-3-8b", "int4-awq", "a100-80gb-sxm"), 1, _load(sc))["e2e_p95"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from costmodel.io.schemas import json_schemas
+from tco.export import schemas as json_schemas
 from tests.conftest import ROOT
 
 
