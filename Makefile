@@ -2,7 +2,7 @@
 #   make report   create .venv, install, render the default scenario
 #   make test     create .venv, install, run the tests (the browser test skips without chromium)
 # and:
-#   make lint     ruff check and ruff format --check
+#   make lint     ruff check, ruff format --check and mypy (types)
 #   make bench    the benchmarks, each printing its figures
 PYTHON ?= python3.11
 VENV ?= .venv
@@ -37,6 +37,7 @@ test: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -140,7 +140,7 @@ def _pay_once(sc: Scenario, ev: Evaluation) -> Finding:
             ("One side is missing.",),
             settle="add them",
         )
-    name = cheapest_of(ev, owned)
+    name = cheapest_of(ev, owned) or owned[0]
     cf = ev.option(name).cashflow
     upfront = float(cf["capex"].sum())
     total = float(cf["total"].sum())
@@ -160,7 +160,7 @@ def _pay_once(sc: Scenario, ev: Evaluation) -> Finding:
             n,
             settle="add an uncertainty section to the scenario",
         )
-    api = cheapest_of(ev, apis)
+    api = cheapest_of(ev, apis) or apis[0]
 
     def spread(x: np.ndarray) -> float:
         p10, p50, p90 = np.percentile(x, [10, 50, 90])

@@ -124,5 +124,8 @@ def scenario_stack(sc: Scenario, catalog: Catalog, ev: Evaluation) -> tuple[str,
     name = cheapest_of(ev, self_hosted(sc, ev))
     if name is None:
         return None
-    option = next(o for o in sc.options if o.name == name)
-    return name, stack_of(option, sc, catalog), ev.option(name).capacity.gpus_per_replica
+    option = sc.option(name)
+    capacity = ev.option(name).capacity
+    if not isinstance(option, RentedOption | OwnedOption) or capacity is None:
+        return None
+    return name, stack_of(option, sc, catalog), capacity.gpus_per_replica

@@ -37,7 +37,7 @@ def cheapest_open_serving(sc: Scenario, catalog: Catalog, model: str) -> dict[st
     scenario's SLO: USD per request at full SLO capacity and the replica's hourly cost."""
     wl = sc.workload
     load = request_load(sc)
-    best = None
+    best: dict[str, Any] | None = None
     for gpu in OPEN_GPUS:
         rent = catalog.gpus[gpu].rental_price(None, "on-demand") if gpu in catalog.gpus else None
         if rent is None:
@@ -53,7 +53,7 @@ def cheapest_open_serving(sc: Scenario, catalog: Catalog, model: str) -> dict[st
             )
             study = study_of_stack(stack, load, wl.slo.ttft_p95_ms, wl.slo.tpot_p95_ms, float(rent.price.value), "")
             lay = study.best
-            if lay is None:
+            if lay is None or lay.capacity is None:
                 continue
             hourly = float(rent.price.value) * lay.gpus_per_replica
             per_request = hourly / 3600.0 / float(lay.capacity.requests_per_s)

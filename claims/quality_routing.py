@@ -45,7 +45,7 @@ def _accuracy_gap(sc: Scenario, ev: Evaluation) -> Finding:
     ]
     scores = {o.name: class_scores(o, sc) for o in others}
     best = {
-        c.name: max((s[c.name].accuracy for s in scores.values() if s[c.name] is not None), default=None)
+        c.name: max((x.accuracy for s in scores.values() if (x := s[c.name]) is not None), default=None)
         for c in classes
     }
     if any(small[c.name] is None or best[c.name] is None for c in classes):
@@ -56,16 +56,20 @@ def _accuracy_gap(sc: Scenario, ev: Evaluation) -> Finding:
             ("Some class's accuracy is unknown.",),
             settle="tco quality",
         )
-    hardest = min(classes, key=lambda c: best[c.name])
-    easiest = max(classes, key=lambda c: best[c.name])
-    gap = {c.name: best[c.name] - small[c.name].accuracy for c in classes}
+    small_known = {c: x for c, x in small.items() if x is not None}
+    best_known = {c: x for c, x in best.items() if x is not None}
+    hardest = min(classes, key=lambda c: best_known[c.name])
+    easiest = max(classes, key=lambda c: best_known[c.name])
+    gap = {c.name: best_known[c.name] - small_known[c.name].accuracy for c in classes}
     n = {"gap_hard": gap[hardest.name], "gap_easy": gap[easiest.name]}
     served = sc.serves(hosted[0])
     computed = (
         f"{served}: "
-        + ", ".join(f"{c.name} {percent(small[c.name].accuracy, 1)} ({small[c.name].basis})" for c in classes)
+        + ", ".join(
+            f"{c.name} {percent(small_known[c.name].accuracy, 1)} ({small_known[c.name].basis})" for c in classes
+        )
         + "; best other option: "
-        + ", ".join(f"{c.name} {percent(best[c.name], 1)}" for c in classes)
+        + ", ".join(f"{c.name} {percent(best_known[c.name], 1)}" for c in classes)
         + ".",
         f"Gap on {hardest.name} (the class every option finds hardest) {percent(gap[hardest.name], 1)}, on "
         f"{easiest.name} {percent(gap[easiest.name], 1)}.",
@@ -75,7 +79,7 @@ def _accuracy_gap(sc: Scenario, ev: Evaluation) -> Finding:
         f"a gap of {percent(gap[hardest.name], 1)} on {hardest.name} "
         f"against {percent(gap[easiest.name], 1)} on {easiest.name}"
     )
-    if small[hardest.name].basis != "measured":
+    if small_known[hardest.name].basis != "measured":
         return Finding(
             q,
             CANNOT_TELL,

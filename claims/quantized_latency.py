@@ -131,7 +131,7 @@ def _beats_cloud(sc: Scenario, ev: Evaluation) -> Finding:
             settle=probe_hint([hosted]),
         )
     n = {"local_e2e_ms": float(local)}
-    known = [(o, api_e2e_ms(o, sc)) for o in big if api_e2e_ms(o, sc) is not None]
+    known = [(o, e2e) for o in big if (e2e := api_e2e_ms(o, sc)) is not None]
     computed = [f"{hosted} at its planned load: p95 end-to-end {latency(local)} (roofline with queueing)."]
     if not known:
         return Finding(

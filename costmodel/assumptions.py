@@ -214,8 +214,9 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
                 rows.append(sourced_row(f"{o.name}: batch discount", p.batch_discount))
         elif isinstance(o, RentedOption | OwnedOption):
             gpus.add(o.gpu)
-            models.add(o.model or sc.serving.model)
-            quants.add(o.quantization or sc.serving.quantization)
+            model, quantization = sc.model_of(o)
+            models.add(model)
+            quants.add(quantization)
             units = OWNED_UNITS if isinstance(o, OwnedOption) else RENTED_UNITS
             for field, unit in units.items():
                 v = getattr(o, field, None)

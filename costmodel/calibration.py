@@ -68,7 +68,7 @@ def summary(table: pd.DataFrame, role: str = "validation") -> ErrorSummary:
 def loss(values: dict[str, float], runs: list[PublishedRun], catalog: Catalog) -> float:
     """Mean squared log error of modelled against published throughput, overstatements weighed
     :data:`OVERSTATEMENT_WEIGHT` times."""
-    e = np.log1p(errors(runs, catalog, Efficiency(**values))["error"].to_numpy())
+    e = np.log1p(errors(runs, catalog, Efficiency.model_validate(values))["error"].to_numpy())
     return float(np.mean(e * e * np.where(e > 0, OVERSTATEMENT_WEIGHT, 1.0)))
 
 

@@ -78,7 +78,7 @@ class ScenarioDiff:
             else f"The recommendation moves from {old or 'none'} to {new or 'none'}."
         )
         top = self.moved_most
-        if top is not None:
+        if top is not None and top.npv_moves:
             name, move = max(top.npv_moves.items(), key=lambda kv: abs(kv[1]))
             flips = f"; alone it makes the recommendation {top.recommendation}" if top.recommendation != old else ""
             said.append(

@@ -13,17 +13,20 @@ a part the engine cannot compute for this scenario becomes its note, never an ex
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Callable, Iterable
+from typing import SupportsFloat, TypeVar
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from costmodel.assumptions import register
+from costmodel.core.roofline import ReplicaCapacity
 from costmodel.engine import EngineError, Evaluation, OptionResult, cost_curves, hybrid_sweep
+from costmodel.engine.capacity import CapacityStudy as EngineStudy
 from costmodel.engine.capacity import bound_by, layout_sentence, option_capacity_study
 from costmodel.engine.eligibility import class_scores
-from costmodel.engine.router import routes_sentence
+from costmodel.engine.router import RouterChoice, routes_sentence
 from costmodel.model import evaluation as doc
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
@@ -34,11 +37,12 @@ from costmodel.text import count, percent, quality_word, slo_word, unit_value, u
 NOT_LINE_ITEMS = frozenset(
     {"month", "requests", "tokens", "gpus", "total", "cumulative", "depreciation", "local_share", "utilization"}
 )
+T = TypeVar("T")
 # What a failed optional analysis may raise: bad combinations the engine reports, numbers out of range.
 ANALYSIS_ERRORS = (EngineError, ValueError, ArithmeticError, LookupError)
 
 
-def _finite(x: Any) -> float | None:
+def _finite(x: SupportsFloat | None) -> float | None:
     """A float, or None where the engine has no finite number."""
     if x is None:
         return None
@@ -46,16 +50,14 @@ def _finite(x: Any) -> float | None:
     return v if math.isfinite(v) else None
 
 
-def _finite_list(values: Iterable[Any]) -> list[float]:
+def _finite_list(values: Iterable[SupportsFloat | None]) -> list[float]:
     """Plot and table data: non-finite numbers (no GPUs: no utilisation) become 0 only in counts
     of money; elsewhere the builder refuses them, so no face draws a NaN."""
     return [v if (v := _finite(x)) is not None else 0.0 for x in values]
 
 
-def capacity(cap) -> doc.Capacity | None:
-    """A replica's capacity (:class:`~costmodel.core.roofline.ReplicaCapacity`)."""
-    if cap is None:
-        return None
+def capacity(cap: ReplicaCapacity) -> doc.Capacity:
+    """A replica's capacity as the document has it."""
     return doc.Capacity(
         basis=cap.basis,
         gpus_per_replica=int(cap.gpus_per_replica),
@@ -109,7 +111,7 @@ def _layouts(o: OptionResult) -> list[doc.Layout]:
     ]
 
 
-def routing(choice, name: str, sc: Scenario) -> doc.Routing:
+def routing(choice: RouterChoice, name: str, sc: Scenario) -> doc.Routing:
     """A router's routes, each member's share and every assignment it costed."""
     f = choice.frontier
     classes = [c for c in f.columns if c.startswith("class ")]
@@ -152,7 +154,7 @@ def option(o: OptionResult, ev: Evaluation) -> doc.Option:
         usd_per_million_tokens_note="" if per_million is not None else "none: no tokens served",
         gpus_at_peak=None if o.gpus_at_peak is None else int(o.gpus_at_peak),
         gpus_at_peak_note=_gpus_note(o),
-        capacity=capacity(o.capacity),
+        capacity=None if o.capacity is None else capacity(o.capacity),
         capacity_note=_capacity_note(o, sc),
         layouts=_layouts(o),
         layout_sentence=layout_sentence(o.name, o.layouts) if o.layouts else "",
@@ -243,7 +245,7 @@ def monte_carlo(ev: Evaluation) -> doc.MonteCarlo | None:
     table = sim.summary()
     p_cheapest = sim.cheapest()
 
-    def pct(draws) -> doc.Percentiles:
+    def pct(draws: NDArray[np.float64]) -> doc.Percentiles:
         q = np.percentile(np.asarray(draws, dtype=float), (10, 25, 50, 75, 90))
         return doc.Percentiles(**{f"p{p}": float(v) for p, v in zip((10, 25, 50, 75, 90), q, strict=True)})
 
@@ -304,7 +306,7 @@ def hybrid_sweeps(ev: Evaluation, catalog: Catalog) -> list[doc.HybridSweep]:
     return out
 
 
-def volume_grid(ev: Evaluation, points: int = 160) -> np.ndarray:
+def volume_grid(ev: Evaluation, points: int = 160) -> NDArray[np.float64]:
     """Monthly volumes around the scenario's: 1/100 to 100x the first month, and every break-even."""
     v0 = max(ev.scenario.workload.requests_per_month, 1.0)
     lo, hi = v0 / 100, v0 * 100
@@ -314,12 +316,12 @@ def volume_grid(ev: Evaluation, points: int = 160) -> np.ndarray:
     return np.geomspace(lo, hi, points)
 
 
-def volume_curves(ev: Evaluation, catalog: Catalog, volumes: np.ndarray | None = None) -> doc.VolumeCurves:
+def volume_curves(ev: Evaluation, catalog: Catalog, volumes: NDArray[np.float64] | None = None) -> doc.VolumeCurves:
     """Steady monthly cost of each option against volume, in the evaluation's layouts, with the
     break-even points costed on the same curves."""
     v = volume_grid(ev) if volumes is None else np.asarray(volumes, dtype=float)
     be = [b for b in ev.break_evens if b.requests_per_month]
-    xs = [float(b.requests_per_month) for b in be]
+    xs = [float(b.requests_per_month or 0.0) for b in be]
     both = cost_curves(ev.scenario, catalog, np.concatenate([v, xs]), ev.chosen_layouts())
     curves, at = both.iloc[: len(v)], both.iloc[len(v) :]
     return doc.VolumeCurves(
@@ -377,13 +379,13 @@ def sensitivity(table: pd.DataFrame, sc: Scenario) -> doc.Sensitivity:
 
 def served_quality(sc: Scenario) -> list[doc.ServedQuality]:
     """What serves each option and its accuracy per request class (measured with interval, or stated)."""
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, doc.ServedQuality] = {}
     for o in sc.options:
         if not isinstance(o, ApiOption | RentedOption | OwnedOption):
             continue
         key = sc.serves(o)
         if key in rows:
-            rows[key]["options"].append(o.name)
+            rows[key] = rows[key].model_copy(update={"options": [*rows[key].options, o.name]})
             continue
         scores = class_scores(o, sc)
         measured = sc.quality_of(o)
@@ -393,13 +395,13 @@ def served_quality(sc: Scenario) -> list[doc.ServedQuality]:
             s = scores[c.name]
             if s is None:
                 classes[c.name] = doc.ClassScore(accuracy=None, ci_low=None, ci_high=None, n=None, basis="unknown")
-            elif s.ci_low is not None:
+            elif s.basis == "measured":
                 a = table.get(c.name, table.get("all"))
                 classes[c.name] = doc.ClassScore(
-                    accuracy=float(a.accuracy),
-                    ci_low=float(a.ci_low),
-                    ci_high=float(a.ci_high),
-                    n=int(a.n),
+                    accuracy=float(s.accuracy),
+                    ci_low=_finite(s.ci_low),
+                    ci_high=None if a is None else float(a.ci_high),
+                    n=None if a is None else a.n,
                     basis="measured",
                 )
             else:
@@ -407,8 +409,8 @@ def served_quality(sc: Scenario) -> list[doc.ServedQuality]:
                     accuracy=float(s.accuracy), ci_low=None, ci_high=None, n=None, basis="stated"
                 )
         source = next((s.source for s in scores.values() if s is not None), "") if measured else ""
-        rows[key] = {"what_serves": key, "options": [o.name], "classes": classes, "source": source or "–"}
-    return [doc.ServedQuality(**r) for r in rows.values()]
+        rows[key] = doc.ServedQuality(what_serves=key, options=[o.name], classes=classes, source=source or "–")
+    return list(rows.values())
 
 
 def capacity_studies(ev: Evaluation, catalog: Catalog) -> list[doc.CapacityStudy]:
@@ -424,7 +426,7 @@ def capacity_studies(ev: Evaluation, catalog: Catalog) -> list[doc.CapacityStudy
     return out
 
 
-def capacity_study(study, option: str | None = None) -> doc.CapacityStudy:
+def capacity_study(study: EngineStudy, option: str | None = None) -> doc.CapacityStudy:
     """``tco capacity``'s study (:class:`~costmodel.engine.capacity.CapacityStudy`) as the document has it."""
     st = study.stack
     return doc.CapacityStudy(
@@ -438,7 +440,7 @@ def capacity_study(study, option: str | None = None) -> doc.CapacityStudy:
         kv_cache_bytes_per_element=float(st.kv_bytes_per_element),
         input_tokens=float(study.load.input_tokens),
         output_tokens=float(study.load.output_tokens),
-        cached_input_share=float(study.load.cached_input_share),
+        cached_input_share=float(np.asarray(study.load.cached_input_share)),
         slo={"ttft_p95_ms": float(study.ttft_ms), "tpot_p95_ms": float(study.tpot_ms)},
         usd_per_gpu_hour=_finite(study.usd_per_gpu_hour),
         price_source=study.price_source,
@@ -448,7 +450,7 @@ def capacity_study(study, option: str | None = None) -> doc.CapacityStudy:
                 gpus_per_replica=s.gpus_per_replica,
                 feasible=s.why_not is None,
                 why_not=s.why_not,
-                capacity=capacity(s.capacity),
+                capacity=None if s.capacity is None else capacity(s.capacity),
                 usd_per_million_output=_finite(s.usd_per_million_output),
                 frontier=None if s.frontier is None else {k: _finite_list(v) for k, v in s.frontier.items()},
             )
@@ -473,7 +475,7 @@ def assumptions(ev: Evaluation, catalog: Catalog) -> list[doc.Assumption]:
     ]
 
 
-def _optional(build, note: str) -> tuple[Any, str]:
+def _optional(build: Callable[[], T], note: str) -> tuple[T | None, str]:
     """An optional analysis, or None and a note saying why the engine could not compute it."""
     try:
         return build(), ""

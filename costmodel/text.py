@@ -11,9 +11,11 @@ from __future__ import annotations
 import difflib
 import math
 from collections.abc import Iterable
+from typing import Literal
 
 import numpy as np
 from numpy.typing import ArrayLike
+from typing_extensions import TypeIs
 
 __all__ = [
     "MISSING",
@@ -33,7 +35,8 @@ MISSING = "–"
 """What a table shows where there is no value."""
 
 
-def _blank(x: object) -> bool:
+def _blank(x: object) -> TypeIs[None]:
+    """No value: None or NaN (for the type checker, what is not blank is a number)."""
     return x is None or (isinstance(x, float) and math.isnan(x))
 
 
@@ -125,7 +128,7 @@ def times(ratio: float) -> str:
     return f"{ratio:.1f} times" if ratio < 10 else f"{ratio:,.0f} times"
 
 
-def slo_word(met: bool | None) -> str:
+def slo_word(met: bool | None) -> Literal["met", "missed", "unverified"]:
     """The one wording of an SLO status: met, missed, or unverified (no latency figure).
 
     Examples
@@ -133,7 +136,9 @@ def slo_word(met: bool | None) -> str:
     >>> [slo_word(v) for v in (True, False, None)]
     ['met', 'missed', 'unverified']
     """
-    return {True: "met", False: "missed", None: "unverified"}[None if met is None else bool(met)]
+    if met is None:
+        return "unverified"
+    return "met" if bool(met) else "missed"
 
 
 def quality_word(met: bool | None, basis: str) -> str:

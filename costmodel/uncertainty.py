@@ -18,18 +18,17 @@ import functools
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import pandas as pd
-from numpy.typing import NDArray
 from pydantic import BaseModel
 
 from costmodel.core import finance
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, cost_option, evaluate, prepare
 from costmodel.engine.eligibility import quality_status
+from costmodel.engine.results import Simulation
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
 from costmodel.text import percent
@@ -49,7 +48,6 @@ __all__ = [
 CHUNK = 8192
 DEFAULT_DRAWS = 100_000
 CONFIDENT = 0.6  # below this probability of being cheapest, the recommendation carries a risk flag
-PERCENTILES = (10, 50, 90)
 
 
 def _substitute(model: BaseModel, keys: list[str], value: Any) -> BaseModel:
@@ -71,7 +69,9 @@ def drawn_scenario(scenario: Scenario, values: dict[str, Any]) -> Scenario:
     when the scenario was loaded (:func:`costmodel.loaders.load`).
     """
     for path, value in values.items():
-        scenario = _substitute(scenario, path.split("."), value)
+        changed = _substitute(scenario, path.split("."), value)
+        assert isinstance(changed, Scenario)
+        scenario = changed
     return scenario
 
 
@@ -82,73 +82,14 @@ def point_value(scenario: Scenario, catalog: Catalog, path: str) -> float:
     if node is not None:
         return float(node)
     section, _, field = path.rpartition(".")
-    if section == "serving.efficiency":
+    if section == "serving.efficiency" and scenario.serving is not None:
         return catalog.engines[scenario.serving.engine].default_for(field)
     h = prepare(scenario, catalog).fleets[path.split(".")[1]]
-    if isinstance(h.option, RentedOption):
+    if isinstance(h.option, RentedOption) and h.usd_per_gpu_hour is not None:
         return float(h.usd_per_gpu_hour)
-    assert isinstance(h.option, OwnedOption)
-    return float(h.capex_per_gpu - h.option.server_usd_per_gpu)
-
-
-@dataclass(frozen=True)
-class Simulation:
-    """Monte Carlo results: per option and draw, the horizon's total cost and NPV of cost."""
-
-    scenario: str
-    draws: int
-    seed: int
-    inputs: tuple[str, ...]  # uncertain input paths
-    total_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # USD, positive = paid
-    npv_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # present value of cost, USD (= -NPV)
-    slo_met: dict[str, NDArray[np.bool_] | None] = field(repr=False)  # None: SLO not verifiable
-    eligible: dict[str, NDArray[np.bool_]] = field(repr=False)  # not known to miss the SLO or quality, per draw
-    # fleets decided on the plan: per draw, the share of requests they could not serve and the
-    # share of their GPU-months this draw's demand did not need
-    shortfall: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
-    stranded: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
-
-    def cheapest(self) -> pd.Series:
-        """Share of draws in which each option is the cheapest (by NPV of cost) of those eligible."""
-        names = list(self.npv_cost)
-        cost = np.stack([np.where(self.eligible[n], self.npv_cost[n], np.inf) for n in names])
-        winner = np.argmin(cost, axis=0)
-        counted = np.isfinite(cost.min(axis=0))
-        shares = np.bincount(winner[counted], minlength=len(names)) / self.draws
-        return pd.Series(shares, index=pd.Index(names, name="option"), name="p_cheapest")
-
-    def summary(self) -> pd.DataFrame:
-        """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds),
-        and for fleets decided on the plan the P90 share of requests they could not serve
-        (``shortfall_p90``) and the median share of GPU-months demand did not need (``stranded_p50``).
-
-        Costs are positive, so P90 is the expensive tail. ``p_slo`` is NaN where the SLO
-        cannot be verified (an API with no measured latency); the fleet shares are NaN for options
-        that follow demand.
-        """
-        p_cheapest = self.cheapest()
-        rows = []
-        for name in self.npv_cost:
-            total = np.percentile(self.total_cost[name], PERCENTILES)
-            npv = np.percentile(self.npv_cost[name], PERCENTILES)
-            met = self.slo_met[name]
-            rows.append(
-                {
-                    "option": name,
-                    **{f"total_cost_p{p}": v for p, v in zip(PERCENTILES, total, strict=True)},
-                    **{f"npv_cost_p{p}": v for p, v in zip(PERCENTILES, npv, strict=True)},
-                    "npv_cost_mean": float(self.npv_cost[name].mean()),
-                    "p_cheapest": float(p_cheapest[name]),
-                    "p_slo": float("nan") if met is None else float(met.mean()),
-                    "shortfall_p90": float(np.percentile(self.shortfall[name], 90))
-                    if name in self.shortfall
-                    else float("nan"),
-                    "stranded_p50": float(np.percentile(self.stranded[name], 50))
-                    if name in self.stranded
-                    else float("nan"),
-                }
-            )
-        return pd.DataFrame(rows).set_index("option")
+    if isinstance(h.option, OwnedOption) and h.capex_per_gpu is not None:
+        return float(h.capex_per_gpu - (h.option.server_usd_per_gpu or 0.0))
+    raise ValueError(f"{path}: no point estimate to draw around")
 
 
 @functools.cache
@@ -260,7 +201,7 @@ def simulate(
         for i in range(len(sizes)):
             run(i)
     slo = {n: (None if n in unknown else met[n]) for n in names}
-    eligible = {n: (np.ones(draws, bool) if slo[n] is None else slo[n].copy()) for n in names}
+    eligible = {n: np.ones(draws, bool) if (s := slo[n]) is None else s.copy() for n in names}
     for o in scenario.options:
         routes = point.routes[o.name].routes if o.name in point.routes else None
         if quality_status(o, scenario, routes).met is False:  # static: no draw makes a weak model good enough

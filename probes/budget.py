@@ -34,6 +34,9 @@ class Budget:
         return prompt_bytes * seen + 32  # + the chat template
 
     def cost(self, input_tokens: float, output_tokens: float) -> float:
+        """USD billed for these tokens; 0 for an endpoint without prices."""
+        if self.usd_per_m_input is None or self.usd_per_m_output is None:
+            return 0.0
         return (input_tokens * self.usd_per_m_input + output_tokens * self.usd_per_m_output) / 1e6
 
     async def reserve(self, prompt_bytes: int, max_tokens: int, stopping: bool = False) -> float | None:

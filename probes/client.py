@@ -265,6 +265,7 @@ class StreamingClient:
         ex.sent = time.perf_counter()
         record.sent_s = ex.sent - t0
         record.schedule_lag_ms = (record.sent_s - record.scheduled_s) * 1e3
+        assert conn.transport is not None  # an open connection has its transport
         conn.transport.write(self.target.request_bytes(path, body))
         try:
             await asyncio.wait_for(asyncio.shield(ex.done), self.timeout_s)
@@ -318,7 +319,7 @@ def _fill(record: Record, ex: _Exchange) -> None:
         record.output_tokens = len(times)
         record.token_source = "chunks"
     out = record.output_tokens
-    if record.ttft_ms is not None and out and out > 1:
+    if record.ttft_ms is not None and record.e2e_ms is not None and out and out > 1:
         record.tpot_ms = (record.e2e_ms - record.ttft_ms) / (out - 1)
     record.ok = record.error_kind is None
 

@@ -25,6 +25,7 @@ import numpy as np
 
 from costmodel.model.base import printable
 from costmodel.model.endpoint import Endpoint
+from costmodel.model.probe_run import LevelSummary
 from probes.budget import Budget
 from probes.client import Record, StreamingClient, streamed_body
 from probes.prompts import Prompt
@@ -60,7 +61,9 @@ class LoadPlan:
 
 def request_body(endpoint: Endpoint, prompt: Prompt) -> bytes:
     """The JSON body of one streamed request."""
-    body = streamed_body(endpoint.api_style, endpoint.model, prompt.output_tokens, prompt.messages, prompt.text)
+    body = streamed_body(
+        endpoint.api_style, endpoint.model, prompt.output_tokens, prompt.messages or [], prompt.text or ""
+    )
     if endpoint.server == "vllm":  # exact output lengths, and usage on every chunk
         body["ignore_eos"] = True
         body["min_tokens"] = prompt.output_tokens
@@ -157,7 +160,7 @@ class Runner:
             ):
                 record.output_tokens = self.count_tokens("".join(ex.text_parts))
                 record.token_source = "tokenizer"
-                if record.output_tokens > 1:
+                if record.output_tokens > 1 and record.e2e_ms is not None and record.ttft_ms is not None:
                     record.tpot_ms = (record.e2e_ms - record.ttft_ms) / (record.output_tokens - 1)
         except asyncio.CancelledError:
             record.ok, record.error_kind, record.error = False, "interrupted", self.stop_reason or "cancelled"
@@ -255,7 +258,7 @@ class Runner:
 
 
 async def run_plan(
-    runner: Runner, records_of: Callable[[], Any], on_level: Callable[[dict[str, Any], dict[str, Any]], None]
+    runner: Runner, records_of: Callable[[], Any], on_level: Callable[[dict[str, Any], LevelSummary], None]
 ) -> dict[str, Any] | None:
     """Run every level of the plan (or the SLO search); returns the search result, if any.
 

@@ -148,7 +148,7 @@ def local_vllm(
             except subprocess.TimeoutExpired:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
-        if log:
+        if not isinstance(out, int):
             out.close()
 
 

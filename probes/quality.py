@@ -276,7 +276,7 @@ def score(
     key = endpoint.api_key()
     password = urlsplit(endpoint.base_url).password
     writer = RunWriter.create(out_dir, new_run_id(endpoint.model), tuple(s for s in (key, password) if s), ITEMS)
-    budget = Budget(*(prices or (None, None)), max_cost_usd)
+    budget = Budget(prices[0] if prices else None, prices[1] if prices else None, max_cost_usd=max_cost_usd)
     writer.manifest = QualityManifest(
         format=FORMAT,
         run_id=writer.run_dir.name,

@@ -68,6 +68,8 @@ def resolve_prices(endpoint: Endpoint, input_tokens: int, given: tuple[float, fl
             float(p.input), float(p.output), source=f"{p.provider}/{p.model}: {p.input.source}, as of {p.input.as_of}"
         )
     hw = endpoint.hardware
+    if hw is None:
+        return Prices()
     if hw.usd_per_gpu_hour is not None:
         return Prices(usd_per_gpu_hour=hw.usd_per_gpu_hour, gpus=hw.count, source="endpoint file")
     gpu = next((g for g in files.gpus.gpus if g.id == hw.gpu), None)
@@ -84,7 +86,7 @@ def resolve_prices(endpoint: Endpoint, input_tokens: int, given: tuple[float, fl
 
 
 def worst_case_cost(plan: LoadPlan, prices: Prices, input_tokens: int, output_tokens: int) -> float | None:
-    if prices.usd_per_m_input is None:
+    if prices.usd_per_m_input is None or prices.usd_per_m_output is None:
         return None
     levels = (int(math.log2(plan.search_max)) + 6) if plan.search else len(plan.levels)
     per_level = max(plan.warmup_for(v) for v in (plan.levels or (plan.search_max,))) + plan.requests
@@ -204,7 +206,7 @@ def probe(
         console=console,
         transient=False,
     )
-    state = {"task": None, "errors": 0}
+    state: dict[str, Any] = {"task": None, "errors": 0}
 
     def on_record(r: Record) -> None:
         records.append(r.__dict__.copy())

@@ -157,7 +157,7 @@ def reasoning(rng: random.Random, index: int) -> QualityItem:
         if hard:
             withdrawal = rng.randrange(1, 5) * 100
             facts.append(f"{withdrawal} dollars are withdrawn at the start of each month, before interest.")
-            value = balance
+            value = float(balance)
             for _ in range(months):
                 value = (value - withdrawal) * (1 + rate / 100)
         else:

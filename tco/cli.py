@@ -10,7 +10,7 @@ import json
 import os
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -450,12 +450,19 @@ def _register_probe_commands() -> None:
 _register_probe_commands()
 
 
+def _click_exceptions() -> Any:
+    """click's exceptions module: typer >= 0.20 carries its own copy of click."""
+    import importlib
+
+    try:
+        return importlib.import_module("typer._click.exceptions")
+    except ImportError:  # pragma: no cover - older typer uses click itself
+        return importlib.import_module("click.exceptions")
+
+
 def main() -> None:  # console-script entry point
     """Run the CLI; a usage error (a bad option value, a missing argument) is one line, exit 2."""
-    try:  # typer >= 0.20 carries its own copy of click
-        from typer._click import exceptions as click_errors
-    except ImportError:  # pragma: no cover - older typer uses click itself
-        from click import exceptions as click_errors
+    click_errors = _click_exceptions()
 
     try:
         code = app(standalone_mode=False)

@@ -7,6 +7,7 @@ figure is absent the document's note says why, and the table shows a dash.
 from __future__ import annotations
 
 import sys
+from typing import Literal
 
 from rich.console import Console
 from rich.table import Table
@@ -47,7 +48,7 @@ def print_evaluation(d: Document, console: Console = out) -> None:
     console.print(Text(d.title, style="bold"))
     console.print(d.workload.summary)
     t = Table(title="Options", title_justify="left")
-    for col, just in [
+    columns: list[tuple[str, Literal["left", "right"]]] = [
         ("option", "left"),
         ("kind", "left"),
         ("total cost", "right"),
@@ -57,8 +58,8 @@ def print_evaluation(d: Document, console: Console = out) -> None:
         ("out tok/s per replica", "left"),
         ("SLO", "left"),
         ("quality", "left"),
-    ]:
-        # money never folds: "$1,816,3..." would misstate it
+    ]
+    for col, just in columns:
         t.add_column(col, justify=just)
     for o in d.options:
         name = Text(f"{o.name} *", style="bold") if o.recommended else Text(o.name)
@@ -125,7 +126,7 @@ def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -
     for col in columns:
         t.add_column(col, justify="left" if col == "option" else "right")
     for o in mc.options:
-        cells = [
+        cells: list[str | Text] = [
             Text(f"{o.name} *", style="bold") if o.name == best else Text(o.name),
             *(usd(getattr(o.total_cost_usd, p)) for p in ("p10", "p50", "p90")),
             *(usd(getattr(o.npv_cost_usd, p)) for p in ("p10", "p50", "p90")),

@@ -26,7 +26,7 @@ from costmodel.io.scenario import load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
-from costmodel.text import count, usd, usd_rate
+from costmodel.text import MISSING, count, usd, usd_rate
 from costmodel.whatif import scale_prices
 from tco import figures
 from tco.markup import text
@@ -207,6 +207,8 @@ class Explorer:
         silently. Every failure is caught here, the UI's boundary: Voila would swallow it."""
         t0 = time.perf_counter()
         try:
+            if self.scenario is None:
+                raise InputError("explorer", "scenario", MISSING, "no scenario is loaded")
             result = what_if(self.scenario, self.files, self.controls())
             self.show(result)
         except Exception as e:

@@ -49,7 +49,7 @@ def price_pair(price_in: float | None, price_out: float | None) -> tuple[float, 
     """``--price-in`` and ``--price-out``, which come together or not at all."""
     if (price_in is None) != (price_out is None):
         raise BadOption("give --price-in and --price-out together")
-    return (price_in, price_out) if price_in is not None else None
+    return (price_in, price_out) if price_in is not None and price_out is not None else None
 
 
 def exit_if_stopped(manifest, run_dir: Path) -> None:
@@ -129,7 +129,7 @@ def print_summary(run_dir: Path, console: Console) -> None:
             elif isinstance(v, bool) or col == "slo_met":
                 cells.append(yes_no(v))
             else:
-                cells.append(MISSING if v is None else fmt.format(v))
+                cells.append(MISSING if v is None or fmt is None else fmt.format(v))
         t.add_row(*cells)
     console.print(t)
     for row in summary:
@@ -292,7 +292,7 @@ def register(app: typer.Typer, fail) -> None:
         summary = read_summary(run_dir)
         sent = sum(r.requests for r in summary)
         if sent and not sum(r.ok for r in summary):
-            kinds = {}
+            kinds: dict[str, int] = {}
             for r in summary:
                 for kind, n in r.errors_by_kind.items():
                     kinds[kind] = kinds.get(kind, 0) + n

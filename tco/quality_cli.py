@@ -131,7 +131,7 @@ def register(app: typer.Typer, fail) -> None:
                 def on_item(r) -> None:
                     counts["correct"] += r.correct
                     counts["errors"] += r.error_kind is not None and r.error_kind != "interrupted"
-                    progress.update(task, advance=1, **counts)
+                    progress.update(task, advance=1, correct=counts["correct"], errors=counts["errors"])
 
                 run_dir = score(
                     ep,

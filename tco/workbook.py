@@ -236,7 +236,7 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
             continue
 
         def overflow_to(api_name: str, header: str, sh=sh) -> None:  # the requests the fleet did not serve
-            api = sc.option(api_name)
+            api = sc.api_option(api_name)
             unserved = f"(1-{sh.col('served share (engine)')}{{r}})"
             _api_columns(sh, inp, _slug(api.name), api, prepared.prices[api.name], header, share=unserved)
 
@@ -244,11 +244,12 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
             _api_columns(sh, inp, p, o, prepared.prices[o.name], "api", share=None)
         elif isinstance(o, RentedOption | OwnedOption):
             _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result.cashflow, model_requests)
-            if "overflow" in result.cashflow:
+            if "overflow" in result.cashflow and o.overflow:
                 overflow_to(o.overflow, "overflow")
         else:
             assert isinstance(o, HybridOption)
-            local = sc.option(o.local)
+            local = sc.serving_option(o.local)
+            assert not isinstance(local, ApiOption)  # a hybrid's local part is a fleet
             _self_hosted_columns(
                 sh,
                 inp,
@@ -518,6 +519,7 @@ def _router_columns(
     cost is the engine's (marked ``(engine)``: its hour-by-hour split has no closed form)."""
     sc, inp = ev.scenario, book.inp
     routing = ev.option(o.name).routing
+    assert routing is not None  # a router's result carries its routes
     shares = routing.shares(sc)
     names = {}
     cost = member_cost(o.name, sc, prepared)
@@ -577,8 +579,8 @@ def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
         ws.cell(i, 8, o.slo.word)
         ws.cell(i, 9, yes_no(o.recommended))
     ws.freeze_panes = "B2"
-    for c, width in zip("ABCDEFGHI", (22, 40, 9, 16, 16, 15, 13, 12, 12), strict=True):
-        ws.column_dimensions[c].width = width
+    for letter, width in zip("ABCDEFGHI", (22, 40, 9, 16, 16, 15, 13, 12, 12), strict=True):
+        ws.column_dimensions[letter].width = width
     ws.cell(
         len(doc.options) + 3,
         1,

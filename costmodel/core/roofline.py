@@ -25,7 +25,7 @@ arguments, so one estimate and a million Monte Carlo draws of the efficiencies s
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -731,7 +731,10 @@ def slo_capacity(r: Replica, load: Load, ttft_slo_s: float, tpot_slo_s: float, i
         which = np.where(feasible, which, np.where(one["tpot_p95"] > tpot_slo_s, 0, 1))
         limit = np.where(feasible, names[which], np.char.add(names[which], "-unmet"))
     scalar = np.ndim(m) == 0
-    value = float if scalar else np.asarray
+
+    def value(x: ArrayLike) -> Any:
+        return _one_or_draws(x, scalar)
+
     return ReplicaCapacity(
         basis="modelled",
         gpus_per_replica=int(r.gpus),
@@ -740,8 +743,8 @@ def slo_capacity(r: Replica, load: Load, ttft_slo_s: float, tpot_slo_s: float, i
         batch=value(m),
         ttft_ms=value(lat["ttft_p95"] * 1e3),
         tpot_ms=value(lat["tpot_p95"] * 1e3),
-        slo_met=bool(feasible) if scalar else feasible,
-        limit=str(limit) if scalar else limit,
+        slo_met=value(feasible) if not scalar else bool(feasible),
+        limit=str(limit) if scalar else value(limit),
         source=f"roofline: MBU {drawn(r.mbu)}, decode MFU {drawn(r.decode_mfu)}, prefill MFU {drawn(r.prefill_mfu)}, "
         f"memory utilisation {r.memory_utilization:g}",
         ttft_mean_ms=value(lat["ttft_mean"] * 1e3),
@@ -750,13 +753,22 @@ def slo_capacity(r: Replica, load: Load, ttft_slo_s: float, tpot_slo_s: float, i
     )
 
 
+def _one_or_draws(x: ArrayLike, scalar: bool) -> Any:
+    """A :class:`ReplicaCapacity` field: a float for one scenario, an array of Monte Carlo draws
+    otherwise (its fields are typed for the first, the common case)."""
+    return float(np.asarray(x)) if scalar else np.asarray(x)
+
+
 def at_load(r: Replica, load: Load, capacity: ReplicaCapacity, utilization: ArrayLike) -> ReplicaCapacity:
     """The capacity's latencies re-stated at a planned share of its SLO capacity (modelled only)."""
     if capacity.basis != "modelled" or capacity.batch is None:
         return capacity
     lat = latencies(r, load, np.asarray(capacity.batch, float) * np.asarray(utilization, float))
     scalar = np.ndim(lat["ttft_p95"]) == 0
-    value = float if scalar else np.asarray
+
+    def value(x: ArrayLike) -> Any:
+        return _one_or_draws(x, scalar)
+
     return replace(
         capacity,
         ttft_ms=value(lat["ttft_p95"] * 1e3),

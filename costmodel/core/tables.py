@@ -90,8 +90,7 @@ class CostTerms:
 
     def reduce(self, weights: Array) -> Array:
         """``dense() @ weights`` (for example the sum and the discounted sum), one pass per table."""
-        total = None
+        total: Array = np.asarray(0.0)  # the empty sum
         for factor, table in self.terms:
-            part = np.multiply(factor, np.asarray(table, float) @ weights)
-            total = part if total is None else total + part
+            total = total + np.multiply(factor, np.asarray(table, float) @ weights)
         return total

@@ -89,6 +89,11 @@ def cost_curves(
     return pd.DataFrame(costs, index=pd.Index(v, name="requests_per_month"))
 
 
+def _difference(a: SteadyCost, b: SteadyCost) -> Callable[[NDArray[np.float64]], NDArray[np.float64]]:
+    """Monthly cost of ``a`` minus ``b`` at each volume."""
+    return lambda x: np.asarray(a(x) - b(x), dtype=float)
+
+
 def break_evens_and_paybacks(
     scenario: Scenario, prepared: Prepared, results: list[OptionResult]
 ) -> tuple[tuple[BreakEven, ...], tuple[Payback, ...]]:
@@ -100,7 +105,7 @@ def break_evens_and_paybacks(
     low, high = BREAK_EVEN_RANGE
     for h_name, h in prepared.fleets.items():
         for a_name in prepared.prices:
-            v = finance.break_even(lambda x, a=fns[h_name], b=fns[a_name]: a(x) - b(x), low, high)
+            v = finance.break_even(_difference(fns[h_name], fns[a_name]), low, high)
             if v is None:
                 note = f"{a_name} is cheaper at every volume up to {high:.0e} requests/month"
             elif v == low:
@@ -156,7 +161,7 @@ def hybrid_sweep(
         return rows[gpus]["npv_usd"]
 
     if sizes is not None:
-        for size in sizes:
+        for size in np.asarray(sizes).ravel():
             cost(int(size))
     else:
         tp = local.capacity.gpus_per_replica

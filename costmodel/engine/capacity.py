@@ -18,8 +18,9 @@ from costmodel.core import roofline
 from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load, Replica, ReplicaCapacity
 from costmodel.engine.errors import EngineError
 from costmodel.engine.results import SloStatus
+from costmodel.model.base import required
 from costmodel.model.catalog import Catalog, Engine, Gpu, OpenModel, Quantization
-from costmodel.model.scenario import Efficiency, OwnedOption, RentedOption, Scenario
+from costmodel.model.scenario import Efficiency, MeasuredThroughput, OwnedOption, RentedOption, Scenario
 from costmodel.text import unknown_id, usd_rate
 
 
@@ -39,7 +40,10 @@ class Stack:
         if m.attention == "mla":
             return float(
                 roofline.mla_kv_bytes_per_token(
-                    float(m.layers), float(m.kv_lora_rank), float(m.rope_head_dim), self.kv_bytes_per_element
+                    float(m.layers),
+                    required(m.kv_lora_rank, f"{m.id}: kv_lora_rank"),
+                    required(m.rope_head_dim, f"{m.id}: rope_head_dim"),
+                    self.kv_bytes_per_element,
                 )
             )
         return float(
@@ -61,7 +65,9 @@ class Stack:
         moe = m.moe
         bpw = float(q.bytes_per_weight)
         width = float(m.attention_heads) * (
-            float(m.kv_lora_rank) + float(m.rope_head_dim) if m.attention == "mla" else float(m.head_dim)
+            required(m.kv_lora_rank, f"{m.id}: kv_lora_rank") + required(m.rope_head_dim, f"{m.id}: rope_head_dim")
+            if m.attention == "mla"
+            else float(m.head_dim)
         )
         eff = e.efficiency
 
@@ -144,8 +150,7 @@ def make_stack(
 def stack_of(option: RentedOption | OwnedOption, scenario: Scenario, catalog: Catalog) -> Stack:
     """The option's model, weight format, GPU and engine, with the KV-cache dtype the engine uses."""
     serving = scenario.serving
-    model_id = option.model or (serving.model if serving else None)
-    quant_id = option.quantization or (serving.quantization if serving else "bf16")
+    model_id, quant_id = scenario.model_of(option)
     if serving is None:
         return make_stack(catalog, model_id, quant_id, option.gpu)
     return make_stack(
@@ -163,8 +168,8 @@ class Layout:
     load: Load
 
 
-def _measured(option: RentedOption | OwnedOption, scenario: Scenario, gpus: int) -> ReplicaCapacity:
-    wl, m = scenario.workload, option.measured
+def _measured(m: MeasuredThroughput, scenario: Scenario, gpus: int) -> ReplicaCapacity:
+    wl = scenario.workload
     met = None
     if m.ttft_p95_ms is not None and m.tpot_p95_ms is not None:
         met = m.ttft_p95_ms <= wl.slo.ttft_p95_ms and m.tpot_p95_ms <= wl.slo.tpot_p95_ms
@@ -214,7 +219,7 @@ def layouts(
         )
     load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
     if option.measured is not None:  # a measured figure is one layout: the forced or the smallest
-        return [Layout(feasible[0], _measured(option, scenario, feasible[0]), None, load)]
+        return [Layout(feasible[0], _measured(option.measured, scenario, feasible[0]), None, load)]
     out = []
     for g in feasible:
         rep = stack.replica(g)
@@ -293,7 +298,7 @@ class CapacityStudy:
             return None
         if self.usd_per_gpu_hour is not None:
             return min(ok, key=lambda s: (s.usd_per_million_output, s.gpus_per_replica))
-        return max(ok, key=lambda s: (s.capacity.output_tokens_per_s / s.gpus_per_replica, -s.gpus_per_replica))
+        return max(ok, key=lambda s: (_per_gpu(s), -s.gpus_per_replica))
 
 
 def usd_per_million_output(usd_per_gpu_hour: float, gpus: int, output_tokens_per_s) -> np.ndarray:
@@ -428,3 +433,8 @@ def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | Non
     if run.requests:
         return float(roofline.offline_throughput(replica, load, run.requests))
     return float(roofline.max_throughput(replica, load)[0])
+
+
+def _per_gpu(s: LayoutStudy) -> float:
+    """Output tokens/s per GPU of a feasible layout (0 for one that cannot run)."""
+    return 0.0 if s.capacity is None else float(s.capacity.output_tokens_per_s) / s.gpus_per_replica

@@ -24,10 +24,11 @@ from costmodel.engine import api
 from costmodel.engine.capacity import capacity_slo, describe, layouts
 from costmodel.engine.demand import Demand, demand_of
 from costmodel.engine.eligibility import quality_status
+from costmodel.engine.errors import EngineError
 from costmodel.engine.extras import extra_items
 from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
 from costmodel.engine.hybrid import hybrid_items, slo_and
-from costmodel.engine.results import LayoutCost, OptionResult, QualityStatus, SloStatus
+from costmodel.engine.results import LayoutCost, OptionKind, OptionResult, QualityStatus, SloStatus
 from costmodel.engine.router import MemberCost, RouterChoice, choose_routes, router_items
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import (
@@ -93,7 +94,8 @@ def prepare(
     """
     demand = demand_of(scenario)
     prices = {o.name: api.api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
-    fleets, considered = {}, {}
+    fleets: dict[str, SelfHostedFleet] = {}
+    considered: dict[str, tuple[LayoutCost, ...]] = {}
     for o in scenario.options:
         if isinstance(o, RentedOption | OwnedOption):
             forced = (chosen or {}).get(o.name)
@@ -137,6 +139,8 @@ def member_cost(router: str, scenario: Scenario, prepared: Prepared) -> MemberCo
                 detail=False,
                 classes=classes,
             )
+        if isinstance(member, RouterOption):
+            raise EngineError(f"options[{router}].members", member.name, "a router cannot route to a router")
         return self_hosted_items(
             member,
             prepared.fleets[member.name],
@@ -160,7 +164,7 @@ def _overflow(
     option: RentedOption | OwnedOption, scenario: Scenario, prepared: Prepared
 ) -> tuple[ApiOption, ApiPrice] | None:
     """The API a fixed or lagging fleet sends what it cannot serve to, with its price."""
-    return (scenario.option(option.overflow), prepared.prices[option.overflow]) if option.overflow else None
+    return (scenario.api_option(option.overflow), prepared.prices[option.overflow]) if option.overflow else None
 
 
 def _cheapest_layout(
@@ -274,7 +278,7 @@ def self_hosted_items(
         share = local_share(demand.mean_rps, h.served_capacity(fleet), demand.shape)
         served = demand.mean_rps * share
     items = h.monthly(fleet, served, demand.rent_price_index, detail=detail)
-    if detail:
+    if detail and served is not None:
         items["utilization"] = h.utilization(items["gpus"], served)
     met = h.capacity.slo_met
     if option.gpus is not None:  # a fixed fleet must hold the planned headroom at every peak
@@ -283,6 +287,7 @@ def self_hosted_items(
         items["unserved"] = demand.mean_rps * SECONDS_PER_MONTH * (1.0 - share)
         items["stranded_gpus"] = np.maximum(np.asarray(fleet, float) - needed, 0.0)
         if overflow is not None:
+            assert scenario is not None  # an overflow API comes with its scenario
             api_option, price = overflow
             rate = api.usd_per_request(api_option, price, scenario.workload)
             bill = CostTerms(((rate, demand.api_price_weighted_requests * (1.0 - share)),))
@@ -305,7 +310,7 @@ def cash_flow_table(items: dict[str, Any], demand: Demand) -> pd.DataFrame:
 
 def _result(
     option: Option,
-    kind: str,
+    kind: OptionKind,
     items: dict[str, Any],
     prepared: Prepared,
     scenario: Scenario,
@@ -341,7 +346,7 @@ def _result(
 def _hybrid_slo(option: HybridOption, scenario: Scenario, prepared: Prepared) -> SloStatus:
     """A hybrid meets the SLO when its local fleet and its overflow API both do."""
     cap = prepared.fleets[option.local].capacity
-    api_status = api.api_slo(scenario.option(option.overflow), scenario)
+    api_status = api.api_slo(scenario.api_option(option.overflow), scenario)
     local_status = capacity_slo(cap) if option.local_gpus > 0 else SloStatus(True, None, None, "none", "no local fleet")
     met = slo_and(local_status.met, api_status.met)
     return SloStatus(
@@ -438,7 +443,7 @@ def option_result(
         first = int(np.flatnonzero(unserved > 0)[0])
         share = float(unserved.sum() / (demand.mean_rps.sum() * SECONDS_PER_MONTH))
         if option.overflow:
-            api_status = api.api_slo(scenario.option(option.overflow), scenario)
+            api_status = api.api_slo(scenario.api_option(option.overflow), scenario)
             met = slo_and(slo.met, api_status.met)
             note = f"{percent(share, 1)} of requests exceed the fleet from month {first} and go to {option.overflow}"
             slo = SloStatus(None if met is None else bool(met), slo.ttft_ms, slo.tpot_ms, slo.basis, note)

@@ -137,15 +137,15 @@ def routed_scores(routes: Mapping[str, str], scenario: Scenario) -> dict[str, Cl
     for cls, member in routes.items():
         o = scenario.option(member)
         if not isinstance(o, HybridOption):
-            out[cls] = class_scores(o, scenario)[cls]
+            out[cls] = class_scores(scenario.serving_option(member), scenario)[cls]
             continue
-        remote = class_scores(scenario.option(o.overflow), scenario)[cls]
-        local = class_scores(scenario.option(o.local), scenario)[cls]
+        remote = class_scores(scenario.api_option(o.overflow), scenario)[cls]
+        local = class_scores(scenario.serving_option(o.local), scenario)[cls]
         c = next(c for c in scenario.workload.classes if c.name == cls)
         takes_part = meets(local, c, scenario.workload.quality_bound) is not False
         if takes_part and (local is None or remote is None):
             out[cls] = None  # one part's accuracy is unknown
-        elif takes_part and local.accuracy < remote.accuracy:
+        elif takes_part and local is not None and remote is not None and local.accuracy < remote.accuracy:
             out[cls] = local
         else:
             out[cls] = remote

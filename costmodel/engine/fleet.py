@@ -39,6 +39,20 @@ class SelfHostedFleet:
     notes: tuple[str, ...]
 
     @property
+    def rate(self) -> float:
+        """USD per GPU-hour of a rented fleet."""
+        if self.usd_per_gpu_hour is None:
+            raise ValueError(f"options[{self.option.name}]: a rented fleet has no hourly price")
+        return self.usd_per_gpu_hour
+
+    @property
+    def capex(self) -> float:
+        """USD per owned GPU, its server share included."""
+        if self.capex_per_gpu is None:
+            raise ValueError(f"options[{self.option.name}]: an owned fleet has no purchase price")
+        return self.capex_per_gpu
+
+    @property
     def staff_usd_per_month(self) -> Any:
         return self.option.ops_staff_fte * self.option.ops_staff_usd_per_year / 12.0
 
@@ -105,8 +119,8 @@ class SelfHostedFleet:
             if o.commitment != "on-demand":  # committed capacity cannot shrink, nor its rate
                 fleet, rent_index = running_max(fleet), 1.0
             trend = np.ndim(rent_index) and np.any(rent_index != 1.0)
-            gpu_months = fleet * rent_index if trend else fleet  # at today's rate
-            rent = CostTerms(((rented_monthly_cost(1.0, self.usd_per_gpu_hour), gpu_months),))
+            gpu_months = fleet * np.asarray(rent_index, float) if trend else fleet  # at today's rate
+            rent = CostTerms(((rented_monthly_cost(1.0, self.rate), gpu_months),))
             total = rent + CostTerms(((staff, np.ones(np.shape(fleet)[-1])),))
             if not detail:
                 return {"gpus": fleet, "total": total}
@@ -117,11 +131,13 @@ class SelfHostedFleet:
                 "total": total,
             }
         held = running_max(fleet)  # GPUs bought are kept
+        if served_mean_rps is None:  # an owned fleet's power follows the load it serves
+            raise ValueError(f"options[{o.name}]: an owned fleet is costed with the load it serves")
         items = owned_monthly_costs(
             held,
             self.loaded_gpus(held, served_mean_rps),
             fleet_is_held=True,
-            capex_per_gpu=self.capex_per_gpu,
+            capex_per_gpu=self.capex,
             depreciation_months=o.depreciation_years * 12.0,
             residual_value=o.residual_value,
             count_residual=o.count_residual,
@@ -154,8 +170,8 @@ class SelfHostedFleet:
         o = self.option
         staff = self.staff_usd_per_month
         if isinstance(o, RentedOption):
-            return rented_monthly_cost(fleet, self.usd_per_gpu_hour) + staff
-        capex = fleet * self.capex_per_gpu
+            return rented_monthly_cost(fleet, self.rate) + staff
+        capex = fleet * self.capex
         amortized = capex * (1.0 - o.residual_value) / (o.depreciation_years * 12.0)
         power_idle, power_load = power_per_gpu(
             self.tdp_watts, o.server_power_factor, o.idle_power_fraction, o.pue, o.usd_per_kwh

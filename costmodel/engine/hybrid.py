@@ -60,15 +60,15 @@ def hybrid_items(
     else:  # the fleet sees only the servable classes' load; the share is of all requests
         share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape) * servable
     local_rps = demand.mean_rps * share
-    items = (
+    items: dict[str, Any] = (
         local.monthly(fleet, local_rps, demand.rent_price_index, detail=detail)
         if o.local_gpus > 0
         else {"gpus": np.zeros(months), "total": CostTerms(())}
     )
-    rate = api.usd_per_request(scenario.option(o.overflow), price, scenario.workload)
+    rate = api.usd_per_request(scenario.api_option(o.overflow), price, scenario.workload)
     overflow = CostTerms(((rate, demand.api_price_weighted_requests * (routed - share)),))
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
-    met = slo_and(cap.slo_met if o.local_gpus > 0 else True, api.api_slo(scenario.option(o.overflow), scenario).met)
+    met = slo_and(cap.slo_met if o.local_gpus > 0 else True, api.api_slo(scenario.api_option(o.overflow), scenario).met)
     return items, met

@@ -16,7 +16,7 @@ from costmodel.engine import api
 from costmodel.engine.costing import Prepared
 from costmodel.engine.results import BreakEven, OptionResult, Payback, Recommendation
 from costmodel.engine.router import routes_label
-from costmodel.model.scenario import OwnedOption, Scenario
+from costmodel.model.scenario import ApiOption, OwnedOption, Scenario
 from costmodel.text import count, percent, times, usd, usd_rate
 
 
@@ -44,9 +44,9 @@ def risks(
         full_rps = h.served_capacity(fleet)
         full = float(full_rps[0]) * SECONDS_PER_MONTH
         fleet_cost = float(h.fleet_steady_cost(fleet, full_rps)[0])
-        per_request = api.usd_per_request(
-            scenario.option(cheapest.name), prepared.prices[cheapest.name], scenario.workload
-        )
+        api_option = scenario.option(cheapest.name)
+        assert isinstance(api_option, ApiOption)  # the cheapest of the API options
+        per_request = api.usd_per_request(api_option, prepared.prices[cheapest.name], scenario.workload)
         api_cost = full * float(per_request)
         breakeven = fleet_cost / api_cost if api_cost > 0 else float("inf")
         if breakeven > 1.0:  # no load can make it pay: say so, not a utilisation above 100 %

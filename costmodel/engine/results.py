@@ -7,13 +7,19 @@ convention (outflows negative), so the best option has the highest (least negati
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Literal
 
+import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from costmodel.core.roofline import ReplicaCapacity
 from costmodel.model.scenario import Scenario
 
+if TYPE_CHECKING:  # the router module builds on these results
+    from costmodel.engine.router import RouterChoice
+
+PERCENTILES = (10, 50, 90)  # of the Monte Carlo's costs
 OptionKind = Literal["api", "rented", "owned", "hybrid", "router"]
 
 
@@ -72,7 +78,7 @@ class OptionResult:
     risks: tuple[str, ...] = ()
     quality: QualityStatus = NO_QUALITY_REQUIREMENT
     layouts: tuple[LayoutCost, ...] = ()  # self-hosted: every feasible layout, the chosen one marked
-    routing: Any = None  # router: costmodel.engine.router.RouterChoice (routes, frontier)
+    routing: RouterChoice | None = None  # router: its routes and cost-quality frontier
 
     @property
     def eligible(self) -> bool:
@@ -115,6 +121,66 @@ class Recommendation:
 
 
 @dataclass(frozen=True)
+class Simulation:
+    """Monte Carlo results: per option and draw, the horizon's total cost and NPV of cost."""
+
+    scenario: str
+    draws: int
+    seed: int
+    inputs: tuple[str, ...]  # uncertain input paths
+    total_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # USD, positive = paid
+    npv_cost: dict[str, NDArray[np.float64]] = field(repr=False)  # present value of cost, USD (= -NPV)
+    slo_met: dict[str, NDArray[np.bool_] | None] = field(repr=False)  # None: SLO not verifiable
+    eligible: dict[str, NDArray[np.bool_]] = field(repr=False)  # not known to miss the SLO or quality, per draw
+    # fleets decided on the plan: per draw, the share of requests they could not serve and the
+    # share of their GPU-months this draw's demand did not need
+    shortfall: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
+    stranded: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
+
+    def cheapest(self) -> pd.Series:
+        """Share of draws in which each option is the cheapest (by NPV of cost) of those eligible."""
+        names = list(self.npv_cost)
+        cost = np.stack([np.where(self.eligible[n], self.npv_cost[n], np.inf) for n in names])
+        winner = np.argmin(cost, axis=0)
+        counted = np.isfinite(cost.min(axis=0))
+        shares = np.bincount(winner[counted], minlength=len(names)) / self.draws
+        return pd.Series(shares, index=pd.Index(names, name="option"), name="p_cheapest")
+
+    def summary(self) -> pd.DataFrame:
+        """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds),
+        and for fleets decided on the plan the P90 share of requests they could not serve
+        (``shortfall_p90``) and the median share of GPU-months demand did not need (``stranded_p50``).
+
+        Costs are positive, so P90 is the expensive tail. ``p_slo`` is NaN where the SLO
+        cannot be verified (an API with no measured latency); the fleet shares are NaN for options
+        that follow demand.
+        """
+        p_cheapest = self.cheapest()
+        rows = []
+        for name in self.npv_cost:
+            total = np.percentile(self.total_cost[name], PERCENTILES)
+            npv = np.percentile(self.npv_cost[name], PERCENTILES)
+            met = self.slo_met[name]
+            rows.append(
+                {
+                    "option": name,
+                    **{f"total_cost_p{p}": v for p, v in zip(PERCENTILES, total, strict=True)},
+                    **{f"npv_cost_p{p}": v for p, v in zip(PERCENTILES, npv, strict=True)},
+                    "npv_cost_mean": float(self.npv_cost[name].mean()),
+                    "p_cheapest": float(p_cheapest[name]),
+                    "p_slo": float("nan") if met is None else float(met.mean()),
+                    "shortfall_p90": float(np.percentile(self.shortfall[name], 90))
+                    if name in self.shortfall
+                    else float("nan"),
+                    "stranded_p50": float(np.percentile(self.stranded[name], 50))
+                    if name in self.stranded
+                    else float("nan"),
+                }
+            )
+        return pd.DataFrame(rows).set_index("option")
+
+
+@dataclass(frozen=True)
 class Evaluation:
     """Everything ``evaluate`` found for one scenario (and, with draws, its Monte Carlo)."""
 
@@ -123,11 +189,11 @@ class Evaluation:
     break_evens: tuple[BreakEven, ...]
     paybacks: tuple[Payback, ...]
     recommendation: Recommendation
-    simulation: Any = field(default=None, repr=False)  # costmodel.uncertainty.Simulation
+    simulation: Simulation | None = field(default=None, repr=False)  # costmodel.uncertainty draws it
 
     def option(self, name: str) -> OptionResult:
         return next(o for o in self.options if o.name == name)
 
     def chosen_layouts(self) -> dict[str, int]:
         """GPUs per replica each self-hosted option runs in (what re-costings of the plan keep)."""
-        return {o.name: o.capacity.gpus_per_replica for o in self.options if o.layouts}
+        return {o.name: o.capacity.gpus_per_replica for o in self.options if o.layouts and o.capacity is not None}

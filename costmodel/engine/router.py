@@ -193,9 +193,9 @@ def choose_routes(
         pool, note = df, "no assignment meets every class's quality and the SLO; the cheapest shown"
     best = pool.sort_values(["npv_usd", "_members", "_order"], ascending=[False, True, True], kind="stable").index[0]
     df["chosen"] = df.index == best
-    routes = df.at[best, "_routes"]
+    chosen: dict[str, str] = df.at[best, "_routes"]
     frontier = df.drop(columns=["_members", "_order", "_routes"])
-    return RouterChoice(dict(routes), frontier, note)
+    return RouterChoice(dict(chosen), frontier, note)
 
 
 def _pareto(npv: np.ndarray, quality: np.ndarray) -> np.ndarray:

@@ -21,7 +21,7 @@ from pydantic import ValidationError
 from costmodel.io.files import MISSING, InputError, read_text
 from costmodel.io.probe_run import validated, validated_rows, write_atomic
 from costmodel.model.quality import FORMAT, SUMMARY_COLUMNS, ClassSummary, QualityItem, QualityManifest
-from costmodel.model.scenario import MeasuredQuality
+from costmodel.model.scenario import ClassAccuracy, MeasuredQuality
 
 MANIFEST = "manifest.json"
 SUMMARY = "summary.csv"
@@ -106,7 +106,7 @@ def measured_quality(run_dir: Path) -> tuple[MeasuredQuality, str]:
     the source; and the model the run asked for."""
     manifest, by_class = class_accuracy(run_dir)
     classes = {
-        cls: {"accuracy": r.accuracy, "ci_low": r.ci_low, "ci_high": r.ci_high, "n": r.n}
+        cls: ClassAccuracy(accuracy=r.accuracy, ci_low=r.ci_low, ci_high=r.ci_high, n=r.n)
         for cls, r in by_class.items()
         if r.n and r.accuracy is not None
     }

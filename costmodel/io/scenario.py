@@ -98,9 +98,10 @@ def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
     changed = False
     for o, raw in zip(scenario.options, data["options"], strict=True):
         where = f"options[{o.name}]"
-        if getattr(o, "probe_run", None):
+        probe_run = getattr(o, "probe_run", None)
+        if probe_run:
             try:
-                run = paths.resolve(o.probe_run)
+                run = paths.resolve(probe_run)
                 if isinstance(o, ApiOption):
                     latency = api_latency_from_probe(run)
                     _same_model(o, latency.pop("model"), "probe run", f"{where}.probe_run", file)
@@ -108,7 +109,7 @@ def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
                 else:
                     raw["measured"] = measured_from_probe(run, scenario.workload.slo).model_dump(mode="json")
             except ProbeRunError as e:
-                raise InputError(file, f"{where}.probe_run", o.probe_run, str(e)) from None
+                raise InputError(file, f"{where}.probe_run", probe_run, str(e)) from None
             del raw["probe_run"]
             changed = True
         if getattr(o, "quality_run", None):
@@ -151,7 +152,7 @@ def check_engine_points(scenario: Scenario, catalog: Catalog, file: str) -> None
     """An uncertain efficiency the scenario leaves to the engine must have the engine's value
     inside its range (that value is the point estimate)."""
     for path, dist in scenario.uncertainty.items():
-        if path.startswith("serving.efficiency.") and scenario.value_at(path) is None:
+        if path.startswith("serving.efficiency.") and scenario.serving and scenario.value_at(path) is None:
             point = catalog.engines[scenario.serving.engine].default_for(path.rpartition(".")[2])
             lo, hi = dist.support()
             if not lo <= point <= hi:

@@ -69,6 +69,13 @@ class Sourced(Strict):
         return float(self.value)
 
 
+def required(x: Sourced | None, what: str) -> float:
+    """An optional catalog number that this use needs (validation makes sure it is there)."""
+    if x is None:
+        raise ValueError(f"{what} is missing")
+    return float(x)
+
+
 def _unit(expected: str, low: float, high: float, low_open: bool):
     """Validator: the Sourced value is given in exactly ``expected`` units and lies in its physical range."""
 

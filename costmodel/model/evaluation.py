@@ -26,7 +26,7 @@ class _Explained(Strict):
     """A model with optional figures, each of which needs its note when absent."""
 
     @model_validator(mode="after")
-    def _absent_is_explained(self):
+    def _absent_is_explained(self) -> _Explained:
         for name in type(self).model_fields:
             note = f"{name}_note"
             if note in type(self).model_fields and getattr(self, name) is None and not getattr(self, note):
@@ -310,7 +310,7 @@ class CapacityStudy(Strict):
 class Document(_Explained):
     """Everything a face shows of one evaluation."""
 
-    format_version: Literal["1"] = Field(default=DOCUMENT_VERSION, description="Version of this format.")
+    format_version: Literal["1"] = Field(default="1", description="Version of this format.")
     scenario: str = Field(description="Scenario name.")
     title: str = Field(description="Scenario title.")
     description: str = Field(description="Scenario description.")

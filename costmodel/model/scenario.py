@@ -570,13 +570,13 @@ class Scenario(Strict):
                     )
             overflow = getattr(o, "overflow", None) if isinstance(o, RentedOption | OwnedOption) else None
             if overflow is not None and not isinstance(by_name.get(overflow), ApiOption):
-                raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
+                raise ValueError(f"options[{o.name}].overflow = {overflow!r}: must name an api option")
             if isinstance(o, HybridOption):
                 local = by_name.get(o.local)
                 if not isinstance(local, RentedOption | OwnedOption):
                     raise ValueError(f"options[{o.name}].local = {o.local!r}: must name an owned or rented option")
                 if not isinstance(by_name.get(o.overflow), ApiOption):
-                    raise ValueError(f"options[{o.name}].overflow = {o.overflow!r}: must name an api option")
+                    raise ValueError(f"options[{o.name}].overflow = {overflow!r}: must name an api option")
             if isinstance(o, RouterOption):
                 self._check_router(o, by_name)
         self._check_quality()
@@ -626,10 +626,16 @@ class Scenario(Strict):
         model in its weight format."""
         if isinstance(option, ApiOption):
             return f"{option.provider}/{option.model}"
+        model, quantization = self.model_of(option)
+        return f"{model} ({quantization})"
+
+    def model_of(self, option: RentedOption | OwnedOption) -> tuple[str, str]:
+        """The open model and weight format a self-hosted option serves: its own, else the serving
+        section's (validation makes sure one of them names a model)."""
         serving = self.serving
         model = option.model or (serving.model if serving else "")
         quantization = option.quantization or (serving.quantization if serving else "bf16")
-        return f"{model} ({quantization})"
+        return model, quantization
 
     def _quality_declarations(self) -> dict[str, tuple[str, _QualityFields]]:
         """What serves -> (where its quality is stated, the statement)."""
@@ -685,6 +691,20 @@ class Scenario(Strict):
                 else f"nothing in {where} can be uncertain; see UNCERTAIN_FIELDS in the README"
             )
         return None
+
+    def api_option(self, name: str) -> ApiOption:
+        """The API option ``name`` (an overflow, a router's member): validation made sure it is one."""
+        o = self.option(name)
+        if not isinstance(o, ApiOption):
+            raise ValueError(f"options[{name}] is a {o.kind} option, not an api option")
+        return o
+
+    def serving_option(self, name: str) -> ApiOption | RentedOption | OwnedOption:
+        """The option ``name`` that serves requests itself (a hybrid's local part, a router's member)."""
+        o = self.option(name)
+        if not isinstance(o, ApiOption | RentedOption | OwnedOption):
+            raise ValueError(f"options[{name}] is a {o.kind} option: it does not serve requests itself")
+        return o
 
     def option(self, name: str) -> ApiOption | RentedOption | OwnedOption | HybridOption | RouterOption:
         """The option called ``name``."""
