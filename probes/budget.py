@@ -39,16 +39,26 @@ class Budget:
             return 0.0
         return (input_tokens * self.usd_per_m_input + output_tokens * self.usd_per_m_output) / 1e6
 
+    def hold_now(self, prompt_bytes: int, max_tokens: int) -> float | None:
+        """Hold a request's worst case if it fits now, without waiting (for the calibration requests
+        sent before the run, one at a time); the amount held, or None when it does not fit."""
+        if self.max_cost_usd is None or not self.priced:
+            return 0.0
+        worst = self.cost(self.prompt_tokens_bound(prompt_bytes), max_tokens)
+        if self.spent_usd + self.reserved_usd + worst > self.max_cost_usd:
+            return None
+        self.reserved_usd += worst
+        return worst
+
     async def reserve(self, prompt_bytes: int, max_tokens: int, stopping: bool = False) -> float | None:
         """Hold a request's worst case; the amount held (0 without a limit), or None when it cannot
         fit even with nothing in flight (or the run is ``stopping``): send nothing, stop."""
         if self.max_cost_usd is None or not self.priced:
             return 0.0
         while True:
-            worst = self.cost(self.prompt_tokens_bound(prompt_bytes), max_tokens)
-            if self.spent_usd + self.reserved_usd + worst <= self.max_cost_usd:
-                self.reserved_usd += worst
-                return worst
+            held = self.hold_now(prompt_bytes, max_tokens)
+            if held is not None:
+                return held
             if self.reserved_usd <= 1e-15 or stopping:
                 return None
             self._settled.clear()

@@ -92,7 +92,6 @@ class Runner:
     t0: float = field(default_factory=time.perf_counter)
     _inflight: set = field(default_factory=set)
     _max_tokens: list[int] = field(default_factory=list)
-    _prompt_bytes: list[int] = field(default_factory=list)
     _loop_lags: list[float] = field(default_factory=list)
 
     def stop(self, reason: str, cancel: bool = True) -> None:
@@ -121,11 +120,13 @@ class Runner:
         body: bytes,
         warmup: bool,
         scheduled: float,
-        max_tokens: int = 0,
-        prompt_bytes: int = 0,
+        max_tokens: int,
     ) -> None:
         if self.stop_reason is not None:
             return
+        # the worst case is bounded from what is sent: the body's bytes (a token is at least one
+        # byte of it) and the answer's max_tokens, whichever mode the request comes from
+        prompt_bytes = len(body)
         held = await self.budget.reserve(prompt_bytes, max_tokens, self.stop_reason is not None)
         if held is None:
             self.stop("budget", cancel=False)  # what is in flight is already covered: let it finish
@@ -191,9 +192,6 @@ class Runner:
         prompts = self.prompts(index, total)
         bodies = [request_body(self.endpoint, p) for p in prompts]
         self._max_tokens = [p.output_tokens for p in prompts]
-        self._prompt_bytes = [
-            len(json.dumps(p.messages if p.messages is not None else p.text).encode()) for p in prompts
-        ]
         if self.on_level_start is not None:
             self.on_level_start(name, total)
         try:
@@ -236,7 +234,7 @@ class Runner:
                     await limit.acquire()
                 scheduled = start + offset - self.t0
                 task = asyncio.ensure_future(
-                    self._one(name, i, bodies[i], i < warm, scheduled, self._max_tokens[i], self._prompt_bytes[i])
+                    self._one(name, i, bodies[i], i < warm, scheduled, self._max_tokens[i])
                 )
                 if limit is not None:
                     task.add_done_callback(lambda _t: limit.release())

@@ -85,6 +85,18 @@ def resolve_prices(endpoint: Endpoint, input_tokens: int, given: tuple[float, fl
     )
 
 
+def guarded_count(budget: Budget, endpoint: Endpoint, text: str, timeout_s: float) -> int | None:
+    """A calibration request (the server's prompt-token count for ``text``, one output token)
+    under the run's budget guard: not sent when its worst case does not fit."""
+    prompt_bytes = len(text.encode()) + 256  # the chat template and the JSON around the text
+    held = budget.hold_now(prompt_bytes, 1)
+    if held is None:
+        return None
+    tokens = count_prompt_tokens(endpoint, text, timeout_s)
+    budget.settle(held, prompt_bytes, tokens, 1, False)
+    return tokens
+
+
 def worst_case_cost(plan: LoadPlan, prices: Prices, input_tokens: int, output_tokens: int) -> float | None:
     if prices.usd_per_m_input is None or prices.usd_per_m_output is None:
         return None
@@ -132,6 +144,8 @@ def probe(
         )
     run_id = new_run_id(endpoint.model)
     chat = endpoint.api_style == "chat"
+    # one guard for the whole run, the calibration requests included
+    budget = Budget(prices.usd_per_m_input, prices.usd_per_m_output, max_cost_usd)
     if dataset is not None:
 
         def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
@@ -140,7 +154,7 @@ def probe(
         words = input_tokens
         if check:
             words = prompt_mod.calibrate_words(
-                lambda t: count_prompt_tokens(endpoint, t, min(timeout_s, 30.0)), input_tokens, plan.seed
+                lambda t: guarded_count(budget, endpoint, t, min(timeout_s, 30.0)), input_tokens, plan.seed
             )
             if words == input_tokens:
                 console.print(
@@ -235,7 +249,7 @@ def probe(
         make_prompts,
         plan,
         run_id,
-        budget=Budget(prices.usd_per_m_input, prices.usd_per_m_output, max_cost_usd),
+        budget=budget,
         count_tokens=count_tokens,
         on_record=on_record,
         on_level_start=level_started,

@@ -17,12 +17,13 @@ import pandas as pd
 
 from claims import Claim, check_claims
 from claims.open_models import API_MODEL, API_PROVIDER
-from costmodel import paths
+from costmodel import document, paths
 from costmodel.engine import Evaluation
 from costmodel.io.catalog import load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
 from costmodel.model.catalog import Catalog
+from costmodel.model.evaluation import Document
 from costmodel.model.scenario import Scenario
 from costmodel.text import count, latency
 from costmodel.uncertainty import evaluate_with_uncertainty
@@ -40,6 +41,7 @@ class ClaimsContext:
     catalog: Catalog
     evaluation: Evaluation
     claims: list[Claim]
+    doc: Document  # what the introduction shows of the scenario
 
 
 def prepare(
@@ -53,19 +55,21 @@ def prepare(
         gpt4o = resolve_api_price(API_PROVIDER, API_MODEL, load_catalog_files())
     except (InputError, KeyError, ValueError):
         gpt4o = None  # claim 7 then says which price it needs
-    return ClaimsContext(path, tuple(overrides), scenario, catalog, ev, check_claims(scenario, catalog, ev, gpt4o))
+    doc = document.build(ev, catalog, sweeps=False, curves=False, register_rows=False)
+    checked = check_claims(scenario, catalog, ev, gpt4o)
+    return ClaimsContext(path, tuple(overrides), scenario, catalog, ev, checked, doc)
 
 
 def introduction(ctx: ClaimsContext) -> str:
     """The report's opening: what it checks, against which scenario, and the verdicts at a glance."""
-    sc = ctx.scenario
-    wl = sc.workload
+    d = ctx.doc
+    wl = d.workload
     lines = [
-        f"# The debate's claims, checked against {md(sc.title)}",
+        f"# The debate's claims, checked against {md(d.title)}",
         "",
-        f"Scenario {md(ctx.scenario_path.name)} as of {sc.as_of.isoformat()}: {count(wl.requests_per_month)} requests "
+        f"Scenario {md(ctx.scenario_path.name)} as of {d.as_of}: {count(wl.requests_per_month)} requests "
         f"a month, {count(wl.input_tokens_per_request)} tokens in and {count(wl.output_tokens_per_request)} out, "
-        f"p95 objectives of {latency(wl.slo.ttft_p95_ms)} to the first token and {latency(wl.slo.tpot_p95_ms)} per "
+        f"p95 objectives of {latency(wl.slo_ttft_p95_ms)} to the first token and {latency(wl.slo_tpot_p95_ms)} per "
         "token after it."
         + (f" Changed for this run: {', '.join(md(o) for o in ctx.overrides)}." if ctx.overrides else ""),
         "",
@@ -139,7 +143,7 @@ def render(
     execute_to_html(
         notebook,
         {"scenario_path": str(path), "overrides": list(overrides), "draws": draws, "seed": seed},
-        f"Claims checked: {ctx.scenario.title}",
+        f"Claims checked: {ctx.doc.title}",
         out_html,
         progress,
     )

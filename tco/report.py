@@ -137,7 +137,7 @@ def executive_summary(ctx: ReportContext) -> str:
     lines = [
         f"# {md(d.title)}",
         "",
-        f"*Scenario `{md(d.scenario)}`, assumptions as of {d.as_of}; report generated "
+        f"*Scenario {md(d.scenario)}, assumptions as of {d.as_of}; report generated "
         f"{time.strftime('%Y-%m-%d')}. All money in USD.*",
         "",
         "## Executive summary",
@@ -149,7 +149,7 @@ def executive_summary(ctx: ReportContext) -> str:
         md(d.capacity_summary),
     ]
     if ctx.overrides:
-        lines += ["", "Changed for this report: " + ", ".join(f"`{md(o)}`" for o in ctx.overrides) + "."]
+        lines += ["", "Changed for this report: " + ", ".join(md(o) for o in ctx.overrides) + "."]
     if d.description:
         lines += ["", md(d.description)]
     return "\n".join(lines)

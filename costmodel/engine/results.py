@@ -6,8 +6,9 @@ convention (outflows negative), so the best option has the highest (least negati
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -15,9 +16,6 @@ from numpy.typing import NDArray
 
 from costmodel.core.roofline import ReplicaCapacity
 from costmodel.model.scenario import Scenario
-
-if TYPE_CHECKING:  # the router module builds on these results
-    from costmodel.engine.router import RouterChoice
 
 PERCENTILES = (10, 50, 90)  # of the Monte Carlo's costs
 OptionKind = Literal["api", "rented", "owned", "hybrid", "router"]
@@ -57,6 +55,27 @@ class LayoutCost:
     eligible: bool  # not known to miss the SLO
     chosen: bool
     description: str  # GPUs per replica, throughput and what bounds it
+
+
+@dataclass(frozen=True)
+class RouterChoice:
+    """The routes a router takes, and every assignment it considered."""
+
+    routes: dict[str, str]  # class -> member
+    frontier: pd.DataFrame  # one row per assignment (see choose_routes)
+    note: str  # why these routes
+
+    def shares(self, scenario: Scenario) -> dict[str, float]:
+        """Each member's share of requests under these routes (members used only)."""
+        return member_shares(self.routes, scenario)
+
+
+def member_shares(routes: Mapping[str, str], scenario: Scenario) -> dict[str, float]:
+    """Share of requests each member used receives, in member order of first appearance."""
+    shares: dict[str, float] = {}
+    for c in scenario.workload.classes:
+        shares[routes[c.name]] = shares.get(routes[c.name], 0.0) + c.share
+    return shares
 
 
 @dataclass(frozen=True)

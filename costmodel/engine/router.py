@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -31,33 +30,13 @@ from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import quality_verdict, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
 from costmodel.engine.hybrid import slo_and
+from costmodel.engine.results import RouterChoice, member_shares
 from costmodel.model.scenario import ExtraCost, Option, RouterOption, Scenario
 from costmodel.text import percent
 
 MemberCost = Callable[[Option, float, tuple[str, ...]], tuple[dict[str, Any], Any]]
 """(member, its share of requests, the classes sent to it) -> (line items with ``total`` and, for a
 fleet, ``gpus``; whether it meets the SLO)."""
-
-
-@dataclass(frozen=True)
-class RouterChoice:
-    """The routes a router takes, and every assignment it considered."""
-
-    routes: dict[str, str]  # class -> member
-    frontier: pd.DataFrame  # one row per assignment (see choose_routes)
-    note: str  # why these routes
-
-    def shares(self, scenario: Scenario) -> dict[str, float]:
-        """Each member's share of requests under these routes (members used only)."""
-        return member_shares(self.routes, scenario)
-
-
-def member_shares(routes: Mapping[str, str], scenario: Scenario) -> dict[str, float]:
-    """Share of requests each member used receives, in member order of first appearance."""
-    shares: dict[str, float] = {}
-    for c in scenario.workload.classes:
-        shares[routes[c.name]] = shares.get(routes[c.name], 0.0) + c.share
-    return shares
 
 
 def routes_label(routes: Mapping[str, str], scenario: Scenario) -> str:

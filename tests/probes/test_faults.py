@@ -50,7 +50,7 @@ def run(
         endpoint,
         plan,
         out_dir=tmp_path,
-        input_tokens=16,
+        input_tokens=kw.pop("input_tokens", 16),
         output_tokens=output_tokens,
         timeout_s=kw.pop("timeout_s", 5.0),
         **kw,
@@ -227,6 +227,34 @@ def test_budget_guard_keeps_the_bill_under_the_limit(server, tmp_path, mode, lev
     assert manifest["spent_usd"] <= limit
     assert billed <= manifest["spent_usd"] * (1 + 1e-9)  # the probe counts at least what the server billed
     assert 5 < len(records) < 400
+
+
+@pytest.mark.parametrize(
+    ("mode", "levels"),
+    [("concurrency", (1,)), ("concurrency", (16,)), ("concurrency", (64,)), ("concurrency", (256,)), ("rate", (200.0,))],
+)
+def test_long_prompts_never_pass_the_limit(server, tmp_path, mode, levels):
+    """The review's case: 2,000-token prompts at $2.50 / $10 per 1M tokens and a $0.05 limit. The
+    server billed 1.03x to 7.80x the limit at 1 to 256 streams when the concurrency workers held
+    32 prompt tokens a request; each request's worst case now comes from the body it sends, and
+    the two calibration requests are held like any other."""
+    limit, usd_in, usd_out = 0.05, 2.5, 10.0
+    server_stats(server)
+    _, records, _, manifest = run(
+        server,
+        tmp_path,
+        requests=300,
+        levels=levels,
+        mode=mode,
+        input_tokens=2000,
+        output_tokens=16,
+        max_cost_usd=limit,
+        prices_given=(usd_in, usd_out),
+    )
+    billed = billed_usd(server_stats(server), usd_in, usd_out)
+    assert manifest["stopped_by"] == "budget", manifest["status"]
+    assert 0 < billed <= limit, f"billed ${billed:.4f}, {billed / limit:.2f}x the limit"
+    assert billed <= manifest["spent_usd"] * (1 + 1e-9) <= limit * (1 + 1e-9)
 
 
 def test_zero_budget_sends_nothing(server, tmp_path):
