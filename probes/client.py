@@ -24,8 +24,12 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
 
+from costmodel.io.redact import Redactor, hide_url_credentials
 from costmodel.model.base import printable
 from probes.wire import OversizedEvent, ResponseParser, SseEvent, WireError
+
+ERROR_CHARS = 300  # of a server's error message on disk, after redaction
+ERROR_KEEP = 4096  # of it in memory until then: a secret is redacted whole before the cut
 
 USER_AGENT = "llm-tco-probe/0.1"
 
@@ -75,15 +79,16 @@ class Target:
     tls: bool
     base_path: str
     api_key: str | None
+    redact: Redactor = field(default_factory=Redactor)  # the key and the URL's credentials, in any spelling
 
     @classmethod
     def from_url(cls, base_url: str, api_key: str | None) -> Target:
         u = urlsplit(base_url)
         if u.scheme not in ("http", "https") or not u.hostname:
-            raise ValueError(f"base URL must be http(s)://host[:port]/path, got {base_url!r}")
-        return cls(
-            u.hostname, u.port or (443 if u.scheme == "https" else 80), u.scheme == "https", u.path.rstrip("/"), api_key
-        )
+            raise ValueError(f"base URL must be http(s)://host[:port]/path, got {hide_url_credentials(base_url)!r}")
+        port = u.port or (443 if u.scheme == "https" else 80)
+        redact = Redactor.of([api_key], [base_url])
+        return cls(u.hostname, port, u.scheme == "https", u.path.rstrip("/"), api_key, redact)
 
     def request_bytes(self, path: str, body: bytes) -> bytes:
         head = (
@@ -141,14 +146,14 @@ class _Exchange:
         try:
             obj = json.loads(data)
         except ValueError:
-            self.finish("malformed_sse", f"event is not JSON: {data[:120]!r}")
+            self.finish("malformed_sse", f"event is not JSON: {data[:ERROR_KEEP]!r}")
             return
         if ev.event == "error" or (isinstance(obj, dict) and obj.get("error")):
             err = obj.get("error") if isinstance(obj, dict) else obj
-            self.finish("sse_error", json.dumps(err)[:300])
+            self.finish("sse_error", json.dumps(err)[:ERROR_KEEP])
             return
         if not isinstance(obj, dict):
-            self.finish("malformed_sse", f"event is not a JSON object: {data[:120]!r}")
+            self.finish("malformed_sse", f"event is not a JSON object: {data[:ERROR_KEEP]!r}")
             return
         usage = obj.get("usage")
         if usage:
@@ -252,11 +257,11 @@ class StreamingClient:
         try:
             conn = await self._connect()
         except ConnectionRefusedError as e:
-            record.error_kind, record.error = "connection_refused", printable(str(e))
+            record.error_kind, record.error = "connection_refused", printable(self.target.redact(str(e)))
         except TimeoutError:
             record.error_kind, record.error = "connect_timeout", f"no connection within {self.connect_timeout_s:g} s"
         except OSError as e:
-            record.error_kind, record.error = "connection_error", printable(str(e))
+            record.error_kind, record.error = "connection_error", printable(self.target.redact(str(e)))
         if record.error_kind:
             record.sent_s = record.end_s = time.perf_counter() - t0
             return None
@@ -279,7 +284,7 @@ class StreamingClient:
             ex.error_kind is None and ex.parser.complete and ex.parser.headers.get("connection", "").lower() != "close"
         )
         self._release(conn, clean)
-        _fill(record, ex)
+        _fill(record, ex, self.target.redact)
         return ex
 
     async def aclose(self) -> None:
@@ -289,20 +294,21 @@ class StreamingClient:
         self._idle.clear()
 
 
-def _fill(record: Record, ex: _Exchange) -> None:
+def _fill(record: Record, ex: _Exchange, redact: Redactor) -> None:
     """Derive the metrics of ``record`` from a finished exchange."""
     p = ex.parser
     record.status = p.status
     if ex.error_kind is None and p.status is not None and p.status != 200:
         kind = "http_429" if p.status == 429 else ("http_5xx" if p.status >= 500 else "http_4xx")
-        ex.error_kind, ex.error = kind, f"HTTP {p.status}: {bytes(p.body[:300]).decode('utf-8', 'replace')}"
+        ex.error_kind, ex.error = kind, f"HTTP {p.status}: {bytes(p.body[:ERROR_KEEP]).decode('utf-8', 'replace')}"
         ra = p.headers.get("retry-after")
         if ra:
             with contextlib.suppress(ValueError):
                 record.retry_after_s = float(ra)
     if ex.error_kind is None and not ex.token_times:
         ex.error_kind, ex.error = "no_tokens", "stream ended without a generated token"
-    record.error_kind, record.error = ex.error_kind, None if ex.error is None else printable(ex.error)
+    record.error_kind = ex.error_kind
+    record.error = None if ex.error is None else printable(redact.cut(ex.error, ERROR_CHARS))
     times = ex.token_times
     record.token_events = len(times)
     if times:

@@ -1,4 +1,4 @@
-"""A loopback server that speaks OpenAI's streaming protocol with known timings and faults.
+r"""A loopback server that speaks OpenAI's streaming protocol with known timings and faults.
 
 For tests and benchmarks only. ``POST {prefix}/v1/chat/completions`` and
 ``{prefix}/v1/completions`` stream ``max_tokens`` tokens (``ignore_eos`` semantics): the
@@ -12,6 +12,8 @@ as the first token). The path prefix picks a fault:
 ``/f/http429-odd/v1/...`` 429 for odd-numbered requests, a normal stream otherwise
 ``/f/http500/v1/...``     HTTP 500
 ``/f/hang/v1/...``        accept and never answer (client timeout)
+``/f/echo-key/v1/...``    HTTP 401 whose body echoes the key in every spelling (raw across
+                          the client's 300-character cut, ``\/``, ``\u00xx``, ``%2F``, base64)
 ``/f/cut:K/v1/...``       close the connection abruptly after K tokens
 ``/f/sse_error:K/v1/...`` an SSE ``error`` event after K tokens
 ``/f/malformed:K/v1/...`` a ``data:`` line that is not JSON after K tokens
@@ -42,11 +44,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import contextlib
 import json
 import statistics
 import time
 from typing import Any
+from urllib.parse import quote
 
 from probes.client import run_async
 
@@ -84,6 +88,7 @@ class FaultServer:
         self.itls: list[float] = []
         self.billed_prompt = 0
         self.billed_completion = 0
+        self.auth = ""  # the Authorization header of the request being answered (echo-key)
 
     async def handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -97,6 +102,7 @@ class FaultServer:
                 method, path = lines[0].split(" ")[:2]
                 headers = {k.strip().lower(): v.strip() for k, _, v in (ln.partition(":") for ln in lines[1:] if ln)}
                 body = await reader.readexactly(int(headers.get("content-length", "0") or 0))
+                self.auth = headers.get("authorization", "")
                 if not await self.route(method, path, body, arrival, writer):
                     return
         except (ConnectionError, asyncio.CancelledError):
@@ -148,6 +154,14 @@ class FaultServer:
             )
             await w.drain()
             return True
+        if fault == "echo-key":
+            payload = self.echo_key(self.auth).encode()
+            w.write(
+                b"HTTP/1.1 401 Unauthorized\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s"
+                % (len(payload), payload)
+            )
+            await w.drain()
+            return True
         if fault == "hang":
             await asyncio.sleep(3600)
             return False
@@ -156,6 +170,20 @@ class FaultServer:
         if not req.get("stream"):
             return await self.complete(req, path, w)
         return await self.stream(req, path, fault, param, arrival, w)
+
+    @staticmethod
+    def echo_key(auth: str) -> str:
+        """A careless provider's 401: the key it was sent, first straddling the client's 300-character
+        cut, then JSON-escaped with ``\\/``, every character as ``\\u00xx``, URL-encoded, and the
+        whole header in base64 as a Basic-auth echo would show it."""
+        key = auth.removeprefix("Bearer ").strip()
+        forms = [
+            json.dumps(key)[1:-1].replace("/", "\\/"),
+            "".join(f"\\u{ord(c):04x}" for c in key),
+            quote(key, safe=""),
+            base64.b64encode(key.encode()).decode(),
+        ]
+        return "x" * 285 + key + " invalid; also seen as " + " | ".join(forms)
 
     def oracle_reply(self, req: dict) -> str:
         """The reply to a quality item: right or wrong as the item's draw says; unknown prompts: unknown."""

@@ -25,9 +25,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from costmodel.io.quality import ITEMS, write_summary
+from costmodel.io.redact import Redactor
 from costmodel.model.base import printable
 from costmodel.model.endpoint import Endpoint
 from costmodel.model.quality import FORMAT, ClassSummary, ItemRecord, QualityItem, QualityManifest, wilson_interval
@@ -274,8 +274,8 @@ def score(
     items = list(items)
     rng.shuffle(items)  # classes interleaved: a stopped run still covers every class
     key = endpoint.api_key()
-    password = urlsplit(endpoint.base_url).password
-    writer = RunWriter.create(out_dir, new_run_id(endpoint.model), tuple(s for s in (key, password) if s), ITEMS)
+    secrets = Redactor.of([key], [endpoint.base_url]).secrets  # the key, the URL's user and password
+    writer = RunWriter.create(out_dir, new_run_id(endpoint.model), secrets, ITEMS)
     budget = Budget(prices[0] if prices else None, prices[1] if prices else None, max_cost_usd=max_cost_usd)
     writer.manifest = QualityManifest(
         format=FORMAT,

@@ -21,12 +21,12 @@ from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import numpy as np
 import pandas as pd
 
 from costmodel.io.probe_run import MANIFEST, REQUESTS, write_atomic
+from costmodel.io.redact import Redactor
 from costmodel.model.probe_run import FORMAT, PERCENTILES, LevelSummary, ProbeManifest
 from probes.client import Record
 
@@ -61,14 +61,14 @@ class RunWriter:
 
     run_dir: Path
     manifest: Any = None  # ProbeManifest, or a quality run's manifest
-    secrets: tuple[str, ...] = ()  # redacted from anything written, in every form a server may echo
+    secrets: tuple[str, ...] = ()  # redacted from anything written, in every spelling (costmodel.io.redact)
     failed: OSError | None = None
     records: str = REQUESTS  # the JSON-lines file, one record a line
 
     def __post_init__(self) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._requests = (self.run_dir / self.records).open("a", encoding="utf-8")
-        self._forms = sorted({f for s in self.secrets for f in secret_forms(s)}, key=len, reverse=True)
+        self._redact = Redactor(self.secrets)
 
     @classmethod
     def create(cls, parent: Path, run_id: str, secrets: tuple[str, ...] = (), records: str = REQUESTS) -> RunWriter:
@@ -82,12 +82,6 @@ class RunWriter:
                 continue
             return cls(parent / name, secrets=secrets, records=records)
         raise RuntimeError(f"{parent}: no free run folder for {run_id}")
-
-    def _redact(self, text: str) -> str:
-        for form in self._forms:
-            if form in text:
-                text = text.replace(form, "***")
-        return text
 
     def write(self, record: Any) -> bool:
         """Append one record (a :class:`Record`, or a pydantic model); False (and ``failed`` set) once
@@ -119,23 +113,6 @@ class RunWriter:
     def close(self) -> None:
         with contextlib.suppress(OSError):
             self._requests.close()
-
-
-def secret_forms(secret: str) -> set[str]:
-    """The ways a secret can appear in text a server echoes: as is, JSON-escaped, URL-encoded.
-
-    Examples
-    --------
-    >>> for form in sorted(secret_forms('k"e/y')):
-    ...     print(form)
-    k"e/y
-    k%22e%2Fy
-    k%22e/y
-    k\\"e/y
-    k\\"e\\/y
-    """
-    json_escaped = json.dumps(secret)[1:-1]
-    return {secret, json_escaped, json_escaped.replace("/", "\\/"), quote(secret, safe=""), quote(secret)}
 
 
 def new_run_id(model: str) -> str:

@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import pandas as pd
 from rich.console import Console
@@ -23,6 +22,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.text import Text
 
 from costmodel.io.probe_run import REQUESTS, write_summary
+from costmodel.io.redact import Redactor
 from costmodel.model.endpoint import Endpoint
 from costmodel.model.probe_run import LevelSummary
 from probes import prompts as prompt_mod
@@ -177,8 +177,8 @@ def probe(
             return len(tok.encode(text, add_special_tokens=False).ids)
 
     key = endpoint.api_key()
-    password = urlsplit(endpoint.base_url).password
-    writer = RunWriter.create(out_dir, run_id, secrets=tuple(s for s in (key, password) if s))
+    secrets = Redactor.of([key], [endpoint.base_url]).secrets  # the key, the URL's user and password
+    writer = RunWriter.create(out_dir, run_id, secrets=secrets)
     run_id = writer.run_dir.name
     endpoint_info = {**endpoint.model_dump(mode="json"), "base_url": endpoint.shown_url()}
     writer.manifest = manifest_base(

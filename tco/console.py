@@ -7,19 +7,47 @@ figure is absent the document's note says why, and the table shows a dash.
 from __future__ import annotations
 
 import sys
-from typing import Literal
+from collections.abc import Iterable
+from typing import Any, Literal, TextIO
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from costmodel.io.redact import Redactor
 from costmodel.model.evaluation import CapacityStudy, Document, MonteCarlo
 from costmodel.text import MISSING, count, percent, usd, usd_rate
 
+
+class _Redacting:
+    """A text stream that writes everything through the one redaction (``costmodel.io.redact``):
+    credentials in any URL always, and the secrets a command registers with :func:`protect`."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+        self.redact = Redactor()
+
+    def write(self, text: str) -> int:
+        return self._stream.write(self.redact(text))
+
+    def __getattr__(self, name: str) -> Any:  # isatty, fileno, flush, encoding ...
+        return getattr(self._stream, name)
+
+
+_stdout, _stderr = _Redacting(sys.stdout), _Redacting(sys.stderr)
+
+
+def protect(secrets: Iterable[str | None] = (), urls: Iterable[str] = ()) -> None:
+    """From now on nothing printed shows these secrets or the credentials of these URLs."""
+    for stream in (_stdout, _stderr):
+        known = stream.redact.secrets
+        stream.redact = Redactor.of([*known, *secrets], urls)
+
+
 # Piped output (CI logs, files) gets room for the tables instead of rich's 80 columns.
 # markup=False: text from files (titles, labels, sources) prints as text, never as rich markup
-out = Console(width=None if sys.stdout.isatty() else 150, markup=False)
-err = Console(stderr=True, width=None if sys.stderr.isatty() else 150, markup=False)
+out = Console(file=_stdout, width=None if sys.stdout.isatty() else 150, markup=False)  # type: ignore[arg-type]
+err = Console(file=_stderr, width=None if sys.stderr.isatty() else 150, markup=False)  # type: ignore[arg-type]
 
 SLO_COLOUR = {"met": "green", "missed": "red", "unverified": "yellow"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -18,7 +17,7 @@ from costmodel.text import MISSING, percent, yes_no
 from tco import endpoint_options as opt
 
 SLO_KEY = re.compile(r"^(ttft|ttft_content|itl|tpot|e2e)_p(50|90|95|99)$")
-err = Console(stderr=True, markup=False)  # text from files prints as text
+from tco.console import err, out, protect  # noqa: E402 - every line printed goes through the redaction
 
 
 class BadOption(ValueError):
@@ -27,7 +26,7 @@ class BadOption(ValueError):
 
 def stdout_console() -> Console:
     """Results on stdout: room for the tables when piped, text from files printed as text."""
-    return Console(width=None if sys.stdout.isatty() else 150, markup=False)
+    return out
 
 
 def endpoint_of(endpoint_file: Path | None, base_url: str | None, model: str | None, **fields):
@@ -36,13 +35,17 @@ def endpoint_of(endpoint_file: Path | None, base_url: str | None, model: str | N
     from costmodel.io.files import read_yaml, validate
     from costmodel.model.endpoint import Endpoint
 
+    protect(urls=[base_url] if base_url else [])  # a password in --base-url never reaches the terminal
     if endpoint_file is not None:
         ep = validate(Endpoint, read_yaml(endpoint_file), str(endpoint_file))
         updates = {k: v for k, v in {"base_url": base_url, "model": model}.items() if v}
-        return ep.model_copy(update=updates) if updates else ep
-    if not base_url or not model:
+        ep = ep.model_copy(update=updates) if updates else ep
+    elif not base_url or not model:
         raise BadOption("give an endpoint file, or --base-url and --model")
-    return validate(Endpoint, {"base_url": base_url, "model": model, **fields}, "command line")
+    else:
+        ep = validate(Endpoint, {"base_url": base_url, "model": model, **fields}, "command line")
+    protect([ep.api_key()], [ep.base_url])
+    return ep
 
 
 def price_pair(price_in: float | None, price_out: float | None) -> tuple[float, float] | None:
@@ -281,6 +284,7 @@ def register(app: typer.Typer, fail) -> None:
                 max_cost_usd=max_cost_usd,
                 timeout_s=timeout,
                 prices_given=given,
+                console=err,
             )
         except ProbeWriteError as e:
             err.print(Text.assemble(("error: ", "bold red"), str(e)), soft_wrap=True)

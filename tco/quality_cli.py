@@ -14,8 +14,7 @@ from rich.text import Text
 from costmodel import paths
 from costmodel.text import MISSING, percent, usd_rate
 from tco import endpoint_options as opt
-
-err = Console(stderr=True, markup=False)
+from tco.console import err
 
 
 def print_quality(run_dir: Path, console: Console) -> None:

@@ -76,16 +76,18 @@ class Endpoint(Strict):
 
 
 def redact_url(url: str) -> str:
-    """``http://user:secret@host/v1`` -> ``http://user:***@host/v1``; a URL without credentials as is.
+    """``http://user:secret@host/v1`` -> ``http://***@host/v1``: a URL's user part is a secret too
+    (``http://TOKEN@host/v1``); a URL without credentials as is.
 
     Examples
     --------
-    >>> redact_url("https://me:hunter2@api.example.com/v1"), redact_url("http://h:8000/v1")
-    ('https://me:***@api.example.com/v1', 'http://h:8000/v1')
+    >>> redact_url("https://me:hunter2@api.example.com/v1"), redact_url("http://TOKEN@h/v1")
+    ('https://***@api.example.com/v1', 'http://***@h/v1')
+    >>> redact_url("http://h:8000/v1")
+    'http://h:8000/v1'
     """
     parts = urlsplit(url)
     if parts.username is None and parts.password is None:
         return url
     host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return parts._replace(netloc=f"{user}:***@{host}" if user else f"***@{host}").geturl()
+    return parts._replace(netloc=f"***@{host}").geturl()
