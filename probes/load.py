@@ -233,9 +233,7 @@ class Runner:
                 if limit is not None:
                     await limit.acquire()
                 scheduled = start + offset - self.t0
-                task = asyncio.ensure_future(
-                    self._one(name, i, bodies[i], i < warm, scheduled, self._max_tokens[i])
-                )
+                task = asyncio.ensure_future(self._one(name, i, bodies[i], i < warm, scheduled, self._max_tokens[i]))
                 if limit is not None:
                     task.add_done_callback(lambda _t: limit.release())
                 tasks.append(task)

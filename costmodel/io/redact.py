@@ -38,7 +38,7 @@ def _spellings(ch: str) -> list[str]:
     out = [re.escape(ch)]
     if code < 0x10000:
         out.append(rf"\\u{code:04x}")  # JSON \u escape (case-insensitive match)
-    if ch in "/\"\\":
+    if ch in '/"\\':
         out.append(re.escape("\\" + ch))  # JSON's \/, \", \\
     out.append("".join(re.escape(f"%{b:02x}") for b in ch.encode()))  # URL-encoded
     if ch == " ":
