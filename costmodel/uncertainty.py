@@ -47,6 +47,7 @@ __all__ = [
 
 CHUNK = 8192
 DEFAULT_DRAWS = 100_000
+MAX_DRAWS = 10_000_000  # past this a run takes minutes and gigabytes: an error, not a hang
 CONFIDENT = 0.6  # below this probability of being cheapest, the recommendation carries a risk flag
 
 

@@ -3,7 +3,9 @@ disk, or to bring a run of an older format version up to date (``tco probe --fin
 
 What ``requests.jsonl`` holds is the truth: every complete line is kept; a last line cut short
 by a crash is dropped (and counted). The manifest keeps what the old one said about endpoint,
-plan and versions; a run still marked ``running`` becomes ``interrupted``.
+plan and versions; a run still marked ``running`` becomes ``recovered``; temporary files left by
+a write the crash cut short are removed. :func:`finalize_quality` does the same for a
+``tco quality`` run from its ``items.jsonl``.
 """
 
 from __future__ import annotations
@@ -93,8 +95,8 @@ def finalize(run_dir: Path) -> Finalized:
     manifest_prices = PlanPrices.model_validate(plan.get("prices") or {})
     summary = [with_costs(row, manifest_prices) for row in summarize(records, levels, slo)]
     status = old.get("status", "interrupted")
-    if status == "running":
-        status = "interrupted"
+    if status == "running":  # killed, or its disk filled: what it wrote is all there is
+        status = "recovered"
     if summary and all(r.ok == 0 for r in summary):
         status = "failed"
     old["plan"] = {"dataset": None, "max_cost_usd": None, **plan}
@@ -112,4 +114,60 @@ def finalize(run_dir: Path) -> Finalized:
     )
     write_summary(run_dir, summary)
     write_atomic(path, manifest_json(manifest))
+    remove_leftovers(run_dir)
     return Finalized(run_dir, len(rows), dropped, len(levels), status)
+
+
+def remove_leftovers(run_dir: Path) -> int:
+    """Delete the temporary files an atomic write left when the process died mid-write."""
+    gone = 0
+    for tmp in run_dir.glob("*.tmp"):
+        tmp.unlink(missing_ok=True)
+        gone += 1
+    return gone
+
+
+def finalize_quality(run_dir: Path) -> Finalized:
+    """Rebuild a ``tco quality`` run's ``summary.csv`` and manifest from its ``items.jsonl``: every
+    complete line is scored again into the per-class summary; a cut-off last line is dropped and
+    counted; a run still marked ``running`` becomes ``recovered``; leftover temporary files go."""
+    from costmodel.io.quality import ITEMS
+    from costmodel.io.quality import write_summary as write_quality_summary
+    from costmodel.model.quality import ItemRecord, QualityManifest
+    from probes.budget import Budget
+    from probes.quality import summarize as summarize_items
+
+    path = run_dir / MANIFEST
+    try:
+        old = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ProbeRunError(f"{path}: missing; a run folder needs the manifest it started with") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProbeRunError(f"{path}: unreadable ({e})") from None
+    items = run_dir / ITEMS
+    if not items.is_file():
+        raise ProbeRunError(f"{items}: missing; nothing to rebuild from")
+    records, dropped = [], 0
+    for line in items.read_text(encoding="utf-8", errors="replace").splitlines():
+        if not line.strip():
+            continue
+        try:
+            records.append(ItemRecord.model_validate_json(line))
+        except ValidationError:
+            dropped += 1
+    prices = old.get("prices") or {}
+    budget = Budget(prices.get("usd_per_m_input"), prices.get("usd_per_m_output"))
+    summary = summarize_items(records, budget)
+    status = old.get("status", "interrupted")
+    if status == "running":
+        status = "recovered"
+    try:
+        manifest = QualityManifest.model_validate(
+            {**old, "status": status, "ended": old.get("ended") or old.get("started")}
+        )
+    except ValidationError as e:
+        raise ProbeRunError(f"{path}: not a quality run's manifest ({e.error_count()} problems)") from None
+    write_quality_summary(run_dir, summary)
+    write_atomic(path, manifest.model_dump_json(indent=2) + "\n")
+    remove_leftovers(run_dir)
+    return Finalized(run_dir, len(records), dropped, len({r.item_class for r in records}), status)

@@ -207,7 +207,8 @@ def summarize_level(
     row["schedule_lag_p50_ms"] = float(np.percentile(lag, 50)) if lag.size else float("nan")
     row["schedule_lag_p95_ms"] = float(np.percentile(lag, 95)) if lag.size else float("nan")
     row["schedule_lag_max_ms"] = float(lag.max()) if lag.size else float("nan")
-    row["loop_lag_p95_ms"] = level.get("loop_lag_p95_ms", float("nan"))
+    lag = level.get("loop_lag_p95_ms")  # None for a level rebuilt after the run stopped (not recorded)
+    row["loop_lag_p95_ms"] = float("nan") if lag is None else lag
     # Goodput: requests per second that succeeded and met every per-request bound.
     good = ok
     for key, bound in slo.items():

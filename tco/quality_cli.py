@@ -79,10 +79,32 @@ def register(app: typer.Typer, fail) -> None:
         write_items: Annotated[
             Path | None, typer.Option(help="Write the items as a golden-set JSONL here and send nothing.")
         ] = None,
+        finalize: Annotated[
+            Path | None,
+            typer.Option(
+                help="Rebuild this run folder's summary and manifest from its items.jsonl (after a kill or a "
+                "full disk) and print it; sends nothing."
+            ),
+        ] = None,
     ) -> None:
         """Score an OpenAI-compatible endpoint: accuracy per suite and request class with a 95 % Wilson
         interval, hallucination, schema-valid and field-accuracy rates, tokens and cost; every item written
         as it ends."""
+        if finalize is not None:
+            from costmodel.io.probe_run import ProbeRunError
+            from costmodel.io.quality import read_summary as read_quality_summary
+            from probes.finalize import finalize_quality
+            from probes.quality import accuracy_text
+
+            try:
+                done = finalize_quality(finalize)
+            except ProbeRunError as e:
+                fail(e)
+            dropped = f"; {done.dropped_lines} unreadable line(s) dropped" if done.dropped_lines else ""
+            err.print(f"rebuilt {finalize}: {done.records} items, status {done.status}{dropped}")
+            for line in accuracy_text(read_quality_summary(finalize)):
+                err.print(line)
+            return
         from costmodel.io.files import InputError
         from costmodel.io.quality import read_manifest, read_summary
         from probes.quality import score

@@ -38,6 +38,7 @@ class InputError(Exception):
 
 MAX_FILE_BYTES = 4 * 1024 * 1024  # scenarios and catalogs are kilobytes; a bigger file is not one of them
 MAX_DEPTH = 50  # no file the workbench reads nests deeper
+MAX_NODES = 200_000  # the bundled catalogs expand to a few thousand values; aliases may not multiply them
 
 
 def read_text(path: str | Path, what: str = "file") -> str:
@@ -65,19 +66,48 @@ def read_text(path: str | Path, what: str = "file") -> str:
         raise InputError(str(p)[:200], "", MISSING, f"cannot read: {e.strerror or e}") from None
 
 
-def _depth(node: Any, limit: int) -> int:
-    """Nesting depth of parsed YAML, stopping once past ``limit``."""
-    stack, deepest = [(node, 1)], 0
+def _shape(node: Any) -> tuple[int, int]:
+    """(nodes, depth) of parsed YAML *as expanded*: an alias repeats what it names, so a few lines
+    can expand to billions of nodes ("billion laughs"). Each distinct node is visited once (aliases
+    share their Python object), so this takes time in the file's size, not the expansion's."""
+    memo: dict[int, tuple[int, int]] = {}
+    open_: set[int] = set()  # being expanded: meeting one again is a cycle (an alias inside itself)
+    stack: list[tuple[Any, bool]] = [(node, False)]
     while stack:
-        item, d = stack.pop()
-        deepest = max(deepest, d)
-        if deepest > limit:
-            return deepest
-        if isinstance(item, dict):
-            stack.extend((v, d + 1) for v in item.values())
-        elif isinstance(item, list):
-            stack.extend((v, d + 1) for v in item)
-    return deepest
+        item, ready = stack.pop()
+        if id(item) in memo:
+            continue
+        children = list(item.values()) if isinstance(item, dict) else item if isinstance(item, list) else []
+        if not ready and children:
+            if id(item) in open_:
+                raise RecursionError("an alias that contains itself")
+            open_.add(id(item))
+            stack.append((item, True))
+            for c in children:
+                if id(c) in open_:
+                    raise RecursionError("an alias that contains itself")
+                if id(c) not in memo:
+                    stack.append((c, False))
+            continue
+        open_.discard(id(item))
+        sizes = [memo[id(c)] for c in children]
+        memo[id(item)] = (1 + sum(s for s, _ in sizes), 1 + max((d for _, d in sizes), default=0))
+    return memo[id(node)]
+
+
+def check_shape(data: Any, file: str, field: str = "") -> None:
+    """An :class:`InputError` for data nested too deep, expanding to too many values, or holding
+    itself (YAML aliases), before anything walks it."""
+    try:
+        nodes, depth = _shape(data)
+    except RecursionError as e:
+        raise InputError(file, field, MISSING, f"cannot be read: {e} (YAML)") from None
+    if depth > MAX_DEPTH:
+        raise InputError(file, field, MISSING, f"nested more than {MAX_DEPTH} levels deep")
+    if nodes > MAX_NODES:
+        raise InputError(
+            file, field, MISSING, f"expands to {nodes:,} values (YAML aliases); a file here holds at most {MAX_NODES:,}"
+        )
 
 
 def read_yaml(path: str | Path) -> dict[str, Any]:
@@ -97,8 +127,7 @@ def read_yaml(path: str | Path) -> dict[str, Any]:
         raise InputError(str(p), "", MISSING, f"nested more than {MAX_DEPTH} levels deep") from None
     if not isinstance(data, dict):
         raise InputError(str(p), "", MISSING, f"expected a mapping at the top level, got {type(data).__name__}")
-    if _depth(data, MAX_DEPTH) > MAX_DEPTH:
-        raise InputError(str(p), "", MISSING, f"nested more than {MAX_DEPTH} levels deep")
+    check_shape(data, str(p))
     return data
 
 

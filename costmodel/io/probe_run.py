@@ -166,6 +166,18 @@ def slo_levels(summary: list[LevelSummary], slo: Slo, max_error_rate: float = 0.
     ]
 
 
+def usable_manifest(run_dir: Path) -> ProbeManifest:
+    """The manifest of a run the costing may read: not one still marked running (killed, or still
+    going), whose summary may be missing or stale."""
+    manifest = read_manifest(run_dir)
+    if manifest.status == "running":
+        raise ProbeRunError(
+            f"{run_dir}: the run is still marked running; if it has stopped (killed, or its disk filled), "
+            f"recover it first with: tco probe --finalize {run_dir}"
+        )
+    return manifest
+
+
 def api_latency_from_probe(run_dir: Path, max_error_rate: float = 0.01) -> dict[str, Any]:
     """An API's p95 TTFT and TPOT from a probe of it: those of its most demanding valid level (the
     highest concurrency or rate with at most ``max_error_rate`` errors): an API scales out, so the
@@ -173,7 +185,7 @@ def api_latency_from_probe(run_dir: Path, max_error_rate: float = 0.01) -> dict[
     ``latency_source``, ``model`` (the model the probe asked for)."""
     if not run_dir.is_dir():
         raise ProbeRunError(f"{run_dir}: not a probe run ({'not a folder' if run_dir.exists() else 'missing'})")
-    manifest = read_manifest(run_dir)
+    manifest = usable_manifest(run_dir)
     usable = [
         r
         for r in read_summary(run_dir)
@@ -201,7 +213,7 @@ def measured_from_probe(run_dir: Path, slo: Slo) -> MeasuredThroughput:
     """
     if not run_dir.is_dir():
         raise ProbeRunError(f"{run_dir}: not a probe run ({'not a folder' if run_dir.exists() else 'missing'})")
-    manifest = read_manifest(run_dir)
+    manifest = usable_manifest(run_dir)
     passing = slo_levels(read_summary(run_dir), slo)
     if not passing:
         raise ProbeRunError(

@@ -129,4 +129,9 @@ def class_accuracy(run_dir: Path) -> tuple[QualityManifest, dict[str, ClassSumma
     if not run_dir.is_dir():
         raise QualityRunError(f"{run_dir}: not a quality run ({'not a folder' if run_dir.exists() else 'missing'})")
     manifest = read_manifest(run_dir)
+    if manifest.status == "running":
+        raise QualityRunError(
+            f"{run_dir}: the run is still marked running; if it has stopped (killed, or its disk filled), "
+            f"recover it first with: tco quality --finalize {run_dir}"
+        )
     return manifest, {r.item_class: r for r in read_summary(run_dir) if r.suite == "all"}

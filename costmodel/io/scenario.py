@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from costmodel import paths
 from costmodel.io.catalog import build_catalog, load_catalog_files
-from costmodel.io.files import MISSING, InputError, read_yaml, validate
+from costmodel.io.files import MISSING, InputError, check_shape, read_yaml, validate
 from costmodel.io.probe_run import ProbeRunError, api_latency_from_probe, measured_from_probe
 from costmodel.io.quality import QualityRunError, measured_quality
 from costmodel.model.catalog import Catalog
@@ -36,6 +36,7 @@ def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str)
             value = yaml.safe_load(raw)
         except yaml.YAMLError:
             value = raw
+        check_shape(value, file, f"--set {path.strip()}")
         try:
             set_path(data, path.strip(), value)
         except KeyError as e:

@@ -36,6 +36,13 @@ def _has_control(value: Any) -> bool:
     return False
 
 
+def not_in_future(d: date) -> date:
+    """A date a figure was published or checked: today at the latest (a typo otherwise)."""
+    if d > date.today():
+        raise ValueError(f"{d.isoformat()} is in the future; a figure is dated when it was published or checked")
+    return d
+
+
 class Strict(BaseModel):
     """Base for everything read from disk: unknown fields are errors, values are frozen, numbers
     finite (no infinity or NaN), text free of control characters (no terminal escapes)."""
@@ -58,7 +65,9 @@ class Sourced(Strict):
     value: Decimal = Field(ge=0, description="The number, in `unit`. Never negative.")
     unit: str = Field(min_length=1, description="Unit of `value`, e.g. GB, TB/s, USD/GPU-hour.")
     source: str = Field(min_length=3, description="Where the number comes from: document, URL or measurement.")
-    as_of: date = Field(description="Date the number was published, measured or recorded.")
+    as_of: Annotated[date, AfterValidator(not_in_future)] = Field(
+        description="Date the number was published, measured or recorded (not after today)."
+    )
     basis: Basis = Field(
         default="published",
         description="published (vendor or provider figure), measured, derived (computed from "
@@ -83,6 +92,8 @@ def _unit(expected: str, low: float, high: float, low_open: bool):
         if v.unit != expected:
             raise ValueError(f"unit must be {expected!r}, got {v.unit!r}")
         x = float(v.value)
+        if expected == "count" and x != int(x):
+            raise ValueError(f"{x:g} is not a whole number of {expected}")
         if x > high or x < low or (low_open and x == low):
             bound = f"above {low:g}" if low_open else f"at least {low:g}"
             raise ValueError(f"{x:g} {expected} is outside the physical range: {bound} and at most {high:g}")

@@ -9,9 +9,9 @@ are generated from them (``tco schema``).
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import AfterValidator, Field, model_validator
 
 from costmodel.model.base import (
     GB,
@@ -35,6 +35,7 @@ from costmodel.model.base import (
     UsdPerGpuHour,
     UsdPerMTok,
     Watts,
+    not_in_future,
 )
 
 
@@ -212,7 +213,9 @@ class GenaiPricesPin(Strict):
     """Which genai-prices release supplies API prices and when its snapshot was checked."""
 
     version: str = Field(description="genai-prices version whose bundled snapshot was checked.")
-    checked_on: date = Field(description="Date the snapshot was checked; the as-of date of its prices.")
+    checked_on: Annotated[date, AfterValidator(not_in_future)] = Field(
+        description="Date the snapshot was checked; the as-of date of its prices (not after today)."
+    )
 
 
 class GpuCatalog(Strict):

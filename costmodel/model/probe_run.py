@@ -18,7 +18,7 @@ import math
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from costmodel.model.base import Strict
 from costmodel.model.endpoint import Endpoint
@@ -26,7 +26,7 @@ from costmodel.model.endpoint import Endpoint
 FORMAT = "llm-tco-probe/2"
 """Version 2 (2026-11-29): every summary column typed and required; ``scheduled_rate`` added."""
 
-RunStatus = Literal["running", "complete", "interrupted", "budget-stopped", "failed"]
+RunStatus = Literal["running", "complete", "interrupted", "budget-stopped", "failed", "recovered"]
 PERCENTILES = (50, 90, 95, 99)
 
 
@@ -109,7 +109,10 @@ class ProbeManifest(_NoNaN):
 
     format: Literal["llm-tco-probe/2"] = Field(description="File format version; readers check it.")
     run_id: str = Field(min_length=1, description="Unique run id (UTC start time, model, random suffix).")
-    status: RunStatus = Field(description="running, complete, interrupted, budget-stopped or failed.")
+    status: RunStatus = Field(
+        description="running, complete, interrupted, budget-stopped, failed, or recovered (rebuilt by --finalize "
+        "after the process was killed or its disk filled)."
+    )
     started: datetime = Field(description="Start time (UTC, ISO 8601).")
     ended: datetime | None = Field(description="End time; None while running.")
     endpoint: Endpoint = Field(description="The endpoint as described (no secret).")
@@ -125,6 +128,12 @@ class ProbeManifest(_NoNaN):
         "or an internal error.",
     )
     failure: str | None = Field(default=None, description="What went wrong, when an internal error stopped it.")
+
+
+MAX_LATENCY_MS = 86_400_000.0  # a day: no request of a probe run waits longer
+MIN_LATENCY_MS = 1e-6  # a nanosecond: no network answer is faster (0 means none measured)
+MAX_RATE = 1e9  # requests or tokens per second: no endpoint serves more
+MAX_COUNT = 1e12  # requests, tokens, seconds, USD: bounds a run cannot reach
 
 
 class LevelSummary(_NoNaN):
@@ -189,6 +198,31 @@ class LevelSummary(_NoNaN):
     usd_per_m_tokens: float | None = Field(
         default=None, description="Cloud: billed USD per 1M input + output tokens at the catalog price."
     )
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _physical(cls, v: Any, info: ValidationInfo) -> Any:
+        """A summary someone edited (or a bug wrote) must still describe requests that could happen."""
+        name = info.field_name or ""
+        if not isinstance(v, int | float) or isinstance(v, bool) or name.startswith("schedule_lag"):
+            return v
+        if name.endswith("_ms"):
+            bound, low = MAX_LATENCY_MS, MIN_LATENCY_MS
+        elif name in ("error_rate", "throttle_rate"):
+            bound, low = 1.0, 0.0
+        elif name.endswith(("_per_s", "_rps", "_rate")):
+            bound, low = MAX_RATE, 0.0
+        else:
+            bound, low = MAX_COUNT, 0.0
+        if v < 0 or v > bound or 0 < v < low:
+            raise ValueError(f"not a physical value (0, or {low:g} to {bound:g})")
+        return v
+
+    @model_validator(mode="after")
+    def _counts_add_up(self) -> LevelSummary:
+        if self.ok + self.errors > self.requests:
+            raise ValueError(f"ok + errors = {self.ok + self.errors} exceeds requests = {self.requests}")
+        return self
 
     @field_validator("errors_by_kind", mode="before")
     @classmethod

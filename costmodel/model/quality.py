@@ -141,7 +141,10 @@ class QualityManifest(Strict):
 
     format: Literal["llm-tco-quality/1"] = Field(description="File format version; readers check it.")
     run_id: str = Field(min_length=1, description="Unique run id.")
-    status: RunStatus = Field(description="running, complete, interrupted, budget-stopped or failed.")
+    status: RunStatus = Field(
+        description="running, complete, interrupted, budget-stopped, failed, or recovered (rebuilt by --finalize "
+        "after the process was killed or its disk filled)."
+    )
     started: datetime = Field(description="Start time (UTC).")
     ended: datetime | None = Field(default=None, description="End time; None while running.")
     endpoint: Endpoint = Field(description="The endpoint scored (no secret).")

@@ -521,3 +521,79 @@ def test_no_file_written_downstream_holds_the_secrets(server, tmp_path, monkeypa
     assert "://***@" in evaluated.stdout  # the run's URL is there, without its credentials
     for text in texts:
         assert key not in text and password not in text
+
+
+def _killed(cmd: list[str], folder: Path, lines: str, at_least: int = 4) -> Path:
+    """Start a run, SIGKILL it once ``lines`` holds ``at_least`` lines; the run folder."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tco", *cmd, "--out", str(folder)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    try:
+        while True:
+            runs = list(folder.iterdir()) if folder.exists() else []
+            if runs and (runs[0] / lines).exists() and len((runs[0] / lines).read_text().splitlines()) >= at_least:
+                break
+            assert proc.poll() is None, "the run ended before it could be killed"
+            assert time.monotonic() < deadline, "no records within 60 s"
+            time.sleep(0.05)
+    finally:
+        proc.kill()
+        proc.wait()
+    (run_dir,) = list(folder.iterdir())
+    (run_dir / "manifest.json.tmp").write_text("{")  # an atomic write the kill cut short
+    with (run_dir / lines).open("a") as f:
+        f.write('{"run_id": "half a line')  # and a record cut mid-write
+    return run_dir
+
+
+def test_a_killed_probe_is_recovered_and_only_then_costed(server, tmp_path):
+    """SIGKILL mid-level (the level is not yet in the manifest): costing refuses the run and names
+    --finalize; --finalize rebuilds a usable summary, drops the half line, removes the temporary
+    file and marks the run recovered; then the run is costed."""
+    cmd = ["probe", "--base-url", f"{server}/v1", "--model", "fault-model", "--concurrency", "2"]
+    run_dir = _killed(
+        [*cmd, "--requests", "5000", "--output-tokens", "4", "--warmup", "0"], tmp_path / "runs", "requests.jsonl", 6
+    )
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "running"
+    scenario = str(ROOT / "data/scenarios/fintech-rag.yaml")
+    use = ["--set", f"options.own-l40s.probe_run={run_dir}", "--set", "options.own-l40s.measured=null"]
+    loose = ["--set", "workload.slo.ttft_p95_ms=100000", "--set", "workload.slo.tpot_p95_ms=10000"]
+    refused = tco("evaluate", scenario, *use, *loose, "--draws", "0")
+    assert refused.returncode == 2 and "tco probe --finalize" in " ".join(refused.stderr.split()), refused.stderr
+    rebuilt = _probe_cli("--finalize", str(run_dir))
+    assert rebuilt.returncode == 0 and "Traceback" not in rebuilt.stderr, rebuilt.stderr
+    said = " ".join(rebuilt.stderr.split())
+    assert "1 unreadable line(s) dropped" in said and "status recovered" in said, said
+    manifest = json.loads((run_dir / "manifest.json").read_text())
+    assert manifest["status"] == "recovered" and [lv["name"] for lv in manifest["levels"]] == ["c2"]
+    assert not list(run_dir.glob("*.tmp"))
+    summary = pd.read_csv(run_dir / "summary.csv")
+    assert summary["ok"].sum() >= 6 and summary["output_tokens_per_s"].notna().all()
+    costed = tco("evaluate", scenario, *use, *loose, "--draws", "0", "--json")
+    assert costed.returncode == 0, costed.stderr
+    own = next(o for o in json.loads(costed.stdout)["options"] if o["name"] == "own-l40s")
+    assert own["capacity"]["basis"] == "measured" and "recovered" in own["capacity"]["source"]
+
+
+def test_a_killed_quality_run_is_recovered(server, tmp_path):
+    cmd = ["quality", "--base-url", f"{server}/v1", "--model", "fault-model", "--limit", "200", "--concurrency", "2"]
+    run_dir = _killed(cmd, tmp_path / "runs", "items.jsonl")
+    done = subprocess.run(
+        [sys.executable, "-m", "tco", "quality", "--finalize", str(run_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0 and "Traceback" not in done.stderr, done.stderr
+    said = " ".join(done.stderr.split())
+    assert "status recovered" in said and "1 unreadable line(s) dropped" in said, said
+    assert json.loads((run_dir / "manifest.json").read_text())["status"] == "recovered"
+    assert not list(run_dir.glob("*.tmp"))
+    summary = pd.read_csv(run_dir / "summary.csv")
+    items = (run_dir / "items.jsonl").read_text().splitlines()
+    assert summary.loc[(summary["suite"] == "all") & (summary["item_class"] == "all"), "n"].iloc[0] == len(items) - 1
