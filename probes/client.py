@@ -29,6 +29,15 @@ from costmodel.model.base import printable
 from probes.wire import OversizedEvent, ResponseParser, SseEvent, WireError
 
 ERROR_CHARS = 300  # of a server's error message on disk, after redaction
+MAX_TOKEN_EVENTS = 65_536  # token events one response may carry at most (a record line stays under ~1 MB)
+
+
+def max_events_for(max_tokens: int | None) -> int:
+    """How many token events a response may carry before it is cut as oversized: twice what was
+    asked for and some (a server may split a token over events), so a record stays bounded."""
+    return MAX_TOKEN_EVENTS if not max_tokens else min(2 * max_tokens + 64, MAX_TOKEN_EVENTS)
+
+
 ERROR_KEEP = 4096  # of it in memory until then: a secret is redacted whole before the cut
 
 USER_AGENT = "llm-tco-probe/0.1"
@@ -104,9 +113,21 @@ class Target:
 class _Exchange:
     """The state of one request/response on a connection; fed from ``data_received``."""
 
-    __slots__ = ("content_first", "done", "error", "error_kind", "parser", "sent", "text_parts", "token_times", "usage")
+    __slots__ = (
+        "content_first",
+        "deadline",
+        "done",
+        "error",
+        "error_kind",
+        "max_events",
+        "parser",
+        "sent",
+        "text_parts",
+        "token_times",
+        "usage",
+    )
 
-    def __init__(self, want_text: bool):
+    def __init__(self, want_text: bool, max_events: int = MAX_TOKEN_EVENTS):
         self.parser = ResponseParser()
         self.sent = 0.0
         self.token_times: list[float] = []
@@ -116,6 +137,8 @@ class _Exchange:
         self.error_kind: str | None = None
         self.error: str | None = None
         self.text_parts: list[str] | None = [] if want_text else None  # kept only for tokenizer counts
+        self.deadline = float("inf")  # perf_counter time by which the response must be complete
+        self.max_events = max_events
 
     def finish(self, kind: str | None = None, message: str | None = None) -> None:
         if kind and not self.error_kind:
@@ -124,6 +147,11 @@ class _Exchange:
             self.done.set_result(None)
 
     def on_data(self, t: float, data: bytes) -> None:
+        if self.done.done():
+            return
+        if t > self.deadline:  # a flood of small events can keep the loop's own timer waiting
+            self.finish("timeout", f"no complete response within {self.deadline - self.sent:g} s")
+            return
         try:
             events = self.parser.feed(data)
         except OversizedEvent as e:
@@ -176,6 +204,9 @@ class _Exchange:
             if delta.get("reasoning_content") or delta.get("reasoning") or delta.get("tool_calls"):
                 token = True
         if token:
+            if len(self.token_times) >= self.max_events:  # a record holds one time per event: bounded
+                self.finish("oversized_response", f"more than {self.max_events:,} token events in one response")
+                return
             self.token_times.append(t)
             if content and self.content_first is None:
                 self.content_first = t
@@ -252,8 +283,11 @@ class StreamingClient:
         elif conn.transport is not None:
             conn.transport.close()
 
-    async def send(self, path: str, body: bytes, record: Record, t0: float) -> _Exchange | None:
-        """Send one request; fill ``record`` with what was measured. ``t0`` is the run's start."""
+    async def send(
+        self, path: str, body: bytes, record: Record, t0: float, max_tokens: int | None = None
+    ) -> _Exchange | None:
+        """Send one request; fill ``record`` with what was measured. ``t0`` is the run's start;
+        ``max_tokens`` (asked of the server) bounds how many token events one response may carry."""
         try:
             conn = await self._connect()
         except ConnectionRefusedError as e:
@@ -265,9 +299,10 @@ class StreamingClient:
         if record.error_kind:
             record.sent_s = record.end_s = time.perf_counter() - t0
             return None
-        ex = _Exchange(self.want_text)
+        ex = _Exchange(self.want_text, max_events_for(max_tokens))
         conn.exchange = ex
         ex.sent = time.perf_counter()
+        ex.deadline = ex.sent + self.timeout_s
         record.sent_s = ex.sent - t0
         record.schedule_lag_ms = (record.sent_s - record.scheduled_s) * 1e3
         assert conn.transport is not None  # an open connection has its transport

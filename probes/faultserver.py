@@ -19,6 +19,8 @@ as the first token). The path prefix picks a fault:
 ``/f/malformed:K/v1/...`` a ``data:`` line that is not JSON after K tokens
 ``/f/reasoning:K/v1/...`` the first K tokens in ``delta.reasoning_content``
 ``/f/endless/v1/...``     one ``data:`` line that never ends (16 KiB a write, 1 ms apart)
+``/f/flood/v1/...``       small token events, as fast as the socket takes them, for ever
+``/f/chunkline/v1/...``   a chunk-size line that never ends (16 KiB of hex digits a write)
 ``/f/escape/v1/...``      tokens carrying a terminal escape (``ESC[2J``) for even-numbered requests,
                           an HTTP 400 whose plain-text body holds one for odd-numbered ones
 ``/f/oracle/v1/...``      (with ``--oracle FILE.jsonl``) answers each item of a quality set:
@@ -282,6 +284,16 @@ class FaultServer:
         if words is not None:
             n = min(n, len(words))
         w.write(_OK_HEAD)
+        if fault == "flood":  # small token events, as fast as the socket takes them, for ever
+            event = _event({**base, "choices": [{"index": 0, "delta": {"content": "x"}}]})
+            while True:
+                w.write(event * 256)
+                await w.drain()
+        if fault == "chunkline":  # a chunk-size line that never ends
+            while True:
+                w.write(b"f" * 16384)
+                await w.drain()
+                await asyncio.sleep(0.001)
         if fault == "endless":  # a data line that never ends
             w.write(_chunk(b'data: {"x": "'))
             while True:

@@ -137,7 +137,7 @@ class Runner:
         try:
             attempt = record
             while True:
-                ex = await self.client.send(self.endpoint.path, body, attempt, self.t0)
+                ex = await self.client.send(self.endpoint.path, body, attempt, self.t0, max_tokens)
                 if attempt.error_kind == "http_429":
                     record.throttled += 1
                     if record.attempts <= self.plan.retries and self.stop_reason is None:

@@ -26,6 +26,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import regex
+
 from costmodel.io.quality import ITEMS, write_summary
 from costmodel.io.redact import Redactor
 from costmodel.model.base import printable
@@ -37,6 +39,7 @@ from probes.load import install_sigint
 from probes.results import STOP_OUTCOMES, RunWriter, new_run_id, package_versions
 from probes.suites import ABSTAIN
 
+REGEX_TIMEOUT_S = 1.0  # a golden set's pattern against one reply; past it the item is an error
 NUMBER = re.compile(r"-?\d[\d,]*(?:\.\d+)?")
 ABSTAIN_WORDS = (ABSTAIN.lower(), "not in the document", "does not contain", "not stated", "not mentioned")
 
@@ -79,6 +82,7 @@ class Verdict:
     hallucinated: bool | None = None  # abstain items: answered where the document is silent
     schema_valid: bool | None = None  # json items: the reply holds a JSON object
     field_accuracy: float | None = None  # json items: share of the expected fields right
+    error: str | None = None  # the judge could not decide (a regex that ran past its time): an error
 
 
 def judge(reply: str, item: QualityItem) -> Verdict:
@@ -110,8 +114,11 @@ def judge(reply: str, item: QualityItem) -> Verdict:
         return Verdict(_fold(reply) == _fold(item.answer))
     if item.match == "contains":
         return Verdict(_fold(item.answer) in _fold(reply))
-    if item.match == "regex":
-        return Verdict(re.search(item.answer, reply) is not None)
+    if item.match == "regex":  # bounded: a golden set's pattern must not hang the run
+        try:
+            return Verdict(regex.search(item.answer, reply, timeout=REGEX_TIMEOUT_S) is not None)
+        except TimeoutError:
+            return Verdict(False, error=f"regex did not finish within {REGEX_TIMEOUT_S:g} s")
     numbers = NUMBER.findall(reply)
     try:
         return Verdict(
@@ -197,7 +204,7 @@ class QualityRun:
         self._inflight.add(task)
         ex = None
         try:
-            ex = await self.client.send(self.endpoint.path, body, record, t0)
+            ex = await self.client.send(self.endpoint.path, body, record, t0, item.max_tokens)
         except asyncio.CancelledError:
             record.ok, record.error_kind, record.error = False, "interrupted", self.stop_reason or "cancelled"
         finally:
@@ -219,8 +226,8 @@ class QualityRun:
             output_tokens=record.output_tokens,
             ttft_ms=record.ttft_ms,
             e2e_ms=record.e2e_ms,
-            error_kind=record.error_kind,
-            error=record.error,
+            error_kind=record.error_kind if verdict.error is None else "judge_timeout",
+            error=record.error if verdict.error is None else verdict.error,
         )
         self.budget.settle(
             held, prompt_bytes, record.input_tokens, record.output_tokens, record.error_kind == "interrupted"

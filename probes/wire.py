@@ -48,6 +48,7 @@ class ResponseParser:
     _cr: bool = False  # the last payload ended in a CR that may start a CRLF
 
     MAX_BODY = 64 * 1024
+    MAX_CHUNK_LINE = 4096  # a chunk size is a few hex digits and maybe an extension
     MAX_EVENT = 4 * 1024 * 1024  # no token chunk comes near it; an endless line must not grow without bound
 
     def feed(self, data: bytes) -> list[SseEvent]:
@@ -90,6 +91,8 @@ class ResponseParser:
                 if self._remaining is None:  # expecting a chunk-size line
                     end = self._buf.find(b"\r\n")
                     if end < 0:
+                        if len(self._buf) > self.MAX_CHUNK_LINE:
+                            raise WireError(f"a chunk-size line longer than {self.MAX_CHUNK_LINE} bytes")
                         break
                     size_text = bytes(self._buf[:end]).split(b";")[0].strip()
                     try:

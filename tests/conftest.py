@@ -345,13 +345,33 @@ CATALOG_FIELDS = ("memory", "bandwidth", "bf16_tflops", "tdp")
 def fuzz_case(rng) -> tuple[str, list[str], dict[str, str]]:
     """One hostile case for ``tco evaluate --json`` of the default scenario: (kind, extra argv, files
     to write first as name -> text, where ``{dir}`` in argv is the folder they go in)."""
-    kind = rng.choice(["set", "set", "set", "set2", "file", "catalog", "option"])
+    kind = rng.choice(["set", "set", "set", "set2", "file", "catalog", "option", "alias"])
     if kind in ("set", "set2"):
         n = 1 if kind == "set" else 2
         argv = []
         for _ in range(n):
             argv += ["--set", f"{rng.choice(FUZZ_FIELDS)}={rng.choice(HOSTILE)}"]
         return kind, argv, {}
+    if kind == "alias":  # billion laughs: in the scenario, under an x- key, in a catalog, inside --set
+        where = rng.choice(["scenario", "x-key", "catalog", "set", "self"])
+        bomb = "".join(
+            f"x-l{i}: &l{i} [{', '.join([f'*l{i - 1}'] * 9) if i else ', '.join(['lol'] * 9)}]\n"
+            for i in range(rng.randrange(6, 10))
+        )
+        if where == "set":
+            return kind, ["--set", "title=&a [*a]" if rng.random() < 0.5 else "title=&a [1, [*a]]"], {}
+        text = FINTECH.read_text(encoding="utf-8")
+        if where == "catalog":
+            catalog = {
+                f"catalog/{p.name}": p.read_text(encoding="utf-8") for p in (ROOT / "data" / "catalog").glob("*.yaml")
+            }
+            catalog["catalog/gpus.yaml"] = bomb + catalog["catalog/gpus.yaml"]
+            return kind, ["--catalog", "{dir}/catalog"], catalog
+        if where == "self":
+            return kind, ["{dir}/s.yaml"], {"s.yaml": "x-a: &a [*a]\n" + text}
+        if where == "scenario":
+            text = text.replace("title:", f"notes: *l{bomb.count(chr(10)) - 1}\ntitle:", 1)
+        return kind, ["{dir}/s.yaml"], {"s.yaml": bomb + text}
     if kind == "option":
         flag = rng.choice(["--seed", "--draws"])
         return kind, [flag, rng.choice(["-1", "0", "abc", "1e9", "99999999999999999999", "3"])], {}

@@ -204,7 +204,7 @@ class LevelSummary(_NoNaN):
     def _physical(cls, v: Any, info: ValidationInfo) -> Any:
         """A summary someone edited (or a bug wrote) must still describe requests that could happen."""
         name = info.field_name or ""
-        if not isinstance(v, int | float) or isinstance(v, bool) or name.startswith("schedule_lag"):
+        if not isinstance(v, int | float) or isinstance(v, bool) or "_lag_" in name:  # lags: timer jitter, ±
             return v
         if name.endswith("_ms"):
             bound, low = MAX_LATENCY_MS, MIN_LATENCY_MS

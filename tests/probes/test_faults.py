@@ -597,3 +597,30 @@ def test_a_killed_quality_run_is_recovered(server, tmp_path):
     summary = pd.read_csv(run_dir / "summary.csv")
     items = (run_dir / "items.jsonl").read_text().splitlines()
     assert summary.loc[(summary["suite"] == "all") & (summary["item_class"] == "all"), "n"].iloc[0] == len(items) - 1
+
+
+@pytest.mark.parametrize(
+    ("fault", "output_tokens", "kinds"),
+    [
+        ("flood", 8, {"oversized_response"}),  # more events than asked for: cut, the record stays small
+        ("flood", 100_000, {"timeout", "oversized_response"}),  # a flood ends at the timeout or the cap
+        ("chunkline", 8, {"malformed_http"}),  # a chunk-size line that never ends is not buffered
+    ],
+)
+def test_hostile_streams_end_bounded(server, tmp_path, fault, output_tokens, kinds):
+    """Each ends in its stated error with a small record; the timeout holds within half of itself
+    (``bench/worst_case.py`` prints how close it comes: the goal is 10 %)."""
+    timeout = 1.0
+    run_dir, records, _, _ = run(
+        server,
+        tmp_path,
+        endpoint=Endpoint(base_url=f"{server}/f/{fault}/v1", model="fault-model"),
+        requests=2,
+        levels=(1,),
+        output_tokens=output_tokens,
+        timeout_s=timeout,
+    )
+    assert set(records["error_kind"]) <= kinds, records["error"].tolist()
+    assert ((records["end_s"] - records["sent_s"]) <= timeout * 1.5).all()
+    longest = max(len(line) for line in (run_dir / "requests.jsonl").read_text().splitlines())
+    assert longest < 1_000_000 if output_tokens > 1000 else longest < 20_000, longest

@@ -58,7 +58,7 @@ def test_finalize_rebuilds_a_crashed_run(tmp_path):
     result = tco("probe", "--finalize", str(run))
     assert result.returncode == 0, result.stderr
     assert f"{len(lines)} records" in result.stderr and "1 unreadable line(s) dropped" in result.stderr
-    assert read_manifest(run).status == "interrupted"
+    assert read_manifest(run).status == "recovered"
     assert summary_csv(read_summary(run)) == (EXAMPLE_RUN / "summary.csv").read_text()  # the same figures
 
 
