@@ -13,10 +13,10 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pandas as pd
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from costmodel.io.probe_run import MANIFEST, REQUESTS, ProbeRunError, manifest_json, write_atomic, write_summary
 from costmodel.model.probe_run import FORMAT, LevelMeta, PlanPrices, ProbeManifest, RequestRecord
@@ -34,9 +34,11 @@ class Finalized:
     status: str
 
 
-def read_request_lines(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
-    """Every complete, valid record; and how many lines were not (a cut-off last line)."""
-    path = run_dir / REQUESTS
+M = TypeVar("M", bound=BaseModel)
+
+
+def read_lines(path: Path, model: type[M]) -> tuple[list[M], int]:
+    """Every complete, valid line of a JSONL run file; and how many were not (a cut-off last line)."""
     if not path.is_file():
         raise ProbeRunError(f"{path}: missing; nothing to rebuild from")
     rows, dropped = [], 0
@@ -44,10 +46,27 @@ def read_request_lines(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
         if not line.strip():
             continue
         try:
-            rows.append(RequestRecord.model_validate_json(line).model_dump())
+            rows.append(model.model_validate_json(line))
         except ValidationError:
             dropped += 1
     return rows, dropped
+
+
+def read_request_lines(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
+    """Every complete, valid record; and how many lines were not (a cut-off last line)."""
+    rows, dropped = read_lines(run_dir / REQUESTS, RequestRecord)
+    return [r.model_dump() for r in rows], dropped
+
+
+def old_manifest(run_dir: Path) -> dict[str, Any]:
+    """The manifest as the run left it (read as JSON: it may be of an older format)."""
+    path = run_dir / MANIFEST
+    try:
+        return dict(json.loads(path.read_text(encoding="utf-8")))
+    except FileNotFoundError:
+        raise ProbeRunError(f"{path}: missing; a run folder needs the manifest it started with") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ProbeRunError(f"{path}: unreadable ({e})") from None
 
 
 def _levels_from_records(records: pd.DataFrame, plan: dict[str, Any], known: list[dict[str, Any]]) -> list[dict]:
@@ -81,12 +100,7 @@ def _levels_from_records(records: pd.DataFrame, plan: dict[str, Any], known: lis
 def finalize(run_dir: Path) -> Finalized:
     """Rewrite ``summary.csv`` and ``manifest.json`` (format :data:`FORMAT`) from the records."""
     path = run_dir / MANIFEST
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProbeRunError(f"{path}: missing; a run folder needs the manifest it started with") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ProbeRunError(f"{path}: unreadable ({e})") from None
+    old = old_manifest(run_dir)
     rows, dropped = read_request_lines(run_dir)
     records = pd.DataFrame(rows)
     plan = old.get("plan", {})
@@ -138,23 +152,8 @@ def finalize_quality(run_dir: Path) -> Finalized:
     from probes.quality import summarize as summarize_items
 
     path = run_dir / MANIFEST
-    try:
-        old = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ProbeRunError(f"{path}: missing; a run folder needs the manifest it started with") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
-        raise ProbeRunError(f"{path}: unreadable ({e})") from None
-    items = run_dir / ITEMS
-    if not items.is_file():
-        raise ProbeRunError(f"{items}: missing; nothing to rebuild from")
-    records, dropped = [], 0
-    for line in items.read_text(encoding="utf-8", errors="replace").splitlines():
-        if not line.strip():
-            continue
-        try:
-            records.append(ItemRecord.model_validate_json(line))
-        except ValidationError:
-            dropped += 1
+    old = old_manifest(run_dir)
+    records, dropped = read_lines(run_dir / ITEMS, ItemRecord)
     prices = old.get("prices") or {}
     budget = Budget(prices.get("usd_per_m_input"), prices.get("usd_per_m_output"))
     summary = summarize_items(records, budget)

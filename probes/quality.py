@@ -94,9 +94,9 @@ def judge(reply: str, item: QualityItem) -> Verdict:
     >>> judge("It is 12.55 dollars.", item).correct, judge("1,250", item).correct
     (True, False)
     >>> judge("I cannot say: NOT IN DOCUMENT", QualityItem(id="b", prompt="p", answer="", match="abstain"))
-    Verdict(correct=True, hallucinated=False, schema_valid=None, field_accuracy=None)
+    Verdict(correct=True, hallucinated=False, schema_valid=None, field_accuracy=None, error=None)
     >>> judge('{"a": 1, "b": "X"}', QualityItem(id="c", prompt="p", answer='{"a": 1, "b": "y"}', match="json"))
-    Verdict(correct=False, hallucinated=None, schema_valid=True, field_accuracy=0.5)
+    Verdict(correct=False, hallucinated=None, schema_valid=True, field_accuracy=0.5, error=None)
     """
     if item.match == "abstain":
         abstained = any(w in reply.casefold() for w in ABSTAIN_WORDS)

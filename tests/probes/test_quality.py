@@ -242,7 +242,10 @@ def test_a_perfect_oracle_scores_every_suite_full(suite, tmp_path, items_file):
     assert (total.n, total.correct, total.errors) == (30, 30, 0)
 
 
-def test_budget_keeps_the_bill_under_the_limit(oracle, items_file, tmp_path):
+@pytest.mark.parametrize("streams", [1, 16, 64, 256])
+def test_budget_keeps_the_bill_under_the_limit(oracle, items_file, tmp_path, streams):
+    """The bundled suites' long contexts (hard items run to thousands of tokens) at 1 to 256 items
+    in flight: the bill the server counts stays under the limit."""
     limit = 0.05
     before = stats(oracle)
     result = quality(
@@ -251,7 +254,7 @@ def test_budget_keeps_the_bill_under_the_limit(oracle, items_file, tmp_path):
         "--dataset",
         str(items_file),
         "--concurrency",
-        "16",
+        str(streams),
         "--max-cost-usd",
         str(limit),
         "--price-in",
