@@ -35,6 +35,7 @@ from costmodel.model.endpoint import Endpoint
 from costmodel.model.quality import FORMAT, ClassSummary, ItemRecord, QualityItem, QualityManifest, wilson_interval
 from probes.budget import Budget
 from probes.client import Record, StreamingClient, Target, run_async, streamed_body
+from probes.errors import ProbeWriteError
 from probes.load import install_sigint
 from probes.results import STOP_OUTCOMES, RunWriter, new_run_id, package_versions
 from probes.suites import ABSTAIN
@@ -303,6 +304,10 @@ def score(
         host={"platform": platform.platform(), "cpus": os.cpu_count()},
     )
     writer.save_manifest()
+    if writer.failed is not None:  # not even the manifest: send nothing
+        raise ProbeWriteError(
+            f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed}); nothing sent"
+        )
     client = StreamingClient(Target.from_url(endpoint.base_url, key), timeout_s=timeout_s, want_text=True)
     run = QualityRun(endpoint, items, writer, client, budget, concurrency, on_item)
     with contextlib.suppress(KeyboardInterrupt):
@@ -318,6 +323,11 @@ def score(
         spent_usd=budget.spent_usd if budget.priced else None,
         failure=run.failure,
     )
+    if writer.failed is not None:
+        raise ProbeWriteError(
+            f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed}); the run stopped. "
+            f"Every whole line written is kept: free space, then run 'tco quality --finalize {writer.run_dir}'"
+        )
     return writer.run_dir
 
 

@@ -29,6 +29,7 @@ from probes import prompts as prompt_mod
 from probes.budget import Budget
 from probes.client import Record, StreamingClient, Target, run_async
 from probes.endpoint import count_prompt_tokens, preflight
+from probes.errors import ProbeWriteError
 from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan
 from probes.results import (
     STOP_OUTCOMES,
@@ -282,10 +283,6 @@ def probe(
             f"Every whole line written is kept: free space, then run 'tco probe --finalize {writer.run_dir}'"
         )
     return writer.run_dir
-
-
-class ProbeWriteError(RuntimeError):
-    """The run folder could not be written (a full disk, a file size limit)."""
 
 
 def finish(

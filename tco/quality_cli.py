@@ -107,6 +107,7 @@ def register(app: typer.Typer, fail) -> None:
             return
         from costmodel.io.files import InputError
         from costmodel.io.quality import read_manifest, read_summary
+        from probes.errors import ProbeWriteError
         from probes.quality import score
         from probes.suites import SUITES, VERSION, generate
         from tco.probe_cli import BadOption, endpoint_of, exit_if_stopped, price_pair, stdout_console
@@ -166,6 +167,9 @@ def register(app: typer.Typer, fail) -> None:
                     timeout_s=timeout,
                     on_item=on_item,
                 )
+        except ProbeWriteError as e:
+            err.print(Text.assemble(("error: ", "bold red"), str(e)), soft_wrap=True)
+            raise typer.Exit(1) from None
         except (InputError, BadOption, ValueError) as e:
             fail(e)
         print_quality(run_dir, stdout_console())

@@ -624,3 +624,27 @@ def test_hostile_streams_end_bounded(server, tmp_path, fault, output_tokens, kin
     assert ((records["end_s"] - records["sent_s"]) <= timeout * 1.5).all()
     longest = max(len(line) for line in (run_dir / "requests.jsonl").read_text().splitlines())
     assert longest < 1_000_000 if output_tokens > 1000 else longest < 20_000, longest
+
+
+@pytest.mark.parametrize(("limit", "said"), [(600, "nothing sent"), (4096, "tco quality --finalize")])
+def test_a_quality_run_on_a_full_disk_is_one_line(server, tmp_path, limit, said):
+    """Writes capped (a full disk): before the manifest is even written nothing is sent; later, the
+    run stops and names --finalize. One line, exit 1, never a traceback."""
+    import resource
+
+    def small_files() -> None:
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    done = subprocess.run(
+        [sys.executable, "-m", "tco", "quality", "--base-url", f"{server}/v1", "--model", "fault-model"]
+        + ["--limit", "100", "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        preexec_fn=small_files,
+        env={**os.environ, "COLUMNS": "300"},
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert said in " ".join(done.stderr.split())
