@@ -637,8 +637,10 @@ def test_a_quality_run_on_a_full_disk_is_one_line(server, tmp_path, limit, said)
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
     done = subprocess.run(
-        [sys.executable, "-m", "tco", "quality", "--base-url", f"{server}/v1", "--model", "fault-model"]
-        + ["--limit", "100", "--out", str(tmp_path)],
+        [
+            *(sys.executable, "-m", "tco", "quality", "--base-url", f"{server}/v1", "--model", "fault-model"),
+            *("--limit", "100", "--out", str(tmp_path)),
+        ],
         cwd=ROOT,
         capture_output=True,
         text=True,
