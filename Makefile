@@ -54,6 +54,7 @@ bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/worst_case.py
 	$(BIN)/python bench/fuzz.py
 	$(BIN)/python bench/claims.py
+	$(BIN)/python bench/hostile_servers.py
 
 # The long fuzz runs: 600 hostile CLI cases, and every face over 600 generated scenarios.
 FUZZ_CASES ?= 600

@@ -609,7 +609,7 @@ def test_a_killed_quality_run_is_recovered(server, tmp_path):
 )
 def test_hostile_streams_end_bounded(server, tmp_path, fault, output_tokens, kinds):
     """Each ends in its stated error with a small record; the timeout holds within half of itself
-    (``bench/worst_case.py`` prints how close it comes: the goal is 10 %)."""
+    (``bench/hostile_servers.py`` prints how close it comes: the goal is 10 %)."""
     timeout = 1.0
     run_dir, records, _, _ = run(
         server,
