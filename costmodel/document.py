@@ -51,8 +51,8 @@ def _finite(x: SupportsFloat | None) -> float | None:
 
 
 def _finite_list(values: Iterable[SupportsFloat | None]) -> list[float]:
-    """Plot and table data: non-finite numbers (no GPUs: no utilisation) become 0 only in counts
-    of money; elsewhere the builder refuses them, so no face draws a NaN."""
+    """Plot and table data with no NaN for a face to draw: a figure the engine has no finite value
+    for (the utilisation of a month with no GPUs) reads 0."""
     return [v if (v := _finite(x)) is not None else 0.0 for x in values]
 
 

@@ -30,8 +30,15 @@ class Finalized:
     run_dir: Path
     records: int
     dropped_lines: int
-    levels: int
+    levels: int  # load levels (a probe run) or request classes (a quality run)
     status: str
+    kind: str = "probe"
+
+    def said(self) -> str:
+        """What was rebuilt, in one line."""
+        counted = f"{self.records} records, {self.levels} levels" if self.kind == "probe" else f"{self.records} items"
+        dropped = f"; {self.dropped_lines} unreadable line(s) dropped" if self.dropped_lines else ""
+        return f"rebuilt {self.run_dir}: {counted}, status {self.status}{dropped}"
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -169,4 +176,4 @@ def finalize_quality(run_dir: Path) -> Finalized:
     write_quality_summary(run_dir, summary)
     write_atomic(path, manifest.model_dump_json(indent=2) + "\n")
     remove_leftovers(run_dir)
-    return Finalized(run_dir, len(records), dropped, len({r.item_class for r in records}), status)
+    return Finalized(run_dir, len(records), dropped, len({r.item_class for r in records}), status, "quality")

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -15,9 +16,12 @@ from costmodel import paths
 from costmodel.io.probe_run import read_manifest, read_summary
 from costmodel.text import MISSING, percent, yes_no
 from tco import endpoint_options as opt
+from tco.console import err, out, protect  # every line printed goes through the redaction
+
+if TYPE_CHECKING:
+    from probes.finalize import Finalized
 
 SLO_KEY = re.compile(r"^(ttft|ttft_content|itl|tpot|e2e)_p(50|90|95|99)$")
-from tco.console import err, out, protect  # noqa: E402 - every line printed goes through the redaction
 
 
 class BadOption(ValueError):
@@ -46,6 +50,17 @@ def endpoint_of(endpoint_file: Path | None, base_url: str | None, model: str | N
         ep = validate(Endpoint, {"base_url": base_url, "model": model, **fields}, "command line")
     protect([ep.api_key()], [ep.base_url])
     return ep
+
+
+def recover(rebuild: Callable[[Path], Finalized], run_dir: Path, fail: Callable[[Exception], None]) -> None:
+    """``--finalize``: rebuild a run folder (probe or quality) and say what was rebuilt; a folder that
+    is not a run is one line, exit 2."""
+    from costmodel.io.probe_run import ProbeRunError
+
+    try:
+        err.print(rebuild(run_dir).said())
+    except ProbeRunError as e:
+        fail(e)
 
 
 def price_pair(price_in: float | None, price_out: float | None) -> tuple[float, float] | None:
@@ -214,23 +229,16 @@ def register(app: typer.Typer, fail) -> None:
     ) -> None:
         """Measure an OpenAI-compatible endpoint under load: TTFT, ITL, TPOT, e2e, throughput, errors."""
         if finalize is not None:
-            from costmodel.io.probe_run import ProbeRunError
             from probes.finalize import finalize as rebuild
 
-            try:
-                done = rebuild(finalize)
-            except ProbeRunError as e:
-                fail(e)
-            dropped = f"; {done.dropped_lines} unreadable line(s) dropped" if done.dropped_lines else ""
-            err.print(
-                f"rebuilt {finalize}: {done.records} records, {done.levels} levels, status {done.status}{dropped}"
-            )
+            recover(rebuild, finalize, fail)
             print_summary(finalize, stdout_console())
             return
         from costmodel.io.files import InputError
         from costmodel.model.endpoint import GpuRef
+        from probes.errors import ProbeWriteError
         from probes.load import LoadPlan
-        from probes.run import ProbeWriteError, probe
+        from probes.run import probe
 
         try:
             hardware = (

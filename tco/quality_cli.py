@@ -91,17 +91,12 @@ def register(app: typer.Typer, fail) -> None:
         interval, hallucination, schema-valid and field-accuracy rates, tokens and cost; every item written
         as it ends."""
         if finalize is not None:
-            from costmodel.io.probe_run import ProbeRunError
             from costmodel.io.quality import read_summary as read_quality_summary
             from probes.finalize import finalize_quality
             from probes.quality import accuracy_text
+            from tco.probe_cli import recover
 
-            try:
-                done = finalize_quality(finalize)
-            except ProbeRunError as e:
-                fail(e)
-            dropped = f"; {done.dropped_lines} unreadable line(s) dropped" if done.dropped_lines else ""
-            err.print(f"rebuilt {finalize}: {done.records} items, status {done.status}{dropped}")
+            recover(finalize_quality, finalize, fail)
             for line in accuracy_text(read_quality_summary(finalize)):
                 err.print(line)
             return

@@ -226,6 +226,20 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def start_dashboard(log: Path, *extra: str, new_session: bool = False) -> tuple[subprocess.Popen, int]:
+    """``tco dashboard`` as a user starts it, on a free port, its output (and its kernels') in ``log``."""
+    port = free_port()
+    with log.open("wb") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tco", "dashboard", "--port", str(port), "--no-browser", *extra],
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=new_session,
+        )
+    return proc, port
+
+
 def start_fault_server(*args: str) -> tuple[subprocess.Popen, str]:
     """``probes.faultserver`` as its own process on a free loopback port; (process, base URL)."""
     port = free_port()

@@ -19,7 +19,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, start_dashboard
 
 
 def _wait(predicate, what: str, timeout: float = 90.0, proc: subprocess.Popen | None = None) -> None:
@@ -87,14 +87,7 @@ def test_supervise_ends_orphans_in_their_own_session(tmp_path):
 
 
 def test_sigterm_to_the_dashboard_leaves_no_process(tmp_path):
-    port = free_port()
-    with (tmp_path / "voila.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tco", "dashboard", "--port", str(port), "--no-browser"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, port = start_dashboard(tmp_path / "voila.log")
     try:
         _wait(lambda: _listening(port), "port", proc=proc)
         # a page load starts a kernel (Voila streams the page while the kernel runs the notebook)
@@ -114,14 +107,7 @@ def test_sigterm_to_the_dashboard_leaves_no_process(tmp_path):
 
 
 def test_a_closed_pages_kernel_is_culled(tmp_path):
-    port = free_port()
-    with (tmp_path / "voila.log").open("wb") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tco", "dashboard", "--port", str(port), "--no-browser", "--cull-idle-s", "3"],
-            cwd=ROOT,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
+    proc, port = start_dashboard(tmp_path / "voila.log", "--cull-idle-s", "3")
     try:
         _wait(lambda: _listening(port), "port", proc=proc)
         page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=120).read().decode()  # whole page

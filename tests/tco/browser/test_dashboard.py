@@ -7,15 +7,13 @@ import os
 import re
 import signal
 import socket
-import subprocess
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT, free_port
+from tests.conftest import start_dashboard
 
 # four live figures from the controls, the Monte Carlo cost ranges, the tornado, a capacity
 # frontier for each self-hosted option of the default scenario (fintech-rag) the roofline models,
@@ -36,16 +34,8 @@ ARGS = [
 
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory, chromium):
-    port = free_port()
     log = tmp_path_factory.mktemp("voila") / "voila.log"  # Voila's and its kernels' stderr, shown on failure
-    with log.open("wb") as sink:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "tco", "dashboard", "--port", str(port), "--no-browser"],
-            cwd=ROOT,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    proc, port = start_dashboard(log, new_session=True)
     url = f"http://127.0.0.1:{port}/"
     deadline = time.monotonic() + 60
     while True:  # wait for the port, not the page: each request to / starts a kernel
