@@ -30,7 +30,8 @@ from openpyxl.workbook.defined_name import DefinedName
 from costmodel import document
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
-from costmodel.engine.costing import member_cost
+from costmodel.engine.costing import member_cost, member_view
+from costmodel.engine.router import confusion
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document, MonteCarlo
 from costmodel.model.scenario import ApiOption, ExtraCost, HybridOption, OwnedOption, RentedOption, RouterOption
@@ -70,7 +71,24 @@ class Inputs:
         self.ws.cell(r, 3, unit)
         self.ws.cell(r, 4, source)
         self.wb.defined_names[name] = DefinedName(name, attr_text=f"inputs!$B${r}")
+        self.names[name] = name
         return name
+
+    def derive(self, name: str, formula: str, unit: str, how: str, fmt: str = DECIMAL) -> str:
+        """Write a named figure computed from other inputs (a formula, not filled like an input)."""
+        self.row += 1
+        r = self.row
+        self.ws.cell(r, 1, name)
+        self.ws.cell(r, 2, formula).number_format = fmt
+        self.ws.cell(r, 3, unit)
+        self.ws.cell(r, 4, f"derived: {how}")
+        self.wb.defined_names[name] = DefinedName(name, attr_text=f"inputs!$B${r}")
+        self.names[name] = name
+        return name
+
+    def once(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL) -> str:
+        """An input written the first time it is asked for."""
+        return self.names.get(name) or self.add(name, value, unit, source, fmt)
 
 
 @dataclass
@@ -125,7 +143,7 @@ class Book:
         sh.add("tokens", lambda r, m, sh=sh: f"={sh.ref('requests', r)}*(input_tokens+output_tokens)", INTEGER)
         return sh
 
-    def close(self, sh: Sheet, p: str, cashflow, lines: list[tuple[ExtraCost, str | None]] | None) -> None:
+    def close(self, sh: Sheet, p: str, cashflow, lines: list[tuple[str, ExtraCost, str | None]] | None) -> None:
         """Extra cost lines (each with the named share of requests it applies to, None: all),
         cache lookups, then total, cumulative, discount factor and the NPV, total and tokens
         served cells (named ``npv_<option>``). ``lines`` None: a router member's share sheet,
@@ -261,7 +279,7 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
                 hybrid=o,
             )
             overflow_to(o.overflow, "api")
-        book.close(sh, p, result.cashflow, lines=[(e, None) for e in o.extra_costs])
+        book.close(sh, p, result.cashflow, lines=[(e.name, e, None) for e in o.extra_costs])
         sheets[o.name] = sh
 
     _summary(summary_ws, doc, sheets)
@@ -275,8 +293,18 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
     return path
 
 
-def _api_columns(sh: Sheet, inp: Inputs, p: str, o: ApiOption, price, header: str, share: str | None) -> None:
-    """What an API bills per month: requests reaching it x price trend x tokens x prices."""
+def _api_columns(
+    sh: Sheet,
+    inp: Inputs,
+    p: str,
+    o: ApiOption,
+    price,
+    header: str,
+    share: str | None,
+    tokens: tuple[str, str] = ("input_tokens", "output_tokens"),
+) -> None:
+    """What an API bills per month: requests reaching it x price trend x tokens x prices (``tokens``:
+    the named input and output tokens per request, a router member's own)."""
     names = {}
     for field_name, value in (("input", price.input), ("cached_input", price.cached_input), ("output", price.output)):
         names[field_name] = f"{p}_{field_name}"
@@ -299,8 +327,8 @@ def _api_columns(sh: Sheet, inp: Inputs, p: str, o: ApiOption, price, header: st
             PERCENT,
         )
     per_request = (
-        f"(input_tokens*((1-cached_input_share)*{names['input']}+cached_input_share*"
-        f"{names['cached_input']})+output_tokens*{names['output']})/1000000*(1-batch_share*{disc})"
+        f"({tokens[0]}*((1-cached_input_share)*{names['input']}+cached_input_share*"
+        f"{names['cached_input']})+{tokens[1]}*{names['output']})/1000000*(1-batch_share*{disc})"
     )
 
     def formula(r, m, sh=sh):
@@ -480,29 +508,28 @@ def _self_hosted_columns(
     )
 
 
-def _extra_columns(sh: Sheet, inp: Inputs, p: str, lines: list[tuple[ExtraCost, str | None]]) -> None:
-    """One column per extra cost line; a line paid per request or per token applies to ``share``
-    (a named input: the share of requests of a router's members carrying it), else to all."""
-    for e, share in lines:
-        name = inp.names.get(f"{p}_{_slug(e.name)}") or inp.add(
-            f"{p}_{_slug(e.name)}", e.usd, f"USD per {e.per}", e.source, MONEY
-        )
+def _extra_columns(sh: Sheet, inp: Inputs, p: str, lines: list[tuple[str, ExtraCost, str | None]]) -> None:
+    """One column per extra cost line (header, line, share); a line paid per request or per token
+    applies to ``share`` (a named figure: the share of requests of a router's members carrying it),
+    else to all."""
+    for header, e, share in lines:
+        name = inp.once(f"{p}_{_slug(header)}", e.usd, f"USD per {e.per}", e.source, MONEY)
         scale = f"*{share}" if share else ""
         if e.per == "month":
-            sh.add(e.name, lambda r, m, name=name: f"={name}", cost=True)
+            sh.add(header, lambda r, m, name=name: f"={name}", cost=True)
         elif e.per == "one-off":
             sh.add(
-                e.name, lambda r, m, name=name, e=e, sh=sh: f"=IF({sh.ref('month', r)}={e.month},{name},0)", cost=True
+                header, lambda r, m, name=name, e=e, sh=sh: f"=IF({sh.ref('month', r)}={e.month},{name},0)", cost=True
             )
         elif e.per == "request":
             sh.add(
-                e.name,
+                header,
                 lambda r, m, name=name, sh=sh, scale=scale: f"={sh.ref('model requests', r)}*{name}{scale}",
                 cost=True,
             )
         else:
             sh.add(
-                e.name,
+                header,
                 lambda r, m, name=name, sh=sh, scale=scale: (
                     f"={sh.ref('model requests', r)}*(input_tokens+output_tokens)/1000000*{name}{scale}"
                 ),
@@ -510,51 +537,161 @@ def _extra_columns(sh: Sheet, inp: Inputs, p: str, lines: list[tuple[ExtraCost, 
             )
 
 
+def _class_inputs(inp: Inputs, sc) -> dict[str, tuple[str, str, str]]:
+    """Per request class: its share, input and output tokens as named figures. Tokens a class
+    states are inputs; the others take what keeps the workload's means (derived)."""
+    classes = sc.workload.classes
+    out: dict[str, tuple[str, str, str]] = {}
+    for c in classes:
+        cs = _slug(c.name)
+        share = inp.once(f"class_{cs}_share", c.share, "fraction of requests", "workload.request_classes", PERCENT)
+        out[c.name] = (share, "", "")
+    for i, (attr, mean) in enumerate(
+        (("input_tokens_per_request", "input_tokens"), ("output_tokens_per_request", "output_tokens"))
+    ):
+        stated = [c for c in classes if getattr(c, attr) is not None]
+        free = [c for c in classes if getattr(c, attr) is None]
+        names = {}
+        for c in stated:
+            names[c.name] = inp.once(
+                f"class_{_slug(c.name)}_{mean}",
+                getattr(c, attr),
+                "tokens/request",
+                "workload.request_classes",
+                INTEGER,
+            )
+        if free:
+            given = "".join(f"-{out[c.name][0]}*{names[c.name]}" for c in stated)
+            rest = "+".join(out[c.name][0] for c in free)
+            formula = f"=({mean}{given})/({rest})"
+            for c in free:
+                names[c.name] = inp.names.get(f"class_{_slug(c.name)}_{mean}") or inp.derive(
+                    f"class_{_slug(c.name)}_{mean}",
+                    formula,
+                    "tokens/request",
+                    "the rest of the workload's mean",
+                    INTEGER,
+                )
+        for c in classes:
+            share, tin, tout = out[c.name]
+            out[c.name] = (share, names[c.name], tout) if i == 0 else (share, tin, names[c.name])
+    return out
+
+
+def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices) -> None:
+    """The classifier's line: every request reaching a model is classified (an api classifier at
+    its tokens and the catalog's price, following the API price trend)."""
+    k = o.classifier
+    if k is None or k.kind == "labelled":
+        return
+    r = _slug(o.name)
+    if k.kind == "api":
+        assert k.api_provider and k.api_model
+        price = prices[(k.api_provider, k.api_model)]
+        pin = inp.add(f"{r}_classifier_input_price", float(price.input), "USD/1M tokens", price.input.source, MONEY)
+        pout = inp.add(f"{r}_classifier_output_price", float(price.output), "USD/1M tokens", price.output.source, MONEY)
+        pt = inp.add(f"{r}_classifier_prompt_tokens", k.prompt_tokens or 0.0, "tokens/request", k.source, INTEGER)
+        at = inp.add(f"{r}_classifier_answer_tokens", k.answer_tokens or 0.0, "tokens/request", k.source, INTEGER)
+        rate = inp.derive(
+            f"{r}_classifier_usd_per_request",
+            f"=({pt}*{pin}+{at}*{pout})/1000000",
+            "USD/request",
+            "prompt and answer tokens at the classifier model's prices",
+            '"$"#,##0.000000',
+        )
+        trend = "*(1-api_price_decline)^({month}/12)"
+    else:
+        rate = inp.add(
+            f"{r}_classifier_usd_per_request", k.usd_per_request or 0.0, "USD/request", k.source, '"$"#,##0.000000'
+        )
+        trend = ""
+    monthly = inp.add(f"{r}_classifier_usd_per_month", k.usd_per_month, "USD/month", k.source, MONEY)
+    sh.add(
+        "classifier",
+        lambda row, m: f"={sh.ref('model requests', row)}*{rate}{trend.format(month=sh.ref('month', row))}+{monthly}",
+        cost=True,
+    )
+
+
 def _router_columns(
     book: Book, sh: Sheet, o: RouterOption, ev: Evaluation, prepared
-) -> list[tuple[ExtraCost, str | None]]:
-    """A router's sheet: each member used, on its share of requests (a named input), then the
-    members' extra cost lines once each. An API member bills on this sheet; a fleet member gets
-    its own share sheet (``cf <router>.<member>``) whose total this sheet takes; a hybrid member's
-    cost is the engine's (marked ``(engine)``: its hour-by-hour split has no closed form)."""
+) -> list[tuple[str, ExtraCost, str | None]]:
+    """A router's sheet: each member used on the requests it receives, then the classifier and the
+    members' extra cost lines (once per provider, or once if shared). A member's share and tokens
+    are figures derived from the class shares, the classes' tokens and the classifier's confusion
+    matrix (inputs), along the routes the engine chose. An API member bills on this sheet; a fleet
+    member gets its own share sheet (``cf <router>.<member>``) whose total this sheet takes; a hybrid
+    member's cost is the engine's (marked ``(engine)``: its hour-by-hour split has no closed form)."""
     sc, inp = ev.scenario, book.inp
     routing = ev.option(o.name).routing
     assert routing is not None  # a router's result carries its routes
-    shares = routing.shares(sc)
+    r = _slug(o.name)
+    classes = _class_inputs(inp, sc)
+    matrix = confusion(o, sc)
+    k = o.classifier
+    how = k.source if k is not None else "no classifier: one class"
+    conf = {
+        (t, p): inp.add(f"{r}_confusion_{_slug(t)}_{_slug(p)}", matrix[t][p], "share of the true class", how, PERCENT)
+        for t in matrix
+        for p in matrix[t]
+    }
+    _classifier_column(sh, inp, o, prepared.catalog.api_prices if prepared.catalog is not None else {})
     names = {}
-    cost = member_cost(o.name, sc, prepared)
-    for member, share in shares.items():
-        classes = ", ".join(c for c, m in routing.routes.items() if m == member)
-        names[member] = inp.add(
-            f"{_slug(o.name)}_share_{_slug(member)}",
-            share,
+    cost = member_cost(o, sc, prepared)
+    for member, mix in routing.mixes.items():
+        predicted = [p for p, m in routing.routes.items() if m == member]
+        terms = [(classes[t][0], conf[(t, p)], t) for p in predicted for t in matrix]
+        names[member] = inp.derive(
+            f"{r}_share_{_slug(member)}",
+            "=" + "+".join(f"{a}*{b}" for a, b, _ in terms),
             "fraction of requests",
-            f"router routes: {classes}",
+            f"class shares x confusion along the routes ({', '.join(predicted)} -> {member})",
             PERCENT,
+        )
+        tin, tout = (
+            inp.derive(
+                f"{r}_{_slug(member)}_{what}",
+                "=(" + "+".join(f"{a}*{b}*{classes[t][i]}" for a, b, t in terms) + f")/{names[member]}",
+                "tokens/request",
+                "mean tokens of the true classes the member receives",
+                INTEGER,
+            )
+            for i, what in ((1, "input_tokens"), (2, "output_tokens"))
         )
         m = sc.option(member)
         header = f"via {member}"
         if isinstance(m, ApiOption):
-            _api_columns(sh, inp, _slug(member), m, prepared.prices[member], header, share=names[member])
+            _api_columns(
+                sh, inp, _slug(member), m, prepared.prices[member], header, share=names[member], tokens=(tin, tout)
+            )
         elif isinstance(m, RentedOption | OwnedOption):
-            items, _ = cost(m, share, tuple(c for c, x in routing.routes.items() if x == member))
+            share = sum(mix.values())
+            items, _ = cost(m, mix)
             cf = pd.DataFrame({k: np.asarray(items[k], float) for k in ("unserved",) if k in items})
             part = book.sheet(f"cf {o.name}.{member}", share=names[member])
             model_requests = np.asarray(prepared.demand.mean_rps, float) * SECONDS_PER_MONTH * share
-            _self_hosted_columns(part, inp, _slug(member), m, prepared.fleets[member], cf, model_requests)
-            book.close(part, f"{_slug(o.name)}_{_slug(member)}", cf, lines=None)
+            fleet = prepared.member_fleet(member, member_view(o, mix, sc) or sc)
+            # sized for other tokens or a tighter TTFT than the option alone: its own capacity inputs
+            prefix = _slug(member) if fleet is prepared.fleets[member] else f"{r}_{_slug(member)}"
+            _self_hosted_columns(part, inp, prefix, m, fleet, cf, model_requests)
+            book.close(part, f"{r}_{_slug(member)}", cf, lines=None)
             title, col = part.ws.title, part.col("total")
-            sh.add(header, lambda r, n, title=title, col=col: f"='{title}'!{col}{r}", cost=True)
+            sh.add(header, lambda row, n, title=title, col=col: f"='{title}'!{col}{row}", cost=True)
         else:
             values = ev.option(o.name).cashflow[header].to_numpy()
-            sh.add(f"{header} (engine)", lambda r, n, values=values: float(values[n]), cost=True)
-    carried: dict[str, tuple[ExtraCost, list[str]]] = {}
-    for member in shares:
+            sh.add(f"{header} (engine)", lambda row, n, values=values: float(values[n]), cost=True)
+    carried: dict[tuple[str, str], tuple[ExtraCost, list[str]]] = {}
+    for member in routing.mixes:
         for e in sc.option(member).extra_costs:
-            carried.setdefault(e.name, (e, []))[1].append(names[member])
-    return [(e, "(" + "+".join(shares_of) + ")") for e, shares_of in carried.values()] + [
-        (e, None) for e in o.extra_costs
-    ]
+            key = (e.name, "" if e.scope == "shared" else sc.provider_key(member))
+            carried.setdefault(key, (e, []))[1].append(names[member])
+    count_by_name: dict[str, int] = {}
+    for name, _provider in carried:
+        count_by_name[name] = count_by_name.get(name, 0) + 1
+    return [
+        (f"{name} ({provider})" if count_by_name[name] > 1 else name, e, "(" + "+".join(shares_of) + ")")
+        for (name, provider), (e, shares_of) in carried.items()
+    ] + [(e.name, e, None) for e in o.extra_costs]
 
 
 def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:

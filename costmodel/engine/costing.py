@@ -10,6 +10,7 @@ point estimate's line items into an :class:`~costmodel.engine.results.OptionResu
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -29,7 +30,7 @@ from costmodel.engine.extras import extra_items
 from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
 from costmodel.engine.hybrid import hybrid_items, slo_and
 from costmodel.engine.results import LayoutCost, OptionKind, OptionResult, QualityStatus, SloStatus
-from costmodel.engine.router import MemberCost, RouterChoice, choose_routes, router_items
+from costmodel.engine.router import MemberCost, RouterChoice, choose_routes, router_items, router_view
 from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import (
     ApiOption,
@@ -54,6 +55,10 @@ class Prepared:
     layouts: dict[str, tuple[LayoutCost, ...]]  # by self-hosted option name
     plans: dict[str, np.ndarray] = field(default_factory=dict)  # GPUs by month decided on the plan
     routes: dict[str, RouterChoice] = field(default_factory=dict)  # by router name: its routes and frontier
+    catalog: Catalog | None = None  # to size a router member's fleet for the classes it receives
+    at_plan: bool = True  # layouts were chosen here (False: fixed from the point estimate, Monte Carlo)
+    sized_for: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the fleets' input and output tokens, TTFT objective
+    member_fleets: dict[tuple[str, float, float, float], SelfHostedFleet] = field(default_factory=dict)  # a cache
 
     def chosen_layouts(self) -> dict[str, int]:
         """GPUs per replica of each self-hosted option: fixed before uncertainty resolves."""
@@ -69,10 +74,49 @@ class Prepared:
             if isinstance(o, RentedOption | OwnedOption) and o.policy == "plan" and o.gpus is None
         }
         for name, choice in self.routes.items():
-            for member, share in choice.shares(scenario).items():
+            router = scenario.option(name)
+            assert isinstance(router, RouterOption)
+            for member, mix in choice.mixes.items():
                 if member in plans:
-                    plans[f"{name}/{member}"] = self.fleets[member].fleet(self.demand.peak_rps * share)
+                    view = member_view(router, mix, scenario) or scenario
+                    fleet = self.member_fleet(member, view)
+                    plans[f"{name}/{member}"] = fleet.fleet(self.demand.peak_rps * sum(mix.values()))
         return plans
+
+    def member_fleet(self, name: str, view: Scenario) -> SelfHostedFleet:
+        """Self-hosted option ``name``'s fleet in its chosen layout, sized for ``view`` (a router
+        member's tokens and TTFT budget: :func:`member_view`)."""
+        fleet = self.fleets[name]
+        wl, slo = view.workload, view.workload.slo
+        key = (name, float(wl.input_tokens_per_request), float(wl.output_tokens_per_request), float(slo.ttft_p95_ms))
+        if key[1:] == self.sized_for or self.catalog is None:
+            return fleet
+        if key not in self.member_fleets:
+            option = fleet.option
+            (layout,) = layouts(option, view, self.catalog, fleet.capacity.gpus_per_replica, at_plan=self.at_plan)
+            self.member_fleets[key] = self_hosted_fleet(option, self.catalog, layout.capacity)
+        return self.member_fleets[key]
+
+
+def member_view(router: RouterOption, mix: Mapping[str, float], scenario: Scenario) -> Scenario | None:
+    """The scenario a router's member is costed in: the mean tokens of the true classes it receives
+    (``mix``: class -> share of all requests) and the TTFT objective less the classifier's latency
+    (:func:`~costmodel.engine.router.router_view`; None: no TTFT budget is left). A self-hosted
+    member is sized at the mix's mean tokens."""
+    view = router_view(router, scenario)
+    total = sum(mix.values())
+    if view is None or total <= 0:
+        return view
+    wl = scenario.workload
+    tokens = wl.class_tokens()
+    tin = sum(w * tokens[c][0] for c, w in mix.items()) / total
+    tout = sum(w * tokens[c][1] for c, w in mix.items()) / total
+    if np.isclose(tin, wl.input_tokens_per_request, rtol=1e-9) and np.isclose(
+        tout, wl.output_tokens_per_request, rtol=1e-9
+    ):
+        return view
+    mean = view.workload.model_copy(update={"input_tokens_per_request": tin, "output_tokens_per_request": tout})
+    return view.model_copy(update={"workload": mean})
 
 
 def prepare(
@@ -108,54 +152,71 @@ def prepare(
                 fleets[o.name], considered[o.name] = options[0], ()
             else:
                 fleets[o.name], considered[o.name] = _cheapest_layout(o, scenario, demand, options)
-    prepared = Prepared(demand, prices, fleets, considered, plans or {})
+    wl = scenario.workload
+    prepared = Prepared(
+        demand,
+        prices,
+        fleets,
+        considered,
+        plans or {},
+        catalog=catalog,
+        at_plan=chosen is None,
+        sized_for=(float(wl.input_tokens_per_request), float(wl.output_tokens_per_request), float(wl.slo.ttft_p95_ms)),
+    )
     if routes is None:
         factors = finance.discount_factors(
             float(finance.monthly_rate(scenario.discount_rate)), demand.mean_rps.shape[-1]
         )
         routes = {
-            o.name: choose_routes(o, scenario, demand, member_cost(o.name, scenario, prepared), factors)
+            o.name: choose_routes(o, scenario, demand, member_cost(o, scenario, prepared), factors, catalog.api_prices)
             for o in scenario.options
             if isinstance(o, RouterOption)
         }
     return replace(prepared, routes=routes)
 
 
-def member_cost(router: str, scenario: Scenario, prepared: Prepared) -> MemberCost:
-    """How a router's member is costed on a share of the requests: as its own option would be on
-    that traffic (see :mod:`costmodel.engine.router`)."""
+def member_cost(router: RouterOption, scenario: Scenario, prepared: Prepared) -> MemberCost:
+    """How a router's member is costed on the true classes it receives: as its own option would be
+    on that traffic, at those classes' tokens and the TTFT budget the classifier leaves
+    (:func:`member_view`; see :mod:`costmodel.engine.router`)."""
     demand = prepared.demand
 
-    def cost(member: Option, share: float, classes: tuple[str, ...]) -> tuple[dict[str, Any], Any]:
+    def cost(member: Option, mix: Mapping[str, float]) -> tuple[dict[str, Any], Any]:
+        share = sum(mix.values())
+        view = member_view(router, mix, scenario)
+        met_budget = view is not None
+        view = view or scenario  # no TTFT budget left: costed on the plain objective, the SLO missed
         if isinstance(member, ApiOption):
-            return {"total": _api_bill(member, scenario, prepared, share)}, api.api_slo(member, scenario).met
-        if isinstance(member, HybridOption):
-            return hybrid_items(
+            items, met = {"total": _api_bill(member, view, prepared, share)}, api.api_slo(member, view).met
+        elif isinstance(member, HybridOption):
+            items, met = hybrid_items(
                 member,
-                scenario,
+                view,
                 demand,
-                prepared.fleets[member.local],
+                prepared.member_fleet(member.local, view),
                 prepared.prices[member.overflow],
                 detail=False,
-                classes=classes,
+                mix=mix,
             )
-        if isinstance(member, RouterOption):
-            raise EngineError(f"options[{router}].members", member.name, "a router cannot route to a router")
-        return self_hosted_items(
-            member,
-            prepared.fleets[member.name],
-            demand.scaled(share),
-            False,
-            prepared.plans.get(f"{router}/{member.name}"),
-            _overflow(member, scenario, prepared),
-            scenario,
-        )
+        elif isinstance(member, RouterOption):
+            raise EngineError(f"options[{router.name}].members", member.name, "a router cannot route to a router")
+        else:
+            items, met = self_hosted_items(
+                member,
+                prepared.member_fleet(member.name, view),
+                demand.scaled(share),
+                False,
+                prepared.plans.get(f"{router.name}/{member.name}"),
+                _overflow(member, scenario, prepared),
+                view,
+            )
+        return items, met if met_budget else False
 
     return cost
 
 
 def _api_bill(option: ApiOption, scenario: Scenario, prepared: Prepared, share: float = 1.0) -> CostTerms:
-    """What an API bills a month for ``share`` of the requests, at the price trend."""
+    """What an API bills a month for ``share`` of the requests at ``scenario``'s tokens, at the price trend."""
     rate = api.usd_per_request(option, prepared.prices[option.name], scenario.workload)
     return CostTerms(((rate, prepared.demand.api_price_weighted_requests * share),))
 
@@ -207,7 +268,8 @@ def cost_option(
             prepared.routes[option.name].routes,
             scenario,
             demand,
-            member_cost(option.name, scenario, prepared),
+            member_cost(option, scenario, prepared),
+            prepared.catalog.api_prices if prepared.catalog is not None else {},
         )
         if detail:
             items = {k: v.dense() if isinstance(v, CostTerms) else v for k, v in items.items()}
@@ -364,21 +426,32 @@ def _router_result(option: RouterOption, scenario: Scenario, prepared: Prepared,
     chosen = choice.frontier[choice.frontier["chosen"]].iloc[0]
     notes: list[str] = []
     by_note: dict[str, list[str]] = {}  # members with the same SLO note are named together
-    for name in choice.shares(scenario):
+    budget = router_view(option, scenario)
+    for name, mix in choice.mixes.items():
         member = scenario.option(name)
+        view = member_view(option, mix, scenario) or scenario
         if isinstance(member, ApiOption):
-            status = api.api_slo(member, scenario)
+            status = api.api_slo(member, view)
             notes.append(api.price_note(member, prepared.prices[name]))
         elif isinstance(member, HybridOption):
-            status = _hybrid_slo(member, scenario, prepared)
+            status = _hybrid_slo(member, view, prepared)
             notes.extend(prepared.fleets[member.local].notes)
         else:
-            status = capacity_slo(prepared.fleets[name].capacity)
+            status = capacity_slo(prepared.member_fleet(name, view).capacity)
             notes.extend(prepared.fleets[name].notes)
         text = slo_word(status.met) + (f": {status.note}" if status.note and status.met is not True else "")
         by_note.setdefault(text, []).append(name)
     met = chosen["slo_met"]
     note = "; ".join(f"{' and '.join(names)} {text}" for text, names in by_note.items())
+    k = option.classifier
+    if budget is None and k is not None:
+        note = (
+            f"the classifier's {k.added_ttft_ms:,.0f} ms takes the whole TTFT objective "
+            f"({scenario.workload.slo.ttft_p95_ms:,.0f} ms)"
+        )
+    elif k is not None and k.added_ttft_ms:
+        budget_ms = scenario.workload.slo.ttft_p95_ms - k.added_ttft_ms
+        note += f"; the classifier adds {k.added_ttft_ms:,.0f} ms before the first token, leaving {budget_ms:,.0f} ms"
     slo = SloStatus(None if met is None else bool(met), None, None, "members", note)
     gpus = np.asarray(items.get("gpus", 0.0))
     result = _result(

@@ -77,15 +77,15 @@ def weighted_quality(scores: Mapping[str, ClassScore | None], scenario: Scenario
     return total
 
 
-def servable_share(option: ServingOption, scenario: Scenario, classes: tuple[str, ...] | None = None) -> float:
-    """Share of all requests in ``classes`` (default: every class) that ``option``'s model is good
-    enough for (unknown quality: all of them)."""
+def servable_share(option: ServingOption, scenario: Scenario, mix: Mapping[str, float] | None = None) -> float:
+    """Share of all requests in ``mix`` (class -> share of all requests; default: every request)
+    that ``option``'s model is good enough for (unknown quality: all of them)."""
     scores, bound = class_scores(option, scenario), scenario.workload.quality_bound
     return float(
         sum(
-            c.share
+            (c.share if mix is None else mix.get(c.name, 0.0))
             for c in scenario.workload.classes
-            if (classes is None or c.name in classes) and meets(scores[c.name], c, bound) is not False
+            if meets(scores[c.name], c, bound) is not False
         )
     )
 
@@ -126,27 +126,56 @@ def quality_status(option: Option, scenario: Scenario, routes: Mapping[str, str]
         every_class = {c.name: option.name for c in scenario.workload.classes}
         return quality_verdict(routed_scores(every_class, scenario), scenario)
     if isinstance(option, RouterOption):
-        return quality_verdict(routed_scores(routes or {}, scenario), scenario)
+        k = option.classifier
+        names = tuple(c.name for c in scenario.workload.classes)
+        matrix = None if k is None or routes is None else k.matrix(names)
+        return quality_verdict(routed_scores(routes or {}, scenario, matrix, k.basis if k else "stated"), scenario)
     return quality_verdict(class_scores(option, scenario), scenario)
 
 
-def routed_scores(routes: Mapping[str, str], scenario: Scenario) -> dict[str, ClassScore | None]:
-    """Per class, the score of the member it is sent to. A hybrid member: its overflow API's, or
-    the lower of its two parts' where its local model is good enough to take a share of the class."""
+def routed_scores(
+    routes: Mapping[str, str],
+    scenario: Scenario,
+    matrix: Mapping[str, Mapping[str, float]] | None = None,
+    matrix_basis: str = "stated",
+) -> dict[str, ClassScore | None]:
+    """Per true class, the score its requests get: the member its predicted class is sent to, mixed
+    over the classifier's confusion ``matrix`` (true -> predicted -> share; None: no misrouting).
+    A misrouted complex request is answered at the cheap member's accuracy on complex requests.
+    Unknown if any member a share of the class lands on has no figure for it."""
     out: dict[str, ClassScore | None] = {}
-    for cls, member in routes.items():
-        o = scenario.option(member)
-        if not isinstance(o, HybridOption):
-            out[cls] = class_scores(scenario.serving_option(member), scenario)[cls]
-            continue
-        remote = class_scores(scenario.api_option(o.overflow), scenario)[cls]
-        local = class_scores(scenario.serving_option(o.local), scenario)[cls]
-        c = next(c for c in scenario.workload.classes if c.name == cls)
-        takes_part = meets(local, c, scenario.workload.quality_bound) is not False
-        if takes_part and (local is None or remote is None):
-            out[cls] = None  # one part's accuracy is unknown
-        elif takes_part and local is not None and remote is not None and local.accuracy < remote.accuracy:
-            out[cls] = local
+    for cls in routes:
+        row = {cls: 1.0} if matrix is None else {p: w for p, w in matrix[cls].items() if w > 0}
+        parts = [(w, _member_score(routes[p], cls, scenario)) for p, w in row.items()]
+        known = [(w, sc) for w, sc in parts if sc is not None]
+        if len(known) < len(parts):
+            out[cls] = None
+        elif len(known) == 1:
+            out[cls] = known[0][1]
         else:
-            out[cls] = remote
+            lows = [sc.ci_low for _, sc in known]
+            bases = sorted({sc.basis for _, sc in known} | {matrix_basis})
+            out[cls] = ClassScore(
+                accuracy=sum(w * sc.accuracy for w, sc in known),
+                ci_low=None if any(x is None for x in lows) else sum(w * (sc.ci_low or 0.0) for w, sc in known),
+                basis="/".join(bases),
+                source="; ".join(dict.fromkeys(sc.source for _, sc in known)),
+            )
     return out
+
+
+def _member_score(member: str, cls: str, scenario: Scenario) -> ClassScore | None:
+    """The score of one member on one class. A hybrid member: its overflow API's, or the lower of
+    its two parts' where its local model is good enough to take a share of the class."""
+    o = scenario.option(member)
+    if not isinstance(o, HybridOption):
+        return class_scores(scenario.serving_option(member), scenario)[cls]
+    remote = class_scores(scenario.api_option(o.overflow), scenario)[cls]
+    local = class_scores(scenario.serving_option(o.local), scenario)[cls]
+    c = next(c for c in scenario.workload.classes if c.name == cls)
+    takes_part = meets(local, c, scenario.workload.quality_bound) is not False
+    if takes_part and (local is None or remote is None):
+        return None  # one part's accuracy is unknown
+    if takes_part and local is not None and remote is not None and local.accuracy < remote.accuracy:
+        return local
+    return remote

@@ -30,14 +30,14 @@ def extra_items(
 ) -> dict[str, CostTerms]:
     """One cost line per extra cost of ``option``, and ``response_cache`` if the workload has one.
 
-    ``lines`` (a router): name -> (extra cost, share of requests it applies to) instead of the
+    ``lines`` (a router): line name -> (extra cost, share of requests it applies to) instead of the
     option's own; lines paid per request or per token scale with the share, the others do not.
     """
     if lines is None:
         lines = {e.name: (e, 1.0) for e in option.extra_costs}
     items = {
-        e.name: CostTerms(((e.usd * (share if e.per in ("request", "million-tokens") else 1.0), _table(e, demand)),))
-        for e, share in lines.values()
+        name: CostTerms(((e.usd * (share if e.per in ("request", "million-tokens") else 1.0), _table(e, demand)),))
+        for name, (e, share) in lines.items()
     }
     cache = scenario.workload.response_cache
     if cache is not None and cache.usd_per_million_lookups > 0:

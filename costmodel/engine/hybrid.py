@@ -8,6 +8,7 @@ it serves.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -43,18 +44,18 @@ def hybrid_items(
     local: SelfHostedFleet,
     price: ApiPrice,
     detail: bool,
-    classes: tuple[str, ...] | None = None,
+    mix: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a hybrid (local items prefixed ``local_``, ``api``, ``local_share``)
-    and whether it meets the SLO (both parts must). ``classes`` (a router's member): only those
-    request classes come to the hybrid; ``local_share`` stays a share of all requests."""
+    and whether it meets the SLO (both parts must). ``mix`` (a router's member): only these shares
+    of all requests come to the hybrid, by true class; ``local_share`` stays a share of all requests."""
     cap = local.capacity
     months = demand.mean_rps.shape[-1]
     fleet = np.full(months, float(o.local_gpus))  # the same every month and draw
     active = max(o.local_gpus // cap.gpus_per_replica - local.option.spare_replicas, 0)
     capacity_rps = active * cap.requests_per_s * local.option.max_utilization
-    routed = 1.0 if classes is None else sum(c.share for c in scenario.workload.classes if c.name in classes)
-    servable = servable_share(local.option, scenario, classes)  # classes the local model is good enough for
+    routed = 1.0 if mix is None else sum(mix.values())
+    servable = servable_share(local.option, scenario, mix)  # classes the local model is good enough for
     if servable == 1.0:
         share = local_share(demand.mean_rps, capacity_rps, demand.shape)
     else:  # the fleet sees only the servable classes' load; the share is of all requests

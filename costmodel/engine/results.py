@@ -6,7 +6,6 @@ convention (outflows negative), so the best option has the highest (least negati
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -58,24 +57,35 @@ class LayoutCost:
 
 
 @dataclass(frozen=True)
+class ClassifierNeed:
+    """A router's classifier: what it costs, how accurate it is, and how accurate it must be
+    (:func:`costmodel.engine.classifier.classifier_need`)."""
+
+    router: str
+    kind: str  # labelled, rules, embedding, self-hosted, api
+    basis: str  # measured, stated or labelled
+    accuracy: float  # share of requests classified right (traffic-weighted diagonal)
+    usd_per_request: float  # today's price, USD
+    added_ttft_ms: float
+    threshold: float | None  # accuracy at which the recommendation changes (None: not in the range searched)
+    floor: float  # lowest accuracy searched: where the right class stops being the likeliest answer
+    winner: str | None  # recommended at the classifier's accuracy
+    other: str | None  # recommended on the other side of the threshold
+    sentence: str
+
+
+@dataclass(frozen=True)
 class RouterChoice:
     """The routes a router takes, and every assignment it considered."""
 
-    routes: dict[str, str]  # class -> member
+    routes: dict[str, str]  # predicted class -> member
     frontier: pd.DataFrame  # one row per assignment (see choose_routes)
     note: str  # why these routes
+    mixes: dict[str, dict[str, float]]  # member -> true class -> share of all requests (misrouting included)
 
-    def shares(self, scenario: Scenario) -> dict[str, float]:
-        """Each member's share of requests under these routes (members used only)."""
-        return member_shares(self.routes, scenario)
-
-
-def member_shares(routes: Mapping[str, str], scenario: Scenario) -> dict[str, float]:
-    """Share of requests each member used receives, in member order of first appearance."""
-    shares: dict[str, float] = {}
-    for c in scenario.workload.classes:
-        shares[routes[c.name]] = shares.get(routes[c.name], 0.0) + c.share
-    return shares
+    def shares(self, scenario: Scenario | None = None) -> dict[str, float]:
+        """Each member's share of requests under these routes and the classifier (members used only)."""
+        return {member: sum(mix.values()) for member, mix in self.mixes.items()}
 
 
 @dataclass(frozen=True)
@@ -98,6 +108,7 @@ class OptionResult:
     quality: QualityStatus = NO_QUALITY_REQUIREMENT
     layouts: tuple[LayoutCost, ...] = ()  # self-hosted: every feasible layout, the chosen one marked
     routing: RouterChoice | None = None  # router: its routes and cost-quality frontier
+    classifier: ClassifierNeed | None = None  # router: its classifier and the accuracy it needs
 
     @property
     def eligible(self) -> bool:

@@ -13,6 +13,21 @@ NPV (lowest cost) among those that meet every class's quality and are not known 
 SLO; the table of all of them, with the traffic-weighted accuracy and the Pareto front of cost
 against quality, is the **cost-quality frontier**. The routes are chosen on the point
 estimate and kept in Monte Carlo draws, as fleet layouts are.
+
+**The classifier.** Routes send *predicted* classes; the classifier's confusion matrix (true class
+-> predicted class -> share, :meth:`~costmodel.model.scenario.Classifier.matrix`) says how many of
+each true class go where (:func:`member_mixes`). A member is costed on the true classes it
+receives, at their token counts; a class's accuracy is the mix of the accuracies of the members
+its requests land on (:func:`~costmodel.engine.eligibility.routed_scores`), so misrouting counts
+against its bar. The classifier's own cost is the line ``classifier`` (:func:`classifier_items`);
+the latency it adds comes off the TTFT objective the members must meet (:func:`router_view`).
+:func:`classifier_threshold` finds the classifier accuracy below which the router stops being
+recommended.
+
+**Fixed lines.** A member's extra cost lines are paid once per provider the router uses
+(``scope: provider``, the default: each integration, each contract) or once however many members
+carry them (``scope: shared``: one vector database); lines paid per request or per token scale
+with the traffic of the members that carry them (:func:`_extra_lines`).
 """
 
 from __future__ import annotations
@@ -30,13 +45,17 @@ from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import quality_verdict, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
 from costmodel.engine.hybrid import slo_and
-from costmodel.engine.results import RouterChoice, member_shares
+from costmodel.engine.results import RouterChoice
+from costmodel.model.catalog import ApiPrice
 from costmodel.model.scenario import ExtraCost, Option, RouterOption, Scenario
 from costmodel.text import percent
 
-MemberCost = Callable[[Option, float, tuple[str, ...]], tuple[dict[str, Any], Any]]
-"""(member, its share of requests, the classes sent to it) -> (line items with ``total`` and, for a
-fleet, ``gpus``; whether it meets the SLO)."""
+Mix = Mapping[str, float]
+"""True class -> share of all requests a member receives of it."""
+
+MemberCost = Callable[[Option, Mix], tuple[dict[str, Any], Any]]
+"""(member, the true classes it receives as shares of all requests) -> (line items with ``total``
+and, for a fleet, ``gpus``; whether it meets the SLO)."""
 
 
 def routes_label(routes: Mapping[str, str], scenario: Scenario) -> str:
@@ -59,6 +78,87 @@ def routes_sentence(name: str, choice: RouterChoice, scenario: Scenario) -> str:
     )
 
 
+def confusion(router: RouterOption, scenario: Scenario) -> dict[str, dict[str, float]]:
+    """The router's confusion matrix over the workload's classes (no classifier: the identity)."""
+    names = tuple(c.name for c in scenario.workload.classes)
+    if router.classifier is None:
+        return {t: {p: float(t == p) for p in names} for t in names}
+    return router.classifier.matrix(names)
+
+
+def classifier_accuracy(matrix: Mapping[str, Mapping[str, float]], scenario: Scenario) -> float:
+    """Share of all requests the classifier labels right: the traffic-weighted diagonal."""
+    return float(sum(c.share * matrix[c.name][c.name] for c in scenario.workload.classes))
+
+
+def member_mixes(
+    routes: Mapping[str, str], scenario: Scenario, matrix: Mapping[str, Mapping[str, float]]
+) -> dict[str, dict[str, float]]:
+    """Per member used, the true classes it receives (share of all requests): each class's share
+    split by what the classifier predicts, sent where the routes send the predicted class. Members
+    in order of first appearance; a member nothing reaches is left out.
+
+    >>> from costmodel.model.scenario import RequestClass, Workload
+    >>> wl = Workload(requests_per_month=1, input_tokens_per_request=1, output_tokens_per_request=1,
+    ...     slo={"ttft_p95_ms": 1, "tpot_p95_ms": 1},
+    ...     request_classes=[RequestClass(name="a", share=0.8), RequestClass(name="b", share=0.2)])
+    >>> class S: workload = wl
+    >>> member_mixes({"a": "cheap", "b": "strong"}, S, {"a": {"a": 0.9, "b": 0.1}, "b": {"a": 0.25, "b": 0.75}})
+    {'cheap': {'a': 0.72, 'b': 0.05}, 'strong': {'a': 0.08000000000000002, 'b': 0.15000000000000002}}
+    """
+    mixes: dict[str, dict[str, float]] = {}
+    for predicted in scenario.workload.classes:
+        member = routes[predicted.name]
+        for true in scenario.workload.classes:
+            share = true.share * matrix[true.name][predicted.name]
+            if share > 0:
+                mix = mixes.setdefault(member, {})
+                mix[true.name] = mix.get(true.name, 0.0) + share
+    return mixes
+
+
+def router_view(router: RouterOption, scenario: Scenario) -> Scenario | None:
+    """The scenario its members are held to: the TTFT objective less the latency the classifier
+    adds (None when the classifier alone takes the whole TTFT budget: the router misses the SLO)."""
+    added = router.classifier.added_ttft_ms if router.classifier is not None else None
+    if not added:
+        return scenario
+    slo = scenario.workload.slo
+    if added >= slo.ttft_p95_ms:
+        return None
+    tighter = slo.model_copy(update={"ttft_p95_ms": slo.ttft_p95_ms - added})
+    return scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"slo": tighter})})
+
+
+def classifier_usd_per_request(router: RouterOption, prices: Mapping[tuple[str, str], ApiPrice]) -> float:
+    """What classifying one request costs today, USD: stated, or (an api classifier) its tokens at
+    the catalog's price."""
+    k = router.classifier
+    if k is None or k.kind == "labelled":
+        return 0.0
+    if k.kind != "api":
+        return float(k.usd_per_request or 0.0)
+    assert k.api_provider and k.api_model and k.prompt_tokens is not None and k.answer_tokens is not None
+    price = prices[(k.api_provider, k.api_model)]
+    return (k.prompt_tokens * float(price.input) + k.answer_tokens * float(price.output)) / 1e6
+
+
+def classifier_items(
+    router: RouterOption, demand: Demand, prices: Mapping[tuple[str, str], ApiPrice]
+) -> dict[str, CostTerms]:
+    """The line ``classifier``: every request that reaches a model is classified (a response
+    cache's hits are not); an api classifier's price follows the API price trend."""
+    k = router.classifier
+    if k is None or k.kind == "labelled":
+        return {}
+    rate = classifier_usd_per_request(router, prices)
+    requests = demand.api_price_weighted_requests if k.kind == "api" else demand.model_requests
+    terms: tuple[tuple[Any, Any], ...] = ((rate, requests),)
+    if k.usd_per_month:
+        terms += ((k.usd_per_month, np.ones(demand.mean_rps.shape[-1])),)
+    return {"classifier": CostTerms(terms)}
+
+
 def all_routes(router: RouterOption, scenario: Scenario) -> list[dict[str, str]]:
     """Every assignment of the classes the router chooses for (fixed ``routes`` kept)."""
     free = [c.name for c in scenario.workload.classes if c.name not in router.routes]
@@ -69,14 +169,22 @@ def all_routes(router: RouterOption, scenario: Scenario) -> list[dict[str, str]]
 
 
 def _extra_lines(
-    router: RouterOption, routes: Mapping[str, str], scenario: Scenario
+    router: RouterOption, mixes: Mapping[str, Mix], scenario: Scenario
 ) -> dict[str, tuple[ExtraCost, float]]:
-    """The extra cost lines a router pays under ``routes``: each used member's once, with the share
-    of requests of the members carrying it, then the router's own (on all requests)."""
-    lines: dict[str, tuple[ExtraCost, float]] = {}
-    for member, share in member_shares(routes, scenario).items():
+    """The extra cost lines a router pays: each used member's once per provider (``scope:
+    provider``) or once (``scope: shared``), with the share of requests of the members carrying
+    it, then the router's own (on all requests). A line paid to more than one provider is named
+    ``<line> (<provider>)``."""
+    keyed: dict[tuple[str, str], tuple[ExtraCost, float]] = {}
+    for member, mix in mixes.items():
+        share = sum(mix.values())
         for e in scenario.option(member).extra_costs:
-            lines[e.name] = (e, lines.get(e.name, (e, 0.0))[1] + share)
+            key = (e.name, "" if e.scope == "shared" else scenario.provider_key(member))
+            keyed[key] = (e, keyed.get(key, (e, 0.0))[1] + share)
+    providers: dict[str, int] = {}
+    for name, _provider in keyed:
+        providers[name] = providers.get(name, 0) + 1
+    lines = {(f"{name} ({provider})" if providers[name] > 1 else name): v for (name, provider), v in keyed.items()}
     for e in router.extra_costs:
         lines[e.name] = (e, 1.0)
     return lines
@@ -88,23 +196,27 @@ def router_items(
     scenario: Scenario,
     demand: Demand,
     member_cost: MemberCost,
+    prices: Mapping[tuple[str, str], ApiPrice],
+    matrix: Mapping[str, Mapping[str, float]] | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a router under ``routes`` and whether it meets the SLO (every member
-    used must). Items: ``via <member>`` (each member's serving cost), ``gpus`` (the fleets'),
-    the extra cost lines, ``response_cache``, ``total``."""
+    used must, with the classifier's latency added). Items: ``via <member>`` (each member's serving
+    cost), ``gpus`` (the fleets'), ``classifier``, the extra cost lines, ``response_cache``,
+    ``total``. ``matrix``: the confusion matrix (default: the router's classifier's)."""
     items: dict[str, Any] = {}
-    met: Any = True
+    met: Any = router_view(router, scenario) is not None  # False: the classifier takes the TTFT budget
     gpus = None
-    for member, share in member_shares(routes, scenario).items():
-        classes = tuple(c for c, m in routes.items() if m == member)
-        part, part_met = member_cost(scenario.option(member), share, classes)
+    mixes = member_mixes(routes, scenario, confusion(router, scenario) if matrix is None else matrix)
+    for member, mix in mixes.items():
+        part, part_met = member_cost(scenario.option(member), mix)
         items[f"via {member}"] = part["total"]
         if "gpus" in part:
             gpus = part["gpus"] if gpus is None else gpus + part["gpus"]
         met = slo_and(met, part_met)
     months = demand.mean_rps.shape[-1]
     items["gpus"] = np.zeros(months) if gpus is None else gpus
-    extras = extra_items(router, scenario, demand, _extra_lines(router, routes, scenario))
+    items.update(classifier_items(router, demand, prices))
+    extras = extra_items(router, scenario, demand, _extra_lines(router, mixes, scenario))
     items.update(extras)
     parts = [v for k, v in items.items() if k != "gpus"]
     items["total"] = functools.reduce(
@@ -119,6 +231,8 @@ def choose_routes(
     demand: Demand,
     member_cost: MemberCost,
     discount_factors: np.ndarray,
+    prices: Mapping[tuple[str, str], ApiPrice],
+    matrix: Mapping[str, Mapping[str, float]] | None = None,
 ) -> RouterChoice:
     """Cost every assignment and take the cheapest that meets every class's quality and is not known
     to miss the SLO (ties: fewer members, then the members' order).
@@ -129,20 +243,22 @@ def choose_routes(
     unknown), ``slo_met`` (likewise), ``eligible``, ``pareto`` (no other assignment is at least as
     cheap and at least as good, and better in one), ``chosen``.
     """
-    cache: dict[tuple[str, tuple[str, ...]], tuple[dict[str, Any], Any]] = {}
+    cache: dict[tuple[str, tuple[tuple[str, float], ...]], tuple[dict[str, Any], Any]] = {}
 
-    def cached(member: Option, share: float, classes: tuple[str, ...]):
-        key = (member.name, classes)
+    def cached(member: Option, mix: Mix):
+        key = (member.name, tuple(sorted(mix.items())))
         if key not in cache:
-            cache[key] = member_cost(member, share, classes)
+            cache[key] = member_cost(member, mix)
         return cache[key]
 
+    basis = router.classifier.basis if router.classifier is not None and matrix is None else "stated"
+    matrix = confusion(router, scenario) if matrix is None else matrix
     order = {m: i for i, m in enumerate(router.members)}
     rows = []
     for routes in all_routes(router, scenario):
-        items, met = router_items(router, routes, scenario, demand, cached)
+        items, met = router_items(router, routes, scenario, demand, cached, prices, matrix)
         sums = np.asarray(items["total"].reduce(np.stack([np.ones(discount_factors.size), discount_factors], axis=1)))
-        scores = routed_scores(routes, scenario)  # once for the verdict and the weighted accuracy
+        scores = routed_scores(routes, scenario, matrix, basis)  # once for the verdict and the weighted accuracy
         status = quality_verdict(scores, scenario)
         slo_met = None if met is None else bool(np.all(met))
         rows.append(
@@ -174,7 +290,7 @@ def choose_routes(
     df["chosen"] = df.index == best
     chosen: dict[str, str] = df.at[best, "_routes"]
     frontier = df.drop(columns=["_members", "_order", "_routes"])
-    return RouterChoice(dict(chosen), frontier, note)
+    return RouterChoice(dict(chosen), frontier, note, member_mixes(chosen, scenario, matrix))
 
 
 def _pareto(npv: np.ndarray, quality: np.ndarray) -> np.ndarray:

@@ -26,7 +26,7 @@ from costmodel.model.catalog import (
     ModelCatalog,
     QuantizationCatalog,
 )
-from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
+from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, RouterOption, Scenario
 from costmodel.text import unknown_id
 
 CATALOG_FILES: dict[str, type[BaseModel]] = {
@@ -164,6 +164,19 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
                     o.model,
                     f"no price known for provider {o.provider!r}: {e}; add an override to "
                     f"{files.directory / 'api_prices.yaml'}",
+                ) from None
+    for o in scenario.options:  # a router's api classifier is priced like an API option
+        k = o.classifier if isinstance(o, RouterOption) else None
+        if k is not None and k.api_provider is not None and k.api_model is not None:
+            if (k.api_provider, k.api_model) in prices:  # an option's price (at its prompt size) stands
+                continue
+            try:
+                prices[(k.api_provider, k.api_model)] = resolve_api_price(
+                    k.api_provider, k.api_model, files, k.prompt_tokens or 1.0
+                )
+            except LookupError as e:
+                raise InputError(
+                    scenario_file, f"options[{o.name}].classifier.api_model", k.api_model, f"no price known: {e}"
                 ) from None
     return catalog.model_copy(update={"api_prices": prices})
 

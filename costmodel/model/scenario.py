@@ -38,6 +38,20 @@ class RequestClass(Strict):
         description="Lowest accuracy (0-1) on this class that what serves it needs: measured by tco quality "
         "(quality_run) or stated with its source (quality, quality_source).",
     )
+    input_tokens_per_request: float | None = Field(
+        default=None,
+        ge=0,
+        le=1e7,
+        description="Mean prompt tokens of this class's requests. Classes that do not say take what keeps the "
+        "workload's mean (input_tokens_per_request over every class); if every class says, they must average "
+        "to it.",
+    )
+    output_tokens_per_request: float | None = Field(
+        default=None,
+        ge=1,
+        le=1e6,
+        description="Mean generated tokens of this class's requests (as input_tokens_per_request).",
+    )
 
 
 ENGINE_COLUMNS = frozenset(
@@ -61,6 +75,7 @@ ENGINE_COLUMNS = frozenset(
         "local_share",
         "overflow",
         "response_cache",
+        "classifier",
         "shortfall_share",
         "stranded_share",
     }
@@ -88,6 +103,11 @@ class ExtraCost(Strict):
         "cache hits excluded), million-tokens (per 1M input + output tokens)."
     )
     month: int = Field(default=0, ge=0, description="Month a one-off cost is paid (0 = first).")
+    scope: Literal["provider", "shared"] = Field(
+        default="provider",
+        description="In a router: provider (each distinct provider the router uses pays it: an integration, a "
+        "contract minimum) or shared (paid once however many members carry it: one vector database).",
+    )
     source: str = Field(min_length=3, description="Quote, price page or 'assumption: ...'.")
 
     @model_validator(mode="after")
@@ -154,12 +174,48 @@ class Workload(Strict):
             total = sum(c.share for c in self.request_classes)
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(f"request_classes: shares must sum to 1, got {total:g}")
+            self.class_tokens()  # raises if the classes' tokens cannot average to the workload's
         return self
 
     @property
     def classes(self) -> tuple[RequestClass, ...]:
         """The request classes, or one class ``all`` holding every request."""
         return self.request_classes or (RequestClass(name="all", share=1.0),)
+
+    def class_tokens(self) -> dict[str, tuple[float, float]]:
+        """Per class, its mean (input, output) tokens: its own, or for classes that do not say, what
+        keeps the workload's mean over all classes (one figure shared by every such class).
+
+        Raises ValueError when the classes' tokens cannot average to the workload's."""
+        out: dict[str, tuple[float, float]] = {}
+        for i, field, workload_mean in (
+            (0, "input_tokens_per_request", self.input_tokens_per_request),
+            (1, "output_tokens_per_request", self.output_tokens_per_request),
+        ):
+            stated = {c.name: getattr(c, field) for c in self.classes if getattr(c, field) is not None}
+            free = [c for c in self.classes if c.name not in stated]
+            given = sum(c.share * stated[c.name] for c in self.classes if c.name in stated)
+            if free:
+                rest = (workload_mean - given) / sum(c.share for c in free)
+                if rest < (0 if i == 0 else 1) - 1e-9:
+                    raise ValueError(
+                        f"request_classes: the classes' {field} ({', '.join(f'{k} {v:g}' for k, v in stated.items())}) "
+                        f"leave {rest:.4g} for {', '.join(c.name for c in free)} against the workload's mean "
+                        f"{workload_mean:g}; lower them or raise the workload's"
+                    )
+                values = {**stated, **{c.name: rest for c in free}}
+            else:
+                if abs(given - workload_mean) > 1e-6 * max(1.0, workload_mean):
+                    raise ValueError(
+                        f"request_classes: the classes' {field} average {given:.6g} (share-weighted), the "
+                        f"workload's {field} is {workload_mean:g}; they must agree (leave one class without "
+                        "its own figure to take the rest)"
+                    )
+                values = stated
+            for c in self.classes:
+                pair = out.get(c.name, (0.0, 0.0))
+                out[c.name] = (values[c.name], pair[1]) if i == 0 else (pair[0], values[c.name])
+        return out
 
 
 class PriceTrends(Strict):
@@ -478,6 +534,126 @@ class HybridOption(_OptionBase):
     )
 
 
+class MeasuredConfusion(Strict):
+    """A classifier's confusion matrix as a ``tco classify`` run measured it (``classifier_run`` is
+    read into this)."""
+
+    rows: dict[str, dict[str, Fraction01]] = Field(
+        description="True class -> predicted class -> share of that class's items (each row sums to 1)."
+    )
+    n: dict[str, int] = Field(description="Items scored per true class.")
+    accuracy: Fraction01 = Field(description="Share of all items classified right.")
+    ci_low: Fraction01 = Field(description="Lower end of the accuracy's 95 % Wilson interval.")
+    ci_high: Fraction01 = Field(description="Upper end of the accuracy's 95 % Wilson interval.")
+    source: str = Field(min_length=3, description="The run: id, classifier, labelled set, items.")
+    as_of: date = Field(description="Date of the run.")
+    caveat: str | None = Field(default=None, description="Why the figure deserves care (an unfinished run).")
+
+
+ClassifierKind = Literal["labelled", "rules", "embedding", "self-hosted", "api"]
+
+
+class Classifier(Strict):
+    """How a router tells its request classes apart: what it costs, the latency it adds before the
+    first token, and how often it is wrong (its confusion matrix over the classes), stated with a
+    source or measured (``classifier_run``). ``labelled``: requests arrive labelled by the caller
+    (a product surface per class), at no cost and never wrong; say why in ``source``."""
+
+    kind: ClassifierKind = Field(
+        description="labelled (the caller labels requests), rules (keywords, regexes), embedding (an embedding "
+        "and a small model), self-hosted (a small model on our GPUs), api (an LLM API call)."
+    )
+    usd_per_request: NonNeg | None = Field(
+        default=None,
+        le=100,
+        description="Cost of classifying one request, USD (rules, embedding, self-hosted: its share of the "
+        "hardware). An api classifier is priced from the catalog instead (api_provider, api_model, tokens).",
+    )
+    usd_per_month: NonNeg = Field(
+        default=0.0, le=1e9, description="Fixed cost a month, USD (a GPU kept for the classifier; 0 if none)."
+    )
+    api_provider: str | None = Field(default=None, description="api kind: genai-prices provider id.")
+    api_model: str | None = Field(default=None, description="api kind: model id at that provider.")
+    prompt_tokens: float | None = Field(
+        default=None, ge=0, le=1e7, description="api kind: tokens sent per classification (instructions + request)."
+    )
+    answer_tokens: float | None = Field(
+        default=None, ge=1, le=1e4, description="api kind: tokens the classifier answers with."
+    )
+    added_ttft_ms: NonNeg | None = Field(
+        default=None,
+        le=1e7,
+        description="Latency the classifier adds before the first token, p95, ms; the members must meet the TTFT "
+        "objective with it added.",
+    )
+    confusion: dict[str, dict[str, Fraction01]] | None = Field(
+        default=None,
+        description="True class -> predicted class -> share of that class's requests (each row sums to 1; an "
+        "absent cell is 0). Stated with source, or measured: classifier_run.",
+    )
+    classifier_run: str | None = Field(
+        default=None,
+        description="A tco classify run folder (data/classifier/<run-id>); its confusion matrix becomes the "
+        "classifier's, tagged measured.",
+    )
+    confusion_measured: MeasuredConfusion | None = Field(
+        default=None, description="Measured confusion matrix; filled in from classifier_run when the scenario loads."
+    )
+    source: str = Field(
+        min_length=3, description="Where the cost, latency and confusion come from ('assumption: ...' if nowhere)."
+    )
+
+    @model_validator(mode="after")
+    def _complete(self) -> Classifier:
+        confusion = [f for f in ("confusion", "classifier_run", "confusion_measured") if getattr(self, f) is not None]
+        api_fields = ("api_provider", "api_model", "prompt_tokens", "answer_tokens")
+        if self.kind == "labelled":
+            given = [f for f in ("usd_per_request", "added_ttft_ms", *api_fields, *confusion) if getattr(self, f)]
+            if given or self.usd_per_month:
+                raise ValueError(f"a labelled classifier costs nothing and is never wrong: drop {', '.join(given)}")
+            return self
+        if len(confusion) != 1:
+            raise ValueError(
+                "give the classifier's confusion matrix: confusion (stated, with source) or classifier_run "
+                "(measured by tco classify)"
+                if not confusion
+                else f"give one of confusion, classifier_run, not {' and '.join(confusion)}"
+            )
+        if self.added_ttft_ms is None:
+            raise ValueError("added_ttft_ms is missing: the latency the classifier adds before the first token")
+        if self.kind == "api":
+            missing = [f for f in api_fields if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"an api classifier is priced from the catalog: give {', '.join(missing)}")
+            if self.usd_per_request is not None:
+                raise ValueError("an api classifier is priced from the catalog: drop usd_per_request")
+        else:
+            if self.usd_per_request is None:
+                raise ValueError(f"usd_per_request is missing: what classifying one request costs ({self.kind})")
+            given = [f for f in api_fields if getattr(self, f) is not None]
+            if given:
+                raise ValueError(f"{', '.join(given)}: only for an api classifier (kind: api)")
+        return self
+
+    def matrix(self, classes: tuple[str, ...]) -> dict[str, dict[str, float]]:
+        """True class -> predicted class -> share, every cell filled (labelled: the identity)."""
+        rows = (
+            self.confusion_measured.rows
+            if self.confusion_measured is not None
+            else self.confusion
+            if self.confusion is not None
+            else {c: {c: 1.0} for c in classes}
+        )
+        return {t: {p: float(rows.get(t, {}).get(p, 0.0)) for p in classes} for t in classes}
+
+    @property
+    def basis(self) -> str:
+        """measured, stated or labelled."""
+        return (
+            "measured" if self.confusion_measured is not None else "labelled" if self.kind == "labelled" else "stated"
+        )
+
+
 class RouterOption(_OptionBase):
     """Send each request class to one of the scenario's options. Every assignment of classes to
     members is costed; the router takes the one with the lowest NPV that meets every class's
@@ -493,6 +669,11 @@ class RouterOption(_OptionBase):
     routes: dict[str, str] = Field(
         default_factory=dict,
         description="Classes whose member is fixed: class name -> member; the router chooses for the others.",
+    )
+    classifier: Classifier | None = Field(
+        default=None,
+        description="How requests are told apart: required when the workload has request classes (kind: labelled "
+        "if the caller labels them).",
     )
 
 
@@ -596,19 +777,23 @@ class Scenario(Strict):
                 raise ValueError(f"{where}.members: no option named {m!r}; known: {', '.join(by_name)}")
             if isinstance(member, RouterOption):
                 raise ValueError(f"{where}.members: {m!r} is a router; members are api, rented, owned or hybrid")
-        lines: dict[str, tuple[str, ExtraCost]] = {}
-        for m in o.members:  # a line counts once however many members carry it: it must be one line
+        lines: dict[tuple[str, str], tuple[str, ExtraCost]] = {}
+        for m in o.members:  # a line counts once per provider (or once, shared): it must be one line
             for e in by_name[m].extra_costs:
-                first = lines.setdefault(e.name, (m, e))
+                key = (e.name, "" if e.scope == "shared" else self.provider_key(m))
+                first = lines.setdefault(key, (m, e))
                 if first[1] != e:
                     raise ValueError(
-                        f"{where}.members: {first[0]} and {m} both have an extra cost {e.name!r}, with different "
-                        "terms; a router pays each line once: give them different names"
+                        f"{where}.members: {first[0]} and {m} both have an extra cost {e.name!r}"
+                        + (f" for provider {key[1]}" if key[1] else " (shared)")
+                        + ", with different terms; a router pays each such line once: give them different names"
                     )
         for e in o.extra_costs:
-            if e.name in lines:
-                raise ValueError(f"{where}.extra_costs.{e.name}: member {lines[e.name][0]} already has this line")
+            first_member = next((m for (name, _), (m, _e) in lines.items() if name == e.name), None)
+            if first_member is not None:
+                raise ValueError(f"{where}.extra_costs.{e.name}: member {first_member} already has this line")
         names = [c.name for c in self.workload.classes]
+        self._check_classifier(o, names)
         for cls, member in o.routes.items():
             if cls not in names:
                 raise ValueError(f"{where}.routes: no request class {cls!r}; classes: {', '.join(names)}")
@@ -620,6 +805,46 @@ class Scenario(Strict):
                 f"{where}: {len(o.members)} members and {free} classes to choose for make "
                 f"{len(o.members) ** free:,} assignments (at most {MAX_ROUTES:,}); fix some in routes"
             )
+
+    def _check_classifier(self, o: RouterOption, names: list[str]) -> None:
+        where = f"options[{o.name}].classifier"
+        k = o.classifier
+        if k is None:
+            if self.workload.request_classes:
+                raise ValueError(
+                    f"{where} is missing: a router must tell its request classes apart; state its classifier "
+                    "(kind, usd_per_request, added_ttft_ms, confusion, source), or kind: labelled if requests "
+                    "arrive labelled"
+                )
+            return
+        rows = k.confusion_measured.rows if k.confusion_measured is not None else k.confusion
+        if rows is None:
+            return
+        for true, row in rows.items():
+            if true not in names:
+                raise ValueError(f"{where}.confusion: no request class {true!r}; classes: {', '.join(names)}")
+            for predicted in row:
+                if predicted not in names:
+                    raise ValueError(
+                        f"{where}.confusion.{true}: no request class {predicted!r}; classes: {', '.join(names)}"
+                    )
+            if abs(sum(row.values()) - 1.0) > 1e-6:
+                raise ValueError(f"{where}.confusion.{true}: the shares must sum to 1, got {sum(row.values()):g}")
+        missing = [n for n in names if n not in rows]
+        if missing:
+            raise ValueError(f"{where}.confusion: no row for {', '.join(missing)} (every true class needs one)")
+
+    def provider_key(self, name: str) -> str:
+        """Who a member's provider-scoped lines are paid to (see ExtraCost.scope): an API's provider,
+        a rental's provider, ``owned`` for our own hardware; a hybrid's are its local fleet's."""
+        o = self.option(name)
+        if isinstance(o, HybridOption):
+            return self.provider_key(o.local)
+        if isinstance(o, ApiOption):
+            return o.provider
+        if isinstance(o, RentedOption):
+            return f"{o.provider or 'cheapest'} (rented)"
+        return "owned"
 
     def serves(self, option: ServingOption) -> str:
         """What an option serves, which its quality belongs to: an API's provider/model, or an open

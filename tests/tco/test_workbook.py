@@ -56,6 +56,37 @@ def test_default_scenario_recalculates_to_the_engine_at_two_discount_rates(tmp_p
     assert moved["own-l40s"][1] != pytest.approx(ev.option("own-l40s").npv_usd, abs=1.0)
 
 
+def test_the_routers_classifier_and_class_tokens_follow_in_the_workbook(tmp_path):
+    """The default router: its members' shares and tokens derive from the class shares, the classes'
+    tokens and the classifier's confusion matrix; changing a confusion cell and a class's tokens in
+    the workbook moves the router as the engine moves it (same routes)."""
+    sc, catalog = load(FINTECH)
+    ev = evaluate(sc, catalog)
+    path = write_workbook(ev, catalog, tmp_path / "fintech.xlsx")
+    changes = {
+        "router_confusion_complex_routine": 0.15,
+        "router_confusion_complex_complex": 0.85,
+        "class_complex_input_tokens": 5000,
+    }
+    moved_sc = with_values(
+        sc,
+        {
+            "options.router.classifier.confusion.complex": {"routine": 0.15, "complex": 0.85},
+            "workload.request_classes": [
+                c.model_dump(exclude_none=True) | ({"input_tokens_per_request": 5000} if c.name == "complex" else {})
+                for c in sc.workload.request_classes
+            ],
+        },
+    )
+    moved = evaluate(moved_sc, catalog)
+    assert moved.option("router").routing.routes == ev.option("router").routing.routes
+    assert moved.option("router").npv_usd != pytest.approx(ev.option("router").npv_usd, abs=1.0)
+    figures = summary_figures(recalculate(path, changes), path, moved)
+    total, npv = figures["router"]
+    assert total == pytest.approx(moved.option("router").total_cost_usd, abs=0.005)
+    assert npv == pytest.approx(moved.option("router").npv_usd, abs=0.005)
+
+
 def test_fleets_that_do_not_follow_demand_and_extra_costs(tmp_path, base_catalog):
     """A lagging rented fleet with overflow, a fixed owned fleet, extras and a response cache."""
     extras = [
@@ -92,7 +123,7 @@ def test_a_router_with_fleet_members_recalculates_to_the_engine(tmp_path, base_c
     members (counted once), one carried by one (on its share) and the router's own; at two rates."""
     shared = {"name": "vector-db", "usd": 500, "per": "month", "source": "test"}
     egress = {"name": "egress", "usd": 0.0005, "per": "request", "source": "test"}
-    own_line = {"name": "classifier", "usd": 0.02, "per": "million-tokens", "source": "test"}
+    own_line = {"name": "guardrail", "usd": 0.02, "per": "million-tokens", "source": "test"}
     quality = {"quality_source": "test fixture"}
     sc = scenario(
         horizon_months=6,
@@ -110,6 +141,7 @@ def test_a_router_with_fleet_members_recalculates_to_the_engine(tmp_path, base_c
                 "kind": "router",
                 "members": ["own", "api"],
                 "routes": {"easy": "own", "hard": "api"},
+                "classifier": {"kind": "labelled", "source": "test fixture: the caller labels each request"},
                 "extra_costs": [own_line],
             },
         ],

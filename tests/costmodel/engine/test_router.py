@@ -17,6 +17,7 @@ from tests.conftest import price, rented, scenario
 
 CLASSES = [{"name": "easy", "share": 0.7, "min_quality": 0.8}, {"name": "hard", "share": 0.3, "min_quality": 0.7}]
 SOURCE = {"quality_source": "test fixture"}
+LABELLED = {"kind": "labelled", "source": "test fixture: the caller labels each request"}
 
 
 def api(name: str, quality, **extra):
@@ -39,7 +40,7 @@ THREE = [
     api("cheap", {"easy": 0.85, "hard": 0.5}),
     api("mid", {"easy": 0.9, "hard": 0.65}),
     api("big", 0.95),
-    {"name": "router", "kind": "router", "members": ["cheap", "mid", "big"]},
+    {"name": "router", "kind": "router", "classifier": LABELLED, "members": ["cheap", "mid", "big"]},
 ]
 
 
@@ -96,7 +97,13 @@ def test_a_fleet_member_costs_what_its_option_costs_on_that_traffic(base_catalog
     opts = [
         local,
         api("big", 0.95),
-        {"name": "router", "kind": "router", "members": ["rent", "big"], "routes": {"easy": "rent", "hard": "big"}},
+        {
+            "name": "router",
+            "kind": "router",
+            "classifier": LABELLED,
+            "members": ["rent", "big"],
+            "routes": {"easy": "rent", "hard": "big"},
+        },
     ]
     sc = scenario(options=opts, workload={"request_classes": CLASSES, "requests_per_month": 30_000_000})
     r = evaluate(sc, cat).option("router")
@@ -115,15 +122,21 @@ def test_extra_costs_count_once_and_scale_with_traffic(base_catalog):
         extra_costs=[db, {"name": "guard", "usd": 0.001, "per": "request", "source": "test fixture"}],
     )
     big = api("big", 0.95, extra_costs=[db])
-    own = {"name": "classifier", "usd": 0.0001, "per": "request", "source": "test fixture"}
-    router = {"name": "router", "kind": "router", "members": ["cheap", "big"], "extra_costs": [own]}
+    own = {"name": "guardrail", "usd": 0.0001, "per": "request", "source": "test fixture"}
+    router = {
+        "name": "router",
+        "kind": "router",
+        "classifier": LABELLED,
+        "members": ["cheap", "big"],
+        "extra_costs": [own],
+    }
     ev = evaluate(
         scenario(options=[cheap, big, router], workload={"request_classes": CLASSES}), three_apis(base_catalog)
     )
     cf = ev.option("router").cashflow
     assert cf["vector-db"].tolist() == pytest.approx([100.0] * 12)  # once, not twice
     assert cf["guard"].tolist() == pytest.approx([0.001 * 700_000] * 12)  # only cheap's 70 % pays it
-    assert cf["classifier"].tolist() == pytest.approx([0.0001 * 1_000_000] * 12)  # the router's own: every request
+    assert cf["guardrail"].tolist() == pytest.approx([0.0001 * 1_000_000] * 12)  # the router's own: every request
     assert cf["total"].tolist() == pytest.approx((77 + 660 + 100 + 700 + 100.0) * np.ones(12))
 
 
@@ -145,7 +158,7 @@ def test_same_line_with_other_terms_is_an_error():
     a = api("cheap", 0.9, extra_costs=[{"name": "integration", "usd": 5000, "per": "one-off", "source": "test"}])
     b = api("big", 0.9, extra_costs=[{"name": "integration", "usd": 20000, "per": "one-off", "source": "test"}])
     with pytest.raises(ValidationError, match="both have an extra cost 'integration'"):
-        scenario(options=[a, b, {"name": "r", "kind": "router", "members": ["cheap", "big"]}])
+        scenario(options=[a, b, {"name": "r", "kind": "router", "classifier": LABELLED, "members": ["cheap", "big"]}])
 
 
 def test_too_many_assignments_is_an_error():
@@ -153,7 +166,7 @@ def test_too_many_assignments_is_an_error():
     opts = [api(f"m{i}", 0.9) for i in range(3)]
     with pytest.raises(ValidationError, match="6,561 assignments"):
         scenario(
-            options=[*opts, {"name": "r", "kind": "router", "members": ["m0", "m1", "m2"]}],
+            options=[*opts, {"name": "r", "kind": "router", "classifier": LABELLED, "members": ["m0", "m1", "m2"]}],
             workload={"request_classes": classes},
         )
 

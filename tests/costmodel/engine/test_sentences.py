@@ -46,7 +46,7 @@ def _check(pattern: str, sentence: str, ev, **expected: str) -> bool:
     rest = _blank_names(sentence, ev)
     for key in expected:
         rest = rest.replace(m.group(key), "", 1)
-    assert not NUMBER.search(re.sub(r"1M tokens|\(p95\)", "", rest)), (sentence, rest)
+    assert not NUMBER.search(re.sub(r"1M tokens|1M requests|\(p95\)", "", rest)), (sentence, rest)
     return True
 
 
@@ -141,7 +141,17 @@ def check_reasons(ev, catalog) -> int:
                 seed=str(sim.seed),
             ), reason
         elif reason.startswith(("Its latency is unverified", "Excluded for missing the SLO")):
-            assert not NUMBER.search(_blank_names(reason, ev)), reason
+            k = sc.option(best.name).classifier if best.kind == "router" else None
+            if k is not None and k.added_ttft_ms:  # the TTFT the classifier takes and what it leaves
+                part = (
+                    f"; the classifier adds {k.added_ttft_ms:,.0f} ms before the first token, leaving "
+                    f"{wl.slo.ttft_p95_ms - k.added_ttft_ms:,.0f} ms"
+                )
+                assert part in reason, reason
+                reason = reason.replace(part, "")
+            assert not NUMBER.search(_blank_names(reason, ev).replace("p95", "")), reason
+        elif "'s classifier (" in reason:
+            check_classifier_sentence(reason, ev)
         elif reason.startswith("Routes:"):
             routes = best.routing.routes
             want = (
@@ -182,6 +192,49 @@ def check_reasons(ev, catalog) -> int:
     return checked
 
 
+def check_classifier_sentence(sentence: str, ev) -> None:
+    """A router's classifier: its price read back from its cash flow, its accuracy from the
+    confusion matrix, the threshold and floor from the need it reports (the threshold itself is
+    re-checked by re-evaluating: tests/costmodel/engine/test_classifier.py)."""
+    sc = ev.scenario
+    r = next(o for o in ev.options if o.kind == "router" and sentence.startswith(f"{o.name}'s classifier ("))
+    need = r.classifier
+    k = sc.option(r.name).classifier
+    names = [c.name for c in sc.workload.classes]
+    matrix = k.matrix(tuple(names))
+    accuracy = sum(c.share * matrix[c.name][c.name] for c in sc.workload.classes)
+    first = r.cashflow.iloc[0]
+    per_request = first.get("classifier", 0.0) / (first["requests"] * prepare(sc, _catalog(ev)).demand.model_share)
+    head = (
+        rf"<name>'s classifier \({k.kind}, (?P<price>\$[\d,.]+[kM]?) per 1M requests, \+(?P<ms>[\d,]+) ms before "
+        rf"the first token\) is (?P<acc>[\d.]+%) accurate \({k.basis}\)"
+    )
+    expected = {"price": usd(per_request * 1e6, compact=True), "ms": f"{k.added_ttft_ms or 0:,.0f}"}
+    expected["acc"] = percent(accuracy, 1)
+    tails = {
+        "floor": (
+            r"; the (?:router|<name>) stays recommended down to (?P<floor>[\d.]+%) accurate, where the right "
+            r"class stops being the classifier's likeliest answer\."
+        ),
+        "below": r"; below (?P<t>[\d.]+%) accurate, <name> is recommended instead\.",
+        "above": r"; at (?P<t>[\d.]+%) accurate or better, the (?:router|<name>) would be recommended over <name>\.",
+        "never": r"; even a perfect classifier would not make the (?:router|<name>) the recommendation\.",
+    }
+    if need.threshold is None and need.winner == r.name:
+        assert _check(head + tails["floor"], sentence, ev, **expected, floor=percent(need.floor, 1)), sentence
+    elif need.threshold is None:
+        assert _check(head + tails["never"], sentence, ev, **expected), sentence
+    else:
+        tail = tails["below"] if need.winner == r.name else tails["above"]
+        assert _check(head + tail, sentence, ev, **expected, t=percent(need.threshold, 1)), sentence
+
+
+def _catalog(ev):
+    from costmodel.io.catalog import build_catalog, load_catalog_files
+
+    return build_catalog(load_catalog_files(), ev.scenario)
+
+
 QUALITY_PART = re.compile(
     r"(?P<cls>[\w-]+) (?:(?P<acc>[\d.]+%)(?: \(95 % interval's low end; accuracy (?P<point>[\d.]+%)\))? "
     r"(?P<op>>=|<) |unknown \(needs )(?P<need>[\d.]+%)\)?"
@@ -193,7 +246,9 @@ def check_quality_note(o, ev) -> None:
     sc = ev.scenario
     option = sc.option(o.name)
     if o.kind == "router":
-        scores = routed_scores(o.routing.routes, sc)
+        k = option.classifier
+        matrix = None if k is None else k.matrix(tuple(c.name for c in sc.workload.classes))
+        scores = routed_scores(o.routing.routes, sc, matrix, k.basis if k else "stated")
     elif o.kind == "hybrid":
         scores = routed_scores({c.name: o.name for c in sc.workload.classes}, sc)
     else:
