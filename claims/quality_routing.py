@@ -111,26 +111,58 @@ def _routing(sc: Scenario, ev: Evaluation) -> Finding:
     n = {"members_used": float(len(used)), "router_npv_cost": -r.npv_usd}
     routes = ", ".join(f"{c} -> {m}" for c, m in (choice.routes.items() if choice else ()))
     computed = [f"{name} routes {routes}: NPV of cost {usd(-r.npv_usd)}, quality {r.quality.note}."]
+    need = r.classifier
+    needs = ""  # the classifier accuracy the verdict rests on
+    if need is not None:
+        computed.append(need.sentence)
+        n["classifier_accuracy"] = need.accuracy
+        if need.threshold is not None:
+            n["classifier_threshold"] = need.threshold
+            needs = (
+                f"; its classifier is {percent(need.accuracy, 1)} accurate ({need.basis}) and must stay above "
+                f"{percent(need.threshold, 1)}"
+                if need.winner == name
+                else f"; it would need a classifier at least {percent(need.threshold, 1)} accurate "
+                f"(it has {percent(need.accuracy, 1)}, {need.basis})"
+            )
+        elif need.winner == name:
+            needs = (
+                f"; its classifier is {percent(need.accuracy, 1)} accurate ({need.basis}) and the verdict holds "
+                f"down to {percent(need.floor, 1)}"
+            )
     if singles:
         best = min(singles, key=lambda o: -o.npv_usd)
         n["single_npv_cost"] = -best.npv_usd
         computed.append(f"Cheapest single option meeting the SLO and every class: {best.name}, {usd(-best.npv_usd)}.")
     if not r.eligible:
         return Finding(
-            q, DOES_NOT_HOLD, f"no assignment of classes meets every requirement ({r.quality.note})", tuple(computed), n
+            q,
+            DOES_NOT_HOLD,
+            f"no assignment of classes meets every requirement ({r.quality.note}){needs}",
+            tuple(computed),
+            n,
         )
     if len(used) < 2:
         return Finding(
-            q, DOES_NOT_HOLD, f"one option, {used[0]}, serves every class at the lowest cost", tuple(computed), n
+            q, DOES_NOT_HOLD, f"one option, {used[0]}, serves every class at the lowest cost{needs}", tuple(computed), n
         )
     if not singles:
-        return Finding(q, HOLDS, f"only the router meets every class, at {usd(-r.npv_usd)}", tuple(computed), n)
+        return Finding(q, HOLDS, f"only the router meets every class, at {usd(-r.npv_usd)}{needs}", tuple(computed), n)
     saved = 1.0 - (-r.npv_usd) / n["single_npv_cost"]
     n["saving"] = saved
+    if saved <= 0:
+        return Finding(
+            q,
+            DOES_NOT_HOLD,
+            f"{usd(-r.npv_usd)} against {usd(n['single_npv_cost'])} for the cheapest single option{needs}",
+            tuple(computed),
+            n,
+        )
     return Finding(
         q,
         HOLDS,
-        f"{usd(-r.npv_usd)} against {usd(n['single_npv_cost'])} for the cheapest single option ({percent(saved)} less)",
+        f"{usd(-r.npv_usd)} against {usd(n['single_npv_cost'])} for the cheapest single option "
+        f"({percent(saved)} less){needs}",
         tuple(computed),
         n,
     )

@@ -27,6 +27,7 @@ from costmodel.engine.capacity import CapacityStudy as EngineStudy
 from costmodel.engine.capacity import bound_by, layout_sentence, option_capacity_study
 from costmodel.engine.eligibility import class_scores
 from costmodel.engine.router import RouterChoice, routes_sentence
+from costmodel.engine.results import ClassifierNeed
 from costmodel.model import evaluation as doc
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
@@ -111,8 +112,39 @@ def _layouts(o: OptionResult) -> list[doc.Layout]:
     ]
 
 
-def routing(choice: RouterChoice, name: str, sc: Scenario) -> doc.Routing:
-    """A router's routes, each member's share and every assignment it costed."""
+def classifier(need: ClassifierNeed | None, name: str, sc: Scenario) -> doc.Classifier | None:
+    """A router's classifier and the accuracy it needs (None: no classifier)."""
+    router = sc.option(name)
+    k = getattr(router, "classifier", None)
+    if need is None or k is None:
+        return None
+    names = tuple(c.name for c in sc.workload.classes)
+    return doc.Classifier(
+        kind=need.kind,
+        basis=need.basis,
+        source=k.source,
+        accuracy=float(need.accuracy),
+        usd_per_request=float(need.usd_per_request),
+        usd_per_month=float(k.usd_per_month),
+        added_ttft_ms=float(need.added_ttft_ms),
+        confusion=k.matrix(names),
+        threshold=None if need.threshold is None else float(need.threshold),
+        threshold_note=""
+        if need.threshold is not None
+        else (
+            f"none: the recommendation holds down to {percent(need.floor, 1)} accurate"
+            if need.winner == name
+            else "none: no classifier accuracy makes the router the recommendation"
+        ),
+        floor=float(need.floor),
+        winner=need.winner,
+        other=need.other,
+        sentence=need.sentence,
+    )
+
+
+def routing(choice: RouterChoice, name: str, sc: Scenario, need: ClassifierNeed | None = None) -> doc.Routing:
+    """A router's routes, each member's share, its classifier and every assignment it costed."""
     f = choice.frontier
     classes = [c for c in f.columns if c.startswith("class ")]
     rows = [
@@ -133,6 +165,9 @@ def routing(choice: RouterChoice, name: str, sc: Scenario) -> doc.Routing:
     return doc.Routing(
         routes=dict(choice.routes),
         shares={m: float(v) for m, v in choice.shares(sc).items()},
+        mixes={m: {c: float(v) for c, v in mix.items()} for m, mix in choice.mixes.items()},
+        classifier=classifier(need, name, sc),
+        classifier_note="" if need is not None else "none: one request class, nothing to tell apart",
         note=choice.note,
         sentence=routes_sentence(name, choice, sc),
         frontier=rows,
@@ -174,7 +209,7 @@ def option(o: OptionResult, ev: Evaluation) -> doc.Option:
         ),
         eligible=o.eligible,
         recommended=o.name == ev.recommendation.option,
-        routing=None if o.routing is None else routing(o.routing, o.name, sc),
+        routing=None if o.routing is None else routing(o.routing, o.name, sc, o.classifier),
         routing_note="" if o.routing is not None else f"none: a {o.kind} option has no routes",
         price_notes=list(o.price_notes),
         mean_utilization=_finite(o.mean_utilization),

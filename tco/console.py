@@ -124,6 +124,8 @@ def print_evaluation(d: Document, console: Console = out) -> None:
             console.print(f"layout: {o.layout_sentence}")
         if o.routing is not None:
             console.print(f"routes: {o.routing.sentence}")
+            k = o.routing.classifier
+            console.print(f"classifier: {k.sentence if k is not None else o.routing.classifier_note}")
     if d.monte_carlo is not None:
         print_simulation(d.monte_carlo, d.recommendation.option, console)
     for sweep in d.hybrid_sweeps:

@@ -161,9 +161,17 @@ def summary_html(d: Document) -> str:
         f"<td class='num'>{count(o.gpus_at_peak)}</td><td>{text(o.slo.word)}</td></tr>"
         for o in d.options
     )
+    classifiers = "".join(  # a router's classifier: said here unless the recommendation says it
+        f"<div class='tco-classifier'>{text(k.sentence)}</div>"
+        for o in d.options
+        if o.routing is not None
+        and (k := o.routing.classifier) is not None
+        and k.sentence not in d.recommendation.sentence
+    )
     return (
         f"<div class='tco-inputs'>{text(d.workload.summary)}</div>"
         f"<div class='tco-recommendation'><b>Recommendation:</b> {text(d.recommendation.sentence)}</div>"
+        f"{classifiers}"
         "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
         f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>"
     )

@@ -309,9 +309,41 @@ def quality_table(ctx: ReportContext) -> pd.DataFrame:
 
 
 def routing_text(ctx: ReportContext) -> str:
-    """Each router's routes and how they were chosen, in words."""
-    lines = [f"- {md(o.routing.sentence)}" for o in ctx.doc.options if o.routing is not None]
+    """Each router's routes and how they were chosen, and its classifier, in words."""
+    lines = []
+    for o in ctx.doc.options:
+        if o.routing is None:
+            continue
+        lines.append(f"- {md(o.routing.sentence)}")
+        k = o.routing.classifier
+        lines.append(
+            f"- {md(k.sentence)}" if k is not None else f"- {md(o.name)}'s classifier: {md(o.routing.classifier_note)}"
+        )
     return "\n".join(lines) if lines else note("No router in this scenario.")
+
+
+def classifier_table(ctx: ReportContext, name: str) -> pd.DataFrame:
+    """A router's confusion matrix: one row per true class, its share of requests, the share of it
+    labelled as each class, and the members its requests reach."""
+    routing = ctx.doc.option(name).routing
+    if routing is None or routing.classifier is None:
+        return pd.DataFrame()
+    shares: dict[str, float] = {}  # each true class's share of requests: what reaches the members of it
+    for mix in routing.mixes.values():
+        for true, v in mix.items():
+            shares[true] = shares.get(true, 0.0) + v
+    rows = []
+    for true, row in routing.classifier.confusion.items():
+        reaches = {m: mix.get(true, 0.0) for m, mix in routing.mixes.items() if mix.get(true, 0.0) > 0}
+        rows.append(
+            {
+                "true class": true,
+                "share of requests": percent(shares.get(true, 0.0)),
+                **{f"labelled {p}": percent(v, 1) for p, v in row.items()},
+                "sent to": ", ".join(f"{m} ({percent(v / shares[true], 1)})" for m, v in reaches.items()),
+            }
+        )
+    return pd.DataFrame(rows)
 
 
 def routers(ctx: ReportContext) -> list[str]:

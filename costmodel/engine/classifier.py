@@ -72,7 +72,8 @@ def classifier_need(
     stated = confusion(router, scenario)
     accuracy = classifier_accuracy(stated, scenario)
     perfect = all(stated[t][t] >= 1.0 for t in stated)
-    k_now, k_far = (0.0 if perfect else 1.0), max_scale(stated)
+    k_now = 0.0 if perfect else 1.0
+    k_far = max(max_scale(stated), k_now)  # a classifier already past the floor is searched no further
     a_one = classifier_accuracy(scaled(stated, 1.0), scenario)  # accuracy falls linearly in the scale
 
     def accuracy_at(scale: float) -> float:
@@ -110,7 +111,15 @@ def classifier_need(
         f"{router.name}'s classifier ({k.kind}, {usd(per_request * 1e6, compact=True)} per 1M requests, "
         f"+{k.added_ttft_ms or 0:,.0f} ms before the first token) is {percent(accuracy, 1)} accurate ({k.basis})"
     )
-    if threshold is None and now == router.name:
+    wrong = [t for t in stated if any(v > stated[t][t] for p, v in stated[t].items() if p != t)]
+    if wrong:
+        what += (
+            f"; it labels {', '.join(wrong)} requests as another class more often than right, and the routes "
+            "are chosen on that"
+        )
+    if threshold is None and now == router.name and wrong:
+        tail = "; the router is recommended at this accuracy."
+    elif threshold is None and now == router.name:
         tail = (
             f"; the router stays recommended down to {percent(accuracy_at(k_far), 1)} accurate, where the right "
             "class stops being the classifier's likeliest answer."

@@ -108,9 +108,37 @@ class FrontierRow(Strict):
     chosen: bool = Field(description="The router's choice.")
 
 
+class Classifier(Strict):
+    """How a router tells its request classes apart, what that costs, and how accurate it must be."""
+
+    kind: str = Field(description="labelled, rules, embedding, self-hosted or api.")
+    basis: str = Field(description="measured, stated or labelled.")
+    source: str = Field(description="Where its cost, latency and confusion come from.")
+    accuracy: float = Field(description="Share of requests classified right (traffic-weighted diagonal).")
+    usd_per_request: float = Field(description="What classifying one request costs today, USD.")
+    usd_per_month: float = Field(description="Fixed cost a month, USD.")
+    added_ttft_ms: float = Field(description="Latency it adds before the first token, ms.")
+    confusion: dict[str, dict[str, float]] = Field(description="True class -> predicted class -> share.")
+    threshold: float | None = Field(description="Accuracy at which the recommendation changes (fraction).")
+    threshold_note: str = Field(default="", description="Why there is no threshold.")
+    floor: float = Field(
+        description="Lowest accuracy searched: where the right class stops being its likeliest answer."
+    )
+    winner: str | None = Field(description="Recommended at its accuracy.")
+    other: str | None = Field(description="Recommended on the other side of the threshold.")
+    sentence: str = Field(description="The classifier and the accuracy it needs, in words.")
+
+
 class Routing(Strict):
-    routes: dict[str, str] = Field(description="Request class -> member option.")
-    shares: dict[str, float] = Field(description="Member option -> share of requests it serves (fraction).")
+    routes: dict[str, str] = Field(description="Predicted request class -> member option.")
+    shares: dict[str, float] = Field(
+        description="Member option -> share of requests it serves (fraction), misrouted ones included."
+    )
+    mixes: dict[str, dict[str, float]] = Field(
+        description="Member option -> true request class -> share of all requests it receives."
+    )
+    classifier: Classifier | None = Field(description="The router's classifier.")
+    classifier_note: str = Field(default="", description="Why there is no classifier.")
     note: str = Field(description="How the routes were chosen.")
     sentence: str = Field(description="The routes and why, in words.")
     frontier: list[FrontierRow] = Field(description="Every assignment costed.")

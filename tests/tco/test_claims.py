@@ -139,6 +139,20 @@ def test_claim5_routing_holds_only_when_it_mixes_members(fintech):
     assert finding(same, 5, "routing").kind == DOES_NOT_HOLD
 
 
+def test_claim5_states_the_classifier_it_rests_on(fintech):
+    """The verdict names the classifier's accuracy. With complex work needing 78 %, the stated
+    classifier holds (0.1 x 70 % + 0.9 x 80 % = 79 %); one that labels a quarter of complex questions
+    routine does not (0.25 x 70 % + 0.75 x 80 % = 77.5 %), and no other assignment is cheaper than the
+    Llama API alone."""
+    f = finding(fintech, 5, "routing")
+    need = f"its classifier is {percent(f.numbers['classifier_accuracy'], 1)} accurate (stated)"
+    assert need in f.verdict and any("'s classifier (api, " in line for line in f.computed)
+    bar = "workload.request_classes.complex.min_quality=0.78"
+    assert finding(check([bar]), 5, "routing").kind == HOLDS
+    poor = check([bar, "options.router.classifier.confusion.complex={routine: 0.25, complex: 0.75}"])
+    assert finding(poor, 5, "routing").kind == DOES_NOT_HOLD
+
+
 def test_claim6_compares_a_measured_api_first_token(fintech):
     f = finding(fintech, 6, "local feels faster")
     assert f.kind == CANNOT_TELL and latency(f.numbers["local_ttft_ms"]) in f.verdict

@@ -208,6 +208,8 @@ def check_classifier_sentence(sentence: str, ev) -> None:
     head = (
         rf"<name>'s classifier \({k.kind}, (?P<price>\$[\d,.]+[kM]?) per 1M requests, \+(?P<ms>[\d,]+) ms before "
         rf"the first token\) is (?P<acc>[\d.]+%) accurate \({k.basis}\)"
+        r"(?:; it labels [\w, -]+ requests as another class more often than right, and the routes are chosen "
+        r"on that)?"
     )
     expected = {"price": usd(per_request * 1e6, compact=True), "ms": f"{k.added_ttft_ms or 0:,.0f}"}
     expected["acc"] = percent(accuracy, 1)
@@ -220,7 +222,9 @@ def check_classifier_sentence(sentence: str, ev) -> None:
         "above": r"; at (?P<t>[\d.]+%) accurate or better, the (?:router|<name>) would be recommended over <name>\.",
         "never": r"; even a perfect classifier would not make the (?:router|<name>) the recommendation\.",
     }
-    if need.threshold is None and need.winner == r.name:
+    if need.threshold is None and need.winner == r.name and "more often than right" in sentence:
+        assert _check(head + r"; the (?:router|<name>) is recommended at this accuracy\.", sentence, ev, **expected)
+    elif need.threshold is None and need.winner == r.name:
         assert _check(head + tails["floor"], sentence, ev, **expected, floor=percent(need.floor, 1)), sentence
     elif need.threshold is None:
         assert _check(head + tails["never"], sentence, ev, **expected), sentence
