@@ -26,8 +26,8 @@ from costmodel.engine import EngineError, Evaluation, OptionResult, cost_curves,
 from costmodel.engine.capacity import CapacityStudy as EngineStudy
 from costmodel.engine.capacity import bound_by, layout_sentence, option_capacity_study
 from costmodel.engine.eligibility import class_scores
-from costmodel.engine.router import RouterChoice, routes_sentence
 from costmodel.engine.results import ClassifierNeed
+from costmodel.engine.router import RouterChoice, routes_sentence
 from costmodel.model import evaluation as doc
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
