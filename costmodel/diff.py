@@ -143,7 +143,7 @@ def diff(old: Scenario, new: Scenario, old_catalog: Catalog, new_catalog: Catalo
     for path, (was, now) in _whole_sections(flatten(old), flatten(new)).items():
         moves = rec = None
         try:
-            alone = evaluate(with_values(old, {path: now}), old_catalog)
+            alone = evaluate(with_values(old, {path: now}), old_catalog, classifier_needs=False)
             moves = {o.name: o.npv_usd - base[o.name] for o in alone.options if o.name in base}
             rec = alone.recommendation.option
         except (ValueError, KeyError, EngineError):  # not a change that stands alone (a new option, say)

@@ -405,6 +405,10 @@ def sensitivity(table: pd.DataFrame, sc: Scenario) -> doc.Sensitivity:
                 metric_low=float(r["metric_low"]),
                 metric_high=float(r["metric_high"]),
                 break_even=_finite(r["break_even"]),
+                winner_low=None if r.get("winner_low") is None else str(r["winner_low"]),
+                winner_high=None if r.get("winner_high") is None else str(r["winner_high"]),
+                flips_at=_finite(r.get("flips_at")),
+                flips_to=None if not isinstance(r.get("flips_to"), str) else r["flips_to"],
             )
             for r in table.to_dict(orient="records")
         ],

@@ -16,8 +16,10 @@ import pandas as pd
 
 from costmodel.core.roots import bracket
 from costmodel.engine import EngineError, evaluate
+from costmodel.engine.classifier import max_scale, scaled
+from costmodel.engine.router import classifier_accuracy, confusion
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import OwnedOption, RentedOption, Scenario, with_values
+from costmodel.model.scenario import OwnedOption, RentedOption, RouterOption, Scenario, with_values
 from costmodel.whatif import scale_prices
 
 PRICE_FACTORS = {"api_price": "api", "gpu_price": "gpu", "power_price": "power"}
@@ -102,9 +104,42 @@ def default_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     return f
 
 
+def classifier_factors(scenario: Scenario) -> list[Factor]:
+    """Each router's classifier accuracy (its errors scaled along their stated pattern:
+    :mod:`costmodel.engine.classifier`), from where the right class stops being its likeliest
+    answer up to a perfect classifier."""
+    factors = []
+    for o in scenario.options:
+        k = o.classifier if isinstance(o, RouterOption) else None
+        if k is None or k.kind == "labelled" or len(scenario.workload.classes) < 2:
+            continue
+        matrix = confusion(o, scenario)
+        now = classifier_accuracy(matrix, scenario)
+        floor = 1.0 - max(max_scale(matrix), 1.0 if now < 1 else 0.0) * (
+            1.0 - classifier_accuracy(scaled(matrix, 1.0), scenario)
+        )
+        factors.append(Factor(f"{o.name} classifier accuracy", f"{CLASSIFIER}{o.name}", now, floor, 1.0, "fraction"))
+    return factors
+
+
+CLASSIFIER = "classifier:"  # a factor path naming a router whose classifier accuracy moves
+
+
 def apply(scenario: Scenario, catalog: Catalog, factor: Factor, value: float) -> tuple[Scenario, Catalog]:
     if factor.path in PRICE_FACTORS:
         return scale_prices(scenario, catalog, **{PRICE_FACTORS[factor.path]: value})
+    if factor.path.startswith(CLASSIFIER):
+        name = factor.path.removeprefix(CLASSIFIER)
+        router = scenario.option(name)
+        assert isinstance(router, RouterOption)
+        matrix = confusion(router, scenario)
+        one = classifier_accuracy(scaled(matrix, 1.0), scenario)
+        moved = scaled(matrix, (1.0 - value) / (1.0 - one))
+        where = f"options.{name}.classifier"
+        return with_values(
+            scenario,
+            {f"{where}.confusion": moved, f"{where}.classifier_run": None, f"{where}.confusion_measured": None},
+        ), catalog
     return with_values(scenario, {factor.path: value}), catalog
 
 
@@ -122,7 +157,7 @@ def decision_pair(ev) -> tuple[str, str] | None:
 
 
 def _gap(scenario: Scenario, catalog: Catalog, a: str, b: str) -> tuple[float, str]:
-    ev = evaluate(scenario, catalog)
+    ev = evaluate(scenario, catalog, classifier_needs=False)
     ranked = sorted((o for o in ev.options if o.eligible), key=lambda o: -o.npv_usd)
     best = ranked[0].name if ranked else ""
     return ev.option(a).npv_usd - ev.option(b).npv_usd, best
@@ -142,7 +177,9 @@ def one_at_a_time(
     """
     if factors is None:
         factors = uncertain_factors(scenario, catalog) if scenario.uncertainty else default_factors(scenario, catalog)
+        factors += classifier_factors(scenario)
     base = evaluate(scenario, catalog)
+    base_best = base.recommendation.option
     if options is None:
         options = decision_pair(base)
         if options is None:
@@ -161,6 +198,16 @@ def one_at_a_time(
             if np.sign(g0) != np.sign(g1) and g0 != 0:
                 crossing = _bisect(scenario, catalog, f, a, b, x0, g0, x1)
                 break
+        flips_at, flips_to = None, None
+        need = base.option(f.path.removeprefix(CLASSIFIER)).classifier if f.path.startswith(CLASSIFIER) else None
+        if need is not None:  # the evaluation found it already (costmodel.engine.classifier)
+            if need.threshold is not None and need.winner == base_best:
+                flips_at, flips_to = need.threshold, need.other
+        else:
+            for end, winner in ((f.low, lo_win), (f.high, hi_win)):
+                if winner != base_best and end != f.base:  # the recommendation changes inside this half
+                    flips_at, flips_to = _flip(scenario, catalog, f, base_best, end)
+                    break
         rows.append(
             {
                 "factor": f.name,
@@ -174,13 +221,32 @@ def one_at_a_time(
                 "winner_low": lo_win,
                 "winner_high": hi_win,
                 "break_even": crossing,
+                "flips_at": flips_at,
+                "flips_to": flips_to,
             }
         )
     df = pd.DataFrame(rows)
     if not df.empty:
         df = df.sort_values("swing", ascending=False, ignore_index=True)
-    df.attrs.update({"options": options, "base_metric": base_gap})
+    df.attrs.update({"options": options, "base_metric": base_gap, "recommended": base_best})
     return df
+
+
+def _flip(scenario, catalog, f: Factor, best: str | None, end: float, steps: int = 14) -> tuple[float, str]:
+    """Where moving ``f`` from its base towards ``end`` first changes the recommended option, and
+    to what."""
+
+    def changed(x: float) -> bool:
+        return _gap(*apply(scenario, catalog, f, x), *_any_pair(scenario))[1] != best
+
+    _, first = bracket(changed, f.base, end, steps=steps, rel_tol=1e-4)
+    return first, _gap(*apply(scenario, catalog, f, first), *_any_pair(scenario))[1]
+
+
+def _any_pair(scenario: Scenario) -> tuple[str, str]:
+    """Two option names for :func:`_gap` when only its winner is wanted."""
+    first = scenario.options[0].name
+    return first, first
 
 
 def _bisect(scenario, catalog, f, a, b, x0, g0, x1, steps: int = 24) -> float:
@@ -193,14 +259,32 @@ def _bisect(scenario, catalog, f, a, b, x0, g0, x1, steps: int = 24) -> float:
     return 0.5 * (lo + hi)
 
 
+def flip_sentences(tornado: pd.DataFrame) -> list[str]:
+    """Plain words for every factor that changes the recommendation inside its range:
+    "the recommendation moves from router to api-x when <factor> goes below 0.62 (base 0.9)"."""
+    if tornado.empty or "flips_at" not in tornado:
+        return []
+    best = tornado.attrs.get("recommended")
+    sentences = []
+    for _, row in tornado.dropna(subset=["flips_at"]).iterrows():
+        side = "below" if row["flips_at"] < row["base"] else "above"
+        sentences.append(
+            f"the recommendation moves from {best} to {row['flips_to']} when {row['factor']} goes {side} "
+            f"{row['flips_at']:.4g} (base {row['base']:.4g}; range {row['low']:.4g} to {row['high']:.4g})"
+        )
+    return sentences
+
+
 def break_even_sentences(tornado: pd.DataFrame, top: int = 3) -> list[str]:
     """Plain words for the factors whose break-even lies inside their range, largest swing first:
-    "api-x stays cheaper than own-y while <factor> stays below 0.38 (base 0.25)"."""
+    "api-x stays cheaper than own-y while <factor> stays below 0.38 (base 0.25)"; then every factor
+    that changes the recommendation (:func:`flip_sentences`)."""
     if tornado.empty:
         return []
     a, b = tornado.attrs["options"]
-    sentences = []
-    for _, row in tornado.dropna(subset=["break_even"]).head(top).iterrows():
+    sentences = flip_sentences(tornado)
+    flipping = set(tornado.dropna(subset=["flips_at"])["factor"]) if "flips_at" in tornado else set()
+    for _, row in tornado[~tornado["factor"].isin(flipping)].dropna(subset=["break_even"]).head(top).iterrows():
         # the base case has a ahead of b; which side of the break-even keeps it there?
         keeps_below = row["winner_low"] == a or (row["winner_high"] != a and row["base"] < row["break_even"])
         side = "below" if keeps_below else "above"

@@ -430,9 +430,12 @@ def sensitivity_text(ctx: ReportContext) -> str:
         f"Decision metric: NPV({md(a)}) - NPV({md(b)}) = {usd(s.base_metric_usd)} at the base case "
         f"(positive: {md(a)} is cheaper). Each input moves alone between {s.ranges}, everything else at base."
     ]
-    for r in s.rows[:3]:
+    shown = s.rows[:3] + [r for r in s.rows[3:] if r.flips_at is not None]  # every input that flips it
+    for r in shown:
         flip = (
-            f"; the decision flips at {r.break_even:,.4g} {md(r.unit)}"
+            f"; the recommendation moves to {md(r.flips_to or '')} at {r.flips_at:,.4g} {md(r.unit)}"
+            if r.flips_at is not None
+            else f"; the decision metric crosses zero at {r.break_even:,.4g} {md(r.unit)}"
             if r.break_even is not None
             else "; the decision holds across the range"
         )

@@ -538,8 +538,9 @@ def _extra_columns(sh: Sheet, inp: Inputs, p: str, lines: list[tuple[str, ExtraC
 
 
 def _class_inputs(inp: Inputs, sc) -> dict[str, tuple[str, str, str]]:
-    """Per request class: its share, input and output tokens as named figures. Tokens a class
-    states are inputs; the others take what keeps the workload's means (derived)."""
+    """Per request class: its share, input and output tokens as named figures. A class's tokens are
+    the workload's means times its multiple: a stated multiple is an input, the others take what
+    keeps the means (derived)."""
     classes = sc.workload.classes
     out: dict[str, tuple[str, str, str]] = {}
     for c in classes:
@@ -547,34 +548,39 @@ def _class_inputs(inp: Inputs, sc) -> dict[str, tuple[str, str, str]]:
         share = inp.once(f"class_{cs}_share", c.share, "fraction of requests", "workload.request_classes", PERCENT)
         out[c.name] = (share, "", "")
     for i, (attr, mean) in enumerate(
-        (("input_tokens_per_request", "input_tokens"), ("output_tokens_per_request", "output_tokens"))
+        (("input_tokens_factor", "input_tokens"), ("output_tokens_factor", "output_tokens"))
     ):
         stated = [c for c in classes if getattr(c, attr) is not None]
         free = [c for c in classes if getattr(c, attr) is None]
-        names = {}
-        for c in stated:
-            names[c.name] = inp.once(
-                f"class_{_slug(c.name)}_{mean}",
+        factors = {
+            c.name: inp.once(
+                f"class_{_slug(c.name)}_{mean}_factor",
                 getattr(c, attr),
-                "tokens/request",
-                "workload.request_classes",
-                INTEGER,
+                "x the workload's mean",
+                sc.sources.get("workload.request_classes", "workload.request_classes"),
             )
+            for c in stated
+        }
         if free:
-            given = "".join(f"-{out[c.name][0]}*{names[c.name]}" for c in stated)
+            given = "".join(f"-{out[c.name][0]}*{factors[c.name]}" for c in stated)
             rest = "+".join(out[c.name][0] for c in free)
-            formula = f"=({mean}{given})/({rest})"
             for c in free:
-                names[c.name] = inp.names.get(f"class_{_slug(c.name)}_{mean}") or inp.derive(
-                    f"class_{_slug(c.name)}_{mean}",
-                    formula,
-                    "tokens/request",
-                    "the rest of the workload's mean",
-                    INTEGER,
+                factors[c.name] = inp.names.get(f"class_{_slug(c.name)}_{mean}_factor") or inp.derive(
+                    f"class_{_slug(c.name)}_{mean}_factor",
+                    f"=(1{given})/({rest})",
+                    "x the workload's mean",
+                    "what keeps the workload's mean",
                 )
         for c in classes:
+            name = inp.names.get(f"class_{_slug(c.name)}_{mean}") or inp.derive(
+                f"class_{_slug(c.name)}_{mean}",
+                f"={mean}*{factors[c.name]}",
+                "tokens/request",
+                "the workload's mean x the class's multiple",
+                INTEGER,
+            )
             share, tin, tout = out[c.name]
-            out[c.name] = (share, names[c.name], tout) if i == 0 else (share, tin, names[c.name])
+            out[c.name] = (share, name, tout) if i == 0 else (share, tin, name)
     return out
 
 

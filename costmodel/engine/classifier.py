@@ -101,10 +101,10 @@ def classifier_need(
     now = winner(k_now)
     threshold, other = None, None
     if now == router.name and winner(k_far) != router.name:  # how much worse may it get?
-        _, first = bracket(lambda x: winner(x) != router.name, k_now, k_far, steps=40, rel_tol=1e-6)
+        _, first = bracket(lambda x: winner(x) != router.name, k_now, k_far, steps=16, rel_tol=1e-3)
         threshold, other = accuracy_at(first), winner(first)
     elif now != router.name and not perfect and winner(0.0) == router.name:  # how much better must it get?
-        _, first = bracket(lambda x: winner(x) == router.name, k_now, 0.0, steps=40, rel_tol=1e-6)
+        _, first = bracket(lambda x: winner(x) == router.name, k_now, 0.0, steps=16, rel_tol=1e-3)
         threshold, other = accuracy_at(first), router.name
     per_request = classifier_usd_per_request(router, prices)
     what = (

@@ -13,8 +13,12 @@ from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import RouterOption, Scenario
 
 
-def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
+def evaluate(scenario: Scenario, catalog: Catalog, classifier_needs: bool = True) -> Evaluation:
     """Evaluate every option of ``scenario`` over its horizon.
+
+    ``classifier_needs=False`` skips searching the classifier accuracy each router needs (a few
+    dozen re-costings of its routes): for callers that only compare costs and winners many times
+    over (sensitivity, diff).
 
     Raises :class:`~costmodel.engine.errors.EngineError` when a scenario is valid but
     impossible (a model that fits no GPU count, a GPU with no price).
@@ -24,7 +28,9 @@ def evaluate(scenario: Scenario, catalog: Catalog) -> Evaluation:
     break_evens, paybacks = break_evens_and_paybacks(scenario, prepared, results)
     results = [replace(r, risks=risks(r, scenario, prepared, paybacks, results)) for r in results]
     results = [
-        replace(r, classifier=classifier_need(o, scenario, prepared, results)) if isinstance(o, RouterOption) else r
+        replace(r, classifier=classifier_need(o, scenario, prepared, results))
+        if isinstance(o, RouterOption) and classifier_needs
+        else r
         for o, r in zip(scenario.options, results, strict=True)
     ]
     recommendation = recommend(scenario, results, break_evens, paybacks)

@@ -260,7 +260,11 @@ class SensitivityRow(Strict):
     high: float = Field(description="High value.")
     metric_low: float = Field(description="Decision metric at the low value, USD.")
     metric_high: float = Field(description="Decision metric at the high value, USD.")
-    break_even: float | None = Field(description="Value at which the decision flips, within the range.")
+    break_even: float | None = Field(description="Value at which the decision metric crosses zero, within the range.")
+    winner_low: str | None = Field(description="The option recommended at the low value.")
+    winner_high: str | None = Field(description="The option recommended at the high value.")
+    flips_at: float | None = Field(description="Value at which the recommended option changes, within the range.")
+    flips_to: str | None = Field(description="The option recommended past flips_at.")
 
 
 class Sensitivity(_Explained):

@@ -38,19 +38,20 @@ class RequestClass(Strict):
         description="Lowest accuracy (0-1) on this class that what serves it needs: measured by tco quality "
         "(quality_run) or stated with its source (quality, quality_source).",
     )
-    input_tokens_per_request: float | None = Field(
+    input_tokens_factor: float | None = Field(
         default=None,
-        ge=0,
-        le=1e7,
-        description="Mean prompt tokens of this class's requests. Classes that do not say take what keeps the "
-        "workload's mean (input_tokens_per_request over every class); if every class says, they must average "
-        "to it.",
+        gt=0,
+        le=1000,
+        description="This class's mean prompt tokens as a multiple of the workload's mean (1.5: half as long "
+        "again). Classes that do not say share what keeps the workload's mean; if every class says, the factors "
+        "must average (share-weighted) to 1. A multiple, not a count, so the classes follow any change of the "
+        "workload's tokens.",
     )
-    output_tokens_per_request: float | None = Field(
+    output_tokens_factor: float | None = Field(
         default=None,
-        ge=1,
-        le=1e6,
-        description="Mean generated tokens of this class's requests (as input_tokens_per_request).",
+        gt=0,
+        le=1000,
+        description="This class's mean generated tokens as a multiple of the workload's mean (as input_tokens_factor).",
     )
 
 
@@ -174,7 +175,7 @@ class Workload(Strict):
             total = sum(c.share for c in self.request_classes)
             if abs(total - 1.0) > 1e-6:
                 raise ValueError(f"request_classes: shares must sum to 1, got {total:g}")
-            self.class_tokens()  # raises if the classes' tokens cannot average to the workload's
+            self.class_factors()  # raises if the classes' token multiples cannot average to 1
         return self
 
     @property
@@ -182,40 +183,45 @@ class Workload(Strict):
         """The request classes, or one class ``all`` holding every request."""
         return self.request_classes or (RequestClass(name="all", share=1.0),)
 
-    def class_tokens(self) -> dict[str, tuple[float, float]]:
-        """Per class, its mean (input, output) tokens: its own, or for classes that do not say, what
-        keeps the workload's mean over all classes (one figure shared by every such class).
+    def class_factors(self) -> dict[str, tuple[float, float]]:
+        """Per class, its (input, output) tokens as multiples of the workload's means: its own, or
+        for classes that do not say, the one multiple that keeps the means (share-weighted mean 1).
 
-        Raises ValueError when the classes' tokens cannot average to the workload's."""
-        out: dict[str, tuple[float, float]] = {}
-        for i, field, workload_mean in (
-            (0, "input_tokens_per_request", self.input_tokens_per_request),
-            (1, "output_tokens_per_request", self.output_tokens_per_request),
-        ):
+        Raises ValueError when the classes' multiples cannot average to 1."""
+        out: dict[str, tuple[float, float]] = {c.name: (1.0, 1.0) for c in self.classes}
+        for i, field in enumerate(("input_tokens_factor", "output_tokens_factor")):
             stated = {c.name: getattr(c, field) for c in self.classes if getattr(c, field) is not None}
+            if not stated:
+                continue
             free = [c for c in self.classes if c.name not in stated]
             given = sum(c.share * stated[c.name] for c in self.classes if c.name in stated)
             if free:
-                rest = (workload_mean - given) / sum(c.share for c in free)
-                if rest < (0 if i == 0 else 1) - 1e-9:
+                rest = (1.0 - given) / sum(c.share for c in free)
+                if rest <= 0:
                     raise ValueError(
-                        f"request_classes: the classes' {field} ({', '.join(f'{k} {v:g}' for k, v in stated.items())}) "
-                        f"leave {rest:.4g} for {', '.join(c.name for c in free)} against the workload's mean "
-                        f"{workload_mean:g}; lower them or raise the workload's"
+                        f"request_classes: {field} ({', '.join(f'{k} {v:g}' for k, v in stated.items())}) takes "
+                        f"{given:.4g} of the workload's mean, leaving {rest:.4g} for {', '.join(c.name for c in free)}; "
+                        "lower them"
                     )
                 values = {**stated, **{c.name: rest for c in free}}
+            elif abs(given - 1.0) > 1e-6:
+                raise ValueError(
+                    f"request_classes: {field} averages {given:.6g} (share-weighted) where it must average 1 (the "
+                    "workload's mean); leave one class without its own to take the rest"
+                )
             else:
-                if abs(given - workload_mean) > 1e-6 * max(1.0, workload_mean):
-                    raise ValueError(
-                        f"request_classes: the classes' {field} average {given:.6g} (share-weighted), the "
-                        f"workload's {field} is {workload_mean:g}; they must agree (leave one class without "
-                        "its own figure to take the rest)"
-                    )
                 values = stated
             for c in self.classes:
-                pair = out.get(c.name, (0.0, 0.0))
+                pair = out[c.name]
                 out[c.name] = (values[c.name], pair[1]) if i == 0 else (pair[0], values[c.name])
         return out
+
+    def class_tokens(self) -> dict[str, tuple[float, float]]:
+        """Per class, its mean (input, output) tokens (:meth:`class_factors` x the workload's means)."""
+        return {
+            name: (fin * self.input_tokens_per_request, fout * self.output_tokens_per_request)
+            for name, (fin, fout) in self.class_factors().items()
+        }
 
 
 class PriceTrends(Strict):

@@ -25,5 +25,9 @@ def test_tornado_over_uncertain_inputs_finds_the_break_even(base_catalog):
     assert (row["low"], row["high"]) == (0.2, 1.5)
     assert row["break_even"] == pytest.approx(2.0 * 730.5 / 3500.0, rel=1e-4)
     assert row["winner_low"] == "api" and row["winner_high"] == "rent"
+    # where the recommended option changes: the same crossing, found on the recommendation itself
+    assert row["flips_at"] == pytest.approx(row["break_even"], rel=1e-3) and row["flips_to"] == "api"
     sentence = break_even_sentences(tornado)[0]
-    assert sentence.startswith("rent stays cheaper than api while options.api.price_scale stays above 0.4174")
+    assert sentence.startswith(
+        "the recommendation moves from rent to api when options.api.price_scale goes below 0.417"
+    ), sentence

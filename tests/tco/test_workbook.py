@@ -66,14 +66,14 @@ def test_the_routers_classifier_and_class_tokens_follow_in_the_workbook(tmp_path
     changes = {
         "router_confusion_complex_routine": 0.15,
         "router_confusion_complex_complex": 0.85,
-        "class_complex_input_tokens": 5000,
+        "class_complex_input_tokens_factor": 5000 / 3000,
     }
     moved_sc = with_values(
         sc,
         {
             "options.router.classifier.confusion.complex": {"routine": 0.15, "complex": 0.85},
             "workload.request_classes": [
-                c.model_dump(exclude_none=True) | ({"input_tokens_per_request": 5000} if c.name == "complex" else {})
+                c.model_dump(exclude_none=True) | ({"input_tokens_factor": 5000 / 3000} if c.name == "complex" else {})
                 for c in sc.workload.request_classes
             ],
         },

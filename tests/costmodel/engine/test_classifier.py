@@ -71,10 +71,10 @@ def test_misrouting_can_break_a_class_bar(base_catalog):
 
 
 def test_classes_with_their_own_tokens(base_catalog):
-    """hard: 3,000 in / 300 out; easy takes the rest of the 1,000 / 100 means:
+    """hard: 3 times the 1,000 / 100 means (3,000 in / 300 out); easy takes the rest:
     (1,000 - 0.3 x 3,000) / 0.7 = 142.857 in, (100 - 0.3 x 300) / 0.7 = 14.286 out.
     Labelled: cheap bills 700,000 x 157.143e-6 x 0.1 = 11.0; big 300,000 x 3,300e-6 x 2 = 1,980."""
-    classes = [CLASSES[0], {**CLASSES[1], "input_tokens_per_request": 3000, "output_tokens_per_request": 300}]
+    classes = [CLASSES[0], {**CLASSES[1], "input_tokens_factor": 3, "output_tokens_factor": 3}]
     labelled = {"kind": "labelled", "source": "test: labelled by the caller"}
     ev = evaluate(scenario(options=two_apis(labelled), workload={"request_classes": classes}), catalog_of(base_catalog))
     cf = ev.option("router").cashflow
@@ -85,14 +85,17 @@ def test_classes_with_their_own_tokens(base_catalog):
 
 
 def test_class_tokens_must_average_to_the_workload():
-    both = [
-        {**CLASSES[0], "input_tokens_per_request": 500},
-        {**CLASSES[1], "input_tokens_per_request": 3000},
-    ]
-    with pytest.raises(ValidationError, match=r"average 1250 .* must agree"):
+    both = [{**CLASSES[0], "input_tokens_factor": 0.5}, {**CLASSES[1], "input_tokens_factor": 3}]
+    with pytest.raises(ValidationError, match=r"averages 1\.25 .* must average 1"):
         scenario(workload={"request_classes": both})
-    with pytest.raises(ValidationError, match=r"leave -285\.7 for easy"):
-        scenario(workload={"request_classes": [CLASSES[0], {**CLASSES[1], "input_tokens_per_request": 4000}]})
+    with pytest.raises(ValidationError, match=r"leaving -0\.2857 for easy"):
+        scenario(workload={"request_classes": [CLASSES[0], {**CLASSES[1], "input_tokens_factor": 4}]})
+    # multiples, not counts: any workload mean keeps them valid
+    sc = scenario(workload={"request_classes": [CLASSES[0], {**CLASSES[1], "output_tokens_factor": 2}]})
+    for mean in (1, 100, 1e5):
+        assert with_values(sc, {"workload.output_tokens_per_request": mean}).workload.class_tokens()["hard"][1] == (
+            2 * mean
+        )
 
 
 def test_an_api_classifier_is_priced_from_the_catalog(base_catalog):
