@@ -53,6 +53,11 @@ def resolve(path: str | Path) -> Path:
     return data_dir().parent / p
 
 
+def classifier_dir() -> Path:
+    """Where ``tco classify`` writes its runs by default."""
+    return data_dir() / "classifier"
+
+
 def quality_dir() -> Path:
     return data_dir() / "quality"
 

@@ -110,8 +110,9 @@ def classifier_factors(scenario: Scenario) -> list[Factor]:
     answer up to a perfect classifier."""
     factors = []
     for o in scenario.options:
-        k = o.classifier if isinstance(o, RouterOption) else None
-        if k is None or k.kind == "labelled" or len(scenario.workload.classes) < 2:
+        if not isinstance(o, RouterOption) or o.classifier is None or o.classifier.kind == "labelled":
+            continue
+        if len(scenario.workload.classes) < 2:
             continue
         matrix = confusion(o, scenario)
         now = classifier_accuracy(matrix, scenario)

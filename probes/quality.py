@@ -273,9 +273,11 @@ def score(
     prices: tuple[float, float] | None = None,
     timeout_s: float = 120.0,
     on_item: Callable[[ItemRecord], None] | None = None,
+    on_start: Callable[[Path], None] | None = None,
 ) -> Path:
     """Score ``items`` against ``endpoint``; returns the run folder (``manifest.json``, ``items.jsonl``,
-    ``summary.csv``). Never raises on request errors; raises ``ValueError`` on a budget without a price."""
+    ``summary.csv``; ``on_start(run_dir)`` runs once the manifest is written, before anything is sent).
+    Never raises on request errors; raises ``ValueError`` on a budget without a price."""
     if max_cost_usd is not None and prices is None:
         raise ValueError("--max-cost-usd needs a per-token price: give --price-in and --price-out")
     rng = random.Random(seed)
@@ -308,6 +310,8 @@ def score(
         raise ProbeWriteError(
             f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed}); nothing sent"
         )
+    if on_start is not None:  # the caller's own files beside the run's, before anything is sent
+        on_start(writer.run_dir)
     client = StreamingClient(Target.from_url(endpoint.base_url, key), timeout_s=timeout_s, want_text=True)
     run = QualityRun(endpoint, items, writer, client, budget, concurrency, on_item)
     with contextlib.suppress(KeyboardInterrupt):

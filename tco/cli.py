@@ -442,11 +442,13 @@ def diff_cmd(
 
 
 def _register_probe_commands() -> None:
+    from tco.classify_cli import register as register_classify
     from tco.probe_cli import register
     from tco.quality_cli import register as register_quality
 
     register(app, _fail)
     register_quality(app, _fail)
+    register_classify(app, _fail)
 
 
 _register_probe_commands()

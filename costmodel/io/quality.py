@@ -15,8 +15,9 @@ import io
 import json
 from collections.abc import Iterable
 from pathlib import Path
+from typing import TypeVar
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
 from costmodel.io.files import MISSING, InputError, read_text
 from costmodel.io.probe_run import validated, validated_rows, write_atomic
@@ -26,6 +27,7 @@ from costmodel.model.scenario import ClassAccuracy, MeasuredQuality
 MANIFEST = "manifest.json"
 SUMMARY = "summary.csv"
 ITEMS = "items.jsonl"
+M = TypeVar("M", bound=BaseModel)
 
 
 class QualityRunError(ValueError):
@@ -34,7 +36,13 @@ class QualityRunError(ValueError):
 
 def read_golden_set(path: Path) -> tuple[list[QualityItem], str]:
     """Every item of a JSONL golden set, validated, and the file's sha256 (its version)."""
-    text = read_text(path, "golden set (JSONL)")
+    return read_items(path, QualityItem, "golden set (JSONL)")
+
+
+def read_items(path: Path, model: type[M], what: str) -> tuple[list[M], str]:
+    """Every line of a JSONL file of ``model`` items (each with a unique ``id``), validated, and the
+    file's sha256. A bad line is an InputError naming the line and the field."""
+    text = read_text(path, what)
     items, seen = [], set()
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -46,7 +54,7 @@ def read_golden_set(path: Path) -> tuple[list[QualityItem], str]:
         if not isinstance(data, dict):
             raise InputError(str(path), f"line {number}", MISSING, "expected a JSON object")
         try:
-            item = QualityItem.model_validate(data)
+            item = model.model_validate(data)
         except ValidationError as e:
             err = e.errors()[0]
             where = ".".join(str(x) for x in err["loc"]) or "item"
@@ -56,9 +64,10 @@ def read_golden_set(path: Path) -> tuple[list[QualityItem], str]:
                 err.get("input", MISSING) if err["loc"] else MISSING,
                 err["msg"].removeprefix("Value error, "),
             ) from None
-        if item.id in seen:
-            raise InputError(str(path), f"line {number}, id", item.id, "repeats an earlier item's id")
-        seen.add(item.id)
+        item_id = getattr(item, "id")  # noqa: B009 - every item model has one
+        if item_id in seen:
+            raise InputError(str(path), f"line {number}, id", item_id, "repeats an earlier item's id")
+        seen.add(item_id)
         items.append(item)
     if not items:
         raise InputError(str(path), "", MISSING, "no items")

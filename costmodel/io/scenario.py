@@ -14,11 +14,12 @@ from pydantic import ValidationError
 
 from costmodel import paths
 from costmodel.io.catalog import build_catalog, load_catalog_files
+from costmodel.io.classifier_run import measured_confusion
 from costmodel.io.files import MISSING, InputError, check_shape, read_yaml, validate
 from costmodel.io.probe_run import ProbeRunError, api_latency_from_probe, measured_from_probe
 from costmodel.io.quality import QualityRunError, measured_quality
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import ApiOption, MeasuredQuality, Scenario, set_path, with_values
+from costmodel.model.scenario import ApiOption, MeasuredQuality, RouterOption, Scenario, set_path, with_values
 
 
 def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str) -> dict[str, Any]:
@@ -92,7 +93,8 @@ def check_uncertainty(scenario: Scenario, file: str) -> None:
 
 def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
     """Replace each ``probe_run`` by the figures it yields (a self-hosted option's throughput at the
-    scenario's SLO; an API's p95 latencies) and each ``quality_run`` by its per-class accuracy; the
+    scenario's SLO; an API's p95 latencies), each ``quality_run`` by its per-class accuracy and each
+    router's ``classifier_run`` by its confusion matrix; the
     sources name the runs. The result is validated again (measured quality must agree wherever the
     same model is served). A run of another model than an API option's is an error."""
     data = scenario.model_dump(mode="json", exclude_none=True)
@@ -118,6 +120,14 @@ def resolve_probe_runs(scenario: Scenario, file: str) -> Scenario:
             if isinstance(o, ApiOption):
                 _same_model(o, model, "quality run", f"{where}.quality_run", file)
             raw["quality_measured"] = measured.model_dump(mode="json")
+            changed = True
+        k = raw.get("classifier") if isinstance(o, RouterOption) else None
+        if k and k.get("classifier_run"):
+            run = k.pop("classifier_run")
+            try:
+                k["confusion_measured"] = measured_confusion(paths.resolve(run)).model_dump(mode="json")
+            except QualityRunError as e:
+                raise InputError(file, f"{where}.classifier.classifier_run", run, str(e)) from None
             changed = True
     if scenario.serving is not None and scenario.serving.quality_run:
         measured, _ = _quality(data["serving"].pop("quality_run"), "serving.quality_run", file)

@@ -200,8 +200,8 @@ class Workload(Strict):
                 if rest <= 0:
                     raise ValueError(
                         f"request_classes: {field} ({', '.join(f'{k} {v:g}' for k, v in stated.items())}) takes "
-                        f"{given:.4g} of the workload's mean, leaving {rest:.4g} for {', '.join(c.name for c in free)}; "
-                        "lower them"
+                        f"{given:.4g} of the workload's mean, leaving {rest:.4g} for "
+                        f"{', '.join(c.name for c in free)}; lower them"
                     )
                 values = {**stated, **{c.name: rest for c in free}}
             elif abs(given - 1.0) > 1e-6:

@@ -192,6 +192,34 @@ def test_quality_scores_bundled_suites_end_to_end(served, tmp_path):
     assert "95 % interval" in r.stdout
 
 
+def test_classify_measures_a_real_endpoint(served, tmp_path):
+    """``tco classify`` with the tiny model as an LLM classifier: every request answered and recorded,
+    the answers (which name no class: the model is random) counted as the fallback, the matrix's
+    rows summing to 1. What is checked is the plumbing from labelled set to a matrix a scenario reads."""
+    from costmodel.io.classifier_run import measured_confusion, read_info, read_records
+
+    base_url, model = served
+    labelled = ROOT / "data" / "classifier" / "sets" / "fintech-rag.jsonl"
+    options = ["--base-url", base_url, "--model", model, "--limit", "20", "--fallback", "complex"]
+    r = subprocess.run(
+        [sys.executable, "-m", "tco", "classify", str(labelled), *options, "--out", str(tmp_path)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env={**os.environ, "COLUMNS": "200"},
+    )
+    assert r.returncode == 0, r.stderr
+    (run_dir,) = list(tmp_path.iterdir())
+    info = read_info(run_dir)
+    assert info.status == "complete" and info.kind == "endpoint" and model in info.classifier
+    records = read_records(run_dir)
+    assert len(records) == 20 and all(x.error_kind is None for x in records)
+    m = measured_confusion(run_dir)
+    assert all(abs(sum(row.values()) - 1.0) < 1e-9 for row in m.rows.values())
+    assert sum(m.n.values()) == 20
+
+
 def test_sigterm_to_serve_local_leaves_no_process(served):
     """Last in this module: SIGTERM to ``tco serve-local`` alone (as a service manager sends it)
     stops vLLM and every process it started; the port no longer answers."""
