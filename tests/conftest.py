@@ -350,6 +350,12 @@ FUZZ_FIELDS = (
     "serving.kv_cache_dtype",
     "trends.api_price_decline_per_year",
     "workload.response_cache.hit_share",
+    "workload.request_classes.complex.input_tokens_factor",
+    "workload.request_classes.complex.output_tokens_factor",
+    "options.router.classifier.added_ttft_ms",
+    "options.router.classifier.prompt_tokens",
+    "options.router.classifier.confusion.complex.routine",
+    "options.router.classifier.kind",
 )
 """Fields of the default scenario the fuzz cases set."""
 

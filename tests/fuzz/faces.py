@@ -85,7 +85,8 @@ def fixed_variants(folder: Path) -> list[Variant]:
 
 def random_variant(rng: random.Random, bases: list[Variant]) -> Variant:
     """A random mix: a bundled scenario or one option of one alone, a random volume, growth, horizon
-    and request shape, sometimes a hostile ``--set`` from the CLI fuzz suite on top."""
+    and request shape, sometimes a router's classifier erring more or less, sometimes a hostile
+    ``--set`` from the CLI fuzz suite on top."""
     base = rng.choice(bases)
     lines = [
         f"workload.requests_per_month={10 ** rng.uniform(0, 11):.6g}",
@@ -95,6 +96,9 @@ def random_variant(rng: random.Random, bases: list[Variant]) -> Variant:
     if rng.random() < 0.5:
         lines.append(f"workload.input_tokens_per_request={rng.choice([1, 50, 500, 4000, 30000])}")
         lines.append(f"workload.output_tokens_per_request={rng.choice([1, 20, 300, 2000])}")
+    if rng.random() < 0.3 and "router" in base.path.read_text(encoding="utf-8"):  # its classifier errs more or less
+        wrong = rng.choice([0.0, 0.05, 0.3, 0.5, 0.7, 1.0])
+        lines.append(f"options.router.classifier.confusion.complex={{routine: {wrong}, complex: {1 - wrong:.2f}}}")
     if rng.random() < 0.3:
         kind, argv, _files = fuzz_case(rng)
         if kind in ("set", "set2"):
@@ -152,6 +156,7 @@ def render_faces(v: Variant, sc, cat, ev, folder: Path, sensitivity: bool = True
         report.monte_carlo_table(ctx),
         report.assumptions_table(ctx),
         *(report.frontier_table(ctx, name) for name in report.routers(ctx)),
+        *(report.classifier_table(ctx, name) for name in report.routers(ctx)),
     ]
     for t in tables:
         report.table(t).to_html()
