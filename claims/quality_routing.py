@@ -107,7 +107,7 @@ def _routing(sc: Scenario, ev: Evaluation) -> Finding:
     r = ev.option(name)
     choice = r.routing
     singles = [o for o in ev.options if o.kind != "router" and o.eligible]
-    used = list(dict.fromkeys(choice.routes.values())) if choice is not None else []
+    used = list(choice.mixes) if choice is not None else []  # members its traffic reaches (escalation too)
     n = {"members_used": float(len(used)), "router_npv_cost": -r.npv_usd}
     routes = ", ".join(f"{c} -> {m}" for c, m in (choice.routes.items() if choice else ()))
     computed = [f"{name} routes {routes}: NPV of cost {usd(-r.npv_usd)}, quality {r.quality.note}."]

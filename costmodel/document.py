@@ -166,6 +166,8 @@ def routing(choice: RouterChoice, name: str, sc: Scenario, need: ClassifierNeed 
         routes=dict(choice.routes),
         shares={m: float(v) for m, v in choice.shares(sc).items()},
         mixes={m: {c: float(v) for c, v in mix.items()} for m, mix in choice.mixes.items()},
+        checked_share=float(choice.checked_share),
+        escalated_share=float(choice.escalated_share),
         classifier=classifier(need, name, sc),
         classifier_note="" if need is not None else "none: one request class, nothing to tell apart",
         note=choice.note,

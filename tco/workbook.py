@@ -31,6 +31,7 @@ from costmodel import document
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
 from costmodel.engine.costing import member_cost, member_view
+from costmodel.engine.eligibility import member_score
 from costmodel.engine.router import confusion
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document, MonteCarlo
@@ -619,6 +620,41 @@ def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices) -> None:
     )
 
 
+def _escalation_inputs(inp: Inputs, o: RouterOption, sc, checked: dict[str, list[tuple[str, str]]]) -> dict:
+    """Per (checked member, true class): the share of its answers the check flags, derived from the
+    member's accuracy on the class (an input, with its source) and the check's rates (inputs)."""
+    e = o.escalation
+    assert e is not None
+    r = _slug(o.name)
+    catches = inp.add(f"{r}_escalation_catches", e.catches, "share of wrong answers flagged", e.source, PERCENT)
+    alarms = inp.add(
+        f"{r}_escalation_false_alarms", e.false_alarms, "share of right answers flagged", e.source, PERCENT
+    )
+    out = {}
+    for member, ts in checked.items():
+        for t in dict.fromkeys(t for _, t in ts):
+            score = member_score(member, t, sc)
+            if score is None:  # unknown accuracy: the larger rate, as the engine takes it
+                formula = f"=MAX({catches},{alarms})"
+            else:
+                acc = inp.once(
+                    f"accuracy_{_slug(member)}_{_slug(t)}",
+                    score.accuracy,
+                    "fraction",
+                    score.source or score.basis,
+                    PERCENT,
+                )
+                formula = f"={acc}*{alarms}+(1-{acc})*{catches}"
+            out[(member, t)] = inp.derive(
+                f"{r}_flagged_{_slug(member)}_{_slug(t)}",
+                formula,
+                "share of answers",
+                f"answers of {member} on {t} the check flags",
+                PERCENT,
+            )
+    return out
+
+
 def _router_columns(
     book: Book, sh: Sheet, o: RouterOption, ev: Evaluation, prepared
 ) -> list[tuple[str, ExtraCost, str | None]]:
@@ -642,22 +678,32 @@ def _router_columns(
         for p in matrix[t]
     }
     _classifier_column(sh, inp, o, prepared.catalog.api_prices if prepared.catalog is not None else {})
+    # each member's traffic: (weight formula, true class) terms along the routes, then escalations
+    terms: dict[str, list[tuple[str, str]]] = {m: [] for m in routing.mixes}
+    for member in routing.mixes:
+        for p in (p for p, m in routing.routes.items() if m == member):
+            terms[member] += [(f"{classes[t][0]}*{conf[(t, p)]}", t) for t in matrix]
+    esc = o.escalation
+    if esc is not None:
+        flagged = _escalation_inputs(inp, o, sc, {m: ts for m, ts in terms.items() if m != esc.to})
+        terms[esc.to] = terms.get(esc.to, []) + [
+            (f"{w}*{flagged[(m, t)]}", t) for m, ts in terms.items() if m != esc.to for w, t in ts
+        ]
     names = {}
     cost = member_cost(o, sc, prepared)
     for member, mix in routing.mixes.items():
-        predicted = [p for p, m in routing.routes.items() if m == member]
-        terms = [(classes[t][0], conf[(t, p)], t) for p in predicted for t in matrix]
         names[member] = inp.derive(
             f"{r}_share_{_slug(member)}",
-            "=" + "+".join(f"{a}*{b}" for a, b, _ in terms),
+            "=" + ("+".join(w for w, _ in terms[member]) or "0"),
             "fraction of requests",
-            f"class shares x confusion along the routes ({', '.join(predicted)} -> {member})",
+            f"class shares x confusion along the routes to {member}"
+            + (", and the answers escalated to it" if esc is not None and member == esc.to else ""),
             PERCENT,
         )
         tin, tout = (
             inp.derive(
                 f"{r}_{_slug(member)}_{what}",
-                "=(" + "+".join(f"{a}*{b}*{classes[t][i]}" for a, b, t in terms) + f")/{names[member]}",
+                "=(" + "+".join(f"{w}*{classes[t][i]}" for w, t in terms[member]) + f")/{names[member]}",
                 "tokens/request",
                 "mean tokens of the true classes the member receives",
                 INTEGER,
@@ -676,7 +722,7 @@ def _router_columns(
             cf = pd.DataFrame({k: np.asarray(items[k], float) for k in ("unserved",) if k in items})
             part = book.sheet(f"cf {o.name}.{member}", share=names[member])
             model_requests = np.asarray(prepared.demand.mean_rps, float) * SECONDS_PER_MONTH * share
-            fleet = prepared.member_fleet(member, member_view(o, mix, sc) or sc)
+            fleet = prepared.member_fleet(member, member_view(o, mix, sc, member) or sc)
             # sized for other tokens or a tighter TTFT than the option alone: its own capacity inputs
             prefix = _slug(member) if fleet is prepared.fleets[member] else f"{r}_{_slug(member)}"
             _self_hosted_columns(part, inp, prefix, m, fleet, cf, model_requests)
@@ -686,6 +732,16 @@ def _router_columns(
         else:
             values = ev.option(o.name).cashflow[header].to_numpy()
             sh.add(f"{header} (engine)", lambda row, n, values=values: float(values[n]), cost=True)
+    if esc is not None and esc.check_usd_per_request:
+        checked = "+".join(names[m] for m in routing.mixes if m != esc.to) or "0"
+        check = inp.add(
+            f"{r}_escalation_check_usd", esc.check_usd_per_request, "USD/answer checked", esc.source, '"$"#,##0.000000'
+        )
+        sh.add(
+            "escalation_check",
+            lambda row, n: f"={sh.ref('model requests', row)}*({checked})*{check}",
+            cost=True,
+        )
     carried: dict[tuple[str, str], tuple[ExtraCost, list[str]]] = {}
     for member in routing.mixes:
         for e in sc.option(member).extra_costs:

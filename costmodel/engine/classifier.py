@@ -87,14 +87,14 @@ def classifier_need(
     rivals = {  # the recommendation's other candidates, as evaluated (see recommend)
         r.name: r.npv_usd
         for r in results
-        if r.name != router.name and r.eligible and not (r.routing and len(set(r.routing.routes.values())) == 1)
+        if r.name != router.name and r.eligible and not (r.routing and r.routing.single)
     }
 
     def winner(scale: float) -> str | None:
         choice = choose_routes(router, scenario, prepared.demand, cost, factors, prices, scaled(stated, scale))
         row = choice.frontier[choice.frontier["chosen"]].iloc[0]
         pool = dict(rivals)
-        if row["eligible"] and len(set(choice.routes.values())) > 1:
+        if row["eligible"] and not choice.single:
             pool[router.name] = float(row["npv_usd"])
         return max(pool, key=lambda n: pool[n]) if pool else None
 

@@ -78,7 +78,7 @@ class Prepared:
             assert isinstance(router, RouterOption)
             for member, mix in choice.mixes.items():
                 if member in plans:
-                    view = member_view(router, mix, scenario) or scenario
+                    view = member_view(router, mix, scenario, member) or scenario
                     fleet = self.member_fleet(member, view)
                     plans[f"{name}/{member}"] = fleet.fleet(self.demand.peak_rps * sum(mix.values()))
         return plans
@@ -98,12 +98,14 @@ class Prepared:
         return self.member_fleets[key]
 
 
-def member_view(router: RouterOption, mix: Mapping[str, float], scenario: Scenario) -> Scenario | None:
+def member_view(
+    router: RouterOption, mix: Mapping[str, float], scenario: Scenario, member: str | None = None
+) -> Scenario | None:
     """The scenario a router's member is costed in: the mean tokens of the true classes it receives
     (``mix``: class -> share of all requests) and the TTFT objective less the classifier's latency
     (:func:`~costmodel.engine.router.router_view`; None: no TTFT budget is left). A self-hosted
     member is sized at the mix's mean tokens."""
-    view = router_view(router, scenario)
+    view = router_view(router, scenario, member)
     total = sum(mix.values())
     if view is None or total <= 0:
         return view
@@ -183,7 +185,7 @@ def member_cost(router: RouterOption, scenario: Scenario, prepared: Prepared) ->
 
     def cost(member: Option, mix: Mapping[str, float]) -> tuple[dict[str, Any], Any]:
         share = sum(mix.values())
-        view = member_view(router, mix, scenario)
+        view = member_view(router, mix, scenario, member.name)
         met_budget = view is not None
         view = view or scenario  # no TTFT budget left: costed on the plain objective, the SLO missed
         if isinstance(member, ApiOption):
@@ -429,7 +431,7 @@ def _router_result(option: RouterOption, scenario: Scenario, prepared: Prepared,
     budget = router_view(option, scenario)
     for name, mix in choice.mixes.items():
         member = scenario.option(name)
-        view = member_view(option, mix, scenario) or scenario
+        view = member_view(option, mix, scenario, name) or scenario
         if isinstance(member, ApiOption):
             status = api.api_slo(member, view)
             notes.append(api.price_note(member, prepared.prices[name]))
@@ -452,6 +454,9 @@ def _router_result(option: RouterOption, scenario: Scenario, prepared: Prepared,
     elif k is not None and k.added_ttft_ms:
         budget_ms = scenario.workload.slo.ttft_p95_ms - k.added_ttft_ms
         note += f"; the classifier adds {k.added_ttft_ms:,.0f} ms before the first token, leaving {budget_ms:,.0f} ms"
+    e = option.escalation
+    if e is not None and e.added_ttft_ms and budget is not None:
+        note += f"; checking an answer for escalation adds {e.added_ttft_ms:,.0f} ms to members other than {e.to}"
     slo = SloStatus(None if met is None else bool(met), None, None, "members", note)
     gpus = np.asarray(items.get("gpus", 0.0))
     result = _result(

@@ -16,7 +16,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from costmodel.engine.results import NO_QUALITY_REQUIREMENT, QualityStatus
-from costmodel.model.scenario import HybridOption, Option, RequestClass, RouterOption, Scenario, ServingOption
+from costmodel.model.scenario import (
+    Escalation,
+    HybridOption,
+    Option,
+    RequestClass,
+    RouterOption,
+    Scenario,
+    ServingOption,
+)
 from costmodel.text import percent
 
 
@@ -129,7 +137,8 @@ def quality_status(option: Option, scenario: Scenario, routes: Mapping[str, str]
         k = option.classifier
         names = tuple(c.name for c in scenario.workload.classes)
         matrix = None if k is None or routes is None else k.matrix(names)
-        return quality_verdict(routed_scores(routes or {}, scenario, matrix, k.basis if k else "stated"), scenario)
+        scores = routed_scores(routes or {}, scenario, matrix, k.basis if k else "stated", option.escalation)
+        return quality_verdict(scores, scenario)
     return quality_verdict(class_scores(option, scenario), scenario)
 
 
@@ -138,15 +147,17 @@ def routed_scores(
     scenario: Scenario,
     matrix: Mapping[str, Mapping[str, float]] | None = None,
     matrix_basis: str = "stated",
+    escalation: Escalation | None = None,
 ) -> dict[str, ClassScore | None]:
     """Per true class, the score its requests get: the member its predicted class is sent to, mixed
     over the classifier's confusion ``matrix`` (true -> predicted -> share; None: no misrouting).
-    A misrouted complex request is answered at the cheap member's accuracy on complex requests.
+    A misrouted complex request is answered at the cheap member's accuracy on complex requests
+    (with ``escalation``, a flagged answer is asked again of the strong member: :func:`_escalated`).
     Unknown if any member a share of the class lands on has no figure for it."""
     out: dict[str, ClassScore | None] = {}
     for cls in routes:
         row = {cls: 1.0} if matrix is None else {p: w for p, w in matrix[cls].items() if w > 0}
-        parts = [(w, _member_score(routes[p], cls, scenario)) for p, w in row.items()]
+        parts = [(w, _escalated(routes[p], cls, scenario, escalation)) for p, w in row.items()]
         known = [(w, sc) for w, sc in parts if sc is not None]
         if len(known) < len(parts):
             out[cls] = None
@@ -164,7 +175,31 @@ def routed_scores(
     return out
 
 
-def _member_score(member: str, cls: str, scenario: Scenario) -> ClassScore | None:
+def _escalated(member: str, cls: str, scenario: Scenario, escalation: Escalation | None) -> ClassScore | None:
+    """A member's score on a class once a check re-asks flagged answers of ``escalation.to``: right
+    and not flagged, or flagged (right or wrong) and answered right by the strong member,
+    ``a (1 - false_alarms) + (a false_alarms + (1 - a) catches) a_to``."""
+    own = member_score(member, cls, scenario)
+    if escalation is None or member == escalation.to or own is None:
+        return own
+    strong = member_score(escalation.to, cls, scenario)
+    if strong is None:
+        return None
+    e = escalation
+
+    def after(a: float, a_to: float) -> float:
+        return a * (1.0 - e.false_alarms) + (a * e.false_alarms + (1.0 - a) * e.catches) * a_to
+
+    low = None if own.ci_low is None or strong.ci_low is None else after(own.ci_low, strong.ci_low)
+    return ClassScore(
+        after(own.accuracy, strong.accuracy),
+        low,
+        "/".join(sorted({own.basis, strong.basis, "stated"})),
+        f"{own.source}; escalation: {e.source}",
+    )
+
+
+def member_score(member: str, cls: str, scenario: Scenario) -> ClassScore | None:
     """The score of one member on one class. A hybrid member: its overflow API's, or the lower of
     its two parts' where its local model is good enough to take a share of the class."""
     o = scenario.option(member)

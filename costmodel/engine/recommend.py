@@ -16,7 +16,7 @@ from costmodel.engine import api
 from costmodel.engine.costing import Prepared
 from costmodel.engine.results import BreakEven, OptionResult, Payback, Recommendation
 from costmodel.engine.router import routes_label
-from costmodel.model.scenario import ApiOption, OwnedOption, Scenario
+from costmodel.model.scenario import ApiOption, OwnedOption, RouterOption, Scenario
 from costmodel.text import count, percent, times, usd, usd_rate
 
 
@@ -81,7 +81,7 @@ def recommend(
 ) -> Recommendation:
     """The cheapest eligible option by NPV, with the reasons in words."""
     # a router that sends every class to one member is that member (plus any lines of its own): not a rival
-    eligible = [r for r in results if r.eligible and not (r.routing and len(set(r.routing.routes.values())) == 1)]
+    eligible = [r for r in results if r.eligible and not (r.routing and r.routing.single)]
     if not eligible:
         return Recommendation(
             None,
@@ -108,7 +108,14 @@ def recommend(
             more = f"{times(ratio)} as much ({usd(extra, compact=True)} more)"
         reasons.append(f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, {more}.")
     if best.routing is not None:
-        reasons.append(f"Routes: {routes_label(best.routing.routes, scenario)}.")
+        router = scenario.option(best.name)
+        e = router.escalation if isinstance(router, RouterOption) else None
+        checks = (
+            f"; a check re-asks {e.to} for {percent(best.routing.escalated_share, 1)} of requests"
+            if e is not None and best.routing.checked_share > 0
+            else ""
+        )
+        reasons.append(f"Routes: {routes_label(best.routing.routes, scenario)}{checks}.")
     if wl.request_classes:
         reasons.append(f"Quality: {best.quality.note}.")
     if best.slo.met is None:

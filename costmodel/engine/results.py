@@ -82,6 +82,13 @@ class RouterChoice:
     frontier: pd.DataFrame  # one row per assignment (see choose_routes)
     note: str  # why these routes
     mixes: dict[str, dict[str, float]]  # member -> true class -> share of all requests (misrouting included)
+    checked_share: float = 0.0  # share of all requests whose answers an escalation checks
+    escalated_share: float = 0.0  # share of all requests asked again of the escalation's member
+
+    @property
+    def single(self) -> bool:
+        """All its traffic reaches one member: the router is that member (plus its own lines), not a rival."""
+        return len(self.mixes) == 1
 
     def shares(self, scenario: Scenario | None = None) -> dict[str, float]:
         """Each member's share of requests under these routes and the classifier (members used only)."""

@@ -42,7 +42,7 @@ import pandas as pd
 
 from costmodel.core.tables import CostTerms
 from costmodel.engine.demand import Demand
-from costmodel.engine.eligibility import quality_verdict, routed_scores, weighted_quality
+from costmodel.engine.eligibility import member_score, quality_verdict, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
 from costmodel.engine.hybrid import slo_and
 from costmodel.engine.results import RouterChoice
@@ -72,8 +72,16 @@ def routes_sentence(name: str, choice: RouterChoice, scenario: Scenario) -> str:
     quality = (
         "" if chosen["quality"] != chosen["quality"] else f", traffic-weighted accuracy {percent(chosen['quality'])}"
     )
+    router = scenario.option(name)
+    e = router.escalation if isinstance(router, RouterOption) else None
+    checks = (
+        f"; a check on {percent(choice.checked_share)} of answers re-asks {e.to} for "
+        f"{percent(choice.escalated_share, 1)} of requests"
+        if e is not None and choice.checked_share > 0
+        else ""
+    )
     return (
-        f"{name} routes {routes_label(choice.routes, scenario)}{quality}: {choice.note} "
+        f"{name} routes {routes_label(choice.routes, scenario)}{quality}{checks}: {choice.note} "
         f"({len(f)} assignments costed, {int(f['pareto'].sum())} on the cost-quality frontier)."
     )
 
@@ -117,10 +125,14 @@ def member_mixes(
     return mixes
 
 
-def router_view(router: RouterOption, scenario: Scenario) -> Scenario | None:
-    """The scenario its members are held to: the TTFT objective less the latency the classifier
-    adds (None when the classifier alone takes the whole TTFT budget: the router misses the SLO)."""
-    added = router.classifier.added_ttft_ms if router.classifier is not None else None
+def router_view(router: RouterOption, scenario: Scenario, member: str | None = None) -> Scenario | None:
+    """The scenario a member is held to: the TTFT objective less the latency the classifier adds
+    and, for a member whose answers an escalation checks, the check's (None when they take the whole
+    TTFT budget: the router misses the SLO)."""
+    added = (router.classifier.added_ttft_ms or 0.0) if router.classifier is not None else 0.0
+    e = router.escalation
+    if e is not None and member is not None and member != e.to:
+        added += e.added_ttft_ms
     if not added:
         return scenario
     slo = scenario.workload.slo
@@ -128,6 +140,38 @@ def router_view(router: RouterOption, scenario: Scenario) -> Scenario | None:
         return None
     tighter = slo.model_copy(update={"ttft_p95_ms": slo.ttft_p95_ms - added})
     return scenario.model_copy(update={"workload": scenario.workload.model_copy(update={"slo": tighter})})
+
+
+def escalated(
+    router: RouterOption, scenario: Scenario, mixes: Mapping[str, Mix]
+) -> tuple[dict[str, dict[str, float]], float]:
+    """The mixes once an escalation re-asks flagged answers of its strong member, and the share of
+    all requests checked. A member's answers on class ``t`` (accuracy ``a``) are flagged with
+    ``a false_alarms + (1 - a) catches`` (unknown accuracy: the larger rate); those requests reach
+    ``to`` as well, which bills them again."""
+    out = {m: dict(mix) for m, mix in mixes.items()}
+    e = router.escalation
+    if e is None:
+        return out, 0.0
+    checked = 0.0
+    extra: dict[str, float] = {}
+    for member, mix in mixes.items():
+        if member == e.to:
+            continue
+        checked += sum(mix.values())
+        for cls, share in mix.items():
+            score = member_score(member, cls, scenario)
+            flagged = (
+                max(e.catches, e.false_alarms)
+                if score is None
+                else score.accuracy * e.false_alarms + (1.0 - score.accuracy) * e.catches
+            )
+            extra[cls] = extra.get(cls, 0.0) + share * flagged
+    if any(v > 0 for v in extra.values()):
+        to = out.setdefault(e.to, {})
+        for cls, share in extra.items():
+            to[cls] = to.get(cls, 0.0) + share
+    return out, checked
 
 
 def classifier_usd_per_request(router: RouterOption, prices: Mapping[tuple[str, str], ApiPrice]) -> float:
@@ -207,6 +251,7 @@ def router_items(
     met: Any = router_view(router, scenario) is not None  # False: the classifier takes the TTFT budget
     gpus = None
     mixes = member_mixes(routes, scenario, confusion(router, scenario) if matrix is None else matrix)
+    mixes, checked = escalated(router, scenario, mixes)
     for member, mix in mixes.items():
         part, part_met = member_cost(scenario.option(member), mix)
         items[f"via {member}"] = part["total"]
@@ -216,6 +261,10 @@ def router_items(
     months = demand.mean_rps.shape[-1]
     items["gpus"] = np.zeros(months) if gpus is None else gpus
     items.update(classifier_items(router, demand, prices))
+    if router.escalation is not None and router.escalation.check_usd_per_request and checked:
+        items["escalation_check"] = CostTerms(
+            ((router.escalation.check_usd_per_request * checked, demand.model_requests),)
+        )
     extras = extra_items(router, scenario, demand, _extra_lines(router, mixes, scenario))
     items.update(extras)
     parts = [v for k, v in items.items() if k != "gpus"]
@@ -258,7 +307,7 @@ def choose_routes(
     for routes in all_routes(router, scenario):
         items, met = router_items(router, routes, scenario, demand, cached, prices, matrix)
         sums = np.asarray(items["total"].reduce(np.stack([np.ones(discount_factors.size), discount_factors], axis=1)))
-        scores = routed_scores(routes, scenario, matrix, basis)  # once for the verdict and the weighted accuracy
+        scores = routed_scores(routes, scenario, matrix, basis, router.escalation)  # verdict and weighted accuracy
         status = quality_verdict(scores, scenario)
         slo_met = None if met is None else bool(np.all(met))
         rows.append(
@@ -271,7 +320,7 @@ def choose_routes(
                 "quality_met": status.met,
                 "slo_met": slo_met,
                 "eligible": status.met is not False and slo_met is not False,
-                "_members": len(set(routes.values())),
+                "_members": len(escalated(router, scenario, member_mixes(routes, scenario, matrix))[0]),
                 "_order": tuple(order[routes[c.name]] for c in scenario.workload.classes),
                 "_routes": routes,
             }
@@ -290,7 +339,13 @@ def choose_routes(
     df["chosen"] = df.index == best
     chosen: dict[str, str] = df.at[best, "_routes"]
     frontier = df.drop(columns=["_members", "_order", "_routes"])
-    return RouterChoice(dict(chosen), frontier, note, member_mixes(chosen, scenario, matrix))
+    direct = member_mixes(chosen, scenario, matrix)
+    mixes, checked = escalated(router, scenario, direct)
+    extra = 0.0
+    if router.escalation is not None:
+        to = router.escalation.to
+        extra = sum(mixes.get(to, {}).values()) - sum(direct.get(to, {}).values())
+    return RouterChoice(dict(chosen), frontier, note, mixes, checked, extra)
 
 
 def _pareto(npv: np.ndarray, quality: np.ndarray) -> np.ndarray:

@@ -137,6 +137,8 @@ class Routing(Strict):
     mixes: dict[str, dict[str, float]] = Field(
         description="Member option -> true request class -> share of all requests it receives."
     )
+    checked_share: float = Field(description="Share of requests whose answers an escalation checks (0: none).")
+    escalated_share: float = Field(description="Share of requests asked again of the escalation's member (0: none).")
     classifier: Classifier | None = Field(description="The router's classifier.")
     classifier_note: str = Field(default="", description="Why there is no classifier.")
     note: str = Field(description="How the routes were chosen.")

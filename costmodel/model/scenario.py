@@ -77,6 +77,7 @@ ENGINE_COLUMNS = frozenset(
         "overflow",
         "response_cache",
         "classifier",
+        "escalation_check",
         "shortfall_share",
         "stranded_share",
     }
@@ -660,6 +661,22 @@ class Classifier(Strict):
         )
 
 
+class Escalation(Strict):
+    """A second chance: answers from the router's other members are checked, and a flagged one is
+    asked again of the strong member ``to`` (which bills it too)."""
+
+    to: str = Field(description="The member a flagged request is sent to (usually the strongest).")
+    catches: Fraction01 = Field(description="Share of wrong answers the check flags.")
+    false_alarms: Fraction01 = Field(description="Share of right answers the check flags all the same.")
+    check_usd_per_request: NonNeg = Field(le=100, description="What checking one answer costs, USD.")
+    added_ttft_ms: NonNeg = Field(
+        le=1e7,
+        description="p95 latency added before the first token of a checked answer (it must be finished and "
+        "checked before it is sent), ms; the other members are held to the TTFT objective less it.",
+    )
+    source: str = Field(min_length=3, description="Where the check's rates, cost and latency come from.")
+
+
 class RouterOption(_OptionBase):
     """Send each request class to one of the scenario's options. Every assignment of classes to
     members is costed; the router takes the one with the lowest NPV that meets every class's
@@ -680,6 +697,9 @@ class RouterOption(_OptionBase):
         default=None,
         description="How requests are told apart: required when the workload has request classes (kind: labelled "
         "if the caller labels them).",
+    )
+    escalation: Escalation | None = Field(
+        default=None, description="Check the other members' answers and re-ask the strong one when a check fails."
     )
 
 
@@ -800,6 +820,8 @@ class Scenario(Strict):
                 raise ValueError(f"{where}.extra_costs.{e.name}: member {first_member} already has this line")
         names = [c.name for c in self.workload.classes]
         self._check_classifier(o, names)
+        if o.escalation is not None and o.escalation.to not in o.members:
+            raise ValueError(f"{where}.escalation.to = {o.escalation.to!r}: not a member ({', '.join(o.members)})")
         for cls, member in o.routes.items():
             if cls not in names:
                 raise ValueError(f"{where}.routes: no request class {cls!r}; classes: {', '.join(names)}")

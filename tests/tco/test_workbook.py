@@ -170,3 +170,24 @@ def test_formats_and_frozen_headers(tmp_path):
     assert rate.value == 0.08 and rate.number_format == PERCENT
     figures = [c for row in book["summary"].iter_rows(min_row=2, max_row=6, min_col=4, max_col=7) for c in row]
     assert all(c.number_format != "General" for c in figures if c.value != "–")  # an API has no GPUs
+
+
+def test_an_escalating_router_recalculates_to_the_engine(tmp_path):
+    """The default router with a check on GPT-4o-mini's answers that re-asks the Llama API: the flagged
+    shares derive from the members' accuracies and the check's rates; moving the catch rate in the
+    workbook moves the router as the engine moves it."""
+    escalation = (
+        "options.router.escalation={to: api-llama-70b, catches: 0.5, false_alarms: 0.05, "
+        "check_usd_per_request: 0.0002, added_ttft_ms: 0, source: test}"
+    )
+    sc, catalog = load(FINTECH, [escalation])
+    ev = evaluate(sc, catalog)
+    assert "escalation_check" in ev.option("router").cashflow
+    path = write_workbook(ev, catalog, tmp_path / "escalation.xlsx")
+    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    moved = evaluate(with_values(sc, {"options.router.escalation.catches": 0.8}), catalog)
+    assert moved.option("router").routing.routes == ev.option("router").routing.routes
+    total, npv = summary_figures(recalculate(path, {"router_escalation_catches": 0.8}), path, moved)["router"]
+    assert total == pytest.approx(moved.option("router").total_cost_usd, abs=0.005)
+    assert npv == pytest.approx(moved.option("router").npv_usd, abs=0.005)
+    assert npv != pytest.approx(ev.option("router").npv_usd, abs=1.0)

@@ -203,3 +203,44 @@ def test_a_router_that_loses_says_what_classifier_would_make_it_win(base_catalog
     need = ev.option("router").classifier
     assert ev.recommendation.option == "big" and need.other == "router" and need.threshold > need.accuracy
     assert "the router would be recommended over big" in ev.recommendation.sentence
+
+
+def test_escalation_by_hand(base_catalog):
+    """Labelled routes easy -> cheap, hard -> big; cheap's answers are checked ($0.00005 each) and a
+    flagged one re-asked of big. On easy cheap is right 85 %: flagged 0.85 x 0.1 + 0.15 x 0.6 = 0.175
+    of its 700,000 requests, 122,500 more to big. Easy's accuracy: 0.85 x 0.9 + 0.175 x 0.95 = 0.93125.
+    Bills: cheap 700,000 x 1.1e-4 = 77; big (300,000 + 122,500) x 2.2e-3 = 929.5; check 700,000 x 5e-5 = 35."""
+    labelled = {"kind": "labelled", "source": "test: labelled by the caller"}
+    escalation = {
+        "to": "big",
+        "catches": 0.6,
+        "false_alarms": 0.1,
+        "check_usd_per_request": 0.00005,
+        "added_ttft_ms": 300,
+        "source": "test",
+    }
+    classes = [{**CLASSES[0], "min_quality": 0.9}, CLASSES[1]]  # cheap alone (85 %) misses easy's bar
+    # hard fixed on big (with the check, cheap would reach 0.5 x 0.9 + 0.35 x 0.95 = 78 % on hard: enough)
+    router = {"escalation": escalation, "routes": {"hard": "big"}}
+    sc = scenario(options=two_apis(labelled, **router), workload={"request_classes": classes})
+    r = evaluate(sc, catalog_of(base_catalog)).option("router")
+    assert r.routing.routes == {"easy": "cheap", "hard": "big"}
+    assert r.cashflow["via cheap"].iloc[0] == pytest.approx(77.0)
+    assert r.cashflow["via big"].iloc[0] == pytest.approx(929.5)
+    assert r.cashflow["escalation_check"].iloc[0] == pytest.approx(35.0)
+    assert "easy 93% >= 90%" in r.quality.note
+    assert r.routing.mixes["big"] == pytest.approx({"easy": 0.1225, "hard": 0.3})
+
+
+def test_escalation_latency_comes_off_the_checked_members_ttft(base_catalog):
+    fast = {"ttft_p95_ms": 400, "tpot_p95_ms": 10, "latency_source": "test"}
+    opts = [api("cheap", {"easy": 0.85, "hard": 0.5}, **fast), api("big", 0.95, **fast)]
+    wl = {"request_classes": CLASSES, "slo": {"ttft_p95_ms": 500, "tpot_p95_ms": 50}}
+    escalation = {"to": "big", "catches": 0.5, "false_alarms": 0.0, "check_usd_per_request": 0, "source": "test"}
+    for added, met in ((50, True), (150, False)):
+        router = {"name": "router", "kind": "router", "members": ["cheap", "big"], "classifier": RULES}
+        router |= {"escalation": {**escalation, "added_ttft_ms": added}, "routes": {"easy": "cheap", "hard": "big"}}
+        r = evaluate(scenario(options=[*opts, router], workload=wl), catalog_of(base_catalog)).option("router")
+        assert r.slo.met is met, (added, r.slo.note)
+    with pytest.raises(ValidationError, match=r"escalation\.to = 'nope'"):
+        scenario(options=[*opts, {**router, "escalation": {**router["escalation"], "to": "nope"}}], workload=wl)

@@ -60,7 +60,7 @@ def check_reasons(ev, catalog) -> int:
     best = ev.option(rec.option)
     # a router sending every class to one member is that member: not ranked as a rival
     ranked = sorted(
-        (o for o in ev.options if o.eligible and not (o.routing and len(set(o.routing.routes.values())) == 1)),
+        (o for o in ev.options if o.eligible and not (o.routing and o.routing.single)),
         key=lambda o: -o.npv_usd,
     )
     wl = sc.workload
@@ -159,6 +159,9 @@ def check_reasons(ev, catalog) -> int:
                 if len(set(routes.values())) == 1
                 else ", ".join(f"{c.name} ({percent(c.share)}) -> {routes[c.name]}" for c in wl.classes)
             )
+            e = sc.option(best.name).escalation
+            if e is not None and best.routing.checked_share > 0:
+                want += f"; a check re-asks {e.to} for {percent(best.routing.escalated_share, 1)} of requests"
             assert reason == f"Routes: {want}.", reason
         elif reason.startswith(("Quality:", "Excluded for quality:")):
             for o in ev.options:  # a quality note quotes each class's accuracy and need: read back below
