@@ -7,14 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from costmodel import paths
 from costmodel.text import count, percent
 from tco import endpoint_options as opt
-from tco.console import err
+from tco.console import err, item_progress
 
 
 def print_confusion(run_dir: Path, console: Console) -> None:
@@ -123,24 +122,7 @@ def register(app: typer.Typer, fail) -> None:
             if (command is None) == (not endpoint_given):
                 raise BadOption("give --command, or an endpoint (a file, or --base-url and --model), not both")
             err.print(f"{len(items):,} items, classes {', '.join(classes)}; answers naming none count as {chosen}")
-            progress = Progress(
-                TextColumn("classify"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("right {task.fields[right]}"),
-                TextColumn("errors {task.fields[errors]}"),
-                TimeElapsedColumn(),
-                console=err,
-            )
-            counts = {"right": 0, "errors": 0}
-            with progress:
-                task = progress.add_task("items", total=len(items), right=0, errors=0)
-
-                def on_item(r) -> None:
-                    counts["right"] += r.correct
-                    counts["errors"] += r.error_kind is not None and r.error_kind != "interrupted"
-                    progress.update(task, advance=1, right=counts["right"], errors=counts["errors"])
-
+            with item_progress("classify", len(items), "right") as on_item:
                 where = out or paths.classifier_dir()
                 if command is not None:
                     run_dir = classify_command(

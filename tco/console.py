@@ -6,11 +6,13 @@ figure is absent the document's note says why, and the table shows a dash.
 
 from __future__ import annotations
 
+import contextlib
 import sys
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Literal, TextIO
 
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
@@ -329,3 +331,29 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
                 if s is not None:
                     o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
         console.print(o)
+
+
+@contextlib.contextmanager
+def item_progress(label: str, total: int, right: str = "correct") -> Iterator[Callable[[Any], None]]:
+    """A progress bar on stderr for runs that score items one by one (``tco quality``, ``tco
+    classify``): yields the callback each finished item record is given (it counts the right ones
+    and the errors)."""
+    progress = Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn(f"{right} {{task.fields[right]}}"),
+        TextColumn("errors {task.fields[errors]}"),
+        TimeElapsedColumn(),
+        console=err,
+    )
+    counts = {"right": 0, "errors": 0}
+    with progress:
+        task = progress.add_task("items", total=total, right=0, errors=0)
+
+        def on_item(record: Any) -> None:
+            counts["right"] += record.correct
+            counts["errors"] += record.error_kind is not None and record.error_kind != "interrupted"
+            progress.update(task, advance=1, right=counts["right"], errors=counts["errors"])
+
+        yield on_item

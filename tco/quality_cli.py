@@ -7,14 +7,13 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
 from costmodel import paths
 from costmodel.text import MISSING, percent, usd_rate
 from tco import endpoint_options as opt
-from tco.console import err
+from tco.console import err, item_progress
 
 
 def print_quality(run_dir: Path, console: Console) -> None:
@@ -132,24 +131,7 @@ def register(app: typer.Typer, fail) -> None:
                 return
             ep = endpoint_of(endpoint_file, base_url, model, api_style=api_style, api_key_env=api_key_env)
             prices = price_pair(price_in, price_out)
-            progress = Progress(
-                TextColumn("quality"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TextColumn("correct {task.fields[correct]}"),
-                TextColumn("errors {task.fields[errors]}"),
-                TimeElapsedColumn(),
-                console=err,
-            )
-            counts = {"correct": 0, "errors": 0}
-            with progress:
-                task = progress.add_task("items", total=len(items), correct=0, errors=0)
-
-                def on_item(r) -> None:
-                    counts["correct"] += r.correct
-                    counts["errors"] += r.error_kind is not None and r.error_kind != "interrupted"
-                    progress.update(task, advance=1, correct=counts["correct"], errors=counts["errors"])
-
+            with item_progress("quality", len(items), "correct") as on_item:
                 run_dir = score(
                     ep,
                     items,

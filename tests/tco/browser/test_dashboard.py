@@ -100,6 +100,8 @@ def test_widget_change_updates_the_numbers(chromium, dashboard, tmp_path):
         labels_before = per_million.locator("text.bartext").all_text_contents()
         recommendation = page.locator(".tco-recommendation").inner_text()
         assert "Recommendation" in recommendation and "$" in before
+        # the router's classifier: its cost and accuracy, and the accuracy the decision needs
+        assert re.search(r"router's classifier \(api, \$[\d,]+ per 1M requests, .* \d+\.\d% accurate", recommendation)
         box = page.locator(".widget-text", has_text="Output tokens").locator("input")
         box.fill("1400")
         box.press("Enter")
