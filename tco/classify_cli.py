@@ -18,19 +18,27 @@ from tco.console import err, item_progress
 
 def print_confusion(run_dir: Path, console: Console) -> None:
     """A classifier run's confusion matrix: true class (rows) against the class it was labelled,
-    each with its items, and the accuracy with its 95 % Wilson interval."""
+    each cell with its items and its 95 % Wilson interval, and the accuracy with its own."""
     from costmodel.io.classifier_run import confusion_counts, measured_confusion, read_info, read_records
+    from costmodel.model.quality import wilson_interval
 
     info = read_info(run_dir)
     counts = confusion_counts(info, read_records(run_dir))
-    t = Table(title=f"{info.run_id} ({info.status}): true class against label", title_justify="left")
+    t = Table(
+        title=f"{info.run_id} ({info.status}): true class against label (share, items; 95 % interval)",
+        title_justify="left",
+    )
     t.add_column("true class")
     t.add_column("items", justify="right")
     for c in info.classes:
         t.add_column(f"labelled {c}", justify="right")
     for true, row in counts.items():
         n = sum(row.values())
-        t.add_row(true, count(n), *(f"{percent(k / n, 1)} ({k})" if n else "–" for k in row.values()))
+        cells = []
+        for k in row.values():
+            low, high = wilson_interval(k, n)
+            cells.append(f"{percent(k / n, 1)} ({k}; {percent(low, 1)}-{percent(high, 1)})" if n else "–")
+        t.add_row(true, count(n), *cells)
     console.print(t)
     try:
         m = measured_confusion(run_dir)

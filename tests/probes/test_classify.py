@@ -153,3 +153,26 @@ def test_a_run_of_other_classes_is_refused(rules_run, tmp_path):
     (odd / "items.jsonl").write_text((rules_run / "items.jsonl").read_text())
     result = tco("evaluate", str(FINTECH), "--draws", "0", *(f"--set={s}" for s in _with_classifier(odd)))
     assert_bad_input(result, "classifier")
+
+
+def test_the_docs_quote_todays_measurement(rules_run):
+    """docs/quality.md's figures for the bundled rules on the bundled set are recomputed here."""
+    import re
+
+    from costmodel.text import percent, usd
+
+    docs = (ROOT / "docs" / "quality.md").read_text(encoding="utf-8")
+    m = measured_confusion(rules_run)
+    said = re.search(
+        r"The bundled keyword rules score (?P<acc>[\d.]+) %\s+on it \(95 % interval (?P<lo>[\d.]+)-(?P<hi>[\d.]+) %\): "
+        r"(?P<routine>[\d.]+) % of routine questions and (?P<complex>[\d.]+) % of complex ones labelled\s+right\. "
+        r"With them \(no per-request cost, 2 ms\) the default router costs (?P<npv>\$[\d,]+)",
+        docs,
+    )
+    assert said, "docs/quality.md states the rules' measurement"
+    assert f"{said['acc']}%" == percent(m.accuracy, 1)
+    assert (f"{said['lo']}%", f"{said['hi']}%") == (percent(m.ci_low, 1), percent(m.ci_high, 1))
+    assert f"{said['routine']}%" == percent(m.rows["routine"]["routine"], 1)
+    assert f"{said['complex']}%" == percent(m.rows["complex"]["complex"], 1)
+    ev = evaluate(*load(FINTECH, _with_classifier(rules_run)))
+    assert said["npv"] == usd(-ev.option("router").npv_usd)
