@@ -243,11 +243,12 @@ def print_diff(d, old_name: str, new_name: str, console: Console = out) -> None:
     from costmodel.diff import value_text
 
     t = Table(title=f"Inputs changed ({old_name} -> {new_name})", title_justify="left")
-    for col in ("input", "old", "new", "largest NPV move alone", "source"):
-        t.add_column(col, justify="right" if col == "largest NPV move alone" else "left", overflow="fold")
+    numbers = ("largest NPV move alone", "share of the decision's move")
+    for col in ("input", "old", "new", *numbers, "source"):
+        t.add_column(col, justify="right" if col in numbers else "left", overflow="fold")
     for c in sorted(d.changes, key=lambda c: -c.largest_move):
         move = MISSING if c.npv_moves is None else usd(c.largest_move)
-        t.add_row(c.path, value_text(c.old), value_text(c.new), move, c.source)
+        t.add_row(c.path, value_text(c.old), value_text(c.new), move, d.mover_share(c.path), c.source)
     console.print(_keep_numbers_whole(t))
     n = Table(title="NPV by option", title_justify="left")
     for col in ("option", "old", "new", "change"):

@@ -53,6 +53,17 @@ def diff_json(d) -> dict[str, Any]:
             ],
             "recommendation": {"old": d.old.recommendation.option, "new": d.new.recommendation.option},
             "moved_most": None if d.moved_most is None else d.moved_most.path,
+            "movers": [
+                {
+                    "path": m.path,
+                    "shapley_share": m.share,
+                    "recommendation_alone": m.alone,
+                    "flips_at": m.flips_at,
+                    "flips_with_others": m.flips_with_others,
+                }
+                for m in d.movers
+            ],
+            "attribution_note": d.attribution_note,
             "sentences": d.sentences(),
         }
     )

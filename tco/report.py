@@ -170,6 +170,7 @@ def diff_table(ctx: ReportContext) -> pd.DataFrame:
                 "old": value_text(c.old),
                 "new": value_text(c.new),
                 "largest NPV move alone": MISSING if c.npv_moves is None else usd(c.largest_move),
+                "share of the decision's move": ctx.diff.mover_share(c.path) if ctx.diff else MISSING,
                 "source": c.source,
             }
             for c in sorted(changes, key=lambda c: -c.largest_move)

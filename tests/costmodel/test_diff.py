@@ -60,3 +60,48 @@ def test_cli_json_and_bad_input(versions, tmp_path):
     shown = tco("diff", str(versions[0]), str(versions[1]))
     assert "workload.monthly_growth" in shown.stdout and "NPV by option" in shown.stdout
     assert_bad_input(tco("diff", str(versions[0]), str(tmp_path / "missing.yaml")), "missing.yaml")
+
+
+def test_the_mover_is_named_even_when_it_moves_no_npv(tmp_path):
+    """The issue's case: growth 0.04 -> 0.06 moves every NPV, GPT-4o-mini's complex accuracy
+    0.70 -> 0.76 moves none; the accuracy is what moves the recommendation (it clears the 75 % bar),
+    with all of the Shapley share, and it flips at the bar. Re-checked by evaluating each subset."""
+    text = FINTECH.read_text(encoding="utf-8")
+    newer = tmp_path / "v2.yaml"
+    newer.write_text(
+        text.replace("monthly_growth: 0.04", "monthly_growth: 0.06").replace(
+            "quality: {routine: 0.94, complex: 0.70}", "quality: {routine: 0.94, complex: 0.76}"
+        ),
+        encoding="utf-8",
+    )
+    (old, old_cat), (new, new_cat) = load(FINTECH), load(newer)
+    d = diff(old, new, old_cat, new_cat)
+    accuracy, growth = "options.api-gpt-4o-mini.quality.complex", "workload.monthly_growth"
+    assert {c.path for c in d.changes} == {accuracy, growth}
+    assert d.moved_most.path == growth  # the NPVs see growth only
+    shares = {m.path: m.share for m in d.movers}
+    # by hand: v(S) = 1 when S reproduces the new recommendation; only sets holding the accuracy do
+    target = d.new.recommendation.option
+    for subset, reaches in (({growth: 0.06}, False), ({accuracy: 0.76}, True), ({growth: 0.06, accuracy: 0.76}, True)):
+        assert (evaluate(with_values(old, subset), old_cat).recommendation.option == target) is reaches
+    assert shares == {accuracy: pytest.approx(1.0), growth: pytest.approx(0.0)}
+    top = d.movers[0]
+    assert top.path == accuracy and top.flips_at == pytest.approx(0.75, abs=1e-5) and not top.flips_with_others
+    assert any(s.startswith("What moves it") and accuracy in s and "flipping at 0.75" in s for s in d.sentences())
+
+
+def test_shares_split_when_two_changes_are_needed_together(versions):
+    """Two changes each unable to flip the decision alone but flipping it together share it equally."""
+    (old, cat) = load(versions[0])
+    # GPT-4o-mini good enough on complex work only if both its accuracy rises and the bar falls
+    a, b = "options.api-gpt-4o-mini.quality.complex", "workload.request_classes.complex.min_quality"
+    new = with_values(old, {a: 0.73, b: 0.72})
+    assert evaluate(with_values(old, {a: 0.73}), cat).recommendation.option == "router"
+    assert evaluate(with_values(old, {b: 0.72}), cat).recommendation.option == "router"
+    d = diff(old, new, cat, cat)
+    assert d.new.recommendation.option == "api-gpt-4o-mini"
+    shares = {m.path: m.share for m in d.movers}
+    assert shares == {a: pytest.approx(0.5), b: pytest.approx(0.5)}
+    assert all(m.flips_with_others and m.flips_at is not None for m in d.movers)
+    flip_a = next(m for m in d.movers if m.path == a).flips_at
+    assert flip_a == pytest.approx(0.72, abs=1e-5)  # with the bar at 0.72, the accuracy clears it there
