@@ -124,6 +124,37 @@ def classifier_factors(scenario: Scenario) -> list[Factor]:
 
 
 CLASSIFIER = "classifier:"  # a factor path naming a router whose classifier accuracy moves
+STATED_QUALITY_SPREAD = 0.10  # a stated accuracy moves this far each way (it has no interval of its own)
+
+
+def quality_factors(scenario: Scenario) -> list[Factor]:
+    """Each stated accuracy of what serves, per request class, moved ``STATED_QUALITY_SPREAD`` each
+    way (an assumption of this analysis, within 0-1); a measured one between its 95 % interval's
+    ends. Quality moves the decision through eligibility, not NPVs: a model that clears a class's
+    bar can take its traffic."""
+    factors = []
+    for key, (where, q) in scenario._quality_declarations().items():
+        prefix = "serving" if where == "serving" else f"options.{where.removeprefix('options[').rstrip(']')}"
+        if q.quality_measured is not None:
+            for cls, row in q.quality_measured.classes.items():
+                path = f"{prefix}.quality_measured.classes.{cls}.accuracy"
+                factors.append(
+                    Factor(
+                        f"accuracy of {key} on {cls} (measured)",
+                        path,
+                        row.accuracy,
+                        row.ci_low,
+                        row.ci_high,
+                        "fraction",
+                    )
+                )
+            continue
+        stated = q.quality if isinstance(q.quality, dict) else ({"all": q.quality} if q.quality is not None else {})
+        for cls, value in stated.items():
+            path = f"{prefix}.quality.{cls}" if isinstance(q.quality, dict) else f"{prefix}.quality"
+            low, high = max(0.0, value - STATED_QUALITY_SPREAD), min(1.0, value + STATED_QUALITY_SPREAD)
+            factors.append(Factor(f"accuracy of {key} on {cls} (stated)", path, value, low, high, "fraction"))
+    return factors
 
 
 def apply(scenario: Scenario, catalog: Catalog, factor: Factor, value: float) -> tuple[Scenario, Catalog]:
@@ -174,11 +205,13 @@ def one_at_a_time(
     ``winner_high``, ``break_even`` (factor value where the metric crosses zero, if inside
     the range). ``options`` defaults to :func:`decision_pair` (best build vs best buy).
     ``factors`` defaults to the scenario's uncertain inputs, or to :func:`default_factors`
-    (ranges stated as assumptions) when it has none.
+    (ranges stated as assumptions) when it has none, and in either case every stated or measured
+    accuracy (:func:`quality_factors`) and each router's classifier accuracy
+    (:func:`classifier_factors`).
     """
     if factors is None:
         factors = uncertain_factors(scenario, catalog) if scenario.uncertainty else default_factors(scenario, catalog)
-        factors += classifier_factors(scenario)
+        factors += quality_factors(scenario) + classifier_factors(scenario)
     base = evaluate(scenario, catalog)
     base_best = base.recommendation.option
     if options is None:
@@ -270,8 +303,8 @@ def flip_sentences(tornado: pd.DataFrame) -> list[str]:
     for _, row in tornado.dropna(subset=["flips_at"]).iterrows():
         side = "below" if row["flips_at"] < row["base"] else "above"
         sentences.append(
-            f"the recommendation moves from {best} to {row['flips_to']} when {row['factor']} goes {side} "
-            f"{row['flips_at']:.4g} (base {row['base']:.4g}; range {row['low']:.4g} to {row['high']:.4g})"
+            f"the recommendation moves from {best or 'none'} to {row['flips_to'] or 'none'} when {row['factor']} "
+            f"goes {side} {row['flips_at']:.4g} (base {row['base']:.4g}; range {row['low']:.4g} to {row['high']:.4g})"
         )
     return sentences
 

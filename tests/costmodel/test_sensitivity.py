@@ -31,3 +31,24 @@ def test_tornado_over_uncertain_inputs_finds_the_break_even(base_catalog):
     assert sentence.startswith(
         "the recommendation moves from rent to api when options.api.price_scale goes below 0.417"
     ), sentence
+
+
+def test_quality_inputs_that_flip_the_decision_are_named():
+    """The finance review's case: GPT-4o-mini's stated complex accuracy 0.70 moves 0.60-0.80; at the
+    complex bar (0.75) it becomes good enough alone and, being cheapest, is recommended."""
+    from costmodel.engine import evaluate
+    from costmodel.io.scenario import load
+    from costmodel.model.scenario import with_values
+    from tests.conftest import FINTECH
+
+    sc, cat = load(FINTECH)
+    tornado = one_at_a_time(sc, cat)
+    row = tornado.set_index("factor").loc["accuracy of openai/gpt-4o-mini on complex (stated)"]
+    assert (row["low"], row["base"], row["high"]) == pytest.approx((0.6, 0.7, 0.8))
+    assert row["flips_at"] == pytest.approx(0.75, abs=1e-4) and row["flips_to"] == "api-gpt-4o-mini"
+    path = "options.api-gpt-4o-mini.quality.complex"
+    assert evaluate(with_values(sc, {path: 0.7501}), cat).recommendation.option == "api-gpt-4o-mini"
+    assert evaluate(with_values(sc, {path: 0.7499}), cat).recommendation.option == "router"
+    assert any(
+        "accuracy of openai/gpt-4o-mini on complex (stated) goes above 0.75" in s for s in break_even_sentences(tornado)
+    )
