@@ -52,3 +52,33 @@ def test_quality_inputs_that_flip_the_decision_are_named():
     assert any(
         "accuracy of openai/gpt-4o-mini on complex (stated) goes above 0.75" in s for s in break_even_sentences(tornado)
     )
+
+
+def test_the_model_docs_quote_the_default_scenarios_flips():
+    import re
+
+    from costmodel.io.scenario import load
+    from tests.conftest import FINTECH, ROOT
+
+    tornado = one_at_a_time(*load(FINTECH))
+    flips = tornado.dropna(subset=["flips_at"]).set_index("factor")
+    docs = " ".join((ROOT / "docs" / "model.md").read_text(encoding="utf-8").split())
+    said = re.search(
+        r"three accuracies flip the decision within their ranges \(GPT-4o-mini's on routine below (?P<a>[\d.]+) "
+        r"and on complex above (?P<b>[\d.]+), Llama 3.3 70B's on complex below (?P<c>[\d.]+)\); no cost input does",
+        docs,
+    )
+    assert said, "docs/model.md states the default scenario's flips"
+    assert set(flips.index) == {
+        "accuracy of openai/gpt-4o-mini on routine (stated)",
+        "accuracy of openai/gpt-4o-mini on complex (stated)",
+        "accuracy of aws/meta.llama3-3-70b-instruct-v1:0 on complex (stated)",
+    }
+    assert float(said["a"]) == pytest.approx(
+        flips.loc["accuracy of openai/gpt-4o-mini on routine (stated)", "flips_at"], abs=5e-4
+    )
+    assert float(said["b"]) == pytest.approx(
+        flips.loc["accuracy of openai/gpt-4o-mini on complex (stated)", "flips_at"], abs=5e-3
+    )
+    llama = flips.loc["accuracy of aws/meta.llama3-3-70b-instruct-v1:0 on complex (stated)", "flips_at"]
+    assert float(said["c"]) == pytest.approx(llama, abs=5e-4)
