@@ -25,11 +25,28 @@ WORKLOAD_UNITS = {
     "monthly_growth": "fraction/month",
     "peak_to_mean": "ratio",
 }
+WORKBENCH_DEFAULTS = {
+    "max_utilization": "workbench default (assumption): plan peaks at 80 % of a replica's SLO capacity, headroom "
+    "for queueing",
+    "depreciation_years": "workbench default (assumption): four-year straight-line life for servers",
+    "residual_value": "workbench default (assumption): 10 % of capex back at the end of the depreciation life",
+    "count_residual": "workbench default (assumption): the fleet's book value at the horizon's end counts as a "
+    "cash inflow (1 = yes); on short horizons most of the capex comes back this way",
+    "server_power_factor": "workbench default: whole-server power per GPU TDP of a DGX H100, 10.2 kW / (8 x 700 W) "
+    "(NVIDIA DGX H100 datasheet)",
+    "idle_power_fraction": "workbench default (assumption): an idle server draws 30 % of full power",
+    "pue": "workbench default: 1.56, the Uptime Institute global data center survey average, 2024",
+}
+"""Optional fields that move money, and where the value the workbench takes when a scenario leaves
+them out comes from: the register shows it as such (basis ``workbench default``), never as the
+scenario's own."""
+
 OWNED_UNITS = {
     "usd_per_gpu": "USD/GPU",
     "server_usd_per_gpu": "USD/GPU",
     "depreciation_years": "years",
     "residual_value": "fraction",
+    "count_residual": "1 = yes",
     "server_power_factor": "ratio",
     "idle_power_fraction": "fraction",
     "pue": "ratio",
@@ -62,6 +79,23 @@ RENTED_UNITS = {
     "spare_replicas": "replicas",
     "gpus": "GPUs",
 }
+
+
+def input_source(scenario: Scenario, path: str) -> str:
+    """Where a scenario input comes from: the scenario's ``sources`` (a section's source covers its
+    fields), else, for an option field the scenario left out, the workbench default's, else the
+    scenario's own assumption."""
+    source = scenario.sources.get(path)
+    if source is None:
+        source = next((v for k, v in scenario.sources.items() if path.startswith(k + ".")), None)
+    if source is not None:
+        return source
+    field = path.rpartition(".")[2]
+    if path.startswith("options.") and field in WORKBENCH_DEFAULTS:
+        option = scenario.option(path.split(".")[1])
+        if field not in option.model_fields_set:
+            return WORKBENCH_DEFAULTS[field]
+    return f"scenario {scenario.name} (assumption)"
 
 
 def scenario_row(scenario: Scenario, path: str, value: Any, unit: str) -> dict[str, Any]:
@@ -220,13 +254,20 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
             units = OWNED_UNITS if isinstance(o, OwnedOption) else RENTED_UNITS
             for field, unit in units.items():
                 v = getattr(o, field, None)
-                if v is not None and field in o.model_fields_set | {
-                    "max_utilization",
-                    "pue",
-                    "server_power_factor",
-                    "idle_power_fraction",
-                }:
-                    rows.append(scenario_row(sc, f"options.{o.name}.{field}", v, unit))
+                path = f"options.{o.name}.{field}"
+                if v is not None and field in o.model_fields_set:
+                    rows.append(scenario_row(sc, path, float(v) if isinstance(v, bool) else v, unit))
+                elif v is not None and field in WORKBENCH_DEFAULTS:  # left out: the workbench's value, said so
+                    rows.append(
+                        stated_row(
+                            path,
+                            float(v) if isinstance(v, bool) else v,
+                            unit,
+                            WORKBENCH_DEFAULTS[field],
+                            sc,
+                            "workbench default",
+                        )
+                    )
         elif isinstance(o, HybridOption):
             rows.append(scenario_row(sc, f"options.{o.name}.local_gpus", o.local_gpus, "GPUs"))
         if isinstance(o, ApiOption) and o.ttft_p95_ms is not None:

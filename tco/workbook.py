@@ -28,6 +28,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
 
 from costmodel import document
+from costmodel.assumptions import input_source
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
 from costmodel.engine.costing import member_cost, member_view
@@ -35,7 +36,15 @@ from costmodel.engine.eligibility import member_score
 from costmodel.engine.router import confusion
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document, MonteCarlo
-from costmodel.model.scenario import ApiOption, ExtraCost, HybridOption, OwnedOption, RentedOption, RouterOption
+from costmodel.model.scenario import (
+    ApiOption,
+    ExtraCost,
+    HybridOption,
+    OwnedOption,
+    RentedOption,
+    RouterOption,
+    Scenario,
+)
 from costmodel.text import yes_no
 
 MONEY = '"$"#,##0.00'
@@ -203,8 +212,8 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         ws_in.cell(1, c, h).font = HEADER
     inp = Inputs(ws_in, wb)
 
-    def src(path: str, default: str = "scenario") -> str:
-        return sc.sources.get(path, default)
+    def src(path: str) -> str:
+        return input_source(sc, path)
 
     inp.add("discount_rate", sc.discount_rate, "fraction/year", src("discount_rate"), PERCENT)
     inp.add("hours_per_month", HOURS_PER_MONTH, "hours", "365.25 x 24 / 12")
@@ -262,7 +271,7 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         if isinstance(o, ApiOption):
             _api_columns(sh, inp, p, o, prepared.prices[o.name], "api", share=None)
         elif isinstance(o, RentedOption | OwnedOption):
-            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result.cashflow, model_requests)
+            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result.cashflow, model_requests, sc=sc)
             if "overflow" in result.cashflow and o.overflow:
                 overflow_to(o.overflow, "overflow")
         else:
@@ -278,6 +287,7 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
                 result.cashflow,
                 model_requests,
                 hybrid=o,
+                sc=sc,
             )
             overflow_to(o.overflow, "api")
         book.close(sh, p, result.cashflow, lines=[(e.name, e, None) for e in o.extra_costs])
@@ -348,16 +358,22 @@ def _self_hosted_columns(
     cf,
     model_requests: np.ndarray,
     hybrid: HybridOption | None = None,
+    sc: Scenario | None = None,
 ) -> None:
-    """GPUs the peak needs, the fleet kept, and the line items of a rented or owned fleet."""
+    """GPUs the peak needs, the fleet kept, and the line items of a rented or owned fleet (``sc``:
+    the scenario, whose sources the inputs cite)."""
+
+    def src(field: str) -> str:
+        return input_source(sc, f"options.{o.name}.{field}") if sc is not None else "scenario"
+
     cap = h.capacity
     if f"{p}_capacity_rps" not in inp.names:
         inp.names[f"{p}_capacity_rps"] = inp.add(
             f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.source
         )
         inp.add(f"{p}_gpus_per_replica", cap.gpus_per_replica, "GPUs", "the layout chosen by cost", INTEGER)
-        inp.add(f"{p}_max_utilization", o.max_utilization, "fraction", "scenario", PERCENT)
-        inp.add(f"{p}_spares", o.spare_replicas, "replicas", "scenario", INTEGER)
+        inp.add(f"{p}_max_utilization", o.max_utilization, "fraction", src("max_utilization"), PERCENT)
+        inp.add(f"{p}_spares", o.spare_replicas, "replicas", src("spare_replicas"), INTEGER)
         inp.add(
             f"{p}_staff_per_month",
             h.staff_usd_per_month,
@@ -381,7 +397,7 @@ def _self_hosted_columns(
                 ("depreciation_months", o.depreciation_years * 12, "months"),
                 ("count_residual", 1.0 if o.count_residual else 0.0, "1 = yes"),
             ):
-                inp.add(f"{p}_{name}", value, unit, "scenario", PERCENT if unit.startswith("fraction") else DECIMAL)
+                inp.add(f"{p}_{name}", value, unit, src(name), PERCENT if unit.startswith("fraction") else DECIMAL)
     tp, spares = f"{p}_gpus_per_replica", f"{p}_spares"
 
     def peak(r, sh=sh):
@@ -725,7 +741,7 @@ def _router_columns(
             fleet = prepared.member_fleet(member, member_view(o, mix, sc, member) or sc)
             # sized for other tokens or a tighter TTFT than the option alone: its own capacity inputs
             prefix = _slug(member) if fleet is prepared.fleets[member] else f"{r}_{_slug(member)}"
-            _self_hosted_columns(part, inp, prefix, m, fleet, cf, model_requests)
+            _self_hosted_columns(part, inp, prefix, m, fleet, cf, model_requests, sc=sc)
             book.close(part, f"{r}_{_slug(member)}", cf, lines=None)
             title, col = part.ws.title, part.col("total")
             sh.add(header, lambda row, n, title=title, col=col: f"='{title}'!{col}{row}", cost=True)

@@ -306,7 +306,7 @@ class Assumption(Strict):
     unit: str = Field(description="Unit.")
     source: str = Field(description="Where it comes from.")
     as_of: str = Field(description="Date of the figure.")
-    basis: str = Field(description="published, measured, derived, modelled or assumption.")
+    basis: str = Field(description="published, measured, derived, modelled, assumption or workbench default.")
 
 
 class CapacityFrontier(Strict):

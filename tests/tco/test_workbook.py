@@ -191,3 +191,16 @@ def test_an_escalating_router_recalculates_to_the_engine(tmp_path):
     assert total == pytest.approx(moved.option("router").total_cost_usd, abs=0.005)
     assert npv == pytest.approx(moved.option("router").npv_usd, abs=0.005)
     assert npv != pytest.approx(ev.option("router").npv_usd, abs=1.0)
+
+
+def test_every_input_cites_a_source_not_just_the_scenario(tmp_path):
+    """Fields a scenario leaves out are the workbench's defaults, cited as such; fields it sets cite its
+    sources, or say they are its own assumption: no input's source is the bare word "scenario"."""
+    sc, catalog = load(FINTECH)
+    path = write_workbook(evaluate(sc, catalog), catalog, tmp_path / "sources.xlsx")
+    ws = openpyxl.load_workbook(path)["inputs"]
+    sources = {ws.cell(r, 1).value: str(ws.cell(r, 4).value) for r in range(2, ws.max_row + 1)}
+    assert not [name for name, s in sources.items() if s.strip() in ("scenario", "", "None")]
+    assert sources["own_l40s_pue"].startswith("default 1.56: Uptime Institute")  # the scenario's own source
+    assert sources["own_l40s_idle_power_fraction"].startswith("workbench default (assumption)")
+    assert sources["own_l40s_max_utilization"].startswith("workbench default (assumption)")
