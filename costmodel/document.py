@@ -320,20 +320,29 @@ def hybrid_sweeps(ev: Evaluation, catalog: Catalog) -> list[doc.HybridSweep]:
             continue
         df = hybrid_sweep(ev.scenario, catalog, o.name)
         best = df[df["optimal"]].iloc[0]
+        missing = df[df["slo_met"].map(lambda met: met is False)]
+        which = "cheapest local fleet" if best["slo_met"] is not False else "no fleet size meets the SLO; cheapest"
+        misses = (
+            f"; {len(missing)} of {len(df)} sizes costed miss the SLO (never chosen)"
+            if len(missing) and best["slo_met"] is not False
+            else ""
+        )
+        all_local = df.iloc[-1]
         out.append(
             doc.HybridSweep(
                 option=o.name,
                 label=ev.option(o.name).label,
-                sentence=f"hybrid {o.name}: cheapest local fleet {int(best['local_gpus'])} GPUs "
+                sentence=f"hybrid {o.name}: {which} {int(best['local_gpus'])} GPUs "
                 f"({percent(best['local_share'])} served locally, NPV of cost {usd(-best['npv_usd'])}); "
-                f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(df['local_gpus'].iloc[-1])} GPUs) "
-                f"{usd(-df['npv_usd'].iloc[-1])}",
+                f"all-API {usd(-df['npv_usd'].iloc[0])}, all-local ({int(all_local['local_gpus'])} GPUs"
+                f"{', misses the SLO' if all_local['slo_met'] is False else ''}) {usd(-all_local['npv_usd'])}{misses}",
                 rows=[
                     doc.SweepRow(
                         local_gpus=int(r["local_gpus"]),
                         local_share=float(r["local_share"]),
                         npv_usd=float(r["npv_usd"]),
                         total_cost_usd=float(r["total_cost_usd"]),
+                        slo_met=None if r["slo_met"] is None else bool(r["slo_met"]),
                         optimal=bool(r["optimal"]),
                     )
                     for r in df.to_dict(orient="records")

@@ -139,8 +139,9 @@ def hybrid_sweep(
     in the fleet size, checked on its last few neighbours and against all-API and all-local. The
     table holds every size evaluated plus ``points`` sizes spread geometrically (for the figure).
     ``sizes`` evaluates exactly those instead. Columns: ``local_gpus``, ``npv_usd``,
-    ``total_cost_usd``, ``local_share`` (mean over the horizon), ``optimal`` (the highest NPV,
-    i.e. the cheapest; ties go to the smaller fleet).
+    ``total_cost_usd``, ``local_share`` (mean over the horizon), ``slo_met`` (True, False or None:
+    unverified), ``optimal`` (the highest NPV, i.e. the cheapest, among sizes not known to miss the
+    SLO, or among all if every size misses it; ties go to the smaller fleet).
     """
     prepared = prepare(scenario, catalog)
     o = scenario.option(name)
@@ -157,6 +158,7 @@ def hybrid_sweep(
                 "npv_usd": r.npv_usd,
                 "total_cost_usd": r.total_cost_usd,
                 "local_share": float(r.cashflow["local_share"].mean()),
+                "slo_met": r.slo.met,
             }
         return rows[gpus]["npv_usd"]
 
@@ -188,5 +190,6 @@ def hybrid_sweep(
             npv(int(k))
     df = pd.DataFrame(sorted(rows.values(), key=lambda r: r["local_gpus"]))
     df["optimal"] = False
-    df.loc[df["npv_usd"].idxmax(), "optimal"] = True
+    eligible = df[df["slo_met"].map(lambda met: met is not False)]  # a size known to miss the SLO is never chosen
+    df.loc[(eligible if not eligible.empty else df)["npv_usd"].idxmax(), "optimal"] = True
     return df

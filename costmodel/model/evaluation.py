@@ -230,7 +230,8 @@ class SweepRow(Strict):
     local_share: float = Field(description="Share of requests served locally.")
     npv_usd: float = Field(description="NPV, USD (negative: cost).")
     total_cost_usd: float = Field(description="Total cash cost, USD.")
-    optimal: bool = Field(description="The cheapest fleet size.")
+    slo_met: bool | None = Field(description="Whether this size meets the latency SLO (null: unverified).")
+    optimal: bool = Field(description="The cheapest fleet size not known to miss the SLO.")
 
 
 class HybridSweep(Strict):

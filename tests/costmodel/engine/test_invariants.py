@@ -9,9 +9,9 @@ from hypothesis import strategies as st
 
 from costmodel.engine import cost_curves, evaluate, hybrid_sweep, prepare
 from costmodel.io.catalog import build_catalog, load_catalog_files
-from costmodel.io.scenario import load_scenario
+from costmodel.io.scenario import load, load_scenario
 from costmodel.model.scenario import with_values
-from tests.conftest import NO_STAFF_NO_SPARES, SCENARIOS, price, scenario, with_prices
+from tests.conftest import FINTECH, NO_STAFF_NO_SPARES, SCENARIOS, price, scenario, with_prices
 
 FAST = settings(max_examples=40, deadline=None)
 money = st.floats(min_value=0.01, max_value=100.0, allow_nan=False)
@@ -124,3 +124,18 @@ def test_steady_cost_takes_a_scalar_volume_as_an_array_of_one():
     sc, cat = load(FINTECH)
     for name, f in steady_cost_functions(sc, prepare(sc, cat, routes={})).items():
         assert np.ndim(f(2e6)) == 0 and float(f(2e6)) == pytest.approx(f([2e6])[0]), name
+
+
+def test_a_hybrid_sweep_never_picks_a_fleet_that_misses_the_slo():
+    """The finance review's case: at long prompts every local fleet misses the SLO, and the sweep once
+    named an 84-GPU fleet as the cheapest; now only sizes not known to miss it are chosen."""
+    sc, cat = load(FINTECH, ["workload.input_tokens_per_request=80000"])
+    df = hybrid_sweep(sc, cat, "hybrid-l40s-bedrock")
+    best = df[df["optimal"]].iloc[0]
+    assert best["slo_met"] is not False
+    eligible = df[df["slo_met"].map(lambda met: met is not False)]
+    assert best["npv_usd"] == eligible["npv_usd"].max()
+    assert (df["slo_met"] == False).sum() > 0  # noqa: E712 - the case has fleets that miss it
+    sc, cat = load(FINTECH)  # and at the scenario's own prompts the cheapest fleet meets it anyway
+    df = hybrid_sweep(sc, cat, "hybrid-l40s-bedrock")
+    assert df[df["optimal"]].iloc[0]["local_gpus"] == 4
