@@ -32,7 +32,7 @@ from costmodel.model import evaluation as doc
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import count, percent, quality_word, slo_word, unit_value, usd
+from costmodel.text import count, percent, quality_word, slo_word, times, unit_value, usd
 
 # Monthly cash-flow columns that are not cost line items (counts, shares, running sums).
 NOT_LINE_ITEMS = frozenset(
@@ -233,7 +233,9 @@ def workload(sc: Scenario) -> doc.Workload:
         slo_ttft_p95_ms=float(wl.slo.ttft_p95_ms),
         slo_tpot_p95_ms=float(wl.slo.tpot_p95_ms),
         slo_text=slo,
-        summary=f"{count(wl.requests_per_month)} requests/month growing {percent(wl.monthly_growth, 1)}/month, "
+        summary=f"{count(wl.requests_per_month)} requests/month growing {percent(wl.monthly_growth, 1)}/month"
+        + _growth_reached(sc)
+        + ", "
         f"{count(wl.input_tokens_per_request)} in / {count(wl.output_tokens_per_request)} out tokens, "
         f"SLO TTFT p95 {wl.slo.ttft_p95_ms:g} ms, TPOT p95 {wl.slo.tpot_p95_ms:g} ms; "
         f"{sc.horizon_months} months at {percent(sc.discount_rate, 1)}/year.",
@@ -262,6 +264,17 @@ def break_evens(ev: Evaluation) -> list[doc.BreakEven]:
             )
         )
     return rows
+
+
+def _growth_reached(sc: Scenario) -> str:
+    """Where compound growth takes the volume by the horizon's last month, said beside the rate (4 %
+    a month for ten years is 106 times as much)."""
+    wl = sc.workload
+    if not wl.monthly_growth or sc.horizon_months < 2:
+        return ""
+    last = sc.horizon_months - 1
+    factor = (1.0 + wl.monthly_growth) ** last
+    return f" ({count(wl.requests_per_month * factor)} by month {last}, {times(factor)} the first)"
 
 
 def capacity_summary(ev: Evaluation) -> str:

@@ -76,6 +76,11 @@ def risks(
     return tuple(flags)
 
 
+TIE = 0.001
+"""Two NPVs of cost within this share of the recommended option's are a tie: the recommendation names
+the runner-up as tied rather than cheaper by a rounding error."""
+
+
 def recommend(
     scenario: Scenario, results: list[OptionResult], break_evens: tuple[BreakEven, ...], paybacks: tuple[Payback, ...]
 ) -> Recommendation:
@@ -102,11 +107,16 @@ def recommend(
         second = ranked[1]
         extra = best.npv_usd - second.npv_usd  # how much more the runner-up costs
         ratio = second.npv_usd / best.npv_usd if best.npv_usd else float("inf")  # both negative
-        if ratio < 2:  # a share of the recommended option's cost reads well below doubling
-            more = f"{usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more"
+        at = f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}"
+        if abs(extra) <= TIE * abs(best.npv_usd):  # closer than the inputs are known: say so
+            reasons.append(
+                f"{at}: a tie (within {percent(TIE, 1)} of the NPV of cost; {usd_rate(extra, 2)} apart), so an "
+                "input that moves either option by more than that decides between them."
+            )
+        elif ratio < 2:  # a share of the recommended option's cost reads well below doubling
+            reasons.append(f"{at}, {usd(extra, compact=True)} ({percent(extra / -best.npv_usd)}) more.")
         else:
-            more = f"{times(ratio)} as much ({usd(extra, compact=True)} more)"
-        reasons.append(f"Next best is {second.label} at {usd(-second.npv_usd, compact=True)}, {more}.")
+            reasons.append(f"{at}, {times(ratio)} as much ({usd(extra, compact=True)} more).")
     if best.routing is not None:
         router = scenario.option(best.name)
         e = router.escalation if isinstance(router, RouterOption) else None
@@ -132,13 +142,14 @@ def recommend(
     too_weak = [f"{r.label} ({r.quality.note})" for r in results if r.quality.met is False]
     if too_weak:
         reasons.append(f"Excluded for quality: {'; '.join(too_weak)}.")
-    for b in break_evens:
-        if best.name in (b.self_hosted, b.api) and b.requests_per_month is not None:
-            reasons.append(
-                f"{b.self_hosted} breaks even with {b.api} at {count(b.requests_per_month)} "
-                f"requests/month (first month: {count(wl.requests_per_month)})."
-            )
-            break
+    # the break-even that matters most: the lowest volume at which the recommendation meets a rival
+    found = [b for b in break_evens if best.name in (b.self_hosted, b.api) and b.requests_per_month is not None]
+    if found:
+        b = min(found, key=lambda b: b.requests_per_month or 0.0)
+        reasons.append(
+            f"{b.self_hosted} breaks even with {b.api} at {count(b.requests_per_month)} "
+            f"requests/month (first month: {count(wl.requests_per_month)})."
+        )
     for p in paybacks:
         if p.owned == best.name and p.month is not None:
             reasons.append(f"Its hardware pays back against {p.api} in month {p.month}.")

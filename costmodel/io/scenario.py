@@ -29,10 +29,16 @@ def apply_overrides(data: dict[str, Any], assignments: Iterable[str], file: str)
     (``options.own-l40s.usd_per_kwh=0.2``). ``value`` is parsed as YAML (``5e6``, ``true``,
     ``[1, 2]``). Unknown fields are caught by validation afterwards, like any other.
     """
+    seen: dict[str, str] = {}
     for assignment in assignments:
         path, sep, raw = assignment.partition("=")
         if not sep or not path.strip():
             raise InputError(file, f"--set {assignment}", MISSING, "expected path=value")
+        if path.strip() in seen:  # the second would silently win: refuse instead
+            raise InputError(
+                file, f"--set {path.strip()}", raw, f"set twice (first to {seen[path.strip()]}); give it once"
+            )
+        seen[path.strip()] = raw
         try:
             value = yaml.safe_load(raw)
         except yaml.YAMLError:

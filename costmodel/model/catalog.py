@@ -248,6 +248,15 @@ class ApiPriceCatalog(Strict):
     genai_prices: GenaiPricesPin = Field(description="The genai-prices release and its check date.")
     overrides: tuple[ApiPriceOverride, ...] = Field(default=(), description="Local price overrides.")
 
+    @model_validator(mode="after")
+    def _one_override_per_model(self) -> ApiPriceCatalog:
+        seen: set[tuple[str, str]] = set()
+        for o in self.overrides:
+            if (o.provider, o.model) in seen:  # the second would be silently ignored
+                raise ValueError(f"overrides: {o.provider}/{o.model} is overridden twice; keep one entry")
+            seen.add((o.provider, o.model))
+        return self
+
 
 class ApiPrice(Strict):
     """A resolved per-token price: what the engine charges per 1M tokens, with provenance."""

@@ -348,3 +348,29 @@ def test_a_price_that_bills_nothing_is_an_error(provider, model):
     )
     assert free.returncode == 0, free.stderr
     assert json.loads(free.stdout)["options"][3]["total_cost_usd"] >= 0
+
+
+def test_nothing_given_twice_is_silently_dropped(tmp_path):
+    """A second --set of the same path, or a second price override of the same API model, would
+    silently win or be ignored: both are refused in one line."""
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "discount_rate=0.1", "--set", "discount_rate=0.2"),
+        "--set discount_rate",
+        "set twice",
+    )
+    catalog = tmp_path / "catalog"
+    shutil.copytree(ROOT / "data" / "catalog", catalog)
+    prices = catalog / "api_prices.yaml"
+    text = prices.read_text(encoding="utf-8")
+    prices.write_text(
+        text + "  - provider: openai\n    model: gpt-4o-mini\n"
+        "    input: {value: 0.1, unit: USD/1M tokens, source: test, as_of: 2026-01-01}\n",
+        encoding="utf-8",
+    )
+    assert_bad_input(tco("evaluate", str(SEED), "--catalog", str(catalog)), "openai/gpt-4o-mini is overridden twice")
+
+
+def test_the_workload_line_says_where_growth_takes_the_volume():
+    shown = " ".join(tco("evaluate", str(SEED), "--draws", "0", "--set", "horizon_months=120").stdout.split())
+    last = 2_000_000 * 1.04**119
+    assert f"growing 4.0%/month ({last:,.0f} by month 119, {last / 2e6:,.0f} times the first)" in shown

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import prepare
 from costmodel.engine.eligibility import class_scores, routed_scores
+from costmodel.engine.recommend import TIE
 from costmodel.io.scenario import load
 from costmodel.model.scenario import with_values
 from costmodel.text import count, percent, times, usd, usd_rate
@@ -79,7 +80,18 @@ def check_reasons(ev, catalog) -> int:
             second = ranked[1]
             extra = best.npv_usd - second.npv_usd
             ratio = second.npv_usd / best.npv_usd
-            if ratio < 2:
+            if abs(extra) <= TIE * abs(best.npv_usd):
+                assert _check(
+                    r"Next best is <label> at (?P<cost>\$[\d,.]+[kM]?): a tie \(within (?P<tie>[\d.]+%) of the NPV "
+                    r"of cost; (?P<gap>\$[\d,.]+) apart\), so an input that moves either option by more than that "
+                    r"decides between them\.",
+                    reason,
+                    ev,
+                    cost=usd(-second.npv_usd, compact=True),
+                    tie=percent(TIE, 1),
+                    gap=usd_rate(extra, 2),
+                ), reason
+            elif ratio < 2:
                 assert _check(
                     r"Next best is <label> at (?P<cost>\$[\d,.]+[kM]?), (?P<extra>\$[\d,.]+[kM]?) "
                     r"\((?P<share>[\d.]+%)\) more\.",
@@ -112,8 +124,9 @@ def check_reasons(ev, catalog) -> int:
                 gpus=count(best.gpus_at_peak),
             ), reason
         elif " breaks even with " in reason:
-            b = next(
-                b for b in ev.break_evens if b.requests_per_month is not None and best.name in (b.self_hosted, b.api)
+            b = min(  # the lowest of the recommendation's break-evens is the one named
+                (b for b in ev.break_evens if b.requests_per_month is not None and best.name in (b.self_hosted, b.api)),
+                key=lambda b: b.requests_per_month,
             )
             assert _check(
                 r"<name> breaks even with <name> at (?P<v>[\d,]+) requests/month \(first month: "
@@ -373,3 +386,17 @@ def test_built_recommendations_check_out(name, volume, api_scale, spares, max_nu
         changes["serving.efficiency.max_num_seqs"] = max_num_seqs
     ev = evaluate_with_uncertainty(with_values(sc, changes), catalog, draws=0)
     check_reasons(ev, catalog)
+
+
+def test_a_tie_is_said_as_a_tie():
+    """Two options within 0.1 % of each other: the runner-up is named as tied, not '$0 (0%) more'."""
+    from tests.conftest import ROOT
+
+    sc, cat = load(ROOT / "data" / "scenarios" / "support-chatbot.yaml")
+    base = evaluate_with_uncertainty(sc, cat, 0, 0)
+    api, rent = base.option("api-gpt-4o-mini").npv_usd, base.option("rent-h100-ondemand").npv_usd
+    tied = with_values(sc, {"options.api-gpt-4o-mini.price_scale": rent / api * (1 + 0.0004)})
+    ev = evaluate_with_uncertainty(tied, cat, 0, 0)
+    second = next(r for r in ev.recommendation.reasons if r.startswith("Next best is"))
+    assert ": a tie (within 0.1% of the NPV of cost;" in second
+    check_reasons(ev, cat)
