@@ -769,6 +769,12 @@ class Scenario(Strict):
                 raise ValueError(f"options[{o.name}]: give measured or probe_run, not both")
             if isinstance(o, RentedOption | OwnedOption) and self.serving is None and (o.model is None):
                 raise ValueError(f"options[{o.name}].model is missing: set it or add a serving section")
+            if isinstance(o, OwnedOption) and o.depreciation_years * 12 < self.horizon_months - 1e-9:
+                raise ValueError(
+                    f"options[{o.name}].depreciation_years = {o.depreciation_years:g}: the {self.horizon_months}-month "
+                    f"horizon runs past the hardware's {o.depreciation_years * 12:g}-month life, and the workbench "
+                    "does not model a refresh; shorten the horizon or lengthen depreciation_years"
+                )
             for e in o.extra_costs:
                 if e.per == "one-off" and e.month >= self.horizon_months:
                     raise ValueError(

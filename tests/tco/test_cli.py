@@ -371,6 +371,16 @@ def test_nothing_given_twice_is_silently_dropped(tmp_path):
 
 
 def test_the_workload_line_says_where_growth_takes_the_volume():
-    shown = " ".join(tco("evaluate", str(SEED), "--draws", "0", "--set", "horizon_months=120").stdout.split())
-    last = 2_000_000 * 1.04**119
-    assert f"growing 4.0%/month ({last:,.0f} by month 119, {last / 2e6:,.0f} times the first)" in shown
+    shown = " ".join(tco("evaluate", str(SEED), "--draws", "0", "--set", "horizon_months=48").stdout.split())
+    last = 2_000_000 * 1.04**47
+    assert f"growing 4.0%/month ({last:,.0f} by month 47, {last / 2e6:.1f} times the first)" in shown
+
+
+def test_a_horizon_past_the_hardware_life_is_refused():
+    """No refresh is modelled: 120 months of GPUs depreciated over 48 would keep month-0 hardware for
+    ten years without a word."""
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--set", "horizon_months=120"),
+        "options[own-l40s].depreciation_years",
+        "48-month life",
+    )
