@@ -72,6 +72,23 @@ def usd_rate(x: float | None, digits: int = 3) -> str:
     return text if float(x) >= 0 or text.strip("$0.,") == "" else "-" + text  # no "-$0.000"
 
 
+def compact(x: float | None) -> str:
+    """A large count in readable units: ``2.5M``, ``840k``, ``1.2B``, ``12`` (volumes on charts).
+
+    Examples
+    --------
+    >>> compact(2_510_000), compact(840_000), compact(1.2e9), compact(12), compact(None)
+    ('2.5M', '840k', '1.2B', '12', '–')
+    """
+    if _blank(x):
+        return MISSING
+    v = float(x)
+    for size, suffix in ((1e12, "T"), (1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(v) >= size:
+            return f"{v / size:.2g}{suffix}" if abs(v) < 10 * size else f"{v / size:,.0f}{suffix}"
+    return f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:.2g}"
+
+
 def count(x: float | None, unit: str = "") -> str:
     """A whole number with thousands separators: ``1,234``, ``8 GPUs``.
 

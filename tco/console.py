@@ -82,7 +82,7 @@ def print_evaluation(d: Document, console: Console = out) -> None:
         ("option", "left"),
         ("kind", "left"),
         ("total cost", "right"),
-        ("NPV", "right"),
+        ("NPV of cost", "right"),
         ("$/1M tok", "right"),
         ("GPUs at peak", "right"),
         ("out tok/s per replica", "left"),
@@ -97,7 +97,7 @@ def print_evaluation(d: Document, console: Console = out) -> None:
             name,
             o.kind,
             usd(o.total_cost_usd),
-            usd(o.npv_usd),
+            usd(o.npv_cost_usd),
             usd_rate(o.usd_per_million_tokens),
             count(o.gpus_at_peak),
             MISSING if o.capacity is None else o.capacity.text,
@@ -136,7 +136,7 @@ def print_evaluation(d: Document, console: Console = out) -> None:
 
 
 def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -> None:
-    """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest), P(SLO holds)."""
+    """Monte Carlo table: cost percentiles (P90 is the expensive tail), P(cheapest eligible), P(SLO holds)."""
     t = Table(
         title=f"Monte Carlo: {mc.draws:,} draws of {len(mc.inputs)} uncertain inputs, seed {mc.seed}",
         title_justify="left",
@@ -150,7 +150,7 @@ def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -
         "NPV of cost P10",
         "P50 ",
         "P90 ",
-        "P(cheapest)",
+        "P(cheapest eligible)",
         "P(SLO holds)",
     ]
     if planned:

@@ -12,14 +12,33 @@ import numpy as np
 import plotly.graph_objects as go
 
 from costmodel.model.evaluation import CapacityStudy, Document, HybridSweep, MonteCarlo, Routing, Sensitivity
-from costmodel.text import count, percent, usd_rate
+from costmodel.text import compact, count, percent, usd_rate
 
 PALETTE = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 SLO_COLOR = {True: "#2ca02c", False: "#d62728", None: "#bcbd22"}
 TEMPLATE = "plotly_white"
-LAYOUT = dict(
-    margin=dict(l=60, r=20, t=60, b=50), height=420, legend=dict(orientation="h", yanchor="bottom", y=1.0, x=0)
+LAYOUT = dict(  # the legend below the plot, so a long title never runs into it
+    margin=dict(l=70, r=20, t=60, b=110), height=460, legend=dict(orientation="h", yanchor="top", y=-0.22, x=0)
 )
+ELIGIBILITY_COLOR = {"eligible": "#2ca02c", "slo": "#d62728", "quality": "#9467bd", "unverified": "#bcbd22"}
+
+
+def _log_ticks(low: float, high: float, money: bool = False) -> dict:
+    """Tick values and labels of a log axis at powers of ten only (no stray 2 and 5 ticks), in
+    readable units: ``1M`` requests, ``$10k``."""
+    low, high = max(low, 1e-12), max(high, low * 10)
+    powers = [10.0**k for k in range(int(np.floor(np.log10(low))), int(np.ceil(np.log10(high))) + 1)]
+    return dict(tickvals=powers, ticktext=[("$" if money else "") + compact(v) for v in powers])
+
+
+def eligibility(o) -> str:
+    """How an option stands: eligible (SLO met or not known missed, and quality not missed) with its
+    latency met or unverified, or excluded for the SLO or for quality."""
+    if o.slo.met is False:
+        return "slo"
+    if o.quality.met is False:
+        return "quality"
+    return "eligible" if o.slo.met else "unverified"
 
 
 def _list(values) -> list:
@@ -61,8 +80,8 @@ def cost_vs_volume(d: Document) -> go.Figure:
         name="break-even",
         mode="markers+text",
         marker=dict(size=11, symbol="x", color="black"),
-        text=[f"{b.requests_per_month:,.3g}" for b in be],
-        textposition="top center",
+        text=[compact(b.requests_per_month) for b in be],
+        textposition=["top center" if i % 2 == 0 else "bottom center" for i in range(len(be))],  # neighbours apart
         hovertext=[f"{b.self_hosted} = {b.api} at {count(b.requests_per_month)} req/month" for b in be],
     )
     fig.add_vline(
@@ -72,8 +91,11 @@ def cost_vs_volume(d: Document) -> go.Figure:
         annotation_text="first month",
         annotation_position="top left",
     )
-    fig.update_xaxes(type="log", title="requests per month")
-    fig.update_yaxes(type="log", title="USD per month (steady state)")
+    volumes = c.volumes_per_month
+    costs = [v for ys in c.monthly_cost_usd.values() for v in ys if v > 0]
+    fig.update_xaxes(type="log", title="requests per month", **_log_ticks(min(volumes), max(volumes)))
+    if costs:
+        fig.update_yaxes(type="log", title="USD per month (steady state)", **_log_ticks(min(costs), max(costs), True))
     fig.update_layout(title=title)
     return fig
 
@@ -96,19 +118,23 @@ def cumulative_cost(d: Document) -> go.Figure:
 
 
 def cost_per_million(d: Document) -> go.Figure:
-    """USD per 1M tokens (input + output) over the horizon, coloured by SLO status."""
+    """USD per 1M tokens (input + output) over the horizon, coloured by eligibility: the latency SLO
+    and every class's quality (an option a class's bar excludes is not shown as eligible)."""
     shown = [o for o in d.options if o.usd_per_million_tokens is not None]
-    title = "Cost per 1M tokens (green: SLO met, red: missed, olive: unverified)"
+    title = (
+        "Cost per 1M tokens<br><sup>green: eligible · olive: eligible, latency unverified · red: misses the SLO · "
+        "purple: misses a class's quality</sup>"
+    )
     if not shown:
         return says(title, "no option serves any tokens in this scenario")
     fig = go.Figure(
         go.Bar(
             x=[o.name for o in shown],
             y=[o.usd_per_million_tokens for o in shown],
-            marker_color=[SLO_COLOR[o.slo.met] for o in shown],
+            marker_color=[ELIGIBILITY_COLOR[eligibility(o)] for o in shown],
             text=[usd_rate(o.usd_per_million_tokens) for o in shown],
             textposition="outside",
-            hovertext=[f"SLO {o.slo.word}" for o in shown],
+            hovertext=[f"SLO {o.slo.word}; quality {o.quality.word}" for o in shown],
         ),
         layout=LAYOUT,
     )
@@ -237,7 +263,7 @@ def cost_distribution(mc: MonteCarlo) -> go.Figure:
         y=labels,
         mode="text",
         showlegend=False,
-        text=[f"  P(cheapest) {percent(o.p_cheapest)}" for o in mc.options],
+        text=[f"  P(cheapest eligible) {percent(o.p_cheapest)}" for o in mc.options],
         textposition="middle right",
     )
     fig.update_layout(

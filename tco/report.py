@@ -202,7 +202,7 @@ def options_table(ctx: ReportContext) -> pd.DataFrame:
                 "option": o.label,
                 "kind": o.kind,
                 "total cost": usd(o.total_cost_usd),
-                "NPV": usd(o.npv_usd),
+                "NPV of cost": usd(o.npv_cost_usd),
                 "per 1M tokens": usd_rate(o.usd_per_million_tokens),
                 "GPUs at peak": count(o.gpus_at_peak),
                 "capacity": o.capacity_note
@@ -411,7 +411,7 @@ def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
             "option": o.label,
             **{f"NPV of cost P{p}": usd(getattr(o.npv_cost_usd, f"p{p}")) for p in (10, 50, 90)},
             **{f"total cost P{p}": usd(getattr(o.total_cost_usd, f"p{p}")) for p in (10, 50, 90)},
-            "P(cheapest)": percent(o.p_cheapest, 1),
+            "P(cheapest eligible)": percent(o.p_cheapest, 1),
             "P(SLO holds)": "unknown" if o.p_slo is None else percent(o.p_slo, 1),
         }
         if mc.planned_fleets:

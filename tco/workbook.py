@@ -773,7 +773,17 @@ def _router_columns(
 
 
 def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
-    headers = ("option", "label", "kind", "total cost", "NPV", "$ per 1M tokens", "GPUs at peak", "SLO", "recommended")
+    headers = (
+        "option",
+        "label",
+        "kind",
+        "total cost",
+        "NPV of cost",
+        "$ per 1M tokens",
+        "GPUs at peak",
+        "SLO",
+        "recommended",
+    )
     for c, h in enumerate(headers, start=1):
         ws.cell(1, c, h).font = HEADER
     for i, o in enumerate(doc.options, start=2):
@@ -785,7 +795,7 @@ def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
         ws.cell(i, 2, o.label)
         ws.cell(i, 3, o.kind)
         ws.cell(i, 4, f"='{title}'!${col}$4").number_format = MONEY
-        ws.cell(i, 5, f"='{title}'!${col}$2").number_format = MONEY
+        ws.cell(i, 5, f"=-'{title}'!${col}$2").number_format = MONEY  # cost positive, as every face shows it
         ws.cell(i, 6, f"='{title}'!${col}$4/'{title}'!${col}$6*1000000").number_format = '"$"#,##0.000'
         if "GPUs" in sh.columns:
             ws.cell(i, 7, f"=MAX('{title}'!{sh.rng('GPUs')})").number_format = INTEGER

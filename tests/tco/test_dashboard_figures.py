@@ -25,3 +25,31 @@ def test_each_output_area_holds_one_figure_and_a_change_replaces_it():
         assert len(out.outputs) == 1, key
     bars = [t["text"] for t in ex.figs["per_million"].outputs[0]["data"][PLOTLY]["data"]]
     assert bars != [t["text"] for t in before["per_million"][0]["data"][PLOTLY]["data"]]
+
+
+def test_charts_read_right():
+    """Break-evens labelled in readable volumes, log axes ticked at powers of ten in readable units,
+    and the cost bars coloured by eligibility: an option a class's quality bar excludes is not green."""
+    import re
+
+    import numpy as np
+
+    from costmodel import document
+    from costmodel.engine import evaluate
+    from costmodel.io.scenario import load
+    from tco import figures
+    from tests.conftest import FINTECH
+
+    sc, cat = load(FINTECH)
+    doc = document.build(evaluate(sc, cat), cat, sweeps=False)
+    fig = figures.cost_vs_volume(doc)
+    marks = next(t for t in fig.data if t.name == "break-even")
+    assert all(re.fullmatch(r"[\d.,]+[kMBT]?", label) for label in marks.text), marks.text
+    assert all(re.fullmatch(r"[\d.,]+[kMBT]?", t) for t in fig.layout.xaxis.ticktext)
+    assert all(float(v) == 10 ** round(np.log10(float(v))) for v in fig.layout.xaxis.tickvals)
+    bars = figures.cost_per_million(doc).data[0]
+    colour = dict(zip(bars.x, bars.marker.color, strict=True))
+    assert colour["api-gpt-4o-mini"] == figures.ELIGIBILITY_COLOR["quality"]  # cheapest, but too weak on complex
+    assert colour["router"] == figures.ELIGIBILITY_COLOR["unverified"]
+    assert colour["own-l40s"] == figures.ELIGIBILITY_COLOR["quality"]
+    assert fig.layout.legend.y < 0  # below the plot: the title never runs into it

@@ -103,7 +103,7 @@ def test_report_is_self_contained_with_its_figures(rendered):
     sim = simulate(*load(SEED), draws=DEFAULT_DRAWS, seed=0)
     p50 = sim.summary().loc[ev.recommendation.option, "npv_cost_p50"]
     assert f"{round(p50):,}" in html
-    assert "P(cheapest)" in html and "Confidence: it is the cheapest eligible option in" in html
+    assert "P(cheapest eligible)" in html and "Confidence: it is the cheapest eligible option in" in html
     assert "sha256" in html and "genai-prices" in html
     # the quality table: every class's requirement and each served model's accuracy, with its basis
     for c in ev.scenario.workload.request_classes:

@@ -33,7 +33,8 @@ def recalculate(path, changes: dict[str, float] | None = None) -> dict[str, floa
 
 def summary_figures(values: dict[str, float], path, ev) -> dict[str, tuple[float, float]]:
     return {
-        o.name: (values[f"'[{path.name}]SUMMARY'!D{i}"], values[f"'[{path.name}]SUMMARY'!E{i}"])
+        # the summary shows the NPV of cost (positive); the engine's NPV is its negative
+        o.name: (values[f"'[{path.name}]SUMMARY'!D{i}"], -values[f"'[{path.name}]SUMMARY'!E{i}"])
         for i, o in enumerate(ev.options, start=2)
     }
 
