@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import tempfile
 import time
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -60,9 +61,44 @@ def offline_html(html: str) -> str:
     return _EXTERNAL.sub("", html)
 
 
+PRINT_WIDTH_PX = 700  # A4's printable width (210 mm less 2 x 12 mm margins) at 96 px per inch
+
+
+def print_stylesheet(title: str, day: str) -> str:
+    """How the report prints (a browser's Print, or ``--pdf``): A4 with page numbers and a running
+    header of the title and date; every table printed whole (cells wrap instead of scrolling);
+    figures within the page and without their toolbar; no heading left alone at a page's foot."""
+
+    def quoted(text: str) -> str:  # a CSS string: quotes, backslashes and "<" (no </style>) escaped
+        one_line = " ".join(text.split())[:150]
+        return '"' + one_line.replace("\\", "\\\\").replace('"', '\\"').replace("<", "\\3c ") + '"'
+
+    small = "font: 8pt sans-serif; color: #555"
+    return f"""<style media="print">
+@page {{
+  size: A4;
+  margin: 16mm 12mm 14mm 12mm;
+  @top-left {{ content: {quoted(title)}; {small}; }}
+  @top-right {{ content: {quoted(day)}; {small}; }}
+  @bottom-right {{ content: "page " counter(page) " of " counter(pages); {small}; }}
+}}
+body, .jp-Notebook, .jp-Cell, .jp-OutputArea, .jp-OutputArea-child, .jp-OutputArea-output,
+.jp-RenderedHTMLCommon, .jp-RenderedHTML {{ overflow: visible !important; max-width: 100% !important; }}
+.jp-Notebook {{ padding: 0 !important; }}
+table {{ width: 100% !important; table-layout: auto !important; font-size: 7pt !important; }}
+th, td {{ white-space: normal !important; overflow-wrap: anywhere; padding: 2px 3px !important; }}
+thead {{ display: table-header-group; }}
+tr, .js-plotly-plot, .plotly-graph-div {{ break-inside: avoid; }}
+.modebar, .modebar-container {{ display: none !important; }}
+.js-plotly-plot, .plotly-graph-div {{ max-width: {PRINT_WIDTH_PX}px !important; }}
+h1, h2, h3, h4 {{ break-after: avoid; }}
+</style>"""
+
+
 def execute_to_html(notebook: Path, parameters: dict[str, Any], title: str, out_html: Path, progress=print) -> float:
     """Run ``notebook`` with papermill (a real python3 kernel, ``parameters`` injected) and write it
-    with nbconvert as one offline HTML file without code cells; returns the execution seconds."""
+    with nbconvert as one offline HTML file without code cells (with :func:`print_stylesheet`);
+    returns the execution seconds."""
     import nbformat
     import papermill
     from nbconvert import HTMLExporter
@@ -83,7 +119,8 @@ def execute_to_html(notebook: Path, parameters: dict[str, Any], title: str, out_
         )
         body, _ = exporter.from_notebook_node(nb, resources={"metadata": {"name": title}})
     out_html.parent.mkdir(parents=True, exist_ok=True)
-    out_html.write_text(offline_html(body), encoding="utf-8")
+    printed = print_stylesheet(title, date.today().isoformat())
+    out_html.write_text(offline_html(body).replace("</head>", printed + "\n</head>", 1), encoding="utf-8")
     return seconds
 
 
@@ -122,7 +159,8 @@ def find_browser() -> str:
 
 
 def print_pdf(browser: str, html: Path, pdf: Path, timeout: float = 180) -> None:
-    """Print the offline HTML report to PDF with headless chromium (A4, figures drawn first)."""
+    """Print the offline HTML report to PDF with headless chromium (A4 by its print stylesheet,
+    figures drawn first at the page's width)."""
     pdf.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as profile:
         cmd = [
@@ -133,7 +171,8 @@ def print_pdf(browser: str, html: Path, pdf: Path, timeout: float = 180) -> None
             "--no-first-run",
             "--disable-extensions",
             f"--user-data-dir={profile}",
-            "--no-pdf-header-footer",
+            "--no-pdf-header-footer",  # the report's own running header and page numbers (print_stylesheet)
+            f"--window-size={PRINT_WIDTH_PX},1000",  # figures drawn at the page's width, not the window's
             "--virtual-time-budget=20000",
             f"--print-to-pdf={pdf}",
             html.resolve().as_uri(),
