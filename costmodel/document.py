@@ -318,8 +318,8 @@ def monte_carlo(ev: Evaluation) -> doc.MonteCarlo | None:
                 npv_cost_usd=pct(sim.npv_cost[name]),
                 p_cheapest=float(p_cheapest[name]),
                 p_slo=_finite(row["p_slo"]),
-                unserved_p90=_finite(row["shortfall_p90"]),
-                stranded_p50=_finite(row["stranded_p50"]),
+                **{f"unserved_p{p}": _finite(row[f"shortfall_p{p}"]) for p in (10, 50, 90)},
+                **{f"stranded_p{p}": _finite(row[f"stranded_p{p}"]) for p in (10, 50, 90)},
             )
             for name, row in table.iterrows()
         ],

@@ -89,6 +89,19 @@ def compact(x: float | None) -> str:
     return f"{v:,.0f}" if abs(v) >= 1 or v == 0 else f"{v:.2g}"
 
 
+def spread(p10: float | None, p50: float | None, p90: float | None) -> str:
+    """A share's median with its P10-P90 range: ``4.0% (0.0-21.0%)``; a dash when there is none.
+
+    Examples
+    --------
+    >>> spread(0.0, 0.04, 0.21), spread(None, None, None)
+    ('4.0% (0.0-21.0%)', '–')
+    """
+    if _blank(p50):
+        return MISSING
+    return f"{percent(p50, 1)} ({percent(p10, 1).rstrip('%')}-{percent(p90, 1)})"
+
+
 def count(x: float | None, unit: str = "") -> str:
     """A whole number with thousands separators: ``1,234``, ``8 GPUs``.
 

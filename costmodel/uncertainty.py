@@ -30,7 +30,7 @@ from costmodel.engine import Evaluation, cost_option, evaluate, prepare
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.results import Simulation
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
+from costmodel.model.scenario import OwnedOption, RentedOption, RouterOption, Scenario
 from costmodel.text import percent
 
 __all__ = [
@@ -137,12 +137,16 @@ def _chunk(
         items, met = cost_option(o, drawn, prepared, detail=False)
         sums = np.broadcast_to(items["total"].reduce(weights), (n, 2))
         fleet_shares = None
-        if "unserved" in items:  # a fleet that does not follow this draw's demand
+        prefix = "member_" if isinstance(o, RouterOption) else ""  # a router's: its member fleets'
+        if f"{prefix}stranded_gpus" in items:  # a fleet that does not follow this draw's demand
             requests = np.sum(prepared.demand.mean_rps, axis=-1) * SECONDS_PER_MONTH
             gpu_months = np.sum(items["gpus"], axis=-1)
+            unserved = np.sum(items.get(f"{prefix}unserved", 0.0), axis=-1)
             fleet_shares = (
-                np.broadcast_to(np.sum(items["unserved"], axis=-1) / np.maximum(requests, 1e-300), (n,)),
-                np.broadcast_to(np.sum(items["stranded_gpus"], axis=-1) / np.maximum(gpu_months, 1e-300), (n,)),
+                np.broadcast_to(unserved / np.maximum(requests, 1e-300), (n,)),
+                np.broadcast_to(
+                    np.sum(items[f"{prefix}stranded_gpus"], axis=-1) / np.maximum(gpu_months, 1e-300), (n,)
+                ),
             )
         out[o.name] = (sums[:, 0], sums[:, 1], met, fleet_shares)
     return out
@@ -173,8 +177,10 @@ def simulate(
     total = {n: np.empty(draws) for n in names}
     npv = {n: np.empty(draws) for n in names}
     met: dict[str, Any] = {n: np.empty(draws, bool) for n in names}
-    shortfall = {n: np.empty(draws) for n in plans}
-    stranded = {n: np.empty(draws) for n in plans}
+    # options whose fleets are decided on the plan (a router's own through its members): filled per draw
+    planned = {n.partition("/")[0] for n in plans}
+    shortfall = {n: np.zeros(draws) for n in names if n in planned}
+    stranded = {n: np.zeros(draws) for n in names if n in planned}
     unknown: set[str] = set()
 
     def run(i: int) -> int:

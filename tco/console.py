@@ -18,7 +18,7 @@ from rich.text import Text
 
 from costmodel.io.redact import Redactor
 from costmodel.model.evaluation import CapacityStudy, Document, MonteCarlo
-from costmodel.text import MISSING, count, percent, usd, usd_rate
+from costmodel.text import MISSING, count, percent, spread, usd, usd_rate
 
 
 class _Redacting:
@@ -154,7 +154,7 @@ def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -
         "P(SLO holds)",
     ]
     if planned:
-        columns += ["unserved P90", "stranded P50"]
+        columns += ["unserved P50 (P10-P90)", "stranded P50 (P10-P90)"]
     for col in columns:
         t.add_column(col, justify="left" if col == "option" else "right")
     for o in mc.options:
@@ -166,7 +166,10 @@ def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -
             "unknown" if o.p_slo is None else percent(o.p_slo, 1),
         ]
         if planned:
-            cells += [percent(o.unserved_p90, 1), percent(o.stranded_p50, 1)]
+            cells += [
+                spread(o.unserved_p10, o.unserved_p50, o.unserved_p90),
+                spread(o.stranded_p10, o.stranded_p50, o.stranded_p90),
+            ]
         t.add_row(*cells)
     console.print(_keep_numbers_whole(t))
     console.print("Uncertain inputs: " + ", ".join(mc.inputs))

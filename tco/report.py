@@ -30,7 +30,7 @@ from costmodel.io.scenario import load, load_scenario
 from costmodel.model.evaluation import Document
 from costmodel.model.scenario import OwnedOption, RentedOption
 from costmodel.sensitivity import one_at_a_time
-from costmodel.text import MISSING, count, latency, percent, usd, usd_rate, yes_no
+from costmodel.text import MISSING, count, latency, percent, spread, usd, usd_rate, yes_no
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 from tco.markup import md
 from tco.render import execute_to_html, find_browser, print_pdf, writable
@@ -415,7 +415,10 @@ def monte_carlo_table(ctx: ReportContext) -> pd.DataFrame:
             "P(SLO holds)": "unknown" if o.p_slo is None else percent(o.p_slo, 1),
         }
         if mc.planned_fleets:
-            row |= {"unserved P90": percent(o.unserved_p90, 1), "stranded P50": percent(o.stranded_p50, 1)}
+            row |= {
+                "unserved P50 (P10-P90)": spread(o.unserved_p10, o.unserved_p50, o.unserved_p90),
+                "stranded P50 (P10-P90)": spread(o.stranded_p10, o.stranded_p50, o.stranded_p90),
+            }
         rows.append(row)
     return pd.DataFrame(rows)
 

@@ -827,7 +827,7 @@ def _assumptions(ws, doc: Document) -> None:
 
 def _monte_carlo(ws, mc: MonteCarlo) -> None:
     money = [f"{what}_{p}" for what in ("total_cost", "npv_cost") for p in ("p10", "p50", "p90")]
-    shares = ["p_cheapest", "p_slo", "unserved_p90", "stranded_p50"]
+    shares = ["p_cheapest", "p_slo", *(f"{what}_p{p}" for what in ("unserved", "stranded") for p in (10, 50, 90))]
     for c, h in enumerate(["option", *money, *shares], start=1):
         ws.cell(1, c, h).font = HEADER
     for i, o in enumerate(mc.options, start=2):

@@ -185,8 +185,9 @@ class Simulation:
 
     def summary(self) -> pd.DataFrame:
         """One row per option: P10/P50/P90 of total cost and NPV of cost (USD), P(cheapest), P(SLO holds),
-        and for fleets decided on the plan the P90 share of requests they could not serve
-        (``shortfall_p90``) and the median share of GPU-months demand did not need (``stranded_p50``).
+        and for fleets decided on the plan (a router's fleet members too) the P10/P50/P90 share of
+        requests they could not serve (``shortfall_p10`` ...) and of GPU-months this draw's demand did
+        not need (``stranded_p10`` ...).
 
         Costs are positive, so P90 is the expensive tail. ``p_slo`` is NaN where the SLO
         cannot be verified (an API with no measured latency); the fleet shares are NaN for options
@@ -206,12 +207,11 @@ class Simulation:
                     "npv_cost_mean": float(self.npv_cost[name].mean()),
                     "p_cheapest": float(p_cheapest[name]),
                     "p_slo": float("nan") if met is None else float(met.mean()),
-                    "shortfall_p90": float(np.percentile(self.shortfall[name], 90))
-                    if name in self.shortfall
-                    else float("nan"),
-                    "stranded_p50": float(np.percentile(self.stranded[name], 50))
-                    if name in self.stranded
-                    else float("nan"),
+                    **{
+                        f"{what}_p{p}": float(np.percentile(shares[name], p)) if name in shares else float("nan")
+                        for what, shares in (("shortfall", self.shortfall), ("stranded", self.stranded))
+                        for p in PERCENTILES
+                    },
                 }
             )
         return pd.DataFrame(rows).set_index("option")

@@ -246,7 +246,9 @@ def router_items(
     """Monthly line items of a router under ``routes`` and whether it meets the SLO (every member
     used must, with the classifier's latency added). Items: ``via <member>`` (each member's serving
     cost), ``gpus`` (the fleets'), ``classifier``, the extra cost lines, ``response_cache``,
-    ``total``. ``matrix``: the confusion matrix (default: the router's classifier's)."""
+    ``total``; with a member fleet that does not follow demand, ``member_unserved`` and
+    ``member_stranded_gpus`` (what the Monte Carlo reports as unserved and stranded). ``matrix``:
+    the confusion matrix (default: the router's classifier's)."""
     items: dict[str, Any] = {}
     met: Any = router_view(router, scenario) is not None  # False: the classifier takes the TTFT budget
     gpus = None
@@ -257,6 +259,13 @@ def router_items(
         items[f"via {member}"] = part["total"]
         if "gpus" in part:
             gpus = part["gpus"] if gpus is None else gpus + part["gpus"]
+        # a member fleet that does not follow demand (on the plan in Monte Carlo draws, or fixed): what it
+        # left unserved (not what it overflowed to an API) and the GPUs demand did not need, for the draws
+        kept = {"member_unserved": None if "overflow" in part else part.get("unserved")}
+        kept["member_stranded_gpus"] = part.get("stranded_gpus")
+        for key, value in kept.items():
+            if value is not None:
+                items[key] = value if key not in items else items[key] + value
         met = slo_and(met, part_met)
     months = demand.mean_rps.shape[-1]
     items["gpus"] = np.zeros(months) if gpus is None else gpus

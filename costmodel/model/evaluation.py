@@ -212,8 +212,12 @@ class SimulatedOption(Strict):
     npv_cost_usd: Percentiles = Field(description="Present value of cost over the draws, USD (positive).")
     p_cheapest: float = Field(ge=0, le=1, description="Share of draws in which it is the cheapest eligible option.")
     p_slo: float | None = Field(description="Share of draws in which the SLO holds; null when unverified.")
+    unserved_p10: float | None = Field(description="P10 of the share of requests beyond a planned fleet's capacity.")
+    unserved_p50: float | None = Field(description="P50 of the share of requests beyond a planned fleet's capacity.")
     unserved_p90: float | None = Field(description="P90 of the share of requests beyond a planned fleet's capacity.")
+    stranded_p10: float | None = Field(description="P10 of the share of GPU-months the draw's demand did not need.")
     stranded_p50: float | None = Field(description="P50 of the share of GPU-months the draw's demand did not need.")
+    stranded_p90: float | None = Field(description="P90 of the share of GPU-months the draw's demand did not need.")
 
 
 class MonteCarlo(Strict):

@@ -26,6 +26,12 @@ class Slo(Strict):
 
     ttft_p95_ms: float = Field(gt=0, le=1e7, description="Time to first token, p95, milliseconds.")
     tpot_p95_ms: float = Field(gt=0, le=1e6, description="Time per output token after the first, p95, milliseconds.")
+    max_unserved_share: Fraction01 = Field(
+        default=0.0,
+        description="Share of requests over the horizon a fleet sized on the plan (or fixed) may leave unserved "
+        "(demand above its SLO capacity, with no overflow API) and still count as meeting the SLO; 0 (the default): "
+        "none. Give its source in sources (workload.slo.max_unserved_share).",
+    )
 
 
 class RequestClass(Strict):

@@ -76,8 +76,13 @@ def test_summary_percentiles_and_probabilities():
     assert (table["npv_cost_p10"] <= table["npv_cost_p50"]).all()
     assert (table["npv_cost_p50"] <= table["npv_cost_p90"]).all()
     assert table["p_cheapest"].sum() == pytest.approx(1.0)
-    # own-l40s is bought on the plan: the SLO holds in exactly the draws where it serves all demand
-    assert table.loc["own-l40s", "p_slo"] == pytest.approx(float(np.mean(sim.shortfall["own-l40s"] == 0)))
+    # own-l40s is bought on the plan: the SLO holds in exactly the draws where it leaves at most the
+    # tolerated share of requests unserved (workload.slo.max_unserved_share, 1 %)
+    tolerated = sc.workload.slo.max_unserved_share
+    assert tolerated == 0.01
+    held = sim.shortfall["own-l40s"] <= tolerated + 1e-9
+    assert table.loc["own-l40s", "p_slo"] == pytest.approx(float(np.mean(held)))
+    assert np.mean(held) > np.mean(sim.shortfall["own-l40s"] == 0)  # the tolerance counts
     assert 0 < table.loc["own-l40s", "p_slo"] < 1
     assert table.loc["rent-h100", "p_slo"] == pytest.approx(1.0)  # on demand: re-sized to each draw
     assert np.isnan(table.loc["rent-h100", "shortfall_p90"])
@@ -226,3 +231,22 @@ def test_plan_sized_fleet_strands_below_plan_and_falls_short_above_it(base_catal
         assert with_api.total_cost["own"][0] == pytest.approx(served_fleet + overflow_bill, rel=1e-9)
         assert served_fleet == pytest.approx(fleet_cost, rel=0.01)
         assert not alone.slo_met["own"].any()  # no overflow: the excess misses the SLO
+
+
+def test_a_routers_fleet_member_reports_its_shortfall():
+    """At 10M requests with the 8B model good enough everywhere, the router sends every class to the
+    owned fleet (its own, planned on the router's share): its unserved and stranded shares are the
+    member's, per draw, not uninitialised memory."""
+    sc, cat = load(FINTECH, ["serving.quality.complex=0.8", "workload.requests_per_month=1e7"])
+    sim = simulate(sc, cat, draws=4_000, seed=1)
+    assert "router" in sim.shortfall and "router" in sim.stranded
+    for shares in (sim.shortfall["router"], sim.stranded["router"]):
+        assert np.isfinite(shares).all() and (shares >= 0).all() and (shares <= 1).all()
+    # the router's member is planned like the option alone (same share of traffic): the same shares
+    assert sim.shortfall["router"] == pytest.approx(sim.shortfall["own-l40s"])
+    table = sim.summary()
+    assert (
+        table.loc["router", "shortfall_p10"]
+        <= table.loc["router", "shortfall_p50"]
+        <= table.loc["router", "shortfall_p90"]
+    )
