@@ -37,6 +37,7 @@ from costmodel.model.scenario import (
     HybridOption,
     Option,
     OwnedOption,
+    Procurement,
     RentedOption,
     RouterOption,
     Scenario,
@@ -304,6 +305,35 @@ def cost_option(
     return items, met
 
 
+def with_recourse(plan: np.ndarray, h: SelfHostedFleet, demand: Demand, policy: Procurement) -> np.ndarray:
+    """A planned fleet topped up by its procurement policy: at each review month ``r`` (0, N, 2N, ...),
+    when this draw's peak at ``r`` needs more GPUs than the plan and the orders already placed give,
+    the GPUs for that peak plus headroom are ordered and serve from ``r + lead time``; the fleet is
+    the larger of the plan and every order delivered so far (it never shrinks). Demand at or under
+    the plan orders nothing.
+    Worked by hand in ``tests/costmodel/test_uncertainty.py``.
+    """
+    months = plan.shape[-1]
+    reviews = np.arange(0, months, policy.review_months)
+    reviews = reviews[reviews + policy.lead_time_months < months]
+    if reviews.size == 0:
+        return plan
+    peaks = np.broadcast_to(demand.peak_rps, np.broadcast_shapes(demand.peak_rps.shape, plan.shape))[..., reviews]
+    need, want = h.fleet(peaks), h.fleet(peaks * (1.0 + policy.headroom))
+    # at review k the owners have the plan's GPUs and every order placed so far (delivered or on its
+    # way): they order only when the peak seen needs more, and then the peak plus headroom
+    orders = np.zeros_like(need)
+    placed = np.zeros(need.shape[:-1])
+    for k, review in enumerate(reviews):
+        have = np.maximum(plan[..., review], placed)
+        orders[..., k] = np.where(need[..., k] > have, want[..., k], 0.0)
+        placed = np.maximum(placed, orders[..., k])
+    orders = np.maximum.accumulate(orders, axis=-1)  # month m has the largest order delivered by then
+    delivered = np.searchsorted(reviews + policy.lead_time_months, np.arange(months), side="right") - 1
+    ordered = np.where(delivered >= 0, np.take(orders, np.maximum(delivered, 0), axis=-1), 0.0)
+    return np.maximum(plan, ordered)
+
+
 def self_hosted_items(
     option: RentedOption | OwnedOption,
     h: SelfHostedFleet,
@@ -316,7 +346,8 @@ def self_hosted_items(
     """Monthly line items of a rented or owned fleet, and whether it meets the SLO.
 
     The fleet is, by the option's sizing: fixed at ``gpus``; the GPUs decided on the plan
-    (``plan``, in Monte Carlo draws); re-sized to this demand ``resize_lag_months`` late; or
+    (``plan``, in Monte Carlo draws), topped up by its ``procurement`` policy if it has one
+    (:func:`with_recourse`); re-sized to this demand ``resize_lag_months`` late; or
     sized for each month's peak (the plan itself, and on-demand rentals). A fleet that does
     not follow this demand serves each hour up to its SLO capacity: the rest goes to the
     ``overflow`` API (billed here) or misses the SLO. ``unserved`` (requests a month the fleet
@@ -329,7 +360,7 @@ def self_hosted_items(
     if option.gpus is not None:
         fleet = np.full(months, float(option.gpus))
     elif plan is not None:
-        fleet = plan
+        fleet = plan if option.procurement is None else with_recourse(plan, h, demand, option.procurement)
     elif lag:  # month m runs what month m - lag needed (the first months what the plan bought)
         fleet = np.concatenate([np.repeat(needed[..., :1], lag, axis=-1), needed[..., :-lag]], axis=-1)[..., :months]
     else:

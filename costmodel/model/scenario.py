@@ -431,6 +431,19 @@ class ApiOption(_ServingOption):
         return self
 
 
+class Procurement(Strict):
+    """How a fleet bought or committed on the plan reacts to the demand it sees (Monte Carlo draws):
+    every ``review_months`` its owners look at the month's demand and order the GPUs that cover it
+    plus ``headroom``; they serve ``lead_time_months`` later. The fleet never shrinks."""
+
+    review_months: int = Field(ge=1, le=120, description="Months between capacity reviews (the first at month 0).")
+    lead_time_months: int = Field(ge=0, le=60, description="Months from an order to the GPUs serving.")
+    headroom: NonNeg = Field(
+        le=10, description="Capacity ordered beyond the demand seen, as a share of it (0.1 = 10 %)."
+    )
+    source: str = Field(min_length=3, description="Where the review cycle, lead time and headroom come from.")
+
+
 class _SelfHostedBase(_ServingOption):
     gpu: str = Field(description="GPU id from data/catalog/gpus.yaml.")
     model: str | None = Field(default=None, description="Open model id; defaults to serving.model.")
@@ -456,6 +469,11 @@ class _SelfHostedBase(_ServingOption):
     )
     resize_lag_months: int = Field(
         default=0, ge=0, le=24, description="With sizing resize: months between a change in demand and the fleet's."
+    )
+    procurement: Procurement | None = Field(
+        default=None,
+        description="With sizing plan: how the fleet is topped up when demand outruns the plan (Monte Carlo draws); "
+        "absent: the plan's GPUs are all it ever has.",
     )
     overflow: str | None = Field(
         default=None,
