@@ -286,3 +286,21 @@ def test_recourse_makes_confidence_agree_with_the_costs():
     assert sim.cheapest()["own-l40s"] > 0.6
     no_policy = simulate(with_values(sc, {"options.own-l40s.procurement": None}), cat, draws=20_000, seed=3)
     assert no_policy.cheapest()["own-l40s"] < sim.cheapest()["own-l40s"]
+
+
+def test_the_model_docs_quote_the_recourse_case():
+    import re
+
+    from costmodel.text import percent
+    from tests.conftest import ROOT
+
+    docs = " ".join((ROOT / "docs" / "model.md").read_text(encoding="utf-8").split())
+    said = re.search(
+        r"own-l40s was cheapest eligible in (?P<before>\d+) % of draws .*? it is in (?P<after>\d+) %", docs
+    )
+    assert said, "docs/model.md states the recourse case"
+    sc, cat = load(FINTECH, ["serving.quality.complex=0.8", "workload.requests_per_month=1e7"])
+    before = with_values(sc, {"options.own-l40s.procurement": None, "workload.slo.max_unserved_share": 0.0})
+    for scenario, figure in ((before, said["before"]), (sc, said["after"])):
+        share = simulate(scenario, cat, draws=100_000, seed=0).cheapest()["own-l40s"]
+        assert percent(share) == f"{figure}%"
