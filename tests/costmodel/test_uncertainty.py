@@ -301,6 +301,6 @@ def test_the_model_docs_quote_the_recourse_case():
     assert said, "docs/model.md states the recourse case"
     sc, cat = load(FINTECH, ["serving.quality.complex=0.8", "workload.requests_per_month=1e7"])
     before = with_values(sc, {"options.own-l40s.procurement": None, "workload.slo.max_unserved_share": 0.0})
-    for scenario, figure in ((before, said["before"]), (sc, said["after"])):
-        share = simulate(scenario, cat, draws=100_000, seed=0).cheapest()["own-l40s"]
+    for version, figure in ((before, said["before"]), (sc, said["after"])):
+        share = simulate(version, cat, draws=100_000, seed=0).cheapest()["own-l40s"]
         assert percent(share) == f"{figure}%"
