@@ -175,11 +175,21 @@ def _pay_once(sc: Scenario, ev: Evaluation) -> Finding:
     met = sim.slo_met.get(name)
     if met is not None:  # a fleet bought on the plan keeps its cost steady by leaving demand unserved
         n["owned_slo_miss"] = float(1.0 - np.mean(met))
-        computed.append(
-            f"The steadiness has a price: in {percent(n['owned_slo_miss'])} of the draws the {name} fleet bought "
-            "on the plan falls short (more demand or less efficiency than planned) and requests miss the SLO "
-            "(counted there, not as cost)."
-        )
+        option = sc.option(name)
+        policy = getattr(option, "procurement", None)
+        if policy is not None:  # it buys more when demand outruns the plan: steadiness costs GPUs, not SLO
+            computed.append(
+                f"Its procurement policy (a review every {policy.review_months} months, "
+                f"{policy.lead_time_months} months' lead time) buys more GPUs when a draw's demand outruns the "
+                f"plan: that is what spreads its cost; it misses the SLO in {percent(n['owned_slo_miss'])} of "
+                "the draws."
+            )
+        else:
+            computed.append(
+                f"The steadiness has a price: in {percent(n['owned_slo_miss'])} of the draws the {name} fleet "
+                "bought on the plan falls short (more demand or less efficiency than planned) and requests miss "
+                "the SLO (counted there, not as cost)."
+            )
     predictable = s_own < s_api
     if recurring <= 0.5 and predictable:
         return Finding(
