@@ -35,8 +35,20 @@ from costmodel.sensitivity import break_even_sentences, one_at_a_time
 from costmodel.text import count, percent, quality_word, slo_word, times, unit_value, usd
 
 # Monthly cash-flow columns that are not cost line items (counts, shares, running sums).
-NOT_LINE_ITEMS = frozenset(
-    {"month", "requests", "tokens", "gpus", "total", "cumulative", "depreciation", "local_share", "utilization"}
+NOT_LINE_ITEMS = frozenset(  # columns of a cash-flow table that are not money paid
+    {
+        "month",
+        "requests",
+        "tokens",
+        "gpus",
+        "total",
+        "cumulative",
+        "depreciation",
+        "local_share",
+        "utilization",
+        "unserved",  # requests a fleet could not serve
+        "stranded_gpus",  # GPUs this demand did not need
+    }
 )
 T = TypeVar("T")
 # What a failed optional analysis may raise: bad combinations the engine reports, numbers out of range.

@@ -384,3 +384,13 @@ def test_a_horizon_past_the_hardware_life_is_refused():
         "options[own-l40s].depreciation_years",
         "48-month life",
     )
+
+
+def test_a_fixed_fleets_unserved_requests_are_not_a_cost_line():
+    """A fixed fleet's cash flow carries the requests it could not serve and its idle GPUs; neither is
+    money paid, so neither is listed (or stacked in the cash-flow chart) as a line item."""
+    done = tco("evaluate", str(SEED), "--draws", "0", "--set", "options.own-l40s.gpus=4", "--json")
+    assert done.returncode == 0, done.stderr
+    own = next(o for o in json.loads(done.stdout)["options"] if o["name"] == "own-l40s")
+    assert "unserved" in own["monthly"] and "capex" in own["line_items"]
+    assert not {"unserved", "stranded_gpus"} & set(own["line_items"])
