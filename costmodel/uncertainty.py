@@ -30,7 +30,7 @@ from costmodel.engine import Evaluation, cost_option, evaluate, prepare
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.results import Simulation
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import OwnedOption, RentedOption, RouterOption, Scenario
+from costmodel.model.scenario import HybridOption, OwnedOption, RentedOption, RouterOption, Scenario
 from costmodel.text import percent
 
 __all__ = [
@@ -178,7 +178,7 @@ def simulate(
     npv = {n: np.empty(draws) for n in names}
     met: dict[str, Any] = {n: np.empty(draws, bool) for n in names}
     # options whose fleets are decided on the plan (a router's own through its members): filled per draw
-    planned = {n.partition("/")[0] for n in plans}
+    planned = {n.partition("/")[0] for n in plans} | {o.name for o in scenario.options if isinstance(o, HybridOption)}
     shortfall = {n: np.zeros(draws) for n in names if n in planned}
     stranded = {n: np.zeros(draws) for n in names if n in planned}
     unknown: set[str] = set()

@@ -175,9 +175,10 @@ def print_simulation(mc: MonteCarlo, best: str | None, console: Console = out) -
     console.print("Uncertain inputs: " + ", ".join(mc.inputs))
     if planned:
         console.print(
-            f"Fleets bought or committed on the plan ({', '.join(mc.planned_fleets)}) keep the point "
-            "estimate's GPUs in every draw: unserved is the share of requests beyond their SLO capacity "
-            "(overflow API or SLO miss), stranded the share of GPU-months the draw's demand did not need."
+            f"Fleets that do not follow each draw's demand ({', '.join(mc.planned_fleets)}: bought or committed "
+            "on the plan and topped up by their procurement policy, a router's such members, or a hybrid's fixed "
+            "local fleet): unserved is the share of requests beyond their SLO capacity that no API took, "
+            "stranded the share of GPU-months the draw's demand did not need."
         )
 
 

@@ -71,5 +71,8 @@ def hybrid_items(
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
+    if o.local_gpus > 0:  # GPUs of the fixed fleet this demand's servable peak does not need
+        needed = local.fleet(demand.peak_rps * servable)
+        items["stranded_gpus"] = np.maximum(fleet - needed, 0.0)
     met = slo_and(cap.slo_met if o.local_gpus > 0 else True, api.api_slo(scenario.api_option(o.overflow), scenario).met)
     return items, met

@@ -225,7 +225,10 @@ class MonteCarlo(Strict):
     seed: int = Field(ge=0, description="Random seed.")
     inputs: list[str] = Field(description="Uncertain inputs (scenario paths).")
     input_descriptions: list[str] = Field(description="Each input's distribution and source, in words.")
-    planned_fleets: list[str] = Field(description="Options whose fleets are bought on the plan in every draw.")
+    planned_fleets: list[str] = Field(
+        description="Options whose fleets do not follow each draw's demand: bought or committed on the plan (topped "
+        "up by a procurement policy), a router with such members, a hybrid's fixed local fleet."
+    )
     options: list[SimulatedOption] = Field(description="Per option.")
 
 

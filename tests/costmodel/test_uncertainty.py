@@ -304,3 +304,13 @@ def test_the_model_docs_quote_the_recourse_case():
     for version, figure in ((before, said["before"]), (sc, said["after"])):
         share = simulate(version, cat, draws=100_000, seed=0).cheapest()["own-l40s"]
         assert percent(share) == f"{figure}%"
+
+
+def test_a_hybrids_idle_local_gpus_are_stranded():
+    """A hybrid keeps its fixed local fleet: 4 L40S where a 200k-request month needs far fewer. The
+    GPU-months its servable demand did not need are reported as stranded, per draw."""
+    sc, cat = load(FINTECH, ["options.hybrid-l40s-bedrock.local_gpus=4", "workload.requests_per_month=2e5"])
+    sim = simulate(sc, cat, draws=2_000, seed=1)
+    stranded = sim.stranded["hybrid-l40s-bedrock"]
+    assert np.isfinite(stranded).all() and stranded.min() > 0.2 and stranded.max() <= 1.0
+    assert (sim.shortfall["hybrid-l40s-bedrock"] == 0).all()  # what the fleet cannot take goes to the API
