@@ -148,7 +148,11 @@ def _chunk(
                     np.sum(items[f"{prefix}stranded_gpus"], axis=-1) / np.maximum(gpu_months, 1e-300), (n,)
                 ),
             )
-        out[o.name] = (sums[:, 0], sums[:, 1], met, fleet_shares)
+        missed = items.get("member_missed")  # a router: draws where a member is known to miss the SLO
+        missed = (
+            None if missed is None else np.broadcast_to(np.reshape(missed, (-1,)) if np.ndim(missed) else missed, (n,))
+        )
+        out[o.name] = (sums[:, 0], sums[:, 1], met, fleet_shares, missed)
     return out
 
 
@@ -182,14 +186,17 @@ def simulate(
     shortfall = {n: np.zeros(draws) for n in names if n in planned}
     stranded = {n: np.zeros(draws) for n in names if n in planned}
     unknown: set[str] = set()
+    member_missed = {o.name: np.zeros(draws, bool) for o in scenario.options if isinstance(o, RouterOption)}
 
     def run(i: int) -> int:
         start = i * CHUNK
         rows = slice(start, start + sizes[i])
-        for name, (t, v, m, shares) in _chunk(
+        for name, (t, v, m, shares, missed) in _chunk(
             scenario, catalog, seeds[i], sizes[i], layouts, plans, point.routes
         ).items():
             total[name][rows], npv[name][rows] = t, v
+            if missed is not None and name in member_missed:
+                member_missed[name][rows] = missed
             if shares is not None and name in shortfall:
                 shortfall[name][rows], stranded[name][rows] = shares
             if m is None:
@@ -209,6 +216,8 @@ def simulate(
             run(i)
     slo = {n: (None if n in unknown else met[n]) for n in names}
     eligible = {n: np.ones(draws, bool) if (s := slo[n]) is None else s.copy() for n in names}
+    for name, missed in member_missed.items():  # unverified overall, but known to miss in these draws
+        eligible[name] &= ~missed
     for o in scenario.options:
         routes = point.routes[o.name].routes if o.name in point.routes else None
         if quality_status(o, scenario, routes).met is False:  # static: no draw makes a weak model good enough

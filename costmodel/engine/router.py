@@ -247,7 +247,9 @@ def router_items(
     used must, with the classifier's latency added). Items: ``via <member>`` (each member's serving
     cost), ``gpus`` (the fleets'), ``classifier``, the extra cost lines, ``response_cache``,
     ``total``; with a member fleet that does not follow demand, ``member_unserved`` and
-    ``member_stranded_gpus`` (what the Monte Carlo reports as unserved and stranded). ``matrix``:
+    ``member_stranded_gpus`` (what the Monte Carlo reports as unserved and stranded), and
+    ``member_missed`` where a member is known to miss the SLO (per draw: the router is then not
+    eligible there, even when another member's latency is unknown). ``matrix``:
     the confusion matrix (default: the router's classifier's)."""
     items: dict[str, Any] = {}
     met: Any = router_view(router, scenario) is not None  # False: the classifier takes the TTFT budget
@@ -267,6 +269,9 @@ def router_items(
             if value is not None:
                 items[key] = value if key not in items else items[key] + value
         met = slo_and(met, part_met)
+        if part_met is not None:  # per draw, where a member is known to miss (slo_and alone says "unknown")
+            missed = np.logical_not(part_met)
+            items["member_missed"] = missed if "member_missed" not in items else items["member_missed"] | missed
     months = demand.mean_rps.shape[-1]
     items["gpus"] = np.zeros(months) if gpus is None else gpus
     items.update(classifier_items(router, demand, prices))
@@ -276,7 +281,7 @@ def router_items(
         )
     extras = extra_items(router, scenario, demand, _extra_lines(router, mixes, scenario))
     items.update(extras)
-    parts = [v for k, v in items.items() if k != "gpus"]
+    parts = [v for k, v in items.items() if k != "gpus" and not k.startswith("member_")]  # money only
     items["total"] = functools.reduce(
         CostTerms.__add__, (p if isinstance(p, CostTerms) else CostTerms(((1.0, p),)) for p in parts)
     )

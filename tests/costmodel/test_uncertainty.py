@@ -314,3 +314,17 @@ def test_a_hybrids_idle_local_gpus_are_stranded():
     stranded = sim.stranded["hybrid-l40s-bedrock"]
     assert np.isfinite(stranded).all() and stranded.min() > 0.2 and stranded.max() <= 1.0
     assert (sim.shortfall["hybrid-l40s-bedrock"] == 0).all()  # what the fleet cannot take goes to the API
+
+
+def test_a_router_is_not_eligible_in_draws_where_a_member_misses():
+    """At 1e9 requests the router sends routine work to an owned fleet and complex work to a hybrid
+    (unverified latency). Without a procurement policy that fleet falls short in some draws: the
+    router is unverified overall, but known to miss there, so it is not eligible in those draws
+    (it was eligible in all of them, counted 100 % confident while its fleet met the SLO in ~60 %)."""
+    sc, cat = load(FINTECH, ["workload.requests_per_month=1e9", "options.own-l40s.procurement=null"])
+    sim = simulate(sc, cat, draws=20_000, seed=0)
+    assert sim.slo_met["router"] is None  # overall: unverified (the hybrid's API part has no latency figure)
+    eligible = sim.eligible["router"].mean()
+    assert 0.3 < eligible < 0.9
+    assert sim.cheapest()["router"] <= eligible
+    assert eligible == pytest.approx(sim.slo_met["own-l40s"].mean(), abs=0.05)  # the same fleet, the same draws

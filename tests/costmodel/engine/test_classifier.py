@@ -244,3 +244,35 @@ def test_escalation_latency_comes_off_the_checked_members_ttft(base_catalog):
         assert r.slo.met is met, (added, r.slo.note)
     with pytest.raises(ValidationError, match=r"escalation\.to = 'nope'"):
         scenario(options=[*opts, {**router, "escalation": {**router["escalation"], "to": "nope"}}], workload=wl)
+
+
+def test_a_members_unserved_requests_never_count_as_money():
+    """A member fleet's unserved requests and idle GPUs travel with the router's items for the Monte
+    Carlo's shares; the router's total is the same with or without them."""
+    import numpy as np
+
+    from costmodel.core.tables import CostTerms
+    from costmodel.engine import prepare
+    from costmodel.engine.router import router_items
+    from costmodel.io.scenario import load
+    from tests.conftest import FINTECH
+
+    sc, cat = load(FINTECH)
+    prepared = prepare(sc, cat)
+    months = sc.horizon_months
+    router = sc.option("router")
+
+    def member(with_shortfall: bool):
+        def cost(option, mix):
+            items = {"total": CostTerms(((1.0, np.ones(months)),))}
+            if with_shortfall:
+                items |= {"unserved": np.full(months, 1e6), "stranded_gpus": np.full(months, 3.0)}
+            return items, np.array([[True], [False]])
+
+        return cost
+
+    routes = {"routine": "own-l40s", "complex": "api-llama-70b"}
+    plain, _ = router_items(router, routes, sc, prepared.demand, member(False), cat.api_prices)
+    kept, _ = router_items(router, routes, sc, prepared.demand, member(True), cat.api_prices)
+    assert kept["total"].dense() == pytest.approx(plain["total"].dense())
+    assert kept["member_unserved"].sum() > 0 and kept["member_missed"].tolist() == [[False], [True]]
