@@ -48,6 +48,7 @@ from costmodel.model.scenario import (
 from costmodel.text import yes_no
 
 MONEY = '"$"#,##0.00'
+UNIT_PRICE = '"$"#,##0.00####'  # a unit price shown to its last digit: $0.075, not $0.08
 INTEGER = "#,##0"
 DECIMAL = "#,##0.00"
 PERCENT = "0.0%"
@@ -217,6 +218,13 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
 
     inp.add("discount_rate", sc.discount_rate, "fraction/year", src("discount_rate"), PERCENT)
     inp.add("hours_per_month", HOURS_PER_MONTH, "hours", "365.25 x 24 / 12")
+    inp.add(
+        "horizon_months",
+        sc.horizon_months,
+        "months",
+        "the scenario's horizon (the cash-flow sheets hold that many rows: change it with tco, not here)",
+        INTEGER,
+    )
     inp.add("requests_first_month", wl.requests_per_month, "requests", src("workload.requests_per_month"), INTEGER)
     inp.add("monthly_growth", wl.monthly_growth, "fraction/month", src("workload.monthly_growth"), PERCENT)
     inp.add(
@@ -326,7 +334,7 @@ def _api_columns(
                 "USD/1M tokens",
                 f"{value.source} ({value.as_of})"
                 + (f"; x {o.price_scale:g} price_scale" if o.price_scale != 1 else ""),
-                MONEY,
+                UNIT_PRICE,
             )
     disc = f"{p}_batch_discount"
     if disc not in inp.names:
@@ -382,7 +390,7 @@ def _self_hosted_columns(
             MONEY,
         )
         if isinstance(o, RentedOption):
-            inp.add(f"{p}_usd_per_gpu_hour", h.usd_per_gpu_hour, "USD/GPU-hour", "; ".join(h.notes), MONEY)
+            inp.add(f"{p}_usd_per_gpu_hour", h.usd_per_gpu_hour, "USD/GPU-hour", "; ".join(h.notes), UNIT_PRICE)
         else:
             inp.add(f"{p}_capex_per_gpu", h.capex_per_gpu, "USD/GPU", "; ".join(h.notes) + " + server share", MONEY)
             inp.add(f"{p}_tdp_kw", h.tdp_watts / 1000, "kW", "GPU catalog (TDP)")
@@ -397,11 +405,20 @@ def _self_hosted_columns(
                 ("depreciation_months", o.depreciation_years * 12, "months"),
                 ("count_residual", 1.0 if o.count_residual else 0.0, "1 = yes"),
             ):
-                inp.add(f"{p}_{name}", value, unit, src(name), PERCENT if unit.startswith("fraction") else DECIMAL)
+                fmt = (
+                    PERCENT
+                    if unit.startswith("fraction")
+                    else UNIT_PRICE
+                    if unit.startswith("USD")
+                    else INTEGER
+                    if unit in ("months", "1 = yes")
+                    else DECIMAL
+                )
+                inp.add(f"{p}_{name}", value, unit, src(name), fmt)
     tp, spares = f"{p}_gpus_per_replica", f"{p}_spares"
 
     def peak(r, sh=sh):
-        return f"{sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r}*peak_to_mean"
+        return f"{sh.ref('model requests', r)}/(hours_per_month*3600)*peak_to_mean"
 
     sh.add(
         "GPUs needed",
@@ -434,7 +451,7 @@ def _self_hosted_columns(
         sh.add(
             "served requests/s",
             lambda r, m, sh=sh: (
-                f"=MIN({sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r},MAX(ROUNDDOWN({sh.ref('GPUs', r)}/{tp},0)"
+                f"=MIN({sh.ref('model requests', r)}/(hours_per_month*3600),MAX(ROUNDDOWN({sh.ref('GPUs', r)}/{tp},0)"
                 f"-{spares},0)*{p}_capacity_rps)"
             ),
             DECIMAL,
@@ -449,7 +466,7 @@ def _self_hosted_columns(
         sh.add(
             "served requests/s",
             lambda r, m, sh=sh: (
-                f"={sh.ref('model requests', r)}/{SECONDS_PER_MONTH!r}*{sh.ref('served share (engine)', r)}"
+                f"={sh.ref('model requests', r)}/(hours_per_month*3600)*{sh.ref('served share (engine)', r)}"
             ),
             DECIMAL,
         )
@@ -504,16 +521,15 @@ def _self_hosted_columns(
         cost=True,
     )
     sh.add(f"{prefix}staff", lambda r, m: f"={staff}", cost=True)
-    months = sh.months
     sh.add(
         "book value share",
         lambda r, m, sh=sh: (
-            f"=1-(1-{p}_residual_value)*MIN({months}-{sh.ref('month', r)},{p}_depreciation_months)"
+            f"=1-(1-{p}_residual_value)*MIN(horizon_months-{sh.ref('month', r)},{p}_depreciation_months)"
             f"/{p}_depreciation_months"
         ),
         PERCENT,
     )
-    last = months + 1
+    last = sh.months + 1
     sh.add(
         f"{prefix}residual",
         lambda r, m, sh=sh: (
@@ -611,8 +627,12 @@ def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices) -> None:
     if k.kind == "api":
         assert k.api_provider and k.api_model
         price = prices[(k.api_provider, k.api_model)]
-        pin = inp.add(f"{r}_classifier_input_price", float(price.input), "USD/1M tokens", price.input.source, MONEY)
-        pout = inp.add(f"{r}_classifier_output_price", float(price.output), "USD/1M tokens", price.output.source, MONEY)
+        pin = inp.add(
+            f"{r}_classifier_input_price", float(price.input), "USD/1M tokens", price.input.source, UNIT_PRICE
+        )
+        pout = inp.add(
+            f"{r}_classifier_output_price", float(price.output), "USD/1M tokens", price.output.source, UNIT_PRICE
+        )
         pt = inp.add(f"{r}_classifier_prompt_tokens", k.prompt_tokens or 0.0, "tokens/request", k.source, INTEGER)
         at = inp.add(f"{r}_classifier_answer_tokens", k.answer_tokens or 0.0, "tokens/request", k.source, INTEGER)
         rate = inp.derive(

@@ -205,3 +205,19 @@ def test_every_input_cites_a_source_not_just_the_scenario(tmp_path):
     assert sources["own_l40s_pue"].startswith("default 1.56: Uptime Institute")  # the scenario's own source
     assert sources["own_l40s_idle_power_fraction"].startswith("workbench default (assumption)")
     assert sources["own_l40s_max_utilization"].startswith("workbench default (assumption)")
+
+
+def test_numbers_read_as_what_they_are(tmp_path):
+    """A $0.075 price shows as $0.075 (not $0.08), months and yes/no flags as whole numbers, and no
+    formula hides the seconds in a month: it reads the hours_per_month input."""
+    sc, catalog = load(FINTECH)
+    path = write_workbook(evaluate(sc, catalog), catalog, tmp_path / "formats.xlsx")
+    book = openpyxl.load_workbook(path)
+    ws = book["inputs"]
+    fmt = {ws.cell(r, 1).value: ws.cell(r, 2).number_format for r in range(2, ws.max_row + 1)}
+    assert fmt["api_gpt_4o_mini_cached_input"].startswith('"$"#,##0.00#')  # $0.075 per 1M tokens
+    assert fmt["own_l40s_depreciation_months"] == fmt["own_l40s_count_residual"] == "#,##0"
+    assert fmt["own_l40s_usd_per_kwh"].startswith('"$"#,##0.00#')
+    formulas = [c.value for s in book.worksheets for row in s.iter_rows() for c in row if isinstance(c.value, str)]
+    assert not [f for f in formulas if f.startswith("=") and "2629800" in f]
+    assert any("MIN(horizon_months-" in f for f in formulas)  # the book value reads the horizon input
