@@ -96,7 +96,7 @@ def _capacity_note(o: OptionResult, sc: Scenario) -> str:
     if o.kind == "api":
         return "none: an API runs on the provider's GPUs"
     if o.kind == "router":
-        hosted = [m for m in o.routing.shares(sc) if sc.option(m).kind in ("rented", "owned")] if o.routing else []
+        hosted = [m for m in o.routing.shares() if sc.option(m).kind in ("rented", "owned")] if o.routing else []
         if hosted:
             return f"none of its own: its self-hosted members carry theirs ({', '.join(hosted)})"
         return "none: this option's traffic all goes to an API"
@@ -176,7 +176,7 @@ def routing(choice: RouterChoice, name: str, sc: Scenario, need: ClassifierNeed 
     ]
     return doc.Routing(
         routes=dict(choice.routes),
-        shares={m: float(v) for m, v in choice.shares(sc).items()},
+        shares={m: float(v) for m, v in choice.shares().items()},
         mixes={m: {c: float(v) for c, v in mix.items()} for m, mix in choice.mixes.items()},
         checked_share=float(choice.checked_share),
         escalated_share=float(choice.escalated_share),
@@ -441,8 +441,8 @@ def sensitivity(table: pd.DataFrame, sc: Scenario) -> doc.Sensitivity:
                 metric_low=float(r["metric_low"]),
                 metric_high=float(r["metric_high"]),
                 break_even=_finite(r["break_even"]),
-                winner_low=None if r.get("winner_low") is None else str(r["winner_low"]),
-                winner_high=None if r.get("winner_high") is None else str(r["winner_high"]),
+                winner_low=r["winner_low"] if isinstance(r.get("winner_low"), str) else None,
+                winner_high=r["winner_high"] if isinstance(r.get("winner_high"), str) else None,
                 flips_at=_finite(r.get("flips_at")),
                 flips_to=None if not isinstance(r.get("flips_to"), str) else r["flips_to"],
             )

@@ -188,11 +188,14 @@ def decision_pair(ev) -> tuple[str, str] | None:
     return a.name, b.name
 
 
-def _gap(scenario: Scenario, catalog: Catalog, a: str, b: str) -> tuple[float, str]:
+def _gap(scenario: Scenario, catalog: Catalog, a: str, b: str) -> tuple[float, str | None]:
+    """NPV(a) - NPV(b) and the recommended option (None: none) at these inputs."""
     ev = evaluate(scenario, catalog, classifier_needs=False)
-    ranked = sorted((o for o in ev.options if o.eligible), key=lambda o: -o.npv_usd)
-    best = ranked[0].name if ranked else ""
-    return ev.option(a).npv_usd - ev.option(b).npv_usd, best
+    return ev.option(a).npv_usd - ev.option(b).npv_usd, ev.recommendation.option
+
+
+def _recommended(scenario: Scenario, catalog: Catalog) -> str | None:
+    return evaluate(scenario, catalog, classifier_needs=False).recommendation.option
 
 
 def one_at_a_time(
@@ -266,21 +269,15 @@ def one_at_a_time(
     return df
 
 
-def _flip(scenario, catalog, f: Factor, best: str | None, end: float, steps: int = 14) -> tuple[float, str]:
+def _flip(scenario, catalog, f: Factor, best: str | None, end: float, steps: int = 14) -> tuple[float, str | None]:
     """Where moving ``f`` from its base towards ``end`` first changes the recommended option, and
     to what."""
 
     def changed(x: float) -> bool:
-        return _gap(*apply(scenario, catalog, f, x), *_any_pair(scenario))[1] != best
+        return _recommended(*apply(scenario, catalog, f, x)) != best
 
     _, first = bracket(changed, f.base, end, steps=steps, rel_tol=1e-4)
-    return first, _gap(*apply(scenario, catalog, f, first), *_any_pair(scenario))[1]
-
-
-def _any_pair(scenario: Scenario) -> tuple[str, str]:
-    """Two option names for :func:`_gap` when only its winner is wanted."""
-    first = scenario.options[0].name
-    return first, first
+    return first, _recommended(*apply(scenario, catalog, f, first))
 
 
 def _bisect(scenario, catalog, f, a, b, x0, g0, x1, steps: int = 24) -> float:

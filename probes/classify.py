@@ -194,9 +194,7 @@ def classify_command(
                 if error is not None:
                     status, failure = "failed", error
                     break
-    except Stopped:
-        status = "interrupted"
-    except KeyboardInterrupt:
+    except (Stopped, KeyboardInterrupt):
         status = "interrupted"
     finally:
         writer.close()

@@ -87,12 +87,10 @@ def register(app: typer.Typer, fail) -> None:
         limit: Annotated[int | None, typer.Option(min=1, max=1_000_000, help="Items to classify at most.")] = None,
         max_tokens: Annotated[int, typer.Option(min=1, max=4096, help="Tokens an endpoint may answer with.")] = 16,
         concurrency: Annotated[int, typer.Option(min=1, max=512, help="Endpoint requests in flight at once.")] = 4,
-        max_cost_usd: Annotated[
-            float | None, typer.Option(min=0, max=1e6, help="Budget the bill never passes (needs a price).")
-        ] = None,
+        max_cost_usd: opt.MaxCostUsd = None,
         price_in: opt.PriceIn = None,
         price_out: opt.PriceOut = None,
-        timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per item at most.")] = 60.0,
+        timeout: opt.ItemTimeout = 60.0,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/classifier).")] = None,
         write_items: Annotated[
             Path | None,

@@ -1,4 +1,5 @@
-"""The options that name an endpoint, shared by ``tco probe`` and ``tco quality``: written once."""
+"""The options that name an endpoint and bound a run against it, shared by ``tco probe``, ``tco
+quality`` and ``tco classify``: written once."""
 
 from __future__ import annotations
 
@@ -17,3 +18,5 @@ ApiKeyEnv = Annotated[
 PriceIn = Annotated[float | None, typer.Option(min=0, max=1e4, help="USD per 1M input tokens (for --base-url runs).")]
 PriceOut = Annotated[float | None, typer.Option(min=0, max=1e4, help="USD per 1M output tokens (for --base-url runs).")]
 Timeout = Annotated[float, typer.Option(min=0.1, help="Seconds per request at most.")]
+MaxCostUsd = Annotated[float | None, typer.Option(min=0, max=1e6, help="Budget the bill never passes (needs a price).")]
+ItemTimeout = Annotated[float, typer.Option(min=0.1, help="Seconds per item at most.")]

@@ -67,13 +67,11 @@ def register(app: typer.Typer, fail) -> None:
         dataset: Annotated[Path | None, typer.Option(help="Your golden set (JSONL) instead of the suites.")] = None,
         limit: Annotated[int, typer.Option(min=1, max=100_000, help="Items per suite (or of the dataset).")] = 60,
         concurrency: Annotated[int, typer.Option(min=1, max=512, help="Items in flight at once.")] = 4,
-        max_cost_usd: Annotated[
-            float | None, typer.Option(min=0, max=1e6, help="Budget the bill never passes (needs a price).")
-        ] = None,
+        max_cost_usd: opt.MaxCostUsd = None,
         price_in: opt.PriceIn = None,
         price_out: opt.PriceOut = None,
         seed: Annotated[int, typer.Option(min=0, max=2**32 - 1, help="Seed of the suites and the item order.")] = 0,
-        timeout: Annotated[float, typer.Option(min=0.1, help="Seconds per item at most.")] = 120.0,
+        timeout: opt.ItemTimeout = 120.0,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/quality).")] = None,
         write_items: Annotated[
             Path | None, typer.Option(help="Write the items as a golden-set JSONL here and send nothing.")

@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from costmodel.core import finance
 from costmodel.core.roots import bracket
 from costmodel.engine.costing import Prepared, member_cost
+from costmodel.engine.recommend import contends
 from costmodel.engine.results import ClassifierNeed, OptionResult
 from costmodel.engine.router import choose_routes, classifier_accuracy, classifier_usd_per_request, confusion
 from costmodel.model.scenario import RouterOption, Scenario
@@ -85,9 +86,7 @@ def classifier_need(
     prices = prepared.catalog.api_prices if prepared.catalog is not None else {}
     cost = member_cost(router, scenario, prepared)
     rivals = {  # the recommendation's other candidates, as evaluated (see recommend)
-        r.name: r.npv_usd
-        for r in results
-        if r.name != router.name and r.eligible and not (r.routing and r.routing.single)
+        r.name: r.npv_usd for r in results if r.name != router.name and contends(r)
     }
 
     def winner(scale: float) -> str | None:

@@ -81,12 +81,17 @@ TIE = 0.001
 the runner-up as tied rather than cheaper by a rounding error."""
 
 
+def contends(r: OptionResult) -> bool:
+    """Whether an option competes for the recommendation: eligible, and not a router whose traffic all
+    reaches one member (that router is that member plus its own lines: not a rival)."""
+    return r.eligible and not (r.routing is not None and r.routing.single)
+
+
 def recommend(
     scenario: Scenario, results: list[OptionResult], break_evens: tuple[BreakEven, ...], paybacks: tuple[Payback, ...]
 ) -> Recommendation:
     """The cheapest eligible option by NPV, with the reasons in words."""
-    # a router that sends every class to one member is that member (plus any lines of its own): not a rival
-    eligible = [r for r in results if r.eligible and not (r.routing and r.routing.single)]
+    eligible = [r for r in results if contends(r)]
     if not eligible:
         return Recommendation(
             None,

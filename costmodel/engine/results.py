@@ -90,7 +90,7 @@ class RouterChoice:
         """All its traffic reaches one member: the router is that member (plus its own lines), not a rival."""
         return len(self.mixes) == 1
 
-    def shares(self, scenario: Scenario | None = None) -> dict[str, float]:
+    def shares(self) -> dict[str, float]:
         """Each member's share of requests under these routes and the classifier (members used only)."""
         return {member: sum(mix.values()) for member, mix in self.mixes.items()}
 

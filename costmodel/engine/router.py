@@ -35,6 +35,7 @@ from __future__ import annotations
 import functools
 import itertools
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -234,6 +235,34 @@ def _extra_lines(
     return lines
 
 
+@dataclass(frozen=True)
+class Routed:
+    """Where a router's traffic goes under one assignment: each member's true classes as the routes
+    and the classifier send them (``direct``), then with escalations (``mixes``), and the share of
+    requests an escalation checks."""
+
+    direct: dict[str, dict[str, float]]
+    mixes: dict[str, dict[str, float]]
+    checked: float
+
+    @property
+    def escalated_share(self) -> float:
+        """Share of all requests asked again of the escalation's member."""
+        return sum(sum(m.values()) for m in self.mixes.values()) - sum(sum(m.values()) for m in self.direct.values())
+
+
+def routed(
+    router: RouterOption,
+    routes: Mapping[str, str],
+    scenario: Scenario,
+    matrix: Mapping[str, Mapping[str, float]] | None = None,
+) -> Routed:
+    """The traffic of ``routes`` (``matrix``: the confusion matrix, default the router's classifier's)."""
+    direct = member_mixes(routes, scenario, confusion(router, scenario) if matrix is None else matrix)
+    mixes, checked = escalated(router, scenario, direct)
+    return Routed(direct, mixes, checked)
+
+
 def router_items(
     router: RouterOption,
     routes: Mapping[str, str],
@@ -242,6 +271,7 @@ def router_items(
     member_cost: MemberCost,
     prices: Mapping[tuple[str, str], ApiPrice],
     matrix: Mapping[str, Mapping[str, float]] | None = None,
+    traffic: Routed | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a router under ``routes`` and whether it meets the SLO (every member
     used must, with the classifier's latency added). Items: ``via <member>`` (each member's serving
@@ -250,12 +280,13 @@ def router_items(
     ``member_stranded_gpus`` (what the Monte Carlo reports as unserved and stranded), and
     ``member_missed`` where a member is known to miss the SLO (per draw: the router is then not
     eligible there, even when another member's latency is unknown). ``matrix``:
-    the confusion matrix (default: the router's classifier's)."""
+    the confusion matrix (default: the router's classifier's); ``traffic``: :func:`routed`, if the
+    caller has it already."""
     items: dict[str, Any] = {}
     met: Any = router_view(router, scenario) is not None  # False: the classifier takes the TTFT budget
     gpus = None
-    mixes = member_mixes(routes, scenario, confusion(router, scenario) if matrix is None else matrix)
-    mixes, checked = escalated(router, scenario, mixes)
+    traffic = traffic or routed(router, routes, scenario, matrix)
+    mixes, checked = traffic.mixes, traffic.checked
     for member, mix in mixes.items():
         part, part_met = member_cost(scenario.option(member), mix)
         items[f"via {member}"] = part["total"]
@@ -319,7 +350,8 @@ def choose_routes(
     order = {m: i for i, m in enumerate(router.members)}
     rows = []
     for routes in all_routes(router, scenario):
-        items, met = router_items(router, routes, scenario, demand, cached, prices, matrix)
+        traffic = routed(router, routes, scenario, matrix)
+        items, met = router_items(router, routes, scenario, demand, cached, prices, matrix, traffic)
         sums = np.asarray(items["total"].reduce(np.stack([np.ones(discount_factors.size), discount_factors], axis=1)))
         scores = routed_scores(routes, scenario, matrix, basis, router.escalation)  # verdict and weighted accuracy
         status = quality_verdict(scores, scenario)
@@ -334,9 +366,10 @@ def choose_routes(
                 "quality_met": status.met,
                 "slo_met": slo_met,
                 "eligible": status.met is not False and slo_met is not False,
-                "_members": len(escalated(router, scenario, member_mixes(routes, scenario, matrix))[0]),
+                "_members": len(traffic.mixes),
                 "_order": tuple(order[routes[c.name]] for c in scenario.workload.classes),
                 "_routes": routes,
+                "_traffic": traffic,
             }
         )
     df = pd.DataFrame(rows)
@@ -352,14 +385,9 @@ def choose_routes(
     best = pool.sort_values(["npv_usd", "_members", "_order"], ascending=[False, True, True], kind="stable").index[0]
     df["chosen"] = df.index == best
     chosen: dict[str, str] = df.at[best, "_routes"]
-    frontier = df.drop(columns=["_members", "_order", "_routes"])
-    direct = member_mixes(chosen, scenario, matrix)
-    mixes, checked = escalated(router, scenario, direct)
-    extra = 0.0
-    if router.escalation is not None:
-        to = router.escalation.to
-        extra = sum(mixes.get(to, {}).values()) - sum(direct.get(to, {}).values())
-    return RouterChoice(dict(chosen), frontier, note, mixes, checked, extra)
+    traffic = df.at[best, "_traffic"]
+    frontier = df.drop(columns=["_members", "_order", "_routes", "_traffic"])
+    return RouterChoice(dict(chosen), frontier, note, traffic.mixes, traffic.checked, traffic.escalated_share)
 
 
 def _pareto(npv: np.ndarray, quality: np.ndarray) -> np.ndarray:

@@ -22,7 +22,7 @@ import pytest
 from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, free_port, tco
 
 pytestmark = pytest.mark.vllm
 
@@ -201,14 +201,7 @@ def test_classify_measures_a_real_endpoint(served, tmp_path):
     base_url, model = served
     labelled = ROOT / "data" / "classifier" / "sets" / "fintech-rag.jsonl"
     options = ["--base-url", base_url, "--model", model, "--limit", "20", "--fallback", "complex"]
-    r = subprocess.run(
-        [sys.executable, "-m", "tco", "classify", str(labelled), *options, "--out", str(tmp_path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={**os.environ, "COLUMNS": "200"},
-    )
+    r = tco("classify", str(labelled), *options, "--out", str(tmp_path), timeout=600)
     assert r.returncode == 0, r.stderr
     (run_dir,) = list(tmp_path.iterdir())
     info = read_info(run_dir)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import prepare
 from costmodel.engine.eligibility import class_scores, routed_scores
-from costmodel.engine.recommend import TIE
+from costmodel.engine.recommend import TIE, contends
 from costmodel.io.scenario import load
 from costmodel.model.scenario import with_values
 from costmodel.text import count, percent, times, usd, usd_rate
@@ -61,7 +61,7 @@ def check_reasons(ev, catalog) -> int:
     best = ev.option(rec.option)
     # a router sending every class to one member is that member: not ranked as a rival
     ranked = sorted(
-        (o for o in ev.options if o.eligible and not (o.routing and o.routing.single)),
+        (o for o in ev.options if contends(o)),
         key=lambda o: -o.npv_usd,
     )
     wl = sc.workload
