@@ -29,10 +29,11 @@ from openpyxl.workbook.defined_name import DefinedName
 
 from costmodel import document
 from costmodel.assumptions import input_source
-from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
+from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
 from costmodel.engine.costing import member_cost, member_view
-from costmodel.engine.eligibility import member_score
+from costmodel.engine.eligibility import class_scores, meets, member_score
+from costmodel.engine.recommend import contends
 from costmodel.engine.router import confusion
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document, MonteCarlo
@@ -45,7 +46,7 @@ from costmodel.model.scenario import (
     RouterOption,
     Scenario,
 )
-from costmodel.text import yes_no
+from costmodel.text import count, yes_no
 
 MONEY = '"$"#,##0.00'
 UNIT_PRICE = '"$"#,##0.00####'  # a unit price shown to its last digit: $0.075, not $0.08
@@ -65,41 +66,54 @@ def _slug(text: str) -> str:
 
 @dataclass
 class Inputs:
-    """The inputs sheet being written: one named cell per input."""
+    """The inputs sheet being written: one named cell per input. A typed input keeps the value tco
+    wrote (column ``as written``) and, where one exists, its scenario path: a changed input then
+    reads as the ``--set`` that gives the engine the same change (column ``--set``)."""
 
     ws: Any
     wb: Any
     row: int = 1
     names: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    typed: set[str] = field(default_factory=set)
 
-    def add(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL) -> str:
-        """Write a named input; return its name for formulas."""
-        self.row += 1
-        r = self.row
-        self.ws.cell(r, 1, name)
+    HEADERS = ("input", "value", "unit", "source", "as written", "scenario path", "--set")
+
+    def add(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL, path: str | None = None) -> str:
+        """Write a named input (``path``: its place in the scenario, for ``--set``); return its name."""
+        r = self._named(name, unit, source)
         cell = self.ws.cell(r, 2, float(value))
         cell.number_format, cell.fill = fmt, INPUT_FILL
-        self.ws.cell(r, 3, unit)
-        self.ws.cell(r, 4, source)
-        self.wb.defined_names[name] = DefinedName(name, attr_text=f"inputs!$B${r}")
-        self.names[name] = name
+        self.ws.cell(r, 5, float(value)).number_format = fmt
+        self.ws.cell(r, 6, path or "")
+        self.ws.cell(r, 7, f'=IF(B{r}<>E{r},IF(F{r}=""," [{name}: not a scenario field]"," --set "&F{r}&"="&B{r}),"")')
+        self.typed.add(name)
         return name
 
     def derive(self, name: str, formula: str, unit: str, how: str, fmt: str = DECIMAL) -> str:
         """Write a named figure computed from other inputs (a formula, not filled like an input)."""
+        r = self._named(name, unit, f"derived: {how}")
+        self.ws.cell(r, 2, formula).number_format = fmt
+        return name
+
+    def _named(self, name: str, unit: str, source: str) -> int:
         self.row += 1
         r = self.row
         self.ws.cell(r, 1, name)
-        self.ws.cell(r, 2, formula).number_format = fmt
         self.ws.cell(r, 3, unit)
-        self.ws.cell(r, 4, f"derived: {how}")
+        self.ws.cell(r, 4, source)
         self.wb.defined_names[name] = DefinedName(name, attr_text=f"inputs!$B${r}")
-        self.names[name] = name
-        return name
+        self.names[name], self.rows[name] = name, r
+        return r
 
-    def once(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL) -> str:
+    def once(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL, path: str | None = None) -> str:
         """An input written the first time it is asked for."""
-        return self.names.get(name) or self.add(name, value, unit, source, fmt)
+        return self.names.get(name) or self.add(name, value, unit, source, fmt, path)
+
+    def changed(self, names: list[str]) -> str:
+        """A formula that is true when any of ``names`` differs from the value written."""
+        rows = [self.rows[n] for n in names if n in self.typed]
+        return "OR(" + ",".join(f"inputs!B{r}<>inputs!E{r}" for r in rows) + ")" if rows else "FALSE()"
 
 
 @dataclass
@@ -185,7 +199,7 @@ class Book:
         ws.cell(5, c, "tokens served").font = HEADER
         served = f"SUM({sh.rng('tokens')})"
         if "unserved" in cashflow and "overflow" not in cashflow:
-            served += f"-SUM({sh.rng('unserved (engine)')})*(input_tokens+output_tokens)"
+            served += f"-SUM({sh.rng('unserved')})*(input_tokens+output_tokens)"
         ws.cell(6, c, f"={served}").number_format = INTEGER
         if lines is not None:
             npv_cell = f"'{ws.title}'!${get_column_letter(c)}$2"
@@ -209,14 +223,14 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
     summary_ws = wb.active
     summary_ws.title = "summary"
     ws_in = wb.create_sheet("inputs")
-    for c, h in enumerate(("input", "value", "unit", "source"), start=1):
+    for c, h in enumerate(Inputs.HEADERS, start=1):
         ws_in.cell(1, c, h).font = HEADER
     inp = Inputs(ws_in, wb)
 
     def src(path: str) -> str:
         return input_source(sc, path)
 
-    inp.add("discount_rate", sc.discount_rate, "fraction/year", src("discount_rate"), PERCENT)
+    inp.add("discount_rate", sc.discount_rate, "fraction/year", src("discount_rate"), PERCENT, path="discount_rate")
     inp.add("hours_per_month", HOURS_PER_MONTH, "hours", "365.25 x 24 / 12")
     inp.add(
         "horizon_months",
@@ -225,10 +239,29 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         "the scenario's horizon (the cash-flow sheets hold that many rows: change it with tco, not here)",
         INTEGER,
     )
-    inp.add("requests_first_month", wl.requests_per_month, "requests", src("workload.requests_per_month"), INTEGER)
-    inp.add("monthly_growth", wl.monthly_growth, "fraction/month", src("workload.monthly_growth"), PERCENT)
     inp.add(
-        "input_tokens", wl.input_tokens_per_request, "tokens/request", src("workload.input_tokens_per_request"), INTEGER
+        "requests_first_month",
+        wl.requests_per_month,
+        "requests",
+        src("workload.requests_per_month"),
+        INTEGER,
+        path="workload.requests_per_month",
+    )
+    inp.add(
+        "monthly_growth",
+        wl.monthly_growth,
+        "fraction/month",
+        src("workload.monthly_growth"),
+        PERCENT,
+        path="workload.monthly_growth",
+    )
+    inp.add(
+        "input_tokens",
+        wl.input_tokens_per_request,
+        "tokens/request",
+        src("workload.input_tokens_per_request"),
+        INTEGER,
+        path="workload.input_tokens_per_request",
     )
     inp.add(
         "output_tokens",
@@ -236,9 +269,19 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         "tokens/request",
         src("workload.output_tokens_per_request"),
         INTEGER,
+        path="workload.output_tokens_per_request",
     )
-    inp.add("cached_input_share", wl.cached_input_share, "fraction", src("workload.cached_input_share"), PERCENT)
-    inp.add("batch_share", wl.batch_share, "fraction", src("workload.batch_share"), PERCENT)
+    inp.add(
+        "cached_input_share",
+        wl.cached_input_share,
+        "fraction",
+        src("workload.cached_input_share"),
+        PERCENT,
+        path="workload.cached_input_share",
+    )
+    inp.add(
+        "batch_share", wl.batch_share, "fraction", src("workload.batch_share"), PERCENT, path="workload.batch_share"
+    )
     cache = wl.response_cache
     inp.add(
         "model_share",
@@ -254,12 +297,14 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         cache.source if cache else "no response cache",
         MONEY,
     )
-    inp.add("peak_to_mean", float(demand.shape.max()), "ratio", "the daily load shape's busiest hour over its mean")
-    inp.add("api_price_decline", sc.trends.api_price_decline_per_year, "fraction/year", sc.trends.source, PERCENT)
-    inp.add("gpu_rent_decline", sc.trends.gpu_rent_decline_per_year, "fraction/year", sc.trends.source, PERCENT)
+    _load_shape(wb, inp, sc)
+    for name, what in (
+        ("api_price_decline", "api_price_decline_per_year"),
+        ("gpu_rent_decline", "gpu_rent_decline_per_year"),
+    ):
+        inp.add(name, getattr(sc.trends, what), "fraction/year", sc.trends.source, PERCENT, path=f"trends.{what}")
 
     months = sc.horizon_months
-    model_requests = np.asarray(demand.mean_rps, float) * SECONDS_PER_MONTH
     sheets: dict[str, Sheet] = {}
     book = Book(wb, inp, months, cache is not None and cache.usd_per_million_lookups > 0)
     for o in sc.options:
@@ -273,13 +318,13 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
 
         def overflow_to(api_name: str, header: str, sh=sh) -> None:  # the requests the fleet did not serve
             api = sc.api_option(api_name)
-            unserved = f"(1-{sh.col('served share (engine)')}{{r}})"
+            unserved = f"(1-{sh.col('served share')}{{r}})"
             _api_columns(sh, inp, _slug(api.name), api, prepared.prices[api.name], header, share=unserved)
 
         if isinstance(o, ApiOption):
             _api_columns(sh, inp, p, o, prepared.prices[o.name], "api", share=None)
         elif isinstance(o, RentedOption | OwnedOption):
-            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], result.cashflow, model_requests, sc=sc)
+            _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], sc=sc)
             if "overflow" in result.cashflow and o.overflow:
                 overflow_to(o.overflow, "overflow")
         else:
@@ -292,8 +337,6 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
                 _slug(local.name),
                 local,
                 prepared.fleets[local.name],
-                result.cashflow,
-                model_requests,
                 hybrid=o,
                 sc=sc,
             )
@@ -301,7 +344,9 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         book.close(sh, p, result.cashflow, lines=[(e.name, e, None) for e in o.extra_costs])
         sheets[o.name] = sh
 
-    _summary(summary_ws, doc, sheets)
+    contenders = {r.name for r in ev.options if contends(r)}
+    _summary(summary_ws, doc, sheets, contenders, inp)
+    _checks(wb.create_sheet("checks", 1), inp, ev, prepared)
     _assumptions(wb.create_sheet("assumptions"), doc)
     if doc.monte_carlo is not None:
         _monte_carlo(wb.create_sheet("monte_carlo"), doc.monte_carlo)
@@ -310,6 +355,81 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
     path.parent.mkdir(parents=True, exist_ok=True)
     wb.save(path)
     return path
+
+
+def _load_shape(wb, inp: Inputs, sc: Scenario) -> None:
+    """The 24 hourly weights of the daily load (named ``load_shape``, mean 1) on a ``load shape``
+    sheet, and ``peak_to_mean`` (their maximum). A stated ``load_shape`` is 24 inputs, normalised
+    by formula. Otherwise ``peak_to_mean`` is the input and the weights are ``(1 + cos(2 pi (h -
+    14) / 24)) ^ k``, ``k`` found by the engine's own bisection written out row by row (doubling
+    from 1 to bracket it, then 60 halvings), so changing the ratio reshapes the day as the engine
+    would."""
+    wl = sc.workload
+    ws = wb.create_sheet("load shape")
+    for c, h in enumerate(
+        ("hour", "weight", "normalised", "", "step", "k", "low", "high", "ratio at k", "reaches"), start=1
+    ):
+        ws.cell(1, c, h).font = HEADER
+    hours = range(2, 26)
+    for hour, r in enumerate(hours):
+        ws.cell(r, 1, hour)
+    weights = "'load shape'!$B$2:$B$25"
+    wb.defined_names["load_shape"] = DefinedName("load_shape", attr_text="'load shape'!$C$2:$C$25")
+    if wl.load_shape is not None:
+        for r, w in zip(hours, wl.load_shape, strict=True):
+            cell = ws.cell(r, 2, float(w))
+            cell.number_format, cell.fill = DECIMAL, INPUT_FILL
+        ws.cell(27, 1, f"weights: {input_source(sc, 'workload.load_shape')}")
+        for r in hours:
+            ws.cell(r, 3, f"=B{r}/AVERAGE({weights})").number_format = FACTOR
+        inp.derive("peak_to_mean", "=MAX(load_shape)", "ratio", "the busiest hour of the load shape over its mean")
+        return
+    inp.add(
+        "peak_to_mean",
+        wl.peak_to_mean or 1.0,
+        "ratio",
+        input_source(sc, "workload.peak_to_mean") if wl.peak_to_mean else "no peak_to_mean: a flat day",
+        path="workload.peak_to_mean",
+    )
+    base = "(1+COS(2*PI()*(A{r}-14)/24))"
+    for r in hours:
+        ws.cell(r, 2, "=" + base.format(r=r)).number_format = FACTOR
+
+    def ratio(k: str) -> str:  # the shape's max over its mean at exponent k
+        # IFERROR: LibreOffice calls a power that underflows an error, where numpy and Excel give 0
+        return f"MAX({weights})^{k}/(SUMPRODUCT(IFERROR({weights}^{k},0))/COUNT({weights}))"
+
+    # bracket: the first of 1, 2, 4, ... 512 whose ratio reaches peak_to_mean (the engine doubles)
+    for i in range(10):
+        r = 2 + i
+        ws.cell(r, 5, f"bracket {i}")
+        ws.cell(r, 6, 2**i)
+        ws.cell(r, 9, f"={ratio(f'F{r}')}")
+        ws.cell(r, 10, f"=IF(I{r}>=peak_to_mean,F{r},F$11)")
+    first = 12
+    ws.cell(first, 5, "halving 0")
+    ws.cell(first, 7, 0)
+    ws.cell(first, 8, "=MIN($J$2:$J$11)")
+    for i in range(60):
+        r = first + i
+        ws.cell(r, 6, f"=(G{r}+H{r})/2")
+        ws.cell(r, 9, f"={ratio(f'F{r}')}")
+        if i:
+            ws.cell(r, 5, f"halving {i}")
+            ws.cell(r, 7, f"=IF(I{r - 1}<peak_to_mean,F{r - 1},G{r - 1})")
+            ws.cell(r, 8, f"=IF(I{r - 1}<peak_to_mean,H{r - 1},F{r - 1})")
+    last = first + 59
+    k = f"IF(I{last}<peak_to_mean,H{last},F{last})"
+    ws.cell(last + 1, 5, "k")
+    ws.cell(last + 1, 6, f"={k}")
+    k_cell = f"$F${last + 1}"
+    for r in hours:
+        ws.cell(
+            r,
+            3,
+            f"=IF(peak_to_mean<=1,1,IFERROR(B{r}^{k_cell},0)/(SUMPRODUCT(IFERROR({weights}^{k_cell},0))/COUNT({weights})))",
+        ).number_format = FACTOR
+    ws.cell(27, 1, "weights (1 + cos(2 pi (hour - 14) / 24)) ^ k, k such that max / mean = peak_to_mean")
 
 
 def _api_columns(
@@ -363,16 +483,17 @@ def _self_hosted_columns(
     p: str,
     o: RentedOption | OwnedOption,
     h,
-    cf,
-    model_requests: np.ndarray,
+    sc: Scenario,
     hybrid: HybridOption | None = None,
-    sc: Scenario | None = None,
 ) -> None:
     """GPUs the peak needs, the fleet kept, and the line items of a rented or owned fleet (``sc``:
     the scenario, whose sources the inputs cite)."""
 
     def src(field: str) -> str:
-        return input_source(sc, f"options.{o.name}.{field}") if sc is not None else "scenario"
+        return input_source(sc, f"options.{o.name}.{field}")
+
+    def at(field: str) -> str:
+        return f"options.{o.name}.{field}"
 
     cap = h.capacity
     if f"{p}_capacity_rps" not in inp.names:
@@ -380,8 +501,15 @@ def _self_hosted_columns(
             f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.source
         )
         inp.add(f"{p}_gpus_per_replica", cap.gpus_per_replica, "GPUs", "the layout chosen by cost", INTEGER)
-        inp.add(f"{p}_max_utilization", o.max_utilization, "fraction", src("max_utilization"), PERCENT)
-        inp.add(f"{p}_spares", o.spare_replicas, "replicas", src("spare_replicas"), INTEGER)
+        inp.add(
+            f"{p}_max_utilization",
+            o.max_utilization,
+            "fraction",
+            src("max_utilization"),
+            PERCENT,
+            at("max_utilization"),
+        )
+        inp.add(f"{p}_spares", o.spare_replicas, "replicas", src("spare_replicas"), INTEGER, at("spare_replicas"))
         inp.add(
             f"{p}_staff_per_month",
             h.staff_usd_per_month,
@@ -390,9 +518,34 @@ def _self_hosted_columns(
             MONEY,
         )
         if isinstance(o, RentedOption):
-            inp.add(f"{p}_usd_per_gpu_hour", h.usd_per_gpu_hour, "USD/GPU-hour", "; ".join(h.notes), UNIT_PRICE)
+            inp.add(
+                f"{p}_usd_per_gpu_hour",
+                h.usd_per_gpu_hour,
+                "USD/GPU-hour",
+                "; ".join(h.notes),
+                UNIT_PRICE,
+                at("usd_per_gpu_hour"),
+            )
         else:
-            inp.add(f"{p}_capex_per_gpu", h.capex_per_gpu, "USD/GPU", "; ".join(h.notes) + " + server share", MONEY)
+            gpu_price = inp.add(
+                f"{p}_usd_per_gpu",
+                h.capex_per_gpu - o.server_usd_per_gpu,
+                "USD/GPU",
+                "; ".join(h.notes),
+                MONEY,
+                at("usd_per_gpu"),
+            )
+            server = inp.add(
+                f"{p}_server_usd_per_gpu",
+                o.server_usd_per_gpu,
+                "USD/GPU",
+                src("server_usd_per_gpu"),
+                MONEY,
+                at("server_usd_per_gpu"),
+            )
+            inp.derive(
+                f"{p}_capex_per_gpu", f"={gpu_price}+{server}", "USD/GPU", "the GPU and its share of the server", MONEY
+            )
             inp.add(f"{p}_tdp_kw", h.tdp_watts / 1000, "kW", "GPU catalog (TDP)")
             for name, value, unit in (
                 ("server_power_factor", o.server_power_factor, "ratio"),
@@ -402,7 +555,7 @@ def _self_hosted_columns(
                 ("colocation_usd_per_kw_month", o.colocation_usd_per_kw_month, "USD/kW-month"),
                 ("maintenance_per_year", o.maintenance_per_year, "fraction/year"),
                 ("residual_value", o.residual_value, "fraction of capex"),
-                ("depreciation_months", o.depreciation_years * 12, "months"),
+                ("depreciation_years", o.depreciation_years, "years"),
                 ("count_residual", 1.0 if o.count_residual else 0.0, "1 = yes"),
             ):
                 fmt = (
@@ -411,14 +564,15 @@ def _self_hosted_columns(
                     else UNIT_PRICE
                     if unit.startswith("USD")
                     else INTEGER
-                    if unit in ("months", "1 = yes")
+                    if unit == "1 = yes"
                     else DECIMAL
                 )
-                inp.add(f"{p}_{name}", value, unit, src(name), fmt)
+                inp.add(f"{p}_{name}", value, unit, src(name), fmt, at(name))
+            inp.derive(f"{p}_depreciation_months", f"={p}_depreciation_years*12", "months", "years x 12", INTEGER)
     tp, spares = f"{p}_gpus_per_replica", f"{p}_spares"
 
     def peak(r, sh=sh):
-        return f"{sh.ref('model requests', r)}/(hours_per_month*3600)*peak_to_mean"
+        return f"{sh.ref('model requests', r)}/(hours_per_month*3600)*MAX(load_shape)"
 
     sh.add(
         "GPUs needed",
@@ -429,9 +583,18 @@ def _self_hosted_columns(
     )
     lag = o.resize_lag_months if o.policy == "resize" else 0
     if hybrid is not None:
-        sh.add("GPUs", lambda r, m: float(hybrid.local_gpus), INTEGER)
+        fixed = inp.once(
+            f"{_slug(hybrid.name)}_local_gpus",
+            hybrid.local_gpus,
+            "GPUs",
+            input_source(sc, f"options.{hybrid.name}.local_gpus"),
+            INTEGER,
+            f"options.{hybrid.name}.local_gpus",
+        )
+        sh.add("GPUs", lambda r, m: f"={fixed}", INTEGER)
     elif o.gpus is not None:
-        sh.add("GPUs", lambda r, m: float(o.gpus), INTEGER)
+        fixed = inp.once(f"{p}_gpus", o.gpus, "GPUs", src("gpus"), INTEGER, at("gpus"))
+        sh.add("GPUs", lambda r, m: f"={fixed}", INTEGER)
     elif lag:
         sh.add("GPUs", lambda r, m, sh=sh: f"={sh.ref('GPUs needed', max(r - lag, 2))}", INTEGER)
     else:
@@ -456,18 +619,27 @@ def _self_hosted_columns(
             ),
             DECIMAL,
         )
-    else:
-        shares = (
-            cf["local_share"].to_numpy() if hybrid is not None else 1.0 - cf["unserved"].to_numpy() / (model_requests)
-        )
-        sh.add("served share (engine)", lambda r, m: float(shares[m]), PERCENT)
-        if "unserved" in cf:
-            sh.add("unserved (engine)", lambda r, m: float(cf["unserved"].iloc[m]), INTEGER)
+    else:  # a fleet that does not follow demand serves each hour of the day's shape up to its capacity
+        if hybrid is not None:  # its planned utilisation, and only the classes its model is good enough for
+            servable = _servable_share(inp, hybrid, local_option=o, sc=sc)
+            capacity = f"MAX(ROUNDDOWN({fixed}/{tp},0)-{spares},0)*{p}_capacity_rps*{p}_max_utilization"
+        else:
+            servable, capacity = "1", f"MAX(ROUNDDOWN({{gpus}}/{tp},0)-{spares},0)*{p}_capacity_rps"
+
+        def share(r, m, sh=sh):
+            mean = f"{sh.ref('model requests', r)}/(hours_per_month*3600)*{servable}"
+            return "=" + _local_share(mean, capacity.format(gpus=sh.ref("GPUs", r))) + f"*{servable}"
+
+        sh.add("served share", share, PERCENT)
+        if hybrid is None:
+            sh.add(
+                "unserved",
+                lambda r, m, sh=sh: f"={sh.ref('model requests', r)}*(1-{sh.ref('served share', r)})",
+                INTEGER,
+            )
         sh.add(
             "served requests/s",
-            lambda r, m, sh=sh: (
-                f"={sh.ref('model requests', r)}/(hours_per_month*3600)*{sh.ref('served share (engine)', r)}"
-            ),
+            lambda r, m, sh=sh: f"={sh.ref('model requests', r)}/(hours_per_month*3600)*{sh.ref('served share', r)}",
             DECIMAL,
         )
     prefix = "local_" if hybrid is not None else ""
@@ -538,6 +710,36 @@ def _self_hosted_columns(
             else 0.0
         ),
         cost=True,
+    )
+
+
+def _local_share(mean: str, capacity: str) -> str:
+    """The share of a day's requests a fleet of ``capacity`` requests/s serves at a mean of ``mean``
+    requests/s under ``load_shape`` (:func:`costmodel.core.demand.local_share`): each hour it serves
+    up to its capacity, so the share is ``1 - sum_h max(s_h x mean - capacity, 0) / (24 x mean)``;
+    with no load, 1 if there is a fleet."""
+    over = f"SUMPRODUCT((load_shape*({mean})>{capacity})*(load_shape*({mean})-{capacity}))"
+    return f"IF(({mean})>0,1-{over}/(COUNT(load_shape)*({mean})),IF({capacity}>0,1,0))"
+
+
+def _servable_share(inp: Inputs, hybrid: HybridOption, local_option, sc: Scenario) -> str:
+    """The share of requests a hybrid's local model is good enough for: the sum of those classes'
+    shares (all requests when it meets every class's bar or quality is unknown)."""
+    classes = sc.workload.classes
+    scores = class_scores(local_option, sc)
+    ok = [c for c in classes if meets(scores[c.name], c, sc.workload.quality_bound) is not False]
+    if len(ok) == len(classes):
+        return "1"
+    shares = [
+        inp.once(f"class_{_slug(c.name)}_share", c.share, "fraction of requests", "workload.request_classes", PERCENT)
+        for c in ok
+    ]
+    return inp.derive(
+        f"{_slug(hybrid.name)}_servable_share",
+        "=" + ("+".join(shares) or "0"),
+        "fraction of requests",
+        f"the classes {local_option.name}'s model is good enough for: " + (", ".join(c.name for c in ok) or "none"),
+        PERCENT,
     )
 
 
@@ -753,15 +955,13 @@ def _router_columns(
                 sh, inp, _slug(member), m, prepared.prices[member], header, share=names[member], tokens=(tin, tout)
             )
         elif isinstance(m, RentedOption | OwnedOption):
-            share = sum(mix.values())
             items, _ = cost(m, mix)
             cf = pd.DataFrame({k: np.asarray(items[k], float) for k in ("unserved",) if k in items})
             part = book.sheet(f"cf {o.name}.{member}", share=names[member])
-            model_requests = np.asarray(prepared.demand.mean_rps, float) * SECONDS_PER_MONTH * share
             fleet = prepared.member_fleet(member, member_view(o, mix, sc, member) or sc)
             # sized for other tokens or a tighter TTFT than the option alone: its own capacity inputs
             prefix = _slug(member) if fleet is prepared.fleets[member] else f"{r}_{_slug(member)}"
-            _self_hosted_columns(part, inp, prefix, m, fleet, cf, model_requests, sc=sc)
+            _self_hosted_columns(part, inp, prefix, m, fleet, sc=sc)
             book.close(part, f"{r}_{_slug(member)}", cf, lines=None)
             title, col = part.ws.title, part.col("total")
             sh.add(header, lambda row, n, title=title, col=col: f"='{title}'!{col}{row}", cost=True)
@@ -792,7 +992,9 @@ def _router_columns(
     ] + [(e.name, e, None) for e in o.extra_costs]
 
 
-def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
+def _summary(ws, doc: Document, sheets: dict[str, Sheet], contenders: set[str], inp: Inputs) -> None:
+    """One row per option: totals and NPVs read from its sheet, the engine's verdicts (SLO, quality,
+    whether it contends), and ``recommended`` by formula: the contender with the lowest NPV of cost."""
     headers = (
         "option",
         "label",
@@ -802,10 +1004,14 @@ def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
         "$ per 1M tokens",
         "GPUs at peak",
         "SLO",
+        "quality",
+        "contends",
         "recommended",
+        "NPV if it contends",
     )
     for c, h in enumerate(headers, start=1):
         ws.cell(1, c, h).font = HEADER
+    last = len(doc.options) + 1
     for i, o in enumerate(doc.options, start=2):
         sh = sheets[o.name]
         title = sh.ws.title
@@ -822,16 +1028,83 @@ def _summary(ws, doc: Document, sheets: dict[str, Sheet]) -> None:
         else:
             ws.cell(i, 7, "–")
         ws.cell(i, 8, o.slo.word)
-        ws.cell(i, 9, yes_no(o.recommended))
+        ws.cell(i, 9, o.quality.word)
+        ws.cell(i, 10, yes_no(o.name in contenders))
+        ws.cell(i, 11, f'=IF(AND(J{i}="yes",E{i}=MIN($L$2:$L${last})),"yes","no")')
+        ws.cell(i, 12, f'=IF(J{i}="yes",E{i},"")').number_format = MONEY
     ws.freeze_panes = "B2"
-    for letter, width in zip("ABCDEFGHI", (22, 40, 9, 16, 16, 15, 13, 12, 12), strict=True):
+    for letter, width in zip("ABCDEFGHIJKL", (22, 40, 9, 16, 16, 15, 13, 12, 18, 10, 12, 16), strict=True):
         ws.column_dimensions[letter].width = width
+    notes = (
+        "Every figure is a formula over the inputs sheet: change an input (yellow) and the cash flows, "
+        "totals, NPVs and the recommendation follow.",
+        "SLO, quality and contends are the engine's verdicts at the inputs as written (an option contends when it "
+        "is not known to miss the SLO or the quality bar); the checks sheet says when a change may move them.",
+    )
+    for k, note in enumerate(notes):
+        ws.cell(last + 2 + k, 1, note).alignment = Alignment(wrap_text=False)
+    ws.cell(last + 2 + len(notes), 1, "inputs changed since tco wrote this workbook:")
+    ws.cell(last + 2 + len(notes), 5, "=checks!C2")
+
+
+def _checks(ws, inp: Inputs, ev: Evaluation, prepared) -> None:
+    """What the spreadsheet cannot recompute, said where a reviewer looks: the engine's figures
+    (capacity per replica, layouts, routes, verdicts) hold at the inputs as written; after a change
+    each row says whether it may have moved, and the ``--set`` line gives the engine the same change."""
+    for c, h in enumerate(("check", "depends on", "status"), start=1):
+        ws.cell(1, c, h).font = HEADER
+    first, last = 2, inp.row
+    ws.cell(2, 1, "inputs changed since tco wrote this workbook")
+    ws.cell(2, 2, "every input (yellow) against its value as written")
+    ws.cell(2, 3, f'=SUMPRODUCT((inputs!B{first}:B{last}<>inputs!E{first}:E{last})*(inputs!E{first}:E{last}<>""))')
+    ws.cell(2, 3).number_format = INTEGER
+    ws.cell(3, 1, "the same change in tco")
+    ws.cell(3, 2, "the changed inputs as --set (run it to see the engine's figures at these inputs)")
+    ws.cell(3, 3, f'=IF(C2=0,"no change","tco evaluate {ev.scenario.name}.yaml"&_xlfn.CONCAT(inputs!G{first}:G{last}))')
+    row = 4
+    tokens = ["input_tokens", "output_tokens", "cached_input_share"]
+    for name, h in prepared.fleets.items():
+        p = _slug(name)
+        if f"{p}_capacity_rps" not in inp.names:
+            continue
+        ws.cell(
+            row,
+            1,
+            f"{name}: {h.capacity.requests_per_s:,.3f} requests/s per replica of "
+            + count(h.capacity.gpus_per_replica, "GPU" if h.capacity.gpus_per_replica == 1 else "GPUs"),
+        )
+        ws.cell(
+            row, 2, "the engine's roofline at the tokens per request and cached share (and the layout chosen by cost)"
+        )
+        ws.cell(
+            row,
+            3,
+            f'=IF({inp.changed(tokens)},"stale: the engine sizes a replica at the tokens it is given; '
+            f'run the --set line and copy its capacity into {p}_capacity_rps",IF($C$2>0,"holds at these tokens; '
+            f'the layout may differ if prices moved: run the --set line","holds: the engine\'s figure"))',
+        )
+        row += 1
+    for r in ev.options:
+        if r.routing is None:
+            continue
+        routes = ", ".join(f"{c} -> {m}" for c, m in r.routing.routes.items())
+        ws.cell(row, 1, f"{r.name} routes {routes}")
+        ws.cell(row, 2, "a decision: the engine costs every assignment and takes the cheapest eligible one")
+        ws.cell(
+            row,
+            3,
+            '=IF($C$2>0,"check: the engine may route differently at these inputs: run the --set line",'
+            '"holds: the engine\'s choice")',
+        )
+        row += 1
+    ws.cell(row, 1, "SLO, quality and which options contend (summary)")
+    ws.cell(row, 2, "the engine's verdicts: latency at the fleet's load, accuracy by class, unserved share")
     ws.cell(
-        len(doc.options) + 3,
-        1,
-        "Every figure is a formula over the inputs sheet: change an input (yellow) and "
-        "the cash flows, totals and NPVs follow.",
-    ).alignment = Alignment(wrap_text=False)
+        row,
+        3,
+        '=IF($C$2>0,"check: a verdict may differ at these inputs: run the --set line","holds: the engine\'s verdicts")',
+    )
+    ws.column_dimensions["A"].width, ws.column_dimensions["B"].width, ws.column_dimensions["C"].width = 60, 70, 90
 
 
 def _assumptions(ws, doc: Document) -> None:

@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -291,6 +292,62 @@ def chromium() -> str:
             pytest.fail(f"TCO_REQUIRE_BROWSER=1 but no chromium found: {reason}")
         pytest.skip(reason)
     return path
+
+
+# ---------------------------------------------------------------------------- a real spreadsheet engine
+
+# Recalculate every formula on load: by default LibreOffice trusts an .xlsx file's cached values.
+LIBREOFFICE_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
+<oor:items xmlns:oor="http://openoffice.org/2001/registry" xmlns:xs="http://www.w3.org/2001/XMLSchema"
+ xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance">
+<item oor:path="/org.openoffice.Office.Calc/Formula/Load"><prop oor:name="OOXMLRecalcMode" oor:op="fuse">
+<value>0</value></prop></item>
+</oor:items>
+"""
+
+
+@pytest.fixture(scope="session")
+def libreoffice(tmp_path_factory) -> Callable[[list[Path]], list[Path]]:
+    """Recalculate workbooks in LibreOffice headless: ``recalc(paths)`` returns the recalculated
+    copies (formulas and their values), in one LibreOffice run. Without ``soffice`` the test skips
+    with the reason, unless ``TCO_REQUIRE_LIBREOFFICE=1`` (set by ``.ci/run``)."""
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    if soffice is None:
+        reason = (
+            "workbook recalculation needs LibreOffice (sudo apt-get install libreoffice-calc-nogui); "
+            "CI sets TCO_REQUIRE_LIBREOFFICE=1 and installs it"
+        )
+        if os.environ.get("TCO_REQUIRE_LIBREOFFICE") == "1":
+            pytest.fail(f"TCO_REQUIRE_LIBREOFFICE=1 but no soffice found: {reason}")
+        pytest.skip(reason)
+    profile = tmp_path_factory.mktemp("libreoffice-profile")
+    (profile / "user").mkdir()
+    (profile / "user" / "registrymodifications.xcu").write_text(LIBREOFFICE_PROFILE)
+
+    def recalc(paths: list[Path]) -> list[Path]:
+        out = tmp_path_factory.mktemp("recalculated")
+        run = subprocess.run(
+            [
+                soffice,
+                "--headless",
+                "--norestore",
+                f"-env:UserInstallation={profile.as_uri()}",
+                "--convert-to",
+                "xlsx:Calc MS Excel 2007 XML",
+                "--outdir",
+                str(out),
+                *map(str, paths),
+            ],
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        done = [out / p.name for p in paths]
+        missing = [p.name for p in done if not p.exists()]
+        assert not missing, f"LibreOffice did not convert {missing}: {run.stdout[-400:]} {run.stderr[-400:]}"
+        return done
+
+    return recalc
 
 
 # ---------------------------------------------------------------------------- hostile inputs (fuzz)
