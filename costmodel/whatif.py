@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import ApiPrice, Catalog
-from costmodel.model.scenario import OwnedOption, RentedOption, Scenario, with_values
+from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
 
 
 def _scaled(s: Sourced, factor: float) -> Sourced:
@@ -56,3 +56,51 @@ def scale_prices(
                 values[f"options.{o.name}.usd_per_kwh"] = o.usd_per_kwh * power
         scenario = with_values(scenario, values) if values else scenario
     return scenario, catalog
+
+
+def prices_in_scenario(scenario: Scenario, catalog: Catalog, *, api: float = 1.0, gpu: float = 1.0) -> Scenario:
+    """Price multipliers written into the scenario itself, so that it carries them when saved: every
+    API option's ``price_scale`` times ``api`` (a router's classifier keeps the catalog's price), and
+    every self-hosted option's GPU price (its override, else the catalog's rental or purchase price)
+    times ``gpu`` as an override.
+
+    Examples
+    --------
+    >>> from costmodel import load, paths
+    >>> sc, cat = load(paths.scenarios_dir() / "fintech-rag.yaml")
+    >>> moved = prices_in_scenario(sc, cat, api=2.0, gpu=0.5)
+    >>> moved.option("api-gpt-4o-mini").price_scale, moved.option("own-l40s").usd_per_gpu
+    (2.0, 4000.0)
+    """
+    values: dict[str, float] = {}
+    for o in scenario.options:
+        if isinstance(o, ApiOption) and api != 1.0:
+            values[f"options.{o.name}.price_scale"] = o.price_scale * api
+        if gpu == 1.0 or not isinstance(o, RentedOption | OwnedOption):
+            continue
+        g = catalog.gpus.get(o.gpu)
+        if isinstance(o, RentedOption):
+            entry = g.rental_price(o.provider, o.commitment) if g is not None else None
+            rate = o.usd_per_gpu_hour if o.usd_per_gpu_hour is not None else (float(entry.price) if entry else None)
+            if rate is not None:
+                values[f"options.{o.name}.usd_per_gpu_hour"] = rate * gpu
+        else:
+            bought = g.purchase_price if g is not None else None
+            price = o.usd_per_gpu if o.usd_per_gpu is not None else (float(bought) if bought is not None else None)
+            if price is not None:
+                values[f"options.{o.name}.usd_per_gpu"] = price * gpu
+    if not values:
+        return scenario
+    moved = with_values(scenario, values)
+    # an uncertain price moves with its multiplier, so the point estimate stays inside its range
+    factors = {p: api if p.endswith("price_scale") else gpu for p in values}
+    drawn = {p: _scaled_distribution(d, factors[p]) if p in factors else d for p, d in moved.uncertainty.items()}
+    return moved.model_copy(update={"uncertainty": drawn}) if drawn != moved.uncertainty else moved
+
+
+def _scaled_distribution(dist, factor: float):
+    """A distribution of a price times ``factor``: its location, spread and bounds scaled (a
+    lognormal's sigma is a ratio and stays)."""
+    fields = ("low", "high", "mode", "mean", "sd", "median")
+    update = {k: getattr(dist, k) * factor for k in fields if getattr(dist, k, None) is not None}
+    return dist.model_copy(update={**update, "source": f"{dist.source} (x{factor:g}: a what-if price multiplier)"})

@@ -398,6 +398,9 @@ def dashboard_cmd(
     ] = 300,
 ) -> None:
     """Serve the explore notebook as a Voila app (widgets and figures, no code)."""
+    # the project's Voila template (lab's, without the stylesheets it fetches from a CDN)
+    templates = str(Path(__file__).parent / "jupyter")
+    os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (templates, os.environ.get("JUPYTER_PATH", "")) if p)
     _serve(
         [
             sys.executable,
@@ -405,6 +408,9 @@ def dashboard_cmd(
             "voila",
             str(paths.EXPLORE_NOTEBOOK),
             f"--port={port}",
+            "--template=tco-offline",
+            # cells shown as they finish: the recommendation before the file's Monte Carlo below it
+            "--VoilaConfiguration.progressive_rendering=True",
             "--strip_sources=True",
             f"--MappingKernelManager.cull_interval={min(60, cull_idle_s)}",
             f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",

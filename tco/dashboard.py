@@ -8,8 +8,11 @@ figures in their Output areas (see :meth:`Explorer.show` for why not FigureWidge
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
+import math
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,15 +23,18 @@ from plotly.io.base_renderers import PlotlyRenderer
 
 from costmodel import document, paths
 from costmodel.engine import EngineError, Evaluation, evaluate
+from costmodel.goalseek import goal_seek, goal_seek_factors
+from costmodel.goalseek import sentence as goal_sentence
 from costmodel.io.catalog import CatalogFiles, build_catalog, check_references, load_catalog_files, resolve_api_price
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load_scenario
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
-from costmodel.text import MISSING, count, usd, usd_rate
-from costmodel.whatif import scale_prices
-from tco import figures
+from costmodel.text import MISSING, count, percent, usd, usd_rate
+from costmodel.uncertainty import simulate
+from costmodel.whatif import prices_in_scenario
+from tco import figures, share
 from tco.markup import text
 
 API_CHOICES = (
@@ -104,7 +110,7 @@ def apply_controls(scenario: Scenario, c: Controls) -> Scenario:
             if c.max_utilization is not None:
                 values[f"options.{o.name}.max_utilization"] = c.max_utilization
     first_api = next((o for o in scenario.options if isinstance(o, ApiOption)), None)
-    if c.api_model and first_api is not None:
+    if c.api_model and first_api is not None and c.api_model != f"{first_api.provider}/{first_api.model}":
         provider, _, model = c.api_model.partition("/")
         values[f"options.{first_api.name}.provider"] = provider
         values[f"options.{first_api.name}.model"] = model
@@ -115,8 +121,9 @@ def apply_controls(scenario: Scenario, c: Controls) -> Scenario:
 def what_if(scenario: Scenario, files: CatalogFiles, controls: Controls) -> WhatIf:
     """Evaluate ``scenario`` under ``controls``. Raises InputError / EngineError on impossible combinations."""
     sc = apply_controls(scenario, controls)
+    # the multipliers go into the scenario's own fields, so the state saves as a scenario file
+    sc = prices_in_scenario(sc, _base_catalog(files), api=controls.api_price, gpu=controls.gpu_price)
     catalog = _catalog(files, sc)
-    sc, catalog = scale_prices(sc, catalog, api=controls.api_price, gpu=controls.gpu_price)
     ev = evaluate(sc, catalog)
     return WhatIf(sc, catalog, ev, document.build(ev, catalog, sweeps=False, register_rows=False))
 
@@ -168,12 +175,57 @@ def summary_html(d: Document) -> str:
         and (k := o.routing.classifier) is not None
         and k.sentence not in d.recommendation.sentence
     )
+    crossings = "".join(
+        f"<li>{text(b.self_hosted_label)} vs {text(b.api_label)}: "
+        + (f"break-even {count(b.requests_per_month)} requests/month" if b.requests_per_month else text(b.note))
+        + (f", payback {text(b.payback_note)}" if b.payback_note != "not owned" else "")
+        + "</li>"
+        for b in d.break_even
+    )
     return (
         f"<div class='tco-inputs'>{text(d.workload.summary)}</div>"
         f"<div class='tco-recommendation'><b>Recommendation:</b> {text(d.recommendation.sentence)}</div>"
         f"{classifiers}"
-        "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
+        + (f"<ul class='tco-break-even'>{crossings}</ul>" if crossings else "")
+        + "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
         f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>"
+    )
+
+
+def after_this(fn: Any) -> None:
+    """Run ``fn`` once the kernel is free again (what was sent so far reaches the page first); at
+    once where no event loop runs (a script, a test)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        loop = None
+    if loop is None:
+        fn()
+    else:
+        loop.call_soon(fn)
+
+
+WHAT_IF_DRAWS = 10_000  # Monte Carlo draws per change: about 0.2 s here (1M take 2 s)
+
+
+def how_sure_html(w: WhatIf, draws: int = WHAT_IF_DRAWS) -> str:
+    """The Monte Carlo of a what-if state in one line: how often the recommendation is the cheapest
+    eligible option, and its NPV of cost from P10 to P90."""
+    sc, best = w.scenario, w.evaluation.recommendation.option
+    if not sc.uncertainty:
+        return "<div class='tco-sure'>How sure: this scenario states no uncertainty section, so no Monte Carlo.</div>"
+    if best is None:
+        return "<div class='tco-sure'>How sure: no option is recommended at these inputs.</div>"
+    try:
+        sim = simulate(sc, w.catalog, draws, seed=0)
+    except Exception as e:  # the UI's boundary: say it in place
+        return f"<div class='tco-error'>Monte Carlo not run at these inputs: {text(str(e))}</div>"
+    row = sim.summary().loc[best]
+    return (
+        f"<div class='tco-sure'>How sure: {text(best)} is the cheapest eligible option in "
+        f"{percent(float(row['p_cheapest']))} of {draws:,} Monte Carlo draws of {len(sc.uncertainty)} uncertain "
+        f"inputs at these settings; its NPV of cost runs from {usd(row['npv_cost_p10'])} (P10) to "
+        f"{usd(row['npv_cost_p90'])} (P90).</div>"
     )
 
 
@@ -189,6 +241,10 @@ class Explorer:
     last_seconds: float = 0.0
     quiet: bool = False
     failed: bool = False  # the last change did not evaluate: the numbers shown are the previous ones
+    name: str = ""  # the scenario file's stem
+    current: WhatIf | None = None  # the state on screen
+    pinned: WhatIf | None = None  # the state pinned for comparison
+    syncing: bool = False  # the volume box is moving the slider: the slider does not write back
 
     def controls(self) -> Controls:
         w = self.widgets
@@ -208,6 +264,30 @@ class Explorer:
             horizon_months=w["horizon"].value,
             discount_rate=w["rate"].value,
         )
+
+    def set_controls(self, c: Controls) -> None:
+        """Show ``c`` in the widgets (the inverse of :meth:`controls`), without a recompute per widget."""
+        w, sc = self.widgets, self.scenario
+        assert sc is not None
+        hosted = [o for o in sc.options if isinstance(o, RentedOption | OwnedOption)]
+        first_api = next((o for o in sc.options if isinstance(o, ApiOption)), None)
+        api = c.api_model or (f"{first_api.provider}/{first_api.model}" if first_api else "")
+        if api and api not in w["api"].options:
+            w["api"].options = (*w["api"].options, api)
+        with self._paused():
+            w["volume"].value = c.requests_per_month or sc.workload.requests_per_month
+            w["tokens_in"].value = int(c.input_tokens or sc.workload.input_tokens_per_request)
+            w["tokens_out"].value = int(c.output_tokens or sc.workload.output_tokens_per_request)
+            w["model"].value = c.model or ""  # "" keeps each option's own choice
+            w["quant"].value = c.quantization or ""
+            w["gpu"].value = c.gpu or ""
+            w["gpu_count"].value = "auto" if c.gpu_count is None else str(c.gpu_count)
+            w["api"].value = api
+            w["util"].value = c.max_utilization or (hosted[0].max_utilization if hosted else 0.8)
+            w["api_price"].value = c.api_price
+            w["gpu_price"].value = c.gpu_price
+            w["horizon"].value = c.horizon_months or sc.horizon_months
+            w["rate"].value = sc.discount_rate if c.discount_rate is None else c.discount_rate
 
     def recompute(self, *_: Any) -> None:
         """Evaluate the controls and show the result; when that fails, say so in place and fade the
@@ -232,35 +312,28 @@ class Explorer:
         self._fade(False)
         self.last_seconds = time.perf_counter() - t0
         self.widgets["status"].value = f"<span style='color:#666'>recomputed in {self.last_seconds * 1e3:.0f} ms</span>"
+        after_this(self.how_sure)  # once the headline is on screen: the Monte Carlo of this state
+
+    def how_sure(self) -> None:
+        """How sure the recommendation of the state on screen is: a Monte Carlo of the scenario's
+        uncertainty section at these inputs (:data:`WHAT_IF_DRAWS` draws)."""
+        w = self.current
+        if w is None:
+            return
+        self.widgets["sure"].value = how_sure_html(w)
 
     def _fade(self, stale: bool) -> None:
         for out in self.figs.values():
             out.layout.opacity = "0.35" if stale else "1"
-        self.widgets["summary"].layout.opacity = "0.35" if stale else "1"
+        for key in ("summary", "sure"):
+            self.widgets[key].layout.opacity = "0.35" if stale else "1"
 
-    def load(self, name: str) -> None:
-        """Switch scenario: reset the controls to its values, then recompute."""
+    def load(self, name: str, controls: Controls | None = None) -> None:
+        """Switch scenario: set the controls to its values (or to ``controls``), then recompute."""
         self.scenario = load_scenario(self.scenario_dir / f"{name}.yaml")
-        sc, w = self.scenario, self.widgets
-        hosted = [o for o in sc.options if isinstance(o, RentedOption | OwnedOption)]
-        first_api = next((o for o in sc.options if isinstance(o, ApiOption)), None)
-        with self._paused():
-            w["volume"].value = sc.workload.requests_per_month
-            w["tokens_in"].value = int(sc.workload.input_tokens_per_request)
-            w["tokens_out"].value = int(sc.workload.output_tokens_per_request)
-            w["model"].value = ""  # "" keeps each option's own choice
-            w["quant"].value = ""
-            w["gpu"].value = ""
-            w["gpu_count"].value = "auto"
-            api = f"{first_api.provider}/{first_api.model}" if first_api else ""
-            if api and api not in w["api"].options:
-                w["api"].options = (*w["api"].options, api)
-            w["api"].value = api
-            w["util"].value = hosted[0].max_utilization if hosted else 0.8
-            w["api_price"].value = 1.0
-            w["gpu_price"].value = 1.0
-            w["horizon"].value = sc.horizon_months
-            w["rate"].value = sc.discount_rate
+        self.name = name
+        self.set_controls(controls or Controls())
+        self.goal_factors()
         self.recompute()
 
     def show(self, result: WhatIf) -> None:
@@ -282,6 +355,97 @@ class Explorer:
                 {"output_type": "display_data", "metadata": {}, "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},
             )
         self.widgets["summary"].value = summary_html(result.doc)
+        self.current = result
+        self.widgets["share"].value = self.share_html()
+        self.widgets["downloads"].value = ""  # the files were for the previous state
+        if self.pinned is not None:
+            self.compare()
+
+    # ------------------------------------------------------------------ share, export, compare, goal-seek
+
+    def share_html(self) -> str:
+        """The state as a link (the controls in the query string) and as a ``tco evaluate`` line."""
+        q = share.query(self.name, self.controls())
+        file = Path("data/scenarios") / f"{self.name}.yaml"
+        line = share.set_line(file, self.scenario, self.current) if self.current and self.scenario else ""
+        return (
+            f"<div class='tco-share'>Share: <a class='tco-share-link' href='?{text(q)}'>link to this state</a>"
+            f"<div>Same numbers from the command line:</div><code class='tco-set-line'>{text(line)}</code></div>"
+        )
+
+    def export(self, *_: Any) -> None:
+        """Download links for the state: the scenario YAML (loads back to these numbers) and the
+        audit workbook; the report is ``tco report`` on that YAML."""
+        w = self.current
+        if w is None:
+            return
+        try:
+            book = share.workbook_bytes(w)
+        except Exception as e:  # the UI's boundary: say it in place
+            self.widgets["downloads"].value = f"<div class='tco-error'>Workbook not written: {text(str(e))}</div>"
+            book = None
+        yaml_text = share.scenario_yaml(w)
+        links = [
+            share.data_link("scenario YAML", yaml_text.encode(), f"{self.name}-what-if.yaml", "text/yaml", "tco-yaml")
+        ]
+        if book is not None:
+            links.append(share.data_link("workbook (.xlsx)", book, f"{self.name}-what-if.xlsx", share.XLSX, "tco-xlsx"))
+        self.widgets["downloads"].value = (
+            "<div class='tco-downloads'>Download: "
+            + " · ".join(links)
+            + f"<div>Report: <code>tco report {text(self.name)}-what-if.yaml --pdf report.pdf</code></div>"
+            f"<pre class='tco-yaml-text' style='display:none'>{text(yaml_text)}</pre></div>"
+        )
+
+    def pin(self, *_: Any) -> None:
+        """Pin the state on screen: every later change is compared with it."""
+        self.pinned = self.current
+        self.compare()
+
+    def unpin(self, *_: Any) -> None:
+        self.pinned = None
+        self.widgets["compare"].value = ""
+
+    def compare(self) -> None:
+        if self.pinned is None or self.current is None:
+            return
+        try:
+            self.widgets["compare"].value = share.comparison_html(share.comparison(self.pinned, self.current))
+        except Exception as e:  # the UI's boundary: say it in place
+            self.widgets["compare"].value = f"<div class='tco-error'>Not compared: {text(str(e))}</div>"
+
+    def reset(self, *_: Any) -> None:
+        """Back to the scenario file's values."""
+        self.load(self.name)
+
+    def goal_factors(self) -> None:
+        """The goal-seek inputs of this scenario."""
+        if self.scenario is None:
+            return
+        factors = goal_seek_factors(self.scenario, _base_catalog(self.files))
+        self.widgets["goal_input"].options = [(f.name, i) for i, f in enumerate(factors)]
+        self.widgets["goal_input"].value = 0
+
+    def goal_seek(self, *_: Any) -> None:
+        """Where the recommendation changes along the chosen input, from the state on screen."""
+        w = self.current
+        if w is None:
+            return
+        self.widgets["goal_said"].value = "<i>searching…</i>"
+        try:
+            factor = goal_seek_factors(w.scenario, w.catalog)[self.widgets["goal_input"].value]
+            g = goal_seek(w.scenario, w.catalog, factor)
+        except Exception as e:  # the UI's boundary: say it in place
+            self.widgets["goal_said"].value = f"<div class='tco-error'>Not sought: {text(str(e))}</div>"
+            return
+        self.widgets["goal_said"].value = f"<div class='tco-goal'>{text(goal_sentence(g))}</div>"
+        self.figs["goal"].outputs = (
+            {
+                "output_type": "display_data",
+                "metadata": {},
+                "data": _FIGURE_MIME.to_mimebundle(figures.goal_seek(g).to_dict()),
+            },
+        )
 
     @contextlib.contextmanager
     def _paused(self):
@@ -316,6 +480,29 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     w["volume"] = W.BoundedFloatText(
         value=1e6, min=0, max=1e12, step=1e5, description="Requests / month", style=style, layout=lay
     )
+    # ... and a log slider beside it to drag towards a break-even: it writes a round volume into the
+    # box, which stays the exact figure evaluated
+    w["volume_drag"] = W.FloatLogSlider(
+        value=1e6, base=10, min=3, max=11, step=0.01, description="drag volume", readout=False, style=style, layout=lay
+    )
+
+    def dragged(change: dict) -> None:
+        # the browser echoes the slider's own snapped position back (30,000,000 -> 30,199,517): a
+        # value within half a step of the box's is that echo, not a drag
+        box = max(w["volume"].value, 1.0)
+        if ex.syncing or abs(math.log10(change["new"]) - math.log10(box)) <= w["volume_drag"].step / 2:
+            return
+        w["volume"].value = float(f"{change['new']:.3g}")
+
+    def typed(change: dict) -> None:
+        ex.syncing = True
+        try:
+            w["volume_drag"].value = min(max(change["new"], 1e3), 1e11)
+        finally:
+            ex.syncing = False
+
+    w["volume_drag"].observe(dragged, names="value")
+    w["volume"].observe(typed, names="value")
     w["tokens_in"] = W.BoundedIntText(
         value=1000, min=1, max=200_000, description="Input tokens", style=style, layout=lay
     )
@@ -367,10 +554,37 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     )
     w["summary"] = W.HTML()
     w["status"] = W.HTML()
-    ex.figs = {key: W.Output(layout=W.Layout(width="50%")) for key in ("volume", "cumulative", "per_million", "gpus")}
-    ex.load(scenario)
+    # goal-seek, share and export, compare: panels whose contents the explorer's methods fill
+    passive = ("summary", "status", "share", "downloads", "compare", "goal_said", "goal_input", "sure", "volume_drag")
+    for key in ("share", "downloads", "compare", "goal_said", "sure"):
+        w[key] = W.HTML()
+    w["goal_input"] = W.Dropdown(options=[("", 0)], description="Goal-seek", style=style, layout=lay)
+    buttons = {
+        "goal_button": ("Find where the decision changes", ex.goal_seek),
+        "export_button": ("Prepare downloads", ex.export),
+        "pin_button": ("Pin this state", ex.pin),
+        "unpin_button": ("Unpin", ex.unpin),
+        "reset_button": ("Reset to the file", ex.reset),
+    }
+    for key, (label, action) in buttons.items():
+        w[key] = W.Button(description=label, layout=W.Layout(width="auto"))
+        w[key].on_click(action)
+    ex.figs = {
+        key: W.Output(layout=W.Layout(width="50%")) for key in ("volume", "cumulative", "per_million", "gpus", "goal")
+    }
+    scenario_name, wanted = scenario, None
+    shared = os.environ.get("QUERY_STRING", "")  # Voila passes the page's query string to the kernel
+    if shared:
+        try:
+            named, wanted = share.from_query(shared)
+            if named in names:
+                scenario_name = named
+        except InputError as e:
+            w["status"].value = f"<div class='tco-error'>Share link not applied: {text(str(e))}</div>"
+    w["scenario"].value = scenario_name
+    ex.load(scenario_name, wanted)
     for key, widget in w.items():
-        if key in ("summary", "status"):
+        if key in passive or key in buttons:
             continue
         if key == "scenario":
             widget.observe(lambda ch: ex.load(ch["new"]), names="value")
@@ -382,6 +596,7 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
             for k in (
                 "scenario",
                 "volume",
+                "volume_drag",
                 "tokens_in",
                 "tokens_out",
                 "model",
@@ -396,10 +611,19 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
                 "rate",
             )
         ]
-        + [w["status"]]
+        + [w["reset_button"], w["status"]]
     )
-    top = W.HBox([controls, W.VBox([w["summary"]], layout=W.Layout(flex="1", padding="0 0 0 20px"))])
+    top = W.HBox([controls, W.VBox([w["summary"], w["sure"]], layout=W.Layout(flex="1", padding="0 0 0 20px"))])
     f = ex.figs
-    root = W.VBox([top, W.HBox([f["volume"], f["cumulative"]]), W.HBox([f["per_million"], f["gpus"]])])
+    goal = W.VBox([W.HBox([w["goal_input"], w["goal_button"]]), w["goal_said"], f["goal"]])
+    hand_over = W.VBox(
+        [
+            W.HBox([w["export_button"], w["pin_button"], w["unpin_button"]]),
+            w["share"],
+            w["downloads"],
+            w["compare"],
+        ]
+    )
+    root = W.VBox([top, W.HBox([f["volume"], f["cumulative"]]), W.HBox([f["per_million"], f["gpus"]]), goal, hand_over])
     root.explorer = ex  # for tests and benchmarks: the state behind the widgets
     return root

@@ -419,3 +419,45 @@ def claim_curve(curve, title: str = "") -> go.Figure:
     if curve.y_percent:  # a saving of -900 % says no more than -100 %
         fig.update_yaxes(range=[-1.0, 1.0])
     return fig
+
+
+def goal_seek(g) -> go.Figure:
+    """Goal-seek on an input's axis: the NPV of cost of every option that evaluates across the range
+    searched, today's value dotted, and each value where the recommendation changes marked with
+    what it changes to (:class:`costmodel.goalseek.GoalSeek`)."""
+    from costmodel.goalseek import factor_value
+
+    f = g.factor
+    title = f"Where the decision changes: {f.name}"
+    grid = g.grid
+    columns = [c for c in grid.columns if c.startswith("npv_cost ") and grid[c].notna().any()]
+    if not columns:
+        return says(title, "no value in the range searched evaluates")
+    fig = go.Figure(layout=LAYOUT)
+    for i, c in enumerate(columns):
+        fig.add_scatter(
+            x=_list(grid["value"]),
+            y=_list(grid[c]),
+            name=c.removeprefix("npv_cost "),
+            mode="lines+markers",
+            marker=dict(size=4),
+            line=dict(color=PALETTE[i % 8], width=1.8),
+        )
+    fig.add_vline(x=f.base, line_dash="dot", line_color="grey", annotation_text=f"now: {factor_value(f, f.base)}")
+    for flip, position in ((g.below, "bottom left"), (g.above, "bottom right")):
+        if flip is not None:
+            fig.add_vline(
+                x=flip.at,
+                line_dash="dash",
+                line_color="black",
+                annotation_text=f"{factor_value(f, flip.at)}: {flip.to or 'none eligible'}",
+                annotation_position=position,
+            )
+    unit = f" ({f.unit})" if f.unit and f.unit != "x" else ""
+    values = grid["value"].to_numpy(dtype=float)
+    if g.log:
+        fig.update_xaxes(type="log", **_log_ticks(float(values.min()), float(values.max())))
+    fig.update_xaxes(title=f"{f.name}{unit}")
+    fig.update_yaxes(title="NPV of cost, USD", tickprefix="$")
+    fig.update_layout(title=title)
+    return fig

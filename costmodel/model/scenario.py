@@ -1005,9 +1005,13 @@ class Scenario(Strict):
 
 
 def set_path(data: dict[str, Any], path: str, value: Any) -> None:
-    """Set ``path`` (dotted; list items by ``name`` or index) in nested dict/list ``data``."""
+    """Set ``path`` (dotted; list items by ``name`` or index) in nested dict/list ``data``. Under
+    ``uncertainty`` the rest of the path is one key (the uncertain input's own path)."""
     node: Any = data
     keys = path.split(".")
+    if keys[0] == "uncertainty" and len(keys) > 1 and isinstance(data, dict):  # its keys are paths themselves
+        data.setdefault("uncertainty", {})[".".join(keys[1:])] = value
+        return
     for i, key in enumerate(keys):
         last = i == len(keys) - 1
         if isinstance(node, list):

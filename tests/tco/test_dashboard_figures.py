@@ -15,16 +15,21 @@ def test_each_output_area_holds_one_figure_and_a_change_replaces_it():
     from tco.dashboard import explorer
 
     ex = explorer("fintech-rag").explorer
-    before = {key: out.outputs for key, out in ex.figs.items()}
+    assert ex.figs["goal"].outputs == ()  # goal-seek draws when asked
+    live = {key: out for key, out in ex.figs.items() if key != "goal"}
+    before = {key: out.outputs for key, out in live.items()}
     for key, outputs in before.items():
         (only,) = outputs
         assert only["output_type"] == "display_data" and only["data"][PLOTLY]["data"], key
         assert only["data"][PLOTLY]["config"] == {"displaylogo": False}
     ex.widgets["tokens_out"].value = 1400
-    for key, out in ex.figs.items():
+    for key, out in live.items():
         assert len(out.outputs) == 1, key
     bars = [t["text"] for t in ex.figs["per_million"].outputs[0]["data"][PLOTLY]["data"]]
     assert bars != [t["text"] for t in before["per_million"][0]["data"][PLOTLY]["data"]]
+    ex.goal_seek()
+    (goal,) = ex.figs["goal"].outputs
+    assert goal["data"][PLOTLY]["layout"]["title"]["text"].startswith("Where the decision changes")
 
 
 def test_charts_read_right():

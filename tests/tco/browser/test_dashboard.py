@@ -160,3 +160,136 @@ def test_every_volume_shows_its_numbers_or_says_why(chromium, dashboard):
                 assert words in seen[volume]
         print("\n".join(f"{v:g}: {text[:120]}" for v, text in seen.items()))
         browser.close()
+
+
+def watch(page) -> dict[str, list[str]]:
+    """Count what a page does that it should not: requests leaving the machine (aborted, as offline)
+    and page errors (uncaught exceptions in the page's scripts)."""
+    seen: dict[str, list[str]] = {"outside": [], "errors": []}
+
+    def outside(route):
+        seen["outside"].append(route.request.url)
+        route.abort()
+
+    page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), outside)
+    page.on("pageerror", lambda e: seen["errors"].append(f"{e}: {(e.stack or '')[:600]}"))
+    return seen
+
+
+def click(page, label: str) -> None:
+    page.locator("button", has_text=label).click()
+
+
+def test_a_strategist_answers_the_volume_question_and_hands_it_over(chromium, dashboard, tmp_path):
+    """Issue 24's steps in Chromium: goal-seek the volume at which owning takes traffic, see how sure
+    the state is, pin it, change the volume and compare, export the state as a scenario YAML that
+    loads back to the same numbers, open the share link in a new page and find the same state,
+    switch scenario; with no request leaving the machine and no page error."""
+    from playwright.sync_api import sync_playwright
+
+    from costmodel.engine import evaluate
+    from costmodel.io.scenario import load
+    from costmodel.text import usd
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium, args=ARGS)
+        page = browser.new_page(viewport={"width": 1500, "height": 1300}, accept_downloads=True)
+        seen = watch(page)
+        t0 = time.monotonic()
+        open_dashboard(page, dashboard)
+        first_render = time.monotonic() - t0
+        page.locator(".tco-sure").wait_for(timeout=60_000)
+        assert re.search(
+            r"is the cheapest eligible option in \d+% of 10,000 Monte Carlo draws",
+            page.locator(".tco-sure").inner_text(),
+        )
+
+        # goal-seek: at what volume does the decision change, and to what
+        page.locator(".widget-dropdown", has_text="Goal-seek").locator("select").select_option(
+            label="Requests per month"
+        )
+        click(page, "Find where the decision changes")
+        said = page.locator(".tco-goal")
+        said.wait_for(timeout=120_000)
+        answer = said.inner_text()
+        assert "rises past" in answer and "own-l40s" in answer, answer
+        page.wait_for_function(
+            "() => [...document.querySelectorAll('.js-plotly-plot')]"
+            ".some(p => p.textContent.includes('Where the decision changes'))",
+            timeout=30_000,
+        )
+
+        # pin, change the volume, compare
+        click(page, "Pin this state")
+        page.locator(".tco-compare").wait_for(timeout=30_000)
+        box = page.locator(".widget-text", has_text="Requests / month").locator("input")
+        box.fill("30000000")
+        t0 = time.monotonic()
+        box.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('.tco-inputs').innerText.includes('30,000,000 requests/month')",
+            timeout=60_000,
+        )
+        per_change = time.monotonic() - t0
+        page.wait_for_function(
+            "() => (document.querySelector('.tco-compare-said') || {innerText: ''}).innerText"
+            ".includes('1 input changed')",
+            timeout=60_000,
+        )
+        compared = page.locator(".tco-compare").inner_text()
+        assert "workload.requests_per_month" in compared and "NPV of cost, pinned" in compared
+
+        # export: the scenario YAML of this state loads back to the same numbers
+        click(page, "Prepare downloads")
+        link = page.locator("a.tco-yaml")
+        link.wait_for(timeout=60_000)
+        with page.expect_download() as info:
+            link.click()
+        saved = tmp_path / "state.yaml"
+        info.value.save_as(saved)
+        sc, catalog = load(saved)
+        assert sc.workload.requests_per_month == 30_000_000
+        ev = evaluate(sc, catalog)
+        summary = page.locator(".tco-summary").inner_text()
+        for o in ev.options:
+            assert usd(-o.npv_usd) in summary, o.name  # the table shows these NPVs of cost
+        assert page.locator("a.tco-xlsx").count() == 1
+        set_line = page.locator(".tco-set-line").inner_text()
+        assert "--set workload.requests_per_month=30000000" in set_line
+
+        # share: the link opens the same state in a new page
+        href = page.locator("a.tco-share-link").get_attribute("href")
+        assert href.startswith("?scenario=fintech-rag") and "requests_per_month=30000000" in href
+        other = browser.new_page(viewport={"width": 1500, "height": 1300})
+        seen_other = watch(other)
+        other.goto(dashboard.url + href, wait_until="commit", timeout=60_000)
+        other.locator(".tco-summary").wait_for(timeout=RENDER_S * 1000)
+        assert "30,000,000 requests/month" in other.locator(".tco-inputs").inner_text()
+        assert other.locator(".tco-summary").inner_text() == summary
+
+        # switch scenario: the summary, the share link and how sure follow
+        page.get_by_label("Scenario", exact=True).select_option("support-chatbot")
+        page.wait_for_function(
+            "() => document.querySelector('a.tco-share-link').getAttribute('href').includes('support-chatbot')",
+            timeout=60_000,
+        )
+        # a change, then reset: back to the file's values
+        box.fill("4000000")
+        box.press("Enter")
+        page.wait_for_function(
+            "() => document.querySelector('.tco-inputs').innerText.includes('4,000,000 requests/month')",
+            timeout=60_000,
+        )
+        click(page, "Reset to the file")  # support-chatbot.yaml says 30,000,000
+        page.wait_for_function(
+            "() => document.querySelector('.tco-inputs').innerText.includes('30,000,000 requests/month')",
+            timeout=60_000,
+        )
+        print(
+            f"first render {first_render:.1f} s; a change {per_change:.2f} s; "
+            f"outside requests {seen['outside'] + seen_other['outside']}; "
+            f"page errors {seen['errors'] + seen_other['errors']}"
+        )
+        assert not seen["outside"] and not seen_other["outside"]
+        assert not seen["errors"] and not seen_other["errors"]
+        browser.close()
