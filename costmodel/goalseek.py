@@ -19,7 +19,7 @@ from costmodel.core.roots import bracket
 from costmodel.engine import EngineError, evaluate
 from costmodel.io.files import InputError
 from costmodel.model.catalog import Catalog
-from costmodel.model.scenario import OwnedOption, Scenario
+from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
 from costmodel.sensitivity import Factor, apply, classifier_factors, quality_factors
 from costmodel.text import count, percent
 
@@ -69,7 +69,8 @@ def goal_seek_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     """The inputs a strategist goal-seeks, each over a wide range around its value: volume and
     tokens over two decades and a factor of eight each way, growth from -5 % to +20 % a month,
     API, GPU and electricity prices from a tenth to five times, the discount rate 0-30 %, every
-    stated or measured accuracy over 0-1 and each router's classifier accuracy."""
+    stated or measured accuracy over 0-1, each fleet's rental rate or GPU purchase price from a tenth
+    to five times, and each router's classifier accuracy."""
     wl = scenario.workload
     f = [
         Factor(
@@ -103,6 +104,20 @@ def goal_seek_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     ]
     if any(isinstance(o, OwnedOption) for o in scenario.options):
         f.append(Factor("Electricity price (multiplier)", "power_price", 1.0, 0.1, 5.0, "x"))
+    for o in scenario.options:  # each fleet's own GPU price: a rental rate or a purchase price
+        g = catalog.gpus.get(o.gpu) if isinstance(o, RentedOption | OwnedOption) else None
+        if isinstance(o, RentedOption):
+            entry = g.rental_price(o.provider, o.commitment) if g is not None else None
+            rate = o.usd_per_gpu_hour if o.usd_per_gpu_hour is not None else (float(entry.price) if entry else None)
+            if rate:
+                path = f"options.{o.name}.usd_per_gpu_hour"
+                f.append(Factor(f"{o.name} rental rate", path, rate, rate / 10, rate * 5, "USD/GPU-hour"))
+        elif isinstance(o, OwnedOption):
+            bought = g.purchase_price if g is not None else None
+            price = o.usd_per_gpu if o.usd_per_gpu is not None else (float(bought) if bought is not None else None)
+            if price:
+                path = f"options.{o.name}.usd_per_gpu"
+                f.append(Factor(f"{o.name} GPU purchase price", path, price, price / 10, price * 5, "USD/GPU"))
     f += [
         Factor(q.name, q.path, q.base, 0.0, 1.0, q.unit) if q.path.endswith(".quality") or ".quality." in q.path else q
         for q in quality_factors(scenario)
@@ -112,7 +127,7 @@ def goal_seek_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
 
 
 def _on_log_axis(factor: Factor) -> bool:
-    return factor.unit in ("requests", "tokens", "x") and factor.low > 0
+    return (factor.unit in ("requests", "tokens", "x") or factor.unit.startswith("USD")) and factor.low > 0
 
 
 def _evaluate(scenario: Scenario, catalog: Catalog, factor: Factor, x: float):
@@ -190,13 +205,20 @@ def factor_value(factor: Factor, x: float) -> str:
         return percent(x, 1)
     if factor.unit == "x":
         return f"x{x:.3g}"
+    if factor.unit.startswith("USD"):
+        return (
+            f"${x:,.2f}/{factor.unit.removeprefix('USD/')}"
+            if x < 100
+            else f"${x:,.0f}/{factor.unit.removeprefix('USD/')}"
+        )
     return f"{x:,.6g}"
 
 
 def sentence(g: GoalSeek) -> str:
     """The answer in words: what is recommended now, and where moving the input changes it."""
     f = g.factor
-    now = f"At {factor_value(f, f.base)} ({f.name.lower()}), {g.recommended or 'no option'} is recommended."
+    name = f.name[0].lower() + f.name[1:] if f.name[:1].isupper() and not f.name[1:2].isupper() else f.name
+    now = f"At {factor_value(f, f.base)} ({name}), {g.recommended or 'no option'} is recommended."
     parts = []
     for flip, way, end in ((g.above, "rises past", f.high), (g.below, "falls below", f.low)):
         if flip is not None:

@@ -13,6 +13,7 @@ import contextlib
 import functools
 import math
 import os
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -205,6 +206,7 @@ def after_this(fn: Any) -> None:
         loop.call_soon(fn)
 
 
+REPORT_DRAWS = 20_000  # the what-if report's Monte Carlo: a minute for the whole report here
 WHAT_IF_DRAWS = 10_000  # Monte Carlo draws per change: about 0.2 s here (1M take 2 s)
 
 
@@ -357,7 +359,7 @@ class Explorer:
         self.widgets["summary"].value = summary_html(result.doc)
         self.current = result
         self.widgets["share"].value = self.share_html()
-        self.widgets["downloads"].value = ""  # the files were for the previous state
+        self.widgets["downloads"].value = self.widgets["report"].value = ""  # they were for the previous state
         if self.pinned is not None:
             self.compare()
 
@@ -397,9 +399,54 @@ class Explorer:
             f"<pre class='tco-yaml-text' style='display:none'>{text(yaml_text)}</pre></div>"
         )
 
+    def report(self, *_: Any) -> None:
+        """The report of the state on screen, rendered as ``tco report`` renders a file (offline HTML,
+        and a PDF where chromium is installed), offered as download links. Takes about a minute:
+        the page says so while it runs."""
+        w = self.current
+        if w is None:
+            return
+        from tco.render import find_browser
+        from tco.report import render
+
+        self.widgets["report"].value = "<i>rendering the report of this state (about a minute)…</i>"
+        try:
+            find_browser()
+            with_pdf = True
+        except InputError:  # no chromium: the HTML only, and the page says why
+            with_pdf = False
+        try:
+            with tempfile.TemporaryDirectory() as d:
+                folder = Path(d)
+                yaml_path = folder / f"{self.name}-what-if.yaml"
+                yaml_path.write_text(share.scenario_yaml(w))
+                html, pdf = folder / f"{self.name}-what-if.html", folder / f"{self.name}-what-if.pdf"
+                render(yaml_path, html, pdf=pdf if with_pdf else None, draws=REPORT_DRAWS, progress=lambda _: None)
+                links = [share.data_link("report (HTML)", html.read_bytes(), html.name, "text/html", "tco-report-html")]
+                if with_pdf:
+                    links.append(
+                        share.data_link("report (PDF)", pdf.read_bytes(), pdf.name, "application/pdf", "tco-report-pdf")
+                    )
+        except Exception as e:  # the UI's boundary: say it in place
+            self.widgets["report"].value = f"<div class='tco-error'>Report not rendered: {text(str(e))}</div>"
+            return
+        note = "" if with_pdf else " (no PDF: chromium is not installed here)"
+        self.widgets["report"].value = "<div class='tco-report'>Download: " + " · ".join(links) + note + "</div>"
+
     def pin(self, *_: Any) -> None:
         """Pin the state on screen: every later change is compared with it."""
         self.pinned = self.current
+        self.compare()
+
+    def pin_file(self, *_: Any) -> None:
+        """Compare the state on screen with the scenario file as saved."""
+        if self.scenario is None:
+            return
+        try:
+            self.pinned = what_if(self.scenario, self.files, Controls())
+        except Exception as e:  # the UI's boundary: say it in place
+            self.widgets["compare"].value = f"<div class='tco-error'>The file does not evaluate: {text(str(e))}</div>"
+            return
         self.compare()
 
     def unpin(self, *_: Any) -> None:
@@ -555,13 +602,18 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     w["summary"] = W.HTML()
     w["status"] = W.HTML()
     # goal-seek, share and export, compare: panels whose contents the explorer's methods fill
-    passive = ("summary", "status", "share", "downloads", "compare", "goal_said", "goal_input", "sure", "volume_drag")
-    for key in ("share", "downloads", "compare", "goal_said", "sure"):
+    passive = (
+        *("summary", "status", "share", "downloads", "report", "compare"),
+        *("goal_said", "goal_input", "sure", "volume_drag"),
+    )
+    for key in ("share", "downloads", "report", "compare", "goal_said", "sure"):
         w[key] = W.HTML()
     w["goal_input"] = W.Dropdown(options=[("", 0)], description="Goal-seek", style=style, layout=lay)
     buttons = {
         "goal_button": ("Find where the decision changes", ex.goal_seek),
         "export_button": ("Prepare downloads", ex.export),
+        "report_button": ("Render the report", ex.report),
+        "file_button": ("Compare with the file", ex.pin_file),
         "pin_button": ("Pin this state", ex.pin),
         "unpin_button": ("Unpin", ex.unpin),
         "reset_button": ("Reset to the file", ex.reset),
@@ -618,9 +670,10 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     goal = W.VBox([W.HBox([w["goal_input"], w["goal_button"]]), w["goal_said"], f["goal"]])
     hand_over = W.VBox(
         [
-            W.HBox([w["export_button"], w["pin_button"], w["unpin_button"]]),
+            W.HBox([w["export_button"], w["report_button"], w["pin_button"], w["file_button"], w["unpin_button"]]),
             w["share"],
             w["downloads"],
+            w["report"],
             w["compare"],
         ]
     )
