@@ -1,7 +1,8 @@
-"""The explore notebook's widgets: controls wired to :func:`what_if`; each change redraws the
-figures in their Output areas (see :meth:`Explorer.show` for why not FigureWidget).
+"""The explore notebook's widgets: controls wired to :func:`tco.state.what_if`; each change redraws
+the figures in their Output areas (see :meth:`Explorer.show` for why not FigureWidget), then runs
+the state's Monte Carlo; goal-seek, compare and hand-over buttons (:mod:`tco.share`).
 
-``what_if`` is pure (scenario + catalog files + control values in, evaluation out);
+``what_if`` is pure (scenario + catalog files + control values in, evaluation out: :mod:`tco.state`);
 ``bench/widgets.py`` times it with the redraw; ``explorer()`` builds the ipywidgets layout that
 ``notebooks/1.01-explore-build-vs-buy.ipynb`` and ``tco dashboard`` show.
 """
@@ -10,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import functools
 import math
 import os
 import tempfile
@@ -22,21 +22,20 @@ from typing import Any
 import plotly.graph_objects as go
 from plotly.io.base_renderers import PlotlyRenderer
 
-from costmodel import document, paths
-from costmodel.engine import EngineError, Evaluation, evaluate
+from costmodel import paths
+from costmodel.engine import EngineError
 from costmodel.goalseek import goal_seek, goal_seek_factors
 from costmodel.goalseek import sentence as goal_sentence
-from costmodel.io.catalog import CatalogFiles, build_catalog, check_references, load_catalog_files, resolve_api_price
+from costmodel.io.catalog import CatalogFiles, load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load_scenario
-from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document
-from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
+from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.text import MISSING, count, percent, usd, usd_rate
 from costmodel.uncertainty import simulate
-from costmodel.whatif import prices_in_scenario
 from tco import figures, share
 from tco.markup import text
+from tco.state import Controls, WhatIf, base_catalog, what_if
 
 API_CHOICES = (
     "openai/gpt-4o-mini",
@@ -51,104 +50,6 @@ API_CHOICES = (
     "groq/llama-3.3-70b-versatile",
 )
 _FIGURE_MIME = PlotlyRenderer(config={"displaylogo": False})  # plotly's mime renderer, as fig.show() uses it
-
-
-@dataclass(frozen=True)
-class Controls:
-    """Everything a user can change in the explorer; ``None`` keeps the scenario's value."""
-
-    requests_per_month: float | None = None
-    input_tokens: float | None = None
-    output_tokens: float | None = None
-    model: str | None = None
-    quantization: str | None = None
-    gpu: str | None = None
-    gpu_count: int | None = None  # fixed fleet of every self-hosted option; None = auto
-    api_model: str | None = None  # "provider/model" for the first API option
-    max_utilization: float | None = None
-    api_price: float = 1.0
-    gpu_price: float = 1.0
-    horizon_months: int | None = None
-    discount_rate: float | None = None
-
-
-@dataclass(frozen=True)
-class WhatIf:
-    scenario: Scenario
-    catalog: Catalog
-    evaluation: Evaluation
-    doc: Document  # what the summary and the figures show
-
-
-def apply_controls(scenario: Scenario, c: Controls) -> Scenario:
-    """The scenario with the controls' values written into it."""
-    values: dict[str, Any] = {}
-    for path, v in (
-        ("workload.requests_per_month", c.requests_per_month),
-        ("workload.input_tokens_per_request", c.input_tokens),
-        ("workload.output_tokens_per_request", c.output_tokens),
-        ("horizon_months", c.horizon_months),
-        ("discount_rate", c.discount_rate),
-    ):
-        if v is not None:
-            values[path] = v
-    if scenario.serving is not None:
-        if c.model:
-            values["serving.model"] = c.model
-        if c.quantization:
-            values["serving.quantization"] = c.quantization
-    for o in scenario.options:
-        if isinstance(o, RentedOption | OwnedOption):
-            if c.gpu:
-                values[f"options.{o.name}.gpu"] = c.gpu
-                if c.gpu != o.gpu and isinstance(o, RentedOption) and o.provider:
-                    values[f"options.{o.name}.provider"] = None  # the old provider may not rent this GPU
-            if c.model and o.model:
-                values[f"options.{o.name}.model"] = c.model
-            if c.quantization and o.quantization:
-                values[f"options.{o.name}.quantization"] = c.quantization
-            values[f"options.{o.name}.gpus"] = c.gpu_count
-            if c.max_utilization is not None:
-                values[f"options.{o.name}.max_utilization"] = c.max_utilization
-    first_api = next((o for o in scenario.options if isinstance(o, ApiOption)), None)
-    if c.api_model and first_api is not None and c.api_model != f"{first_api.provider}/{first_api.model}":
-        provider, _, model = c.api_model.partition("/")
-        values[f"options.{first_api.name}.provider"] = provider
-        values[f"options.{first_api.name}.model"] = model
-        values[f"options.{first_api.name}.label"] = f"{provider} {model} API"
-    return with_values(scenario, values) if values else scenario
-
-
-def what_if(scenario: Scenario, files: CatalogFiles, controls: Controls) -> WhatIf:
-    """Evaluate ``scenario`` under ``controls``. Raises InputError / EngineError on impossible combinations."""
-    sc = apply_controls(scenario, controls)
-    # the multipliers go into the scenario's own fields, so the state saves as a scenario file
-    sc = prices_in_scenario(sc, _base_catalog(files), api=controls.api_price, gpu=controls.gpu_price)
-    catalog = _catalog(files, sc)
-    ev = evaluate(sc, catalog)
-    return WhatIf(sc, catalog, ev, document.build(ev, catalog, sweeps=False, register_rows=False))
-
-
-def _catalog(files: CatalogFiles, sc: Scenario) -> Catalog:
-    """The catalog with API prices for ``sc``; price look-ups are cached per (provider, model, prompt size)."""
-    base = _base_catalog(files)
-    check_references(sc, base, "explorer")
-    key = tuple(sorted((o.provider, o.model) for o in sc.options if isinstance(o, ApiOption)))
-    try:
-        prices = _cached_prices(files, key, sc.workload.input_tokens_per_request)
-    except LookupError as e:
-        raise InputError("explorer", "api model", key, str(e)) from None
-    return base.model_copy(update={"api_prices": prices})
-
-
-@functools.lru_cache(maxsize=256)
-def _cached_prices(files: CatalogFiles, key: tuple, input_tokens: float) -> dict:
-    return {(p, m): resolve_api_price(p, m, files, input_tokens) for p, m in key}
-
-
-@functools.lru_cache(maxsize=4)
-def _base_catalog(files: CatalogFiles) -> Catalog:
-    return build_catalog(files)
 
 
 def what_if_figures(w: WhatIf) -> dict[str, go.Figure]:
@@ -469,7 +370,7 @@ class Explorer:
         """The goal-seek inputs of this scenario."""
         if self.scenario is None:
             return
-        factors = goal_seek_factors(self.scenario, _base_catalog(self.files))
+        factors = goal_seek_factors(self.scenario, base_catalog(self.files))
         self.widgets["goal_input"].options = [(f.name, i) for i, f in enumerate(factors)]
         self.widgets["goal_input"].value = 0
 
@@ -628,7 +529,7 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     shared = os.environ.get("QUERY_STRING", "")  # Voila passes the page's query string to the kernel
     if shared:
         try:
-            named, wanted = share.from_query(shared)
+            named, wanted = share.from_query(shared, Controls)
             if named in names:
                 scenario_name = named
         except InputError as e:

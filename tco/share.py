@@ -25,7 +25,7 @@ from costmodel.text import usd
 from tco.markup import text
 
 if TYPE_CHECKING:
-    from tco.dashboard import Controls, WhatIf
+    from tco.state import Controls, WhatIf
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -33,9 +33,7 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 def query(scenario: str, controls: Controls) -> str:
     """The share link's query string: the scenario and every control that differs from "as in the
     scenario" (``None``, multipliers of 1)."""
-    from tco.dashboard import Controls
-
-    default = Controls()
+    default = type(controls)()
     pairs = [("scenario", scenario)]
     for f in dataclasses.fields(controls):
         v = getattr(controls, f.name)
@@ -44,12 +42,10 @@ def query(scenario: str, controls: Controls) -> str:
     return urlencode(pairs)
 
 
-def from_query(qs: str) -> tuple[str | None, Controls]:
-    """The scenario and controls a share link carries; a field that is not a control, or a value
+def from_query(qs: str, controls_type: type[Controls]) -> tuple[str | None, Controls]:
+    """The scenario and controls (of ``controls_type``) a share link carries; a field that is not a control, or a value
     that is not a number where one is needed, is an InputError naming it."""
-    from tco.dashboard import Controls
-
-    kinds = {f.name: f.type for f in dataclasses.fields(Controls)}
+    kinds = {f.name: f.type for f in dataclasses.fields(controls_type)}
     scenario: str | None = None
     values: dict[str, Any] = {}
     for key, raw in parse_qsl(qs, keep_blank_values=True):
@@ -65,7 +61,7 @@ def from_query(qs: str) -> tuple[str | None, Controls]:
             )
         except ValueError:
             raise InputError("share link", key, raw, f"not a number ({kind})") from None
-    return scenario, Controls(**values)
+    return scenario, controls_type(**values)
 
 
 def scenario_yaml(w: WhatIf) -> str:

@@ -17,7 +17,7 @@ from costmodel.io.files import InputError
 from costmodel.io.scenario import load, load_scenario
 from costmodel.text import usd
 from tco import share
-from tco.dashboard import Controls, what_if
+from tco.state import Controls, what_if
 from tests.conftest import FINTECH, ROOT
 
 FILES = load_catalog_files()
@@ -39,7 +39,7 @@ STATES = [
 )
 def test_a_share_link_carries_the_controls_exactly(volume, tokens, gpu_price, count, api):
     c = Controls(requests_per_month=volume, input_tokens=tokens, gpu_price=gpu_price, gpu_count=count, api_model=api)
-    assert share.from_query(share.query("fintech-rag", c)) == ("fintech-rag", c)
+    assert share.from_query(share.query("fintech-rag", c), Controls) == ("fintech-rag", c)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +48,7 @@ def test_a_share_link_carries_the_controls_exactly(volume, tokens, gpu_price, co
 )
 def test_a_bad_share_link_names_the_field(qs, field):
     with pytest.raises(InputError, match=field):
-        share.from_query(qs)
+        share.from_query(qs, Controls)
 
 
 def npvs(ev) -> dict[str, float]:
