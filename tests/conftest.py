@@ -306,12 +306,45 @@ LIBREOFFICE_PROFILE = """<?xml version="1.0" encoding="UTF-8"?>
 """
 
 
+def find_soffice() -> str | None:
+    """LibreOffice's ``soffice`` on PATH, if installed."""
+    return shutil.which("soffice") or shutil.which("libreoffice")
+
+
+def recalc_in_libreoffice(soffice: str, paths: list[Path], out: Path) -> list[Path]:
+    """Recalculate workbooks in LibreOffice headless, in one run; returns the recalculated copies
+    (formulas and their values) in ``out``."""
+    profile = out / "profile"
+    (profile / "user").mkdir(parents=True, exist_ok=True)
+    (profile / "user" / "registrymodifications.xcu").write_text(LIBREOFFICE_PROFILE)
+    run = subprocess.run(
+        [
+            soffice,
+            "--headless",
+            "--norestore",
+            f"-env:UserInstallation={profile.as_uri()}",
+            "--convert-to",
+            "xlsx:Calc MS Excel 2007 XML",
+            "--outdir",
+            str(out),
+            *map(str, paths),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    done = [out / p.name for p in paths]
+    missing = [p.name for p in done if not p.exists()]
+    assert not missing, f"LibreOffice did not convert {missing}: {run.stdout[-400:]} {run.stderr[-400:]}"
+    return done
+
+
 @pytest.fixture(scope="session")
 def libreoffice(tmp_path_factory) -> Callable[[list[Path]], list[Path]]:
     """Recalculate workbooks in LibreOffice headless: ``recalc(paths)`` returns the recalculated
-    copies (formulas and their values), in one LibreOffice run. Without ``soffice`` the test skips
-    with the reason, unless ``TCO_REQUIRE_LIBREOFFICE=1`` (set by ``.ci/run``)."""
-    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    copies, in one LibreOffice run. Without ``soffice`` the test skips with the reason, unless
+    ``TCO_REQUIRE_LIBREOFFICE=1`` (set by ``.ci/run``)."""
+    soffice = find_soffice()
     if soffice is None:
         reason = (
             "workbook recalculation needs LibreOffice (sudo apt-get install libreoffice-calc-nogui); "
@@ -320,34 +353,7 @@ def libreoffice(tmp_path_factory) -> Callable[[list[Path]], list[Path]]:
         if os.environ.get("TCO_REQUIRE_LIBREOFFICE") == "1":
             pytest.fail(f"TCO_REQUIRE_LIBREOFFICE=1 but no soffice found: {reason}")
         pytest.skip(reason)
-    profile = tmp_path_factory.mktemp("libreoffice-profile")
-    (profile / "user").mkdir()
-    (profile / "user" / "registrymodifications.xcu").write_text(LIBREOFFICE_PROFILE)
-
-    def recalc(paths: list[Path]) -> list[Path]:
-        out = tmp_path_factory.mktemp("recalculated")
-        run = subprocess.run(
-            [
-                soffice,
-                "--headless",
-                "--norestore",
-                f"-env:UserInstallation={profile.as_uri()}",
-                "--convert-to",
-                "xlsx:Calc MS Excel 2007 XML",
-                "--outdir",
-                str(out),
-                *map(str, paths),
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-        )
-        done = [out / p.name for p in paths]
-        missing = [p.name for p in done if not p.exists()]
-        assert not missing, f"LibreOffice did not convert {missing}: {run.stdout[-400:]} {run.stderr[-400:]}"
-        return done
-
-    return recalc
+    return lambda paths: recalc_in_libreoffice(soffice, paths, tmp_path_factory.mktemp("recalculated"))
 
 
 # ---------------------------------------------------------------------------- hostile inputs (fuzz)

@@ -1,6 +1,7 @@
-"""The workbook a reviewer audits: recalculated outside Excel (the ``formulas`` package), every
-option's total and NPV match the engine to the cent, before and after the discount rate changes;
-numbers carry money, integer and percent formats; headers are frozen."""
+"""The workbook a reviewer audits: recalculated outside Excel (LibreOffice where installed, else the
+``formulas`` package), every option's total and NPV match the engine to the cent, before and after
+an input changes; numbers carry money, integer and percent formats; headers are frozen. One change
+of each kind through LibreOffice, and the checks sheet: ``test_workbook_libreoffice.py``."""
 
 from __future__ import annotations
 
@@ -14,11 +15,42 @@ from costmodel.engine import evaluate
 from costmodel.io.scenario import load
 from costmodel.model.scenario import with_values
 from tco.workbook import MONEY, PERCENT, write_workbook
-from tests.conftest import API, FINTECH, MEASURED, owned, price, rented, scenario, with_prices
+from tests.conftest import (
+    API,
+    FINTECH,
+    MEASURED,
+    find_soffice,
+    owned,
+    price,
+    recalc_in_libreoffice,
+    rented,
+    scenario,
+    with_prices,
+)
 
 
-def recalculate(path, changes: dict[str, float] | None = None) -> dict[str, float]:
-    """Every cell's value after a full recalculation, with named inputs changed first."""
+def recalculated(path, ev, changes: dict[str, float] | None = None) -> dict[str, tuple[float, float]]:
+    """Each option's (total, NPV) from the summary after a full recalculation with named inputs
+    changed first: by LibreOffice where it is installed (the real spreadsheet engine, and faster),
+    else by the ``formulas`` package. The summary shows the NPV of cost (positive); the engine's NPV
+    is its negative."""
+    soffice = find_soffice()
+    if soffice is not None:
+        book = openpyxl.load_workbook(path)
+        for name, value in (changes or {}).items():
+            sheet, cell = book.defined_names[name].attr_text.split("!")
+            book[sheet.strip("'")][cell.replace("$", "")] = value
+        out = path.parent / f"recalculated-{len(list(path.parent.glob('recalculated-*')))}"
+        out.mkdir()
+        book.save(out / path.name)
+        (done,) = recalc_in_libreoffice(soffice, [out / path.name], out / "calc")
+        ws = openpyxl.load_workbook(done, data_only=True)["summary"]
+        return {o.name: (ws.cell(i, 4).value, -ws.cell(i, 5).value) for i, o in enumerate(ev.options, start=2)}
+    return summary_figures(_formulas(path, changes), path, ev)
+
+
+def _formulas(path, changes: dict[str, float] | None) -> dict[str, float]:
+    """Every cell's value after a recalculation by the ``formulas`` package."""
     book = openpyxl.load_workbook(path)
     inputs = {}
     for name, value in (changes or {}).items():
@@ -33,7 +65,6 @@ def recalculate(path, changes: dict[str, float] | None = None) -> dict[str, floa
 
 def summary_figures(values: dict[str, float], path, ev) -> dict[str, tuple[float, float]]:
     return {
-        # the summary shows the NPV of cost (positive); the engine's NPV is its negative
         o.name: (values[f"'[{path.name}]SUMMARY'!D{i}"], -values[f"'[{path.name}]SUMMARY'!E{i}"])
         for i, o in enumerate(ev.options, start=2)
     }
@@ -50,9 +81,9 @@ def test_default_scenario_recalculates_to_the_engine_at_two_discount_rates(tmp_p
     sc, catalog = load(FINTECH)
     ev = evaluate(sc, catalog)
     path = write_workbook(ev, catalog, tmp_path / "fintech.xlsx")
-    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    assert_ties(recalculated(path, ev), ev)
     at_20 = evaluate(with_values(sc, {"discount_rate": 0.2}), catalog)
-    moved = summary_figures(recalculate(path, {"discount_rate": 0.2}), path, at_20)
+    moved = recalculated(path, at_20, {"discount_rate": 0.2})
     assert_ties(moved, at_20)
     assert moved["own-l40s"][1] != pytest.approx(ev.option("own-l40s").npv_usd, abs=1.0)
 
@@ -82,7 +113,7 @@ def test_the_routers_classifier_and_class_tokens_follow_in_the_workbook(tmp_path
     moved = evaluate(moved_sc, catalog)
     assert moved.option("router").routing.routes == ev.option("router").routing.routes
     assert moved.option("router").npv_usd != pytest.approx(ev.option("router").npv_usd, abs=1.0)
-    figures = summary_figures(recalculate(path, changes), path, moved)
+    figures = recalculated(path, moved, changes)
     total, npv = figures["router"]
     assert total == pytest.approx(moved.option("router").total_cost_usd, abs=0.005)
     assert npv == pytest.approx(moved.option("router").npv_usd, abs=0.005)
@@ -116,7 +147,7 @@ def test_fleets_that_do_not_follow_demand_and_extra_costs(tmp_path, base_catalog
     ev = evaluate(sc, catalog)
     assert "overflow" in ev.option("rent").cashflow and "unserved" in ev.option("own").cashflow
     path = write_workbook(ev, catalog, tmp_path / "built.xlsx")
-    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    assert_ties(recalculated(path, ev), ev)
 
 
 def test_a_router_with_fleet_members_recalculates_to_the_engine(tmp_path, base_catalog):
@@ -151,9 +182,9 @@ def test_a_router_with_fleet_members_recalculates_to_the_engine(tmp_path, base_c
     ev = evaluate(sc, catalog)
     path = write_workbook(ev, catalog, tmp_path / "router.xlsx")
     assert "cf router.own" in openpyxl.load_workbook(path).sheetnames
-    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    assert_ties(recalculated(path, ev), ev)
     at_30 = evaluate(with_values(sc, {"discount_rate": 0.3}), catalog)
-    assert_ties(summary_figures(recalculate(path, {"discount_rate": 0.3}), path, at_30), at_30)
+    assert_ties(recalculated(path, at_30, {"discount_rate": 0.3}), at_30)
 
 
 def test_formats_and_frozen_headers(tmp_path):
@@ -185,10 +216,10 @@ def test_an_escalating_router_recalculates_to_the_engine(tmp_path):
     ev = evaluate(sc, catalog)
     assert "escalation_check" in ev.option("router").cashflow
     path = write_workbook(ev, catalog, tmp_path / "escalation.xlsx")
-    assert_ties(summary_figures(recalculate(path), path, ev), ev)
+    assert_ties(recalculated(path, ev), ev)
     moved = evaluate(with_values(sc, {"options.router.escalation.catches": 0.8}), catalog)
     assert moved.option("router").routing.routes == ev.option("router").routing.routes
-    total, npv = summary_figures(recalculate(path, {"router_escalation_catches": 0.8}), path, moved)["router"]
+    total, npv = recalculated(path, moved, {"router_escalation_catches": 0.8})["router"]
     assert total == pytest.approx(moved.option("router").total_cost_usd, abs=0.005)
     assert npv == pytest.approx(moved.option("router").npv_usd, abs=0.005)
     assert npv != pytest.approx(ev.option("router").npv_usd, abs=1.0)
