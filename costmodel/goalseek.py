@@ -20,8 +20,9 @@ from costmodel.engine import EngineError, evaluate
 from costmodel.io.files import InputError
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
-from costmodel.sensitivity import Factor, apply, classifier_factors, quality_factors
+from costmodel.sensitivity import Factor, apply, classifier_factors, quality_factors, volume_factor
 from costmodel.text import count, percent
+from costmodel.whatif import gpu_price, gpu_price_field
 
 __all__ = ["Flip", "GoalSeek", "decision", "factor_value", "goal_seek", "goal_seek_factors", "sentence"]
 
@@ -73,14 +74,7 @@ def goal_seek_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     to five times, and each router's classifier accuracy."""
     wl = scenario.workload
     f = [
-        Factor(
-            "Requests per month",
-            "workload.requests_per_month",
-            wl.requests_per_month,
-            wl.requests_per_month / VOLUME_SPAN,
-            wl.requests_per_month * VOLUME_SPAN,
-            "requests",
-        ),
+        volume_factor(scenario, 1 / VOLUME_SPAN, VOLUME_SPAN),
         Factor("Monthly growth", "workload.monthly_growth", wl.monthly_growth, -0.05, 0.2, "fraction"),
         Factor(
             "Input tokens per request",
@@ -105,19 +99,12 @@ def goal_seek_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     if any(isinstance(o, OwnedOption) for o in scenario.options):
         f.append(Factor("Electricity price (multiplier)", "power_price", 1.0, 0.1, 5.0, "x"))
     for o in scenario.options:  # each fleet's own GPU price: a rental rate or a purchase price
-        g = catalog.gpus.get(o.gpu) if isinstance(o, RentedOption | OwnedOption) else None
-        if isinstance(o, RentedOption):
-            entry = g.rental_price(o.provider, o.commitment) if g is not None else None
-            rate = o.usd_per_gpu_hour if o.usd_per_gpu_hour is not None else (float(entry.price) if entry else None)
-            if rate:
-                path = f"options.{o.name}.usd_per_gpu_hour"
-                f.append(Factor(f"{o.name} rental rate", path, rate, rate / 10, rate * 5, "USD/GPU-hour"))
-        elif isinstance(o, OwnedOption):
-            bought = g.purchase_price if g is not None else None
-            price = o.usd_per_gpu if o.usd_per_gpu is not None else (float(bought) if bought is not None else None)
-            if price:
-                path = f"options.{o.name}.usd_per_gpu"
-                f.append(Factor(f"{o.name} GPU purchase price", path, price, price / 10, price * 5, "USD/GPU"))
+        if isinstance(o, RentedOption | OwnedOption) and (price := gpu_price(o, catalog)):
+            what, unit = (
+                ("rental rate", "USD/GPU-hour") if isinstance(o, RentedOption) else ("GPU purchase price", "USD/GPU")
+            )
+            path = f"options.{o.name}.{gpu_price_field(o)}"
+            f.append(Factor(f"{o.name} {what}", path, price, price / 10, price * 5, unit))
     f += [
         Factor(q.name, q.path, q.base, 0.0, 1.0, q.unit) if q.path.endswith(".quality") or ".quality." in q.path else q
         for q in quality_factors(scenario)

@@ -53,20 +53,19 @@ def uncertain_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     return factors
 
 
+def volume_factor(scenario: Scenario, low: float, high: float) -> Factor:
+    """Requests per month, from ``low`` to ``high`` times the scenario's."""
+    v = scenario.workload.requests_per_month
+    return Factor("Requests per month", "workload.requests_per_month", v, v * low, v * high, "requests")
+
+
 def default_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
     """The inputs a build-vs-buy decision usually hinges on, with ranges stated as assumptions
     (decode MBU: from the engine's fitted value down to 65 % of it, the engine reaching less of
     the roofline than the published runs it was fitted on)."""
     wl = scenario.workload
     f = [
-        Factor(
-            "Requests per month",
-            "workload.requests_per_month",
-            wl.requests_per_month,
-            wl.requests_per_month * 0.5,
-            wl.requests_per_month * 2.0,
-            "requests",
-        ),
+        volume_factor(scenario, 0.5, 2.0),
         Factor(
             "Monthly growth",
             "workload.monthly_growth",

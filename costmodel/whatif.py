@@ -78,17 +78,9 @@ def prices_in_scenario(scenario: Scenario, catalog: Catalog, *, api: float = 1.0
             values[f"options.{o.name}.price_scale"] = o.price_scale * api
         if gpu == 1.0 or not isinstance(o, RentedOption | OwnedOption):
             continue
-        g = catalog.gpus.get(o.gpu)
-        if isinstance(o, RentedOption):
-            entry = g.rental_price(o.provider, o.commitment) if g is not None else None
-            rate = o.usd_per_gpu_hour if o.usd_per_gpu_hour is not None else (float(entry.price) if entry else None)
-            if rate is not None:
-                values[f"options.{o.name}.usd_per_gpu_hour"] = rate * gpu
-        else:
-            bought = g.purchase_price if g is not None else None
-            price = o.usd_per_gpu if o.usd_per_gpu is not None else (float(bought) if bought is not None else None)
-            if price is not None:
-                values[f"options.{o.name}.usd_per_gpu"] = price * gpu
+        price = gpu_price(o, catalog)
+        if price is not None:
+            values[f"options.{o.name}.{gpu_price_field(o)}"] = price * gpu
     if not values:
         return scenario
     moved = with_values(scenario, values)
@@ -104,3 +96,24 @@ def _scaled_distribution(dist, factor: float):
     fields = ("low", "high", "mode", "mean", "sd", "median")
     update = {k: getattr(dist, k) * factor for k in fields if getattr(dist, k, None) is not None}
     return dist.model_copy(update={**update, "source": f"{dist.source} (x{factor:g}: a what-if price multiplier)"})
+
+
+def gpu_price_field(option: RentedOption | OwnedOption) -> str:
+    """The field that overrides a fleet's GPU price: the hourly rate rented, the purchase price owned."""
+    return "usd_per_gpu_hour" if isinstance(option, RentedOption) else "usd_per_gpu"
+
+
+def gpu_price(option: RentedOption | OwnedOption, catalog: Catalog) -> float | None:
+    """A fleet's GPU price as the engine takes it: the option's override, else the catalog's rental
+    price (USD/GPU-hour, its provider's or the cheapest) or purchase price (USD/GPU); None where
+    neither is known."""
+    override = getattr(option, gpu_price_field(option))
+    if override is not None:
+        return float(override)
+    g = catalog.gpus.get(option.gpu)
+    if g is None:
+        return None
+    if isinstance(option, RentedOption):
+        entry = g.rental_price(option.provider, option.commitment)
+        return float(entry.price) if entry is not None else None
+    return float(g.purchase_price) if g.purchase_price is not None else None

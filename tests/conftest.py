@@ -282,16 +282,18 @@ def find_chromium() -> str | None:
 def chromium() -> str:
     """The chromium executable. Without one the browser tests skip with the reason, unless
     ``TCO_REQUIRE_BROWSER=1`` (set by ``.ci/run``), which makes a missing browser a failure."""
-    path = find_chromium()
-    if path is None:
-        reason = (
-            "browser test needs Debian's chromium on PATH (sudo apt-get install chromium); "
-            "CI sets TCO_REQUIRE_BROWSER=1 and installs it"
-        )
-        if os.environ.get("TCO_REQUIRE_BROWSER") == "1":
-            pytest.fail(f"TCO_REQUIRE_BROWSER=1 but no chromium found: {reason}")
-        pytest.skip(reason)
-    return path
+    return required(find_chromium(), "browser test needs Debian's chromium on PATH", "chromium", "TCO_REQUIRE_BROWSER")
+
+
+def required(found: str | None, why: str, package: str, env: str) -> str:
+    """A system program a test needs: where it is missing the test skips with one line saying how
+    to get it, unless ``env=1`` (set by ``.ci/run``, which installs it) makes that a failure."""
+    if found is not None:
+        return found
+    reason = f"{why} (sudo apt-get install {package}); CI sets {env}=1 and installs it"
+    if os.environ.get(env) == "1":
+        pytest.fail(f"{env}=1 but it is missing: {reason}")
+    pytest.skip(reason)
 
 
 # ---------------------------------------------------------------------------- a real spreadsheet engine
@@ -344,15 +346,9 @@ def libreoffice(tmp_path_factory) -> Callable[[list[Path]], list[Path]]:
     """Recalculate workbooks in LibreOffice headless: ``recalc(paths)`` returns the recalculated
     copies, in one LibreOffice run. Without ``soffice`` the test skips with the reason, unless
     ``TCO_REQUIRE_LIBREOFFICE=1`` (set by ``.ci/run``)."""
-    soffice = find_soffice()
-    if soffice is None:
-        reason = (
-            "workbook recalculation needs LibreOffice (sudo apt-get install libreoffice-calc-nogui); "
-            "CI sets TCO_REQUIRE_LIBREOFFICE=1 and installs it"
-        )
-        if os.environ.get("TCO_REQUIRE_LIBREOFFICE") == "1":
-            pytest.fail(f"TCO_REQUIRE_LIBREOFFICE=1 but no soffice found: {reason}")
-        pytest.skip(reason)
+    soffice = required(
+        find_soffice(), "workbook recalculation needs LibreOffice", "libreoffice-calc-nogui", "TCO_REQUIRE_LIBREOFFICE"
+    )
     return lambda paths: recalc_in_libreoffice(soffice, paths, tmp_path_factory.mktemp("recalculated"))
 
 
