@@ -31,6 +31,7 @@ from costmodel.engine.router import RouterChoice, routes_sentence
 from costmodel.model import evaluation as doc
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
+from costmodel.price_age import stale_note, stale_prices
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
 from costmodel.text import count, percent, quality_word, slo_word, times, unit_value, usd
 
@@ -585,6 +586,7 @@ def build(
     else:
         sens_note = "" if sensitivity_table is not None else "not computed for this view"
     mc = monte_carlo(ev)
+    stale = stale_prices(sc, catalog)
     return doc.Document(
         scenario=sc.name,
         title=sc.title,
@@ -609,6 +611,12 @@ def build(
             sentence=rec.sentence,
         ),
         capacity_summary=capacity_summary(ev),
+        stale_price_days=sc.stale_price_days,
+        stale_prices=[
+            doc.StalePrice(name=a.name, value=a.value, as_of=a.as_of.isoformat(), age_days=a.age_days, source=a.source)
+            for a in stale
+        ],
+        stale_prices_note=stale_note(sc, stale),
         monte_carlo=mc,
         monte_carlo_note=""
         if mc is not None

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,8 +23,9 @@ from costmodel.engine.capacity import capacity_study
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
+from costmodel.price_age import stale_note, stale_prices
 from costmodel.uncertainty import DEFAULT_DRAWS, MAX_DRAWS, evaluate_with_uncertainty
-from tco.console import err, out, print_capacity, print_diff, print_evaluation, print_prices
+from tco.console import err, out, print_capacity, print_diff, print_evaluation, print_prices, print_stale_prices
 from tco.export import dumps, schemas
 
 app = typer.Typer(
@@ -192,9 +194,21 @@ def prices_cmd(
     ] = None,
     input_tokens: Annotated[int, typer.Option(help="Prompt size used to pick long-prompt price tiers.")] = 1000,
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
+    stale: Annotated[
+        bool, typer.Option("--stale", help="List only the catalog's prices older than --days today, oldest first.")
+    ] = False,
+    days: Annotated[int, typer.Option(min=1, help="Age in days past which --stale lists a price.")] = 365,
 ) -> None:
     """List GPU rental and purchase prices and per-token API prices, each with its date and source."""
     from genai_prices import data_snapshot
+
+    if stale:
+        try:
+            files = load_catalog_files(catalog)
+        except InputError as e:
+            _fail(e)
+        print_stale_prices(files, days, date.today())
+        return
 
     snapshot = data_snapshot.get_snapshot()
     known = {p.id for p in snapshot.providers}
@@ -237,6 +251,9 @@ def validate_cmd(
         except (InputError, EngineError) as e:
             _fail(e, f)
         out.print(f"ok {f}")
+        note = stale_note(sc, stale_prices(sc, cat))
+        if note:  # a warning, not a failure: the numbers stand, their prices are old
+            err.print(f"warning: {f}: {note}", highlight=False)
 
 
 @app.command("report")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import contextlib
 import sys
 from collections.abc import Callable, Iterable, Iterator
+from datetime import date
 from typing import Any, Literal, TextIO
 
 from rich.console import Console
@@ -132,6 +133,8 @@ def print_evaluation(d: Document, console: Console = out) -> None:
         print_simulation(d.monte_carlo, d.recommendation.option, console)
     for sweep in d.hybrid_sweeps:
         console.print(sweep.sentence)
+    if d.stale_prices_note:
+        console.print(Text.assemble(("stale prices: ", "bold yellow"), d.stale_prices_note))
     console.print(Text.assemble("\n", ("Recommendation: ", "bold"), d.recommendation.sentence))
 
 
@@ -336,6 +339,33 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
                 if s is not None:
                     o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
         console.print(o)
+
+
+def print_stale_prices(files, days: int, today: date, console: Console = out) -> None:
+    """``tco prices --stale``: every catalog price older than ``days`` at ``today``, oldest first,
+    with its date, age and source (the API price snapshot by the day it was checked)."""
+    rows: list[tuple[str, str, date, str]] = []
+    for gpu in files.gpus.gpus:
+        if gpu.purchase_price:
+            p = gpu.purchase_price
+            rows.append((f"{gpu.id} purchase", _sourced(float(p.value), p.unit), p.as_of, p.source))
+        for r in gpu.rental:
+            what = f"{gpu.id} rent {r.provider} {r.commitment}"
+            rows.append((what, _sourced(float(r.price.value), r.price.unit), r.price.as_of, r.price.source))
+    for ov in files.api.overrides:
+        for name in ("input", "output", "cached_input", "batch_discount"):
+            s = getattr(ov, name)
+            if s is not None:
+                rows.append((f"{ov.provider}/{ov.model} {name}", _sourced(float(s.value), s.unit), s.as_of, s.source))
+    pin = files.api.genai_prices
+    rows.append((f"API prices (genai-prices {pin.version} snapshot)", "-", pin.checked_on, "genai-prices"))
+    old = sorted((r for r in rows if (today - r[2]).days > days), key=lambda r: r[2])
+    t = Table(title=f"Catalog prices older than {count(days)} days on {today.isoformat()}", title_justify="left")
+    for col in ("price", "value", "as of", "age (days)", "source"):
+        t.add_column(col, overflow="fold", justify="right" if col == "age (days)" else "left")
+    for what, value, as_of, source in old:
+        t.add_row(what, value, as_of.isoformat(), count((today - as_of).days), source)
+    console.print(t if old else f"No catalog price is older than {count(days)} days on {today.isoformat()}.")
 
 
 @contextlib.contextmanager

@@ -461,6 +461,14 @@ def assumptions_table(ctx: ReportContext) -> pd.DataFrame:
     return pd.DataFrame([a.model_dump() for a in ctx.doc.assumptions])
 
 
+def stale_prices_text(ctx: ReportContext) -> str:
+    """Which catalog prices are past the scenario's age threshold, with date, age and source."""
+    d = ctx.doc
+    if not d.stale_prices:
+        return f"No catalog price this scenario uses is older than {d.stale_price_days:,} days at its date ({d.as_of})."
+    return f"**Stale prices.** {md(d.stale_prices_note)}"
+
+
 def appendix(ctx: ReportContext) -> pd.DataFrame:
     files = load_catalog_files()
     pkgs = ["llm-tco-workbench", "numpy", "pandas", "pydantic", "plotly", "genai-prices", "papermill", "nbconvert"]

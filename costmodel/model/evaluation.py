@@ -308,6 +308,16 @@ class RequestClass(Strict):
     min_quality: float | None = Field(description="Accuracy the class needs; null: none.")
 
 
+class StalePrice(Strict):
+    """A catalog price older than the scenario's threshold at its date."""
+
+    name: str = Field(description="What the price is: 'rent-h100: h100-sxm lambda on-demand rate'.")
+    value: str = Field(description="The price with its unit.")
+    as_of: str = Field(description="The price's date.")
+    age_days: int = Field(description="Its age in days at the scenario's as_of.")
+    source: str = Field(description="Where it comes from.")
+
+
 class Assumption(Strict):
     input: str = Field(description="The input (scenario path or catalog entry).")
     value: str = Field(description="Its value, formatted in its unit.")
@@ -366,6 +376,11 @@ class Document(_Explained):
     payback: list[dict[str, str | int | None]] = Field(description="owned, api, month (null: not in the horizon).")
     recommendation: Recommendation = Field(description="The recommendation and why.")
     capacity_summary: str = Field(description="Which capacities are measured and which modelled, in words.")
+    stale_price_days: int = Field(default=365, description="The scenario's threshold for a stale price, days.")
+    stale_prices: list[StalePrice] = Field(
+        default_factory=list, description="Catalog prices past that threshold at the scenario's as_of, oldest first."
+    )
+    stale_prices_note: str = Field(default="", description="The stale prices in one sentence ('' when none).")
     monte_carlo: MonteCarlo | None = Field(description="Monte Carlo summary.")
     monte_carlo_note: str = Field(default="", description="Why there is no Monte Carlo.")
     hybrid_sweeps: list[HybridSweep] = Field(description="Cost against local fleet size, per hybrid option.")

@@ -772,6 +772,12 @@ class Scenario(Strict):
     serving: Serving | None = Field(default=None, description="Default stack for self-hosted options.")
     options: tuple[Option, ...] = Field(min_length=1, description="Options to compare.")
     trends: PriceTrends = Field(default_factory=PriceTrends, description="Yearly price declines (none by default).")
+    stale_price_days: int = Field(
+        default=365,
+        ge=1,
+        le=36_500,
+        description="A catalog price older than this many days at as_of is flagged stale in every face.",
+    )
     sources: dict[str, str] = Field(
         default_factory=dict, description="Where scenario inputs come from: field path -> source text."
     )

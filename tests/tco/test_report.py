@@ -74,6 +74,16 @@ def test_report_tables_read_as_a_finance_reader_expects(rendered):
     assert parser.index_headers == 0
 
 
+def test_report_says_which_prices_are_stale(rendered):
+    """The assumptions section names each price past the scenario's threshold with its date and age."""
+    html, _, _ = rendered
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "Stale prices. 1 price is older than 365 days at the scenario's date (2026-11-22)" in text.replace(
+        "&#x27;", "'"
+    )
+    assert "as of 2024-09-01 (812 days" in text
+
+
 def test_report_is_self_contained_with_its_figures(rendered):
     html, _, _ = rendered
     assert not EXTERNAL.search(html), "the report must open offline"
