@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from tests.conftest import FINTECH, fuzz_case, sane, tco
 
-CASES = 30  # processes per run: about a second each
+CASES = 15  # processes per run, about a second each; make fuzz runs 600
 
 
 def run_case(case, folder) -> subprocess.CompletedProcess | None:
