@@ -28,7 +28,7 @@ from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Scenario, with_values
 from costmodel.text import MISSING, percent, usd
 
-__all__ = ["Change", "Mover", "ScenarioDiff", "diff", "flatten", "movers", "value_text"]
+__all__ = ["Change", "Mover", "ScenarioDiff", "changed_inputs", "diff", "flatten", "movers", "value_text"]
 
 
 def flatten(scenario: Scenario) -> dict[str, Any]:
@@ -150,6 +150,11 @@ def _source(scenario: Scenario, path: str) -> str | None:
     return next((v for k, v in scenario.sources.items() if path.startswith(k + ".")), None)
 
 
+def changed_inputs(old: Scenario, new: Scenario) -> dict[str, tuple[Any, Any]]:
+    """Every input that differs between two versions, by ``--set`` path: (old value, new value)."""
+    return _whole_sections(flatten(old), flatten(new))
+
+
 def _whole_sections(a: dict[str, Any], b: dict[str, Any]) -> dict[str, tuple[Any, Any]]:
     """Differing paths, a section that only one version has counted as one change (the whole section)."""
 
@@ -263,7 +268,7 @@ def diff(old: Scenario, new: Scenario, old_catalog: Catalog, new_catalog: Catalo
     ev_old, ev_new = evaluate(old, old_catalog), evaluate(new, new_catalog)
     base = {o.name: o.npv_usd for o in ev_old.options}
     changes = []
-    for path, (was, now) in _whole_sections(flatten(old), flatten(new)).items():
+    for path, (was, now) in changed_inputs(old, new).items():
         moves = rec = None
         try:
             alone = evaluate(with_values(old, {path: now}), old_catalog, classifier_needs=False)

@@ -10,7 +10,7 @@ the decision changes below and above today's value. The grid's NPVs are kept for
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -21,7 +21,7 @@ from costmodel.io.files import InputError
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption, Scenario
 from costmodel.sensitivity import Factor, apply, classifier_factors, quality_factors, volume_factor
-from costmodel.text import count, percent
+from costmodel.text import count, percent, usd, usd_rate
 from costmodel.whatif import gpu_price, gpu_price_field
 
 __all__ = ["Flip", "GoalSeek", "decision", "factor_value", "goal_seek", "goal_seek_factors", "sentence"]
@@ -105,10 +105,8 @@ def goal_seek_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
             )
             path = f"options.{o.name}.{gpu_price_field(o)}"
             f.append(Factor(f"{o.name} {what}", path, price, price / 10, price * 5, unit))
-    f += [
-        Factor(q.name, q.path, q.base, 0.0, 1.0, q.unit) if q.path.endswith(".quality") or ".quality." in q.path else q
-        for q in quality_factors(scenario)
-    ]
+    # a stated accuracy over the whole 0-1 range; a measured one keeps its interval
+    f += [q if ".quality_measured." in q.path else replace(q, low=0.0, high=1.0) for q in quality_factors(scenario)]
     f += classifier_factors(scenario)
     return f
 
@@ -174,13 +172,18 @@ def goal_seek(scenario: Scenario, catalog: Catalog, factor: Factor, points: int 
 def _refine(scenario, catalog, factor: Factor, best, same: float, other: float, log: bool) -> Flip:
     """Bisect between ``same`` (the base's recommendation) and ``other`` (another one)."""
 
+    seen: dict[float, tuple[bool, str | None]] = {}  # each value tried: (evaluates, decision)
+
     def changed(x: float) -> bool:
-        ev = _evaluate(scenario, catalog, factor, x)
-        return ev is None or decision(ev) != best
+        if x not in seen:
+            ev = _evaluate(scenario, catalog, factor, x)
+            seen[x] = (ev is not None, None if ev is None else decision(ev))
+        evaluates, decided = seen[x]
+        return not evaluates or decided != best
 
     _, at = bracket(changed, same, other, log=log and same > 0 and other > 0, steps=20, rel_tol=1e-4)
-    ev = _evaluate(scenario, catalog, factor, at)  # the first value found with another recommendation
-    return Flip(at, best, None if ev is None else decision(ev))
+    changed(at)  # the first value found with another recommendation: tried already unless it is ``other``
+    return Flip(at, best, seen[at][1])
 
 
 def factor_value(factor: Factor, x: float) -> str:
@@ -193,11 +196,7 @@ def factor_value(factor: Factor, x: float) -> str:
     if factor.unit == "x":
         return f"x{x:.3g}"
     if factor.unit.startswith("USD"):
-        return (
-            f"${x:,.2f}/{factor.unit.removeprefix('USD/')}"
-            if x < 100
-            else f"${x:,.0f}/{factor.unit.removeprefix('USD/')}"
-        )
+        return f"{usd_rate(x, 2) if x < 100 else usd(x)}/{factor.unit.removeprefix('USD/')}"
     return f"{x:,.6g}"
 
 

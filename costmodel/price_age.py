@@ -16,6 +16,7 @@ from datetime import date
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, RouterOption, Scenario
+from costmodel.whatif import catalog_gpu_price, gpu_price_field
 
 __all__ = ["PriceAge", "price_ages", "stale_note", "stale_prices"]
 
@@ -48,14 +49,10 @@ def _used(scenario: Scenario, catalog: Catalog) -> dict[str, Sourced]:
                 p = catalog.api_prices[key]
                 for field in ("input", "output"):
                     out[f"{o.name} classifier: {key[0]}/{key[1]} {field} price"] = getattr(p, field)
-        elif isinstance(o, RentedOption) and o.usd_per_gpu_hour is None and o.gpu in catalog.gpus:
-            entry = catalog.gpus[o.gpu].rental_price(o.provider, o.commitment)
-            if entry is not None:
-                out[f"{o.name}: {o.gpu} {entry.provider} {entry.commitment} rate"] = entry.price
-        elif isinstance(o, OwnedOption) and o.usd_per_gpu is None and o.gpu in catalog.gpus:
-            bought = catalog.gpus[o.gpu].purchase_price
-            if bought is not None:
-                out[f"{o.name}: {o.gpu} purchase price"] = bought
+        elif isinstance(o, RentedOption | OwnedOption) and getattr(o, gpu_price_field(o)) is None:
+            found = catalog_gpu_price(o, catalog)  # a price the scenario sets itself is not the catalog's
+            if found is not None:
+                out[f"{o.name}: {o.gpu} {found[0]}"] = found[1]
     return out
 
 

@@ -103,17 +103,24 @@ def gpu_price_field(option: RentedOption | OwnedOption) -> str:
     return "usd_per_gpu_hour" if isinstance(option, RentedOption) else "usd_per_gpu"
 
 
-def gpu_price(option: RentedOption | OwnedOption, catalog: Catalog) -> float | None:
-    """A fleet's GPU price as the engine takes it: the option's override, else the catalog's rental
-    price (USD/GPU-hour, its provider's or the cheapest) or purchase price (USD/GPU); None where
-    neither is known."""
-    override = getattr(option, gpu_price_field(option))
-    if override is not None:
-        return float(override)
+def catalog_gpu_price(option: RentedOption | OwnedOption, catalog: Catalog) -> tuple[str, Sourced] | None:
+    """The catalog's GPU price for a fleet, with what it is in words: the rental rate of its provider
+    (or the cheapest) and commitment, ``("lambda on-demand rate", price)``, or the purchase price;
+    None where the catalog has none."""
     g = catalog.gpus.get(option.gpu)
     if g is None:
         return None
     if isinstance(option, RentedOption):
         entry = g.rental_price(option.provider, option.commitment)
-        return float(entry.price) if entry is not None else None
-    return float(g.purchase_price) if g.purchase_price is not None else None
+        return None if entry is None else (f"{entry.provider} {entry.commitment} rate", entry.price)
+    return None if g.purchase_price is None else ("purchase price", g.purchase_price)
+
+
+def gpu_price(option: RentedOption | OwnedOption, catalog: Catalog) -> float | None:
+    """A fleet's GPU price as the engine takes it: the option's override, else the catalog's rental
+    price (USD/GPU-hour) or purchase price (USD/GPU); None where neither is known."""
+    override = getattr(option, gpu_price_field(option))
+    if override is not None:
+        return float(override)
+    found = catalog_gpu_price(option, catalog)
+    return None if found is None else float(found[1])

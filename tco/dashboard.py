@@ -31,8 +31,8 @@ from costmodel.io.files import InputError
 from costmodel.io.scenario import load_scenario
 from costmodel.model.evaluation import Document
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
-from costmodel.text import MISSING, count, percent, usd, usd_rate
-from costmodel.uncertainty import simulate
+from costmodel.text import MISSING, count, usd, usd_rate
+from costmodel.uncertainty import simulate, with_confidence
 from tco import figures, share
 from tco.markup import text
 from tco.state import Controls, WhatIf, base_catalog, what_if
@@ -50,6 +50,12 @@ API_CHOICES = (
     "groq/llama-3.3-70b-versatile",
 )
 _FIGURE_MIME = PlotlyRenderer(config={"displaylogo": False})  # plotly's mime renderer, as fig.show() uses it
+
+
+def _draw(out: Any, fig: go.Figure) -> None:
+    """Show ``fig`` in an ``Output`` area as its whole state, through plotly's mime type (see
+    :meth:`Explorer.show` for why)."""
+    out.outputs = ({"output_type": "display_data", "metadata": {}, "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},)
 
 
 def what_if_figures(w: WhatIf) -> dict[str, go.Figure]:
@@ -107,7 +113,12 @@ def after_this(fn: Any) -> None:
         loop.call_soon(fn)
 
 
-REPORT_DRAWS = 20_000  # the what-if report's Monte Carlo: a minute for the whole report here
+# the controls that re-evaluate, in the order shown (under the scenario picker)
+CONTROLS = (
+    *("volume", "tokens_in", "tokens_out", "model", "quant", "gpu", "gpu_count"),
+    *("api", "util", "api_price", "gpu_price", "horizon", "rate"),
+)
+REPORT_DRAWS = 20_000  # the what-if report's Monte Carlo (the whole report takes about 15 s here)
 WHAT_IF_DRAWS = 10_000  # Monte Carlo draws per change: about 0.2 s here (1M take 2 s)
 
 
@@ -123,12 +134,11 @@ def how_sure_html(w: WhatIf, draws: int = WHAT_IF_DRAWS) -> str:
         sim = simulate(sc, w.catalog, draws, seed=0)
     except Exception as e:  # the UI's boundary: say it in place
         return f"<div class='tco-error'>Monte Carlo not run at these inputs: {text(str(e))}</div>"
+    confidence = with_confidence(w.evaluation, sim).recommendation.reasons[-1]  # the engine's own sentence
     row = sim.summary().loc[best]
     return (
-        f"<div class='tco-sure'>How sure: {text(best)} is the cheapest eligible option in "
-        f"{percent(float(row['p_cheapest']))} of {draws:,} Monte Carlo draws of {len(sc.uncertainty)} uncertain "
-        f"inputs at these settings; its NPV of cost runs from {usd(row['npv_cost_p10'])} (P10) to "
-        f"{usd(row['npv_cost_p90'])} (P90).</div>"
+        f"<div class='tco-sure'>How sure, at these settings, that {text(best)} is the one: {text(confidence)} "
+        f"Its NPV of cost runs from {usd(row['npv_cost_p10'])} (P10) to {usd(row['npv_cost_p90'])} (P90).</div>"
     )
 
 
@@ -254,9 +264,7 @@ class Explorer:
         Setting the state sends nothing back, and swaps each figure in one message.
         """
         for key, fig in what_if_figures(result).items():
-            self.figs[key].outputs = (
-                {"output_type": "display_data", "metadata": {}, "data": _FIGURE_MIME.to_mimebundle(fig.to_dict())},
-            )
+            _draw(self.figs[key], fig)
         self.widgets["summary"].value = summary_html(result.doc)
         self.current = result
         self.widgets["share"].value = self.share_html()
@@ -269,7 +277,8 @@ class Explorer:
     def share_html(self) -> str:
         """The state as a link (the controls in the query string) and as a ``tco evaluate`` line."""
         q = share.query(self.name, self.controls())
-        file = Path("data/scenarios") / f"{self.name}.yaml"
+        file = self.scenario_dir / f"{self.name}.yaml"
+        file = file.relative_to(paths.ROOT) if file.is_relative_to(paths.ROOT) else file  # as typed in the checkout
         line = share.set_line(file, self.scenario, self.current) if self.current and self.scenario else ""
         return (
             f"<div class='tco-share'>Share: <a class='tco-share-link' href='?{text(q)}'>link to this state</a>"
@@ -278,7 +287,7 @@ class Explorer:
 
     def export(self, *_: Any) -> None:
         """Download links for the state: the scenario YAML (loads back to these numbers) and the
-        audit workbook; the report is ``tco report`` on that YAML."""
+        audit workbook."""
         w = self.current
         if w is None:
             return
@@ -293,16 +302,11 @@ class Explorer:
         ]
         if book is not None:
             links.append(share.data_link("workbook (.xlsx)", book, f"{self.name}-what-if.xlsx", share.XLSX, "tco-xlsx"))
-        self.widgets["downloads"].value = (
-            "<div class='tco-downloads'>Download: "
-            + " · ".join(links)
-            + f"<div>Report: <code>tco report {text(self.name)}-what-if.yaml --pdf report.pdf</code></div>"
-            f"<pre class='tco-yaml-text' style='display:none'>{text(yaml_text)}</pre></div>"
-        )
+        self.widgets["downloads"].value = "<div class='tco-downloads'>Download: " + " · ".join(links) + "</div>"
 
     def report(self, *_: Any) -> None:
         """The report of the state on screen, rendered as ``tco report`` renders a file (offline HTML,
-        and a PDF where chromium is installed), offered as download links. Takes about a minute:
+        and a PDF where chromium is installed), offered as download links. Takes about 15 s here:
         the page says so while it runs."""
         w = self.current
         if w is None:
@@ -310,7 +314,7 @@ class Explorer:
         from tco.render import find_browser
         from tco.report import render
 
-        self.widgets["report"].value = "<i>rendering the report of this state (about a minute)…</i>"
+        self.widgets["report"].value = "<i>rendering the report of this state (about 15 s)…</i>"
         try:
             find_browser()
             with_pdf = True
@@ -387,13 +391,7 @@ class Explorer:
             self.widgets["goal_said"].value = f"<div class='tco-error'>Not sought: {text(str(e))}</div>"
             return
         self.widgets["goal_said"].value = f"<div class='tco-goal'>{text(goal_sentence(g))}</div>"
-        self.figs["goal"].outputs = (
-            {
-                "output_type": "display_data",
-                "metadata": {},
-                "data": _FIGURE_MIME.to_mimebundle(figures.goal_seek(g).to_dict()),
-            },
-        )
+        _draw(self.figs["goal"], figures.goal_seek(g))
 
     @contextlib.contextmanager
     def _paused(self):
@@ -503,10 +501,6 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
     w["summary"] = W.HTML()
     w["status"] = W.HTML()
     # goal-seek, share and export, compare: panels whose contents the explorer's methods fill
-    passive = (
-        *("summary", "status", "share", "downloads", "report", "compare"),
-        *("goal_said", "goal_input", "sure", "volume_drag"),
-    )
     for key in ("share", "downloads", "report", "compare", "goal_said", "sure"):
         w[key] = W.HTML()
     w["goal_input"] = W.Dropdown(options=[("", 0)], description="Goal-seek", style=style, layout=lay)
@@ -536,36 +530,11 @@ def explorer(scenario: str = "fintech-rag", scenario_dir: Path | None = None) ->
             w["status"].value = f"<div class='tco-error'>Share link not applied: {text(str(e))}</div>"
     w["scenario"].value = scenario_name
     ex.load(scenario_name, wanted)
-    for key, widget in w.items():
-        if key in passive or key in buttons:
-            continue
-        if key == "scenario":
-            widget.observe(lambda ch: ex.load(ch["new"]), names="value")
-        else:
-            widget.observe(ex.on_change, names="value")
-    controls = W.VBox(
-        [
-            w[k]
-            for k in (
-                "scenario",
-                "volume",
-                "volume_drag",
-                "tokens_in",
-                "tokens_out",
-                "model",
-                "quant",
-                "gpu",
-                "gpu_count",
-                "api",
-                "util",
-                "api_price",
-                "gpu_price",
-                "horizon",
-                "rate",
-            )
-        ]
-        + [w["reset_button"], w["status"]]
-    )
+    w["scenario"].observe(lambda ch: ex.load(ch["new"]), names="value")
+    for key in CONTROLS:  # each re-evaluates (the slider only moves the volume box)
+        w[key].observe(ex.on_change, names="value")
+    shown = ("scenario", "volume", "volume_drag", *(k for k in CONTROLS if k != "volume"), "reset_button", "status")
+    controls = W.VBox([w[k] for k in shown])
     top = W.HBox([controls, W.VBox([w["summary"], w["sure"]], layout=W.Layout(flex="1", padding="0 0 0 20px"))])
     f = ex.figs
     goal = W.VBox([W.HBox([w["goal_input"], w["goal_button"]]), w["goal_said"], f["goal"]])

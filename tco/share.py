@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode
 
 import yaml
 
-from costmodel.diff import ScenarioDiff, diff, flatten, value_text
+from costmodel.diff import ScenarioDiff, changed_inputs, diff, value_text
 from costmodel.io.files import InputError
 from costmodel.model.scenario import Scenario
 from costmodel.text import usd
@@ -72,12 +72,6 @@ def scenario_yaml(w: WhatIf) -> str:
     return head + yaml.safe_dump(data, sort_keys=False, allow_unicode=True, width=100)
 
 
-def changed_inputs(old: Scenario, new: Scenario) -> dict[str, tuple[Any, Any]]:
-    """Every input that differs between two scenarios, by ``--set`` path."""
-    a, b = flatten(old), flatten(new)
-    return {p: (a.get(p), b.get(p)) for p in sorted(set(a) | set(b)) if a.get(p) != b.get(p)}
-
-
 def set_line(file: Path, original: Scenario, w: WhatIf) -> str:
     """``tco evaluate FILE --set ...``: the what-if state as overrides of the scenario file."""
     sets = [
@@ -121,8 +115,8 @@ def comparison(pinned: WhatIf, now: WhatIf) -> ScenarioDiff:
 def comparison_html(d: ScenarioDiff) -> str:
     """The comparison side by side: NPV of cost pinned and now, and the diff in words."""
     rows = "".join(
-        f"<tr><td>{text(name)}</td><td class='num'>{usd(-old) if old is not None else '–'}</td>"
-        f"<td class='num'>{usd(-new) if new is not None else '–'}</td></tr>"
+        f"<tr><td>{text(name)}</td><td class='num'>{usd(None if old is None else -old)}</td>"
+        f"<td class='num'>{usd(None if new is None else -new)}</td></tr>"
         for name, old, new in d.npv_table()
     )
     changes = "".join(

@@ -32,7 +32,7 @@ from costmodel.assumptions import input_source
 from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
 from costmodel.engine.costing import member_cost, member_view
-from costmodel.engine.eligibility import class_scores, meets, member_score
+from costmodel.engine.eligibility import member_score, servable_classes
 from costmodel.engine.recommend import contends
 from costmodel.engine.router import confusion
 from costmodel.model.catalog import Catalog
@@ -72,6 +72,7 @@ class Inputs:
 
     ws: Any
     wb: Any
+    sc: Scenario  # whose sources the scenario fields cite
     row: int = 1
     names: dict[str, str] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
@@ -109,6 +110,10 @@ class Inputs:
     def once(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL, path: str | None = None) -> str:
         """An input written the first time it is asked for."""
         return self.names.get(name) or self.add(name, value, unit, source, fmt, path)
+
+    def field(self, name: str, path: str, value: float, unit: str, fmt: str = DECIMAL) -> str:
+        """An input that is a scenario field (``path``): its source is the scenario's for that path."""
+        return self.once(name, value, unit, input_source(self.sc, path), fmt, path)
 
     def changed(self, names: list[str]) -> str:
         """A formula that is true when any of ``names`` differs from the value written."""
@@ -225,12 +230,8 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
     ws_in = wb.create_sheet("inputs")
     for c, h in enumerate(Inputs.HEADERS, start=1):
         ws_in.cell(1, c, h).font = HEADER
-    inp = Inputs(ws_in, wb)
-
-    def src(path: str) -> str:
-        return input_source(sc, path)
-
-    inp.add("discount_rate", sc.discount_rate, "fraction/year", src("discount_rate"), PERCENT, path="discount_rate")
+    inp = Inputs(ws_in, wb, sc)
+    inp.field("discount_rate", "discount_rate", sc.discount_rate, "fraction/year", PERCENT)
     inp.add("hours_per_month", HOURS_PER_MONTH, "hours", "365.25 x 24 / 12")
     inp.add(
         "horizon_months",
@@ -239,49 +240,15 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         "the scenario's horizon (the cash-flow sheets hold that many rows: change it with tco, not here)",
         INTEGER,
     )
-    inp.add(
-        "requests_first_month",
-        wl.requests_per_month,
-        "requests",
-        src("workload.requests_per_month"),
-        INTEGER,
-        path="workload.requests_per_month",
-    )
-    inp.add(
-        "monthly_growth",
-        wl.monthly_growth,
-        "fraction/month",
-        src("workload.monthly_growth"),
-        PERCENT,
-        path="workload.monthly_growth",
-    )
-    inp.add(
-        "input_tokens",
-        wl.input_tokens_per_request,
-        "tokens/request",
-        src("workload.input_tokens_per_request"),
-        INTEGER,
-        path="workload.input_tokens_per_request",
-    )
-    inp.add(
-        "output_tokens",
-        wl.output_tokens_per_request,
-        "tokens/request",
-        src("workload.output_tokens_per_request"),
-        INTEGER,
-        path="workload.output_tokens_per_request",
-    )
-    inp.add(
-        "cached_input_share",
-        wl.cached_input_share,
-        "fraction",
-        src("workload.cached_input_share"),
-        PERCENT,
-        path="workload.cached_input_share",
-    )
-    inp.add(
-        "batch_share", wl.batch_share, "fraction", src("workload.batch_share"), PERCENT, path="workload.batch_share"
-    )
+    for name, what, unit, fmt in (
+        ("requests_first_month", "requests_per_month", "requests", INTEGER),
+        ("monthly_growth", "monthly_growth", "fraction/month", PERCENT),
+        ("input_tokens", "input_tokens_per_request", "tokens/request", INTEGER),
+        ("output_tokens", "output_tokens_per_request", "tokens/request", INTEGER),
+        ("cached_input_share", "cached_input_share", "fraction", PERCENT),
+        ("batch_share", "batch_share", "fraction", PERCENT),
+    ):
+        inp.field(name, f"workload.{what}", getattr(wl, what), unit, fmt)
     cache = wl.response_cache
     inp.add(
         "model_share",
@@ -444,27 +411,27 @@ def _api_columns(
 ) -> None:
     """What an API bills per month: requests reaching it x price trend x tokens x prices (``tokens``:
     the named input and output tokens per request, a router member's own)."""
-    names = {}
-    for field_name, value in (("input", price.input), ("cached_input", price.cached_input), ("output", price.output)):
-        names[field_name] = f"{p}_{field_name}"
-        if names[field_name] not in inp.names:
-            inp.names[names[field_name]] = inp.add(
-                names[field_name],
-                float(value) * o.price_scale,
-                "USD/1M tokens",
-                f"{value.source} ({value.as_of})"
-                + (f"; x {o.price_scale:g} price_scale" if o.price_scale != 1 else ""),
-                UNIT_PRICE,
-            )
-    disc = f"{p}_batch_discount"
-    if disc not in inp.names:
-        inp.names[disc] = inp.add(
-            disc,
-            float(price.batch_discount) if price.batch_discount else 0.0,
-            "fraction",
-            price.batch_discount.source if price.batch_discount else "no batch discount",
-            PERCENT,
+    names = {
+        field_name: inp.once(
+            f"{p}_{field_name}",
+            float(value) * o.price_scale,
+            "USD/1M tokens",
+            f"{value.source} ({value.as_of})" + (f"; x {o.price_scale:g} price_scale" if o.price_scale != 1 else ""),
+            UNIT_PRICE,
         )
+        for field_name, value in (
+            ("input", price.input),
+            ("cached_input", price.cached_input),
+            ("output", price.output),
+        )
+    }
+    disc = inp.once(
+        f"{p}_batch_discount",
+        float(price.batch_discount) if price.batch_discount else 0.0,
+        "fraction",
+        price.batch_discount.source if price.batch_discount else "no batch discount",
+        PERCENT,
+    )
     per_request = (
         f"({tokens[0]}*((1-cached_input_share)*{names['input']}+cached_input_share*"
         f"{names['cached_input']})+{tokens[1]}*{names['output']})/1000000*(1-batch_share*{disc})"
@@ -489,27 +456,15 @@ def _self_hosted_columns(
     """GPUs the peak needs, the fleet kept, and the line items of a rented or owned fleet (``sc``:
     the scenario, whose sources the inputs cite)."""
 
-    def src(field: str) -> str:
-        return input_source(sc, f"options.{o.name}.{field}")
-
-    def at(field: str) -> str:
-        return f"options.{o.name}.{field}"
+    def option_field(field: str, value: float, unit: str, fmt: str = DECIMAL) -> str:
+        return inp.field(f"{p}_{field}", f"options.{o.name}.{field}", value, unit, fmt)
 
     cap = h.capacity
     if f"{p}_capacity_rps" not in inp.names:
-        inp.names[f"{p}_capacity_rps"] = inp.add(
-            f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.source
-        )
+        inp.add(f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.source)
         inp.add(f"{p}_gpus_per_replica", cap.gpus_per_replica, "GPUs", "the layout chosen by cost", INTEGER)
-        inp.add(
-            f"{p}_max_utilization",
-            o.max_utilization,
-            "fraction",
-            src("max_utilization"),
-            PERCENT,
-            at("max_utilization"),
-        )
-        inp.add(f"{p}_spares", o.spare_replicas, "replicas", src("spare_replicas"), INTEGER, at("spare_replicas"))
+        option_field("max_utilization", o.max_utilization, "fraction", PERCENT)
+        inp.field(f"{p}_spares", f"options.{o.name}.spare_replicas", o.spare_replicas, "replicas", INTEGER)
         inp.add(
             f"{p}_staff_per_month",
             h.staff_usd_per_month,
@@ -524,7 +479,7 @@ def _self_hosted_columns(
                 "USD/GPU-hour",
                 "; ".join(h.notes),
                 UNIT_PRICE,
-                at("usd_per_gpu_hour"),
+                f"options.{o.name}.usd_per_gpu_hour",
             )
         else:
             gpu_price = inp.add(
@@ -533,16 +488,9 @@ def _self_hosted_columns(
                 "USD/GPU",
                 "; ".join(h.notes),
                 MONEY,
-                at("usd_per_gpu"),
+                f"options.{o.name}.usd_per_gpu",
             )
-            server = inp.add(
-                f"{p}_server_usd_per_gpu",
-                o.server_usd_per_gpu,
-                "USD/GPU",
-                src("server_usd_per_gpu"),
-                MONEY,
-                at("server_usd_per_gpu"),
-            )
+            server = option_field("server_usd_per_gpu", o.server_usd_per_gpu, "USD/GPU", MONEY)
             inp.derive(
                 f"{p}_capex_per_gpu", f"={gpu_price}+{server}", "USD/GPU", "the GPU and its share of the server", MONEY
             )
@@ -567,7 +515,7 @@ def _self_hosted_columns(
                     if unit == "1 = yes"
                     else DECIMAL
                 )
-                inp.add(f"{p}_{name}", value, unit, src(name), fmt, at(name))
+                option_field(name, value, unit, fmt)
             inp.derive(f"{p}_depreciation_months", f"={p}_depreciation_years*12", "months", "years x 12", INTEGER)
     tp, spares = f"{p}_gpus_per_replica", f"{p}_spares"
 
@@ -583,17 +531,12 @@ def _self_hosted_columns(
     )
     lag = o.resize_lag_months if o.policy == "resize" else 0
     if hybrid is not None:
-        fixed = inp.once(
-            f"{_slug(hybrid.name)}_local_gpus",
-            hybrid.local_gpus,
-            "GPUs",
-            input_source(sc, f"options.{hybrid.name}.local_gpus"),
-            INTEGER,
-            f"options.{hybrid.name}.local_gpus",
+        fixed = inp.field(
+            f"{_slug(hybrid.name)}_local_gpus", f"options.{hybrid.name}.local_gpus", hybrid.local_gpus, "GPUs", INTEGER
         )
         sh.add("GPUs", lambda r, m: f"={fixed}", INTEGER)
     elif o.gpus is not None:
-        fixed = inp.once(f"{p}_gpus", o.gpus, "GPUs", src("gpus"), INTEGER, at("gpus"))
+        fixed = option_field("gpus", o.gpus, "GPUs", INTEGER)
         sh.add("GPUs", lambda r, m: f"={fixed}", INTEGER)
     elif lag:
         sh.add("GPUs", lambda r, m, sh=sh: f"={sh.ref('GPUs needed', max(r - lag, 2))}", INTEGER)
@@ -726,8 +669,7 @@ def _servable_share(inp: Inputs, hybrid: HybridOption, local_option, sc: Scenari
     """The share of requests a hybrid's local model is good enough for: the sum of those classes'
     shares (all requests when it meets every class's bar or quality is unknown)."""
     classes = sc.workload.classes
-    scores = class_scores(local_option, sc)
-    ok = [c for c in classes if meets(scores[c.name], c, sc.workload.quality_bound) is not False]
+    ok = servable_classes(local_option, sc)
     if len(ok) == len(classes):
         return "1"
     shares = [

@@ -85,17 +85,16 @@ def weighted_quality(scores: Mapping[str, ClassScore | None], scenario: Scenario
     return total
 
 
+def servable_classes(option: ServingOption, scenario: Scenario) -> list[RequestClass]:
+    """The request classes ``option``'s model is good enough for (unknown quality: all of them)."""
+    scores, bound = class_scores(option, scenario), scenario.workload.quality_bound
+    return [c for c in scenario.workload.classes if meets(scores[c.name], c, bound) is not False]
+
+
 def servable_share(option: ServingOption, scenario: Scenario, mix: Mapping[str, float] | None = None) -> float:
     """Share of all requests in ``mix`` (class -> share of all requests; default: every request)
     that ``option``'s model is good enough for (unknown quality: all of them)."""
-    scores, bound = class_scores(option, scenario), scenario.workload.quality_bound
-    return float(
-        sum(
-            (c.share if mix is None else mix.get(c.name, 0.0))
-            for c in scenario.workload.classes
-            if meets(scores[c.name], c, bound) is not False
-        )
-    )
+    return float(sum((c.share if mix is None else mix.get(c.name, 0.0)) for c in servable_classes(option, scenario)))
 
 
 def quality_verdict(scores: Mapping[str, ClassScore | None], scenario: Scenario) -> QualityStatus:
