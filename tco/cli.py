@@ -200,8 +200,6 @@ def prices_cmd(
     days: Annotated[int, typer.Option(min=1, help="Age in days past which --stale lists a price.")] = 365,
 ) -> None:
     """List GPU rental and purchase prices and per-token API prices, each with its date and source."""
-    from genai_prices import data_snapshot
-
     if stale:
         try:
             files = load_catalog_files(catalog)
@@ -209,6 +207,7 @@ def prices_cmd(
             _fail(e)
         print_stale_prices(files, days, date.today())
         return
+    from genai_prices import data_snapshot
 
     snapshot = data_snapshot.get_snapshot()
     known = {p.id for p in snapshot.providers}

@@ -288,19 +288,8 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
     g = Table(title="GPU prices", title_justify="left")
     for col in ("GPU", "what", "price", "as of", "basis", "source"):
         g.add_column(col, overflow="fold")
-    for gpu in files.gpus.gpus:
-        if gpu.purchase_price:
-            p = gpu.purchase_price
-            g.add_row(gpu.id, "purchase", _sourced(float(p.value), p.unit), str(p.as_of), p.basis, p.source)
-        for r in gpu.rental:
-            g.add_row(
-                gpu.id,
-                f"rent {r.provider} {r.commitment}",
-                _sourced(float(r.price.value), r.price.unit),
-                str(r.price.as_of),
-                r.price.basis,
-                r.price.source,
-            )
+    for gpu, what, p in _gpu_prices(files):
+        g.add_row(gpu, what, _sourced(float(p.value), p.unit), str(p.as_of), p.basis, p.source)
     console.print(g)
     pin = files.api.genai_prices
     a = Table(
@@ -333,30 +322,37 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
         o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
         for col in ("provider", "model", "field", "value", "as of", "source"):
             o.add_column(col, overflow="fold")
-        for ov in files.api.overrides:
-            for name in ("input", "output", "cached_input", "batch_discount"):
-                s = getattr(ov, name)
-                if s is not None:
-                    o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
+        for ov, name, s in _override_prices(files):
+            o.add_row(ov.provider, ov.model, name, _sourced(float(s.value), s.unit), str(s.as_of), s.source)
         console.print(o)
+
+
+def _gpu_prices(files) -> Iterator[tuple[str, str, Any]]:
+    """(GPU, what, price) for every purchase and rental price in the catalog."""
+    for gpu in files.gpus.gpus:
+        if gpu.purchase_price:
+            yield gpu.id, "purchase", gpu.purchase_price
+        for r in gpu.rental:
+            yield gpu.id, f"rent {r.provider} {r.commitment}", r.price
+
+
+def _override_prices(files) -> Iterator[tuple[Any, str, Any]]:
+    """(override, field, price) for every local API price override."""
+    for ov in files.api.overrides:
+        for name in ("input", "output", "cached_input", "batch_discount"):
+            if getattr(ov, name) is not None:
+                yield ov, name, getattr(ov, name)
 
 
 def print_stale_prices(files, days: int, today: date, console: Console = out) -> None:
     """``tco prices --stale``: every catalog price older than ``days`` at ``today``, oldest first,
     with its date, age and source (the API price snapshot by the day it was checked)."""
-    rows: list[tuple[str, str, date, str]] = []
-    for gpu in files.gpus.gpus:
-        if gpu.purchase_price:
-            p = gpu.purchase_price
-            rows.append((f"{gpu.id} purchase", _sourced(float(p.value), p.unit), p.as_of, p.source))
-        for r in gpu.rental:
-            what = f"{gpu.id} rent {r.provider} {r.commitment}"
-            rows.append((what, _sourced(float(r.price.value), r.price.unit), r.price.as_of, r.price.source))
-    for ov in files.api.overrides:
-        for name in ("input", "output", "cached_input", "batch_discount"):
-            s = getattr(ov, name)
-            if s is not None:
-                rows.append((f"{ov.provider}/{ov.model} {name}", _sourced(float(s.value), s.unit), s.as_of, s.source))
+    rows = [
+        (f"{gpu} {what}", _sourced(float(p.value), p.unit), p.as_of, p.source) for gpu, what, p in _gpu_prices(files)
+    ] + [
+        (f"{ov.provider}/{ov.model} {name}", _sourced(float(s.value), s.unit), s.as_of, s.source)
+        for ov, name, s in _override_prices(files)
+    ]
     pin = files.api.genai_prices
     rows.append((f"API prices (genai-prices {pin.version} snapshot)", "-", pin.checked_on, "genai-prices"))
     old = sorted((r for r in rows if (today - r[2]).days > days), key=lambda r: r[2])
