@@ -341,6 +341,18 @@ def recalc_in_libreoffice(soffice: str, paths: list[Path], out: Path) -> list[Pa
     return done
 
 
+def typed_into(path: Path, changes: dict[str, float], out: Path) -> Path:
+    """A copy of a workbook at ``out`` with named inputs set, as a reviewer types them."""
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)
+    for name, value in changes.items():
+        sheet, cell = book.defined_names[name].attr_text.split("!")
+        book[sheet.strip("'")][cell.replace("$", "")] = value
+    book.save(out)
+    return out
+
+
 @pytest.fixture(scope="session")
 def libreoffice(tmp_path_factory) -> Callable[[list[Path]], list[Path]]:
     """Recalculate workbooks in LibreOffice headless: ``recalc(paths)`` returns the recalculated

@@ -25,6 +25,7 @@ from tests.conftest import (
     recalc_in_libreoffice,
     rented,
     scenario,
+    typed_into,
     with_prices,
 )
 
@@ -36,14 +37,9 @@ def recalculated(path, ev, changes: dict[str, float] | None = None) -> dict[str,
     is its negative."""
     soffice = find_soffice()
     if soffice is not None:
-        book = openpyxl.load_workbook(path)
-        for name, value in (changes or {}).items():
-            sheet, cell = book.defined_names[name].attr_text.split("!")
-            book[sheet.strip("'")][cell.replace("$", "")] = value
         out = path.parent / f"recalculated-{len(list(path.parent.glob('recalculated-*')))}"
         out.mkdir()
-        book.save(out / path.name)
-        (done,) = recalc_in_libreoffice(soffice, [out / path.name], out / "calc")
+        (done,) = recalc_in_libreoffice(soffice, [typed_into(path, changes or {}, out / path.name)], out / "calc")
         ws = openpyxl.load_workbook(done, data_only=True)["summary"]
         return {o.name: (ws.cell(i, 4).value, -ws.cell(i, 5).value) for i, o in enumerate(ev.options, start=2)}
     return summary_figures(_formulas(path, changes), path, ev)

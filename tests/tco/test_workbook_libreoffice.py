@@ -16,7 +16,7 @@ from costmodel.engine import evaluate, prepare
 from costmodel.engine.recommend import contends
 from costmodel.io.scenario import load
 from tco.workbook import write_workbook
-from tests.conftest import FINTECH, ROOT
+from tests.conftest import FINTECH, ROOT, typed_into
 
 # one input of each kind a reviewer changes: (workbook input, new value)
 CHANGES = {
@@ -35,14 +35,8 @@ TOKENS = ("tokens", "cached share")  # the engine's replica capacity moves with 
 
 
 def changed_copy(path, tmp_path, label: str, changes: dict[str, float]):
-    """A copy of the workbook with named inputs set, as a reviewer types them."""
-    book = openpyxl.load_workbook(path)
-    for name, value in changes.items():
-        sheet, cell = book.defined_names[name].attr_text.split("!")
-        book[sheet.strip("'")][cell.replace("$", "")] = value
-    out = tmp_path / f"{re.sub(r'[^a-z]+', '-', label)}.xlsx"
-    book.save(out)
-    return out
+    """A copy of the workbook with named inputs set, named after the change."""
+    return typed_into(path, changes, tmp_path / f"{re.sub(r'[^a-z]+', '-', label)}.xlsx")
 
 
 def figures(path) -> dict[str, dict]:
