@@ -48,6 +48,7 @@ bench: $(STAMP) $(VLLM_STAMP)
 	$(BIN)/python bench/engine.py
 	$(BIN)/python bench/montecarlo.py
 	$(BIN)/python bench/widgets.py
+	$(BIN)/python bench/dashboard.py
 	$(BIN)/python bench/probe_overhead.py
 	$(BIN)/python bench/probe_search.py
 	$(BIN)/python bench/capacity.py

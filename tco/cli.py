@@ -402,6 +402,12 @@ def lab_cmd(
     )
 
 
+# installed with the notebook extra but not used by the dashboard's page: anywidget (a dependency
+# of plotly's FigureWidget, which the dashboard does not use) and pygments (code highlighting; the
+# page shows no code)
+UNUSED_LAB_EXTENSIONS = ("anywidget", "jupyterlab_pygments")
+
+
 @app.command("dashboard")
 def dashboard_cmd(
     port: Annotated[int, typer.Option(help="Port for Voila.")] = 8866,
@@ -417,6 +423,8 @@ def dashboard_cmd(
     # the project's Voila template (lab's, without the stylesheets it fetches from a CDN)
     templates = str(Path(__file__).parent / "jupyter")
     os.environ["JUPYTER_PATH"] = os.pathsep.join(p for p in (templates, os.environ.get("JUPYTER_PATH", "")) if p)
+    # each page's kernel imports and warms the engine as it starts, while the page loads its scripts
+    os.environ["PYTHONSTARTUP"] = str(Path(templates) / "kernel_startup.py")
     _serve(
         [
             sys.executable,
@@ -428,6 +436,8 @@ def dashboard_cmd(
             # cells shown as they finish: the recommendation before the file's Monte Carlo below it
             "--VoilaConfiguration.progressive_rendering=True",
             "--strip_sources=True",
+            # the page loads only the front-end extensions it uses (about 0.4 MB of scripts less)
+            *(f"--VoilaConfiguration.extension_denylist={name}" for name in UNUSED_LAB_EXTENSIONS),
             f"--MappingKernelManager.cull_interval={min(60, cull_idle_s)}",
             f"--MappingKernelManager.cull_idle_timeout={cull_idle_s}",
             *([] if browser else ["--no-browser"]),

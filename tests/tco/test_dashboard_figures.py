@@ -1,6 +1,6 @@
 """The explorer's figures, in-process: each Output area holds exactly one plotly figure, set as
 the widget's state (not captured with ``with out:``, which made Voila wait for ever; see
-``Explorer.show``), and a control change replaces it."""
+``Explorer.draw``), and a control change replaces it."""
 
 from __future__ import annotations
 

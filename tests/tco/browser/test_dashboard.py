@@ -86,7 +86,7 @@ def test_widget_change_updates_the_numbers(chromium, dashboard, tmp_path):
         browser = p.chromium.launch(executable_path=chromium, args=ARGS)
         page = browser.new_page(viewport={"width": 1500, "height": 1300})
         # Offline, like CI: Voila's template links Font Awesome CSS from cdn.jsdelivr.net. (CI's one
-        # timeout here was not that stylesheet but Voila stuck on a cell: see Explorer.show.)
+        # timeout here was not that stylesheet but Voila stuck on a cell: see Explorer.draw.)
         page.route(re.compile(r"^https?://(?!127\.0\.0\.1[:/]).*"), lambda route: route.abort())
         open_dashboard(page, dashboard)
         summary = page.locator(".tco-summary")
