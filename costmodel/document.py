@@ -28,6 +28,7 @@ from costmodel.engine.capacity import bound_by, layout_sentence, option_capacity
 from costmodel.engine.eligibility import class_scores
 from costmodel.engine.results import ClassifierNeed
 from costmodel.engine.router import RouterChoice, routes_sentence
+from costmodel.lifecycle import retirement_note, retirement_reasons, retiring_models
 from costmodel.model import evaluation as doc
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
@@ -587,6 +588,8 @@ def build(
         sens_note = "" if sensitivity_table is not None else "not computed for this view"
     mc = monte_carlo(ev)
     stale = stale_prices(sc, catalog)
+    retiring = retiring_models(sc, catalog)
+    mind = retirement_reasons(sc, retiring, rec.option)
     return doc.Document(
         scenario=sc.name,
         title=sc.title,
@@ -605,10 +608,10 @@ def build(
         recommendation=doc.Recommendation(
             option=rec.option,
             label=labels.get(rec.option, "none") if rec.option else "none",
-            reasons=list(rec.reasons),
+            reasons=[*rec.reasons, *mind],
             risks=list(rec.risks),
             confidence=_finite(rec.confidence),
-            sentence=rec.sentence,
+            sentence=" ".join([rec.sentence, *mind]),
         ),
         capacity_summary=capacity_summary(ev),
         stale_price_days=sc.stale_price_days,
@@ -617,6 +620,18 @@ def build(
             for a in stale
         ],
         stale_prices_note=stale_note(sc, stale),
+        retiring_models=[
+            doc.RetiringApiModel(
+                used_by=list(m.used_by),
+                model=m.model,
+                retires=m.retires.isoformat(),
+                month=m.month,
+                successor=m.successor,
+                source=m.source,
+            )
+            for m in retiring
+        ],
+        retiring_models_note=retirement_note(sc, retiring),
         monte_carlo=mc,
         monte_carlo_note=""
         if mc is not None

@@ -23,6 +23,7 @@ from costmodel.engine.capacity import capacity_study
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.scenario import load
+from costmodel.lifecycle import retirement_note, retiring_models
 from costmodel.price_age import stale_note, stale_prices
 from costmodel.uncertainty import DEFAULT_DRAWS, MAX_DRAWS, evaluate_with_uncertainty
 from tco.console import err, out, print_capacity, print_diff, print_evaluation, print_prices, print_stale_prices
@@ -250,9 +251,10 @@ def validate_cmd(
         except (InputError, EngineError) as e:
             _fail(e, f)
         out.print(f"ok {f}")
-        note = stale_note(sc, stale_prices(sc, cat))
-        if note:  # a warning, not a failure: the numbers stand, their prices are old
-            err.print(f"warning: {f}: {note}", highlight=False)
+        # warnings, not failures: the numbers stand, but their prices are old or their model retires
+        for note in (stale_note(sc, stale_prices(sc, cat)), retirement_note(sc, retiring_models(sc, cat))):
+            if note:
+                err.print(f"warning: {f}: {note}", highlight=False)
 
 
 @app.command("report")

@@ -135,6 +135,8 @@ def print_evaluation(d: Document, console: Console = out) -> None:
         console.print(sweep.sentence)
     if d.stale_prices_note:
         console.print(Text.assemble(("stale prices: ", "bold yellow"), d.stale_prices_note))
+    if d.retiring_models_note:
+        console.print(Text.assemble(("retiring models: ", "bold yellow"), d.retiring_models_note))
     console.print(Text.assemble("\n", ("Recommendation: ", "bold"), d.recommendation.sentence))
 
 
@@ -297,7 +299,7 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
         f"{pin.checked_on}; prompt of {input_tokens} tokens)",
         title_justify="left",
     )
-    for col in ("provider", "model", "input", "cached in", "output", "batch discount"):
+    for col in ("provider", "model", "input", "cached in", "output", "batch discount", "retires"):
         a.add_column(col, justify="right" if col in ("input", "cached in", "output") else "left")
     for pid in providers:
         prov = next(p for p in snapshot.providers if p.id == pid)
@@ -309,6 +311,7 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
             except (LookupError, ValueError, KeyError, TypeError, ArithmeticError):
                 continue  # models priced per image, per second, etc.
             disc = percent(float(price.batch_discount.value)) if price.batch_discount else ""
+            r = price.retirement
             a.add_row(
                 pid,
                 m.id,
@@ -316,8 +319,16 @@ def print_prices(files, snapshot, providers: list[str], input_tokens: int, conso
                 usd_rate(float(price.cached_input.value)),
                 usd_rate(float(price.output.value)),
                 disc,
+                "" if r is None else f"{r.retires} -> {r.successor or 'no successor named'}",
             )
     console.print(a)
+    if files.api.retirements:
+        t = Table(title=f"Announced retirements ({files.directory / 'api_prices.yaml'})", title_justify="left")
+        for col in ("provider", "model", "retires", "successor", "checked", "source"):
+            t.add_column(col, overflow="fold")
+        for r in sorted(files.api.retirements, key=lambda r: (r.retires, r.provider, r.model)):
+            t.add_row(r.provider, r.model, str(r.retires), r.successor or "none named", str(r.as_of), r.source)
+        console.print(t)
     if files.api.overrides:
         o = Table(title=f"Local overrides ({files.directory / 'api_prices.yaml'})", title_justify="left")
         for col in ("provider", "model", "field", "value", "as of", "source"):

@@ -95,6 +95,11 @@ def summary_html(d: Document) -> str:
         f"<div class='tco-inputs'>{text(d.workload.summary)}</div>"
         f"<div class='tco-recommendation'><b>Recommendation:</b> {text(d.recommendation.sentence)}</div>"
         f"{classifiers}"
+        + (
+            f"<div class='tco-retiring'><b>Retiring models:</b> {text(d.retiring_models_note)}</div>"
+            if d.retiring_models_note
+            else ""
+        )
         + (f"<ul class='tco-break-even'>{crossings}</ul>" if crossings else "")
         + "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
         f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>"

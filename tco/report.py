@@ -469,6 +469,17 @@ def stale_prices_text(ctx: ReportContext) -> str:
     return f"**Stale prices.** {md(d.stale_prices_note)}"
 
 
+def retiring_models_text(ctx: ReportContext) -> str:
+    """Which API models the scenario uses retire inside the horizon, when, and what replaces them."""
+    d = ctx.doc
+    if not d.retiring_models:
+        return (
+            f"No API model this scenario uses has a published shutdown date inside the horizon "
+            f"({d.horizon_months} months from {d.as_of})."
+        )
+    return f"**Retiring models.** {md(d.retiring_models_note)}"
+
+
 def appendix(ctx: ReportContext) -> pd.DataFrame:
     files = load_catalog_files()
     pkgs = ["llm-tco-workbench", "numpy", "pandas", "pydantic", "plotly", "genai-prices", "papermill", "nbconvert"]

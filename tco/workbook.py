@@ -982,6 +982,11 @@ def _summary(ws, doc: Document, sheets: dict[str, Sheet], contenders: set[str], 
         "totals, NPVs and the recommendation follow.",
         "SLO, quality and contends are the engine's verdicts at the inputs as written (an option contends when it "
         "is not known to miss the SLO or the quality bar); the checks sheet says when a change may move them.",
+        *(
+            f"{what}: {note}"
+            for what, note in (("Stale prices", doc.stale_prices_note), ("Retiring models", doc.retiring_models_note))
+            if note
+        ),
     )
     for k, note in enumerate(notes):
         ws.cell(last + 2 + k, 1, note).alignment = Alignment(wrap_text=False)

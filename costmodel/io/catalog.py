@@ -132,6 +132,7 @@ def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_toke
         output=output_p,
         cached_input=cached_p,
         batch_discount=override.batch_discount if override else None,
+        retirement=next((r for r in files.api.retirements if r.provider == provider and r.model == model), None),
     )
 
 

@@ -209,6 +209,21 @@ class ApiPriceOverride(Strict):
         return self
 
 
+class ApiRetirement(Strict):
+    """When a provider shuts an API model down, and what it names to use instead."""
+
+    provider: str = Field(min_length=1, description="genai-prices provider id, e.g. openai, aws.")
+    model: str = Field(min_length=1, description="Model id as the provider names it.")
+    retires: date = Field(description="Shutdown date: the model is no longer served from this day.")
+    successor: str | None = Field(
+        default=None, description="The model id the provider recommends instead (same provider); null if none named."
+    )
+    source: str = Field(min_length=3, description="Where the date and successor are published.")
+    as_of: Annotated[date, AfterValidator(not_in_future)] = Field(
+        description="Date the entry was checked against its source (not after today)."
+    )
+
+
 class GenaiPricesPin(Strict):
     """Which genai-prices release supplies API prices and when its snapshot was checked."""
 
@@ -247,14 +262,18 @@ class ApiPriceCatalog(Strict):
 
     genai_prices: GenaiPricesPin = Field(description="The genai-prices release and its check date.")
     overrides: tuple[ApiPriceOverride, ...] = Field(default=(), description="Local price overrides.")
+    retirements: tuple[ApiRetirement, ...] = Field(
+        default=(), description="API models' published shutdown dates and successors."
+    )
 
     @model_validator(mode="after")
-    def _one_override_per_model(self) -> ApiPriceCatalog:
-        seen: set[tuple[str, str]] = set()
-        for o in self.overrides:
-            if (o.provider, o.model) in seen:  # the second would be silently ignored
-                raise ValueError(f"overrides: {o.provider}/{o.model} is overridden twice; keep one entry")
-            seen.add((o.provider, o.model))
+    def _one_entry_per_model(self) -> ApiPriceCatalog:
+        for what, entries in (("overrides", self.overrides), ("retirements", self.retirements)):
+            seen: set[tuple[str, str]] = set()
+            for o in entries:
+                if (o.provider, o.model) in seen:  # the second would be silently ignored
+                    raise ValueError(f"{what}: {o.provider}/{o.model} is listed twice; keep one entry")
+                seen.add((o.provider, o.model))
         return self
 
 
@@ -267,6 +286,9 @@ class ApiPrice(Strict):
     output: Sourced = Field(description="USD per 1M output tokens.")
     cached_input: Sourced = Field(description="USD per 1M cached input tokens (= input if no cache price).")
     batch_discount: Sourced | None = Field(default=None, description="Batch discount fraction, if known.")
+    retirement: ApiRetirement | None = Field(
+        default=None, description="The model's published shutdown date and successor, if one is announced."
+    )
 
 
 class Catalog(Strict):

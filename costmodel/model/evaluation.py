@@ -318,6 +318,17 @@ class StalePrice(Strict):
     source: str = Field(description="Where it comes from.")
 
 
+class RetiringApiModel(Strict):
+    """An API model the scenario uses that its provider shuts down before the horizon ends."""
+
+    used_by: list[str] = Field(description="The options (or '<router> classifier') that call it.")
+    model: str = Field(description="provider/model.")
+    retires: str = Field(description="The shutdown date.")
+    month: int = Field(ge=0, description="Month of the horizon it retires in (1 = the first; 0 = before as_of).")
+    successor: str | None = Field(description="provider/model the provider names instead; null if none.")
+    source: str = Field(description="Where the date and successor are published.")
+
+
 class Assumption(Strict):
     input: str = Field(description="The input (scenario path or catalog entry).")
     value: str = Field(description="Its value, formatted in its unit.")
@@ -381,6 +392,12 @@ class Document(_Explained):
         default_factory=list, description="Catalog prices past that threshold at the scenario's as_of, oldest first."
     )
     stale_prices_note: str = Field(default="", description="The stale prices in one sentence ('' when none).")
+    retiring_models: list[RetiringApiModel] = Field(
+        default_factory=list, description="API models used that retire before the horizon ends, soonest first."
+    )
+    retiring_models_note: str = Field(
+        default="", description="The retiring models and how they are costed, in words ('' when none)."
+    )
     monte_carlo: MonteCarlo | None = Field(description="Monte Carlo summary.")
     monte_carlo_note: str = Field(default="", description="Why there is no Monte Carlo.")
     hybrid_sweeps: list[HybridSweep] = Field(description="Cost against local fleet size, per hybrid option.")

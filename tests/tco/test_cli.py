@@ -362,12 +362,14 @@ def test_nothing_given_twice_is_silently_dropped(tmp_path):
     shutil.copytree(ROOT / "data" / "catalog", catalog)
     prices = catalog / "api_prices.yaml"
     text = prices.read_text(encoding="utf-8")
-    prices.write_text(
-        text + "  - provider: openai\n    model: gpt-4o-mini\n"
-        "    input: {value: 0.1, unit: USD/1M tokens, source: test, as_of: 2026-01-01}\n",
-        encoding="utf-8",
+    second = (
+        "overrides:\n  - provider: openai\n    model: gpt-4o-mini\n"
+        "    input: {value: 0.1, unit: USD/1M tokens, source: test, as_of: 2026-01-01}\n"
     )
-    assert_bad_input(tco("evaluate", str(SEED), "--catalog", str(catalog)), "openai/gpt-4o-mini is overridden twice")
+    prices.write_text(text.replace("overrides:\n", second, 1), encoding="utf-8")
+    assert_bad_input(
+        tco("evaluate", str(SEED), "--catalog", str(catalog)), "overrides: openai/gpt-4o-mini is listed twice"
+    )
 
 
 def test_the_workload_line_says_where_growth_takes_the_volume():

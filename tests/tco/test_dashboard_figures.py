@@ -58,3 +58,15 @@ def test_charts_read_right():
     assert colour["router"] == figures.ELIGIBILITY_COLOR["unverified"]
     assert colour["own-l40s"] == figures.ELIGIBILITY_COLOR["quality"]
     assert fig.layout.legend.y < 0  # below the plot: the title never runs into it
+
+
+def test_the_dashboard_summary_says_which_models_retire():
+    from costmodel import load, paths
+    from costmodel.document import build
+    from costmodel.engine import evaluate
+    from tco.dashboard import summary_html
+
+    sc, cat = load(paths.scenarios_dir() / "support-chatbot.yaml")
+    d = build(evaluate(sc, cat), cat)
+    html = summary_html(d)
+    assert "<div class='tco-retiring'><b>Retiring models:</b> openai/gpt-4o-mini (api-gpt-4o-mini)" in html

@@ -84,6 +84,27 @@ def test_report_says_which_prices_are_stale(rendered):
     assert "as of 2024-09-01 (812 days" in text
 
 
+def test_report_and_workbook_say_which_models_retire(rendered):
+    """fintech-rag's router calls GPT-4o-mini (retiring 2027-01-14) and Bedrock's Llama 3.3 70B
+    (2027-03-30): the report's assumptions section and the workbook's summary say so, with the
+    engine's own note; the recommendation's sentence carries the router's."""
+    from openpyxl import load_workbook
+
+    from costmodel import load
+    from costmodel.document import build
+    from costmodel.engine import evaluate
+
+    html, xlsx, _ = rendered
+    sc, cat = load(SEED)
+    d = build(evaluate(sc, cat), cat)
+    assert d.retiring_models_note
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).replace("&#x27;", "'").split())
+    assert "Retiring models. " + " ".join(d.retiring_models_note.split())[:200] in text
+    assert "Mind: openai/gpt-4o-mini retires on 2027-01-14" in text
+    summary = [c for row in load_workbook(xlsx)["summary"].iter_rows(values_only=True) for c in row if c]
+    assert f"Retiring models: {d.retiring_models_note}" in summary
+
+
 def test_report_is_self_contained_with_its_figures(rendered):
     html, _, _ = rendered
     assert not EXTERNAL.search(html), "the report must open offline"
