@@ -135,7 +135,7 @@ def goal_seek(scenario: Scenario, catalog: Catalog, factor: Factor, points: int 
     >>> g.recommended
     'router (routine -> api-gpt-4o-mini, complex -> api-llama-70b)'
     >>> g.above.to, g.above.at > sc.workload.requests_per_month
-    ('router (routine -> own-l40s, complex -> api-llama-70b)', True)
+    ('router (routine -> own-l40s, complex -> hybrid-l40s-bedrock)', True)
     """
     log = _on_log_axis(factor)
     space = np.geomspace if log else np.linspace

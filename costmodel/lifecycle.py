@@ -1,13 +1,17 @@
-"""API models that retire inside the horizon: which, when, and what the provider names instead.
+"""API models that retire inside the horizon: which, when, what the provider names instead, and
+how the evaluation costs the move.
 
 Every API model a scenario uses (an API option's, a router classifier's) whose provider has
 published a shutdown date before the horizon ends is listed with the month of the horizon it
 retires in, its successor and the source (``retirements`` in ``data/catalog/api_prices.yaml``).
-Every face says so, and the recommendation's sentence says it when the recommended option depends
-on such a model (itself, or a router or hybrid that sends it traffic).
+Every face says so, and the recommendation says it when the recommended option depends on such a
+model (itself, or a router or hybrid that sends it traffic).
 
-Costing is unchanged: the evaluation bills the retiring model at its own price for the whole
-horizon, and every note says so; costing the successor from the shutdown month is not built yet.
+The costing itself is in :mod:`costmodel.engine.api`: from the month the model retires, the
+option (and any router or fleet sending it traffic) is billed at the successor's catalog price,
+plus the scenario's one-off ``migration`` cost ($0 when the scenario states none, said here). A
+model whose provider names no successor, or whose successor has no price, stays billed at its
+own price (said so); a router's api classifier moves with its model, without a migration line.
 """
 
 from __future__ import annotations
@@ -15,8 +19,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from costmodel.model.catalog import Catalog
+from costmodel.engine.api import horizon_month
+from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.scenario import ApiOption, HybridOption, RouterOption, Scenario
+from costmodel.text import usd, usd_rate
 
 __all__ = ["RetiringModel", "horizon_month", "retirement_note", "retirement_reasons", "retiring_models"]
 
@@ -31,25 +37,10 @@ class RetiringModel:
     month: int  # month of the horizon it retires in (1 = the first); 0: before the scenario's date
     successor: str | None  # "openai/gpt-6-luna", None when the provider names none
     source: str
-
-
-def horizon_month(as_of: date, day: date) -> int:
-    """The month of a horizon starting on ``as_of`` in which ``day`` falls (1 = the first month,
-    ``as_of`` to the day before the same day next month); 0 for a day before ``as_of``.
-
-    Examples
-    --------
-    >>> horizon_month(date(2026, 11, 22), date(2027, 1, 14))
-    2
-    >>> horizon_month(date(2026, 11, 22), date(2026, 11, 22)), horizon_month(date(2026, 11, 22), date(2026, 12, 22))
-    (1, 2)
-    >>> horizon_month(date(2026, 11, 22), date(2026, 11, 21))
-    0
-    """
-    if day < as_of:
-        return 0
-    months = (day.year - as_of.year) * 12 + day.month - as_of.month
-    return months + (1 if day.day >= as_of.day else 0)
+    successor_price: ApiPrice | None  # the catalog's price of the successor (None: not priced)
+    migrations: tuple[
+        tuple[str, float, str], ...
+    ]  # (option, USD, source) per API option calling it; "" source: unstated
 
 
 def retiring_models(scenario: Scenario, catalog: Catalog) -> list[RetiringModel]:
@@ -80,7 +71,15 @@ def retiring_models(scenario: Scenario, catalog: Catalog) -> list[RetiringModel]
         if r is None or month > scenario.horizon_months:
             continue
         successor = f"{r.provider}/{r.successor}" if r.successor else None
-        out.append(RetiringModel(tuple(names), f"{key[0]}/{key[1]}", r.retires, month, successor, r.source))
+        priced = catalog.api_prices.get((r.provider, r.successor)) if r.successor else None
+        moves = tuple(
+            (o.name, o.migration.usd if o.migration else 0.0, o.migration.source if o.migration else "")
+            for o in scenario.options
+            if isinstance(o, ApiOption) and o.name in names
+        )
+        out.append(
+            RetiringModel(tuple(names), f"{key[0]}/{key[1]}", r.retires, month, successor, r.source, priced, moves)
+        )
     return sorted(out, key=lambda m: (m.retires, m.used_by))
 
 
@@ -94,9 +93,33 @@ def _instead(m: RetiringModel) -> str:
     return f"the provider names {m.successor} instead" if m.successor else "the provider names no successor"
 
 
+def _costed(m: RetiringModel) -> str:
+    """How the evaluation bills the move, in words."""
+    p = m.successor_price
+    if p is None:
+        what = "no successor named" if m.successor is None else f"no catalog price for {m.successor}"
+        return f"billed at its own price throughout ({what}: state a replacement option)"
+    start = max(m.month, 1)
+    said = (
+        f"billed from month {start} at {m.successor}'s price ({usd_rate(float(p.input))} in, "
+        f"{usd_rate(float(p.cached_input))} cached in, {usd_rate(float(p.output))} out per 1M tokens; "
+        f"{p.input.source}, {p.input.as_of})"
+    )
+    for option, cost, source in m.migrations:
+        said += (
+            f", plus {option}'s migration of {usd(cost)} in month {start} ({source})"
+            if source
+            else f", plus no migration cost for {option} ($0: none stated; set options.{option}.migration)"
+        )
+    classifiers = [u for u in m.used_by if u.endswith(" classifier")]
+    if classifiers:
+        said += f"; {', '.join(classifiers)} moves with it (no migration line of its own)"
+    return said + f"; accuracy and latency stay as stated for {m.model}: measure {m.successor} to confirm them"
+
+
 def retirement_note(scenario: Scenario, models: list[RetiringModel]) -> str:
-    """The retiring models in one paragraph, each with its date, month, successor and source ('' when
-    none), and how they are costed.
+    """The retiring models in one paragraph, each with its date, month, successor, source and how it
+    is costed ('' when none).
 
     Examples
     --------
@@ -105,15 +128,10 @@ def retirement_note(scenario: Scenario, models: list[RetiringModel]) -> str:
     >>> print(retirement_note(sc, retiring_models(sc, cat))[:76])
     openai/gpt-4o-mini (api-gpt-4o-mini) retires on 2027-01-14 (month 2 of 36);
     """
-    if not models:
-        return ""
-    items = "; ".join(
-        f"{m.model} ({', '.join(m.used_by)}) {_when(scenario, m)}; {_instead(m)} ({m.source})" for m in models
-    )
-    return (
-        f"{items}. Costed at the retiring model's own price for the whole horizon: the successor's price "
-        "and the cost of moving to it are not in these figures; evaluate an option on the successor to compare."
-    )
+    return "; ".join(
+        f"{m.model} ({', '.join(m.used_by)}) {_when(scenario, m)}; {_instead(m)} ({m.source}); {_costed(m)}"
+        for m in models
+    ) + ("." if models else "")
 
 
 def _depends(scenario: Scenario, name: str) -> set[str]:
@@ -137,7 +155,7 @@ def retirement_reasons(scenario: Scenario, models: list[RetiringModel], recommen
         return []
     depends = _depends(scenario, recommended)
     return [
-        f"Mind: {m.model} {_when(scenario, m)}; {_instead(m)}; costed at its own price throughout."
+        f"Mind: {m.model} {_when(scenario, m)}; {_instead(m)}; {_costed(m)}."
         for m in models
         if depends.intersection(m.used_by)
     ]

@@ -12,9 +12,8 @@ from typing import Any
 
 from costmodel import document
 from costmodel.engine import Evaluation, evaluate
-from costmodel.io.catalog import CatalogFiles, build_catalog, check_references, resolve_api_price
-from costmodel.io.files import InputError
-from costmodel.model.catalog import Catalog
+from costmodel.io.catalog import CatalogFiles, build_catalog, check_references, resolve_api_price, scenario_prices
+from costmodel.model.catalog import ApiPrice, Catalog
 from costmodel.model.evaluation import Document
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario, with_values
 from costmodel.whatif import prices_in_scenario
@@ -99,20 +98,16 @@ def what_if(scenario: Scenario, files: CatalogFiles, controls: Controls) -> What
 
 
 def _catalog(files: CatalogFiles, sc: Scenario) -> Catalog:
-    """The catalog with API prices for ``sc``; price look-ups are cached per (provider, model, prompt size)."""
+    """The catalog with API prices for ``sc`` (as ``tco evaluate`` builds it); price look-ups are
+    cached per (provider, model, prompt size)."""
     base = base_catalog(files)
     check_references(sc, base, "explorer")
-    key = tuple(sorted((o.provider, o.model) for o in sc.options if isinstance(o, ApiOption)))
-    try:
-        prices = _cached_prices(files, key, sc.workload.input_tokens_per_request)
-    except LookupError as e:
-        raise InputError("explorer", "api model", key, str(e)) from None
-    return base.model_copy(update={"api_prices": prices})
+    return base.model_copy(update={"api_prices": scenario_prices(sc, files, "explorer", resolve=_cached_price)})
 
 
 @functools.lru_cache(maxsize=256)
-def _cached_prices(files: CatalogFiles, key: tuple, input_tokens: float) -> dict:
-    return {(p, m): resolve_api_price(p, m, files, input_tokens) for p, m in key}
+def _cached_price(provider: str, model: str, files: CatalogFiles, input_tokens: float) -> ApiPrice:
+    return resolve_api_price(provider, model, files, input_tokens)
 
 
 @functools.lru_cache(maxsize=4)

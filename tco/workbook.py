@@ -31,10 +31,11 @@ from costmodel import document
 from costmodel.assumptions import input_source
 from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine import Evaluation, prepare
+from costmodel.engine.api import Successor
 from costmodel.engine.costing import member_cost, member_view
 from costmodel.engine.eligibility import member_score, servable_classes
 from costmodel.engine.recommend import contends
-from costmodel.engine.router import confusion
+from costmodel.engine.router import classifier_successor, confusion
 from costmodel.model.catalog import Catalog
 from costmodel.model.evaluation import Document, MonteCarlo
 from costmodel.model.scenario import (
@@ -286,10 +287,21 @@ def write_workbook(ev: Evaluation, catalog: Catalog, path: Path, doc: Document |
         def overflow_to(api_name: str, header: str, sh=sh) -> None:  # the requests the fleet did not serve
             api = sc.api_option(api_name)
             unserved = f"(1-{sh.col('served share')}{{r}})"
-            _api_columns(sh, inp, _slug(api.name), api, prepared.prices[api.name], header, share=unserved)
+            _api_columns(
+                sh,
+                inp,
+                _slug(api.name),
+                api,
+                prepared.prices[api.name],
+                header,
+                share=unserved,
+                moved=prepared.successors.get(api.name),
+            )
 
         if isinstance(o, ApiOption):
-            _api_columns(sh, inp, p, o, prepared.prices[o.name], "api", share=None)
+            _api_columns(
+                sh, inp, p, o, prepared.prices[o.name], "api", share=None, moved=prepared.successors.get(o.name)
+            )
         elif isinstance(o, RentedOption | OwnedOption):
             _self_hosted_columns(sh, inp, p, o, prepared.fleets[o.name], sc=sc)
             if "overflow" in result.cashflow and o.overflow:
@@ -408,40 +420,77 @@ def _api_columns(
     header: str,
     share: str | None,
     tokens: tuple[str, str] = ("input_tokens", "output_tokens"),
+    moved: Successor | None = None,
 ) -> None:
     """What an API bills per month: requests reaching it x price trend x tokens x prices (``tokens``:
-    the named input and output tokens per request, a router member's own)."""
-    names = {
-        field_name: inp.once(
-            f"{p}_{field_name}",
-            float(value) * o.price_scale,
-            "USD/1M tokens",
-            f"{value.source} ({value.as_of})" + (f"; x {o.price_scale:g} price_scale" if o.price_scale != 1 else ""),
-            UNIT_PRICE,
+    the named input and output tokens per request, a router member's own). When its model retires
+    inside the horizon (``moved``), the successor's prices apply from the month it retires in
+    (``<p>_successor_month``, an input), and a ``<header> migration`` column carries the one-off
+    move, as :func:`costmodel.engine.api.monthly_bill` and :func:`~costmodel.engine.api.migration`."""
+
+    def prices(prefix: str, price, note: str) -> str:
+        names = {
+            field_name: inp.once(
+                f"{prefix}_{field_name}",
+                float(value) * o.price_scale,
+                "USD/1M tokens",
+                f"{note}{value.source} ({value.as_of})"
+                + (f"; x {o.price_scale:g} price_scale" if o.price_scale != 1 else ""),
+                UNIT_PRICE,
+            )
+            for field_name, value in (
+                ("input", price.input),
+                ("cached_input", price.cached_input),
+                ("output", price.output),
+            )
+        }
+        disc = inp.once(
+            f"{prefix}_batch_discount",
+            float(price.batch_discount) if price.batch_discount else 0.0,
+            "fraction",
+            price.batch_discount.source if price.batch_discount else "no batch discount",
+            PERCENT,
         )
-        for field_name, value in (
-            ("input", price.input),
-            ("cached_input", price.cached_input),
-            ("output", price.output),
+        return (
+            f"({tokens[0]}*((1-cached_input_share)*{names['input']}+cached_input_share*"
+            f"{names['cached_input']})+{tokens[1]}*{names['output']})/1000000*(1-batch_share*{disc})"
         )
-    }
-    disc = inp.once(
-        f"{p}_batch_discount",
-        float(price.batch_discount) if price.batch_discount else 0.0,
-        "fraction",
-        price.batch_discount.source if price.batch_discount else "no batch discount",
-        PERCENT,
-    )
-    per_request = (
-        f"({tokens[0]}*((1-cached_input_share)*{names['input']}+cached_input_share*"
-        f"{names['cached_input']})+{tokens[1]}*{names['output']})/1000000*(1-batch_share*{disc})"
-    )
+
+    per_request = prices(p, price, "")
+    switch = None
+    if moved is not None:
+        r = price.retirement
+        switch = inp.once(
+            f"{p}_successor_month",
+            moved.month,
+            "month of the horizon (1 = the first)",
+            f"{price.provider}/{price.model} retires on {r.retires} ({r.source}): {moved.model} from this month",
+            INTEGER,
+        )
+        after = prices(f"{p}_successor", moved.price, f"{moved.model}: ")
+        per_request = f"IF({{month}}+1>={switch},{after},{per_request})"
 
     def formula(r, m, sh=sh):
         reaching = sh.ref("model requests", r) + ("*" + share.format(r=r) if share else "")
-        return f"={reaching}*(1-api_price_decline)^({sh.ref('month', r)}/12)*{per_request}"
+        month = sh.ref("month", r)
+        return f"={reaching}*(1-api_price_decline)^({month}/12)*" + per_request.replace("{month}", month)
 
     sh.add(header, formula, cost=True)
+    if switch is not None:
+        stated = o.migration
+        usd_once = inp.once(
+            f"{p}_migration_usd",
+            stated.usd if stated else 0.0,
+            "USD, once",
+            stated.source if stated else f"none stated: $0 (set options.{o.name}.migration)",
+            MONEY,
+            path=f"options.{o.name}.migration.usd" if stated else None,
+        )
+        sh.add(
+            f"{header} migration",
+            lambda r, m, sh=sh: f"=IF({sh.ref('month', r)}+1={switch},{usd_once},0)",
+            cost=True,
+        )
 
 
 def _self_hosted_columns(
@@ -761,7 +810,7 @@ def _class_inputs(inp: Inputs, sc) -> dict[str, tuple[str, str, str]]:
     return out
 
 
-def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices) -> None:
+def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices, sc: Scenario) -> None:
     """The classifier's line: every request reaching a model is classified (an api classifier at
     its tokens and the catalog's price, following the API price trend)."""
     k = o.classifier
@@ -786,6 +835,28 @@ def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices) -> None:
             "prompt and answer tokens at the classifier model's prices",
             '"$"#,##0.000000',
         )
+        moved = classifier_successor(o, sc, prices)
+        if moved is not None:  # from the month its model retires, at the successor's prices
+            ret = price.retirement
+            switch = inp.add(
+                f"{r}_classifier_successor_month",
+                moved.month,
+                "month of the horizon (1 = the first)",
+                f"{k.api_provider}/{k.api_model} retires on {ret.retires} ({ret.source}): "
+                f"{moved.model} from this month",
+                INTEGER,
+            )
+            new_in, new_out = (
+                inp.add(
+                    f"{r}_classifier_successor_{what}_price",
+                    float(getattr(moved.price, what)),
+                    "USD/1M tokens",
+                    f"{moved.model}: {getattr(moved.price, what).source}",
+                    UNIT_PRICE,
+                )
+                for what in ("input", "output")
+            )
+            rate = f"IF({{month}}+1>={switch},({pt}*{new_in}+{at}*{new_out})/1000000,{rate})"
         trend = "*(1-api_price_decline)^({month}/12)"
     else:
         rate = inp.add(
@@ -795,7 +866,10 @@ def _classifier_column(sh: Sheet, inp: Inputs, o: RouterOption, prices) -> None:
     monthly = inp.add(f"{r}_classifier_usd_per_month", k.usd_per_month, "USD/month", k.source, MONEY)
     sh.add(
         "classifier",
-        lambda row, m: f"={sh.ref('model requests', row)}*{rate}{trend.format(month=sh.ref('month', row))}+{monthly}",
+        lambda row, m: (
+            f"={sh.ref('model requests', row)}*{rate.replace('{month}', sh.ref('month', row))}"
+            f"{trend.format(month=sh.ref('month', row))}+{monthly}"
+        ),
         cost=True,
     )
 
@@ -857,7 +931,7 @@ def _router_columns(
         for t in matrix
         for p in matrix[t]
     }
-    _classifier_column(sh, inp, o, prepared.catalog.api_prices if prepared.catalog is not None else {})
+    _classifier_column(sh, inp, o, prepared.catalog.api_prices if prepared.catalog is not None else {}, sc)
     # each member's traffic: (weight formula, true class) terms along the routes, then escalations
     terms: dict[str, list[tuple[str, str]]] = {m: [] for m in routing.mixes}
     for member in routing.mixes:
@@ -894,7 +968,15 @@ def _router_columns(
         header = f"via {member}"
         if isinstance(m, ApiOption):
             _api_columns(
-                sh, inp, _slug(member), m, prepared.prices[member], header, share=names[member], tokens=(tin, tout)
+                sh,
+                inp,
+                _slug(member),
+                m,
+                prepared.prices[member],
+                header,
+                share=names[member],
+                tokens=(tin, tout),
+                moved=prepared.successors.get(member),
             )
         elif isinstance(m, RentedOption | OwnedOption):
             items, _ = cost(m, mix)

@@ -60,6 +60,7 @@ class Prepared:
     at_plan: bool = True  # layouts were chosen here (False: fixed from the point estimate, Monte Carlo)
     sized_for: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the fleets' input and output tokens, TTFT objective
     member_fleets: dict[tuple[str, float, float, float], SelfHostedFleet] = field(default_factory=dict)  # a cache
+    successors: dict[str, api.Successor] = field(default_factory=dict)  # by API option name: retiring models
 
     def chosen_layouts(self) -> dict[str, int]:
         """GPUs per replica of each self-hosted option: fixed before uncertainty resolves."""
@@ -165,6 +166,9 @@ def prepare(
         catalog=catalog,
         at_plan=chosen is None,
         sized_for=(float(wl.input_tokens_per_request), float(wl.output_tokens_per_request), float(wl.slo.ttft_p95_ms)),
+        successors={
+            name: moved for name, p in prices.items() if (moved := api.successor(p, scenario, catalog.api_prices))
+        },
     )
     if routes is None:
         factors = finance.discount_factors(
@@ -197,7 +201,7 @@ def member_cost(router: RouterOption, scenario: Scenario, prepared: Prepared) ->
                 view,
                 demand,
                 prepared.member_fleet(member.local, view),
-                prepared.prices[member.overflow],
+                _hybrid_overflow(member, scenario, prepared),
                 detail=False,
                 mix=mix,
             )
@@ -219,16 +223,35 @@ def member_cost(router: RouterOption, scenario: Scenario, prepared: Prepared) ->
 
 
 def _api_bill(option: ApiOption, scenario: Scenario, prepared: Prepared, share: float = 1.0) -> CostTerms:
-    """What an API bills a month for ``share`` of the requests at ``scenario``'s tokens, at the price trend."""
-    rate = api.usd_per_request(option, prepared.prices[option.name], scenario.workload)
-    return CostTerms(((rate, prepared.demand.api_price_weighted_requests * share),))
+    """What an API bills a month for ``share`` of the requests at ``scenario``'s tokens, at the price
+    trend (and its successor's price once its model retires), plus the move to the successor."""
+    moved = prepared.successors.get(option.name)
+    bill = api.monthly_bill(
+        option,
+        prepared.prices[option.name],
+        scenario.workload,
+        prepared.demand.api_price_weighted_requests * share,
+        moved,
+    )
+    move = api.migration(option, moved, prepared.demand.mean_rps.shape[-1])
+    return bill if move is None else bill + move
 
 
-def _overflow(
-    option: RentedOption | OwnedOption, scenario: Scenario, prepared: Prepared
-) -> tuple[ApiOption, ApiPrice] | None:
-    """The API a fixed or lagging fleet sends what it cannot serve to, with its price."""
-    return (scenario.api_option(option.overflow), prepared.prices[option.overflow]) if option.overflow else None
+def _overflow(option: RentedOption | OwnedOption, scenario: Scenario, prepared: Prepared) -> api.Overflow | None:
+    """The API a fixed or lagging fleet sends what it cannot serve to, with its price and successor."""
+    return _hybrid_overflow(option, scenario, prepared) if option.overflow else None
+
+
+def _hybrid_overflow(
+    option: RentedOption | OwnedOption | HybridOption, scenario: Scenario, prepared: Prepared
+) -> api.Overflow:
+    """The API an option sends what it does not serve to (a hybrid's always), with price and successor."""
+    assert option.overflow is not None  # a hybrid names one; a fleet's is checked by the caller
+    return api.Overflow(
+        scenario.api_option(option.overflow),
+        prepared.prices[option.overflow],
+        prepared.successors.get(option.overflow),
+    )
 
 
 def _cheapest_layout(
@@ -280,11 +303,22 @@ def cost_option(
             }
         return items, met
     if isinstance(option, ApiOption):
-        cost = _api_bill(option, scenario, prepared)
+        moved = prepared.successors.get(option.name)
+        cost = api.monthly_bill(
+            option, prepared.prices[option.name], scenario.workload, demand.api_price_weighted_requests, moved
+        )
         items, met = {"api": cost, "total": cost}, api.api_slo(option, scenario).met
+        move = api.migration(option, moved, demand.mean_rps.shape[-1])
+        if move is not None:  # its own line: the one-off move to the successor
+            items.update(migration=move, total=cost + move)
     elif isinstance(option, HybridOption):
         items, met = hybrid_items(
-            option, scenario, demand, prepared.fleets[option.local], prepared.prices[option.overflow], detail
+            option,
+            scenario,
+            demand,
+            prepared.fleets[option.local],
+            _hybrid_overflow(option, scenario, prepared),
+            detail,
         )
     else:
         items, met = self_hosted_items(
@@ -340,7 +374,7 @@ def self_hosted_items(
     demand: Demand,
     detail: bool,
     plan: np.ndarray | None = None,
-    overflow: tuple[ApiOption, ApiPrice] | None = None,
+    overflow: api.Overflow | None = None,
     scenario: Scenario | None = None,
 ) -> tuple[dict[str, Any], Any]:
     """Monthly line items of a rented or owned fleet, and whether it meets the SLO.
@@ -385,9 +419,8 @@ def self_hosted_items(
         items["stranded_gpus"] = np.maximum(np.asarray(fleet, float) - needed, 0.0)
         if overflow is not None:
             assert scenario is not None  # an overflow API comes with its scenario
-            api_option, price = overflow
-            rate = api.usd_per_request(api_option, price, scenario.workload)
-            bill = CostTerms(((rate, demand.api_price_weighted_requests * (1.0 - share)),))
+            api_option = overflow.option
+            bill = overflow.bill(scenario.workload, demand.api_price_weighted_requests * (1.0 - share), months)
             items["overflow"] = bill
             items["total"] = items["total"] + bill
             met = slo_and(met, api.api_slo(api_option, scenario).met)
@@ -470,7 +503,7 @@ def _router_result(option: RouterOption, scenario: Scenario, prepared: Prepared,
         view = member_view(option, mix, scenario, name) or scenario
         if isinstance(member, ApiOption):
             status = api.api_slo(member, view)
-            notes.append(api.price_note(member, prepared.prices[name]))
+            notes.append(api.price_note(member, prepared.prices[name], prepared.successors.get(name)))
         elif isinstance(member, HybridOption):
             status = _hybrid_slo(member, view, prepared)
             notes.extend(prepared.fleets[member.local].notes)
@@ -527,7 +560,7 @@ def option_result(
             scenario,
             None,
             api.api_slo(option, scenario),
-            (api.price_note(option, price),),
+            (api.price_note(option, price, prepared.successors.get(option.name)),),
             None,
         )
     if isinstance(option, RouterOption):

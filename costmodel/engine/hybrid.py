@@ -19,7 +19,6 @@ from costmodel.engine import api
 from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import servable_share
 from costmodel.engine.fleet import SelfHostedFleet
-from costmodel.model.catalog import ApiPrice
 from costmodel.model.scenario import HybridOption, Scenario
 
 
@@ -42,7 +41,7 @@ def hybrid_items(
     scenario: Scenario,
     demand: Demand,
     local: SelfHostedFleet,
-    price: ApiPrice,
+    overflow_api: api.Overflow,
     detail: bool,
     mix: Mapping[str, float] | None = None,
 ) -> tuple[dict[str, Any], Any]:
@@ -66,8 +65,7 @@ def hybrid_items(
         if o.local_gpus > 0
         else {"gpus": np.zeros(months), "total": CostTerms(())}
     )
-    rate = api.usd_per_request(scenario.api_option(o.overflow), price, scenario.workload)
-    overflow = CostTerms(((rate, demand.api_price_weighted_requests * (routed - share)),))
+    overflow = overflow_api.bill(scenario.workload, demand.api_price_weighted_requests * (routed - share), months)
     local_total = items.pop("total")
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})

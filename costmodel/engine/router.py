@@ -42,6 +42,7 @@ import numpy as np
 import pandas as pd
 
 from costmodel.core.tables import CostTerms
+from costmodel.engine import api
 from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import member_score, quality_verdict, routed_scores, weighted_quality
 from costmodel.engine.extras import extra_items
@@ -188,20 +189,37 @@ def classifier_usd_per_request(router: RouterOption, prices: Mapping[tuple[str, 
     return (k.prompt_tokens * float(price.input) + k.answer_tokens * float(price.output)) / 1e6
 
 
+def classifier_successor(
+    router: RouterOption, scenario: Scenario, prices: Mapping[tuple[str, str], ApiPrice]
+) -> api.Successor | None:
+    """The model an api classifier moves to when its own retires inside the horizon (else None)."""
+    k = router.classifier
+    if k is None or k.kind != "api" or not k.api_provider or not k.api_model:
+        return None
+    return api.successor(prices[(k.api_provider, k.api_model)], scenario, prices)
+
+
 def classifier_items(
-    router: RouterOption, demand: Demand, prices: Mapping[tuple[str, str], ApiPrice]
+    router: RouterOption, demand: Demand, prices: Mapping[tuple[str, str], ApiPrice], scenario: Scenario
 ) -> dict[str, CostTerms]:
     """The line ``classifier``: every request that reaches a model is classified (a response
-    cache's hits are not); an api classifier's price follows the API price trend."""
+    cache's hits are not); an api classifier's price follows the API price trend, and moves to the
+    successor's price from the month its model retires (no migration line: the router's own)."""
     k = router.classifier
     if k is None or k.kind == "labelled":
         return {}
     rate = classifier_usd_per_request(router, prices)
     requests = demand.api_price_weighted_requests if k.kind == "api" else demand.model_requests
-    terms: tuple[tuple[Any, Any], ...] = ((rate, requests),)
+    moved = classifier_successor(router, scenario, prices)
+    if moved is None:
+        bill = CostTerms(((rate, requests),))
+    else:
+        assert k.prompt_tokens is not None and k.answer_tokens is not None  # an api classifier states both
+        new = (k.prompt_tokens * float(moved.price.input) + k.answer_tokens * float(moved.price.output)) / 1e6
+        bill = api.switched((rate, new), requests, moved)
     if k.usd_per_month:
-        terms += ((k.usd_per_month, np.ones(demand.mean_rps.shape[-1])),)
-    return {"classifier": CostTerms(terms)}
+        bill = bill + CostTerms(((k.usd_per_month, np.ones(demand.mean_rps.shape[-1])),))
+    return {"classifier": bill}
 
 
 def all_routes(router: RouterOption, scenario: Scenario) -> list[dict[str, str]]:
@@ -305,7 +323,7 @@ def router_items(
             items["member_missed"] = missed if "member_missed" not in items else items["member_missed"] | missed
     months = demand.mean_rps.shape[-1]
     items["gpus"] = np.zeros(months) if gpus is None else gpus
-    items.update(classifier_items(router, demand, prices))
+    items.update(classifier_items(router, demand, prices, scenario))
     if router.escalation is not None and router.escalation.check_usd_per_request and checked:
         items["escalation_check"] = CostTerms(
             ((router.escalation.check_usd_per_request * checked, demand.model_requests),)

@@ -6,6 +6,8 @@ API prices come from the pinned ``genai-prices`` snapshot, with local overrides
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from decimal import Decimal
@@ -136,26 +138,21 @@ def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_toke
     )
 
 
-def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenario_file: str = "") -> Catalog:
-    """The engine's catalog: entries by id, plus API prices for ``scenario``'s API options.
-
-    Unknown GPU, model, quantization or API model ids in the scenario raise
-    :class:`InputError` naming the scenario field.
-    """
-    catalog = Catalog(
-        gpus={g.id: g for g in files.gpus.gpus},
-        models={m.id: m for m in files.models.models},
-        quantizations={q.id: q for q in files.quantizations.quantizations},
-        engines={e.id: e for e in files.engines.engines},
-    )
-    if scenario is None:
-        return catalog
-    check_references(scenario, catalog, scenario_file)
+def scenario_prices(
+    scenario: Scenario,
+    files: CatalogFiles,
+    scenario_file: str = "",
+    resolve: Callable[[str, str, CatalogFiles, float], ApiPrice] = resolve_api_price,
+) -> dict[tuple[str, str], ApiPrice]:
+    """Every API price ``scenario`` needs, by (provider, model): its API options' (at its prompt
+    size), the successors of those that retire, and its routers' api classifiers' (``resolve``: a
+    cached :func:`resolve_api_price`, as the dashboard passes). Unknown models raise
+    :class:`InputError` naming the scenario field."""
     prices: dict[tuple[str, str], ApiPrice] = {}
     for o in scenario.options:
         if isinstance(o, ApiOption):
             try:
-                prices[(o.provider, o.model)] = resolve_api_price(
+                prices[(o.provider, o.model)] = resolve(
                     o.provider, o.model, files, scenario.workload.input_tokens_per_request
                 )
             except LookupError as e:
@@ -172,14 +169,40 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
             if (k.api_provider, k.api_model) in prices:  # an option's price (at its prompt size) stands
                 continue
             try:
-                prices[(k.api_provider, k.api_model)] = resolve_api_price(
+                prices[(k.api_provider, k.api_model)] = resolve(
                     k.api_provider, k.api_model, files, k.prompt_tokens or 1.0
                 )
             except LookupError as e:
                 raise InputError(
                     scenario_file, f"options[{o.name}].classifier.api_model", k.api_model, f"no price known: {e}"
                 ) from None
-    return catalog.model_copy(update={"api_prices": prices})
+    for (provider, _), price in list(prices.items()):  # the successor of a retiring model, at the same prompt
+        r = price.retirement
+        if r is not None and r.successor and (provider, r.successor) not in prices:
+            # no price for the successor: the retiring model stays billed at its own (and says so)
+            with contextlib.suppress(LookupError):
+                prices[(provider, r.successor)] = resolve(
+                    provider, r.successor, files, scenario.workload.input_tokens_per_request
+                )
+    return prices
+
+
+def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenario_file: str = "") -> Catalog:
+    """The engine's catalog: entries by id, plus API prices for ``scenario``'s API options.
+
+    Unknown GPU, model, quantization or API model ids in the scenario raise
+    :class:`InputError` naming the scenario field.
+    """
+    catalog = Catalog(
+        gpus={g.id: g for g in files.gpus.gpus},
+        models={m.id: m for m in files.models.models},
+        quantizations={q.id: q for q in files.quantizations.quantizations},
+        engines={e.id: e for e in files.engines.engines},
+    )
+    if scenario is None:
+        return catalog
+    check_references(scenario, catalog, scenario_file)
+    return catalog.model_copy(update={"api_prices": scenario_prices(scenario, files, scenario_file)})
 
 
 def check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:

@@ -384,6 +384,15 @@ class _ServingOption(_OptionBase, _QualityFields):
     pass
 
 
+class Migration(Strict):
+    """What moving off a retiring API model to its successor costs, once, in the month it retires."""
+
+    usd: float = Field(
+        ge=0, le=1e9, description="One-off cost of the move (re-evaluation, prompt changes, testing), USD."
+    )
+    source: str = Field(min_length=3, description="Where the figure comes from; an estimate says so.")
+
+
 class ApiOption(_ServingOption):
     """Pay a cloud API per token."""
 
@@ -420,6 +429,11 @@ class ApiOption(_ServingOption):
         le=10,
         description="Multiplier on the catalog's per-token prices: 0.8 for a negotiated 20 % discount; "
         "a distribution under uncertainty models price risk.",
+    )
+    migration: Migration | None = Field(
+        default=None,
+        description="What moving to the successor costs when the model retires inside the horizon (catalog "
+        "retirements); without it the move is costed at $0 and every face says so.",
     )
 
     @model_validator(mode="after")

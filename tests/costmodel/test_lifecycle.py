@@ -14,8 +14,10 @@ import pytest
 from costmodel import load, paths
 from costmodel.document import build
 from costmodel.engine import evaluate
+from costmodel.engine.api import horizon_month
 from costmodel.io.files import InputError
-from costmodel.lifecycle import horizon_month, retirement_reasons, retiring_models
+from costmodel.lifecycle import retirement_reasons, retiring_models
+from costmodel.text import usd_rate
 from tests.conftest import ROOT, tco
 
 SCENARIOS = {p.stem: p for p in paths.scenarios_dir().glob("*.yaml")}
@@ -54,8 +56,15 @@ def test_every_bundled_scenario_names_its_retiring_models_with_the_catalog_figur
             assert (f"names {provider}/{r.successor} instead" if r.successor else "names no successor") in (
                 d.retiring_models_note
             )
-        if models:
-            assert "Costed at the retiring model's own price for the whole horizon" in d.retiring_models_note
+            succ = cat.api_prices.get((provider, r.successor)) if r.successor else None
+            if succ is not None:  # billed at the successor's price from the month it retires in
+                assert (
+                    f"billed from month {max(m.month, 1)} at {m.successor}'s price ({usd_rate(float(succ.input))} in, "
+                    f"{usd_rate(float(succ.cached_input))} cached in, {usd_rate(float(succ.output))} out per 1M tokens"
+                ) in d.retiring_models_note
+            else:
+                assert f"{m.model} ({', '.join(m.used_by)})" in d.retiring_models_note
+                assert "billed at its own price throughout" in d.retiring_models_note
 
 
 def test_the_recommendation_says_when_what_it_recommends_retires():
@@ -146,7 +155,7 @@ def test_what_the_docs_say_of_the_bundled_scenarios():
     said = " ".join((ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split())
     assert (
         "GPT-4o-mini and GPT-4o leave OpenAI's API on 2027-01-14 (month 2 of their horizons; successor gpt-6-luna) "
-        "and Bedrock's Llama 3.3 70B on 2027-03-30 (month 5; no successor named)"
+        "and Bedrock's Llama 3.3 70B on 2027-03-30 (month 5; no successor named, so it stays at its own price)"
     ) in said
     seen = {}
     for path in SCENARIOS.values():

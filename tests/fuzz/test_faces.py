@@ -51,9 +51,9 @@ def _report(tmp_path, *args: str):
 
 
 def test_report_renders_where_a_router_sends_a_class_to_an_owned_fleet(tmp_path):
-    """The issue's case: at 20M requests a month the router sends a class to own-l40s, which has
+    """The issue's case: at 60M requests a month the router sends a class to own-l40s, which has
     GPUs but the router no capacity of its own; the report says so instead of failing."""
-    html = _report(tmp_path, str(FINTECH), "--set", "workload.requests_per_month=20000000")
+    html = _report(tmp_path, str(FINTECH), "--set", "workload.requests_per_month=60000000")
     assert "its self-hosted members carry theirs" in html
 
 

@@ -70,3 +70,21 @@ def test_the_dashboard_summary_says_which_models_retire():
     d = build(evaluate(sc, cat), cat)
     html = summary_html(d)
     assert "<div class='tco-retiring'><b>Retiring models:</b> openai/gpt-4o-mini (api-gpt-4o-mini)" in html
+
+
+def test_the_what_if_prices_a_picked_api_and_its_successor_as_evaluate_does():
+    """Picking GPT-5-mini (retiring 2026-12-11, month 1) in the dashboard costs it as ``tco evaluate
+    --set`` would: the same catalog prices, its successor's included, and the same NPVs."""
+    from costmodel import load, paths
+    from costmodel.engine import evaluate
+    from costmodel.io.catalog import load_catalog_files
+    from tco.state import Controls, what_if
+
+    path = paths.scenarios_dir() / "support-chatbot.yaml"
+    sc, _ = load(path)
+    w = what_if(sc, load_catalog_files(), Controls(api_model="openai/gpt-5-mini"))
+    _, cat = load(path, ["options.api-gpt-4o-mini.model=gpt-5-mini"])
+    assert w.catalog.api_prices == cat.api_prices and ("openai", "gpt-5.6-terra") in cat.api_prices
+    ev = evaluate(w.scenario, cat)
+    assert [o.npv_usd for o in w.evaluation.options] == [o.npv_usd for o in ev.options]
+    assert "billed from month 1 at openai/gpt-5.6-terra's price" in w.doc.retiring_models_note

@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from costmodel.engine import evaluate
 from costmodel.engine.classifier import max_scale, scaled
+from costmodel.model.catalog import ApiRetirement
 from costmodel.model.scenario import with_values
 from tests.conftest import price, scenario
 
@@ -112,6 +113,30 @@ def test_an_api_classifier_is_priced_from_the_catalog(base_catalog):
     }
     ev = evaluate(scenario(options=two_apis(k), workload={"request_classes": CLASSES}), catalog_of(base_catalog))
     assert ev.option("router").cashflow["classifier"].tolist() == pytest.approx([40.2] * 12)
+
+
+def test_an_api_classifier_moves_to_its_successors_price_when_its_model_retires(base_catalog):
+    """cheap retires on 2027-04-01 (month 5 from 2026-11-22); its successor cheap2 at $0.05/1M:
+    40.2 a month for four months (as above), then 400 x 0.05 + 2 x 0.05 = 20.1 per 1M requests."""
+    k = {
+        "kind": "api",
+        "api_provider": "test",
+        "api_model": "cheap",
+        "prompt_tokens": 400,
+        "answer_tokens": 2,
+        "added_ttft_ms": 300,
+        "confusion": CONFUSION,
+        "source": "test",
+    }
+    cat = catalog_of(base_catalog, prices=(("test", "cheap", 0.1), ("test", "big", 2.0), ("test", "cheap2", 0.05)))
+    retires = ApiRetirement(
+        provider="test", model="cheap", retires="2027-04-01", successor="cheap2", source="test", as_of="2026-11-22"
+    )
+    prices = dict(cat.api_prices)
+    prices[("test", "cheap")] = prices[("test", "cheap")].model_copy(update={"retirement": retires})
+    cat = cat.model_copy(update={"api_prices": prices})
+    ev = evaluate(scenario(options=two_apis(k), workload={"request_classes": CLASSES}), cat)
+    assert ev.option("router").cashflow["classifier"].tolist() == pytest.approx([40.2] * 4 + [20.1] * 8)
 
 
 def test_the_classifier_latency_comes_off_the_ttft_objective(base_catalog):

@@ -7,6 +7,7 @@ import pytest
 
 from costmodel.core.units import HOURS_PER_MONTH, SECONDS_PER_MONTH
 from costmodel.engine import evaluate, hybrid_sweep, prepare
+from costmodel.model.catalog import ApiPrice, ApiRetirement
 from tests.conftest import API, MEASURED, owned, price, rented, scenario, with_prices
 
 api_only = scenario  # the base scenario has one API option, provider "test", model "m"
@@ -383,3 +384,67 @@ def test_fixed_fleet_costs_per_token_it_served(base_catalog):
     assert r.cashflow["unserved"].iloc[0] == pytest.approx(20 * SECONDS_PER_MONTH)
     assert r.usd_per_million_tokens == pytest.approx(r.total_cost_usd / served_tokens * 1e6)
     assert r.slo.met is False and "20.0% of requests above its SLO capacity" in r.slo.note
+
+
+def _retiring(retires: str, successor: str | None = "m2") -> ApiPrice:
+    """Test model m ($2.5 in, $10 out) retiring on ``retires``; its successor m2 at $1 in, $5 out."""
+    return price(2.5, 10).model_copy(
+        update={
+            "retirement": ApiRetirement(
+                provider="test", model="m", retires=retires, successor=successor, source="test", as_of="2026-11-22"
+            )
+        }
+    )
+
+
+def _successor() -> ApiPrice:
+    return price(1, 5).model_copy(update={"model": "m2"})
+
+
+def test_a_retiring_api_is_billed_at_its_successors_price_from_the_month_it_retires(base_catalog):
+    # as_of 2026-11-22: 2027-01-14 falls in month 2 (2026-12-22 to 2027-01-21)
+    cat = with_prices(base_catalog, _retiring("2027-01-14"), _successor())
+    ev = evaluate(api_only(), cat)
+    # month 1 at m: 3,500 (test_api_flat_month); from month 2 at m2: 1e6 x (1,000 x $1 + 100 x $5) / 1e6 = 1,500
+    assert ev.option("api").cashflow["api"].tolist() == pytest.approx([3500.0] + [1500.0] * 11)
+    # no migration stated: its own line, $0 in month 2
+    assert ev.option("api").cashflow["migration"].tolist() == [0.0] * 12
+    assert ev.option("api").total_cost_usd == pytest.approx(3500 + 11 * 1500)
+
+
+def test_the_move_costs_what_the_scenario_states_once(base_catalog):
+    cat = with_prices(base_catalog, _retiring("2027-03-01"), _successor())  # month 4 (2027-02-22 to 03-21)
+    sc = api_only(options=[{**API, "migration": {"usd": 20_000, "source": "assumption: two engineer-weeks"}}])
+    ev = evaluate(sc, cat)
+    assert ev.option("api").cashflow["migration"].tolist() == [0.0] * 3 + [20_000.0] + [0.0] * 8
+    assert ev.option("api").total_cost_usd == pytest.approx(3 * 3500 + 9 * 1500 + 20_000)
+
+
+def test_no_successor_no_price_or_after_the_horizon_stays_at_its_own_price(base_catalog):
+    flat = [3500.0] * 12
+    for cat in (
+        with_prices(base_catalog, _retiring("2027-01-14", successor=None)),  # none named
+        with_prices(base_catalog, _retiring("2027-01-14")),  # m2 not priced
+        with_prices(base_catalog, _retiring("2027-11-22"), _successor()),  # month 13 of 12
+    ):
+        ev = evaluate(api_only(), cat)
+        assert ev.option("api").cashflow["total"].tolist() == pytest.approx(flat)
+        assert "migration" not in ev.option("api").cashflow
+
+
+def test_a_model_retired_before_the_scenario_is_billed_at_its_successor_from_month_one(base_catalog):
+    ev = evaluate(api_only(), with_prices(base_catalog, _retiring("2026-06-30"), _successor()))
+    assert ev.option("api").cashflow["api"].tolist() == pytest.approx([1500.0] * 12)
+
+
+def test_a_hybrids_overflow_moves_to_the_successor_too(base_catalog):
+    # all traffic overflows (no local GPUs): the hybrid's API line is the API option's bill, migration included
+    sc = api_only(
+        options=[
+            {**API, "migration": {"usd": 1000, "source": "test"}},
+            rented(),
+            {"name": "hyb", "kind": "hybrid", "local": "rent", "local_gpus": 0, "overflow": "api"},
+        ]
+    )
+    ev = evaluate(sc, with_prices(base_catalog, _retiring("2027-01-14"), _successor()))
+    assert ev.option("hyb").cashflow["api"].tolist() == pytest.approx([3500.0, 2500.0] + [1500.0] * 10)
