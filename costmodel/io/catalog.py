@@ -106,14 +106,40 @@ def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_toke
     checked = version == pin.version
     source = f"genai-prices {version} bundled snapshot" + ("" if checked else f" (unchecked; {pin.version} was)")
 
-    def from_package(**usage: float) -> Decimal:
+    def from_package(batch: bool = False, **usage: float) -> Decimal:
         when = datetime.combine(pin.checked_on, time(), tzinfo=UTC)
         tokens = {k: max(1, int(v)) for k, v in usage.items()}
-        calc = calc_price(Usage(**tokens), model_ref=model, provider_id=provider, genai_request_timestamp=when)
+        calc = calc_price(
+            Usage(**tokens),
+            model_ref=model,
+            provider_id=provider,
+            genai_request_timestamp=when,
+            price_context={"processing": "batch"} if batch else None,
+        )
         return (
             calc.total_price
             / Decimal(tokens["input_tokens" if "input_tokens" in tokens else "output_tokens"])
             * Decimal(1_000_000)
+        )
+
+    def batch_discount() -> Sourced | None:
+        """The package's batch prices as one discount, where it has them and input and output agree."""
+        try:
+            off = [
+                1 - from_package(batch=True, **usage) / standard
+                for usage in ({"input_tokens": tin}, {"output_tokens": 1000})
+                if (standard := from_package(**usage)) > 0
+            ]
+        except (LookupError, ValueError, ArithmeticError):
+            return None
+        if len(off) != 2 or off[0] <= 0 or abs(off[0] - off[1]) > Decimal("1e-9"):
+            return None  # no batch price, or a discount that differs by token kind (kept out: one fraction)
+        return Sourced(
+            value=off[0].quantize(Decimal("1e-6")),
+            unit="fraction",
+            source=f"{source}, batch prices (processing: batch)",
+            as_of=pin.checked_on,
+            basis="derived",
         )
 
     def sourced(value: Decimal) -> Sourced:
@@ -133,7 +159,7 @@ def resolve_api_price(provider: str, model: str, files: CatalogFiles, input_toke
         input=input_p,
         output=output_p,
         cached_input=cached_p,
-        batch_discount=override.batch_discount if override else None,
+        batch_discount=override.batch_discount if override and override.batch_discount else batch_discount(),
         retirement=next((r for r in files.api.retirements if r.provider == provider and r.model == model), None),
     )
 

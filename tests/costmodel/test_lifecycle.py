@@ -173,3 +173,13 @@ def test_tco_prices_shows_each_models_retirement():
     listed = " ".join(tco("prices", "--provider", "openai", "--provider", "aws").stdout.split())
     assert "2027-01-14 -> gpt-6-luna" in listed and "Announced retirements" in listed
     assert "meta.llama3-3-70b-instruct-v1:0 │ 2027-03-30 │ none named" in listed
+
+
+def test_the_bundled_migration_the_docs_name():
+    """docs/cli.md: support-chatbot states GPT-4o-mini's migration ($12,000); the other two none."""
+    said = " ".join((ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split())
+    assert "`support-chatbot.yaml` states GPT-4o-mini's migration ($12,000, an assumption" in said
+    for name, path in SCENARIOS.items():
+        sc, _ = load(path)
+        stated = {o.name: o.migration.usd for o in sc.options if getattr(o, "migration", None)}
+        assert stated == ({"api-gpt-4o-mini": 12_000} if name == "support-chatbot" else {}), name

@@ -362,13 +362,14 @@ def test_nothing_given_twice_is_silently_dropped(tmp_path):
     shutil.copytree(ROOT / "data" / "catalog", catalog)
     prices = catalog / "api_prices.yaml"
     text = prices.read_text(encoding="utf-8")
-    second = (
-        "overrides:\n  - provider: openai\n    model: gpt-4o-mini\n"
+    second = (  # the file already overrides Bedrock's Llama 3.3 70B
+        "overrides:\n  - provider: aws\n    model: meta.llama3-3-70b-instruct-v1:0\n"
         "    input: {value: 0.1, unit: USD/1M tokens, source: test, as_of: 2026-01-01}\n"
     )
     prices.write_text(text.replace("overrides:\n", second, 1), encoding="utf-8")
     assert_bad_input(
-        tco("evaluate", str(SEED), "--catalog", str(catalog)), "overrides: openai/gpt-4o-mini is listed twice"
+        tco("evaluate", str(SEED), "--catalog", str(catalog)),
+        "overrides: aws/meta.llama3-3-70b-instruct-v1:0 is listed twice",
     )
 
 

@@ -141,3 +141,21 @@ def test_libreoffice_is_what_ci_uses():
     """CI installs LibreOffice and requires it (a newcomer's machine skips with the reason)."""
     ci = (ROOT / ".ci" / "run").read_text()
     assert "TCO_REQUIRE_LIBREOFFICE=1" in ci and "libreoffice-calc" in ci
+
+
+def test_a_migration_cost_typed_in_recalculates_to_the_engine(tmp_path, libreoffice):
+    """support-chatbot states GPT-4o-mini's move to its successor ($12,000, month 2): typed as
+    $30,000 in the workbook, the API and the hybrid (whose overflow it is) follow, and the checks
+    sheet's --set line gives the engine the same numbers."""
+    file = ROOT / "data" / "scenarios" / "support-chatbot.yaml"
+    sc, catalog = load(file)
+    base = evaluate(sc, catalog)
+    path = write_workbook(base, catalog, tmp_path / "support.xlsx")
+    moved_copy = changed_copy(path, tmp_path, "migration", {"api_gpt_4o_mini_migration_usd": 30_000})
+    (out,) = libreoffice([moved_copy])
+    sets = the_set_line(out)
+    assert sets == ["options.api-gpt-4o-mini.migration.usd=30000"], sets
+    moved_sc, _ = load(file, sets)
+    moved = evaluate(moved_sc, catalog)
+    assert moved.option("api-gpt-4o-mini").npv_usd < base.option("api-gpt-4o-mini").npv_usd  # dearer by the move
+    assert_matches(out, moved, base)
