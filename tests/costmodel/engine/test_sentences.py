@@ -395,7 +395,11 @@ def test_a_tie_is_said_as_a_tie():
     sc, cat = load(ROOT / "data" / "scenarios" / "support-chatbot.yaml")
     base = evaluate_with_uncertainty(sc, cat, 0, 0)
     api, rent = base.option("api-gpt-4o-mini").npv_usd, base.option("rent-h100-ondemand").npv_usd
-    tied = with_values(sc, {"options.api-gpt-4o-mini.price_scale": rent / api * (1 + 0.0004)})
+    # the API's NPV is a + b x price_scale (its stated migration is not scaled): solve for the tie
+    doubled = evaluate_with_uncertainty(with_values(sc, {"options.api-gpt-4o-mini.price_scale": 2.0}), cat, 0, 0)
+    b = doubled.option("api-gpt-4o-mini").npv_usd - api
+    scale = (rent - (api - b)) / b
+    tied = with_values(sc, {"options.api-gpt-4o-mini.price_scale": scale * (1 + 0.0004)})
     ev = evaluate_with_uncertainty(tied, cat, 0, 0)
     second = next(r for r in ev.recommendation.reasons if r.startswith("Next best is"))
     assert ": a tie (within 0.1% of the NPV of cost;" in second
