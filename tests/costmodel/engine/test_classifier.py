@@ -17,6 +17,16 @@ from tests.conftest import price, scenario
 CLASSES = [{"name": "easy", "share": 0.7, "min_quality": 0.8}, {"name": "hard", "share": 0.3, "min_quality": 0.7}]
 SOURCE = {"quality_source": "test fixture"}
 CONFUSION = {"easy": {"easy": 0.9, "hard": 0.1}, "hard": {"easy": 0.2, "hard": 0.8}}
+API_CLASSIFIER = {
+    "kind": "api",
+    "api_provider": "test",
+    "api_model": "cheap",
+    "prompt_tokens": 400,
+    "answer_tokens": 2,
+    "added_ttft_ms": 300,
+    "confusion": CONFUSION,
+    "source": "test",
+}
 RULES = {"kind": "rules", "usd_per_request": 0.0001, "added_ttft_ms": 5, "confusion": CONFUSION, "source": "test"}
 
 
@@ -101,16 +111,7 @@ def test_class_tokens_must_average_to_the_workload():
 
 def test_an_api_classifier_is_priced_from_the_catalog(base_catalog):
     """400 tokens in and 2 out at cheap's $0.1/1M: 4.02e-5 a request, 40.2 a month on 1M requests."""
-    k = {
-        "kind": "api",
-        "api_provider": "test",
-        "api_model": "cheap",
-        "prompt_tokens": 400,
-        "answer_tokens": 2,
-        "added_ttft_ms": 300,
-        "confusion": CONFUSION,
-        "source": "test",
-    }
+    k = API_CLASSIFIER
     ev = evaluate(scenario(options=two_apis(k), workload={"request_classes": CLASSES}), catalog_of(base_catalog))
     assert ev.option("router").cashflow["classifier"].tolist() == pytest.approx([40.2] * 12)
 
@@ -118,16 +119,7 @@ def test_an_api_classifier_is_priced_from_the_catalog(base_catalog):
 def test_an_api_classifier_moves_to_its_successors_price_when_its_model_retires(base_catalog):
     """cheap retires on 2027-04-01 (month 5 from 2026-11-22); its successor cheap2 at $0.05/1M:
     40.2 a month for four months (as above), then 400 x 0.05 + 2 x 0.05 = 20.1 per 1M requests."""
-    k = {
-        "kind": "api",
-        "api_provider": "test",
-        "api_model": "cheap",
-        "prompt_tokens": 400,
-        "answer_tokens": 2,
-        "added_ttft_ms": 300,
-        "confusion": CONFUSION,
-        "source": "test",
-    }
+    k = API_CLASSIFIER
     cat = catalog_of(base_catalog, prices=(("test", "cheap", 0.1), ("test", "big", 2.0), ("test", "cheap2", 0.05)))
     retires = ApiRetirement(
         provider="test", model="cheap", retires="2027-04-01", successor="cheap2", source="test", as_of="2026-11-22"
