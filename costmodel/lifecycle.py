@@ -19,12 +19,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from costmodel.engine.api import horizon_month
-from costmodel.model.catalog import ApiPrice, Catalog
+from costmodel.engine.api import Successor, horizon_month, successor
+from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, HybridOption, RouterOption, Scenario
 from costmodel.text import usd, usd_rate
 
-__all__ = ["RetiringModel", "horizon_month", "retirement_note", "retirement_reasons", "retiring_models"]
+__all__ = ["RetiringModel", "retirement_note", "retirement_reasons", "retiring_models"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +37,7 @@ class RetiringModel:
     month: int  # month of the horizon it retires in (1 = the first); 0: before the scenario's date
     successor: str | None  # "openai/gpt-6-luna", None when the provider names none
     source: str
-    successor_price: ApiPrice | None  # the catalog's price of the successor (None: not priced)
+    moved: Successor | None  # what the engine bills from the shutdown (None: no priced successor)
     migrations: tuple[
         tuple[str, float, str], ...
     ]  # (option, USD, source) per API option calling it; "" source: unstated
@@ -67,19 +67,16 @@ def retiring_models(scenario: Scenario, catalog: Catalog) -> list[RetiringModel]
     for key, names in users.items():
         price = catalog.api_prices.get(key)
         r = price.retirement if price is not None else None
-        month = horizon_month(scenario.as_of, r.retires) if r is not None else 0
-        if r is None or month > scenario.horizon_months:
+        if price is None or r is None or (month := horizon_month(scenario.as_of, r.retires)) > scenario.horizon_months:
             continue
-        successor = f"{r.provider}/{r.successor}" if r.successor else None
-        priced = catalog.api_prices.get((r.provider, r.successor)) if r.successor else None
+        named = f"{r.provider}/{r.successor}" if r.successor else None
+        moved = successor(price, scenario, catalog.api_prices)  # as the engine bills it
         moves = tuple(
             (o.name, o.migration.usd if o.migration else 0.0, o.migration.source if o.migration else "")
             for o in scenario.options
             if isinstance(o, ApiOption) and o.name in names
         )
-        out.append(
-            RetiringModel(tuple(names), f"{key[0]}/{key[1]}", r.retires, month, successor, r.source, priced, moves)
-        )
+        out.append(RetiringModel(tuple(names), f"{key[0]}/{key[1]}", r.retires, month, named, r.source, moved, moves))
     return sorted(out, key=lambda m: (m.retires, m.used_by))
 
 
@@ -95,11 +92,10 @@ def _instead(m: RetiringModel) -> str:
 
 def _costed(m: RetiringModel) -> str:
     """How the evaluation bills the move, in words."""
-    p = m.successor_price
-    if p is None:
+    if m.moved is None:
         what = "no successor named" if m.successor is None else f"no catalog price for {m.successor}"
         return f"billed at its own price throughout ({what}: state a replacement option)"
-    start = max(m.month, 1)
+    p, start = m.moved.price, m.moved.month
     said = (
         f"billed from month {start} at {m.successor}'s price ({usd_rate(float(p.input))} in, "
         f"{usd_rate(float(p.cached_input))} cached in, {usd_rate(float(p.output))} out per 1M tokens; "

@@ -38,9 +38,7 @@ class Overflow(NamedTuple):
 
     def bill(self, workload: Workload, requests: ArrayLike, months: int) -> CostTerms:
         """The overflow's bill by month for ``requests``, with the move to the successor if any."""
-        bill = monthly_bill(self.option, self.price, workload, requests, self.moved)
-        move = migration(self.option, self.moved, months)
-        return bill if move is None else bill + move
+        return bill_and_move(self.option, self.price, workload, requests, self.moved, months)
 
 
 def horizon_month(as_of: date, day: date) -> int:
@@ -91,6 +89,15 @@ def monthly_bill(
     if moved is None:
         return CostTerms(((rate, requests),))
     return switched((rate, usd_per_request(option, moved.price, workload)), requests, moved)
+
+
+def bill_and_move(
+    option: ApiOption, price: ApiPrice, workload: Workload, requests: ArrayLike, moved: Successor | None, months: int
+) -> CostTerms:
+    """:func:`monthly_bill` plus :func:`migration` in one table (a router member's, an overflow's)."""
+    bill = monthly_bill(option, price, workload, requests, moved)
+    move = migration(option, moved, months)
+    return bill if move is None else bill + move
 
 
 def migration(option: ApiOption, moved: Successor | None, months: int) -> CostTerms | None:

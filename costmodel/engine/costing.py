@@ -225,16 +225,15 @@ def member_cost(router: RouterOption, scenario: Scenario, prepared: Prepared) ->
 def _api_bill(option: ApiOption, scenario: Scenario, prepared: Prepared, share: float = 1.0) -> CostTerms:
     """What an API bills a month for ``share`` of the requests at ``scenario``'s tokens, at the price
     trend (and its successor's price once its model retires), plus the move to the successor."""
-    moved = prepared.successors.get(option.name)
-    bill = api.monthly_bill(
+    d = prepared.demand
+    return api.bill_and_move(
         option,
         prepared.prices[option.name],
         scenario.workload,
-        prepared.demand.api_price_weighted_requests * share,
-        moved,
+        d.api_price_weighted_requests * share,
+        prepared.successors.get(option.name),
+        d.mean_rps.shape[-1],
     )
-    move = api.migration(option, moved, prepared.demand.mean_rps.shape[-1])
-    return bill if move is None else bill + move
 
 
 def _overflow(option: RentedOption | OwnedOption, scenario: Scenario, prepared: Prepared) -> api.Overflow | None:
