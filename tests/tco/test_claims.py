@@ -205,8 +205,10 @@ def test_run_overrides_need_option_and_folder():
 
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory):
-    out = tmp_path_factory.mktemp("claims") / "claims.html"
-    result = tco("claims", "--scenario", str(FINTECH), "-o", str(out), timeout=300)  # default draws, as the docs
+    # outside the checkout, with the default scenario (fintech-rag) and the default draws, as the docs
+    where = tmp_path_factory.mktemp("claims")
+    out = where / "claims.html"
+    result = tco("claims", "-o", out.name, cwd=where, timeout=300)
     assert result.returncode == 0, result.stderr
     return out.read_text(encoding="utf-8"), result
 

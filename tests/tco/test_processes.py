@@ -104,6 +104,7 @@ def test_sigterm_to_the_dashboard_leaves_no_process(tmp_path):
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
 
 
 def test_a_closed_pages_kernel_is_culled(tmp_path):
@@ -143,6 +144,8 @@ def test_sigterm_to_lab_leaves_no_process_and_no_checkpoints_in_the_checkout(tmp
             return bool(found)
 
         _wait(have_token, "JupyterLab's URL with its token", proc=proc)
+        # the URL is logged before the server binds its port (jupyter_server binds on the loop's first turn)
+        _wait(lambda: _listening(port), "port", proc=proc)
         headers = {"Authorization": f"token {token[0]}"}
         base = f"http://127.0.0.1:{port}/api"
         urllib.request.urlopen(urllib.request.Request(f"{base}/kernels", data=b"{}", headers=headers), timeout=30)
@@ -160,6 +163,7 @@ def test_sigterm_to_lab_leaves_no_process_and_no_checkpoints_in_the_checkout(tmp
     finally:
         if proc.poll() is None:
             proc.kill()
+            proc.wait()
 
 
 @pytest.mark.skipif(not hasattr(os, "geteuid") or os.geteuid() != 0, reason="runs as root only")
