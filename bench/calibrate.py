@@ -6,9 +6,10 @@ overstatements four times (overstated capacity makes building look cheaper than 
 coordinate descent over each efficiency's range. The validation rows are never seen here:
 ``bench/capacity.py`` checks the fit on them.
 
-``.venv/bin/python bench/calibrate.py --engine trt-llm [--write]`` prints the fit and each
-calibration row's error; ``--write`` stores the values in ``data/catalog/engines.yaml`` with
-their provenance.
+``.venv/bin/python bench/calibrate.py --engine trt-llm [--gpu mi300x] [--write]`` prints the fit
+and each calibration row's error; ``--write`` stores the values in ``data/catalog/engines.yaml``
+with their provenance: as the engine's prior without ``--gpu`` (fitted on its rows on GPUs that
+have no fit of their own), as its ``gpu_efficiency`` on that GPU with it.
 """
 
 from __future__ import annotations
@@ -18,14 +19,18 @@ import re
 from datetime import date
 
 from costmodel import paths
-from costmodel.calibration import RANGES, errors, fit, summary
+from costmodel.calibration import RANGES, errors, fit, fitted_names, summary
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.validation import published_runs
 from costmodel.model.catalog import EFFICIENCY_FIELDS
 from costmodel.model.scenario import Efficiency
 
 
-def write(engine: str, values: dict[str, float], rows: int) -> None:
+def _shown(name: str, value: float) -> float:
+    return round(value, 2) if name == "step_overhead_ms" else round(value, 3)
+
+
+def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = None, fitted=()) -> None:
     """Store the fitted efficiencies in data/catalog/engines.yaml with their provenance."""
     path = paths.catalog_dir() / "engines.yaml"
     text = path.read_text(encoding="utf-8")
@@ -33,13 +38,19 @@ def write(engine: str, values: dict[str, float], rows: int) -> None:
     end = text.find("\n  - id: ", start + 1)
     stop = end + 1 if end > 0 else len(text)
     block = text[start:stop]
+    where = f"{engine} on {gpu}" if gpu else engine
     source = (
-        f"derived: fitted by bench/calibrate.py on the {rows} calibration rows for {engine} in "
+        f"derived: fitted by bench/calibrate.py on the {rows} calibration rows for {where} in "
         "data/validation/serving_throughput.csv"
     )
+    if gpu is not None:
+        block = _with_gpu_block(block, gpu, values, source, fitted)
+        path.write_text(text[:start] + block + text[stop:], encoding="utf-8")
+        print(f"wrote {where}'s efficiencies to {path}")
+        return
     for name, value in values.items():
         key = EFFICIENCY_FIELDS[name]
-        shown = round(value, 2) if name == "step_overhead_ms" else round(value, 3)
+        shown = _shown(name, value)
         block = re.sub(
             rf"( +{key}: \{{value: )[^,]+(, unit: [^,]+, source: )\"[^\"]*\"(, as_of: )[0-9-]+(, basis: \w+)?\}}",
             rf'\g<1>{shown}\g<2>"{source}"\g<3>{date.today().isoformat()}, basis: derived}}',
@@ -49,18 +60,54 @@ def write(engine: str, values: dict[str, float], rows: int) -> None:
     print(f"wrote {engine}'s efficiencies to {path}")
 
 
+def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str, fitted) -> str:
+    """The engine's YAML block with its ``gpu_efficiency`` entry for ``gpu`` written (replaced if
+    there); an efficiency the runs do not inform keeps the prior's value, said so."""
+    units = {"step_overhead_ms": "ms"}
+    lines = [f"      - gpus: [{gpu}]", "        efficiency:"]
+    for name, value in values.items():
+        unit = units.get(name, "fraction")
+        said, basis = (
+            (source, "derived")
+            if name in fitted
+            else (
+                "assumption: the engine's prior; no run of this pair informs it (no mixture-of-experts model)",
+                "assumption",
+            )
+        )
+        lines.append(
+            f"          {EFFICIENCY_FIELDS[name]}: {{value: {_shown(name, value)}, unit: {unit}, "
+            f'source: "{said}", as_of: {date.today().isoformat()}, basis: {basis}}}'
+        )
+    entry = "\n".join(lines) + "\n"
+    found = re.search(rf"      - gpus: \[{re.escape(gpu)}\]\n        efficiency:\n(          .*\n)+", block)
+    if found:
+        return block[: found.start()] + entry + block[found.end() :]
+    body = block.rstrip("\n")
+    if "\n    gpu_efficiency:\n" not in block:
+        body += "\n    gpu_efficiency:"
+    return body + "\n" + entry + "\n"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", default="trt-llm")
+    ap.add_argument("--gpu", help="fit the engine on this GPU alone (its gpu_efficiency); default: its prior")
     ap.add_argument("--write", action="store_true", help="store the fit in data/catalog/engines.yaml")
     args = ap.parse_args()
     catalog = build_catalog(load_catalog_files())
-    rows = [r for r in published_runs() if r.role == "calibration" and r.engine == args.engine]
-    if not rows:
-        raise SystemExit(f"no calibration rows for engine {args.engine!r}")
     engine = catalog.engines[args.engine]
-    values = fit(rows, catalog, {name: engine.default_for(name) for name in RANGES})
-    print(f"{args.engine}: fitted on {len(rows)} calibration rows")
+    own = {g for e in engine.gpu_efficiency for g in e.gpus}  # GPUs with a fit of their own
+    rows = [
+        r
+        for r in published_runs()
+        if r.role == "calibration" and r.engine == args.engine and (r.gpu == args.gpu if args.gpu else r.gpu not in own)
+    ]
+    where = f"{args.engine} on {args.gpu}" if args.gpu else args.engine
+    if not rows:
+        raise SystemExit(f"no calibration rows for {where}")
+    values = fit(rows, catalog, {name: engine.default_for(name, args.gpu) for name in RANGES})
+    print(f"{where}: fitted on {len(rows)} calibration rows")
     for name, value in values.items():
         print(f"  {name:18s} {value:8.3f}")
     table = errors(rows, catalog, Efficiency(**values))
@@ -72,7 +119,7 @@ def main() -> None:
         f"{s.largest_overstatement:+.1%}"
     )
     if args.write:
-        write(args.engine, values, len(rows))
+        write(args.engine, values, len(rows), args.gpu, fitted_names(rows, catalog))
 
 
 if __name__ == "__main__":

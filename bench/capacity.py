@@ -3,8 +3,8 @@
 For every row of ``data/validation/serving_throughput.csv`` (each with its source, date, engine
 and lengths), prints the published output tokens/s, the roofline's figure for the same model,
 format, GPU, tensor-parallel size, lengths, request count and engine, and the error; then, per
-role, the median absolute error and the largest overstatement (the dangerous side: it makes
-building look cheaper than it is). Prints figures; asserts nothing.
+role and per engine x GPU, the median absolute error and the largest overstatement (the
+dangerous side: it makes building look cheaper than it is). Prints figures; asserts nothing.
 
 ``.venv/bin/python bench/capacity.py [--all]``
 """
@@ -34,6 +34,15 @@ def main() -> None:
             f"{s.largest_overstatement:+.1%}, largest understatement {s.largest_understatement:+.1%}, "
             f"rows overstating by more than 25 %: {s.overstating_over_25}"
         )
+    print("\nheld-out (validation) rows per engine x GPU:")
+    for (engine, gpu), part in table.groupby(["engine", "gpu"]):
+        s = summary(part)
+        if s.rows:
+            print(
+                f"  {engine:8s} on {gpu:9s} {s.rows:3d} rows, median absolute error {s.median_abs:5.1%}, "
+                f"largest overstatement {s.largest_overstatement:+6.1%}, largest understatement "
+                f"{s.largest_understatement:+6.1%}"
+            )
 
 
 if __name__ == "__main__":

@@ -51,7 +51,9 @@ def cheapest_open_serving(sc: Scenario, catalog: Catalog, model: str) -> dict[st
             stack = make_stack(
                 catalog, model, quant, gpu, ENGINE, efficiency=sc.serving.efficiency if sc.serving else None
             )
-            study = study_of_stack(stack, load, wl.slo.ttft_p95_ms, wl.slo.tpot_p95_ms, float(rent.price.value), "")
+            study = study_of_stack(
+                stack, load, wl.slo.ttft_p95_ms, wl.slo.tpot_p95_ms, float(rent.price.value), "", catalog
+            )
             lay = study.best
             if lay is None or lay.capacity is None:
                 continue

@@ -291,7 +291,7 @@ def register(evaluation: Evaluation, catalog: Catalog) -> pd.DataFrame:
                     "input": f"{r.name}: capacity per replica",
                     "value": round(c.output_tokens_per_s, 1),
                     "unit": f"output tokens/s on {c.gpus_per_replica} GPU(s)",
-                    "source": c.source,
+                    "source": c.provenance,
                     "as_of": c.as_of or sc.as_of.isoformat(),
                     "basis": c.basis,
                 }

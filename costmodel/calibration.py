@@ -33,8 +33,8 @@ OVERSTATEMENT_WEIGHT = 4.0  # overstated capacity makes building look cheaper th
 
 
 def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
-    """One row per published run: ``id``, ``role``, ``published``, ``modelled`` (output tokens/s)
-    and ``error`` (modelled / published - 1: positive overstates)."""
+    """One row per published run: ``id``, ``role``, ``engine``, ``gpu``, ``published``,
+    ``modelled`` (output tokens/s) and ``error`` (modelled / published - 1: positive overstates)."""
     rows = []
     for r in runs:
         modelled = published_run_throughput(r, catalog, efficiency)
@@ -42,12 +42,14 @@ def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | 
             {
                 "id": r.id,
                 "role": r.role,
+                "engine": r.engine,
+                "gpu": r.gpu,
                 "published": r.output_tokens_per_s,
                 "modelled": modelled,
                 "error": modelled / r.output_tokens_per_s - 1.0,
             }
         )
-    return pd.DataFrame(rows, columns=["id", "role", "published", "modelled", "error"])
+    return pd.DataFrame(rows, columns=["id", "role", "engine", "gpu", "published", "modelled", "error"])
 
 
 @dataclass(frozen=True)
@@ -72,13 +74,24 @@ def loss(values: dict[str, float], runs: list[PublishedRun], catalog: Catalog) -
     return float(np.mean(e * e * np.where(e > 0, OVERSTATEMENT_WEIGHT, 1.0)))
 
 
+def fitted_names(runs: list[PublishedRun], catalog: Catalog) -> list[str]:
+    """The efficiencies ``runs`` inform: the routed-expert ones only where a run serves a
+    mixture-of-experts model (else a fit would push them to the end of their range)."""
+    moe = any(catalog.models[r.model].moe is not None for r in runs)
+    return [name for name in RANGES if moe or not name.startswith("expert")]
+
+
 def fit(runs: list[PublishedRun], catalog: Catalog, start: dict[str, float], sweeps: int = 8) -> dict[str, float]:
-    """Coordinate descent over :data:`RANGES`: each sweep tries 41 values of each efficiency in a
+    """Coordinate descent over :data:`RANGES` (the efficiencies :func:`fitted_names` says the runs
+    inform; the others keep their ``start``): each sweep tries 41 values of each efficiency in a
     window around the current one, halving the window every sweep."""
     values = dict(start)
+    names = fitted_names(runs, catalog)
     for sweep in range(sweeps):
         width = 0.5**sweep
         for name, (lo, hi) in RANGES.items():
+            if name not in names:
+                continue
             span = (hi - lo) * width
             grid = np.clip(np.linspace(values[name] - span, values[name] + span, 41), lo, hi)
             scores = [loss({**values, name: float(v)}, runs, catalog) for v in grid]

@@ -88,8 +88,17 @@ def capacity(cap: ReplicaCapacity) -> doc.Capacity:
         limit=cap.limit,
         bound_by=bound_by(cap.limit),
         source=cap.source,
-        text=f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} ({cap.basis})",
+        calibration=cap.calibration,
+        text=f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} ({_how_sure(cap)})",
     )
+
+
+def _how_sure(cap: ReplicaCapacity) -> str:
+    """``measured``, ``modelled`` (calibrated on its engine's runs on its GPU) or ``uncalibrated``
+    (modelled without them): the compact form's basis."""
+    if cap.basis == "modelled" and cap.calibration.startswith("uncalibrated"):
+        return "uncalibrated"
+    return cap.basis
 
 
 def _capacity_note(o: OptionResult, sc: Scenario) -> str:
@@ -292,11 +301,21 @@ def _growth_reached(sc: Scenario) -> str:
 
 
 def capacity_summary(ev: Evaluation) -> str:
-    measured = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "measured"]
-    modelled = [o.name for o in ev.options if o.capacity is not None and o.capacity.basis == "modelled"]
-    parts = ([f"measured for {', '.join(measured)}"] if measured else []) + (
-        [f"modelled (roofline, not measured) for {', '.join(modelled)}"] if modelled else []
-    )
+    """Which capacities are measured, modelled on a calibrated engine and GPU, or modelled without
+    published runs of the pair (each option's ``capacity.calibration`` says more)."""
+    kinds: dict[str, list[str]] = {"measured": [], "calibrated": [], "uncalibrated": []}
+    for o in ev.options:
+        if o.capacity is not None:
+            uncalibrated = o.capacity.basis == "modelled" and o.capacity.calibration.startswith("uncalibrated")
+            kinds[
+                "uncalibrated" if uncalibrated else "measured" if o.capacity.basis == "measured" else "calibrated"
+            ].append(o.name)
+    words = {
+        "measured": "measured",
+        "calibrated": "modelled (roofline, calibrated on published runs of the engine on that GPU)",
+        "uncalibrated": "modelled (roofline) and uncalibrated: no published runs of the engine on that GPU",
+    }
+    parts = [f"{words[k]} for {', '.join(names)}" for k, names in kinds.items() if names]
     return "Capacity figures: " + ("; ".join(parts) or "none") + "."
 
 
@@ -322,7 +341,8 @@ def monte_carlo(ev: Evaluation) -> doc.MonteCarlo | None:
             + ", ".join(f"{k} {v:g}" for k, v in dist.model_dump(exclude={"dist", "source"}, exclude_none=True).items())
             + f" ({dist.source})"
             for path, dist in sc.uncertainty.items()
-        ],
+        ]
+        + list(sim.capacity_draws),
         planned_fleets=list(sim.shortfall),
         options=[
             doc.SimulatedOption(
@@ -521,6 +541,7 @@ def capacity_study(study: EngineStudy, option: str | None = None) -> doc.Capacit
         slo={"ttft_p95_ms": float(study.ttft_ms), "tpot_p95_ms": float(study.tpot_ms)},
         usd_per_gpu_hour=_finite(study.usd_per_gpu_hour),
         price_source=study.price_source,
+        calibration=study.calibration,
         best_gpus_per_replica=None if study.best is None else study.best.gpus_per_replica,
         layouts=[
             doc.CapacityFrontier(

@@ -18,7 +18,7 @@ import functools
 import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -27,9 +27,11 @@ from pydantic import BaseModel
 from costmodel.core import finance
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import Evaluation, cost_option, evaluate, prepare
+from costmodel.engine.capacity import capacity_basis, stack_of
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.results import Simulation
 from costmodel.model.catalog import Catalog
+from costmodel.model.distributions import Distribution
 from costmodel.model.scenario import HybridOption, OwnedOption, RentedOption, RouterOption, Scenario
 from costmodel.text import percent
 
@@ -113,6 +115,58 @@ def _reuse_freed_memory() -> None:
     libc.mallopt(m_trim_threshold, 1024 * 1024 * 1024)
 
 
+@dataclass(frozen=True)
+class CapacityDraw:
+    """How Monte Carlo draws one self-hosted option's capacity per replica, as published / modelled
+    output tokens/s: resampled from the held-out published runs of its engine on its GPU, or from
+    the catalog's prior for a pair with too few."""
+
+    option: str
+    text: str
+    ratios: tuple[float, ...] = ()
+    prior: Distribution | None = None
+
+    def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
+        if self.ratios:
+            return rng.choice(np.asarray(self.ratios), n)
+        assert self.prior is not None
+        return self.prior.sample(rng, n)
+
+
+MIN_RUNS = 3  # held-out runs of a pair below which its prior is drawn instead
+
+
+def capacity_draws(scenario: Scenario, catalog: Catalog) -> tuple[CapacityDraw, ...]:
+    """Each self-hosted option whose capacity is modelled, with how its Monte Carlo draws scale it
+    (``capacity_uncertainty: calibration``, the default); none where the scenario says ``none`` or
+    its uncertainty states the engine's efficiencies itself (those draws move the same figure)."""
+    stated = any(path.startswith("serving.efficiency.") for path in scenario.uncertainty)
+    if scenario.capacity_uncertainty == "none" or stated:
+        return ()
+    out = []
+    for o in scenario.options:
+        if not isinstance(o, RentedOption | OwnedOption) or o.measured is not None or o.probe_run is not None:
+            continue
+        basis = capacity_basis(stack_of(o, scenario, catalog), catalog)
+        if len(basis.ratios) >= MIN_RUNS:
+            low, high = min(basis.ratios), max(basis.ratios)
+            text = (
+                f"options.{o.name}: capacity per replica x published/modelled, resampled from the "
+                f"{len(basis.ratios)} held-out published runs of {basis.engine} on {basis.gpu} "
+                f"({low:.2f}-{high:.2f})"
+            )
+            out.append(CapacityDraw(o.name, text, ratios=basis.ratios))
+        elif catalog.uncalibrated_capacity is not None:
+            p = catalog.uncalibrated_capacity
+            lo, hi = p.support()
+            text = (
+                f"options.{o.name}: capacity per replica x published/modelled, the uncalibrated prior "
+                f"{p.dist} {lo:g}-{hi:g} (no published runs of {basis.engine} on {basis.gpu} to draw from; {p.source})"
+            )
+            out.append(CapacityDraw(o.name, text, prior=p))
+    return tuple(out)
+
+
 def _chunk(
     scenario: Scenario,
     catalog: Catalog,
@@ -121,12 +175,14 @@ def _chunk(
     layouts: dict[str, int],
     plans: dict[str, np.ndarray],
     routes: dict[str, Any],
+    capacity: tuple[CapacityDraw, ...] = (),
 ) -> dict[str, tuple]:
     rng = np.random.default_rng(seed)
     values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
+    scale = {c.option: c.sample(rng, n)[:, np.newaxis] for c in capacity}  # after the stated inputs' draws
     drawn = drawn_scenario(scenario, values)
     # layouts, planned fleets and routers' routes are decided on the plan, before uncertainty resolves
-    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans, routes=routes)
+    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans, routes=routes, capacity_scale=scale)
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
     weights = np.stack(
@@ -174,6 +230,7 @@ def simulate(
         raise ValueError(f"draws must be at least 1, got {draws}")
     point = prepare(scenario, catalog)  # point resolution first: a bad scenario fails with the engine's own error
     layouts, plans = point.chosen_layouts(), point.planned_fleets(scenario)
+    capacity = capacity_draws(scenario, catalog)
     _reuse_freed_memory()
     sizes = [min(CHUNK, draws - start) for start in range(0, draws, CHUNK)]
     seeds = np.random.SeedSequence(seed).spawn(len(sizes))
@@ -192,7 +249,7 @@ def simulate(
         start = i * CHUNK
         rows = slice(start, start + sizes[i])
         for name, (t, v, m, shares, missed) in _chunk(
-            scenario, catalog, seeds[i], sizes[i], layouts, plans, point.routes
+            scenario, catalog, seeds[i], sizes[i], layouts, plans, point.routes, capacity
         ).items():
             total[name][rows], npv[name][rows] = t, v
             if missed is not None and name in member_missed:
@@ -222,8 +279,19 @@ def simulate(
         routes = point.routes[o.name].routes if o.name in point.routes else None
         if quality_status(o, scenario, routes).met is False:  # static: no draw makes a weak model good enough
             eligible[o.name][:] = False
+    inputs = (*scenario.uncertainty, *(f"options.{c.option}: capacity per replica" for c in capacity))
     return Simulation(
-        scenario.name, draws, seed, tuple(scenario.uncertainty), total, npv, slo, eligible, shortfall, stranded
+        scenario.name,
+        draws,
+        seed,
+        inputs,
+        total,
+        npv,
+        slo,
+        eligible,
+        shortfall,
+        stranded,
+        capacity_draws=tuple(c.text for c in capacity),
     )
 
 

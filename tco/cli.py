@@ -142,8 +142,9 @@ def capacity_cmd(
     catalog: Annotated[Path | None, typer.Option(help="Catalog directory.")] = None,
 ) -> None:
     """Every tensor-parallel layout of MODEL on GPU: output tok/s, requests/s, sequences, TTFT and
-    TPOT (mean and p95), what bounds it and $/1M output tokens, from the calibrated roofline; and
-    the throughput-interactivity frontier (tok/s per GPU against tok/s per user) with --figure."""
+    TPOT (mean and p95), what bounds it and $/1M output tokens, from the roofline, with how sure it
+    is (the published runs of that engine on that GPU); and the throughput-interactivity frontier
+    (tok/s per GPU against tok/s per user) with --figure."""
     if kv_cache_dtype not in ("auto", "bf16", "fp8"):
         _fail(InputError("", "--kv-cache-dtype", kv_cache_dtype, "expected auto, bf16 or fp8"))
     try:

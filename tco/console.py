@@ -125,6 +125,8 @@ def print_evaluation(d: Document, console: Console = out) -> None:
     for o in d.options:
         if o.layout_sentence:
             console.print(f"layout: {o.layout_sentence}")
+        if o.capacity is not None and o.capacity.calibration and o.kind != "hybrid":
+            console.print(f"capacity: {o.name}'s is {o.capacity.calibration}")
         if o.routing is not None:
             console.print(f"routes: {o.routing.sentence}")
             k = o.routing.classifier
@@ -206,6 +208,8 @@ def print_capacity(study: CapacityStudy, console: Console = out) -> None:
         f"{percent(study.cached_input_share)} of the prompt cached; KV cache {kv}; "
         f"SLO TTFT p95 {ttft:g} ms, TPOT p95 {tpot:g} ms; {price}."
     )
+    if study.calibration:
+        console.print(f"How sure: {study.calibration}.")
     t = Table(title="Layouts at the SLO capacity (Poisson arrivals)", title_justify="left")
     for col in (
         "GPUs",

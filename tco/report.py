@@ -239,7 +239,8 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
     rows = []
     for o in ctx.doc.options:
         c = o.capacity
-        row: dict[str, Any] = {"option": o.label, "basis": o.slo.basis if c is None else c.basis}
+        basis = o.slo.basis if c is None else ("uncalibrated" if c.calibration.startswith("uncalibrated") else c.basis)
+        row: dict[str, Any] = {"option": o.label, "basis": basis}
         if c is not None:
             row |= {
                 "GPUs per replica": count(c.gpus_per_replica),
@@ -252,7 +253,7 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
             "TPOT p95": latency(o.slo.tpot_ms),
             "SLO": o.slo.word,
             "note": o.slo.note if c is not None else f"{o.slo.note}; capacity {o.capacity_note}",
-            "source": "" if c is None else c.source,
+            "source": "" if c is None else "; ".join(part for part in (c.source, c.calibration) if part),
         }
         rows.append(row)
     df = pd.DataFrame(rows)

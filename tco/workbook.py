@@ -510,7 +510,7 @@ def _self_hosted_columns(
 
     cap = h.capacity
     if f"{p}_capacity_rps" not in inp.names:
-        inp.add(f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.source)
+        inp.add(f"{p}_capacity_rps", cap.requests_per_s, "requests/s per replica at the SLO", cap.provenance)
         inp.add(f"{p}_gpus_per_replica", cap.gpus_per_replica, "GPUs", "the layout chosen by cost", INTEGER)
         option_field("max_utilization", o.max_utilization, "fraction", PERCENT)
         inp.field(f"{p}_spares", f"options.{o.name}.spare_replicas", o.spare_replicas, "replicas", INTEGER)

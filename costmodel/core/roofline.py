@@ -559,6 +559,12 @@ class ReplicaCapacity:
     ttft_mean_ms: float | None = None
     tpot_mean_ms: float | None = None
     e2e_ms: float | None = None  # p95
+    calibration: str = ""  # how sure a modelled figure is (the engine's published runs on this GPU)
+
+    @property
+    def provenance(self) -> str:
+        """Where the figure comes from, and how sure it is: ``source; calibration``."""
+        return "; ".join(part for part in (self.source, self.calibration) if part)
 
 
 def max_throughput(r: Replica, load: Load) -> tuple[Array, Array]:

@@ -10,7 +10,7 @@ Which layout serves is decided by cost, in :func:`costmodel.engine.costing.prepa
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -21,7 +21,7 @@ from costmodel.engine.results import SloStatus
 from costmodel.model.base import required
 from costmodel.model.catalog import Catalog, Engine, Gpu, OpenModel, Quantization
 from costmodel.model.scenario import Efficiency, MeasuredThroughput, OwnedOption, RentedOption, Scenario
-from costmodel.text import unknown_id, usd_rate
+from costmodel.text import percent, unknown_id, usd_rate
 
 
 @dataclass(frozen=True)
@@ -69,7 +69,7 @@ class Stack:
             if m.attention == "mla"
             else float(m.head_dim)
         )
-        eff = e.efficiency
+        eff = e.efficiency_on(g.id)
 
         def pick(value, default):  # a scenario override (possibly Monte Carlo draws), else the engine's
             return float(default) if value is None else value
@@ -121,6 +121,73 @@ class Stack:
                 f"{gpus} GPUs do not divide {self.model.id}'s {int(self.model.attention_heads.value)} attention heads"
             )
         return None
+
+
+@dataclass(frozen=True)
+class CapacityBasis:
+    """How sure a stack's modelled capacity is: the published runs of its engine on its GPU
+    (``data/validation/serving_throughput.csv``) the efficiencies were fitted on (``fitted``) and
+    held out from them (``ratios``: published / modelled output tokens/s on each held-out run)."""
+
+    engine: str  # the engine's name
+    gpu: str  # the GPU's name
+    fitted: int
+    ratios: tuple[float, ...]
+    prior: str  # where the efficiencies come from when no run of the pair was fitted on
+
+    @property
+    def calibrated(self) -> bool:
+        """The efficiencies were fitted on published runs of this engine on this GPU."""
+        return self.fitted > 0
+
+    @property
+    def median_error(self) -> float | None:
+        """Median |modelled / published - 1| over the held-out runs (None: none held out)."""
+        if not self.ratios:
+            return None
+        return float(np.median(np.abs(1.0 / np.asarray(self.ratios) - 1.0)))
+
+    @property
+    def text(self) -> str:
+        """``calibrated on 16 published runs of vLLM on AMD Instinct MI300X; 24 held out: median error 6.3 %``
+        or ``uncalibrated: no published runs of vLLM on NVIDIA L40S; efficiencies: <prior>``."""
+        pair = f"{self.engine} on {self.gpu}"
+        held = (
+            f"{len(self.ratios)} held out: median error {percent(self.median_error, 1)}"
+            if self.median_error is not None
+            else ""
+        )
+        if self.calibrated:
+            return f"calibrated on {self.fitted} published runs of {pair}" + (f"; {held}" if held else "")
+        if held:
+            return f"uncalibrated: {pair} is not fitted on its {len(self.ratios)} published runs ({held}); {self.prior}"
+        return f"uncalibrated: no published runs of {pair}; {self.prior}"
+
+
+def capacity_basis(stack: Stack, catalog: Catalog) -> CapacityBasis:
+    """The :class:`CapacityBasis` of ``stack`` (kept per catalog: the held-out runs are costed once)."""
+    engine, gpu = stack.engine, stack.gpu
+    eff = engine.efficiency_on(gpu.id)
+    key = ("capacity_basis", engine.id, gpu.id, eff.model_dump_json())
+    memo = catalog._memo
+    if key not in memo:
+        runs = [r for r in catalog.published_runs if r.engine == engine.id and r.gpu == gpu.id]
+        ratios = tuple(
+            r.output_tokens_per_s / published_run_throughput(r, catalog) for r in runs if r.role == "validation"
+        )
+        prior = f"efficiencies: {engine.name}'s prior, {eff.mbu.source.split(';')[0]}"
+        memo[key] = CapacityBasis(engine.name, gpu.name, sum(r.role == "calibration" for r in runs), ratios, prior)
+    return memo[key]
+
+
+def scaled(cap: ReplicaCapacity, scale) -> ReplicaCapacity:
+    """``cap`` serving ``scale`` times the requests and tokens (a Monte Carlo draw of how far the
+    modelled figure is from what the engine delivers; latencies as modelled)."""
+    return replace(
+        cap,
+        requests_per_s=np.multiply(cap.requests_per_s, scale),
+        output_tokens_per_s=np.multiply(cap.output_tokens_per_s, scale),
+    )
 
 
 def make_stack(
@@ -194,10 +261,13 @@ def layouts(
     catalog: Catalog,
     forced: int | None = None,
     at_plan: bool = True,
+    capacity_scale=None,
 ) -> list[Layout]:
     """Every feasible layout of the option (the forced one only, if ``gpus_per_replica`` or
     ``forced`` says), each with its capacity; with ``at_plan`` the latencies are re-stated at the
-    option's planned utilisation. Raises :class:`EngineError` when none fits."""
+    option's planned utilisation and the capacity says how sure it is (:func:`capacity_basis`);
+    ``capacity_scale`` (Monte Carlo draws) multiplies a modelled capacity. Raises
+    :class:`EngineError` when none fits."""
     wl = scenario.workload
     stack = stack_of(option, scenario, catalog)
     seq = wl.input_tokens_per_request + wl.output_tokens_per_request
@@ -221,10 +291,13 @@ def layouts(
     if option.measured is not None:  # a measured figure is one layout: the forced or the smallest
         return [Layout(feasible[0], _measured(option.measured, scenario, feasible[0]), None, load)]
     out = []
+    # the point estimate says how sure it is; Monte Carlo draws may scale it (capacity_scale)
+    said = capacity_basis(stack, catalog).text if at_plan else ""
     for g in feasible:
         rep = stack.replica(g)
         cap = roofline.slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
-        out.append(Layout(g, roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, rep, load))
+        cap = replace(roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, calibration=said)
+        out.append(Layout(g, cap if capacity_scale is None else scaled(cap, capacity_scale), rep, load))
     return out
 
 
@@ -288,6 +361,7 @@ class CapacityStudy:
     usd_per_gpu_hour: float | None
     price_source: str
     layouts: tuple[LayoutStudy, ...]
+    calibration: str = ""  # how sure the modelled figures are (capacity_basis)
 
     @property
     def best(self) -> LayoutStudy | None:
@@ -359,7 +433,13 @@ def capacity_study(
         else:
             source = f"no rental price for {gpu} in the catalog"
     return study_of_stack(
-        stack, Load(input_tokens, output_tokens, cached_input_share), ttft_ms, tpot_ms, usd_per_gpu_hour, source
+        stack,
+        Load(input_tokens, output_tokens, cached_input_share),
+        ttft_ms,
+        tpot_ms,
+        usd_per_gpu_hour,
+        source,
+        catalog,
     )
 
 
@@ -380,30 +460,37 @@ def option_capacity_study(option: RentedOption | OwnedOption, scenario: Scenario
         )
     load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
     return study_of_stack(
-        stack_of(option, scenario, catalog), load, wl.slo.ttft_p95_ms, wl.slo.tpot_p95_ms, price, source
+        stack_of(option, scenario, catalog), load, wl.slo.ttft_p95_ms, wl.slo.tpot_p95_ms, price, source, catalog
     )
 
 
 def study_of_stack(
-    stack: Stack, load: Load, ttft_ms: float, tpot_ms: float, usd_per_gpu_hour: float | None, price_source: str
+    stack: Stack,
+    load: Load,
+    ttft_ms: float,
+    tpot_ms: float,
+    usd_per_gpu_hour: float | None,
+    price_source: str,
+    catalog: Catalog,
 ) -> CapacityStudy:
     """Every tensor-parallel size of ``stack``: why it cannot run, or its SLO capacity, cost per
     output token and frontier."""
     rows = []
+    said = capacity_basis(stack, catalog).text
     for g in TENSOR_PARALLEL_SIZES:
         reason = stack.why_not(g, load.input_tokens + load.output_tokens)
         if reason is not None:
             rows.append(LayoutStudy(g, reason))
             continue
         rep = stack.replica(g)
-        cap = roofline.slo_capacity(rep, load, ttft_ms / 1e3, tpot_ms / 1e3)
+        cap = replace(roofline.slo_capacity(rep, load, ttft_ms / 1e3, tpot_ms / 1e3), calibration=said)
         curve = roofline.frontier(rep, load)
         price = None
         if usd_per_gpu_hour is not None:
             price = float(usd_per_million_output(usd_per_gpu_hour, g, cap.output_tokens_per_s))
             curve["usd_per_million"] = usd_per_million_output(usd_per_gpu_hour, 1, curve["per_gpu"])
         rows.append(LayoutStudy(g, None, cap, price, curve))
-    return CapacityStudy(stack, load, ttft_ms, tpot_ms, usd_per_gpu_hour, price_source, tuple(rows))
+    return CapacityStudy(stack, load, ttft_ms, tpot_ms, usd_per_gpu_hour, price_source, tuple(rows), said)
 
 
 def layout_sentence(option: str, layouts) -> str:
@@ -428,7 +515,9 @@ def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | Non
     served under the run's engine: its finite run of queued requests where the count is published
     (:func:`~costmodel.core.roofline.offline_throughput`), else steady state at the most sequences
     the replica holds."""
-    stack = make_stack(catalog, run.model, run.quantization, run.gpu, run.engine, efficiency=efficiency)
+    stack = make_stack(
+        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
+    )
     replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
     if run.requests:
         return float(roofline.offline_throughput(replica, load, run.requests))

@@ -173,6 +173,7 @@ class Simulation:
     # share of their GPU-months this draw's demand did not need
     shortfall: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
     stranded: dict[str, NDArray[np.float64]] = field(default_factory=dict, repr=False)
+    capacity_draws: tuple[str, ...] = ()  # how each modelled capacity per replica is drawn, in words
 
     def cheapest(self) -> pd.Series:
         """Share of draws in which each option is the cheapest (by NPV of cost) of those eligible."""

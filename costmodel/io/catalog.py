@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from costmodel import paths
 from costmodel.io.files import InputError, read_yaml, validate
+from costmodel.io.validation import published_runs
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import (
     ApiPrice,
@@ -29,6 +30,7 @@ from costmodel.model.catalog import (
     QuantizationCatalog,
 )
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, RouterOption, Scenario
+from costmodel.model.validation import PublishedRun
 from costmodel.text import unknown_id
 
 CATALOG_FILES: dict[str, type[BaseModel]] = {
@@ -50,6 +52,7 @@ class CatalogFiles:
     quantizations: QuantizationCatalog
     engines: EngineCatalog
     api: ApiPriceCatalog
+    runs: tuple[PublishedRun, ...] = ()  # the published serving runs (data/validation)
 
 
 def load_catalog_files(directory: str | Path | None = None) -> CatalogFiles:
@@ -82,6 +85,7 @@ def load_catalog_files(directory: str | Path | None = None) -> CatalogFiles:
         parsed["quantizations.yaml"],
         parsed["engines.yaml"],
         parsed["api_prices.yaml"],
+        tuple(published_runs(_runs_file(d))),
     )
 
 
@@ -213,6 +217,13 @@ def scenario_prices(
     return prices
 
 
+def _runs_file(catalog_dir: Path) -> Path | None:
+    """The published-runs table beside a catalog directory (``<data>/validation``), else the
+    project's (a catalog copied elsewhere is judged against the project's runs)."""
+    beside = catalog_dir.parent / "validation" / "serving_throughput.csv"
+    return beside if beside.is_file() else None
+
+
 def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenario_file: str = "") -> Catalog:
     """The engine's catalog: entries by id, plus API prices for ``scenario``'s API options.
 
@@ -224,6 +235,8 @@ def build_catalog(files: CatalogFiles, scenario: Scenario | None = None, scenari
         models={m.id: m for m in files.models.models},
         quantizations={q.id: q for q in files.quantizations.quantizations},
         engines={e.id: e for e in files.engines.engines},
+        published_runs=files.runs,
+        uncalibrated_capacity=files.engines.uncalibrated_capacity,
     )
     if scenario is None:
         return catalog

@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field, model_validator
+from pydantic import AfterValidator, Field, PrivateAttr, model_validator
 
 from costmodel.model.base import (
     GB,
@@ -37,6 +37,8 @@ from costmodel.model.base import (
     Watts,
     not_in_future,
 )
+from costmodel.model.distributions import Distribution
+from costmodel.model.validation import PublishedRun
 
 
 class RentalPrice(Strict):
@@ -153,6 +155,13 @@ class EngineEfficiency(Strict):
     step_overhead: Milliseconds = Field(description="Time per step outside GPU kernels (scheduling, sampling), ms.")
 
 
+class GpuEfficiency(Strict):
+    """An engine's efficiencies on particular GPUs, fitted on published runs of the pair."""
+
+    gpus: tuple[str, ...] = Field(min_length=1, description="GPU ids (data/catalog/gpus.yaml) these values hold on.")
+    efficiency: EngineEfficiency = Field(description="Roofline efficiencies of the engine on these GPUs.")
+
+
 # a scenario's serving.efficiency field -> the engine catalog's efficiency it overrides
 EFFICIENCY_FIELDS = {
     "mbu": "mbu",
@@ -179,12 +188,25 @@ class Engine(CatalogEntry):
         description="KV-cache dtype by default: BF16 always (never), or FP8 when the weights are FP8."
     )
     fp8_kv_cache_source: str = Field(min_length=3, description="Where the KV-cache default is documented.")
-    efficiency: EngineEfficiency = Field(description="Roofline efficiencies of this engine.")
+    efficiency: EngineEfficiency = Field(
+        description="Roofline efficiencies of this engine on GPUs without their own (gpu_efficiency): its prior."
+    )
+    gpu_efficiency: tuple[GpuEfficiency, ...] = Field(
+        default=(),
+        description="Efficiencies fitted on published runs of this engine on particular GPUs (another vendor's "
+        "software stack, another generation); they replace `efficiency` there.",
+    )
 
-    def default_for(self, scenario_field: str) -> float:
-        """The engine's value of a scenario's ``serving.efficiency`` field (what it means when unset)."""
+    def efficiency_on(self, gpu: str) -> EngineEfficiency:
+        """The efficiencies on ``gpu``: its own fit where there is one, else the engine's prior."""
+        return next((e.efficiency for e in self.gpu_efficiency if gpu in e.gpus), self.efficiency)
+
+    def default_for(self, scenario_field: str, gpu: str | None = None) -> float:
+        """The engine's value of a scenario's ``serving.efficiency`` field (what it means when unset),
+        on ``gpu`` where given."""
         if scenario_field in EFFICIENCY_FIELDS:
-            return float(getattr(self.efficiency, EFFICIENCY_FIELDS[scenario_field]))
+            eff = self.efficiency if gpu is None else self.efficiency_on(gpu)
+            return float(getattr(eff, EFFICIENCY_FIELDS[scenario_field]))
         if scenario_field == "reserved_memory_gb":
             return float(self.reserved_memory)
         return float(getattr(self, scenario_field))
@@ -255,6 +277,11 @@ class EngineCatalog(Strict):
     """File ``data/catalog/engines.yaml``."""
 
     engines: tuple[Engine, ...] = Field(description="Serving engines.")
+    uncalibrated_capacity: Distribution | None = Field(
+        default=None,
+        description="Published / modelled capacity per replica for an engine on a GPU with no published runs to "
+        "check it on: what Monte Carlo draws for such a pair (its source says why this range).",
+    )
 
 
 class ApiPriceCatalog(Strict):
@@ -301,3 +328,12 @@ class Catalog(Strict):
     api_prices: dict[tuple[str, str], ApiPrice] = Field(
         default_factory=dict, description="Resolved API prices by (provider, model), for the scenario's APIs."
     )
+    published_runs: tuple[PublishedRun, ...] = Field(
+        default=(),
+        description="Published serving runs (data/validation/serving_throughput.csv): what says how sure a "
+        "modelled capacity is.",
+    )
+    uncalibrated_capacity: Distribution | None = Field(
+        default=None, description="engines.yaml's uncalibrated_capacity: the prior for a pair with no published runs."
+    )
+    _memo: dict = PrivateAttr(default_factory=dict)  # the engine's per-catalog cache (capacity bases)

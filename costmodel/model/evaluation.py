@@ -62,7 +62,15 @@ class Capacity(Strict):
     limit: str = Field(description="What bounds the capacity (memory, compute, the SLO ...).")
     bound_by: str = Field(description="`limit` in words.")
     source: str = Field(description="Probe run, or the roofline and its calibration.")
-    text: str = Field(description="Compact form every face shows: '783 tok/s x1 (modelled)'.")
+    calibration: str = Field(
+        default="",
+        description="How sure a modelled figure is: 'calibrated on N published runs of <engine> on <GPU>; M held "
+        "out: median error X %' or 'uncalibrated: ...' (empty for a measured figure).",
+    )
+    text: str = Field(
+        description="Compact form every face shows: '783 tok/s x1 (modelled)'; "
+        "'(uncalibrated)' where the engine has no published runs on the GPU, '(measured)' for a probe's figure."
+    )
 
 
 class Layout(Strict):
@@ -366,6 +374,7 @@ class CapacityStudy(Strict):
     slo: dict[str, float] = Field(description="ttft_p95_ms and tpot_p95_ms.")
     usd_per_gpu_hour: float | None = Field(description="GPU price used for cost per token.")
     price_source: str = Field(description="Where the price comes from.")
+    calibration: str = Field(default="", description="How sure the modelled figures are (see Capacity.calibration).")
     best_gpus_per_replica: int | None = Field(description="Cheapest layout per output token meeting the SLO.")
     layouts: list[CapacityFrontier] = Field(description="Every layout.")
 

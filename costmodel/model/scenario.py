@@ -800,6 +800,13 @@ class Scenario(Strict):
         description="Uncertain inputs for Monte Carlo and the tornado: field path (as in sources, e.g. "
         "options.own-l40s.usd_per_kwh) -> distribution. The field's own value stays the point estimate.",
     )
+    capacity_uncertainty: Literal["calibration", "none"] = Field(
+        default="calibration",
+        description="calibration: Monte Carlo draws each modelled capacity per replica from the published runs of "
+        "its engine on its GPU (held-out published/modelled ratios; the catalog's uncalibrated prior where the pair "
+        "has none), unless this scenario's uncertainty states the engine's efficiencies itself; none: every draw "
+        "keeps the point estimate's capacity.",
+    )
 
     @model_validator(mode="after")
     def _options_consistent(self) -> Scenario:

@@ -35,3 +35,6 @@ class PublishedRun(Strict):
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
     source: str = Field(min_length=3, description="Where the figure is published.")
     as_of: date = Field(description="Date of the publication.")
+    kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(
+        default=None, description="KV-cache dtype of the run; empty: the engine's default for the weight format."
+    )

@@ -46,7 +46,8 @@ def test_degenerate_distributions_give_the_point_estimate():
         update={
             "uncertainty": type(sc)
             .model_validate({**sc.model_dump(mode="json"), "uncertainty": degenerate})
-            .uncertainty
+            .uncertainty,
+            "capacity_uncertainty": "none",  # capacity per replica as modelled in every draw
         }
     )
     ev = evaluate(sc, cat)
@@ -91,7 +92,14 @@ def test_summary_percentiles_and_probabilities():
     assert table.loc["rent-h100", "p_slo"] == pytest.approx(1.0)  # on demand: re-sized to each draw
     assert np.isnan(table.loc["rent-h100", "shortfall_p90"])
     assert np.isnan(table.loc["api-llama-70b", "p_slo"])  # no latency figure: unknown, not 0
-    assert sim.draws == 50_000 and sim.seed == 2 and set(sim.inputs) == set(sc.uncertainty)
+    assert sim.draws == 50_000 and sim.seed == 2
+    # the stated inputs, then each modelled capacity per replica (uncalibrated pairs: the prior)
+    assert sim.inputs == (
+        *sc.uncertainty,
+        "options.own-l40s: capacity per replica",
+        "options.rent-h100: capacity per replica",
+    )
+    assert all("the uncalibrated prior triangular 0.55-1.35" in text for text in sim.capacity_draws)
 
 
 def test_slo_probability_follows_the_mbu_draws(base_catalog):

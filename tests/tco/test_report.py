@@ -84,6 +84,15 @@ def test_report_says_which_prices_are_stale(rendered):
     assert "as of 2024-09-01 (812 days" in text
 
 
+def test_report_says_how_sure_each_capacity_is(rendered):
+    """The capacity section says which figures are uncalibrated, and each row's source carries the
+    basis the engine states (vLLM has no published runs on the L40S or, on NVIDIA, the H100)."""
+    html, _, _ = rendered
+    text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
+    assert "no published runs of the engine on that GPU for own-l40s, rent-h100, hybrid-l40s-bedrock" in text
+    assert "uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB; efficiencies: vLLM&#x27;s prior" in text
+
+
 def test_report_and_workbook_say_which_models_retire(rendered):
     """fintech-rag's router calls GPT-4o-mini (retiring 2027-01-14) and Bedrock's Llama 3.3 70B
     (2027-03-30): the report's assumptions section and the workbook's summary say so, with the

@@ -1,0 +1,96 @@
+"""How sure a modelled capacity is: the published runs of its engine on its GPU, stated in every
+face, and drawn in Monte Carlo (an uncalibrated pair widens the cost range)."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from costmodel.calibration import errors, summary
+from costmodel.engine.capacity import capacity_basis, make_stack
+from costmodel.io.scenario import load
+from costmodel.text import percent
+from costmodel.uncertainty import capacity_draws, simulate
+from tests.conftest import FINTECH, tco
+
+
+def test_a_calibrated_pair_says_on_how_many_runs_and_its_held_out_error(base_catalog):
+    basis = capacity_basis(make_stack(base_catalog, "llama-3.1-70b", "fp8", "mi300x", "vllm"), base_catalog)
+    runs = [r for r in base_catalog.published_runs if (r.engine, r.gpu) == ("vllm", "mi300x")]
+    held = errors([r for r in runs if r.role == "validation"], base_catalog)
+    assert basis.calibrated and basis.fitted == sum(r.role == "calibration" for r in runs) == 16
+    assert basis.ratios == pytest.approx(tuple(1.0 / (1.0 + held["error"])))
+    assert basis.text == (
+        f"calibrated on 16 published runs of vLLM on AMD Instinct MI300X; {len(held)} held out: "
+        f"median error {percent(summary(held).median_abs, 1)}"
+    )
+
+
+def test_a_pair_without_runs_says_it_is_uncalibrated_and_whose_values_it_uses(base_catalog):
+    basis = capacity_basis(make_stack(base_catalog, "llama-3.1-8b", "bf16", "l40s", "vllm"), base_catalog)
+    assert not basis.calibrated and basis.ratios == () and basis.median_error is None
+    assert basis.text.startswith(
+        "uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB; efficiencies: vLLM's prior"
+    )
+    # the engine's own prior on a GPU with no fit of its own: TensorRT-LLM on an L40S
+    trt = capacity_basis(make_stack(base_catalog, "llama-3.1-8b", "fp8", "l40s", "trt-llm"), base_catalog)
+    assert trt.text.startswith("uncalibrated: no published runs of TensorRT-LLM on NVIDIA L40S 48GB")
+
+
+def test_efficiencies_fitted_on_a_gpu_replace_the_engines_prior_there_only(base_catalog):
+    vllm = base_catalog.engines["vllm"]
+    assert vllm.efficiency_on("mi300x") != vllm.efficiency
+    assert vllm.efficiency_on("h100-sxm") == vllm.efficiency
+    fitted = make_stack(base_catalog, "llama-3.1-70b", "fp8", "mi300x", "vllm").replica(8)
+    prior = make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "vllm").replica(8)
+    assert (fitted.mbu, prior.mbu) == (float(vllm.efficiency_on("mi300x").mbu), float(vllm.efficiency.mbu))
+
+
+def test_every_face_says_how_sure_the_capacity_is(tmp_path):
+    done = tco("evaluate", str(FINTECH), "--draws", "0")
+    assert done.returncode == 0, done.stderr
+    out = " ".join(done.stdout.split())
+    assert "783 tok/s x1 (uncalibrated)" in out
+    assert "capacity: own-l40s's is uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB" in out
+    doc = json.loads(tco("evaluate", str(FINTECH), "--draws", "0", "--json").stdout)
+    own = next(o for o in doc["options"] if o["name"] == "own-l40s")
+    assert own["capacity"]["calibration"].startswith("uncalibrated: no published runs of vLLM on NVIDIA L40S")
+    study = tco("capacity", "llama-3.1-70b", "mi300x", "--quantization", "fp8")
+    assert "How sure: calibrated on 16 published runs of vLLM on AMD Instinct MI300X" in " ".join(study.stdout.split())
+
+
+def test_monte_carlo_draws_an_uncalibrated_capacity_from_the_prior_and_widens_its_range(base_catalog):
+    sc, cat = load(FINTECH)
+    draws = {d.option: d for d in capacity_draws(sc, cat)}
+    assert set(draws) == {"own-l40s", "rent-h100"}  # the self-hosted options with a modelled capacity
+    prior = cat.uncalibrated_capacity
+    sample = draws["own-l40s"].sample(np.random.default_rng(0), 10_000)
+    assert prior.support()[0] <= sample.min() and sample.max() <= prior.support()[1]
+    assert "the uncalibrated prior triangular 0.55-1.35" in draws["own-l40s"].text
+    fixed = simulate(sc.model_copy(update={"capacity_uncertainty": "none"}), cat, draws=20_000, seed=4)
+    drawn = simulate(sc, cat, draws=20_000, seed=4)
+    spread = {
+        s: np.percentile(x.npv_cost["rent-h100"], 90) - np.percentile(x.npv_cost["rent-h100"], 10)
+        for s, x in (("fixed", fixed), ("drawn", drawn))
+    }
+    assert spread["drawn"] > spread["fixed"]  # on demand: fewer tok/s per GPU in a draw means more GPUs
+    assert drawn.inputs[-2:] == ("options.own-l40s: capacity per replica", "options.rent-h100: capacity per replica")
+    assert fixed.capacity_draws == ()
+
+
+def test_a_calibrated_pair_resamples_its_held_out_runs(base_catalog):
+    sc, cat = load(FINTECH, ["options.rent-h100.gpu=mi300x", "options.rent-h100.usd_per_gpu_hour=2.5"])
+    (draw,) = [d for d in capacity_draws(sc, cat) if d.option == "rent-h100"]
+    basis = capacity_basis(make_stack(cat, sc.serving.model, sc.serving.quantization, "mi300x", "vllm"), cat)
+    assert draw.ratios == basis.ratios and len(draw.ratios) == 24
+    assert set(draw.sample(np.random.default_rng(1), 1_000)) <= set(basis.ratios)
+    assert "resampled from the 24 held-out published runs of vLLM on AMD Instinct MI300X" in draw.text
+
+
+def test_a_scenario_stating_the_engines_efficiencies_keeps_its_own_draws():
+    sc, cat = load(
+        FINTECH, ["uncertainty.serving.efficiency.mbu={dist: uniform, low: 0.6, high: 0.9, source: 'assumption: test'}"]
+    )
+    assert capacity_draws(sc, cat) == ()
