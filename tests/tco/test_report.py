@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 import sys
-from html import escape
+from html import escape, unescape
 from html.parser import HTMLParser
 
 import openpyxl
@@ -90,7 +90,7 @@ def test_report_says_how_sure_each_capacity_is(rendered):
     html, _, _ = rendered
     text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
     assert "no published runs of the engine on that GPU for own-l40s, rent-h100, hybrid-l40s-bedrock" in text
-    assert "uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB; efficiencies: vLLM&#x27;s prior" in text
+    assert "uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB; efficiencies: vLLM's prior" in unescape(text)
 
 
 def test_report_and_workbook_say_which_models_retire(rendered):
