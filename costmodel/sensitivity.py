@@ -156,6 +156,18 @@ def quality_factors(scenario: Scenario) -> list[Factor]:
     return factors
 
 
+def capacity_factors(scenario: Scenario, catalog: Catalog) -> list[Factor]:
+    """Each modelled capacity per replica over the range its Monte Carlo draws span (the held-out
+    published/modelled ratios of its engine on its GPU, or the uncalibrated prior)."""
+    from costmodel.uncertainty import capacity_draws
+
+    factors = []
+    for d in capacity_draws(scenario, catalog):
+        low, high = d.low_high()
+        factors.append(Factor(f"{d.option}: capacity per replica", d.path, d.base, low, high, "x"))
+    return factors
+
+
 def apply(scenario: Scenario, catalog: Catalog, factor: Factor, value: float) -> tuple[Scenario, Catalog]:
     if factor.path in PRICE_FACTORS:
         return scale_prices(scenario, catalog, **{PRICE_FACTORS[factor.path]: value})
@@ -207,13 +219,13 @@ def one_at_a_time(
     ``winner_high``, ``break_even`` (factor value where the metric crosses zero, if inside
     the range). ``options`` defaults to :func:`decision_pair` (best build vs best buy).
     ``factors`` defaults to the scenario's uncertain inputs, or to :func:`default_factors`
-    (ranges stated as assumptions) when it has none, and in either case every stated or measured
-    accuracy (:func:`quality_factors`) and each router's classifier accuracy
-    (:func:`classifier_factors`).
+    (ranges stated as assumptions) when it has none, and in either case each modelled capacity
+    per replica (:func:`capacity_factors`), every stated or measured accuracy
+    (:func:`quality_factors`) and each router's classifier accuracy (:func:`classifier_factors`).
     """
     if factors is None:
         factors = uncertain_factors(scenario, catalog) if scenario.uncertainty else default_factors(scenario, catalog)
-        factors += quality_factors(scenario) + classifier_factors(scenario)
+        factors += capacity_factors(scenario, catalog) + quality_factors(scenario) + classifier_factors(scenario)
     base = evaluate(scenario, catalog)
     base_best = base.recommendation.option
     if options is None:

@@ -117,20 +117,30 @@ def _reuse_freed_memory() -> None:
 
 @dataclass(frozen=True)
 class CapacityDraw:
-    """How Monte Carlo draws one self-hosted option's capacity per replica, as published / modelled
-    output tokens/s: resampled from the held-out published runs of its engine on its GPU, or from
-    the catalog's prior for a pair with too few."""
+    """How Monte Carlo draws one self-hosted option's ``capacity_scale`` (published / modelled
+    output tokens/s): resampled from the held-out published runs of its engine on its GPU, or from
+    the catalog's prior for a pair with too few; times the option's own ``capacity_scale``."""
 
     option: str
     text: str
+    base: float = 1.0
     ratios: tuple[float, ...] = ()
     prior: Distribution | None = None
 
+    @property
+    def path(self) -> str:
+        return f"options.{self.option}.capacity_scale"
+
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:
         if self.ratios:
-            return rng.choice(np.asarray(self.ratios), n)
+            return self.base * rng.choice(np.asarray(self.ratios), n)
         assert self.prior is not None
-        return self.prior.sample(rng, n)
+        return self.base * self.prior.sample(rng, n)
+
+    def low_high(self) -> tuple[float, float]:
+        """The smallest and largest draw (the tornado's range)."""
+        lo, hi = (min(self.ratios), max(self.ratios)) if self.ratios else self.prior.support()  # type: ignore[union-attr]
+        return self.base * lo, self.base * hi
 
 
 MIN_RUNS = 3  # held-out runs of a pair below which its prior is drawn instead
@@ -139,7 +149,8 @@ MIN_RUNS = 3  # held-out runs of a pair below which its prior is drawn instead
 def capacity_draws(scenario: Scenario, catalog: Catalog) -> tuple[CapacityDraw, ...]:
     """Each self-hosted option whose capacity is modelled, with how its Monte Carlo draws scale it
     (``capacity_uncertainty: calibration``, the default); none where the scenario says ``none`` or
-    its uncertainty states the engine's efficiencies itself (those draws move the same figure)."""
+    its uncertainty states the engine's efficiencies (those draws move the same figure), nor for an
+    option whose ``capacity_scale`` the uncertainty section states itself."""
     stated = any(path.startswith("serving.efficiency.") for path in scenario.uncertainty)
     if scenario.capacity_uncertainty == "none" or stated:
         return ()
@@ -147,23 +158,24 @@ def capacity_draws(scenario: Scenario, catalog: Catalog) -> tuple[CapacityDraw, 
     for o in scenario.options:
         if not isinstance(o, RentedOption | OwnedOption) or o.measured is not None or o.probe_run is not None:
             continue
+        if f"options.{o.name}.capacity_scale" in scenario.uncertainty:
+            continue
         basis = capacity_basis(stack_of(o, scenario, catalog), catalog)
         if len(basis.ratios) >= MIN_RUNS:
             low, high = min(basis.ratios), max(basis.ratios)
             text = (
-                f"options.{o.name}: capacity per replica x published/modelled, resampled from the "
-                f"{len(basis.ratios)} held-out published runs of {basis.engine} on {basis.gpu} "
-                f"({low:.2f}-{high:.2f})"
+                f"options.{o.name}.capacity_scale: published/modelled capacity per replica, resampled from the "
+                f"{len(basis.ratios)} held-out published runs of {basis.engine} on {basis.gpu} ({low:.2f}-{high:.2f})"
             )
-            out.append(CapacityDraw(o.name, text, ratios=basis.ratios))
+            out.append(CapacityDraw(o.name, text, o.capacity_scale, ratios=basis.ratios))
         elif catalog.uncalibrated_capacity is not None:
             p = catalog.uncalibrated_capacity
             lo, hi = p.support()
             text = (
-                f"options.{o.name}: capacity per replica x published/modelled, the uncalibrated prior "
+                f"options.{o.name}.capacity_scale: published/modelled capacity per replica, the uncalibrated prior "
                 f"{p.dist} {lo:g}-{hi:g} (no published runs of {basis.engine} on {basis.gpu} to draw from; {p.source})"
             )
-            out.append(CapacityDraw(o.name, text, prior=p))
+            out.append(CapacityDraw(o.name, text, o.capacity_scale, prior=p))
     return tuple(out)
 
 
@@ -179,10 +191,10 @@ def _chunk(
 ) -> dict[str, tuple]:
     rng = np.random.default_rng(seed)
     values = {path: dist.sample(rng, n)[:, np.newaxis] for path, dist in scenario.uncertainty.items()}
-    scale = {c.option: c.sample(rng, n)[:, np.newaxis] for c in capacity}  # after the stated inputs' draws
+    values |= {c.path: c.sample(rng, n)[:, np.newaxis] for c in capacity}  # after the stated inputs' draws
     drawn = drawn_scenario(scenario, values)
     # layouts, planned fleets and routers' routes are decided on the plan, before uncertainty resolves
-    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans, routes=routes, capacity_scale=scale)
+    prepared = prepare(drawn, catalog, chosen=layouts, plans=plans, routes=routes)
     months = scenario.horizon_months
     # one pass over each cost table gives both the plain sum and the NPV (= finance.npv)
     weights = np.stack(
@@ -279,7 +291,7 @@ def simulate(
         routes = point.routes[o.name].routes if o.name in point.routes else None
         if quality_status(o, scenario, routes).met is False:  # static: no draw makes a weak model good enough
             eligible[o.name][:] = False
-    inputs = (*scenario.uncertainty, *(f"options.{c.option}: capacity per replica" for c in capacity))
+    inputs = (*scenario.uncertainty, *(c.path for c in capacity))
     return Simulation(
         scenario.name,
         draws,

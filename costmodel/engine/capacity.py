@@ -261,13 +261,12 @@ def layouts(
     catalog: Catalog,
     forced: int | None = None,
     at_plan: bool = True,
-    capacity_scale=None,
 ) -> list[Layout]:
     """Every feasible layout of the option (the forced one only, if ``gpus_per_replica`` or
     ``forced`` says), each with its capacity; with ``at_plan`` the latencies are re-stated at the
     option's planned utilisation and the capacity says how sure it is (:func:`capacity_basis`);
-    ``capacity_scale`` (Monte Carlo draws) multiplies a modelled capacity. Raises
-    :class:`EngineError` when none fits."""
+    the option's ``capacity_scale`` (a derating, or Monte Carlo draws) multiplies a modelled
+    capacity. Raises :class:`EngineError` when none fits."""
     wl = scenario.workload
     stack = stack_of(option, scenario, catalog)
     seq = wl.input_tokens_per_request + wl.output_tokens_per_request
@@ -291,13 +290,14 @@ def layouts(
     if option.measured is not None:  # a measured figure is one layout: the forced or the smallest
         return [Layout(feasible[0], _measured(option.measured, scenario, feasible[0]), None, load)]
     out = []
-    # the point estimate says how sure it is; Monte Carlo draws may scale it (capacity_scale)
+    # the point estimate says how sure it is
     said = capacity_basis(stack, catalog).text if at_plan else ""
     for g in feasible:
         rep = stack.replica(g)
         cap = roofline.slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
         cap = replace(roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, calibration=said)
-        out.append(Layout(g, cap if capacity_scale is None else scaled(cap, capacity_scale), rep, load))
+        scale = option.capacity_scale
+        out.append(Layout(g, cap if np.all(np.equal(scale, 1.0)) else scaled(cap, scale), rep, load))
     return out
 
 

@@ -61,7 +61,6 @@ class Prepared:
     sized_for: tuple[float, float, float] = (0.0, 0.0, 0.0)  # the fleets' input and output tokens, TTFT objective
     member_fleets: dict[tuple[str, float, float, float], SelfHostedFleet] = field(default_factory=dict)  # a cache
     successors: dict[str, api.Successor] = field(default_factory=dict)  # by API option name: retiring models
-    capacity_scale: dict[str, Any] = field(default_factory=dict)  # Monte Carlo: drawn published/modelled capacity
 
     def chosen_layouts(self) -> dict[str, int]:
         """GPUs per replica of each self-hosted option: fixed before uncertainty resolves."""
@@ -96,14 +95,7 @@ class Prepared:
             return fleet
         if key not in self.member_fleets:
             option = fleet.option
-            (layout,) = layouts(
-                option,
-                view,
-                self.catalog,
-                fleet.capacity.gpus_per_replica,
-                at_plan=self.at_plan,
-                capacity_scale=self.capacity_scale.get(name),
-            )
+            (layout,) = layouts(option, view, self.catalog, fleet.capacity.gpus_per_replica, at_plan=self.at_plan)
             self.member_fleets[key] = self_hosted_fleet(option, self.catalog, layout.capacity)
         return self.member_fleets[key]
 
@@ -137,7 +129,6 @@ def prepare(
     chosen: dict[str, int] | None = None,
     plans: dict[str, np.ndarray] | None = None,
     routes: dict[str, RouterChoice] | None = None,
-    capacity_scale: dict[str, Any] | None = None,
 ) -> Prepared:
     """Resolve demand, prices and capacity once for all options.
 
@@ -145,8 +136,7 @@ def prepare(
     those not known to miss the SLO (ties: fewer GPUs per replica); ``chosen`` fixes layouts
     instead (the Monte Carlo keeps the point estimate's), and ``plans`` the GPUs bought or
     committed on the plan (:meth:`Prepared.planned_fleets`), and ``routes`` each router's routes
-    (else chosen here: :func:`costmodel.engine.router.choose_routes`), and ``capacity_scale`` by
-    option name what multiplies a modelled capacity per replica (Monte Carlo draws). Raises
+    (else chosen here: :func:`costmodel.engine.router.choose_routes`). Raises
     :class:`~costmodel.engine.errors.EngineError` when the scenario is valid but impossible (a
     model that fits no GPU count, a GPU with no price).
     """
@@ -154,16 +144,13 @@ def prepare(
     prices = {o.name: api.api_price(o, catalog) for o in scenario.options if isinstance(o, ApiOption)}
     fleets: dict[str, SelfHostedFleet] = {}
     considered: dict[str, tuple[LayoutCost, ...]] = {}
-    scale = capacity_scale or {}
     for o in scenario.options:
         if isinstance(o, RentedOption | OwnedOption):
             forced = (chosen or {}).get(o.name)
             # Monte Carlo draws (layouts chosen) read no latencies at the planned load: not re-stated
             options = [
                 self_hosted_fleet(o, catalog, lay.capacity)
-                for lay in layouts(
-                    o, scenario, catalog, forced, at_plan=chosen is None, capacity_scale=scale.get(o.name)
-                )
+                for lay in layouts(o, scenario, catalog, forced, at_plan=chosen is None)
             ]
             if forced:  # the layout is settled (Monte Carlo draws): nothing to compare
                 fleets[o.name], considered[o.name] = options[0], ()
@@ -182,7 +169,6 @@ def prepare(
         successors={
             name: moved for name, p in prices.items() if (moved := api.successor(p, scenario, catalog.api_prices))
         },
-        capacity_scale=scale,
     )
     if routes is None:
         factors = finance.discount_factors(

@@ -504,6 +504,14 @@ class _SelfHostedBase(_ServingOption):
     measured: MeasuredThroughput | None = Field(
         default=None, description="Measured per-replica throughput; replaces the roofline when given."
     )
+    capacity_scale: float = Field(
+        default=1.0,
+        gt=0,
+        le=10,
+        description="Multiplies a modelled capacity per replica (not a measured one): a derating you know of. "
+        "Monte Carlo draws it (capacity_uncertainty) from the published runs of the option's engine on its GPU "
+        "unless the uncertainty section states it.",
+    )
     probe_run: str | None = Field(
         default=None,
         description="Probe run directory (relative to the repository or absolute); its largest load level "
@@ -747,7 +755,7 @@ MAX_ROUTES = 4096
 Option = Annotated[ApiOption | RentedOption | OwnedOption | HybridOption | RouterOption, Field(discriminator="kind")]
 ServingOption = ApiOption | RentedOption | OwnedOption
 
-_SELF_HOSTED_UNCERTAIN = ("max_utilization", "ops_staff_fte", "ops_staff_usd_per_year")
+_SELF_HOSTED_UNCERTAIN = ("max_utilization", "capacity_scale", "ops_staff_fte", "ops_staff_usd_per_year")
 UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
     "workload": ("requests_per_month", "monthly_growth", "cached_input_share", "batch_share"),
     "trends": ("api_price_decline_per_year", "gpu_rent_decline_per_year"),
@@ -802,10 +810,10 @@ class Scenario(Strict):
     )
     capacity_uncertainty: Literal["calibration", "none"] = Field(
         default="calibration",
-        description="calibration: Monte Carlo draws each modelled capacity per replica from the published runs of "
-        "its engine on its GPU (held-out published/modelled ratios; the catalog's uncalibrated prior where the pair "
-        "has none), unless this scenario's uncertainty states the engine's efficiencies itself; none: every draw "
-        "keeps the point estimate's capacity.",
+        description="calibration: Monte Carlo draws each self-hosted option's capacity_scale (its modelled capacity "
+        "per replica, published/modelled) from the published runs of its engine on its GPU (held-out ratios; the "
+        "catalog's uncalibrated prior where the pair has too few), unless this scenario's uncertainty states that "
+        "capacity_scale or the engine's efficiencies itself; none: every draw keeps the point estimate's capacity.",
     )
 
     @model_validator(mode="after")

@@ -96,8 +96,8 @@ def test_summary_percentiles_and_probabilities():
     # the stated inputs, then each modelled capacity per replica (uncalibrated pairs: the prior)
     assert sim.inputs == (
         *sc.uncertainty,
-        "options.own-l40s: capacity per replica",
-        "options.rent-h100: capacity per replica",
+        "options.own-l40s.capacity_scale",
+        "options.rent-h100.capacity_scale",
     )
     assert all("the uncalibrated prior triangular 0.55-1.35" in text for text in sim.capacity_draws)
 

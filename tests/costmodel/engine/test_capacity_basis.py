@@ -13,7 +13,7 @@ from costmodel.engine.capacity import capacity_basis, make_stack
 from costmodel.io.scenario import load
 from costmodel.text import percent
 from costmodel.uncertainty import capacity_draws, simulate
-from tests.conftest import FINTECH, tco
+from tests.conftest import FINTECH, ROOT, tco
 
 
 def test_a_calibrated_pair_says_on_how_many_runs_and_its_held_out_error(base_catalog):
@@ -76,7 +76,7 @@ def test_monte_carlo_draws_an_uncalibrated_capacity_from_the_prior_and_widens_it
         for s, x in (("fixed", fixed), ("drawn", drawn))
     }
     assert spread["drawn"] > spread["fixed"]  # on demand: fewer tok/s per GPU in a draw means more GPUs
-    assert drawn.inputs[-2:] == ("options.own-l40s: capacity per replica", "options.rent-h100: capacity per replica")
+    assert drawn.inputs[-2:] == ("options.own-l40s.capacity_scale", "options.rent-h100.capacity_scale")
     assert fixed.capacity_draws == ()
 
 
@@ -94,3 +94,31 @@ def test_a_scenario_stating_the_engines_efficiencies_keeps_its_own_draws():
         FINTECH, ["uncertainty.serving.efficiency.mbu={dist: uniform, low: 0.6, high: 0.9, source: 'assumption: test'}"]
     )
     assert capacity_draws(sc, cat) == ()
+
+
+def test_capacity_scale_derates_a_modelled_capacity_and_a_stated_draw_replaces_the_automatic_one():
+    from costmodel.engine import evaluate
+
+    sc, cat = load(FINTECH)
+    derated, _ = load(FINTECH, ["options.rent-h100.capacity_scale=0.8"])
+    full, less = evaluate(sc, cat).option("rent-h100"), evaluate(derated, cat).option("rent-h100")
+    assert less.capacity.requests_per_s == pytest.approx(0.8 * full.capacity.requests_per_s)
+    assert less.gpus_at_peak >= full.gpus_at_peak and less.total_cost_usd > full.total_cost_usd
+    stated, _ = load(
+        FINTECH,
+        ["uncertainty.options.rent-h100.capacity_scale={dist: uniform, low: 0.9, high: 1.0, source: 'assumption: t'}"],
+    )
+    assert [d.option for d in capacity_draws(stated, cat)] == ["own-l40s"]  # rent-h100's is the scenario's own
+    # a derated option's draws are its derating times the ratio
+    (draw,) = [d for d in capacity_draws(derated, cat) if d.option == "rent-h100"]
+    assert draw.low_high() == pytest.approx((0.8 * 0.55, 0.8 * 1.35))
+
+
+def test_the_tornado_moves_each_modelled_capacity_over_its_draws_range():
+    from costmodel.sensitivity import one_at_a_time
+
+    sc, cat = load(ROOT / "data" / "scenarios" / "support-chatbot.yaml")
+    table = one_at_a_time(sc, cat).set_index("factor")
+    row = table.loc["rent-h100-ondemand: capacity per replica"]
+    assert (row["low"], row["high"]) == pytest.approx((0.55, 1.35))
+    assert row["swing"] > 0  # the rental re-sizes to it: fewer tok/s per GPU, more GPUs
