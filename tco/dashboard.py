@@ -101,6 +101,7 @@ def summary_html(d: Document) -> str:
             else ""
         )
         + (f"<ul class='tco-break-even'>{crossings}</ul>" if crossings else "")
+        + f"<div class='tco-capacity'><b>How sure:</b> {text(d.capacity_summary)}</div>"
         + "<table class='tco-summary'><tr><th>option</th><th>kind</th><th>total cost</th><th>NPV of cost</th>"
         f"<th>$/1M tok</th><th>GPUs at peak</th><th>SLO</th></tr>{rows}</table>"
     )

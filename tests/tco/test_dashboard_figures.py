@@ -88,3 +88,19 @@ def test_the_what_if_prices_a_picked_api_and_its_successor_as_evaluate_does():
     ev = evaluate(w.scenario, cat)
     assert [o.npv_usd for o in w.evaluation.options] == [o.npv_usd for o in ev.options]
     assert "billed from month 1 at openai/gpt-5.6-terra's price" in w.doc.retiring_models_note
+
+
+def test_the_dashboard_summary_says_how_sure_the_capacities_are():
+    """On the file's GPUs vLLM is uncalibrated; picking the MI300X (fitted on AMD's runs) says so."""
+    from costmodel import load, paths
+    from costmodel.io.catalog import load_catalog_files
+    from tco.dashboard import summary_html
+    from tco.state import Controls, what_if
+
+    sc, _ = load(paths.scenarios_dir() / "fintech-rag.yaml")
+    files = load_catalog_files()
+    html = summary_html(what_if(sc, files, Controls()).doc)
+    assert "<b>How sure:</b> Capacity figures: modelled (roofline) and uncalibrated" in html
+    priced, _ = load(paths.scenarios_dir() / "fintech-rag.yaml", ["options.rent-h100.usd_per_gpu_hour=2.5"])
+    picked = summary_html(what_if(priced, files, Controls(gpu="mi300x")).doc)  # no MI300X rental in the catalog
+    assert "(roofline, calibrated on published runs of the engine on that GPU) for own-l40s" in picked
