@@ -13,10 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from costmodel.engine.capacity import published_run_throughput
+from costmodel.engine.capacity import published_latency_seconds, published_run_throughput
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Efficiency
-from costmodel.model.validation import PublishedRun
+from costmodel.model.validation import PublishedLatency, PublishedRun
 
 # Searched ranges. They stop short of the hardware: no engine streams weights at more than
 # ~90 % of the data-sheet bandwidth. Reserved memory is not fitted (a fit trades it against the
@@ -97,3 +97,31 @@ def fit(runs: list[PublishedRun], catalog: Catalog, start: dict[str, float], swe
             scores = [loss({**values, name: float(v)}, runs, catalog) for v in grid]
             values[name] = float(grid[int(np.argmin(scores))])
     return values
+
+
+def latency_errors(runs: list[PublishedLatency], catalog: Catalog) -> pd.DataFrame:
+    """One row per published latency run: ``id``, ``engine``, ``gpu``, ``batch``, ``published_s``,
+    ``modelled_s``, ``error`` (modelled / published - 1), and the time per output token:
+    ``tpot_modelled_ms`` (the decode step) and ``tpot_published_ms`` (the published latency less
+    the modelled prefill, over ``output - 1`` steps), ``tpot_error``. Positive errors mean the model
+    is slower than published (it understates capacity under a TPOT objective)."""
+    rows = []
+    for r in runs:
+        modelled, step = published_latency_seconds(r, catalog)
+        prefill = modelled - (r.output_tokens - 1) * step
+        published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
+        rows.append(
+            {
+                "id": r.id,
+                "engine": r.engine,
+                "gpu": r.gpu,
+                "batch": r.batch,
+                "published_s": r.latency_s,
+                "modelled_s": modelled,
+                "error": modelled / r.latency_s - 1.0,
+                "tpot_published_ms": published_step * 1e3,
+                "tpot_modelled_ms": step * 1e3,
+                "tpot_error": step / published_step - 1.0,
+            }
+        )
+    return pd.DataFrame(rows)

@@ -524,6 +524,17 @@ def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | Non
     return float(roofline.max_throughput(replica, load)[0])
 
 
+def published_latency_seconds(run, catalog: Catalog) -> tuple[float, float]:
+    """What the roofline says a published latency run (:class:`~costmodel.model.validation.PublishedLatency`)
+    took: one step prefilling the batch's prompts, then ``output - 1`` decode steps of the whole
+    batch (s); and that decode step (s), the time per output token."""
+    stack = make_stack(catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto")
+    replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    prefill = float(roofline.step_seconds(replica, 0, run.batch * run.input_tokens, load))
+    step = float(roofline.decode_step_seconds(replica, run.batch, load))
+    return prefill + (run.output_tokens - 1) * step, step
+
+
 def _per_gpu(s: LayoutStudy) -> float:
     """Output tokens/s per GPU of a feasible layout (0 for one that cannot run)."""
     return 0.0 if s.capacity is None else float(s.capacity.output_tokens_per_s) / s.gpus_per_replica

@@ -1,4 +1,5 @@
-"""Reading the published-runs table (``data/validation/serving_throughput.csv``)."""
+"""Reading the published-runs tables (``data/validation/serving_throughput.csv`` and
+``serving_latency.csv``)."""
 
 from __future__ import annotations
 
@@ -9,17 +10,25 @@ from pydantic import ValidationError
 
 from costmodel import paths
 from costmodel.io.files import MISSING, InputError, read_text
-from costmodel.model.validation import PublishedRun
+from costmodel.model.validation import PublishedLatency, PublishedRun
 
 
 def published_runs(path: Path | None = None) -> list[PublishedRun]:
-    """Every row, validated; a bad cell is an :class:`InputError` naming the line and field."""
-    path = path or paths.data_dir() / "validation" / "serving_throughput.csv"
+    """Every maximum-throughput row, validated; a bad cell is an :class:`InputError` naming the line and field."""
+    return _rows(path or paths.data_dir() / "validation" / "serving_throughput.csv", PublishedRun)
+
+
+def published_latencies(path: Path | None = None) -> list[PublishedLatency]:
+    """Every latency row, validated; a bad cell is an :class:`InputError` naming the line and field."""
+    return _rows(path or paths.data_dir() / "validation" / "serving_latency.csv", PublishedLatency)
+
+
+def _rows(path: Path, model):
     text = read_text(path, "CSV file")
     rows = []
     for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
         try:
-            rows.append(PublishedRun.model_validate({k: (None if v == "" else v) for k, v in row.items()}))
+            rows.append(model.model_validate({k: (None if v == "" else v) for k, v in row.items()}))
         except ValidationError as e:
             err = e.errors()[0]
             raise InputError(

@@ -1,5 +1,7 @@
-"""Published serving-throughput runs (``data/validation/serving_throughput.csv``): what the
-roofline is calibrated on (role ``calibration``) and checked against (role ``validation``)."""
+"""Published serving runs: maximum-throughput runs (``data/validation/serving_throughput.csv``),
+what the roofline is calibrated on (role ``calibration``) and checked against (role
+``validation``); and latency at a few streams (``data/validation/serving_latency.csv``), never
+fitted on, the check of time per output token at low load."""
 
 from __future__ import annotations
 
@@ -33,6 +35,27 @@ class PublishedRun(Strict):
         "empty: steady state.",
     )
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
+    source: str = Field(min_length=3, description="Where the figure is published.")
+    as_of: date = Field(description="Date of the publication.")
+    kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(
+        default=None, description="KV-cache dtype of the run; empty: the engine's default for the weight format."
+    )
+
+
+class PublishedLatency(Strict):
+    """One published latency measurement: a batch of requests run together to the end."""
+
+    id: str = Field(min_length=1, description="Row id.")
+    engine: str = Field(description="Engine id (data/catalog/engines.yaml).")
+    engine_version: str = Field(description="Engine version the run used.")
+    model: str = Field(description="Model id (data/catalog/models.yaml).")
+    quantization: str = Field(description="Weight format id (data/catalog/quantizations.yaml).")
+    gpu: str = Field(description="GPU id (data/catalog/gpus.yaml).")
+    gpus_per_replica: int = Field(ge=1, description="Tensor-parallel size of the run.")
+    batch: int = Field(ge=1, description="Requests in the batch (streams decoding together).")
+    input_tokens: int = Field(ge=1, description="Prompt tokens per request (fixed).")
+    output_tokens: int = Field(ge=2, description="Output tokens per request (fixed).")
+    latency_s: float = Field(gt=0, description="Published time from the batch's start to its last token, s.")
     source: str = Field(min_length=3, description="Where the figure is published.")
     as_of: date = Field(description="Date of the publication.")
     kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(

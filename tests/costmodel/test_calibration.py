@@ -4,6 +4,7 @@ table read like every other file (a bad cell names its line and field)."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from costmodel import paths
@@ -143,3 +144,33 @@ def test_the_benchmarks_table_per_engine_and_gpu(base_catalog, table):
     assert f"All {total.rows} held-out rows: median absolute error {round(total.median_abs * 100, 1)} %" in " ".join(
         docs.split()
     )
+
+
+def test_latency_rows_are_read_checked_and_quoted(base_catalog):
+    """data/validation/serving_latency.csv: every row names catalog entries and a dated source; the
+    modelled time per output token at a few streams is on the slow side of published (it
+    understates capacity under a TPOT objective, never overstates it), and docs/benchmarks.md
+    quotes the figures bench/capacity.py prints."""
+    import re
+
+    from costmodel.calibration import latency_errors
+    from costmodel.io.validation import published_latencies
+    from tests.conftest import ROOT
+
+    runs = published_latencies()
+    assert len(runs) >= 8
+    for r in runs:
+        assert r.model in base_catalog.models and r.gpu in base_catalog.gpus and r.engine in base_catalog.engines
+        assert "amd.com" in r.source and r.as_of.year >= 2025 and r.batch <= 8, r.id
+    table = latency_errors(runs, base_catalog)
+    e = table["tpot_error"]
+    assert (e > 0).all()  # slower than published: the safe side
+    docs = " ".join((ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8").split())
+    said = re.search(
+        r"TPOT at (\d+)-(\d+) streams: (\d+) rows, median absolute error ([\d.]+) %, from \+([\d.]+) % to \+([\d.]+) %",
+        docs,
+    )
+    assert said, "docs/benchmarks.md quotes the low-load TPOT check"
+    assert (int(said[1]), int(said[2]), int(said[3])) == (table["batch"].min(), table["batch"].max(), len(table))
+    assert float(said[4]) == round(float(np.median(np.abs(e))) * 100, 1)
+    assert (float(said[5]), float(said[6])) == (round(e.min() * 100, 1), round(e.max() * 100, 1))
