@@ -64,7 +64,7 @@ def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str,
     """The engine's YAML block with its ``gpu_efficiency`` entry for ``gpu`` written (replaced if
     there); an efficiency the runs do not inform keeps the prior's value, said so."""
     units = {"step_overhead_ms": "ms"}
-    lines = [f"      - gpus: [{gpu}]", "        efficiency:"]
+    lines = ["        efficiency:"]
     for name, value in values.items():
         unit = units.get(name, "fraction")
         said, basis = (
@@ -80,9 +80,15 @@ def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str,
             f'source: "{said}", as_of: {date.today().isoformat()}, basis: {basis}}}'
         )
     entry = "\n".join(lines) + "\n"
-    found = re.search(rf"      - gpus: \[{re.escape(gpu)}\]\n        efficiency:\n(          .*\n)+", block)
+    # an entry fitted on this GPU (its list may name more of the family, and its fitted_on line is kept)
+    found = re.search(
+        rf"      - gpus: \[{re.escape(gpu)}(, [^\]]+)?\]\n(        fitted_on: .*\n)?"
+        r"(        efficiency:\n(          .*\n)+)",
+        block,
+    )
     if found:
-        return block[: found.start()] + entry + block[found.end() :]
+        return block[: found.start(3)] + entry + block[found.end(3) :]
+    entry = f"      - gpus: [{gpu}]\n" + entry
     body = block.rstrip("\n")
     if "\n    gpu_efficiency:\n" not in block:
         body += "\n    gpu_efficiency:"

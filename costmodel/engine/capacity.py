@@ -175,7 +175,12 @@ def capacity_basis(stack: Stack, catalog: Catalog) -> CapacityBasis:
         ratios = tuple(
             r.output_tokens_per_s / published_run_throughput(r, catalog) for r in runs if r.role == "validation"
         )
-        prior = f"efficiencies: {engine.name}'s prior, {eff.mbu.source.split(';')[0]}"
+        entry = engine.gpu_efficiency_entry(gpu.id)
+        if entry is None:
+            prior = f"efficiencies: {engine.name}'s prior, {eff.mbu.source.split(';')[0]}"
+        else:  # another GPU of its family was fitted
+            fitted = entry.fitted_on or entry.gpus
+            prior = f"efficiencies: {engine.name}'s fit on {', '.join(fitted)}, the nearest GPU of its family"
         memo[key] = CapacityBasis(engine.name, gpu.name, sum(r.role == "calibration" for r in runs), ratios, prior)
     return memo[key]
 

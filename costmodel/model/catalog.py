@@ -159,6 +159,11 @@ class GpuEfficiency(Strict):
     """An engine's efficiencies on particular GPUs, fitted on published runs of the pair."""
 
     gpus: tuple[str, ...] = Field(min_length=1, description="GPU ids (data/catalog/gpus.yaml) these values hold on.")
+    fitted_on: tuple[str, ...] = Field(
+        default=(),
+        description="The GPUs whose published runs the values were fitted on (default: all of gpus); the others "
+        "take them as the nearest of their family and stay uncalibrated.",
+    )
     efficiency: EngineEfficiency = Field(description="Roofline efficiencies of the engine on these GPUs.")
 
 
@@ -198,8 +203,13 @@ class Engine(CatalogEntry):
     )
 
     def efficiency_on(self, gpu: str) -> EngineEfficiency:
-        """The efficiencies on ``gpu``: its own fit where there is one, else the engine's prior."""
-        return next((e.efficiency for e in self.gpu_efficiency if gpu in e.gpus), self.efficiency)
+        """The efficiencies on ``gpu``: its (family's) fit where there is one, else the engine's prior."""
+        entry = self.gpu_efficiency_entry(gpu)
+        return self.efficiency if entry is None else entry.efficiency
+
+    def gpu_efficiency_entry(self, gpu: str) -> GpuEfficiency | None:
+        """The ``gpu_efficiency`` entry that holds on ``gpu``, if any."""
+        return next((e for e in self.gpu_efficiency if gpu in e.gpus), None)
 
     def default_for(self, scenario_field: str, gpu: str | None = None) -> float:
         """The engine's value of a scenario's ``serving.efficiency`` field (what it means when unset),

@@ -122,3 +122,27 @@ def test_the_tornado_moves_each_modelled_capacity_over_its_draws_range():
     row = table.loc["rent-h100-ondemand: capacity per replica"]
     assert (row["low"], row["high"]) == pytest.approx((0.55, 1.35))
     assert row["swing"] > 0  # the rental re-sizes to it: fewer tok/s per GPU, more GPUs
+
+
+def test_a_gpu_of_a_fitted_family_takes_its_fit_and_stays_uncalibrated(base_catalog):
+    vllm = base_catalog.engines["vllm"]
+    assert vllm.efficiency_on("mi325x") == vllm.efficiency_on("mi300x") != vllm.efficiency
+    basis = capacity_basis(make_stack(base_catalog, "llama-3.1-70b", "fp8", "mi325x", "vllm"), base_catalog)
+    assert not basis.calibrated
+    assert basis.text == (
+        "uncalibrated: no published runs of vLLM on AMD Instinct MI325X; efficiencies: vLLM's fit on mi300x, "
+        "the nearest GPU of its family"
+    )
+
+
+@pytest.mark.parametrize(
+    ("model", "gpu", "quantization"),
+    [("llama-3-70b", "a100-40gb-sxm", "bf16"), ("mixtral-8x7b", "h100-sxm", "fp8"), ("mixtral-8x7b", "mi325x", "bf16")],
+)
+def test_the_catalogs_newer_entries_size_a_replica(base_catalog, model, gpu, quantization):
+    from costmodel.engine.capacity import capacity_study
+
+    study = capacity_study(base_catalog, model, gpu, quantization=quantization)
+    feasible = [s for s in study.layouts if s.capacity is not None]
+    assert feasible and all(float(s.capacity.output_tokens_per_s) > 0 for s in feasible)
+    assert study.calibration.startswith(("calibrated on", "uncalibrated:"))
