@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from costmodel.engine.capacity import published_latency_seconds, published_run_throughput
+from costmodel.engine.capacity import published_latency_steps, published_run_throughput
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Efficiency
 from costmodel.model.validation import PublishedLatency, PublishedRun
@@ -107,8 +107,8 @@ def latency_errors(runs: list[PublishedLatency], catalog: Catalog) -> pd.DataFra
     is slower than published (it understates capacity under a TPOT objective)."""
     rows = []
     for r in runs:
-        modelled, step = published_latency_seconds(r, catalog)
-        prefill = modelled - (r.output_tokens - 1) * step
+        prefill, step = published_latency_steps(r, catalog)
+        modelled = prefill + (r.output_tokens - 1) * step
         published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
         rows.append(
             {

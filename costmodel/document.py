@@ -34,7 +34,7 @@ from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 from costmodel.price_age import stale_note, stale_prices
 from costmodel.sensitivity import break_even_sentences, one_at_a_time
-from costmodel.text import count, percent, quality_word, slo_word, times, unit_value, usd
+from costmodel.text import capacity_basis_word, count, percent, quality_word, slo_word, times, unit_value, usd
 
 # Monthly cash-flow columns that are not cost line items (counts, shares, running sums).
 NOT_LINE_ITEMS = frozenset(  # columns of a cash-flow table that are not money paid
@@ -89,16 +89,9 @@ def capacity(cap: ReplicaCapacity) -> doc.Capacity:
         bound_by=bound_by(cap.limit),
         source=cap.source,
         calibration=cap.calibration,
-        text=f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} ({_how_sure(cap)})",
+        text=f"{count(cap.output_tokens_per_s)} tok/s x{cap.gpus_per_replica} "
+        f"({capacity_basis_word(cap.basis, cap.calibration)})",
     )
-
-
-def _how_sure(cap: ReplicaCapacity) -> str:
-    """``measured``, ``modelled`` (calibrated on its engine's runs on its GPU) or ``uncalibrated``
-    (modelled without them): the compact form's basis."""
-    if cap.basis == "modelled" and cap.calibration.startswith("uncalibrated"):
-        return "uncalibrated"
-    return cap.basis
 
 
 def _capacity_note(o: OptionResult, sc: Scenario) -> str:
@@ -303,16 +296,13 @@ def _growth_reached(sc: Scenario) -> str:
 def capacity_summary(ev: Evaluation) -> str:
     """Which capacities are measured, modelled on a calibrated engine and GPU, or modelled without
     published runs of the pair (each option's ``capacity.calibration`` says more)."""
-    kinds: dict[str, list[str]] = {"measured": [], "calibrated": [], "uncalibrated": []}
+    kinds: dict[str, list[str]] = {"measured": [], "modelled": [], "uncalibrated": []}
     for o in ev.options:
         if o.capacity is not None:
-            uncalibrated = o.capacity.basis == "modelled" and o.capacity.calibration.startswith("uncalibrated")
-            kinds[
-                "uncalibrated" if uncalibrated else "measured" if o.capacity.basis == "measured" else "calibrated"
-            ].append(o.name)
+            kinds[capacity_basis_word(o.capacity.basis, o.capacity.calibration)].append(o.name)
     words = {
         "measured": "measured",
-        "calibrated": "modelled (roofline, calibrated on published runs of the engine on that GPU)",
+        "modelled": "modelled (roofline, calibrated on published runs of the engine on that GPU)",
         "uncalibrated": "modelled (roofline) and uncalibrated: no published runs of the engine on that GPU",
     }
     parts = [f"{words[k]} for {', '.join(names)}" for k, names in kinds.items() if names]

@@ -238,3 +238,18 @@ def unit_value(value: object, unit: str) -> str:
     if v == int(v):
         return count(v)
     return f"{v:,.4g}"
+
+
+def capacity_basis_word(basis: str, calibration: str) -> str:
+    """``measured``, ``modelled`` (calibrated on published runs of its engine on its GPU) or
+    ``uncalibrated`` (modelled without them): how sure a capacity is, in one word.
+
+    >>> capacity_basis_word("modelled", "uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB")
+    'uncalibrated'
+    """
+    return "uncalibrated" if basis == "modelled" and calibration.startswith("uncalibrated") else basis
+
+
+def provenance(source: str, calibration: str) -> str:
+    """Where a capacity comes from and how sure it is: ``source; calibration`` (either may be empty)."""
+    return "; ".join(part for part in (source, calibration) if part)

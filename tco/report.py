@@ -30,7 +30,18 @@ from costmodel.io.scenario import load, load_scenario
 from costmodel.model.evaluation import Document
 from costmodel.model.scenario import OwnedOption, RentedOption
 from costmodel.sensitivity import one_at_a_time
-from costmodel.text import MISSING, count, latency, percent, spread, usd, usd_rate, yes_no
+from costmodel.text import (
+    MISSING,
+    capacity_basis_word,
+    count,
+    latency,
+    percent,
+    provenance,
+    spread,
+    usd,
+    usd_rate,
+    yes_no,
+)
 from costmodel.uncertainty import DEFAULT_DRAWS, evaluate_with_uncertainty
 from tco.markup import md
 from tco.render import execute_to_html, find_browser, print_pdf, writable
@@ -239,7 +250,7 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
     rows = []
     for o in ctx.doc.options:
         c = o.capacity
-        basis = o.slo.basis if c is None else ("uncalibrated" if c.calibration.startswith("uncalibrated") else c.basis)
+        basis = o.slo.basis if c is None else capacity_basis_word(c.basis, c.calibration)
         row: dict[str, Any] = {"option": o.label, "basis": basis}
         if c is not None:
             row |= {
@@ -253,7 +264,7 @@ def capacity_table(ctx: ReportContext) -> pd.DataFrame:
             "TPOT p95": latency(o.slo.tpot_ms),
             "SLO": o.slo.word,
             "note": o.slo.note if c is not None else f"{o.slo.note}; capacity {o.capacity_note}",
-            "source": "" if c is None else "; ".join(part for part in (c.source, c.calibration) if part),
+            "source": "" if c is None else provenance(c.source, c.calibration),
         }
         rows.append(row)
     df = pd.DataFrame(rows)

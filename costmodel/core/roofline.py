@@ -30,7 +30,7 @@ from typing import Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from costmodel.text import drawn
+from costmodel.text import drawn, provenance
 
 Array = NDArray[np.float64]
 TENSOR_PARALLEL_SIZES = (1, 2, 4, 8)
@@ -564,7 +564,7 @@ class ReplicaCapacity:
     @property
     def provenance(self) -> str:
         """Where the figure comes from, and how sure it is: ``source; calibration``."""
-        return "; ".join(part for part in (self.source, self.calibration) if part)
+        return provenance(self.source, self.calibration)
 
 
 def max_throughput(r: Replica, load: Load) -> tuple[Array, Array]:

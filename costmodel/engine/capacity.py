@@ -529,15 +529,14 @@ def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | Non
     return float(roofline.max_throughput(replica, load)[0])
 
 
-def published_latency_seconds(run, catalog: Catalog) -> tuple[float, float]:
+def published_latency_steps(run, catalog: Catalog) -> tuple[float, float]:
     """What the roofline says a published latency run (:class:`~costmodel.model.validation.PublishedLatency`)
-    took: one step prefilling the batch's prompts, then ``output - 1`` decode steps of the whole
-    batch (s); and that decode step (s), the time per output token."""
+    spends: the one step prefilling the batch's prompts, and each of its ``output - 1`` decode
+    steps of the whole batch (the time per output token), s."""
     stack = make_stack(catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto")
     replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
     prefill = float(roofline.step_seconds(replica, 0, run.batch * run.input_tokens, load))
-    step = float(roofline.decode_step_seconds(replica, run.batch, load))
-    return prefill + (run.output_tokens - 1) * step, step
+    return prefill, float(roofline.decode_step_seconds(replica, run.batch, load))
 
 
 def _per_gpu(s: LayoutStudy) -> float:

@@ -13,13 +13,10 @@ from pydantic import Field
 from costmodel.model.base import Strict
 
 
-class PublishedRun(Strict):
-    """One published maximum-throughput measurement."""
+class _PublishedServing(Strict):
+    """What every published serving measurement names: the stack it ran, the request shape, its source."""
 
     id: str = Field(min_length=1, description="Row id.")
-    role: Literal["calibration", "validation"] = Field(
-        description="calibration: the engine's efficiencies are fitted on it; validation: held out to check the model."
-    )
     engine: str = Field(description="Engine id (data/catalog/engines.yaml).")
     engine_version: str = Field(description="Engine version the run used.")
     model: str = Field(description="Model id (data/catalog/models.yaml).")
@@ -28,6 +25,19 @@ class PublishedRun(Strict):
     gpus_per_replica: int = Field(ge=1, description="Tensor-parallel size of the run.")
     input_tokens: int = Field(ge=1, description="Prompt tokens per request (fixed).")
     output_tokens: int = Field(ge=1, description="Output tokens per request (fixed).")
+    source: str = Field(min_length=3, description="Where the figure is published.")
+    as_of: date = Field(description="Date of the publication.")
+    kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(
+        default=None, description="KV-cache dtype of the run; empty: the engine's default for the weight format."
+    )
+
+
+class PublishedRun(_PublishedServing):
+    """One published maximum-throughput measurement."""
+
+    role: Literal["calibration", "validation"] = Field(
+        description="calibration: the engine's efficiencies are fitted on it; validation: held out to check the model."
+    )
     requests: int | None = Field(
         default=None,
         ge=1,
@@ -35,29 +45,11 @@ class PublishedRun(Strict):
         "empty: steady state.",
     )
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
-    source: str = Field(min_length=3, description="Where the figure is published.")
-    as_of: date = Field(description="Date of the publication.")
-    kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(
-        default=None, description="KV-cache dtype of the run; empty: the engine's default for the weight format."
-    )
 
 
-class PublishedLatency(Strict):
+class PublishedLatency(_PublishedServing):
     """One published latency measurement: a batch of requests run together to the end."""
 
-    id: str = Field(min_length=1, description="Row id.")
-    engine: str = Field(description="Engine id (data/catalog/engines.yaml).")
-    engine_version: str = Field(description="Engine version the run used.")
-    model: str = Field(description="Model id (data/catalog/models.yaml).")
-    quantization: str = Field(description="Weight format id (data/catalog/quantizations.yaml).")
-    gpu: str = Field(description="GPU id (data/catalog/gpus.yaml).")
-    gpus_per_replica: int = Field(ge=1, description="Tensor-parallel size of the run.")
     batch: int = Field(ge=1, description="Requests in the batch (streams decoding together).")
-    input_tokens: int = Field(ge=1, description="Prompt tokens per request (fixed).")
-    output_tokens: int = Field(ge=2, description="Output tokens per request (fixed).")
+    output_tokens: int = Field(ge=2, description="Output tokens per request (fixed; a step after the first).")
     latency_s: float = Field(gt=0, description="Published time from the batch's start to its last token, s.")
-    source: str = Field(min_length=3, description="Where the figure is published.")
-    as_of: date = Field(description="Date of the publication.")
-    kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(
-        default=None, description="KV-cache dtype of the run; empty: the engine's default for the weight format."
-    )
