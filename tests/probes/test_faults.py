@@ -431,7 +431,11 @@ def test_preflight_survives_any_models_reply(server, tmp_path, kind):
         "--concurrency",
         "1",
         "--requests",
-        "2",
+        "1",
+        "--warmup",
+        "0",
+        "--output-tokens",
+        "2",  # the preflight is what is tested: one short request
         "--out",
         str(tmp_path),
     )
