@@ -1,10 +1,13 @@
 """Fit an engine's roofline efficiencies on the calibration rows of the published-runs table.
 
 Minimises the mean squared log error of modelled against published output tokens/s over the
-rows marked ``calibration`` in ``data/validation/serving_throughput.csv``, weighing
-overstatements four times (overstated capacity makes building look cheaper than it is), by
-coordinate descent over each efficiency's range. The validation rows are never seen here:
-``bench/capacity.py`` checks the fit on them.
+rows marked ``calibration`` in ``data/validation/serving_throughput.csv``, and of modelled
+against published time per output token over the fixed-concurrency points and latency runs
+marked ``calibration`` in ``data/validation/serving_streams.csv`` and ``serving_latency.csv``
+(latency at a few streams is what informs the step overhead), weighing overstatements four
+times (overstated capacity makes building look cheaper than it is), by coordinate descent over
+each efficiency's range. The validation rows are never seen here: ``bench/capacity.py`` checks
+the fit on them.
 
 ``.venv/bin/python bench/calibrate.py --engine trt-llm [--gpu mi300x] [--write]`` prints the fit
 and each calibration row's error; ``--write`` stores the values in ``data/catalog/engines.yaml``
@@ -19,9 +22,9 @@ import re
 from datetime import date
 
 from costmodel import paths
-from costmodel.calibration import RANGES, errors, fit, fitted_names, summary
+from costmodel.calibration import RANGES, errors, fit, fitted_names, latency_errors, stream_errors, summary
 from costmodel.io.catalog import build_catalog, load_catalog_files
-from costmodel.io.validation import published_runs
+from costmodel.io.validation import published_latencies, published_runs, published_streams
 from costmodel.model.catalog import EFFICIENCY_FIELDS
 from costmodel.model.scenario import Efficiency
 
@@ -30,7 +33,7 @@ def _shown(name: str, value: float) -> float:
     return round(value, 2) if name == "step_overhead_ms" else round(value, 3)
 
 
-def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = None, fitted=()) -> None:
+def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = None, fitted=(), points: int = 0) -> None:
     """Store the fitted efficiencies in data/catalog/engines.yaml with their provenance."""
     path = paths.catalog_dir() / "engines.yaml"
     text = path.read_text(encoding="utf-8")
@@ -42,6 +45,12 @@ def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = No
     source = (
         f"derived: fitted by bench/calibrate.py on the {rows} calibration rows for {where} in "
         "data/validation/serving_throughput.csv"
+        + (
+            f" and its {points} calibration latency points in data/validation/serving_streams.csv and "
+            "serving_latency.csv"
+            if points
+            else ""
+        )
     )
     if gpu is not None:
         block = _with_gpu_block(block, gpu, values, source, fitted)
@@ -104,16 +113,24 @@ def main() -> None:
     catalog = build_catalog(load_catalog_files())
     engine = catalog.engines[args.engine]
     own = {g for e in engine.gpu_efficiency for g in e.gpus}  # GPUs with a fit of their own
-    rows = [
-        r
-        for r in published_runs()
-        if r.role == "calibration" and r.engine == args.engine and (r.gpu == args.gpu if args.gpu else r.gpu not in own)
-    ]
+
+    def mine(table):  # the calibration rows of this engine (on this GPU, or on GPUs without a fit of their own)
+        return [
+            r
+            for r in table
+            if r.role == "calibration"
+            and r.engine == args.engine
+            and (r.gpu == args.gpu if args.gpu else r.gpu not in own)
+        ]
+
+    rows = mine(published_runs())
     where = f"{args.engine} on {args.gpu}" if args.gpu else args.engine
     if not rows:
         raise SystemExit(f"no calibration rows for {where}")
-    values = fit(rows, catalog, {name: engine.default_for(name, args.gpu) for name in RANGES})
-    print(f"{where}: fitted on {len(rows)} calibration rows")
+    streams, latencies = mine(published_streams()), mine(published_latencies())
+    start = {name: engine.default_for(name, args.gpu) for name in RANGES}
+    values = fit(rows, catalog, start, streams=streams, latencies=latencies)
+    print(f"{where}: fitted on {len(rows)} calibration rows and {len(streams) + len(latencies)} latency points")
     for name, value in values.items():
         print(f"  {name:18s} {value:8.3f}")
     table = errors(rows, catalog, Efficiency(**values))
@@ -124,8 +141,17 @@ def main() -> None:
         f"calibration rows: median absolute error {s.median_abs:.1%}, largest overstatement "
         f"{s.largest_overstatement:+.1%}"
     )
+    fitted = Efficiency(**values)
+    for p in [
+        *stream_errors(streams, catalog, fitted).itertuples(),
+        *latency_errors(latencies, catalog, fitted).itertuples(),
+    ]:
+        print(
+            f"  {p.id:58s} TPOT published {p.tpot_published_ms:6.2f} ms  modelled {p.tpot_modelled_ms:6.2f} ms  "
+            f"{p.tpot_error:+.1%}"
+        )
     if args.write:
-        write(args.engine, values, len(rows), args.gpu, fitted_names(rows, catalog))
+        write(args.engine, values, len(rows), args.gpu, fitted_names(rows, catalog), len(streams) + len(latencies))
 
 
 if __name__ == "__main__":

@@ -4,8 +4,10 @@ For every row of ``data/validation/serving_throughput.csv`` (each with its sourc
 and lengths), prints the published output tokens/s, the roofline's figure for the same model,
 format, GPU, tensor-parallel size, lengths, request count and engine, and the error; then, per
 role and per engine x GPU, the median absolute error and the largest overstatement (the
-dangerous side: it makes building look cheaper than it is); then the time per output token at a
-few streams against the published latency runs. Prints figures; asserts nothing.
+dangerous side: it makes building look cheaper than it is); then the published latency points
+(batch latency runs, ``serving_latency.csv``; fixed-concurrency TTFT, TPOT and throughput,
+``serving_streams.csv``) against the model, and the held-out time per output token at 1-8
+streams per engine x GPU. Prints figures; asserts nothing.
 
 ``.venv/bin/python bench/capacity.py [--all]``
 """
@@ -16,9 +18,9 @@ import argparse
 
 import numpy as np
 
-from costmodel.calibration import errors, latency_errors, summary
+from costmodel.calibration import LOW_LOAD_STREAMS, errors, latency_errors, low_load_tpot, stream_errors, summary
 from costmodel.io.catalog import build_catalog, load_catalog_files
-from costmodel.io.validation import published_latencies, published_runs
+from costmodel.io.validation import published_latencies, published_runs, published_streams
 
 
 def main() -> None:
@@ -49,17 +51,42 @@ def main() -> None:
             )
 
     latency = latency_errors(published_latencies(), catalog)
-    print("\ntime per output token at a few streams (data/validation/serving_latency.csv; never fitted on):")
+    print("\nbatch latency runs (data/validation/serving_latency.csv): time per output token")
     for r in latency.itertuples():
         print(
-            f"  {r.id:58s} batch {r.batch:3d}  TPOT published {r.tpot_published_ms:6.2f} ms  "
+            f"  {r.id:58s} {r.role:11s} batch {r.batch:3d}  TPOT published {r.tpot_published_ms:6.2f} ms  "
             f"modelled {r.tpot_modelled_ms:6.2f} ms  {r.tpot_error:+.1%}"
         )
-    e = latency["tpot_error"].to_numpy()
+    streams = stream_errors(published_streams(), catalog)
     print(
-        f"TPOT at {latency['batch'].min()}-{latency['batch'].max()} streams: {e.size} rows, "
-        f"median absolute error {np.median(np.abs(e)):.1%}, "
-        f"range {e.min():+.1%} to {e.max():+.1%} (positive: the model is slower than published)"
+        "\nfixed concurrency (data/validation/serving_streams.csv): mean TTFT, TPOT, output tok/s, published / modelled"
+    )
+    for r in streams.itertuples():
+        print(
+            f"  {r.id:46s} {r.role:11s} c {r.concurrency:3d}  TTFT {r.ttft_published_ms:7.1f} / "
+            f"{r.ttft_modelled_ms:7.1f} ms {r.ttft_error:+7.1%}  TPOT {r.tpot_published_ms:5.2f} / "
+            f"{r.tpot_modelled_ms:5.2f} ms {r.tpot_error:+6.1%}  tok/s {r.throughput_published:6.0f} / "
+            f"{r.throughput_modelled:6.0f} {r.throughput_error:+6.1%}"
+        )
+    held_out = streams[streams["role"] == "validation"]
+    for name in ("ttft", "throughput"):
+        e = held_out[f"{name}_error"].to_numpy()
+        print(
+            f"held-out fixed-concurrency {name} ({e.size} points): median absolute error "
+            f"{np.median(np.abs(e)):.1%}, range {e.min():+.1%} to {e.max():+.1%}"
+        )
+    low = low_load_tpot(latency, streams)
+    print(f"\nheld-out time per output token at 1-{LOW_LOAD_STREAMS} streams (positive: the model is slower):")
+    for (engine, gpu), part in low.groupby(["engine", "gpu"]):
+        e = part["tpot_error"].to_numpy()
+        print(
+            f"  {engine:8s} on {gpu:9s} {e.size:3d} points, median absolute error {np.median(np.abs(e)):5.1%}, "
+            f"range {e.min():+.1%} to {e.max():+.1%}"
+        )
+    e = low["tpot_error"].to_numpy()
+    print(
+        f"TPOT at 1-{LOW_LOAD_STREAMS} streams, held out: {e.size} points, median absolute error "
+        f"{np.median(np.abs(e)):.1%}, from {e.min():+.1%} to {e.max():+.1%}"
     )
 
 

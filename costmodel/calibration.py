@@ -8,15 +8,16 @@ figures are recomputed from :func:`summary` by a test.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from costmodel.engine.capacity import published_latency_steps, published_run_throughput
+from costmodel.engine.capacity import published_latency_steps, published_run_throughput, published_stream_latencies
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Efficiency
-from costmodel.model.validation import PublishedLatency, PublishedRun
+from costmodel.model.validation import PublishedLatency, PublishedRun, PublishedStreams
 
 # Searched ranges. They stop short of the hardware: no engine streams weights at more than
 # ~90 % of the data-sheet bandwidth. Reserved memory is not fitted (a fit trades it against the
@@ -67,11 +68,24 @@ def summary(table: pd.DataFrame, role: str = "validation") -> ErrorSummary:
     return ErrorSummary(int(e.size), float(np.median(np.abs(e))), float(e.max()), float(e.min()), int(np.sum(e > 0.25)))
 
 
-def loss(values: dict[str, float], runs: list[PublishedRun], catalog: Catalog) -> float:
-    """Mean squared log error of modelled against published throughput, overstatements weighed
-    :data:`OVERSTATEMENT_WEIGHT` times."""
-    e = np.log1p(errors(runs, catalog, Efficiency.model_validate(values))["error"].to_numpy())
-    return float(np.mean(e * e * np.where(e > 0, OVERSTATEMENT_WEIGHT, 1.0)))
+def loss(
+    values: dict[str, float],
+    runs: list[PublishedRun],
+    catalog: Catalog,
+    streams: Sequence[PublishedStreams] = (),
+    latencies: Sequence[PublishedLatency] = (),
+) -> float:
+    """Mean squared log error of modelled against published throughput of ``runs`` and time per
+    output token of ``streams`` and ``latencies`` (one term a point), overstatements weighed
+    :data:`OVERSTATEMENT_WEIGHT` times: more throughput, or a shorter time per token, than published."""
+    efficiency = Efficiency.model_validate(values)
+    e = [np.log1p(errors(runs, catalog, efficiency)["error"].to_numpy())]
+    if streams:
+        e.append(-np.log1p(stream_errors(list(streams), catalog, efficiency)["tpot_error"].to_numpy()))
+    if latencies:
+        e.append(-np.log1p(latency_errors(list(latencies), catalog, efficiency)["tpot_error"].to_numpy()))
+    terms = np.concatenate(e)
+    return float(np.mean(terms * terms * np.where(terms > 0, OVERSTATEMENT_WEIGHT, 1.0)))
 
 
 def fitted_names(runs: list[PublishedRun], catalog: Catalog) -> list[str]:
@@ -81,10 +95,19 @@ def fitted_names(runs: list[PublishedRun], catalog: Catalog) -> list[str]:
     return [name for name in RANGES if moe or not name.startswith("expert")]
 
 
-def fit(runs: list[PublishedRun], catalog: Catalog, start: dict[str, float], sweeps: int = 8) -> dict[str, float]:
-    """Coordinate descent over :data:`RANGES` (the efficiencies :func:`fitted_names` says the runs
-    inform; the others keep their ``start``): each sweep tries 41 values of each efficiency in a
-    window around the current one, halving the window every sweep."""
+def fit(
+    runs: list[PublishedRun],
+    catalog: Catalog,
+    start: dict[str, float],
+    sweeps: int = 8,
+    streams: Sequence[PublishedStreams] = (),
+    latencies: Sequence[PublishedLatency] = (),
+) -> dict[str, float]:
+    """Coordinate descent of :func:`loss` over :data:`RANGES` (the efficiencies :func:`fitted_names`
+    says the runs inform; the others keep their ``start``): each sweep tries 41 values of each
+    efficiency in a window around the current one, halving the window every sweep. ``streams``
+    (fixed-concurrency points) and ``latencies`` (batch latency runs) add their time per output
+    token to the loss."""
     values = dict(start)
     names = fitted_names(runs, catalog)
     for sweep in range(sweeps):
@@ -94,25 +117,28 @@ def fit(runs: list[PublishedRun], catalog: Catalog, start: dict[str, float], swe
                 continue
             span = (hi - lo) * width
             grid = np.clip(np.linspace(values[name] - span, values[name] + span, 41), lo, hi)
-            scores = [loss({**values, name: float(v)}, runs, catalog) for v in grid]
+            scores = [loss({**values, name: float(v)}, runs, catalog, streams, latencies) for v in grid]
             values[name] = float(grid[int(np.argmin(scores))])
     return values
 
 
-def latency_errors(runs: list[PublishedLatency], catalog: Catalog) -> pd.DataFrame:
-    """One row per published latency run: ``id``, ``engine``, ``gpu``, ``batch``, ``published_s``,
+def latency_errors(
+    runs: list[PublishedLatency], catalog: Catalog, efficiency: Efficiency | None = None
+) -> pd.DataFrame:
+    """One row per published latency run: ``id``, ``role``, ``engine``, ``gpu``, ``batch``, ``published_s``,
     ``modelled_s``, ``error`` (modelled / published - 1), and the time per output token:
     ``tpot_modelled_ms`` (the decode step) and ``tpot_published_ms`` (the published latency less
     the modelled prefill, over ``output - 1`` steps), ``tpot_error``. Positive errors mean the model
     is slower than published (it understates capacity under a TPOT objective)."""
     rows = []
     for r in runs:
-        prefill, step = published_latency_steps(r, catalog)
+        prefill, step = published_latency_steps(r, catalog, efficiency)
         modelled = prefill + (r.output_tokens - 1) * step
         published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
         rows.append(
             {
                 "id": r.id,
+                "role": r.role,
                 "engine": r.engine,
                 "gpu": r.gpu,
                 "batch": r.batch,
@@ -125,3 +151,55 @@ def latency_errors(runs: list[PublishedLatency], catalog: Catalog) -> pd.DataFra
             }
         )
     return pd.DataFrame(rows)
+
+
+def stream_errors(runs: list[PublishedStreams], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
+    """One row per published fixed-concurrency point: ``id``, ``role``, ``engine``, ``gpu``, ``concurrency``,
+    ``input_tokens``, ``output_tokens``, and for TTFT, time per output token (against the published
+    inter-token latency) and output tokens/s: ``*_published``, ``*_modelled`` and ``*_error``
+    (modelled / published - 1). A positive TPOT or TTFT error means the model is slower than
+    published; a positive throughput error means it overstates."""
+    rows = []
+    for r in runs:
+        ttft, tpot, throughput = published_stream_latencies(r, catalog, efficiency)
+        rows.append(
+            {
+                "id": r.id,
+                "role": r.role,
+                "engine": r.engine,
+                "gpu": r.gpu,
+                "concurrency": r.concurrency,
+                "input_tokens": r.input_tokens,
+                "output_tokens": r.output_tokens,
+                "ttft_published_ms": r.ttft_ms,
+                "ttft_modelled_ms": ttft * 1e3,
+                "ttft_error": ttft * 1e3 / r.ttft_ms - 1.0,
+                "tpot_published_ms": r.itl_ms,
+                "tpot_modelled_ms": tpot * 1e3,
+                "tpot_error": tpot * 1e3 / r.itl_ms - 1.0,
+                "throughput_published": r.output_tokens_per_s,
+                "throughput_modelled": throughput,
+                "throughput_error": throughput / r.output_tokens_per_s - 1.0,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+LOW_LOAD_STREAMS = 8  # "at a few streams": where the per-step overhead weighs most
+
+
+def low_load_tpot(latency: pd.DataFrame, streams: pd.DataFrame, role: str = "validation") -> pd.DataFrame:
+    """The time-per-output-token errors at 1 to :data:`LOW_LOAD_STREAMS` streams of one role, from
+    both latency tables (:func:`latency_errors` and :func:`stream_errors`): ``id``, ``engine``,
+    ``gpu``, ``streams`` and ``tpot_error`` (positive: the model is slower than published)."""
+    both = pd.concat(
+        [
+            latency.rename(columns={"batch": "streams"})[["id", "role", "engine", "gpu", "streams", "tpot_error"]],
+            streams.rename(columns={"concurrency": "streams"})[
+                ["id", "role", "engine", "gpu", "streams", "tpot_error"]
+            ],
+        ],
+        ignore_index=True,
+    )
+    keep = (both["role"] == role) & (both["streams"] <= LOW_LOAD_STREAMS)
+    return both.loc[keep].drop(columns="role").reset_index(drop=True)

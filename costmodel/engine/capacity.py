@@ -529,14 +529,37 @@ def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | Non
     return float(roofline.max_throughput(replica, load)[0])
 
 
-def published_latency_steps(run, catalog: Catalog) -> tuple[float, float]:
+def published_latency_steps(run, catalog: Catalog, efficiency: Efficiency | None = None) -> tuple[float, float]:
     """What the roofline says a published latency run (:class:`~costmodel.model.validation.PublishedLatency`)
     spends: the one step prefilling the batch's prompts, and each of its ``output - 1`` decode
     steps of the whole batch (the time per output token), s."""
-    stack = make_stack(catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto")
+    stack = make_stack(
+        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
+    )
     replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
     prefill = float(roofline.step_seconds(replica, 0, run.batch * run.input_tokens, load))
     return prefill, float(roofline.decode_step_seconds(replica, run.batch, load))
+
+
+def published_stream_latencies(
+    run, catalog: Catalog, efficiency: Efficiency | None = None
+) -> tuple[float, float, float]:
+    """What the roofline says of a published fixed-concurrency point
+    (:class:`~costmodel.model.validation.PublishedStreams`): the mean TTFT and time per output
+    token, s, and the output tokens/s, with ``concurrency`` sequences in flight
+    (:func:`~costmodel.core.roofline.latencies` at that mean). One stream alone is prefilled
+    alone: its TTFT is its prompt's prefill step (nothing else is running when it arrives)."""
+    stack = make_stack(
+        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
+    )
+    replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    lat = roofline.latencies(replica, load, run.concurrency)
+    ttft = (
+        float(roofline.step_seconds(replica, 0, run.input_tokens, load))
+        if run.concurrency == 1
+        else float(lat["ttft_mean"])
+    )
+    return ttft, float(lat["tpot_mean"]), float(lat["rate"]) * run.output_tokens
 
 
 def _per_gpu(s: LayoutStudy) -> float:

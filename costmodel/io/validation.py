@@ -1,5 +1,5 @@
 """Reading the published-runs tables (``data/validation/serving_throughput.csv`` and
-``serving_latency.csv``)."""
+``serving_latency.csv``, ``serving_streams.csv``)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pydantic import ValidationError
 
 from costmodel import paths
 from costmodel.io.files import MISSING, InputError, read_text
-from costmodel.model.validation import PublishedLatency, PublishedRun
+from costmodel.model.validation import PublishedLatency, PublishedRun, PublishedStreams
 
 
 def published_runs(path: Path | None = None) -> list[PublishedRun]:
@@ -21,6 +21,11 @@ def published_runs(path: Path | None = None) -> list[PublishedRun]:
 def published_latencies(path: Path | None = None) -> list[PublishedLatency]:
     """Every latency row, validated; a bad cell is an :class:`InputError` naming the line and field."""
     return _rows(path or paths.data_dir() / "validation" / "serving_latency.csv", PublishedLatency)
+
+
+def published_streams(path: Path | None = None) -> list[PublishedStreams]:
+    """Every fixed-concurrency row, validated; a bad cell is an :class:`InputError` naming the line and field."""
+    return _rows(path or paths.data_dir() / "validation" / "serving_streams.csv", PublishedStreams)
 
 
 def _rows(path: Path, model):

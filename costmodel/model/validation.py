@@ -1,7 +1,10 @@
 """Published serving runs: maximum-throughput runs (``data/validation/serving_throughput.csv``),
 what the roofline is calibrated on (role ``calibration``) and checked against (role
-``validation``); and latency at a few streams (``data/validation/serving_latency.csv``), never
-fitted on, the check of time per output token at low load."""
+``validation``); latency at a few streams (``data/validation/serving_latency.csv``), the
+time per output token at low load; and streams held at a fixed
+concurrency (``data/validation/serving_streams.csv``: TTFT, inter-token latency and throughput
+at each concurrency). The time per output token of the latency and fixed-concurrency rows is
+fitted on (role ``calibration``) or held out (``validation``) like a throughput row."""
 
 from __future__ import annotations
 
@@ -32,12 +35,15 @@ class _PublishedServing(Strict):
     )
 
 
-class PublishedRun(_PublishedServing):
-    """One published maximum-throughput measurement."""
-
+class _Role(Strict):
     role: Literal["calibration", "validation"] = Field(
         description="calibration: the engine's efficiencies are fitted on it; validation: held out to check the model."
     )
+
+
+class PublishedRun(_PublishedServing, _Role):
+    """One published maximum-throughput measurement."""
+
     requests: int | None = Field(
         default=None,
         ge=1,
@@ -47,9 +53,21 @@ class PublishedRun(_PublishedServing):
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
 
 
-class PublishedLatency(_PublishedServing):
+class PublishedLatency(_PublishedServing, _Role):
     """One published latency measurement: a batch of requests run together to the end."""
 
     batch: int = Field(ge=1, description="Requests in the batch (streams decoding together).")
     output_tokens: int = Field(ge=2, description="Output tokens per request (fixed; a step after the first).")
     latency_s: float = Field(gt=0, description="Published time from the batch's start to its last token, s.")
+
+
+class PublishedStreams(_PublishedServing, _Role):
+    """One published point of a fixed-concurrency run: ``concurrency`` requests in flight at every
+    moment (a finished one replaced at once), with the mean TTFT, inter-token latency and output
+    throughput measured over the run."""
+
+    concurrency: int = Field(ge=1, description="Requests kept in flight (closed loop).")
+    output_tokens: int = Field(ge=2, description="Output tokens per request (fixed; a step after the first).")
+    ttft_ms: float = Field(gt=0, description="Published mean time to first token, ms.")
+    itl_ms: float = Field(gt=0, description="Published mean inter-token latency (time per output token), ms.")
+    output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")

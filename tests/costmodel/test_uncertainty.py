@@ -99,7 +99,8 @@ def test_summary_percentiles_and_probabilities():
         "options.own-l40s.capacity_scale",
         "options.rent-h100.capacity_scale",
     )
-    assert all("the uncalibrated prior triangular 0.55-1.35" in text for text in sim.capacity_draws)
+    prior = cat.uncalibrated_capacity
+    assert all(f"the uncalibrated prior triangular {prior.low:g}-{prior.high:g}" in t for t in sim.capacity_draws)
 
 
 def test_slo_probability_follows_the_mbu_draws(base_catalog):

@@ -52,10 +52,10 @@ def test_every_face_says_how_sure_the_capacity_is(tmp_path):
     done = tco("evaluate", str(FINTECH), "--draws", "0")
     assert done.returncode == 0, done.stderr
     out = " ".join(done.stdout.split())
-    assert "783 tok/s x1 (uncalibrated)" in out
-    assert "capacity: own-l40s's is uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB" in out
     doc = json.loads(tco("evaluate", str(FINTECH), "--draws", "0", "--json").stdout)
     own = next(o for o in doc["options"] if o["name"] == "own-l40s")
+    assert f"{own['capacity']['output_tokens_per_s_per_replica']:,.0f} tok/s x1 (uncalibrated)" in out
+    assert "capacity: own-l40s's is uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB" in out
     assert own["capacity"]["calibration"].startswith("uncalibrated: no published runs of vLLM on NVIDIA L40S")
     study = tco("capacity", "llama-3.1-70b", "mi300x", "--quantization", "fp8")
     assert "How sure: calibrated on 16 published runs of vLLM on AMD Instinct MI300X" in " ".join(study.stdout.split())
@@ -68,7 +68,7 @@ def test_monte_carlo_draws_an_uncalibrated_capacity_from_the_prior_and_widens_it
     prior = cat.uncalibrated_capacity
     sample = draws["own-l40s"].sample(np.random.default_rng(0), 10_000)
     assert prior.support()[0] <= sample.min() and sample.max() <= prior.support()[1]
-    assert "the uncalibrated prior triangular 0.55-1.35" in draws["own-l40s"].text
+    assert f"the uncalibrated prior triangular {prior.low:g}-{prior.high:g}" in draws["own-l40s"].text
     fixed = simulate(sc.model_copy(update={"capacity_uncertainty": "none"}), cat, draws=20_000, seed=4)
     drawn = simulate(sc, cat, draws=20_000, seed=4)
     spread = {
@@ -111,7 +111,8 @@ def test_capacity_scale_derates_a_modelled_capacity_and_a_stated_draw_replaces_t
     assert [d.option for d in capacity_draws(stated, cat)] == ["own-l40s"]  # rent-h100's is the scenario's own
     # a derated option's draws are its derating times the ratio
     (draw,) = [d for d in capacity_draws(derated, cat) if d.option == "rent-h100"]
-    assert draw.low_high() == pytest.approx((0.8 * 0.55, 0.8 * 1.35))
+    prior = cat.uncalibrated_capacity
+    assert draw.low_high() == pytest.approx((0.8 * prior.low, 0.8 * prior.high))
 
 
 def test_the_tornado_moves_each_modelled_capacity_over_its_draws_range():
@@ -120,7 +121,7 @@ def test_the_tornado_moves_each_modelled_capacity_over_its_draws_range():
     sc, cat = load(ROOT / "data" / "scenarios" / "support-chatbot.yaml")
     table = one_at_a_time(sc, cat).set_index("factor")
     row = table.loc["rent-h100-ondemand: capacity per replica"]
-    assert (row["low"], row["high"]) == pytest.approx((0.55, 1.35))
+    assert (row["low"], row["high"]) == pytest.approx(cat.uncalibrated_capacity.support())
     assert row["swing"] > 0  # the rental re-sizes to it: fewer tok/s per GPU, more GPUs
 
 
