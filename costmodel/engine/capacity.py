@@ -61,7 +61,7 @@ class Stack:
     def replica(self, gpus: int) -> Replica:
         """The roofline's inputs for ``gpus`` GPUs of this stack."""
         m, q, g, e, over = self.model, self.quantization, self.gpu, self.engine, self.efficiency
-        flops = g.fp8_tflops if (q.compute == "fp8" and g.fp8_tflops is not None) else g.bf16_tflops
+        flops = tensor_tflops(g, q.compute)
         moe = m.moe
         bpw = float(q.bytes_per_weight)
         width = float(m.attention_heads) * (
@@ -195,6 +195,21 @@ def scaled(cap: ReplicaCapacity, scale) -> ReplicaCapacity:
     )
 
 
+def tensor_tflops(gpu: Gpu, compute: str) -> float:
+    """The dense tensor TFLOPS a weight format's matmuls run at on ``gpu``: FP4 where the format
+    computes in FP4 and the GPU has FP4 tensor cores, FP8 likewise, else BF16 (the weights
+    dequantized, as 4-bit formats run on GPUs without FP4).
+
+    >>> from types import SimpleNamespace as G
+    >>> b200 = G(bf16_tflops=2250, fp8_tflops=4500, fp4_tflops=9000)
+    >>> h100 = G(bf16_tflops=989, fp8_tflops=1979, fp4_tflops=None)
+    >>> tensor_tflops(b200, "fp4"), tensor_tflops(h100, "fp4"), tensor_tflops(h100, "fp8"), tensor_tflops(b200, "bf16")
+    (9000.0, 989.0, 1979.0, 2250.0)
+    """
+    low = {"fp4": gpu.fp4_tflops, "fp8": gpu.fp8_tflops}.get(compute)
+    return float(low if low is not None else gpu.bf16_tflops)
+
+
 def make_stack(
     catalog: Catalog,
     model: str,
@@ -208,7 +223,8 @@ def make_stack(
     the weight format (FP8 KV with FP8 weights where the engine quantizes it)."""
     eng, quant = catalog.engines[engine], catalog.quantizations[quantization]
     if kv_cache_dtype == "auto":
-        kv_cache_dtype = "fp8" if eng.fp8_kv_cache == "with-fp8-weights" and quant.compute == "fp8" else "bf16"
+        low = quant.compute in ("fp8", "fp4")  # an engine's FP8 (and FP4) checkpoints quantize the KV cache to FP8
+        kv_cache_dtype = "fp8" if eng.fp8_kv_cache == "with-fp8-weights" and low else "bf16"
     return Stack(
         catalog.models[model],
         quant,

@@ -71,6 +71,7 @@ class Gpu(CatalogEntry):
     bandwidth: TBps = Field(description="Memory bandwidth in TB/s (1e12 bytes/s).")
     bf16_tflops: TFLOPS = Field(description="Dense BF16 tensor throughput (no sparsity).")
     fp8_tflops: TFLOPS | None = Field(default=None, description="Dense FP8 tensor throughput; absent if unsupported.")
+    fp4_tflops: TFLOPS | None = Field(default=None, description="Dense FP4 tensor throughput; absent if unsupported.")
     tdp: Watts = Field(description="Board power (TDP) in watts.")
     interconnect: Interconnect = Field(description="The link tensor parallelism runs over (NVLink, PCIe, ...).")
     purchase_price: UsdPerGpu | None = Field(
@@ -131,8 +132,9 @@ class Quantization(CatalogEntry):
     engines run it."""
 
     bytes_per_weight: BytesPerWeight = Field(description="Bytes per weight including quantization scales.")
-    compute: Literal["bf16", "fp8"] = Field(
-        description="Tensor-core precision the matmuls run in (fp8 uses the GPU's FP8 TFLOPS)."
+    compute: Literal["bf16", "fp8", "fp4"] = Field(
+        description="Tensor-core precision the matmuls run in (fp8 and fp4 use the GPU's FP8 or FP4 TFLOPS where "
+        "it has them; a GPU without FP4 dequantizes to BF16)."
     )
     engines: tuple[str, ...] = Field(
         min_length=1, description="Engine ids (data/catalog/engines.yaml) that serve this format, with a source."

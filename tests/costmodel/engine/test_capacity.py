@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -40,7 +41,9 @@ def physical_ceiling(stack: Stack, gpus: int, load: Load) -> tuple[float, float]
       ``sequences x gpus x bandwidth / dense bytes``.
     """
     m, g, q = stack.model, stack.gpu, stack.quantization
-    flops = float(g.fp8_tflops if (q.compute == "fp8" and g.fp8_tflops is not None) else g.bf16_tflops) * 1e12
+    # the fastest tensor cores the GPU has for the format: no figure may beat them
+    fastest = {"fp4": [g.fp4_tflops, g.fp8_tflops], "fp8": [g.fp8_tflops]}.get(q.compute, [])
+    flops = max(float(x) for x in [g.bf16_tflops, *fastest] if x is not None) * 1e12
     compute = gpus * flops / (2.0 * m.active_parameters * (1.0 + float(load.prompt) / load.output_tokens))
     dense_bytes = stack.weight_bytes() - (float(m.moe.expert_parameters) * float(q.bytes_per_weight) if m.moe else 0.0)
     sequences = gpus * float(g.memory) * 1e9 / (stack.kv_bytes_per_token() * (load.input_tokens + load.output_tokens))
@@ -51,7 +54,7 @@ def physical_ceiling(stack: Stack, gpus: int, load: Load) -> tuple[float, float]
 def stack_of(which: tuple[str, str, str, str], efficiency: Efficiency) -> Stack:
     m, q, g, e = which
     engine, quant = CATALOG.engines[e], CATALOG.quantizations[q]
-    fp8_kv = engine.fp8_kv_cache == "with-fp8-weights" and quant.compute == "fp8"
+    fp8_kv = engine.fp8_kv_cache == "with-fp8-weights" and quant.compute in ("fp8", "fp4")
     return Stack(CATALOG.models[m], quant, CATALOG.gpus[g], engine, efficiency, 1.0 if fp8_kv else 2.0)
 
 
@@ -196,3 +199,18 @@ def test_forced_layout_is_the_only_one():
     sc = layout_scenario("llama-3.1-8b", "bf16", "h100-sxm", "rented", 1000, 200, 1e6, 50, forced=2)
     (only,) = evaluate(sc, CATALOG).option("self").layouts
     assert only.gpus_per_replica == 2 and only.chosen
+
+
+def test_nvfp4_runs_on_fp4_tensor_cores_where_the_gpu_has_them():
+    """NVFP4 (0.5625 bytes a weight: 4 bits and an FP8 scale per 16) computes at the B200's 9,000
+    dense FP4 TFLOPS; on an H100, which has no FP4 tensor cores, it is dequantized to BF16; under
+    TensorRT-LLM its KV cache is FP8, as for FP8 checkpoints."""
+    from costmodel.engine.capacity import make_stack
+
+    b200 = make_stack(CATALOG, "llama-3.1-70b", "nvfp4", "b200", "trt-llm")
+    h100 = make_stack(CATALOG, "llama-3.1-70b", "nvfp4", "h100-sxm", "trt-llm")
+    assert b200.weight_bytes() == pytest.approx(float(CATALOG.models["llama-3.1-70b"].parameters) * 0.5625)
+    assert b200.replica(1).flops == pytest.approx(9000e12)
+    assert h100.replica(1).flops == pytest.approx(float(CATALOG.gpus["h100-sxm"].bf16_tflops) * 1e12)
+    fp8 = make_stack(CATALOG, "llama-3.1-70b", "fp8", "b200", "trt-llm")
+    assert b200.kv_bytes_per_token() == pytest.approx(fp8.kv_bytes_per_token())

@@ -147,3 +147,25 @@ def test_the_catalogs_newer_entries_size_a_replica(base_catalog, model, gpu, qua
     feasible = [s for s in study.layouts if s.capacity is not None]
     assert feasible and all(float(s.capacity.output_tokens_per_s) > 0 for s in feasible)
     assert study.calibration.startswith(("calibrated on", "uncalibrated:"))
+
+
+@pytest.mark.parametrize("engine", ["sglang", "tgi"])
+def test_sglang_and_tgi_serve_their_formats_uncalibrated_and_within_their_caps(base_catalog, engine):
+    """SGLang and TGI have no published runs in the table: their capacity is the prior's and says
+    so; each serves the formats its docs name (not GGUF); TGI admits at most its 128 requests."""
+    from costmodel.core import roofline
+    from costmodel.core.roofline import Load
+
+    e = base_catalog.engines[engine]
+    served = {q for q, fmt in base_catalog.quantizations.items() if engine in fmt.engines}
+    assert served == {"bf16", "fp8", "int4-awq", "int4-gptq", *(["nvfp4"] if engine == "sglang" else [])}
+    stack = make_stack(base_catalog, "llama-3.1-8b", "fp8", "h100-sxm", engine)
+    basis = capacity_basis(stack, base_catalog)
+    assert not basis.fitted and basis.text.startswith(f"uncalibrated: no published runs of {e.name} on")
+    assert all(str(getattr(e.efficiency, f).basis) == "assumption" for f in ("mbu", "step_overhead"))
+    slots, _ = roofline.sequence_slots(stack.replica(1), Load(500, 200))
+    assert float(slots) <= float(e.max_num_seqs)
+    from costmodel.io.files import InputError
+
+    with pytest.raises(InputError, match="q4-k-m"):
+        load(FINTECH, [f"serving.engine={engine}", "serving.quantization=q4-k-m"])
