@@ -111,8 +111,8 @@ def catalog_gpu_price(option: RentedOption | OwnedOption, catalog: Catalog) -> t
     if g is None:
         return None
     if isinstance(option, RentedOption):
-        entry = g.rental_price(option.provider, option.commitment)
-        return None if entry is None else (f"{entry.provider} {entry.commitment} rate", entry.price)
+        entry = g.rental_price(option.provider, option.commitment, option.region)
+        return None if entry is None else (f"{entry.label} rate", entry.price)
     return None if g.purchase_price is None else ("purchase price", g.purchase_price)
 
 

