@@ -209,6 +209,15 @@ def tco(
     )
 
 
+def docs_say(page: str, pattern: str) -> re.Match[str]:
+    """Where docs/<page> says ``pattern`` (its text with every run of white space one space), for
+    a test to recompute the numbers it quotes; fails naming the page when it says nothing of it."""
+    text = " ".join((ROOT / "docs" / page).read_text(encoding="utf-8").split())
+    found = re.search(pattern, text)
+    assert found, f"docs/{page} no longer says: {pattern}"
+    return found
+
+
 def assert_bad_input(result: subprocess.CompletedProcess[str], *needles: str) -> None:
     """Exit 2, no traceback, and one message naming what is wrong."""
     assert result.returncode == 2, result.stderr

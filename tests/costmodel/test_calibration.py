@@ -86,18 +86,15 @@ def test_the_model_docs_quote_vllm_on_mi300x(base_catalog, table):
     """docs/model.md: 'With TensorRT-LLM's NVIDIA values it overstated them by up to 67 % (median
     absolute error 38 %); fitted on its own runs (MBU 0.357, step overhead 1.7 ms), median absolute
     error 6.3 %, worst overstatement +3.7 %'."""
-    import re
 
-    from tests.conftest import ROOT
+    from tests.conftest import docs_say
 
-    docs = " ".join((ROOT / "docs" / "model.md").read_text(encoding="utf-8").split())
-    said = re.search(
+    said = docs_say(
+        "model.md",
         r"overstated them by up to (\d+) % \(median absolute error (\d+) %\); fitted on its own "
         r"runs \(MBU ([\d.]+), step overhead ([\d.]+) ms\), median absolute error ([\d.]+) %, worst overstatement "
         r"\+([\d.]+) %",
-        docs,
     )
-    assert said, "docs/model.md quotes vLLM on MI300X"
     no_fit = base_catalog.model_copy(
         update={"engines": {k: e.model_copy(update={"gpu_efficiency": ()}) for k, e in base_catalog.engines.items()}}
     )
@@ -148,11 +145,10 @@ def test_latency_rows_are_read_checked_and_quoted(base_catalog):
     the throughput rows; NIM's at 1 and 25 streams of 5,000/500 tokens); the held-out time per
     output token at 1-8 streams is within 20 % of published (issue 22's bar), and
     docs/benchmarks.md quotes the figures bench/capacity.py prints."""
-    import re
 
     from costmodel.calibration import LOW_LOAD_STREAMS, latency_errors, low_load_tpot, stream_errors
     from costmodel.io.validation import published_latencies, published_streams
-    from tests.conftest import ROOT
+    from tests.conftest import docs_say
 
     latencies, streams = published_latencies(), published_streams()
     assert len(latencies) >= 8 and len(streams) >= 5
@@ -169,13 +165,11 @@ def test_latency_rows_are_read_checked_and_quoted(base_catalog):
     low = low_load_tpot(latency_errors(latencies, base_catalog), stream_errors(streams, base_catalog))
     e = low["tpot_error"].to_numpy()
     assert e.size >= 5 and np.abs(e).max() <= 0.20
-    docs = " ".join((ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8").split())
-    said = re.search(
+    said = docs_say(
+        "benchmarks.md",
         r"TPOT at 1-(\d+) streams, held out: (\d+) points, median absolute error ([\d.]+) %, "
         r"from ([+-][\d.]+) % to ([+-][\d.]+) %",
-        docs,
     )
-    assert said, "docs/benchmarks.md quotes the low-load TPOT check"
     assert (int(said[1]), int(said[2])) == (LOW_LOAD_STREAMS, e.size)
     assert float(said[3]) == round(float(np.median(np.abs(e))) * 100, 1)
     assert (float(said[4]), float(said[5])) == (round(e.min() * 100, 1), round(e.max() * 100, 1))

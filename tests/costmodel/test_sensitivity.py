@@ -55,20 +55,17 @@ def test_quality_inputs_that_flip_the_decision_are_named():
 
 
 def test_the_model_docs_quote_the_default_scenarios_flips():
-    import re
 
     from costmodel.io.scenario import load
-    from tests.conftest import FINTECH, ROOT
+    from tests.conftest import FINTECH, docs_say
 
     tornado = one_at_a_time(*load(FINTECH))
     flips = tornado.dropna(subset=["flips_at"]).set_index("factor")
-    docs = " ".join((ROOT / "docs" / "model.md").read_text(encoding="utf-8").split())
-    said = re.search(
+    said = docs_say(
+        "model.md",
         r"three accuracies flip the decision within their ranges \(GPT-4o-mini's on routine below (?P<a>[\d.]+) "
         r"and on complex above (?P<b>[\d.]+), Llama 3.3 70B's on complex below (?P<c>[\d.]+)\); no cost input does",
-        docs,
     )
-    assert said, "docs/model.md states the default scenario's flips"
     assert set(flips.index) == {
         "accuracy of openai/gpt-4o-mini on routine (stated)",
         "accuracy of openai/gpt-4o-mini on complex (stated)",

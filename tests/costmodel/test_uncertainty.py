@@ -298,16 +298,12 @@ def test_recourse_makes_confidence_agree_with_the_costs():
 
 
 def test_the_model_docs_quote_the_recourse_case():
-    import re
-
     from costmodel.text import percent
-    from tests.conftest import ROOT
+    from tests.conftest import docs_say
 
-    docs = " ".join((ROOT / "docs" / "model.md").read_text(encoding="utf-8").split())
-    said = re.search(
-        r"own-l40s was cheapest eligible in (?P<before>\d+) % of draws .*? it is in (?P<after>\d+) %", docs
+    said = docs_say(
+        "model.md", r"own-l40s was cheapest eligible in (?P<before>\d+) % of draws .*? it is in (?P<after>\d+) %"
     )
-    assert said, "docs/model.md states the recourse case"
     sc, cat = load(FINTECH, ["serving.quality.complex=0.8", "workload.requests_per_month=1e7"])
     before = with_values(sc, {"options.own-l40s.procurement": None, "workload.slo.max_unserved_share": 0.0})
     for version, figure in ((before, said["before"]), (sc, said["after"])):

@@ -15,7 +15,7 @@ from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.files import InputError
 from costmodel.io.rentals import offers_from_cloudprice, read_rentals, rentals_csv, with_rentals
 from costmodel.io.scenario import load
-from tests.conftest import FINTECH, ROOT, assert_bad_input, tco
+from tests.conftest import FINTECH, ROOT, assert_bad_input, docs_say, tco
 
 SAMPLE = ROOT / "tests" / "data" / "cloudprice-sample.json"
 SPOT = "{interruptions_per_month: 4, restart_minutes: 15, spare_share: 0.1, source: 'assumption: a test'}"
@@ -117,16 +117,13 @@ def test_spot_without_its_terms_is_one_line(tmp_path):
 def test_the_docs_state_what_the_committed_snapshot_holds():
     """docs/cli.md: 'The committed snapshot, as of 2026-09-06, has 13 instance types, among them
     AWS's p5.48xlarge at $55.04 an hour ($6.88 per H100-hour ...)'."""
-    import re
 
     offers = read_rentals(load_catalog_files().directory / "rentals.csv")
-    docs = " ".join((ROOT / "docs" / "cli.md").read_text(encoding="utf-8").split())
-    said = re.search(
+    said = docs_say(
+        "cli.md",
         r"The committed snapshot, as of ([\d-]+), has (\d+) instance types, among them AWS's p5.48xlarge at "
         r"\$([\d.]+) an hour \(\$([\d.]+) per H100-hour",
-        docs,
     )
-    assert said, "docs/cli.md states what the committed snapshot holds"
     p5 = next(o for o in offers if o.instance_type == "p5.48xlarge")
     assert (said[1], int(said[2])) == (str(max(o.as_of for o in offers)), len(offers))
     assert float(said[3]) == pytest.approx(p5.on_demand_usd_per_gpu_hour * p5.gpus_per_instance)
