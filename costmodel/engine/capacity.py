@@ -310,6 +310,14 @@ def layouts(
             f"{stack.model.id} in {stack.quantization.id} fits no layout: {reasons[sizes[-1]]}",
         )
     load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
+    spot = spot_capacity_factor(option)
+    terms = getattr(option, "spot", None)
+    if spot <= 0 and terms is not None:  # only spot terms give a factor under 1
+        raise EngineError(
+            f"options[{option.name}].spot",
+            f"{terms.interruptions_per_month:g} x {terms.restart_minutes:g} min",
+            "interruptions take the fleet down for a whole month: it has no capacity to plan on",
+        )
     if option.measured is not None:  # a measured figure is one layout: the forced or the smallest
         return [Layout(feasible[0], _measured(option.measured, scenario, feasible[0]), None, load)]
     out = []
@@ -319,7 +327,7 @@ def layouts(
         rep = stack.replica(g)
         cap = roofline.slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
         cap = replace(roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, calibration=said)
-        scale = option.capacity_scale * spot_capacity_factor(option)
+        scale = option.capacity_scale * spot
         out.append(Layout(g, cap if np.all(np.equal(scale, 1.0)) else scaled(cap, scale), rep, load))
     return out
 

@@ -85,8 +85,9 @@ def fixed_variants(folder: Path) -> list[Variant]:
 
 def random_variant(rng: random.Random, bases: list[Variant]) -> Variant:
     """A random mix: a bundled scenario or one option of one alone, a random volume, growth, horizon
-    and request shape, sometimes a router's classifier erring more or less, sometimes a hostile
-    ``--set`` from the CLI fuzz suite on top."""
+    and request shape, sometimes a router's classifier erring more or less, sometimes a rental
+    moved to another provider, region or to spot, sometimes a hostile ``--set`` from the CLI fuzz
+    suite on top."""
     base = rng.choice(bases)
     lines = [
         f"workload.requests_per_month={10 ** rng.uniform(0, 11):.6g}",
@@ -99,6 +100,20 @@ def random_variant(rng: random.Random, bases: list[Variant]) -> Variant:
     if rng.random() < 0.3 and "router" in base.path.read_text(encoding="utf-8"):  # its classifier errs more or less
         wrong = rng.choice([0.0, 0.05, 0.3, 0.5, 0.7, 1.0])
         lines.append(f"options.router.classifier.confusion.complex={{routine: {wrong}, complex: {1 - wrong:.2f}}}")
+    rented = [
+        o["name"] for o in yaml.safe_load(base.path.read_text(encoding="utf-8"))["options"] if o["kind"] == "rented"
+    ]
+    if rented and rng.random() < 0.3:  # where it rents: any provider, a region, on demand or on spot
+        name = rng.choice(rented)
+        lines += [f"options.{name}.provider=null", f"options.{name}.usd_per_gpu_hour=null"]
+        lines.append(f"options.{name}.region={rng.choice(['null', 'us-east-1', 'eastus', 'us-east1', 'mars-1'])}")
+        if rng.random() < 0.5:
+            lines.append(f"options.{name}.commitment=spot")
+            lines.append(
+                f"options.{name}.spot={{interruptions_per_month: {rng.choice([0, 2, 30, 5000])}, "
+                f"restart_minutes: {rng.choice([0, 15, 600])}, spare_share: {rng.choice([0, 0.1, 1])}, "
+                "source: 'assumption: fuzz'}"
+            )
     if rng.random() < 0.3:
         kind, argv, _files = fuzz_case(rng)
         if kind in ("set", "set2"):

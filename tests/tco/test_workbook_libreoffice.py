@@ -159,3 +159,22 @@ def test_a_migration_cost_typed_in_recalculates_to_the_engine(tmp_path, libreoff
     moved = evaluate(moved_sc, catalog)
     assert moved.option("api-gpt-4o-mini").npv_usd < base.option("api-gpt-4o-mini").npv_usd  # dearer by the move
     assert_matches(out, moved, base)
+
+
+def test_a_spot_rental_recalculates_to_the_engine(tmp_path, libreoffice):
+    """rent-h100 on Azure's spot price, planning on less capacity for its stated interruptions: the
+    workbook as written, and with its rate typed lower, ties to the engine to the cent."""
+    spot = [
+        "options.rent-h100.provider=azure",
+        "options.rent-h100.commitment=spot",
+        "options.rent-h100.spot={interruptions_per_month: 4, restart_minutes: 15, spare_share: 0.1, "
+        "source: 'assumption: a test'}",
+    ]
+    sc, catalog = load(FINTECH, spot)
+    base = evaluate(sc, catalog)
+    path = write_workbook(base, catalog, tmp_path / "spot.xlsx")
+    cheaper = changed_copy(path, tmp_path, "spot rate", {"rent_h100_usd_per_gpu_hour": 2.0})
+    written, out = libreoffice([path, cheaper])
+    assert_matches(written, base, base)
+    moved_sc, _ = load(FINTECH, [*spot, *the_set_line(out)])
+    assert_matches(out, evaluate(moved_sc, catalog), base)

@@ -128,3 +128,10 @@ def test_the_docs_state_what_the_committed_snapshot_holds():
     assert (said[1], int(said[2])) == (str(max(o.as_of for o in offers)), len(offers))
     assert float(said[3]) == pytest.approx(p5.on_demand_usd_per_gpu_hour * p5.gpus_per_instance)
     assert float(said[4]) == pytest.approx(round(p5.on_demand_usd_per_gpu_hour, 2))
+
+
+def test_spot_terms_that_leave_no_capacity_are_refused():
+    down = "{interruptions_per_month: 5000, restart_minutes: 600, spare_share: 0, source: 'assumption: x'}"
+    sets = ["--set", "options.rent-h100.commitment=spot", "--set", f"options.rent-h100.spot={down}"]
+    done = tco("evaluate", str(FINTECH), "--draws", "0", "--set", "options.rent-h100.provider=azure", *sets)
+    assert_bad_input(done, "options[rent-h100].spot", "no capacity to plan on")
