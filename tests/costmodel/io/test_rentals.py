@@ -135,3 +135,9 @@ def test_spot_terms_that_leave_no_capacity_are_refused():
     sets = ["--set", "options.rent-h100.commitment=spot", "--set", f"options.rent-h100.spot={down}"]
     done = tco("evaluate", str(FINTECH), "--draws", "0", "--set", "options.rent-h100.provider=azure", *sets)
     assert_bad_input(done, "options[rent-h100].spot", "no capacity to plan on")
+
+
+def test_refresh_into_a_place_that_cannot_be_written_is_one_line(tmp_path):
+    wheel = str(sample_wheel(tmp_path))
+    for out in ("/proc/tco-rentals.csv", str(tmp_path)):  # a file system that refuses files; a directory
+        assert_bad_input(tco("prices", "refresh", "--from-wheel", wheel, "--out", out), "--out")
