@@ -192,12 +192,11 @@ def low_load_tpot(latency: pd.DataFrame, streams: pd.DataFrame, role: str = "val
     """The time-per-output-token errors at 1 to :data:`LOW_LOAD_STREAMS` streams of one role, from
     both latency tables (:func:`latency_errors` and :func:`stream_errors`): ``id``, ``engine``,
     ``gpu``, ``streams`` and ``tpot_error`` (positive: the model is slower than published)."""
+    columns = ["id", "role", "engine", "gpu", "streams", "tpot_error"]
     both = pd.concat(
         [
-            latency.rename(columns={"batch": "streams"})[["id", "role", "engine", "gpu", "streams", "tpot_error"]],
-            streams.rename(columns={"concurrency": "streams"})[
-                ["id", "role", "engine", "gpu", "streams", "tpot_error"]
-            ],
+            latency.rename(columns={"batch": "streams"})[columns],
+            streams.rename(columns={"concurrency": "streams"})[columns],
         ],
         ignore_index=True,
     )

@@ -253,3 +253,18 @@ def capacity_basis_word(basis: str, calibration: str) -> str:
 def provenance(source: str, calibration: str) -> str:
     """Where a capacity comes from and how sure it is: ``source; calibration`` (either may be empty)."""
     return "; ".join(part for part in (source, calibration) if part)
+
+
+def sourced(what: str, source: str) -> str:
+    """A note that says what, then its source in parentheses: ``what`` must hold no `` (`` of its own,
+    so that :func:`gist` gives it back."""
+    return f"{what} ({source})"
+
+
+def gist(note: str) -> str:
+    """What a :func:`sourced` note says, without its source (a note without one, whole).
+
+    >>> gist(sourced("h100-sxm at $6.88/GPU-hour, aws p5.48xlarge us-east-1 on-demand", "AWS EC2 pricing (us-east-1)"))
+    'h100-sxm at $6.88/GPU-hour, aws p5.48xlarge us-east-1 on-demand'
+    """
+    return note.split(" (", 1)[0]

@@ -19,7 +19,7 @@ from rich.text import Text
 
 from costmodel.io.redact import Redactor
 from costmodel.model.evaluation import CapacityStudy, Document, MonteCarlo
-from costmodel.text import MISSING, count, percent, spread, usd, usd_rate
+from costmodel.text import MISSING, count, gist, percent, spread, usd, usd_rate
 
 
 class _Redacting:
@@ -128,7 +128,7 @@ def print_evaluation(d: Document, console: Console = out) -> None:
         if o.capacity is not None and o.capacity.calibration and o.kind != "hybrid":
             console.print(f"capacity: {o.name}'s is {o.capacity.calibration}")
         if o.kind == "rented":  # which rental it pays, and how old that price is (its source: --json, the report)
-            console.print(f"rental: {o.name} pays " + "; ".join(n.split(" (", 1)[0] for n in o.price_notes))
+            console.print(f"rental: {o.name} pays " + "; ".join(gist(n) for n in o.price_notes))
         if o.routing is not None:
             console.print(f"routes: {o.routing.sentence}")
             k = o.routing.classifier

@@ -311,13 +311,6 @@ def layouts(
         )
     load = Load(wl.input_tokens_per_request, wl.output_tokens_per_request, wl.cached_input_share)
     spot = spot_capacity_factor(option)
-    terms = getattr(option, "spot", None)
-    if spot <= 0 and terms is not None:  # only spot terms give a factor under 1
-        raise EngineError(
-            f"options[{option.name}].spot",
-            f"{terms.interruptions_per_month:g} x {terms.restart_minutes:g} min",
-            "interruptions take the fleet down for a whole month: it has no capacity to plan on",
-        )
     if option.measured is not None:  # a measured figure is one layout: the forced or the smallest
         return [Layout(feasible[0], _measured(option.measured, scenario, feasible[0]), None, load)]
     out = []
@@ -343,13 +336,21 @@ def spot_capacity_factor(option: RentedOption | OwnedOption) -> float:
     >>> from costmodel.model.scenario import SpotTerms
     >>> terms = SpotTerms(interruptions_per_month=4, restart_minutes=15, spare_share=0.1, source="assumption")
     >>> from types import SimpleNamespace
-    >>> round(spot_capacity_factor(SimpleNamespace(spot=terms)), 4)  # (1 - 60 / 43,830 minutes) / 1.1
+    >>> round(spot_capacity_factor(SimpleNamespace(name="rent", spot=terms)), 4)  # (1 - 60 / 43,830 minutes) / 1.1
     0.9078
+
+    Terms that keep it down all month leave nothing to plan on: an :class:`EngineError`.
     """
     terms = getattr(option, "spot", None)
     if terms is None:
         return 1.0
-    down = min(terms.interruptions_per_month * terms.restart_minutes / (HOURS_PER_MONTH * 60.0), 1.0)
+    down = terms.interruptions_per_month * terms.restart_minutes / (HOURS_PER_MONTH * 60.0)
+    if down >= 1.0:
+        raise EngineError(
+            f"options[{option.name}].spot",
+            f"{terms.interruptions_per_month:g} x {terms.restart_minutes:g} min",
+            "interruptions take the fleet down for a whole month: it has no capacity to plan on",
+        )
     return (1.0 - down) / (1.0 + terms.spare_share)
 
 
@@ -560,15 +561,21 @@ def layout_sentence(option: str, layouts) -> str:
     return f"{text}; runner-up {runner.description}, {usd_rate(runner.usd_per_million_served)}{why}."
 
 
+def _published_replica(run, catalog: Catalog, efficiency: Efficiency | None) -> tuple[Replica, Load]:
+    """The replica a published run (any table of ``data/validation``) ran, under ``efficiency``
+    where given, and its request shape."""
+    stack = make_stack(
+        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
+    )
+    return stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+
+
 def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | None = None) -> float:
     """What the roofline says a published max-throughput run (:class:`~costmodel.model.validation.PublishedRun`)
     served under the run's engine: its finite run of queued requests where the count is published
     (:func:`~costmodel.core.roofline.offline_throughput`), else steady state at the most sequences
     the replica holds."""
-    stack = make_stack(
-        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
-    )
-    replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    replica, load = _published_replica(run, catalog, efficiency)
     if run.requests:
         return float(roofline.offline_throughput(replica, load, run.requests))
     return float(roofline.max_throughput(replica, load)[0])
@@ -578,10 +585,7 @@ def published_latency_steps(run, catalog: Catalog, efficiency: Efficiency | None
     """What the roofline says a published latency run (:class:`~costmodel.model.validation.PublishedLatency`)
     spends: the one step prefilling the batch's prompts, and each of its ``output - 1`` decode
     steps of the whole batch (the time per output token), s."""
-    stack = make_stack(
-        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
-    )
-    replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    replica, load = _published_replica(run, catalog, efficiency)
     prefill = float(roofline.step_seconds(replica, 0, run.batch * run.input_tokens, load))
     return prefill, float(roofline.decode_step_seconds(replica, run.batch, load))
 
@@ -594,10 +598,7 @@ def published_stream_latencies(
     token, s, and the output tokens/s, with ``concurrency`` sequences in flight
     (:func:`~costmodel.core.roofline.latencies` at that mean). One stream alone is prefilled
     alone: its TTFT is its prompt's prefill step (nothing else is running when it arrives)."""
-    stack = make_stack(
-        catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
-    )
-    replica, load = stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    replica, load = _published_replica(run, catalog, efficiency)
     lat = roofline.latencies(replica, load, run.concurrency)
     ttft = (
         float(roofline.step_seconds(replica, 0, run.input_tokens, load))

@@ -23,7 +23,7 @@ from costmodel.engine.capacity import spot_capacity_factor
 from costmodel.engine.errors import EngineError
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import OwnedOption, RentedOption
-from costmodel.text import drawn
+from costmodel.text import drawn, sourced
 
 Array = NDArray[np.float64]
 
@@ -193,7 +193,7 @@ def self_hosted_fleet(option: RentedOption | OwnedOption, catalog: Catalog, cap:
     if isinstance(option, RentedOption):
         if option.usd_per_gpu_hour is not None:
             rate = option.usd_per_gpu_hour
-            notes.append(f"{gpu.id} at ${drawn(rate)}/GPU-hour (scenario override)")
+            notes.append(f"{gpu.id} at ${drawn(rate)}/GPU-hour, the scenario's own rate")
         else:
             offers = gpu.rentals(option.provider, option.commitment, option.region)
             if not offers:
@@ -208,16 +208,16 @@ def self_hosted_fleet(option: RentedOption | OwnedOption, catalog: Catalog, cap:
             entry = min(offers, key=lambda r: r.price.value)
             rate = float(entry.price)
             picked = f", the cheapest of {len(offers)}" if len(offers) > 1 else ""
-            notes.append(
-                f"{gpu.id} at ${rate:.4g}/GPU-hour, {entry.label}{picked}, as of {entry.price.as_of} "
-                f"({entry.price.source})"
-            )
+            what = f"{gpu.id} at ${rate:.4g}/GPU-hour, {entry.label}{picked}, as of {entry.price.as_of}"
+            notes.append(sourced(what, entry.price.source))
         if option.spot is not None:
-            notes.append(
+            t = option.spot
+            what = (
                 f"spot: plans on {spot_capacity_factor(option):.1%} of the modelled capacity, for "
-                f"{option.spot.interruptions_per_month:g} interruptions a month x {option.spot.restart_minutes:g} min "
-                f"down and {option.spot.spare_share:.0%} spare replicas ({option.spot.source})"
+                f"{t.interruptions_per_month:g} interruptions a month x {t.restart_minutes:g} min down and "
+                f"{t.spare_share:.0%} spare replicas"
             )
+            notes.append(sourced(what, t.source))
     else:
         if option.usd_per_gpu is not None:
             price = option.usd_per_gpu

@@ -228,7 +228,7 @@ class Engine(CatalogEntry):
         "communication buffers (not available to the KV cache), GB."
     )
     fp8_kv_cache: Literal["never", "with-fp8-weights"] = Field(
-        description="KV-cache dtype by default: BF16 always (never), or FP8 when the weights are FP8."
+        description="KV-cache dtype by default: BF16 always (never), or FP8 when the weights are FP8 or FP4."
     )
     fp8_kv_cache_source: str = Field(min_length=3, description="Where the KV-cache default is documented.")
     efficiency: EngineEfficiency = Field(
