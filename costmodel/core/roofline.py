@@ -261,6 +261,24 @@ class Replica:
     expert_mbu: ArrayLike = 1.0  # achieved share of bandwidth reading routed-expert weights (MoE)
     moe_layers: int = 0  # layers with routed experts
     activation_bytes: float = 2.0  # BF16 activations
+    windowed_layers: int = 0  # layers with sliding-window attention (they attend to and cache `window` tokens)
+    window: float = float("inf")  # tokens a sliding-window layer attends to
+
+    def attended(self, context: ArrayLike) -> Array:
+        """Layer-positions a token attends to at ``context`` tokens: every layer the whole context,
+        a sliding-window layer at most its window.
+
+        >>> r = Replica(0, 0, 0, 0, 0, 0, 4, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 1, 0, 1, 1, 1,
+        ...             windowed_layers=2, window=128)
+        >>> r.attended([100, 1000]).tolist()  # 4 x 100; 2 x 1000 + 2 x 128
+        [400.0, 2256.0]
+        """
+        c = np.asarray(context, float)
+        return (self.layers - self.windowed_layers) * c + self.windowed_layers * np.minimum(c, self.window)
+
+    def kv_bytes(self, context: ArrayLike) -> Array:
+        """KV-cache bytes of one sequence at ``context`` tokens (a sliding-window layer keeps its window only)."""
+        return self.kv_bytes_per_token / self.layers * self.attended(context)
 
     @property
     def expert_parallel(self) -> bool:
@@ -326,7 +344,8 @@ def step_seconds(r: Replica, decode_tokens: ArrayLike, prefill_tokens: ArrayLike
       ``data/validation/serving_throughput.csv``, the larger of the two overstates 5 of the 61
       held-out rows by more than 25 %, the worst by 53 %; the sum none, the worst by 24 %);
     * decode attention reads each sequence's KV cache at the mean context, or computes
-      ``4 x layers x attention width x context`` FLOPs, whichever is longer;
+      ``4 x layers x attention width x context`` FLOPs, whichever is longer (a sliding-window
+      layer reads and attends to at most its window: :meth:`Replica.attended`);
     * prefill attention computes the same FLOPs against half the prompt on average and writes
       the prompt's KV cache;
     * communication: :func:`allreduce_seconds` (tensor parallel) or :func:`all_to_all_seconds`
@@ -386,7 +405,7 @@ def step_cost(r: Replica, load: Load) -> StepCost:
     dense_bytes = r.weight_bytes - r.expert_bytes
     dense_read = dense_bytes if r.expert_parallel else dense_bytes / g  # attention DP: each GPU its own copy
     dense = 2.0 * (r.active_parameters - r.expert_active_parameters)
-    per_position = 4.0 * r.layers * r.attention_width  # FLOPs a token spends on one position of context
+    per_position = 4.0 * r.attention_width  # FLOPs a token spends on one position of context in one layer
     if r.expert_parallel:
 
         def comm(tokens):
@@ -408,12 +427,13 @@ def step_cost(r: Replica, load: Load) -> StepCost:
             )
 
     comm0 = comm(0.0)  # both are linear in the tokens: a fixed latency and a per-token payload
-    per_decode = dense / (decode_mfu * r.flops) + load.decode_context * np.maximum(
-        r.kv_bytes_per_token / bandwidth, per_position / (decode_mfu * r.flops)
+    per_decode = dense / (decode_mfu * r.flops) + np.maximum(
+        r.kv_bytes(load.decode_context) / bandwidth,
+        per_position * r.attended(load.decode_context) / (decode_mfu * r.flops),
     )
     per_prefill = (
         dense / (prefill_mfu * r.flops)
-        + per_position * load.input_tokens / 2.0 / (prefill_mfu * r.flops)
+        + per_position * r.attended(load.input_tokens / 2.0) / (prefill_mfu * r.flops)
         + r.kv_bytes_per_token / bandwidth
     )
     per_token = (comm(1.0) - comm0) + 2.0 * r.expert_active_parameters / (g * r.flops * np.asarray(r.expert_mfu, float))
@@ -449,9 +469,9 @@ def sequence_slots(r: Replica, load: Load) -> tuple[Array, Array]:
     if r.kv_bytes_per_token <= 0:
         kv_limit = np.inf
     elif r.expert_parallel:  # each GPU holds whole sequences
-        kv_limit = r.gpus * np.floor(np.maximum(usable, 0.0) / (r.kv_bytes_per_token * seq))
+        kv_limit = r.gpus * np.floor(np.maximum(usable, 0.0) / r.kv_bytes(seq))
     else:
-        kv_limit = np.floor(np.maximum(usable * r.gpus, 0.0) / (r.kv_bytes_per_token * seq))
+        kv_limit = np.floor(np.maximum(usable * r.gpus, 0.0) / r.kv_bytes(seq))
     budget_limit = np.floor(r.token_budget / (1.0 + load.prompt / load.output_tokens))
     limits = np.stack(
         np.broadcast_arrays(np.float64(kv_limit), np.float64(r.sequence_cap), np.asarray(budget_limit, float))

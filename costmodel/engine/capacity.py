@@ -54,7 +54,14 @@ class Stack:
         )
 
     def weight_bytes(self) -> float:
-        return float(self.model.parameters) * float(self.quantization.bytes_per_weight)
+        """All weight bytes; a format that quantizes routed experts only leaves the rest as they are."""
+        q, moe = self.quantization, self.model.moe
+        if q.dense_bytes_per_weight is None or moe is None:
+            return float(self.model.parameters) * float(q.bytes_per_weight)
+        experts = float(moe.expert_parameters)
+        return experts * float(q.bytes_per_weight) + (float(self.model.parameters) - experts) * float(
+            q.dense_bytes_per_weight
+        )
 
     def memory_utilization(self) -> float:
         return self.efficiency.memory_utilization or float(self.engine.memory_utilization)
@@ -105,13 +112,15 @@ class Stack:
             expert_mfu=pick(over.expert_mfu, eff.expert_mfu),
             expert_mbu=pick(over.expert_mbu, eff.expert_mbu),
             moe_layers=int(moe.moe_layers.value) if moe else 0,
+            windowed_layers=int(m.sliding_layers.value) if m.sliding_layers is not None else 0,
+            window=float(m.sliding_window) if m.sliding_window is not None else float("inf"),
         )
 
     def why_not(self, gpus: int, sequence_tokens: float) -> str | None:
         """Why ``gpus`` GPUs per replica cannot serve this stack, or None if they can."""
         r = self.replica(gpus)
         usable = float(self.gpu.memory) * 1e9 * self.memory_utilization() - float(r.reserved_memory)  # per GPU
-        kv = self.kv_bytes_per_token() * sequence_tokens / (1 if r.expert_parallel else gpus)
+        kv = float(r.kv_bytes(sequence_tokens)) / (1 if r.expert_parallel else gpus)
         if usable < r.resident_bytes_per_gpu + kv:
             return (
                 f"{gpus} x {self.gpu.id} hold {gpus * usable / 1e9:,.0f} GB usable, less than the "
@@ -469,6 +478,8 @@ def capacity_study(
             f"{quant.name} is not served by {catalog.engines[engine].name} "
             f"(served by: {', '.join(quant.engines)}; {quant.engines_source})",
         )
+    if why := quant.why_not(catalog.models[model]):
+        raise EngineError("quantization", quantization, f"{why}; pick another format")
     stack = make_stack(catalog, model, quantization, gpu, engine, kv_cache_dtype)
     if input_tokens + output_tokens > float(stack.model.max_context):
         raise EngineError(

@@ -276,3 +276,7 @@ def check_references(scenario: Scenario, catalog: Catalog, file: str) -> None:
                 f"(served by: {', '.join(quant.engines)}; {quant.engines_source}); pick another "
                 "format or set serving.engine",
             )
+        model_id = scenario.model_of(o)[0]
+        if quant is not None and model_id in catalog.models and (why := quant.why_not(catalog.models[model_id])):
+            field = f"options[{o.name}].quantization" if o.quantization else "serving.quantization"
+            raise InputError(file, field, quant_id, f"{why}; pick another format")

@@ -151,11 +151,25 @@ class OpenModel(CatalogEntry):
     kv_lora_rank: Count | None = Field(default=None, description="MLA: width of the compressed KV latent per layer.")
     rope_head_dim: Count | None = Field(default=None, description="MLA: width of the decoupled RoPE key per layer.")
     moe: MixtureOfExperts | None = Field(default=None, description="Routed experts; absent for a dense model.")
+    sliding_window: Tokens | None = Field(
+        default=None,
+        description="Tokens a sliding-window (banded) attention layer attends to and keeps in its KV cache; "
+        "absent when every layer attends to the whole context.",
+    )
+    sliding_layers: Count | None = Field(
+        default=None, description="How many of the layers use the sliding window (the rest attend to everything)."
+    )
 
     @model_validator(mode="after")
     def _mla_fields(self) -> OpenModel:
         if self.attention == "mla" and (self.kv_lora_rank is None or self.rope_head_dim is None):
             raise ValueError("attention mla needs kv_lora_rank and rope_head_dim")
+        if (self.sliding_window is None) != (self.sliding_layers is None):
+            raise ValueError("sliding_window and sliding_layers go together: give both or neither")
+        if self.sliding_layers is not None and float(self.sliding_layers) > float(self.layers):
+            raise ValueError(
+                f"sliding_layers {float(self.sliding_layers):g} exceeds the model's {float(self.layers):g} layers"
+            )
         return self
 
     @property
@@ -168,6 +182,12 @@ class Quantization(CatalogEntry):
     engines run it."""
 
     bytes_per_weight: BytesPerWeight = Field(description="Bytes per weight including quantization scales.")
+    dense_bytes_per_weight: BytesPerWeight | None = Field(
+        default=None,
+        description="For a format that quantizes routed-expert weights only (gpt-oss's MXFP4): bytes per weight of "
+        "the rest (attention, router, embeddings), which it leaves as they are. Absent: every weight takes "
+        "bytes_per_weight. A format with it serves mixture-of-experts models only.",
+    )
     compute: Literal["bf16", "fp8", "fp4"] = Field(
         description="Tensor-core precision the matmuls run in (fp8 and fp4 use the GPU's FP8 or FP4 TFLOPS where "
         "it has them; a GPU without FP4 dequantizes to BF16)."
@@ -176,6 +196,12 @@ class Quantization(CatalogEntry):
         min_length=1, description="Engine ids (data/catalog/engines.yaml) that serve this format, with a source."
     )
     engines_source: str = Field(min_length=3, description="Where the engines' support is documented.")
+
+    def why_not(self, model: OpenModel) -> str | None:
+        """Why this format cannot hold ``model``'s weights, or None if it can."""
+        if self.dense_bytes_per_weight is not None and model.moe is None:
+            return f"{self.name} quantizes routed experts only, and {model.name} is a dense model (no experts)"
+        return None
 
 
 class EngineEfficiency(Strict):

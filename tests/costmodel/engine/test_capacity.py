@@ -24,7 +24,7 @@ CATALOG = build_catalog(load_catalog_files())
 def stacks():
     """(model, quantization, GPU, engine) of the catalog that the engine runs."""
     for m, q, g, e in itertools.product(CATALOG.models, CATALOG.quantizations, CATALOG.gpus, CATALOG.engines):
-        if e in CATALOG.quantizations[q].engines:
+        if e in CATALOG.quantizations[q].engines and CATALOG.quantizations[q].why_not(CATALOG.models[m]) is None:
             yield m, q, g, e
 
 
@@ -46,7 +46,14 @@ def physical_ceiling(stack: Stack, gpus: int, load: Load) -> tuple[float, float]
     flops = max(float(x) for x in [g.bf16_tflops, *fastest] if x is not None) * 1e12
     compute = gpus * flops / (2.0 * m.active_parameters * (1.0 + float(load.prompt) / load.output_tokens))
     dense_bytes = stack.weight_bytes() - (float(m.moe.expert_parameters) * float(q.bytes_per_weight) if m.moe else 0.0)
-    sequences = gpus * float(g.memory) * 1e9 / (stack.kv_bytes_per_token() * (load.input_tokens + load.output_tokens))
+    # a sequence's KV cache: every layer keeps the whole sequence, a sliding-window layer its window at most
+    seq = load.input_tokens + load.output_tokens
+    windowed = float(m.sliding_layers) if m.sliding_layers is not None else 0.0
+    window = float(m.sliding_window) if m.sliding_window is not None else seq
+    per_layer = stack.kv_bytes_per_token() / float(m.layers)
+    sequences = (
+        gpus * float(g.memory) * 1e9 / (per_layer * ((float(m.layers) - windowed) * seq + windowed * min(seq, window)))
+    )
     memory = sequences * gpus * float(g.bandwidth) * 1e12 / dense_bytes
     return compute, memory
 
@@ -214,3 +221,46 @@ def test_nvfp4_runs_on_fp4_tensor_cores_where_the_gpu_has_them():
     assert h100.replica(1).flops == pytest.approx(float(CATALOG.gpus["h100-sxm"].bf16_tflops) * 1e12)
     fp8 = make_stack(CATALOG, "llama-3.1-70b", "fp8", "b200", "trt-llm")
     assert b200.kv_bytes_per_token() == pytest.approx(fp8.kv_bytes_per_token())
+
+
+def test_gpt_oss_keeps_its_experts_in_mxfp4_and_its_sliding_layers_keep_a_window():
+    """gpt-oss-120b's MXFP4 checkpoint: 114.66B expert weights at 4.25 bits and the rest in BF16
+    come to ~65.2 GB, within 1 % of the published 60.8 GiB checkpoint. Half its layers attend to
+    128 tokens, so a 4,096-token sequence caches 18 x 4,096 + 18 x 128 layer-positions, not 36 x 4,096."""
+    from costmodel.engine.capacity import make_stack
+
+    m = CATALOG.models["gpt-oss-120b"]
+    stack = make_stack(CATALOG, "gpt-oss-120b", "mxfp4", "h100-sxm", "vllm")
+    expected = 114.66e9 * 4.25 / 8 + (116.8e9 - 114.66e9) * 2.0
+    assert stack.weight_bytes() == pytest.approx(expected)
+    assert stack.weight_bytes() == pytest.approx(60.8 * 2**30, rel=0.01)
+    r = stack.replica(1)
+    per_layer = 2 * 8 * 64 * 2  # K and V, 8 KV heads of 64, BF16
+    assert float(r.kv_bytes(4096)) == pytest.approx(per_layer * (18 * 4096 + 18 * 128))
+    assert float(r.kv_bytes(100)) == pytest.approx(per_layer * 36 * 100)  # within the window: no saving
+    unwindowed = Stack(
+        m.model_copy(update={"sliding_window": None, "sliding_layers": None}),
+        stack.quantization,
+        stack.gpu,
+        stack.engine,
+        stack.efficiency,
+        stack.kv_bytes_per_element,
+    )
+    load = Load(4000, 1000)
+    with_window = roofline.slo_capacity(r, load, ttft_slo_s=10, tpot_slo_s=0.1)
+    without = roofline.slo_capacity(unwindowed.replica(1), load, ttft_slo_s=10, tpot_slo_s=0.1)
+    assert with_window.output_tokens_per_s > without.output_tokens_per_s  # more sequences fit, each reads less
+
+
+def test_an_experts_only_format_refuses_a_dense_model(tmp_path):
+    """MXFP4 here quantizes routed experts only: on a dense model it is a one-line error, in a
+    scenario (naming the field) and in tco capacity."""
+    from costmodel.engine.capacity import capacity_study
+    from costmodel.io.catalog import check_references
+    from costmodel.io.files import InputError
+
+    with pytest.raises(EngineError, match="quantizes routed experts only.*dense model"):
+        capacity_study(CATALOG, "llama-3.1-8b", "h100-sxm", quantization="mxfp4", engine="vllm")
+    sc = layout_scenario("llama-3.1-8b", "mxfp4", "h100-sxm", "rented", 1000, 200, 1e6, 50)
+    with pytest.raises(InputError, match=r"options\[self\]\.quantization.*dense model"):
+        check_references(sc, CATALOG, "s.yaml")

@@ -158,7 +158,7 @@ def test_sglang_and_tgi_serve_their_formats_uncalibrated_and_within_their_caps(b
 
     e = base_catalog.engines[engine]
     served = {q for q, fmt in base_catalog.quantizations.items() if engine in fmt.engines}
-    assert served == {"bf16", "fp8", "int4-awq", "int4-gptq", *(["nvfp4"] if engine == "sglang" else [])}
+    assert served == {"bf16", "fp8", "int4-awq", "int4-gptq", *(["nvfp4", "mxfp4"] if engine == "sglang" else [])}
     stack = make_stack(base_catalog, "llama-3.1-8b", "fp8", "h100-sxm", engine)
     basis = capacity_basis(stack, base_catalog)
     assert not basis.fitted and basis.text.startswith(f"uncalibrated: no published runs of {e.name} on")
