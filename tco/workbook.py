@@ -26,6 +26,7 @@ import pandas as pd
 from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.workbook.defined_name import DefinedName
+from openpyxl.worksheet.datavalidation import DataValidation
 
 from costmodel import document
 from costmodel.assumptions import input_source
@@ -78,6 +79,7 @@ class Inputs:
     names: dict[str, str] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     typed: set[str] = field(default_factory=set)
+    routes: dict[str, dict[str, str]] = field(default_factory=dict)  # router -> class -> its route's input
 
     HEADERS = ("input", "value", "unit", "source", "as written", "scenario path", "--set")
 
@@ -89,6 +91,20 @@ class Inputs:
         self.ws.cell(r, 5, float(value)).number_format = fmt
         self.ws.cell(r, 6, path or "")
         self.ws.cell(r, 7, f'=IF(B{r}<>E{r},IF(F{r}=""," [{name}: not a scenario field]"," --set "&F{r}&"="&B{r}),"")')
+        self.typed.add(name)
+        return name
+
+    def choice(self, name: str, value: str, options: list[str], source: str, path: str) -> str:
+        """A named input that is a decision among ``options`` (text, with a drop-down list)."""
+        r = self._named(name, "choice", source)
+        cell = self.ws.cell(r, 2, value)
+        cell.fill = INPUT_FILL
+        self.ws.cell(r, 5, value)
+        self.ws.cell(r, 6, path)
+        self.ws.cell(r, 7, f'=IF(B{r}<>E{r}," --set "&F{r}&"="&B{r},"")')
+        listed = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=False)
+        self.ws.add_data_validation(listed)
+        listed.add(f"B{r}")
         self.typed.add(name)
         return name
 
@@ -741,11 +757,16 @@ def _extra_columns(sh: Sheet, inp: Inputs, p: str, lines: list[tuple[str, ExtraC
     for header, e, share in lines:
         name = inp.once(f"{p}_{_slug(header)}", e.usd, f"USD per {e.per}", e.source, MONEY)
         scale = f"*{share}" if share else ""
+        used = f"{share}>0" if share else "TRUE()"  # a router member's line counts if any class reaches it
         if e.per == "month":
-            sh.add(header, lambda r, m, name=name: f"={name}", cost=True)
+            sh.add(header, lambda r, m, name=name, used=used: f"=IF({used},{name},0)", cost=True)
         elif e.per == "one-off":
             sh.add(
-                header, lambda r, m, name=name, e=e, sh=sh: f"=IF({sh.ref('month', r)}={e.month},{name},0)", cost=True
+                header,
+                lambda r, m, name=name, e=e, sh=sh, used=used: (
+                    f"=IF(AND({used},{sh.ref('month', r)}={e.month}),{name},0)"
+                ),
+                cost=True,
             )
         elif e.per == "request":
             sh.add(
@@ -932,11 +953,26 @@ def _router_columns(
         for p in matrix[t]
     }
     _classifier_column(sh, inp, o, prepared.catalog.api_prices if prepared.catalog is not None else {}, sc)
-    # each member's traffic: (weight formula, true class) terms along the routes, then escalations
-    terms: dict[str, list[tuple[str, str]]] = {m: [] for m in routing.mixes}
-    for member in routing.mixes:
-        for p in (p for p, m in routing.routes.items() if m == member):
-            terms[member] += [(f"{classes[t][0]}*{conf[(t, p)]}", t) for t in matrix]
+    # Routes are decisions, so inputs: one per class, among the members this sheet can cost by formula
+    # (those the engine's routes use, and every API member); the checks sheet says what the engine
+    # would choose. Each member's traffic: (weight formula, true class) terms along the routes.
+    candidates = [m for m in o.members if m in routing.mixes or isinstance(sc.option(m), ApiOption)]
+    if o.escalation is not None and o.escalation.to not in candidates:
+        candidates.append(o.escalation.to)
+    inp.routes[o.name] = {
+        p: inp.choice(
+            f"{r}_route_{_slug(p)}",
+            member,
+            candidates,
+            "the engine's choice: the cheapest assignment meeting every class's quality and the SLO (see checks)",
+            f"options.{o.name}.routes.{p}",
+        )
+        for p, member in routing.routes.items()
+    }
+    terms: dict[str, list[tuple[str, str]]] = {m: [] for m in candidates}
+    for member in candidates:
+        for p, route in inp.routes[o.name].items():
+            terms[member] += [(f'IF({route}="{member}",{classes[t][0]}*{conf[(t, p)]},0)', t) for t in matrix]
     esc = o.escalation
     if esc is not None:
         flagged = _escalation_inputs(inp, o, sc, {m: ts for m, ts in terms.items() if m != esc.to})
@@ -945,7 +981,8 @@ def _router_columns(
         ]
     names = {}
     cost = member_cost(o, sc, prepared)
-    for member, mix in routing.mixes.items():
+    for member in candidates:
+        mix = routing.mixes.get(member, {})
         names[member] = inp.derive(
             f"{r}_share_{_slug(member)}",
             "=" + ("+".join(w for w, _ in terms[member]) or "0"),
@@ -957,7 +994,9 @@ def _router_columns(
         tin, tout = (
             inp.derive(
                 f"{r}_{_slug(member)}_{what}",
-                "=(" + "+".join(f"{w}*{classes[t][i]}" for w, t in terms[member]) + f")/{names[member]}",
+                f"=IF({names[member]}>0,("
+                + "+".join(f"{w}*{classes[t][i]}" for w, t in terms[member])
+                + f")/{names[member]},0)",
                 "tokens/request",
                 "mean tokens of the true classes the member receives",
                 INTEGER,
@@ -978,7 +1017,7 @@ def _router_columns(
                 tokens=(tin, tout),
                 moved=prepared.successors.get(member),
             )
-        elif isinstance(m, RentedOption | OwnedOption):
+        elif isinstance(m, RentedOption | OwnedOption):  # a member of the engine's routes: it has a mix
             items, _ = cost(m, mix)
             cf = pd.DataFrame({k: np.asarray(items[k], float) for k in ("unserved",) if k in items})
             part = book.sheet(f"cf {o.name}.{member}", share=names[member])
@@ -993,7 +1032,7 @@ def _router_columns(
             values = ev.option(o.name).cashflow[header].to_numpy()
             sh.add(f"{header} (engine)", lambda row, n, values=values: float(values[n]), cost=True)
     if esc is not None and esc.check_usd_per_request:
-        checked = "+".join(names[m] for m in routing.mixes if m != esc.to) or "0"
+        checked = "+".join(names[m] for m in candidates if m != esc.to) or "0"
         check = inp.add(
             f"{r}_escalation_check_usd", esc.check_usd_per_request, "USD/answer checked", esc.source, '"$"#,##0.000000'
         )
@@ -1003,7 +1042,7 @@ def _router_columns(
             cost=True,
         )
     carried: dict[tuple[str, str], tuple[ExtraCost, list[str]]] = {}
-    for member in routing.mixes:
+    for member in candidates:
         for e in sc.option(member).extra_costs:
             key = (e.name, "" if e.scope == "shared" else sc.provider_key(member))
             carried.setdefault(key, (e, []))[1].append(names[member])
@@ -1113,17 +1152,30 @@ def _checks(ws, inp: Inputs, ev: Evaluation, prepared) -> None:
             f'the layout may differ if prices moved: run the --set line","holds: the engine\'s figure"))',
         )
         row += 1
+    table = 0  # the routers' frontiers, side by side with the checks (columns E:G)
     for r in ev.options:
-        if r.routing is None:
+        if r.routing is None or r.name not in inp.routes:
             continue
         routes = ", ".join(f"{c} -> {m}" for c, m in r.routing.routes.items())
         ws.cell(row, 1, f"{r.name} routes {routes}")
-        ws.cell(row, 2, "a decision: the engine costs every assignment and takes the cheapest eligible one")
+        ws.cell(row, 2, "a decision (the route inputs): the engine costs every assignment, takes the cheapest eligible")
+        first_row, last_row = _frontier_table(ws, r, table + 1)
+        table = last_row + 1
+        names = inp.routes[r.name]
+        key = '&"|"&'.join(names.values())
+        moved = "(" + "+".join(f"(inputs!B{inp.rows[n]}<>inputs!E{inp.rows[n]})" for n in names.values()) + ")"
+        rows = f"$E${first_row}:$G${last_row}"
+        chosen = float(r.routing.frontier.loc[r.routing.frontier["chosen"], "npv_usd"].iloc[0])
         ws.cell(
             row,
             3,
-            '=IF($C$2>0,"check: the engine may route differently at these inputs: run the --set line",'
-            '"holds: the engine\'s choice")',
+            f'=IF({moved}=0,IF($C$2>0,"check: the engine may route differently at these inputs: run the --set line",'
+            f'"holds: the engine\'s choice"),IF($C$2>{moved},"check: routes and other inputs changed: run the --set '
+            f'line (it fixes these routes)",IFERROR(IF(VLOOKUP({key},{rows},3,0)="yes",'
+            f'"the engine would route {routes}: at the inputs as written these routes cost "'
+            f'&TEXT(VLOOKUP({key},{rows},2,0)-{-chosen:.2f},"$#,##0")&'
+            f'" more (NPV of cost)","the engine would route {routes}: it does not take these (a class\'s quality or '
+            f'the SLO)"),"these routes were not costed by the engine")))',
         )
         row += 1
     ws.cell(row, 1, "SLO, quality and which options contend (summary)")
@@ -1134,6 +1186,25 @@ def _checks(ws, inp: Inputs, ev: Evaluation, prepared) -> None:
         '=IF($C$2>0,"check: a verdict may differ at these inputs: run the --set line","holds: the engine\'s verdicts")',
     )
     ws.column_dimensions["A"].width, ws.column_dimensions["B"].width, ws.column_dimensions["C"].width = 60, 70, 90
+
+
+def _frontier_table(ws, r, first: int) -> tuple[int, int]:
+    """Every assignment the engine costed for router ``r`` (columns E:G from row ``first``): its
+    routes as the route inputs spell them, its NPV of cost and whether the engine could take it
+    (the pool it chose from: known to meet every class's quality and not known to miss the SLO,
+    else not known to miss them). Returns the table's first and last data rows."""
+    routing = r.routing
+    f = routing.frontier
+    for c, h in enumerate((f"{r.name}: assignment", "NPV of cost", "the engine may take it"), start=5):
+        ws.cell(first, c, h).font = HEADER
+    known = f["eligible"] & (f["quality_met"] == True)  # noqa: E712 (None is not True)
+    pool = known if known.any() else f["eligible"] if f["eligible"].any() else f["eligible"] | True
+    for i, (_, row) in enumerate(f.iterrows(), start=first + 1):
+        ws.cell(i, 5, "|".join(str(row[f"class {p}"]) for p in routing.routes))
+        ws.cell(i, 6, -float(row["npv_usd"])).number_format = MONEY
+        ws.cell(i, 7, "yes" if pool[row.name] else "no")
+    ws.column_dimensions["E"].width, ws.column_dimensions["F"].width, ws.column_dimensions["G"].width = 50, 16, 22
+    return first + 1, first + len(f)
 
 
 def _assumptions(ws, doc: Document) -> None:

@@ -178,3 +178,36 @@ def test_a_spot_rental_recalculates_to_the_engine(tmp_path, libreoffice):
     assert_matches(written, base, base)
     moved_sc, _ = load(FINTECH, [*spot, *the_set_line(out)])
     assert_matches(out, evaluate(moved_sc, catalog), base)
+
+
+def test_routes_are_inputs_and_the_checks_say_what_the_engine_would_route(tmp_path, libreoffice):
+    """fintech-rag's router sends routine questions to GPT-4o-mini and complex ones to Llama 70B.
+    Its routes are inputs: typed to other members, the router's cost follows by formula and ties to
+    ``tco evaluate --set options.router.routes.<class>=...`` to the cent, and the checks sheet says
+    what the engine would route instead: for an assignment it could take, how much dearer these
+    routes are at the inputs as written (the engine's own frontier); for one it would not take
+    (complex questions to GPT-4o-mini miss the complex class's accuracy bar), that it would not."""
+    sc, catalog = load(FINTECH)
+    base = evaluate(sc, catalog)
+    frontier = base.option("router").routing.frontier
+    chosen = -float(frontier.loc[frontier["chosen"], "npv_usd"].iloc[0])
+    dearer = -float(frontier.loc[frontier["routes"] == "all -> api-llama-70b", "npv_usd"].iloc[0])
+    path = write_workbook(base, catalog, tmp_path / "fintech.xlsx")
+    typed = {
+        "routine": changed_copy(path, tmp_path, "routine", {"router_route_routine": "api-llama-70b"}),
+        "complex": changed_copy(path, tmp_path, "complex", {"router_route_complex": "api-gpt-4o-mini"}),
+    }
+    for label, out in zip(typed, libreoffice(list(typed.values())), strict=True):
+        sets = the_set_line(out)
+        assert sets == [f"options.router.routes.{label}={'api-llama-70b' if label == 'routine' else 'api-gpt-4o-mini'}"]
+        moved_sc, _ = load(FINTECH, sets)
+        moved = evaluate(moved_sc, catalog)
+        router = figures(out)["router"]
+        assert router["total"] == pytest.approx(moved.option("router").total_cost_usd, abs=0.005), label
+        assert router["npv_cost"] == pytest.approx(-moved.option("router").npv_usd, abs=0.005), label
+        status = next(v for k, v in checks(out).items() if k.startswith("router routes"))
+        assert status.startswith("the engine would route routine -> api-gpt-4o-mini, complex -> api-llama-70b"), status
+        if label == "routine":
+            assert f"these routes cost ${dearer - chosen:,.0f} more" in status, status
+        else:
+            assert "it does not take these" in status, status
