@@ -64,7 +64,9 @@ class CostTerms:
     """A monthly cost table kept as a sum of ``factor x table`` terms.
 
     Factors are scalars or ``(draws, 1)`` columns, tables are by month (months on the last
-    axis). A Monte Carlo run needs only each draw's sum and NPV over the months, both linear
+    axis); a term may carry a third element, a ``(months,)`` vector the table is multiplied by
+    month by month (a price that applies from some month on), which :meth:`reduce` folds into
+    the weights instead of building a masked table. A Monte Carlo run needs only each draw's sum and NPV over the months, both linear
     in the table, so :meth:`reduce` applies the weights to each table once and scales the
     results, instead of building the ``(draws, months)`` total term by term; :meth:`dense`
     builds the total itself, for the point estimate. Same terms, same cost, either way.
@@ -76,21 +78,30 @@ class CostTerms:
     [[2.0, 3.0, 1.0], [2.0, 5.0, 3.0]]
     >>> t.reduce(np.ones((3, 1))).tolist()  # the sum over months, per draw
     [[6.0], [10.0]]
+    >>> from_second = CostTerms(((2.0, np.array([1.0, 1.0, 1.0]), np.array([0.0, 1.0, 1.0])),))
+    >>> from_second.dense().tolist(), from_second.reduce(np.ones((3, 1))).tolist()
+    ([0.0, 2.0, 2.0], [4.0])
     """
 
-    terms: tuple[tuple[ArrayLike, ArrayLike], ...]
+    terms: tuple[tuple[ArrayLike, ...], ...]  # (factor, table) or (factor, table, month weights)
 
     def __add__(self, other: CostTerms) -> CostTerms:
         return CostTerms(self.terms + other.terms)
 
     def dense(self) -> Array:
-        """The cost by month: ``sum(factor x table)``."""
-        parts = [np.multiply(factor, table, dtype=float) for factor, table in self.terms]
+        """The cost by month: ``sum(factor x table [x month weights])``."""
+        parts = [
+            np.multiply(np.multiply(t[0], t[1], dtype=float), t[2])
+            if len(t) > 2
+            else np.multiply(t[0], t[1], dtype=float)
+            for t in self.terms
+        ]
         return functools.reduce(np.add, parts)
 
     def reduce(self, weights: Array) -> Array:
         """``dense() @ weights`` (for example the sum and the discounted sum), one pass per table."""
         total: Array = np.asarray(0.0)  # the empty sum
-        for factor, table in self.terms:
-            total = total + np.multiply(factor, np.asarray(table, float) @ weights)
+        for term in self.terms:
+            w = weights * np.asarray(term[2], float)[:, np.newaxis] if len(term) > 2 else weights
+            total = total + np.multiply(term[0], np.asarray(term[1], float) @ w)
         return total

@@ -76,8 +76,8 @@ def successor(price: ApiPrice, scenario: Scenario, prices: Mapping[tuple[str, st
 def switched(rates: tuple[ArrayLike, ArrayLike], requests: ArrayLike, moved: Successor) -> CostTerms:
     """``requests`` by month billed at ``rates[0]`` before ``moved.month`` and ``rates[1]`` from it on."""
     req = np.asarray(requests, float)
-    after = np.arange(req.shape[-1]) >= moved.month - 1
-    return CostTerms(((rates[0], np.where(after, 0.0, req)), (rates[1], np.where(after, req, 0.0))))
+    after = (np.arange(req.shape[-1]) >= moved.month - 1).astype(float)
+    return CostTerms(((rates[0], req, 1.0 - after), (rates[1], req, after)))  # months masked, not tables
 
 
 def monthly_bill(

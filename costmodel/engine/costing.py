@@ -351,20 +351,30 @@ def with_recourse(plan: np.ndarray, h: SelfHostedFleet, demand: Demand, policy: 
     reviews = reviews[reviews + policy.lead_time_months < months]
     if reviews.size == 0:
         return plan
-    peaks = np.broadcast_to(demand.peak_rps, np.broadcast_shapes(demand.peak_rps.shape, plan.shape))[..., reviews]
-    need, want = h.fleet(peaks), h.fleet(peaks * (1.0 + policy.headroom))
+    shape = np.broadcast_shapes(demand.peak_rps.shape, plan.shape)
+    peaks = np.broadcast_to(demand.peak_rps, shape)[..., reviews]
+    need = h.fleet(peaks)
+    planned = np.broadcast_to(plan, shape)[..., reviews]
+    if not np.any(need > planned):  # no review sees more than the plan: nothing is ordered
+        return plan
+    want = h.fleet(peaks * (1.0 + policy.headroom))
     # at review k the owners have the plan's GPUs and every order placed so far (delivered or on its
-    # way): they order only when the peak seen needs more, and then the peak plus headroom
-    orders = np.zeros_like(need)
-    placed = np.zeros(need.shape[:-1])
-    for k, review in enumerate(reviews):
-        have = np.maximum(plan[..., review], placed)
-        orders[..., k] = np.where(need[..., k] > have, want[..., k], 0.0)
-        placed = np.maximum(placed, orders[..., k])
-    orders = np.maximum.accumulate(orders, axis=-1)  # month m has the largest order delivered by then
-    delivered = np.searchsorted(reviews + policy.lead_time_months, np.arange(months), side="right") - 1
-    ordered = np.where(delivered >= 0, np.take(orders, np.maximum(delivered, 0), axis=-1), 0.0)
-    return np.maximum(plan, ordered)
+    # way): they order only when the peak seen needs more, and then the peak plus headroom; `placed`
+    # is the largest order so far, which is what serves once delivered
+    placed = np.zeros(shape[:-1])
+    largest = np.empty(need.shape)
+    for k in range(reviews.size):
+        have = np.maximum(planned[..., k], placed)
+        np.maximum(placed, np.where(need[..., k] > have, want[..., k], 0.0), out=placed)
+        largest[..., k] = placed
+    # review k's order serves from its delivery until the next one's (months before the first: the plan)
+    fleet = np.empty(shape)  # C order: the month-by-month tables after it read rows
+    fleet[...] = plan
+    starts = [*(reviews + policy.lead_time_months), months]
+    for k in range(reviews.size):
+        served = fleet[..., starts[k] : starts[k + 1]]
+        np.maximum(served, largest[..., k : k + 1], out=served)
+    return fleet
 
 
 def self_hosted_items(
