@@ -66,10 +66,10 @@ class CostTerms:
     Factors are scalars or ``(draws, 1)`` columns, tables are by month (months on the last
     axis); a term may carry a third element, a ``(months,)`` vector the table is multiplied by
     month by month (a price that applies from some month on), which :meth:`reduce` folds into
-    the weights instead of building a masked table. A Monte Carlo run needs only each draw's sum and NPV over the months, both linear
-    in the table, so :meth:`reduce` applies the weights to each table once and scales the
-    results, instead of building the ``(draws, months)`` total term by term; :meth:`dense`
-    builds the total itself, for the point estimate. Same terms, same cost, either way.
+    the weights instead of building a masked table. A Monte Carlo run needs only each draw's sum
+    and NPV over the months, both linear in the table, so :meth:`reduce` applies the weights to
+    each table once and scales the results, instead of building the ``(draws, months)`` total
+    term by term; :meth:`dense` builds the total itself, for the point estimate. Same terms, same cost, either way.
 
     Examples
     --------
