@@ -282,6 +282,24 @@ def test_procurement_recourse_by_hand():
     assert got.tolist() == [[2, 2, 2, 3, 3, 5], [2, 2, 2, 9, 9, 9]]
 
 
+def test_procurement_recourse_with_drawn_capacity_by_hand():
+    """The same demand for two draws of the capacity per replica (a (draws, 1) column, as Monte
+    Carlo draws it) against one demand row: the orders follow each draw's fleet. Capacity 1
+    needs 1, 3, 5 at the reviews (as above); capacity 0.5 needs twice that, 2 (the plan), 6, 10."""
+    from types import SimpleNamespace
+
+    from costmodel.engine.costing import with_recourse
+    from costmodel.model.scenario import Procurement
+
+    policy = Procurement(review_months=2, lead_time_months=1, headroom=0.0, source="test")
+    capacity = np.array([[1.0], [0.5]])
+    fleet = SimpleNamespace(fleet=lambda peaks: np.ceil(peaks / capacity))
+    demand = SimpleNamespace(peak_rps=np.array([1.0, 3.0, 3.0, 5.0, 5.0, 5.0]))
+    got = with_recourse(np.full(6, 2.0), fleet, demand, policy)
+    assert got.tolist() == [[2, 2, 2, 3, 3, 5], [2, 2, 2, 6, 6, 10]]
+    assert got.flags.c_contiguous
+
+
 def test_recourse_makes_confidence_agree_with_the_costs():
     """The finance review's case (10M requests, the 8B model good enough): own-l40s bought on the plan
     never reacted to demand, so any draw with unserved requests dropped it and it 'won' in 48 % of
