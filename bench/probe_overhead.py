@@ -12,6 +12,9 @@ write), so the difference is the client's overhead plus loopback transit.
 3. The highest open-loop request rate one probe process sustains (achieved rate within
    10 % of the target and p95 schedule lag within bounds), and the request throughput
    vLLM's client reaches at the same target rates.
+4. Worker processes (``--workers``): at a rate one process holds, the median TTFT error
+   against the server's own figure with 1 and 2 workers; then the highest rate each sustains.
+   ``--only workers`` runs this part alone.
 
 Prints the figures; asserts nothing. ``.venv/bin/python bench/probe_overhead.py``
 """
@@ -200,7 +203,7 @@ def openai_loop(port: int, streams: int, requests: int) -> dict:
     }
 
 
-def ours_rate(port: int, rate: float, requests: int, out: Path) -> dict:
+def ours_rate(port: int, rate: float, requests: int, out: Path, workers: int = 1) -> dict:
     endpoint = Endpoint(base_url=f"http://127.0.0.1:{port}/v1", model="fault-model", api_style="completions")
     plan = LoadPlan(mode="rate", levels=(rate,), requests=requests, warmup=0)
     run_dir = probe(
@@ -211,8 +214,47 @@ def ours_rate(port: int, rate: float, requests: int, out: Path) -> dict:
         output_tokens=4,
         check=False,
         console=Console(stderr=True, quiet=True),
+        workers=workers,
     )
     return pd.read_csv(run_dir / "summary.csv").iloc[0].to_dict()
+
+
+def workers_part(port: int, out: Path) -> None:
+    """TTFT error against the server at a rate one process holds, and the highest rate sustained, by workers."""
+    server = start_server(port, 50, 10)
+    try:
+        print("\nWorkers at 200 req/s (one process holds it), server TTFT 50 ms, 4 output tokens, 1,200 requests:")
+        print(f"{'workers':>8} {'TTFT p50':>9} {'server':>8} {'error':>7} {'achieved':>9} {'lag p95':>8} {'valid':>6}")
+        for n in (1, 2, 1, 2):
+            server_stats(port)
+            s = ours_rate(port, 200, 1200, out, workers=n)
+            truth = server_stats(port)["ttft_median_ms"]
+            print(
+                f"{n:>8} {s['ttft_p50_ms']:>9.2f} {truth:>8.2f} {s['ttft_p50_ms'] - truth:>+7.2f} "
+                f"{s['achieved_rate']:>9.1f} {s['schedule_lag_p95_ms']:>8.2f} {s['valid']!s:>6}",
+                flush=True,
+            )
+    finally:
+        server.terminate()
+        server.wait()
+    server = start_server(port, 5, 1)
+    try:
+        print("\nHighest open-loop rate sustained (server TTFT 5 ms), by workers:")
+        for n in (1, 2):
+            best = None
+            for rate in (800, 1600, 2400, 3200, 4800, 6400):
+                s = ours_rate(port, rate, int(rate * 3), out, workers=n)
+                print(
+                    f"  workers={n} target {rate:>5}: achieved {s['achieved_rate']:>7.1f}, "
+                    f"lag p95 {s['schedule_lag_p95_ms']:.2f} ms, valid {s['valid']}",
+                    flush=True,
+                )
+                if s["valid"]:
+                    best = rate
+            print(f"  highest target rate sustained with {n} worker(s): {best} req/s")
+    finally:
+        server.terminate()
+        server.wait()
 
 
 def row(name: str, m: dict) -> str:
@@ -227,8 +269,12 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=8191)
     ap.add_argument("--skip-vllm", action="store_true", help="skip vLLM's client (no .venv-vllm)")
+    ap.add_argument("--only", choices=["workers"], help="run one part alone")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="probe-bench-"))
+    if args.only == "workers":
+        workers_part(args.port, out)
+        return
     header = (
         f"{'client @ streams':<28} {'TTFT':>8} {'server':>8} {'error':>8}   {'ITL':>7} {'server':>7} "
         f"{'error':>7}   {'req/s':>8}  ok"
@@ -275,6 +321,7 @@ def main() -> None:
     finally:
         server.terminate()
         server.wait()
+    workers_part(args.port, out)
 
 
 if __name__ == "__main__":

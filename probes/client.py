@@ -74,6 +74,7 @@ class Record:
     retry_after_s: float | None = None
     attempts: int = 1
     throttled: int = 0
+    worker: int = 0  # the worker process that sent it
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

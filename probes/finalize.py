@@ -20,7 +20,7 @@ from pydantic import BaseModel, ValidationError
 
 from costmodel.io.probe_run import MANIFEST, REQUESTS, ProbeRunError, manifest_json, write_atomic, write_summary
 from costmodel.model.probe_run import FORMAT, LevelMeta, PlanPrices, ProbeManifest, RequestRecord
-from probes.results import summarize, with_costs
+from probes.results import merge_worker_records, summarize, with_costs
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,9 @@ def read_lines(path: Path, model: type[M]) -> tuple[list[M], int]:
 
 
 def read_request_lines(run_dir: Path) -> tuple[list[dict[str, Any]], int]:
-    """Every complete, valid record; and how many lines were not (a cut-off last line)."""
+    """Every complete, valid record (the workers' files merged first, for a run killed before it
+    merged them); and how many lines were not (a cut-off last line)."""
+    merge_worker_records(run_dir)
     rows, dropped = read_lines(run_dir / REQUESTS, RequestRecord)
     return [r.model_dump() for r in rows], dropped
 

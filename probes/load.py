@@ -87,6 +87,7 @@ class Runner:
     on_level_start: Callable[[str, int], None] | None = None  # (level name, requests incl. warm-up)
     on_level_end: Callable[[str], None] | None = None
     stop_reason: str | None = None
+    share: tuple[int, int] = (0, 1)  # (this worker, workers): it sends requests i with i % workers == this
     write_error: OSError | None = None
     failure: str | None = None  # a bug met mid-run: the run stops as failed, finished records kept
     t0: float = field(default_factory=time.perf_counter)
@@ -131,7 +132,7 @@ class Runner:
         if held is None:
             self.stop("budget", cancel=False)  # what is in flight is already covered: let it finish
             return
-        record = Record(self.run_id, level, index, warmup, scheduled)
+        record = Record(self.run_id, level, index, warmup, scheduled, worker=self.share[0])
         task = asyncio.current_task()
         self._inflight.add(task)
         try:
@@ -184,7 +185,9 @@ class Runner:
                 self.failure = f"{type(outcome).__name__}: {printable(str(outcome))[:500]}"
                 self.stop("internal-error", cancel=False)
 
-    async def run_level(self, index: int, value: float) -> dict[str, Any]:
+    async def run_level(self, index: int, value: float, start_at: float | None = None) -> dict[str, Any]:
+        """Run one level; ``start_at`` (a ``time.perf_counter`` instant, the host-wide monotonic
+        clock) starts it then, so that several workers share one schedule."""
         plan = self.plan
         name = plan.level_name(value)
         warm = plan.warmup_for(value)
@@ -195,38 +198,58 @@ class Runner:
         if self.on_level_start is not None:
             self.on_level_start(name, total)
         try:
-            return await self._run_level(index, name, value, warm, total, bodies)
+            return await self._run_level(index, name, value, warm, total, bodies, start_at)
         finally:
             if self.on_level_end is not None:
                 self.on_level_end(name)
 
     async def _run_level(
-        self, index: int, name: str, value: float, warm: int, total: int, bodies: list[bytes]
+        self,
+        index: int,
+        name: str,
+        value: float,
+        warm: int,
+        total: int,
+        bodies: list[bytes],
+        start_at: float | None = None,
     ) -> dict[str, Any]:
         plan = self.plan
-        start = time.perf_counter()
+        me, workers = self.share
+        mine = range(me, total, workers)  # this worker's requests of the level's schedule
+        if start_at is not None:
+            await asyncio.sleep(max(start_at - time.perf_counter(), 0.0))
+        start = time.perf_counter() if start_at is None else start_at
         deadline = start + plan.duration_s
         self._loop_lags.clear()
+        issued = 0
         if plan.mode == "concurrency":
-            counter = iter(range(total))
+            counter = iter(mine)
 
             async def worker() -> None:
+                nonlocal issued
                 while self.stop_reason is None and time.perf_counter() < deadline:
                     i = next(counter, None)
                     if i is None:
                         return
+                    issued += 1
                     await self._one(name, i, bodies[i], i < warm, time.perf_counter() - self.t0, self._max_tokens[i])
 
-            self._note_failures(await asyncio.gather(*(worker() for _ in range(int(value))), return_exceptions=True))
+            streams = len(range(me, int(value), workers))  # stream s belongs to worker s % workers
+            self._note_failures(await asyncio.gather(*(worker() for _ in range(streams)), return_exceptions=True))
         else:
+            # every worker draws the whole schedule and keeps its own arrivals: their union is the
+            # one-process schedule, and no two workers' gaps are drawn alike
             rng = np.random.default_rng(plan.seed + index)
             gaps = rng.gamma(plan.burstiness, 1.0 / (value * plan.burstiness), size=total)
             offsets = np.concatenate([[0.0], np.cumsum(gaps[1:])])
-            limit = asyncio.Semaphore(plan.max_concurrency) if plan.max_concurrency else None
+            cap = len(range(me, plan.max_concurrency, workers)) if plan.max_concurrency else 0
+            limit = asyncio.Semaphore(cap) if cap else None
             tasks = []
-            for i, offset in enumerate(offsets):
+            for i in mine:
+                offset = float(offsets[i])
                 if self.stop_reason is not None or offset > plan.duration_s:
                     break
+                issued += 1
                 delay = start + offset - time.perf_counter()
                 if delay > 0:
                     await asyncio.sleep(delay)
@@ -250,6 +273,14 @@ class Runner:
             "loop_lag_max_ms": max(lags) if lags else float("nan"),
             "started_s": start - self.t0,
             "ended_s": time.perf_counter() - self.t0,
+            # this process's part (costmodel.model.probe_run.WorkerLevel), kept when several share the level
+            "share": {
+                "worker": me,
+                "planned": len(mine),
+                "issued": issued,
+                "loop_lag_p95_ms": float(np.percentile(lags, 95)) if lags else None,
+                "loop_lag_max_ms": max(lags) if lags else None,
+            },
         }
 
 
@@ -261,54 +292,65 @@ async def run_plan(
     ``records_of()`` gives the records so far (a DataFrame) for the per-level summary;
     ``on_level(meta, summary_row)`` is told about each finished level.
     """
-    plan = runner.plan
     monitor = asyncio.ensure_future(runner._monitor_loop())
+    try:
+        return await sweep(runner.plan, runner.run_level, lambda: runner.stop_reason, records_of, on_level)
+    finally:
+        monitor.cancel()
+
+
+async def sweep(
+    plan: LoadPlan,
+    run_level: Callable[[int, float], Any],
+    stopped: Callable[[], str | None],
+    records_of: Callable[[], Any],
+    on_level: Callable[[dict[str, Any], LevelSummary], None],
+) -> dict[str, Any] | None:
+    """The plan's levels (or the SLO search) through ``run_level(index, value)`` (a coroutine
+    giving the level's meta: one process's runner, or the workers'), until ``stopped()``."""
     results: dict[float, bool] = {}
     index = 0
 
     async def measure(value: float) -> bool:
         nonlocal index
-        meta = await runner.run_level(index, value)
+        meta = await run_level(index, value)
         index += 1
         row = summarize_level(records_of(), meta, plan.slo, plan.max_error_rate)
         on_level(meta, row)
         results[value] = bool(row.slo_met)
         return results[value]
 
-    try:
-        if not plan.search:
-            for value in plan.levels:
-                if runner.stop_reason:
-                    break
-                ok = await measure(value)
-                if plan.slo and not ok:
-                    break  # higher load only breaks the SLO further
-            best = max((v for v, ok in results.items() if ok), default=None)
-            return {"best": best, "tried": results} if plan.slo else None
-        # SLO search: double until the SLO breaks, then bisect.
-        value = plan.levels[0] if plan.levels else 1.0
-        good, bad = None, None
-        while runner.stop_reason is None and value <= plan.search_max:
-            if await measure(value):
-                good, value = value, value * 2
-            else:
-                bad = value
+    if not plan.search:
+        for value in plan.levels:
+            if stopped():
                 break
-        while runner.stop_reason is None and good is not None and bad is not None:
-            mid = (good + bad) / 2
-            if plan.mode == "concurrency":
-                mid = math.floor(mid)
-                if mid <= good:
-                    break
-            elif bad / good < 1.1:
+            ok = await measure(value)
+            if plan.slo and not ok:
+                break  # higher load only breaks the SLO further
+        best = max((v for v, ok in results.items() if ok), default=None)
+        return {"best": best, "tried": results} if plan.slo else None
+    # SLO search: double until the SLO breaks, then bisect.
+    value = plan.levels[0] if plan.levels else 1.0
+    good, bad = None, None
+    while stopped() is None and value <= plan.search_max:
+        if await measure(value):
+            good, value = value, value * 2
+        else:
+            bad = value
+            break
+    while stopped() is None and good is not None and bad is not None:
+        mid = (good + bad) / 2
+        if plan.mode == "concurrency":
+            mid = math.floor(mid)
+            if mid <= good:
                 break
-            if await measure(mid):
-                good = mid
-            else:
-                bad = mid
-        return {"best": good, "first_failing": bad, "tried": results}
-    finally:
-        monitor.cancel()
+        elif bad / good < 1.1:
+            break
+        if await measure(mid):
+            good = mid
+        else:
+            bad = mid
+    return {"best": good, "first_failing": bad, "tried": results}
 
 
 class Stoppable(Protocol):
@@ -329,7 +371,7 @@ def install_sigint(runner: Stoppable) -> None:
             raise KeyboardInterrupt
         runner.stop(reason)
 
-    with contextlib.suppress(NotImplementedError, RuntimeError):  # not the main thread
+    with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):  # not the main thread (uvloop: ValueError)
         loop.add_signal_handler(signal.SIGINT, handler, "interrupted")
         loop.add_signal_handler(signal.SIGTERM, handler, "terminated")
 

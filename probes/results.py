@@ -37,6 +37,7 @@ STOP_OUTCOMES: dict[str | None, tuple[str, str | None]] = {
     "budget": ("budget-stopped", "budget"),
     "write-error": ("failed", "write-error"),
     "internal-error": ("failed", "internal-error"),
+    "worker-died": ("degraded", "worker-died"),
 }
 """Why a run stopped (its runner's ``stop_reason``) -> the manifest's ``status`` and ``stopped_by``."""
 
@@ -121,14 +122,69 @@ def new_run_id(model: str) -> str:
     return f"{datetime.now(UTC).strftime('%Y%m%dT%H%M%SZ')}-{slug}-{secrets.token_hex(3)}"
 
 
+WORKER_RECORDS = "requests.w{}.jsonl"
+"""A worker process's own records file, merged into ``requests.jsonl`` when the run ends."""
+
+
+def record_files(run_dir: Path) -> list[Path]:
+    """The run's records: ``requests.jsonl`` and any worker files not merged yet (a run that was
+    killed before it merged them)."""
+    merged = run_dir / REQUESTS
+    workers = sorted(run_dir.glob(WORKER_RECORDS.format("*")), key=lambda p: int(p.name.split(".")[1][1:]))
+    return ([merged] if merged.exists() else []) + workers
+
+
+def record_lines(run_dir: Path) -> list[str]:
+    """Every line of the run's records files, each request once (a merge cut short may have
+    written a worker's line to both)."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for path in record_files(run_dir):
+        for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
+            if not line.strip():
+                continue
+            key = _record_key(line)
+            if key is not None and key in seen:
+                continue
+            if key is not None:
+                seen.add(key)
+            out.append(line)
+    return out
+
+
+def _record_key(line: str) -> tuple[str, int] | None:
+    with contextlib.suppress(ValueError, KeyError, TypeError):
+        record = json.loads(line)
+        return (str(record["level"]), int(record["request_id"]))
+    return None
+
+
 def read_records(run_dir: Path) -> pd.DataFrame:
     """Every whole record of a run; a line cut short (a write that failed midway) is left out."""
     rows = []
-    for line in (run_dir / REQUESTS).read_text(encoding="utf-8", errors="replace").splitlines():
-        if line.strip():
-            with contextlib.suppress(ValueError):
-                rows.append(json.loads(line))
+    for line in record_lines(run_dir):
+        with contextlib.suppress(ValueError):
+            rows.append(json.loads(line))
     return pd.DataFrame(rows)
+
+
+def merge_worker_records(run_dir: Path) -> int:
+    """Merge the workers' records files into ``requests.jsonl`` (by scheduled time, atomically),
+    then remove them; returns the records merged. Safe to repeat after a crash midway."""
+    workers = [p for p in record_files(run_dir) if p.name != REQUESTS]
+    if not workers:
+        return 0
+    lines = record_lines(run_dir)
+
+    def due(line: str) -> float:
+        with contextlib.suppress(ValueError, KeyError, TypeError):
+            return float(json.loads(line)["scheduled_s"])
+        return float("inf")  # a cut-off line goes last, as it was
+
+    write_atomic(run_dir / REQUESTS, "".join(line + "\n" for line in sorted(lines, key=due)))
+    for p in workers:
+        p.unlink(missing_ok=True)
+    return len(lines)
 
 
 def _pct(values: np.ndarray, prefix: str) -> dict[str, float]:

@@ -11,6 +11,7 @@ The cost columns bridge measurement and decision:
 from __future__ import annotations
 
 import math
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,16 +31,19 @@ from probes.budget import Budget
 from probes.client import Record, StreamingClient, Target, run_async
 from probes.endpoint import count_prompt_tokens, preflight
 from probes.errors import ProbeWriteError
-from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan
+from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan, sweep
 from probes.results import (
     STOP_OUTCOMES,
+    WORKER_RECORDS,
     RunWriter,
     manifest_base,
+    merge_worker_records,
     new_run_id,
     read_records,
     summarize,
     with_costs,
 )
+from probes.workers import PromptSource, Workers, WorkerSetup
 
 
 @dataclass(frozen=True)
@@ -121,11 +125,14 @@ def probe(
     console: Console | None = None,
     check: bool = True,
     prices_given: tuple[float, float] | None = None,
+    workers: int = 1,
 ) -> Path:
     """Run ``plan`` against ``endpoint``; returns the run directory. Never raises on request errors.
 
     With ``max_cost_usd`` the endpoint must have a per-token price (``prices_given`` or its
-    catalog reference): the budget guard holds each request's worst case before sending it."""
+    catalog reference): the budget guard holds each request's worst case before sending it.
+    With ``workers`` > 1 the requests go out from that many processes (:mod:`probes.workers`),
+    each with its share of what is left of the budget."""
     console = console or Console(stderr=True, markup=False)
     if check:
         _, note = preflight(endpoint)
@@ -147,26 +154,18 @@ def probe(
     chat = endpoint.api_style == "chat"
     # one guard for the whole run, the calibration requests included
     budget = Budget(prices.usd_per_m_input, prices.usd_per_m_output, max_cost_usd)
-    if dataset is not None:
-
-        def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
-            return prompt_mod.from_jsonl(dataset, n, output_tokens, chat)
-    else:
-        words = input_tokens
-        if check:
-            words = prompt_mod.calibrate_words(
-                lambda t: guarded_count(budget, endpoint, t, min(timeout_s, 30.0)), input_tokens, plan.seed
-            )
-            if words == input_tokens:
-                console.print(
-                    Text.assemble(
-                        ("prompt length not calibrated", "yellow"),
-                        " (the server reported no usage): one word per token assumed",
-                    )
+    words = input_tokens
+    if dataset is None and check:
+        words = prompt_mod.calibrate_words(
+            lambda t: guarded_count(budget, endpoint, t, min(timeout_s, 30.0)), input_tokens, plan.seed
+        )
+        if words == input_tokens:
+            console.print(
+                Text.assemble(
+                    ("prompt length not calibrated", "yellow"),
+                    " (the server reported no usage): one word per token assumed",
                 )
-
-        def make_prompts(level: int, n: int) -> list[prompt_mod.Prompt]:
-            return prompt_mod.synthetic(n, words, output_tokens, plan.seed * 1000 + level, chat, f"{run_id}-L{level}")
+            )
 
     count_tokens = None
     if tokenizer is not None:
@@ -181,6 +180,7 @@ def probe(
     secrets = Redactor.of([key], [endpoint.base_url]).secrets  # the key, the URL's user and password
     writer = RunWriter.create(out_dir, run_id, secrets=secrets)
     run_id = writer.run_dir.name
+    make_prompts = PromptSource(output_tokens, chat, plan.seed, run_id, words, dataset)
     endpoint_info = {**endpoint.model_dump(mode="json"), "base_url": endpoint.shown_url()}
     writer.manifest = manifest_base(
         run_id,
@@ -195,6 +195,7 @@ def probe(
             "max_concurrency": plan.max_concurrency,
             "retries": plan.retries,
             "seed": plan.seed,
+            "workers": workers,
             "slo_ms": plan.slo,
             "search": plan.search,
             "input_tokens": input_tokens,
@@ -205,9 +206,6 @@ def probe(
         },
     )
     writer.save_manifest()
-    client = StreamingClient(
-        Target.from_url(endpoint.base_url, key), timeout_s=timeout_s, want_text=tokenizer is not None
-    )
     records: list[dict[str, Any]] = []
     levels: list[dict[str, Any]] = []
     ttfts: list[float] = []
@@ -223,11 +221,10 @@ def probe(
     )
     state: dict[str, Any] = {"task": None, "errors": 0}
 
-    def on_record(r: Record) -> None:
-        records.append(r.__dict__.copy())
-        if r.ok and not r.warmup and r.ttft_ms is not None:
-            ttfts.append(r.ttft_ms)
-        if not r.ok and r.error_kind != "interrupted":
+    def counted(ok: bool, warmup: bool, ttft_ms: float | None, error_kind: str | None) -> None:
+        if ok and not warmup and ttft_ms is not None:
+            ttfts.append(ttft_ms)
+        if not ok and error_kind != "interrupted":
             state["errors"] += 1
         if state["task"] is not None:
             med = live_median(ttfts)
@@ -243,6 +240,31 @@ def probe(
     def level_ended(name: str) -> None:
         progress.stop_task(state["task"])
 
+    if workers > 1:
+        return _probe_with_workers(
+            workers,
+            endpoint,
+            plan,
+            writer,
+            make_prompts,
+            timeout_s,
+            tokenizer,
+            prices,
+            budget,
+            max_cost_usd,
+            progress,
+            counted,
+            level_started,
+            level_ended,
+        )
+
+    def on_record(r: Record) -> None:
+        records.append(r.__dict__.copy())
+        counted(r.ok, r.warmup, r.ttft_ms, r.error_kind)
+
+    client = StreamingClient(
+        Target.from_url(endpoint.base_url, key), timeout_s=timeout_s, want_text=tokenizer is not None
+    )
     runner = Runner(
         endpoint,
         client,
@@ -258,7 +280,7 @@ def probe(
     )
 
     def on_level(meta: dict[str, Any], row: LevelSummary) -> None:
-        levels.append(meta)
+        levels.append({k: v for k, v in meta.items() if k != "share"})  # one process: the level is its share
         writer.update_manifest(levels=levels)
 
     async def main() -> dict[str, Any] | None:
@@ -282,6 +304,88 @@ def probe(
             f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed}); the run stopped. "
             f"Every whole line written is kept: free space, then run 'tco probe --finalize {writer.run_dir}'"
         )
+    return writer.run_dir
+
+
+def _probe_with_workers(
+    workers: int,
+    endpoint: Endpoint,
+    plan: LoadPlan,
+    writer: RunWriter,
+    make_prompts: PromptSource,
+    timeout_s: float,
+    tokenizer: Path | None,
+    prices: Prices,
+    budget: Budget,
+    max_cost_usd: float | None,
+    progress: Progress,
+    counted: Any,
+    level_started: Any,
+    level_ended: Any,
+) -> Path:
+    """:func:`probe`'s run over ``workers`` processes (:mod:`probes.workers`)."""
+    left = None if max_cost_usd is None else max(max_cost_usd - budget.spent_usd, 0.0)
+    t0 = time.perf_counter()
+    setups = [
+        WorkerSetup(
+            index=i,
+            count=workers,
+            endpoint=endpoint.model_dump(mode="json"),
+            plan=plan,
+            run_dir=writer.run_dir,
+            run_id=writer.run_dir.name,
+            t0=t0,
+            prompts=make_prompts,
+            timeout_s=timeout_s,
+            usd_per_m_input=prices.usd_per_m_input,
+            usd_per_m_output=prices.usd_per_m_output,
+            max_cost_usd=None if left is None else left / workers,  # each its share: the sum stays under
+            tokenizer=tokenizer,
+        )
+        for i in range(workers)
+    ]
+    pool = Workers(setups, lambda event: counted(*event[1:]))
+    pool.wait_ready()
+    writer.update_manifest(
+        workers=[
+            {"worker": w.index, "pid": w.pid, "records": WORKER_RECORDS.format(w.index), "status": "running"}
+            for w in pool.workers
+        ]
+    )
+    levels: list[dict[str, Any]] = []
+
+    async def level(index: int, value: float) -> dict[str, Any]:
+        name = plan.level_name(value)
+        level_started(name, plan.warmup_for(value) + plan.requests)
+        try:
+            return await pool.run_level(index, value)
+        finally:
+            level_ended(name)
+
+    def on_level(meta: dict[str, Any], row: LevelSummary) -> None:
+        levels.append(meta)
+        writer.update_manifest(levels=levels)
+
+    async def main() -> dict[str, Any] | None:
+        install_sigint(pool)
+        return await sweep(plan, level, lambda: pool.stop_reason, lambda: read_records(writer.run_dir), on_level)
+
+    search = None
+    try:
+        with progress:
+            try:
+                search = run_async(main())
+            except KeyboardInterrupt:
+                pool.stop_reason = pool.stop_reason or "interrupted"
+    finally:  # the workers end with the run, whatever ended it
+        ended = pool.close()
+    merge_worker_records(writer.run_dir)
+    writer.update_manifest(workers=ended)
+    status, stopped_by = STOP_OUTCOMES[pool.stop_reason]
+    writer.close()
+    finish(writer, levels, plan, prices, status, search, budget.spent_usd + pool.spent_usd, stopped_by, pool.failure)
+    if writer.failed is not None:
+        raise ProbeWriteError(f"writing {writer.run_dir} failed ({writer.failed.strerror or writer.failed})")
     return writer.run_dir
 
 

@@ -218,6 +218,16 @@ def register(app: typer.Typer, fail) -> None:
         usd_per_gpu_hour: Annotated[
             float | None, typer.Option(min=0, help="GPU-hour price instead of the catalog's.")
         ] = None,
+        workers: Annotated[
+            int | None,
+            typer.Option(
+                min=1,
+                max=64,
+                help="Probe processes on this host, each sending every N-th request of one schedule (default: one "
+                "while every level is within what one process holds, 256 streams or 12,000 token events a second; "
+                "else enough for the highest level, at most the cores less one).",
+            ),
+        ] = None,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/probes).")] = None,
         finalize: Annotated[
             Path | None,
@@ -239,6 +249,7 @@ def register(app: typer.Typer, fail) -> None:
         from probes.errors import ProbeWriteError
         from probes.load import LoadPlan
         from probes.run import probe
+        from probes.workers import default_workers
 
         try:
             hardware = (
@@ -281,6 +292,12 @@ def register(app: typer.Typer, fail) -> None:
                 if f is not None and not f.is_file():
                     raise BadOption(f"{what} = {str(f)!r}: file not found")
             given = price_pair(price_in, price_out)
+            processes = workers or default_workers(plan, output_tokens)
+            if processes > 1:
+                err.print(
+                    f"probe processes: {processes}"
+                    + ("" if workers else " (default for this load: one process holds 256 streams, 12,000 tokens/s)")
+                )
             run_dir = probe(
                 ep,
                 plan,
@@ -293,6 +310,7 @@ def register(app: typer.Typer, fail) -> None:
                 timeout_s=timeout,
                 prices_given=given,
                 console=err,
+                workers=processes,
             )
         except ProbeWriteError as e:
             err.print(Text.assemble(("error: ", "bold red"), str(e)), soft_wrap=True)

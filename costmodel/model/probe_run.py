@@ -23,10 +23,12 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 from costmodel.model.base import Strict
 from costmodel.model.endpoint import Endpoint
 
-FORMAT = "llm-tco-probe/2"
-"""Version 2 (2026-11-29): every summary column typed and required; ``scheduled_rate`` added."""
+FORMAT = "llm-tco-probe/3"
+"""Version 3 (2026-12-04): runs over several worker processes (``workers`` in the manifest and
+in each level, ``worker`` on each record, status ``degraded``). Version 2 (2026-11-29): every
+summary column typed and required; ``scheduled_rate`` added."""
 
-RunStatus = Literal["running", "complete", "interrupted", "budget-stopped", "failed", "recovered"]
+RunStatus = Literal["running", "complete", "interrupted", "budget-stopped", "failed", "recovered", "degraded"]
 PERCENTILES = (50, 90, 95, 99)
 
 
@@ -65,6 +67,9 @@ class LoadPlanInfo(_NoNaN):
     max_concurrency: int | None = Field(description="Cap on streams in flight for rate levels.")
     retries: int = Field(ge=0, description="Retries of HTTP 429 responses.")
     seed: int = Field(description="Random seed of prompts and arrivals.")
+    workers: int = Field(
+        default=1, ge=1, description="Probe processes on this host; each sends every N-th request of the schedule."
+    )
     slo_ms: dict[str, float] = Field(description="SLO bounds by percentile metric, e.g. ttft_p95: 500.")
     search: bool = Field(description="Whether the SLO search chose the levels.")
     input_tokens: int = Field(ge=0, description="Synthetic prompt length asked for, tokens.")
@@ -87,6 +92,29 @@ class LevelMeta(_NoNaN):
     loop_lag_max_ms: float | None = Field(description="Largest lag of the probe's own event loop, ms.")
     started_s: float = Field(description="Start, seconds since the run started.")
     ended_s: float = Field(description="End, seconds since the run started.")
+    workers: list[WorkerLevel] = Field(
+        default_factory=list, description="Each worker process's share of the level (several workers only)."
+    )
+
+
+class WorkerLevel(_NoNaN):
+    """One worker process's share of one level."""
+
+    worker: int = Field(ge=0, description="Worker index (0 .. workers - 1).")
+    planned: int = Field(ge=0, description="Requests of the level's schedule that are this worker's, warm-up included.")
+    issued: int = Field(ge=0, description="Of those, the requests it sent before the level ended.")
+    loop_lag_p95_ms: float | None = Field(description="p95 lag of this worker's event loop, ms.")
+    loop_lag_max_ms: float | None = Field(description="Largest lag of this worker's event loop, ms.")
+
+
+class WorkerInfo(_NoNaN):
+    """A worker process of a run and how it ended."""
+
+    worker: int = Field(ge=0, description="Worker index (0 .. workers - 1).")
+    pid: int | None = Field(description="Its process id while it ran.")
+    records: str = Field(description="The JSON-lines file it wrote (merged into requests.jsonl when the run ends).")
+    status: Literal["running", "finished", "died"] = Field(description="running, finished, or died mid-run.")
+    exit_code: int | None = Field(default=None, description="Its exit code (negative: the signal that ended it).")
 
 
 class HostInfo(Strict):
@@ -107,11 +135,12 @@ class SloSearch(_NoNaN):
 class ProbeManifest(_NoNaN):
     """``manifest.json``: what ran, against what, with which software, and how it ended."""
 
-    format: Literal["llm-tco-probe/2"] = Field(description="File format version; readers check it.")
+    format: Literal["llm-tco-probe/3"] = Field(description="File format version; readers check it.")
     run_id: str = Field(min_length=1, description="Unique run id (UTC start time, model, random suffix).")
     status: RunStatus = Field(
-        description="running, complete, interrupted, budget-stopped, failed, or recovered (rebuilt by --finalize "
-        "after the process was killed or its disk filled)."
+        description="running, complete, interrupted, budget-stopped, failed, recovered (rebuilt by --finalize "
+        "after the process was killed or its disk filled), or degraded (a worker process died; its records are "
+        "kept)."
     )
     started: datetime = Field(description="Start time (UTC, ISO 8601).")
     ended: datetime | None = Field(description="End time; None while running.")
@@ -122,12 +151,15 @@ class ProbeManifest(_NoNaN):
     levels: list[LevelMeta] = Field(description="Levels as run, in order.")
     slo_search: SloSearch | None = Field(default=None, description="SLO search result, if an SLO was given.")
     spent_usd: float | None = Field(default=None, ge=0, description="Billed cost of the run so far, USD.")
-    stopped_by: Literal["SIGINT", "SIGTERM", "budget", "write-error", "internal-error"] | None = Field(
+    stopped_by: Literal["SIGINT", "SIGTERM", "budget", "write-error", "internal-error", "worker-died"] | None = Field(
         default=None,
-        description="Why the run stopped before its plan ended: a signal, the budget guard, a failed write "
-        "or an internal error.",
+        description="Why the run stopped before its plan ended: a signal, the budget guard, a failed write, "
+        "an internal error, or a worker process that died.",
     )
     failure: str | None = Field(default=None, description="What went wrong, when an internal error stopped it.")
+    workers: list[WorkerInfo] = Field(
+        default_factory=list, description="The run's worker processes (several workers only), with how each ended."
+    )
 
 
 MAX_LATENCY_MS = 86_400_000.0  # a day: no request of a probe run waits longer
@@ -267,6 +299,7 @@ class RequestRecord(_NoNaN):
     retry_after_s: float | None = Field(default=None, description="Retry-After the server asked for, s.")
     attempts: int = Field(default=1, ge=1, description="Attempts made (retries of 429s).")
     throttled: int = Field(default=0, ge=0, description="HTTP 429 answers received.")
+    worker: int = Field(default=0, ge=0, description="The worker process that sent it (0 with one process).")
 
 
 SUMMARY_COLUMNS = tuple(LevelSummary.model_fields)

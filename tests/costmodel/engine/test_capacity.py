@@ -259,7 +259,7 @@ def test_an_experts_only_format_refuses_a_dense_model(tmp_path):
     from costmodel.io.catalog import check_references
     from costmodel.io.files import InputError
 
-    with pytest.raises(EngineError, match="quantizes routed experts only.*dense model"):
+    with pytest.raises(EngineError, match=r"quantizes routed experts only.*dense model"):
         capacity_study(CATALOG, "llama-3.1-8b", "h100-sxm", quantization="mxfp4", engine="vllm")
     sc = layout_scenario("llama-3.1-8b", "mxfp4", "h100-sxm", "rented", 1000, 200, 1e6, 50)
     with pytest.raises(InputError, match=r"options\[self\]\.quantization.*dense model"):
