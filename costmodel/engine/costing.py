@@ -360,7 +360,7 @@ def with_recourse(plan: np.ndarray, h: SelfHostedFleet, demand: Demand, policy: 
     want = h.fleet(peaks * (1.0 + policy.headroom))
     # draws of the capacity per replica may widen the tables beyond demand's and the plan's
     orders_shape = np.broadcast_shapes(need.shape, want.shape, planned.shape)
-    shape = np.broadcast_shapes(shape, orders_shape[:-1] + (months,))
+    shape = np.broadcast_shapes(shape, (*orders_shape[:-1], months))
     # at review k the owners have the plan's GPUs and every order placed so far (delivered or on its
     # way): they order only when the peak seen needs more, and then the peak plus headroom; `placed`
     # is the largest order so far, which is what serves once delivered
