@@ -22,7 +22,7 @@ VLLM_STAMP := $(VLLM_VENV)/.installed
 # PYTEST_WORKERS= runs them in one process
 PYTEST_WORKERS ?= --numprocesses=auto --dist=loadscope
 
-.PHONY: report test lint format install bench fuzz clean vllm test-vllm
+.PHONY: report test lint format install bench fuzz clean vllm test-vllm ray
 
 install: $(STAMP)
 
@@ -67,6 +67,14 @@ FUZZ_CASES ?= 600
 fuzz: $(STAMP)
 	$(BIN)/python bench/fuzz.py --cases $(FUZZ_CASES)
 	FACES_CASES=$(FUZZ_CASES) $(BIN)/python -m pytest -q -s tests/fuzz/test_faces.py -k every_face
+
+# Ray, for tco probe --ray-address and its test (an optional extra; CI installs it and requires the test)
+RAY_STAMP := $(VENV)/.ray-installed
+ray: $(RAY_STAMP)
+
+$(RAY_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[dev,notebook,probe,ray]'
+	touch $(RAY_STAMP)
 
 vllm: $(VLLM_STAMP)
 

@@ -15,6 +15,9 @@ write), so the difference is the client's overhead plus loopback transit.
 4. Worker processes (``--workers``): at a rate one process holds, the median TTFT error
    against the server's own figure with 1 and 2 workers; then the highest rate each sustains.
    ``--only workers`` runs this part alone.
+5. Two Ray nodes on this machine (``ray.cluster_utils.Cluster``, one worker each; needs the
+   ``ray`` extra): the clock offsets measured, the TTFT error at a rate one process holds, and
+   the highest rate kept. ``--only ray`` runs this part alone.
 
 Prints the figures; asserts nothing. ``.venv/bin/python bench/probe_overhead.py``
 """
@@ -203,7 +206,7 @@ def openai_loop(port: int, streams: int, requests: int) -> dict:
     }
 
 
-def ours_rate(port: int, rate: float, requests: int, out: Path, workers: int = 1) -> dict:
+def ours_rate(port: int, rate: float, requests: int, out: Path, workers: int = 1, ray: str | None = None) -> dict:
     endpoint = Endpoint(base_url=f"http://127.0.0.1:{port}/v1", model="fault-model", api_style="completions")
     plan = LoadPlan(mode="rate", levels=(rate,), requests=requests, warmup=0)
     run_dir = probe(
@@ -215,8 +218,63 @@ def ours_rate(port: int, rate: float, requests: int, out: Path, workers: int = 1
         check=False,
         console=Console(stderr=True, quiet=True),
         workers=workers,
+        ray_address=ray,
     )
-    return pd.read_csv(run_dir / "summary.csv").iloc[0].to_dict()
+    row = pd.read_csv(run_dir / "summary.csv").iloc[0].to_dict()
+    hosts = json.loads((run_dir / "manifest.json").read_text())["hosts"]
+    return {**row, "hosts": hosts}
+
+
+def ray_part(port: int, out: Path) -> None:
+    """Two Ray nodes on this machine, one probe worker each, against the fault server."""
+    import ray
+    from ray.cluster_utils import Cluster
+
+    cluster = Cluster(initialize_head=True, head_node_args={"num_cpus": 1})
+    cluster.add_node(num_cpus=1)
+    cluster.wait_for_nodes()
+    ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False, logging_level="warning")
+    try:
+        server = start_server(port, 50, 10)
+        try:
+            print("\nTwo Ray nodes (one worker each) at 200 req/s, server TTFT 50 ms, 1,200 requests:")
+            for label, ray_address in (("one process", None), ("2 Ray nodes", "auto")) * 2:
+                server_stats(port)
+                s = ours_rate(port, 200, 1200, out, ray=ray_address)
+                truth = server_stats(port)["ttft_median_ms"]
+                clocks = ", ".join(
+                    f"host {h['host']} offset {h['offset_ms']:+.3f} ms (within {h['offset_error_ms']:.3f}), "
+                    f"after {h['offset_after_ms']:+.3f} ms"
+                    for h in s["hosts"]
+                )
+                print(
+                    f"  {label:<12} TTFT p50 {s['ttft_p50_ms']:.2f} ms, server {truth:.2f} ms, error "
+                    f"{s['ttft_p50_ms'] - truth:+.2f} ms, achieved {s['achieved_rate']:.1f}, valid {s['valid']}"
+                    + (f"; {clocks}" if clocks else ""),
+                    flush=True,
+                )
+        finally:
+            server.terminate()
+            server.wait()
+        server = start_server(port, 5, 1)
+        try:
+            best = None
+            for rate in (800, 1600, 2400, 3200):
+                s = ours_rate(port, rate, int(rate * 3), out, ray="auto")
+                print(
+                    f"  2 Ray nodes target {rate:>5}: achieved {s['achieved_rate']:>7.1f}, "
+                    f"lag p95 {s['schedule_lag_p95_ms']:.2f} ms, valid {s['valid']}",
+                    flush=True,
+                )
+                if s["valid"]:
+                    best = rate
+            print(f"  highest target rate sustained with 2 Ray nodes: {best} req/s")
+        finally:
+            server.terminate()
+            server.wait()
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
 
 
 def workers_part(port: int, out: Path) -> None:
@@ -269,11 +327,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--port", type=int, default=8191)
     ap.add_argument("--skip-vllm", action="store_true", help="skip vLLM's client (no .venv-vllm)")
-    ap.add_argument("--only", choices=["workers"], help="run one part alone")
+    ap.add_argument("--only", choices=["workers", "ray"], help="run one part alone")
     args = ap.parse_args()
     out = Path(tempfile.mkdtemp(prefix="probe-bench-"))
     if args.only == "workers":
         workers_part(args.port, out)
+        return
+    if args.only == "ray":
+        ray_part(args.port, out)
         return
     header = (
         f"{'client @ streams':<28} {'TTFT':>8} {'server':>8} {'error':>8}   {'ITL':>7} {'server':>7} "
@@ -322,6 +383,12 @@ def main() -> None:
         server.terminate()
         server.wait()
     workers_part(args.port, out)
+    try:
+        import ray  # noqa: F401
+    except ImportError:
+        print("\nRay part skipped: pip install -e '.[ray]'")
+    else:
+        ray_part(args.port, out)
 
 
 if __name__ == "__main__":

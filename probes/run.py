@@ -10,7 +10,9 @@ The cost columns bridge measurement and decision:
 
 from __future__ import annotations
 
+import asyncio
 import math
+import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -126,13 +128,15 @@ def probe(
     check: bool = True,
     prices_given: tuple[float, float] | None = None,
     workers: int = 1,
+    ray_address: str | None = None,
 ) -> Path:
     """Run ``plan`` against ``endpoint``; returns the run directory. Never raises on request errors.
 
     With ``max_cost_usd`` the endpoint must have a per-token price (``prices_given`` or its
     catalog reference): the budget guard holds each request's worst case before sending it.
     With ``workers`` > 1 the requests go out from that many processes (:mod:`probes.workers`),
-    each with its share of what is left of the budget."""
+    each with its share of what is left of the budget; with ``ray_address``, from ``workers``
+    processes on every node of that Ray cluster (:mod:`probes.ray_agents`)."""
     console = console or Console(stderr=True, markup=False)
     if check:
         _, note = preflight(endpoint)
@@ -240,9 +244,15 @@ def probe(
     def level_ended(name: str) -> None:
         progress.stop_task(state["task"])
 
-    if workers > 1:
+    def advance_to(done: int) -> None:  # a Ray run polls its hosts' counts
+        if state["task"] is not None:
+            progress.update(state["task"], completed=done)
+
+    if workers > 1 or ray_address is not None:
         return _probe_with_workers(
             workers,
+            ray_address,
+            advance_to,
             endpoint,
             plan,
             writer,
@@ -309,6 +319,8 @@ def probe(
 
 def _probe_with_workers(
     workers: int,
+    ray_address: str | None,
+    advance_to: Any,
     endpoint: Endpoint,
     plan: LoadPlan,
     writer: RunWriter,
@@ -323,7 +335,8 @@ def _probe_with_workers(
     level_started: Any,
     level_ended: Any,
 ) -> Path:
-    """:func:`probe`'s run over ``workers`` processes (:mod:`probes.workers`)."""
+    """:func:`probe`'s run over ``workers`` processes (:mod:`probes.workers`), on this host or on
+    every node of a Ray cluster (:mod:`probes.ray_agents`)."""
     left = None if max_cost_usd is None else max(max_cost_usd - budget.spent_usd, 0.0)
     t0 = time.perf_counter()
     setups = [
@@ -344,12 +357,20 @@ def _probe_with_workers(
         )
         for i in range(workers)
     ]
-    pool = Workers(setups, lambda event: counted(*event[1:]))
-    pool.wait_ready()
+    pool: Any
+    if ray_address is None:
+        pool = Workers(setups, lambda event: counted(*event[1:]))
+        pool.wait_ready()
+        running = [(w.index, w.pid) for w in pool.workers]
+    else:
+        from probes.ray_agents import RayHosts, connect
+
+        connect(ray_address)
+        pool = RayHosts(setups[0], workers, writer.run_dir)
+        running = [(h.index * workers + k, pid) for h in pool.hosts for k, pid in enumerate(pool.pids[h.index])]
     writer.update_manifest(
         workers=[
-            {"worker": w.index, "pid": w.pid, "records": WORKER_RECORDS.format(w.index), "status": "running"}
-            for w in pool.workers
+            {"worker": i, "pid": pid, "records": WORKER_RECORDS.format(i), "status": "running"} for i, pid in running
         ]
     )
     levels: list[dict[str, Any]] = []
@@ -357,9 +378,21 @@ def _probe_with_workers(
     async def level(index: int, value: float) -> dict[str, Any]:
         name = plan.level_name(value)
         level_started(name, plan.warmup_for(value) + plan.requests)
+        poll = None
+        if ray_address is not None:
+            done_before = pool.progress()
+
+            async def follow() -> None:
+                while True:
+                    await asyncio.sleep(0.5)
+                    advance_to(pool.progress() - done_before)
+
+            poll = asyncio.ensure_future(follow())
         try:
             return await pool.run_level(index, value)
         finally:
+            if poll is not None:
+                poll.cancel()
             level_ended(name)
 
     def on_level(meta: dict[str, Any], row: LevelSummary) -> None:
@@ -378,9 +411,12 @@ def _probe_with_workers(
             except KeyboardInterrupt:
                 pool.stop_reason = pool.stop_reason or "interrupted"
     finally:  # the workers end with the run, whatever ended it
-        ended = pool.close()
+        closed = pool.close()
+    ended, hosts = closed if ray_address is not None else (closed, [])
     merge_worker_records(writer.run_dir)
-    writer.update_manifest(workers=ended)
+    if hosts:  # every host's files are pulled and merged: the driver's copies of them go
+        shutil.rmtree(writer.run_dir / "hosts", ignore_errors=True)
+    writer.update_manifest(workers=ended, hosts=hosts)
     status, stopped_by = STOP_OUTCOMES[pool.stop_reason]
     writer.close()
     finish(writer, levels, plan, prices, status, search, budget.spent_usd + pool.spent_usd, stopped_by, pool.failure)

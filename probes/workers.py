@@ -226,9 +226,10 @@ class Workers:
     def live(self) -> list[WorkerState]:
         return [w for w in self.workers if not w.died]
 
-    async def run_level(self, index: int, value: float) -> dict[str, Any]:
-        """One level across the live workers, from one start instant; the merged meta."""
-        start_at = time.perf_counter() + START_LEAD_S
+    async def run_level(self, index: int, value: float, start_at: float | None = None) -> dict[str, Any]:
+        """One level across the live workers, from one start instant (``start_at`` on this host's
+        ``perf_counter``, default shortly after now); the merged meta."""
+        start_at = time.perf_counter() + START_LEAD_S if start_at is None else start_at
         asked = self.live
         for w in asked:
             w.conn.send(("level", index, value, start_at))
@@ -275,7 +276,7 @@ class Workers:
             shares.append(
                 {
                     "worker": w.index,
-                    "planned": len(range(w.index, total, len(self.workers))),
+                    "planned": len(range(w.index, total, self.setups[0].count)),
                     "issued": len(mine),
                     "loop_lag_p95_ms": None,
                     "loop_lag_max_ms": None,

@@ -228,6 +228,14 @@ def register(app: typer.Typer, fail) -> None:
                 "else enough for the highest level, at most the cores less one).",
             ),
         ] = None,
+        ray_address: Annotated[
+            str | None,
+            typer.Option(
+                help="Probe from every node of this Ray cluster ('auto': the one this host is in): one agent per "
+                "node, each with --workers processes (default 1 there), one schedule and one clock across them. "
+                "Needs the optional Ray extra: pip install -e '.[ray]'.",
+            ),
+        ] = None,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/probes).")] = None,
         finalize: Annotated[
             Path | None,
@@ -292,8 +300,10 @@ def register(app: typer.Typer, fail) -> None:
                 if f is not None and not f.is_file():
                     raise BadOption(f"{what} = {str(f)!r}: file not found")
             given = price_pair(price_in, price_out)
-            processes = workers or default_workers(plan, output_tokens)
-            if processes > 1:
+            processes = workers or (1 if ray_address else default_workers(plan, output_tokens))
+            if ray_address:
+                err.print(f"probe processes: {processes} on each node of the Ray cluster at {ray_address}")
+            elif processes > 1:
                 err.print(
                     f"probe processes: {processes}"
                     + ("" if workers else " (default for this load: one process holds 256 streams, 12,000 tokens/s)")
@@ -311,6 +321,7 @@ def register(app: typer.Typer, fail) -> None:
                 prices_given=given,
                 console=err,
                 workers=processes,
+                ray_address=ray_address,
             )
         except ProbeWriteError as e:
             err.print(Text.assemble(("error: ", "bold red"), str(e)), soft_wrap=True)

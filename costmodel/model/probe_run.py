@@ -117,6 +117,18 @@ class WorkerInfo(_NoNaN):
     exit_code: int | None = Field(default=None, description="Its exit code (negative: the signal that ended it).")
 
 
+class HostClock(_NoNaN):
+    """A host of a run over a Ray cluster, and its clock against the driver's."""
+
+    host: int = Field(ge=0, description="Host index (its workers are host x workers-per-host onwards).")
+    node: str = Field(description="The Ray node id the host's agent ran on.")
+    offset_ms: float = Field(description="Its clock minus the driver's before the run, from the fastest of 20 pings.")
+    offset_error_ms: float = Field(ge=0, description="Half that ping's round trip: the offset is right to within it.")
+    offset_after_ms: float | None = Field(description="The same after the run (None: the host was lost).")
+    offset_after_error_ms: float | None = Field(description="Its error bound after the run.")
+    lost: bool = Field(description="The host's agent or node was lost during the run.")
+
+
 class HostInfo(Strict):
     """Where the probe ran."""
 
@@ -159,6 +171,9 @@ class ProbeManifest(_NoNaN):
     failure: str | None = Field(default=None, description="What went wrong, when an internal error stopped it.")
     workers: list[WorkerInfo] = Field(
         default_factory=list, description="The run's worker processes (several workers only), with how each ended."
+    )
+    hosts: list[HostClock] = Field(
+        default_factory=list, description="The hosts of a run over a Ray cluster, with their clock offsets."
     )
 
 

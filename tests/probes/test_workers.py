@@ -174,3 +174,14 @@ def test_tco_probe_workers_from_the_command_line(server, tmp_path):
     assert "probe processes: 2" in r.stderr
     (run_dir,) = tmp_path.iterdir()
     assert read_manifest(run_dir).plan.workers == 2 and len(pd.read_json(run_dir / "requests.jsonl", lines=True)) == 12
+
+
+def test_ray_address_without_ray_is_one_line(monkeypatch):
+    """Ray is an optional extra: asking for it without it says how to get it."""
+    import sys
+
+    from probes.ray_agents import connect
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # import ray raises ImportError
+    with pytest.raises(RuntimeError, match=r"needs Ray: pip install -e '\.\[ray\]'"):
+        connect("auto")
