@@ -157,6 +157,30 @@ def print_summary(run_dir: Path, console: Console) -> None:
             )
         if not row.valid:
             console.print(Text.assemble((f"{row.level} invalid: ", "yellow"), row.invalid_reason or ""))
+    for level in manifest.levels:  # several workers: each one's share, sent and its own lag
+        if level.workers:
+            shares = ", ".join(
+                f"{w.worker}: {w.issued}/{w.planned}"
+                + ("" if w.loop_lag_p95_ms is None else f" (lag p95 {w.loop_lag_p95_ms:.1f} ms)")
+                for w in level.workers
+            )
+            console.print(Text(f"{level.name} workers, sent/planned: {shares}"))
+    for host in manifest.hosts:
+        after = "lost" if host.offset_after_ms is None else f"{host.offset_after_ms:+.3f} ms after"
+        console.print(
+            Text(
+                f"host {host.host} ({host.node[:12]}): clock offset {host.offset_ms:+.3f} ms "
+                f"(within {host.offset_error_ms:.3f}), {after}"
+            )
+        )
+    if manifest.status == "degraded":
+        died = [str(w.worker) for w in manifest.workers if w.status == "died"]
+        console.print(
+            Text.assemble(
+                ("degraded: ", "yellow"),
+                f"worker {', '.join(died)} died; the run stopped after that level and kept every record written",
+            )
+        )
     if manifest.slo_search:
         console.print(f"highest level meeting the SLO: {manifest.slo_search.best:g}")
     console.print(Text(f"results: {run_dir}"))

@@ -114,6 +114,14 @@ def test_a_worker_killed_mid_run_leaves_a_degraded_run_with_its_records(server, 
     share = manifest.levels[0].workers[1]
     assert share.planned == 100 and share.issued == len(kept) < 100
     assert read_summary(run_dir)  # the summary covers what was measured
+    from rich.console import Console
+
+    from tco.probe_cli import print_summary
+
+    console = Console(record=True, width=200)
+    print_summary(run_dir, console)
+    said = console.export_text()
+    assert "(degraded)" in said and "degraded: worker 1 died" in said and f"1: {len(kept)}/100" in said
 
 
 def test_the_default_is_one_process_until_a_level_needs_more():
@@ -172,6 +180,7 @@ def test_tco_probe_workers_from_the_command_line(server, tmp_path):
     )
     assert r.returncode == 0, r.stderr
     assert "probe processes: 2" in r.stderr
+    assert "r30 workers, sent/planned: 0: 6/6" in r.stdout and "1: 6/6" in r.stdout
     (run_dir,) = tmp_path.iterdir()
     assert read_manifest(run_dir).plan.workers == 2 and len(pd.read_json(run_dir / "requests.jsonl", lines=True)) == 12
 
