@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import statistics
@@ -225,6 +226,33 @@ def ours_rate(port: int, rate: float, requests: int, out: Path, workers: int = 1
     return {**row, "hosts": hosts}
 
 
+@contextlib.contextmanager
+def serving(port: int, ttft_ms: float, itl_ms: float):
+    """The fault server for the ``with`` block."""
+    server = start_server(port, ttft_ms, itl_ms)
+    try:
+        yield server
+    finally:
+        server.terminate()
+        server.wait()
+
+
+def highest_rate(port: int, out: Path, rates: tuple[int, ...], label: str, **how) -> int | None:
+    """Open-loop rates in turn (``how``: workers or a Ray address); the highest kept valid."""
+    best = None
+    for rate in rates:
+        s = ours_rate(port, rate, int(rate * 3), out, **how)
+        print(
+            f"  {label} target {rate:>5}: achieved {s['achieved_rate']:>7.1f}, "
+            f"lag p95 {s['schedule_lag_p95_ms']:.2f} ms, valid {s['valid']}",
+            flush=True,
+        )
+        if s["valid"]:
+            best = rate
+    print(f"  highest target rate sustained with {label}: {best} req/s")
+    return best
+
+
 def ray_part(port: int, out: Path) -> None:
     """Two Ray nodes on this machine, one probe worker each, against the fault server."""
     import ray
@@ -235,8 +263,7 @@ def ray_part(port: int, out: Path) -> None:
     cluster.wait_for_nodes()
     ray.init(address=cluster.address, include_dashboard=False, log_to_driver=False, logging_level="warning")
     try:
-        server = start_server(port, 50, 10)
-        try:
+        with serving(port, 50, 10):
             print("\nTwo Ray nodes (one worker each) at 200 req/s, server TTFT 50 ms, 1,200 requests:")
             for label, ray_address in (("one process", None), ("2 Ray nodes", "auto")) * 2:
                 server_stats(port)
@@ -253,25 +280,8 @@ def ray_part(port: int, out: Path) -> None:
                     + (f"; {clocks}" if clocks else ""),
                     flush=True,
                 )
-        finally:
-            server.terminate()
-            server.wait()
-        server = start_server(port, 5, 1)
-        try:
-            best = None
-            for rate in (800, 1600, 2400, 3200):
-                s = ours_rate(port, rate, int(rate * 3), out, ray="auto")
-                print(
-                    f"  2 Ray nodes target {rate:>5}: achieved {s['achieved_rate']:>7.1f}, "
-                    f"lag p95 {s['schedule_lag_p95_ms']:.2f} ms, valid {s['valid']}",
-                    flush=True,
-                )
-                if s["valid"]:
-                    best = rate
-            print(f"  highest target rate sustained with 2 Ray nodes: {best} req/s")
-        finally:
-            server.terminate()
-            server.wait()
+        with serving(port, 5, 1):
+            highest_rate(port, out, (800, 1600, 2400, 3200), "2 Ray nodes", ray="auto")
     finally:
         ray.shutdown()
         cluster.shutdown()
@@ -279,8 +289,7 @@ def ray_part(port: int, out: Path) -> None:
 
 def workers_part(port: int, out: Path) -> None:
     """TTFT error against the server at a rate one process holds, and the highest rate sustained, by workers."""
-    server = start_server(port, 50, 10)
-    try:
+    with serving(port, 50, 10):
         print("\nWorkers at 200 req/s (one process holds it), server TTFT 50 ms, 4 output tokens, 1,200 requests:")
         print(f"{'workers':>8} {'TTFT p50':>9} {'server':>8} {'error':>7} {'achieved':>9} {'lag p95':>8} {'valid':>6}")
         for n in (1, 2, 1, 2):
@@ -292,27 +301,10 @@ def workers_part(port: int, out: Path) -> None:
                 f"{s['achieved_rate']:>9.1f} {s['schedule_lag_p95_ms']:>8.2f} {s['valid']!s:>6}",
                 flush=True,
             )
-    finally:
-        server.terminate()
-        server.wait()
-    server = start_server(port, 5, 1)
-    try:
+    with serving(port, 5, 1):
         print("\nHighest open-loop rate sustained (server TTFT 5 ms), by workers:")
         for n in (1, 2):
-            best = None
-            for rate in (800, 1600, 2400, 3200, 4800, 6400):
-                s = ours_rate(port, rate, int(rate * 3), out, workers=n)
-                print(
-                    f"  workers={n} target {rate:>5}: achieved {s['achieved_rate']:>7.1f}, "
-                    f"lag p95 {s['schedule_lag_p95_ms']:.2f} ms, valid {s['valid']}",
-                    flush=True,
-                )
-                if s["valid"]:
-                    best = rate
-            print(f"  highest target rate sustained with {n} worker(s): {best} req/s")
-    finally:
-        server.terminate()
-        server.wait()
+            highest_rate(port, out, (800, 1600, 2400, 3200, 4800, 6400), f"{n} worker(s)", workers=n)
 
 
 def row(name: str, m: dict) -> str:
