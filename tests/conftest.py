@@ -270,6 +270,18 @@ def start_fault_server(*args: str) -> tuple[subprocess.Popen, str]:
     return proc, f"http://127.0.0.1:{port}"
 
 
+def written(root: Path, pattern: str, lines: int, within_s: float) -> Path:
+    """The first file under ``root`` matching ``pattern`` once it has ``lines`` lines (a run under
+    way flushing its records); fails naming the pattern when none does within ``within_s``."""
+    deadline = time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        files = sorted(root.glob(pattern))
+        if files and len(files[0].read_text().splitlines()) >= lines:
+            return files[0]
+        time.sleep(0.05)
+    pytest.fail(f"no {pattern} with {lines} lines under {root} within {within_s:g} s")
+
+
 @pytest.fixture(scope="module")
 def fault_server():
     """A fault server with 50 ms TTFT and 10 ms between tokens."""

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import threading
-import time
 import urllib.request
 
 import numpy as np
@@ -23,6 +22,7 @@ from costmodel.io.probe_run import read_manifest, read_summary
 from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
+from tests.conftest import written
 
 TRANSPORT_MS = 3.0  # as in test_faults: loopback, HTTP and SSE parsing once timer lag is counted
 
@@ -104,15 +104,8 @@ def test_an_agent_killed_mid_run_leaves_a_degraded_run_with_what_it_flushed(clus
     out: dict = {}
     thread = threading.Thread(target=lambda: out.setdefault("dir", run(server, tmp_path, plan)))
     thread.start()
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline:
-        files = list(tmp_path.glob("*/hosts/host1/requests.w1.jsonl"))
-        if files and len(files[0].read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.1)
-    else:
-        pytest.fail("host 1 wrote no records within 90 s")
-    manifest = json.loads((files[0].parents[2] / "manifest.json").read_text())
+    records = written(tmp_path, "*/hosts/host1/requests.w1.jsonl", lines=5, within_s=90)
+    manifest = json.loads((records.parents[2] / "manifest.json").read_text())
     worker_pid = next(w["pid"] for w in manifest["workers"] if w["worker"] == 1)
     agent = psutil.Process(worker_pid).parent()  # the Ray actor on node 1 that runs the worker
     os.kill(agent.pid, signal.SIGKILL)

@@ -9,7 +9,6 @@ import json
 import os
 import signal
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -21,6 +20,7 @@ from costmodel.model.endpoint import Endpoint
 from probes.load import LoadPlan
 from probes.run import probe
 from probes.workers import default_workers
+from tests.conftest import written
 
 
 @pytest.fixture(scope="module")
@@ -89,15 +89,8 @@ def test_a_worker_killed_mid_run_leaves_a_degraded_run_with_its_records(server, 
 
     thread = threading.Thread(target=run)
     thread.start()
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        files = list(tmp_path.glob("*/requests.w1.jsonl"))
-        if files and len(files[0].read_text().splitlines()) >= 5:
-            break
-        time.sleep(0.05)
-    else:
-        pytest.fail("worker 1 wrote no records within 60 s")
-    manifest = json.loads((files[0].parent / "manifest.json").read_text())
+    records = written(tmp_path, "*/requests.w1.jsonl", lines=5, within_s=60)
+    manifest = json.loads((records.parent / "manifest.json").read_text())
     pid = next(w["pid"] for w in manifest["workers"] if w["worker"] == 1)
     os.kill(pid, signal.SIGKILL)
     thread.join(120)
