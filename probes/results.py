@@ -128,9 +128,15 @@ WORKER_RECORDS = "requests.w{}.jsonl"
 
 def record_files(run_dir: Path) -> list[Path]:
     """The run's records: ``requests.jsonl`` and any worker files not merged yet (a run that was
-    killed before it merged them)."""
+    killed before it merged them), pulled ones first, then a Ray run's host folders on this disk
+    (``hosts/host<h>/``, which hold what a driver killed mid-level had not pulled yet)."""
     merged = run_dir / REQUESTS
-    workers = sorted(run_dir.glob(WORKER_RECORDS.format("*")), key=lambda p: int(p.name.split(".")[1][1:]))
+
+    def by_worker(paths: list[Path]) -> list[Path]:
+        return sorted(paths, key=lambda p: (p.parent.name, int(p.name.split(".")[1][1:])))
+
+    pattern = WORKER_RECORDS.format("*")
+    workers = by_worker(list(run_dir.glob(pattern))) + by_worker(list(run_dir.glob(f"hosts/*/{pattern}")))
     return ([merged] if merged.exists() else []) + workers
 
 
@@ -184,6 +190,11 @@ def merge_worker_records(run_dir: Path) -> int:
     write_atomic(run_dir / REQUESTS, "".join(line + "\n" for line in sorted(lines, key=due)))
     for p in workers:
         p.unlink(missing_ok=True)
+    for folder in sorted(run_dir.glob("hosts/*"), reverse=True):  # a Ray run's host folders, now merged
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    with contextlib.suppress(OSError):
+        (run_dir / "hosts").rmdir()
     return len(lines)
 
 

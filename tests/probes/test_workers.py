@@ -139,8 +139,11 @@ def test_finalize_merges_worker_files_a_killed_parent_left(server, tmp_path):
         mine = [ln for ln in lines if json.loads(ln)["worker"] == k]
         (run_dir / f"requests.w{k}.jsonl").write_text("\n".join(mine) + "\n")
     (run_dir / "requests.jsonl").write_text(lines[0] + "\n")  # a merge cut short: one line in both
+    host = run_dir / "hosts" / "host1"  # a Ray host's folder on this disk, with a line not pulled yet
+    host.mkdir(parents=True)
+    (host / "requests.w1.jsonl").write_text(next(ln for ln in lines if json.loads(ln)["worker"] == 1) + "\n")
     done = finalize(run_dir)
-    assert done.records == 20 and not list(run_dir.glob("requests.w*.jsonl"))
+    assert done.records == 20 and not list(run_dir.glob("requests.w*.jsonl")) and not (run_dir / "hosts").exists()
     records = pd.read_json(run_dir / "requests.jsonl", lines=True)
     assert sorted(records["request_id"]) == list(range(20))
     assert read_summary(run_dir)[0].requests == 20
