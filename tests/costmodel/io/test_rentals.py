@@ -141,3 +141,56 @@ def test_refresh_into_a_place_that_cannot_be_written_is_one_line(tmp_path):
     wheel = str(sample_wheel(tmp_path))
     for out in ("/proc/tco-rentals.csv", str(tmp_path)):  # a file system that refuses files; a directory
         assert_bad_input(tco("prices", "refresh", "--from-wheel", wheel, "--out", out), "--out")
+
+
+SKYPILOT = ROOT / "tests" / "data" / "skypilot"
+
+
+def test_refresh_from_skypilots_catalog_reads_the_recorded_rows(tmp_path):
+    """Recorded rows of SkyPilot's Lambda catalog (tests/data/skypilot): the 8 x A100 40 GB
+    instance in the region read ($10.32 an hour, $1.29 per GPU-hour), dated as fetched; the V100
+    and A6000 instances left out, with why; another region's row not read."""
+    out = tmp_path / "rentals.csv"
+    done = tco(
+        "prices",
+        "refresh",
+        "--source",
+        "skypilot",
+        "--from-dir",
+        str(SKYPILOT),
+        "--as-of",
+        "2026-12-04",
+        "--out",
+        str(out),
+    )
+    assert done.returncode == 0, done.stderr
+    (offer,) = read_rentals(out)
+    assert (offer.provider, offer.instance_type, offer.gpu, offer.region) == (
+        "lambda",
+        "gpu_8x_a100",
+        "a100-40gb-sxm",
+        "us-east-1",
+    )
+    assert offer.on_demand_usd_per_gpu_hour == pytest.approx(10.32 / 8) and offer.spot_usd_per_gpu_hour is None
+    assert offer.as_of == date(2026, 12, 4) and "skypilot-org/skypilot-catalog" in offer.source
+    said = " ".join(done.stdout.split())
+    assert "from SkyPilot's catalog v7" in said
+    assert "gpu_8x_v100 (8 x V100): no catalog GPU for it" in said and "gpu_1x_a6000 (1 x A6000)" in said
+    build_catalog(load_catalog_files())  # the committed snapshot is untouched by a refresh elsewhere
+
+
+def test_a_skypilot_copy_needs_its_date_and_its_files(tmp_path):
+    """A copy of the catalog carries no date: --as-of is required; a folder without vms.csv files
+    and an unknown source are each one line."""
+    out = str(tmp_path / "r.csv")
+    assert_bad_input(
+        tco("prices", "refresh", "--source", "skypilot", "--from-dir", str(SKYPILOT), "--out", out), "--as-of"
+    )
+    empty = ["--from-dir", str(tmp_path), "--as-of", "2026-12-04"]
+    assert_bad_input(tco("prices", "refresh", "--source", "skypilot", *empty, "--out", out), "vms.csv")
+    assert_bad_input(tco("prices", "refresh", "--source", "gpuhunt", "--out", out), "--source")
+    assert_bad_input(
+        tco("prices", "refresh", "--source", "skypilot", "--from-dir", str(SKYPILOT), "--as-of", "Dec 4", "--out", out),
+        "--as-of",
+    )
+    assert not (tmp_path / "r.csv").exists()
