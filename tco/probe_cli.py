@@ -257,7 +257,7 @@ def register(app: typer.Typer, fail) -> None:
             typer.Option(
                 help="Probe from every node of this Ray cluster ('auto': the one this host is in): one agent per "
                 "node, each with --workers processes (default 1 there), one schedule and one clock across them. "
-                "Needs the optional Ray extra: pip install -e '.[ray]'.",
+                "Needs the optional Ray extra: pip install -e '.\\[ray]' (make ray).",
             ),
         ] = None,
         out: Annotated[Path | None, typer.Option(help="Directory for run folders (default: data/probes).")] = None,

@@ -1,7 +1,8 @@
 """A probe run over a Ray cluster of two nodes on this machine (``ray.cluster_utils.Cluster``,
 each node labelled by a custom resource, one agent pinned to each), against the real fault server:
-the merged schedule is the one-process schedule, the measured clock offsets are under 1 ms, the
-latencies read as one process's do, and an agent killed mid-run leaves a degraded run with what it
+the merged schedule is the one-process schedule, each clock offset measured is within its own error
+bound (the true offset is 0; ``bench/probe_overhead.py --only ray`` prints them, under 0.1 ms when
+idle), the latencies read as one process's do, and an agent killed mid-run leaves a degraded run with what it
 flushed. Skipped with the reason where Ray is not installed (an optional extra); CI installs it and
 sets ``TCO_REQUIRE_RAY=1``, which makes a missing Ray a failure."""
 
@@ -67,9 +68,10 @@ def test_two_nodes_send_the_one_process_schedule_on_one_clock(cluster, server, t
     run_dir = run(server, tmp_path, plan)
     manifest = read_manifest(run_dir)
     assert manifest.status == "complete" and len(manifest.hosts) == 2
-    for host in manifest.hosts:  # one machine: the clocks agree, and the pings say so
-        assert abs(host.offset_ms) < 1.0 and host.offset_error_ms < 1.0
-        assert host.offset_after_ms is not None and abs(host.offset_after_ms) < 1.0
+    for host in manifest.hosts:  # one machine, one clock: each offset measured is within its own error bound
+        assert abs(host.offset_ms) <= host.offset_error_ms + 1e-6
+        assert host.offset_after_ms is not None and host.offset_after_error_ms is not None
+        assert abs(host.offset_after_ms) <= host.offset_after_error_ms + 1e-6
     assert [w.status for w in manifest.workers] == ["finished", "finished"]
     records = pd.read_json(run_dir / "requests.jsonl", lines=True).sort_values("request_id")
     assert records["request_id"].tolist() == list(range(80)) and records["ok"].all()
