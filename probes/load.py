@@ -58,6 +58,17 @@ class LoadPlan:
     def level_name(self, value: float) -> str:
         return f"c{int(value)}" if self.mode == "concurrency" else f"r{value:g}"
 
+    def level_meta(self, value: float) -> dict[str, Any]:
+        """What a level's meta (``LevelMeta``) says of the plan, whoever ran it."""
+        return {
+            "name": self.level_name(value),
+            "mode": self.mode,
+            "concurrency": int(value) if self.mode == "concurrency" else self.max_concurrency,
+            "rate": value if self.mode == "rate" else None,
+            "warmup": self.warmup_for(value),
+            "requests_planned": self.requests,
+        }
+
 
 def request_body(endpoint: Endpoint, prompt: Prompt) -> bytes:
     """The JSON body of one streamed request."""
@@ -263,12 +274,7 @@ class Runner:
             self._note_failures(await asyncio.gather(*tasks, return_exceptions=True))
         lags = self._loop_lags
         return {
-            "name": name,
-            "mode": plan.mode,
-            "concurrency": int(value) if plan.mode == "concurrency" else plan.max_concurrency,
-            "rate": value if plan.mode == "rate" else None,
-            "warmup": warm,
-            "requests_planned": plan.requests,
+            **plan.level_meta(value),
             "loop_lag_p95_ms": float(np.percentile(lags, 95)) if lags else float("nan"),
             "loop_lag_max_ms": max(lags) if lags else float("nan"),
             "started_s": start - self.t0,

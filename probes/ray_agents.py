@@ -29,9 +29,18 @@ from pathlib import Path
 from typing import Any
 
 from probes.results import WORKER_RECORDS
-from probes.workers import Workers, WorkerSetup
+from probes.workers import Workers, WorkerSetup, combined, worker_info
 
 PINGS = 20
+
+
+def tail(path: Path, start: int) -> bytes:
+    """``path``'s bytes from ``start`` on (b"" if it does not exist)."""
+    if not path.exists():
+        return b""
+    with path.open("rb") as f:
+        f.seek(start)
+        return f.read()
 
 
 def connect(address: str) -> None:
@@ -62,11 +71,6 @@ class ProbeAgent:
     def clock(self) -> float:
         return time.perf_counter()
 
-    def node(self) -> str:
-        import ray
-
-        return str(ray.get_runtime_context().get_node_id())
-
     def start(self, setups: list[WorkerSetup]) -> list[int | None]:
         """Start this host's workers (their run folder made here); their pids."""
         self.run_dir = setups[0].run_dir
@@ -95,11 +99,10 @@ class ProbeAgent:
         if self.pool is not None:
             self.pool.stop("interrupted")
 
-    def read(self, name: str) -> bytes:
-        """One of this host's files in its run folder (b"" if it has none yet)."""
+    def read(self, name: str, start: int = 0) -> bytes:
+        """One of this host's files in its run folder from byte ``start`` on (b"" if none yet)."""
         assert self.run_dir is not None
-        path = self.run_dir / name
-        return path.read_bytes() if path.exists() else b""
+        return tail(self.run_dir / name, start)
 
     def close(self) -> list[dict[str, Any]]:
         return [] if self.pool is None else self.pool.close()
@@ -154,9 +157,11 @@ class RayHosts:
             self.hosts.append(Host(h, node, actor, run_dir / "hosts" / f"host{h}"))
         self.workers_per_host = workers_per_host
         self.run_dir = run_dir
+        self.plan, self.t0 = setup.plan, setup.t0
         self.stop_reason: str | None = None
         self.failure: str | None = None  # a bug a worker met, as one process reports it
         self.spent_usd = 0.0
+        self.pulled: dict[str, int] = {}  # bytes of each records file copied here so far
         for host in self.hosts:
             host.offset_s, host.rtt_s = clock_offset(host.actor)
         total = len(self.hosts) * workers_per_host
@@ -232,7 +237,9 @@ class RayHosts:
         if any(h.lost for h in asked) and self.stop_reason is None:
             self.stop_reason = "worker-died"
         self.pull()
-        return merged_levels([metas[i] for i in sorted(metas)], start_at)
+        answered = [metas[i] for i in sorted(metas)]
+        workers = [w for m in answered for w in m["workers"]]
+        return combined(self.plan.level_meta(value), answered, workers, time.perf_counter() - self.t0)
 
     def pull(self) -> None:
         """Copy every live host's records files into the run folder (a lost host's: from its folder,
@@ -241,16 +248,19 @@ class RayHosts:
 
         for h in self.hosts:
             for name in self.files(h):
+                start = self.pulled.get(name, 0)  # only what was written since the last pull
                 data = b""
                 if not h.lost:
                     try:
-                        data = ray.get(h.actor.read.remote(name), timeout=60)
+                        data = ray.get(h.actor.read.remote(name, start), timeout=60)
                     except ray.exceptions.RayError:
                         h.lost = True
-                if h.lost and (h.run_dir / name).exists():
-                    data = (h.run_dir / name).read_bytes()
+                if h.lost:
+                    data = tail(h.run_dir / name, start)
                 if data:
-                    (self.run_dir / name).write_bytes(data)
+                    with (self.run_dir / name).open("ab") as f:
+                        f.write(data)
+                    self.pulled[name] = start + len(data)
 
     def close(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         """Clock offsets again, the agents' workers ended, files pulled; (workers, hosts) for the manifest."""
@@ -271,16 +281,8 @@ class RayHosts:
                 except ray.exceptions.RayError:
                     h.lost = True
             if h.lost:
-                infos = [
-                    {
-                        "worker": h.index * self.workers_per_host + w,
-                        "pid": pid,
-                        "records": name,
-                        "status": "died",
-                        "exit_code": None,
-                    }
-                    for w, (pid, name) in enumerate(zip(self.pids[h.index], self.files(h), strict=True))
-                ]
+                first = h.index * self.workers_per_host
+                infos = [worker_info(first + w, pid, "died") for w, pid in enumerate(self.pids[h.index])]
             ended += infos
         self.pull()
         for h in self.hosts:
@@ -298,20 +300,3 @@ class RayHosts:
             for h in self.hosts
         ]
         return ended, hosts
-
-
-def merged_levels(metas: list[dict[str, Any]], start_at: float) -> dict[str, Any]:
-    """The hosts' level metas as one: their workers side by side, the worst lag, the span."""
-    if not metas:
-        raise RuntimeError("every probe host was lost during the level")
-    first = metas[0]
-    lags = [m["loop_lag_p95_ms"] for m in metas if m["loop_lag_p95_ms"] == m["loop_lag_p95_ms"]]
-    peaks = [m["loop_lag_max_ms"] for m in metas if m["loop_lag_max_ms"] == m["loop_lag_max_ms"]]
-    return {
-        **first,
-        "loop_lag_p95_ms": max(lags) if lags else float("nan"),
-        "loop_lag_max_ms": max(peaks) if peaks else float("nan"),
-        "started_s": min(m["started_s"] for m in metas),
-        "ended_s": max(m["ended_s"] for m in metas),
-        "workers": sorted((w for m in metas for w in m["workers"]), key=lambda w: w["worker"]),
-    }

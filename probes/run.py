@@ -36,7 +36,6 @@ from probes.errors import ProbeWriteError
 from probes.load import LoadPlan, Runner, install_sigint, live_median, run_plan, sweep
 from probes.results import (
     STOP_OUTCOMES,
-    WORKER_RECORDS,
     RunWriter,
     manifest_base,
     merge_worker_records,
@@ -45,7 +44,7 @@ from probes.results import (
     summarize,
     with_costs,
 )
-from probes.workers import PromptSource, Workers, WorkerSetup
+from probes.workers import PromptSource, Workers, WorkerSetup, worker_info
 
 
 @dataclass(frozen=True)
@@ -368,11 +367,7 @@ def _probe_with_workers(
         connect(ray_address)
         pool = RayHosts(setups[0], workers, writer.run_dir)
         running = [(h.index * workers + k, pid) for h in pool.hosts for k, pid in enumerate(pool.pids[h.index])]
-    writer.update_manifest(
-        workers=[
-            {"worker": i, "pid": pid, "records": WORKER_RECORDS.format(i), "status": "running"} for i, pid in running
-        ]
-    )
+    writer.update_manifest(workers=[worker_info(i, pid, "running") for i, pid in running])
     levels: list[dict[str, Any]] = []
 
     async def level(index: int, value: float) -> dict[str, Any]:

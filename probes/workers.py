@@ -260,19 +260,22 @@ class Workers:
             await asyncio.sleep(0.01)
         if any(w.died for w in asked) and self.stop_reason is None:
             self.stop_reason = "worker-died"
-        return self._merged(index, value, asked, metas)
+        return self._merged(value, asked, metas)
 
-    def _merged(self, index: int, value: float, asked: list[WorkerState], metas: dict[int, dict]) -> dict[str, Any]:
+    def _merged(self, value: float, asked: list[WorkerState], metas: dict[int, dict]) -> dict[str, Any]:
+        """The workers' metas as one; a worker that died is counted from what it wrote."""
         plan = self.setups[0].plan
-        name = plan.level_name(value)
         total = plan.warmup_for(value) + plan.requests
-        shares = []
-        for w in asked:
-            if w.index in metas:
-                shares.append(metas[w.index]["share"])
-                continue
-            records = read_records(self.run_dir)
-            mine = records[(records["level"] == name) & (records["worker"] == w.index)] if len(records) else records
+        dead = [w for w in asked if w.index not in metas]
+        records = read_records(self.run_dir) if dead else None
+        shares = [metas[w.index]["share"] for w in asked if w.index in metas]
+        for w in dead:
+            assert records is not None
+            mine = (
+                records[(records["level"] == plan.level_name(value)) & (records["worker"] == w.index)]
+                if len(records)
+                else records
+            )
             shares.append(
                 {
                     "worker": w.index,
@@ -282,23 +285,7 @@ class Workers:
                     "loop_lag_max_ms": None,
                 }
             )
-        some = next(iter(metas.values()), None)
-        lags = [m["loop_lag_p95_ms"] for m in metas.values() if m["loop_lag_p95_ms"] == m["loop_lag_p95_ms"]]
-        peaks = [m["loop_lag_max_ms"] for m in metas.values() if m["loop_lag_max_ms"] == m["loop_lag_max_ms"]]
-        now = time.perf_counter() - self.setups[0].t0
-        return {
-            "name": name,
-            "mode": plan.mode,
-            "concurrency": int(value) if plan.mode == "concurrency" else plan.max_concurrency,
-            "rate": value if plan.mode == "rate" else None,
-            "warmup": plan.warmup_for(value),
-            "requests_planned": plan.requests,
-            "loop_lag_p95_ms": max(lags) if lags else float("nan"),  # the worst worker's lag flags the level
-            "loop_lag_max_ms": max(peaks) if peaks else float("nan"),
-            "started_s": min((m["started_s"] for m in metas.values()), default=now) if some else now,
-            "ended_s": max((m["ended_s"] for m in metas.values()), default=now) if some else now,
-            "workers": shares,
-        }
+        return combined(plan.level_meta(value), list(metas.values()), shares, time.perf_counter() - self.setups[0].t0)
 
     def close(self) -> list[dict[str, Any]]:
         """Tell the workers to finish and wait for them; how each ended (``WorkerInfo``)."""
@@ -314,15 +301,40 @@ class Workers:
             self.events.put(None)
         self._drain.join(2.0)
         return [
-            {
-                "worker": w.index,
-                "pid": w.pid,
-                "records": WORKER_RECORDS.format(w.index),
-                "status": "died" if w.died or (w.process.exitcode or 0) != 0 else "finished",
-                "exit_code": w.process.exitcode,
-            }
+            worker_info(
+                w.index, w.pid, "died" if w.died or (w.process.exitcode or 0) != 0 else "finished", w.process.exitcode
+            )
             for w in self.workers
         ]
+
+
+def combined(
+    base: dict[str, Any], metas: list[dict[str, Any]], workers: list[dict[str, Any]], now: float
+) -> dict[str, Any]:
+    """Several processes' (or hosts') metas of one level as one (``LevelMeta``): the worst loop lag
+    (so one lagging worker flags the level), the span from the first start to the last end (``now``
+    if none answered), and every worker's share."""
+    lags = [m["loop_lag_p95_ms"] for m in metas if m["loop_lag_p95_ms"] == m["loop_lag_p95_ms"]]  # not NaN
+    peaks = [m["loop_lag_max_ms"] for m in metas if m["loop_lag_max_ms"] == m["loop_lag_max_ms"]]
+    return {
+        **base,
+        "loop_lag_p95_ms": max(lags) if lags else float("nan"),
+        "loop_lag_max_ms": max(peaks) if peaks else float("nan"),
+        "started_s": min((m["started_s"] for m in metas), default=now),
+        "ended_s": max((m["ended_s"] for m in metas), default=now),
+        "workers": sorted(workers, key=lambda w: w["worker"]),
+    }
+
+
+def worker_info(index: int, pid: int | None, status: str, exit_code: int | None = None) -> dict[str, Any]:
+    """A worker as the manifest lists it (``WorkerInfo``)."""
+    return {
+        "worker": index,
+        "pid": pid,
+        "records": WORKER_RECORDS.format(index),
+        "status": status,
+        "exit_code": exit_code,
+    }
 
 
 EVENTS_PER_PROCESS = 12_000.0
