@@ -140,54 +140,56 @@ def record_files(run_dir: Path) -> list[Path]:
     return ([merged] if merged.exists() else []) + workers
 
 
-def record_lines(run_dir: Path) -> list[str]:
-    """Every line of the run's records files, each request once (a merge cut short may have
-    written a worker's line to both)."""
+def record_lines(run_dir: Path) -> list[tuple[str, dict[str, Any] | None]]:
+    """Every line of the run's records files with its record parsed once (None: a line cut short),
+    each request once (a merge cut short may have written a worker's line to both)."""
     seen: set[tuple[str, int]] = set()
     out = []
     for path in record_files(run_dir):
         for line in path.read_text(encoding="utf-8", errors="replace").splitlines():
             if not line.strip():
                 continue
-            key = _record_key(line)
-            if key is not None and key in seen:
-                continue
+            record = _parsed(line)
+            key = None
+            if record is not None:
+                with contextlib.suppress(KeyError, TypeError, ValueError):
+                    key = (str(record["level"]), int(record["request_id"]))
             if key is not None:
+                if key in seen:
+                    continue
                 seen.add(key)
-            out.append(line)
+            out.append((line, record))
     return out
 
 
-def _record_key(line: str) -> tuple[str, int] | None:
-    with contextlib.suppress(ValueError, KeyError, TypeError):
+def _parsed(line: str) -> dict[str, Any] | None:
+    with contextlib.suppress(ValueError):
         record = json.loads(line)
-        return (str(record["level"]), int(record["request_id"]))
+        return record if isinstance(record, dict) else None
     return None
 
 
 def read_records(run_dir: Path) -> pd.DataFrame:
     """Every whole record of a run; a line cut short (a write that failed midway) is left out."""
-    rows = []
-    for line in record_lines(run_dir):
-        with contextlib.suppress(ValueError):
-            rows.append(json.loads(line))
-    return pd.DataFrame(rows)
+    return pd.DataFrame([record for _, record in record_lines(run_dir) if record is not None])
 
 
 def merge_worker_records(run_dir: Path) -> int:
     """Merge the workers' records files into ``requests.jsonl`` (by scheduled time, atomically),
-    then remove them; returns the records merged. Safe to repeat after a crash midway."""
+    then remove them and a Ray run's host folders; returns the records merged. Safe to repeat
+    after a crash midway."""
     workers = [p for p in record_files(run_dir) if p.name != REQUESTS]
     if not workers:
         return 0
     lines = record_lines(run_dir)
 
-    def due(line: str) -> float:
-        with contextlib.suppress(ValueError, KeyError, TypeError):
-            return float(json.loads(line)["scheduled_s"])
-        return float("inf")  # a cut-off line goes last, as it was
+    def due(entry: tuple[str, dict[str, Any] | None]) -> float:
+        record = entry[1] or {}  # a cut-off line goes last, as it was
+        with contextlib.suppress(KeyError, TypeError, ValueError):
+            return float(record["scheduled_s"])
+        return float("inf")
 
-    write_atomic(run_dir / REQUESTS, "".join(line + "\n" for line in sorted(lines, key=due)))
+    write_atomic(run_dir / REQUESTS, "".join(line + "\n" for line, _ in sorted(lines, key=due)))
     for p in workers:
         p.unlink(missing_ok=True)
     for folder in sorted(run_dir.glob("hosts/*"), reverse=True):  # a Ray run's host folders, now merged

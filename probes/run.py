@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import math
-import shutil
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -408,9 +407,7 @@ def _probe_with_workers(
     finally:  # the workers end with the run, whatever ended it
         closed = pool.close()
     ended, hosts = closed if ray_address is not None else (closed, [])
-    merge_worker_records(writer.run_dir)
-    if hosts:  # every host's files are pulled and merged: the driver's copies of them go
-        shutil.rmtree(writer.run_dir / "hosts", ignore_errors=True)
+    merge_worker_records(writer.run_dir)  # the hosts' folders here go with it
     writer.update_manifest(workers=ended, hosts=hosts)
     status, stopped_by = STOP_OUTCOMES[pool.stop_reason]
     writer.close()
