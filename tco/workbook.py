@@ -85,10 +85,16 @@ class Inputs:
 
     def add(self, name: str, value: float, unit: str, source: str, fmt: str = DECIMAL, path: str | None = None) -> str:
         """Write a named input (``path``: its place in the scenario, for ``--set``); return its name."""
-        r = self._named(name, unit, source)
-        cell = self.ws.cell(r, 2, float(value))
-        cell.number_format, cell.fill = fmt, INPUT_FILL
-        self.ws.cell(r, 5, float(value)).number_format = fmt
+        return self._typed(self._named(name, unit, source), name, float(value), path, fmt)
+
+    def _typed(self, r: int, name: str, value: float | str, path: str | None, fmt: str | None = None) -> str:
+        """Row ``r`` as a typed input: its value (filled), the value as written, its scenario path,
+        and the ``--set`` that gives the engine the same change once it is changed."""
+        cell = self.ws.cell(r, 2, value)
+        cell.fill = INPUT_FILL
+        written = self.ws.cell(r, 5, value)
+        if fmt is not None:
+            cell.number_format = written.number_format = fmt
         self.ws.cell(r, 6, path or "")
         self.ws.cell(r, 7, f'=IF(B{r}<>E{r},IF(F{r}=""," [{name}: not a scenario field]"," --set "&F{r}&"="&B{r}),"")')
         self.typed.add(name)
@@ -97,16 +103,10 @@ class Inputs:
     def choice(self, name: str, value: str, options: list[str], source: str, path: str) -> str:
         """A named input that is a decision among ``options`` (text, with a drop-down list)."""
         r = self._named(name, "choice", source)
-        cell = self.ws.cell(r, 2, value)
-        cell.fill = INPUT_FILL
-        self.ws.cell(r, 5, value)
-        self.ws.cell(r, 6, path)
-        self.ws.cell(r, 7, f'=IF(B{r}<>E{r}," --set "&F{r}&"="&B{r},"")')
         listed = DataValidation(type="list", formula1='"' + ",".join(options) + '"', allow_blank=False)
         self.ws.add_data_validation(listed)
         listed.add(f"B{r}")
-        self.typed.add(name)
-        return name
+        return self._typed(r, name, value, path)
 
     def derive(self, name: str, formula: str, unit: str, how: str, fmt: str = DECIMAL) -> str:
         """Write a named figure computed from other inputs (a formula, not filled like an input)."""
@@ -1191,18 +1191,15 @@ def _checks(ws, inp: Inputs, ev: Evaluation, prepared) -> None:
 def _frontier_table(ws, r, first: int) -> tuple[int, int]:
     """Every assignment the engine costed for router ``r`` (columns E:G from row ``first``): its
     routes as the route inputs spell them, its NPV of cost and whether the engine could take it
-    (the pool it chose from: known to meet every class's quality and not known to miss the SLO,
-    else not known to miss them). Returns the table's first and last data rows."""
+    (the frontier's ``considered``). Returns the table's first and last data rows."""
     routing = r.routing
     f = routing.frontier
     for c, h in enumerate((f"{r.name}: assignment", "NPV of cost", "the engine may take it"), start=5):
         ws.cell(first, c, h).font = HEADER
-    known = f["eligible"] & (f["quality_met"] == True)  # noqa: E712 (None is not True)
-    pool = known if known.any() else f["eligible"] if f["eligible"].any() else f["eligible"] | True
     for i, (_, row) in enumerate(f.iterrows(), start=first + 1):
         ws.cell(i, 5, "|".join(str(row[f"class {p}"]) for p in routing.routes))
         ws.cell(i, 6, -float(row["npv_usd"])).number_format = MONEY
-        ws.cell(i, 7, "yes" if pool[row.name] else "no")
+        ws.cell(i, 7, yes_no(bool(row["considered"])))
     ws.column_dimensions["E"].width, ws.column_dimensions["F"].width, ws.column_dimensions["G"].width = 50, 16, 22
     return first + 1, first + len(f)
 

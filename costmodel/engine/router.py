@@ -353,7 +353,8 @@ def choose_routes(
     member), ``npv_usd`` (numpy-financial sign: costs negative), ``total_cost_usd``, ``quality``
     (traffic-weighted accuracy; NaN if a class's is unknown), ``quality_met`` (True, False or None:
     unknown), ``slo_met`` (likewise), ``eligible``, ``pareto`` (no other assignment is at least as
-    cheap and at least as good, and better in one), ``chosen``.
+    cheap and at least as good, and better in one), ``considered`` (in the pool the choice was made
+    from, per the note), ``chosen``.
     """
     cache: dict[tuple[str, tuple[tuple[str, float], ...]], tuple[dict[str, Any], Any]] = {}
 
@@ -401,6 +402,7 @@ def choose_routes(
     if pool.empty:
         pool, note = df, "no assignment meets every class's quality and the SLO; the cheapest shown"
     best = pool.sort_values(["npv_usd", "_members", "_order"], ascending=[False, True, True], kind="stable").index[0]
+    df["considered"] = df.index.isin(pool.index)  # the assignments the engine chose among
     df["chosen"] = df.index == best
     chosen: dict[str, str] = df.at[best, "_routes"]
     traffic = df.at[best, "_traffic"]
