@@ -80,11 +80,14 @@ def skypilot_offers(folder: Path | None, as_of: date | None) -> Refreshed:
             "--as-of", "", "", "give the date this copy of SkyPilot's catalog was fetched (its files carry none)"
         )
     when = as_of or datetime.now(UTC).date()
-    for cloud in SKYPILOT_CLOUDS:
+    clouds = list(SKYPILOT_CLOUDS)
+    if folder is not None:  # a copy: the clouds it has
+        clouds = [c for c in clouds if (folder / c / "vms.csv").is_file()]
+        if not clouds:
+            raise InputError("--from-dir", "", str(folder), f"holds no <cloud>/vms.csv ({', '.join(SKYPILOT_CLOUDS)})")
+    for cloud in clouds:
         if folder is not None:
             path = folder / cloud / "vms.csv"
-            if not path.is_file():
-                continue
             text, origin = path.read_text(encoding="utf-8"), f"a copy fetched on {when} ({path})"
         else:
             url = SKYPILOT_RAW.format(cloud)
@@ -100,8 +103,6 @@ def skypilot_offers(folder: Path | None, as_of: date | None) -> Refreshed:
             raise InputError(f"{cloud}/vms.csv", "", "", f"unexpected layout ({e})") from None
         offers += got
         skipped += left
-    if folder is not None and not any((folder / c / "vms.csv").is_file() for c in SKYPILOT_CLOUDS):
-        raise InputError("--from-dir", "", str(folder), f"holds no <cloud>/vms.csv ({', '.join(SKYPILOT_CLOUDS)})")
     return Refreshed(offers, skipped, "catalog v7", "SkyPilot's")
 
 
