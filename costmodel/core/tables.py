@@ -90,7 +90,10 @@ class CostTerms:
 
     def dense(self) -> Array:
         """The cost by month: ``sum(factor x table [x month weights])``."""
-        parts = [np.multiply(t[0], t[1], dtype=float) * (t[2] if len(t) > 2 else 1.0) for t in self.terms]
+        parts: list[Array] = [
+            np.multiply(np.multiply(t[0], t[1], dtype=float), t[2] if len(t) > 2 else 1.0, dtype=float)
+            for t in self.terms
+        ]
         return functools.reduce(np.add, parts)
 
     def reduce(self, weights: Array) -> Array:
