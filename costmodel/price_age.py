@@ -25,8 +25,8 @@ __all__ = ["PriceAge", "price_ages", "stale_note", "stale_prices"]
 class PriceAge:
     """One price the evaluation uses: what it is, its value in words, date, source and age."""
 
-    name: str  # "rent-h100: h100-sxm lambda on-demand rate"
-    value: str  # "2.99 USD/GPU-hour"
+    name: str  # "rent-h100: h100-sxm aws p5.48xlarge us-east-1 on-demand rate"
+    value: str  # "6.88 USD/GPU-hour"
     as_of: date
     source: str
     age_days: int  # at the scenario's as_of
@@ -65,7 +65,7 @@ def price_ages(scenario: Scenario, catalog: Catalog) -> list[PriceAge]:
     >>> sc, cat = load(paths.scenarios_dir() / "fintech-rag.yaml")
     >>> oldest = price_ages(sc, cat)[0]
     >>> oldest.name, oldest.as_of.isoformat(), oldest.age_days, oldest.stale
-    ('rent-h100: h100-sxm lambda on-demand rate', '2024-09-01', 812, True)
+    ('rent-h100: h100-sxm lambda gpu_8x_h100_sxm5 all regions on-demand rate', '2026-09-20', 63, False)
     """
     ages = [
         PriceAge(
@@ -92,9 +92,9 @@ def stale_note(scenario: Scenario, stale: list[PriceAge]) -> str:
     Examples
     --------
     >>> from costmodel import load, paths
-    >>> sc, cat = load(paths.scenarios_dir() / "fintech-rag.yaml")
-    >>> print(stale_note(sc, stale_prices(sc, cat))[:87])
-    1 price is older than 365 days at the scenario's date (2026-11-22): rent-h100: h100-sxm
+    >>> sc, cat = load(paths.scenarios_dir() / "fintech-rag.yaml", ["stale_price_days=60"])
+    >>> print(stale_note(sc, stale_prices(sc, cat))[:86])
+    1 price is older than 60 days at the scenario's date (2026-11-22): rent-h100: h100-sxm
     """
     if not stale:
         return ""

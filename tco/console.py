@@ -411,9 +411,11 @@ def print_refreshed(refreshed, out_path, console: Console = out) -> None:
     """``tco prices refresh``: what the new rental snapshot holds, and what it left out and why."""
     offers = refreshed.offers
     dates = sorted({str(o.as_of) for o in offers})
+    curated = len(refreshed.curated)
+    also = f" and {count(curated)} curated" if curated else ""
+    listed = f"{count(len(offers) - curated)} instance types from {refreshed.source} {refreshed.version}"
     t = Table(
-        title=f"Rental snapshot: {count(len(offers))} instance types from {refreshed.source} {refreshed.version}, "
-        f"as of {', '.join(dates)}",
+        title=f"Rental snapshot: {listed}{also}, as of {', '.join(dates)}",
         title_justify="left",
     )
     for col in ("GPU", "provider", "instance", "region", "on demand", "spot"):
@@ -429,6 +431,13 @@ def print_refreshed(refreshed, out_path, console: Console = out) -> None:
             "" if spot is None else f"{usd_rate(spot)}/GPU-h",
         )
     console.print(t)
+    if curated:
+        console.print(
+            f"kept from rentals-curated.csv ({curated}), offers the source lacks: "
+            + ", ".join(f"{o.provider} {o.instance_type} ({o.gpu}, as of {o.as_of})" for o in refreshed.curated),
+            highlight=False,
+            soft_wrap=True,
+        )
     if refreshed.skipped:
         console.print(f"left out ({len(refreshed.skipped)}):", highlight=False)
         for line in refreshed.skipped:

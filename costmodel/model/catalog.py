@@ -40,6 +40,8 @@ from costmodel.model.base import (
 from costmodel.model.distributions import Distribution
 from costmodel.model.validation import PublishedRun
 
+ALL_REGIONS = "all"  # a rental's region where the provider prices every region the same
+
 
 class RentalPrice(Strict):
     """One provider's hourly price for one GPU under one commitment (in one region, on one
@@ -48,7 +50,10 @@ class RentalPrice(Strict):
     provider: str = Field(min_length=1, description="Cloud or GPU provider id, e.g. aws, gcp, lambda.")
     commitment: Commitment = Field(description="on-demand, 1-year or 3-year commitment, or spot (interruptible).")
     price: UsdPerGpuHour = Field(description="Price per GPU-hour in USD.")
-    region: str | None = Field(default=None, description="Provider region the price holds in; absent: not stated.")
+    region: str | None = Field(
+        default=None,
+        description="Provider region the price holds in; 'all': the same in every region; absent: not stated.",
+    )
     instance_type: str | None = Field(
         default=None, description="Instance type the price is for (8 x H100: p5.48xlarge)."
     )
@@ -56,7 +61,8 @@ class RentalPrice(Strict):
     @property
     def label(self) -> str:
         """``aws p5.48xlarge us-east-1 on-demand``: which rental this is, in words."""
-        return " ".join(x for x in (self.provider, self.instance_type, self.region, self.commitment) if x)
+        region = "all regions" if self.region == ALL_REGIONS else self.region
+        return " ".join(x for x in (self.provider, self.instance_type, region, self.commitment) if x)
 
 
 class RentalOffer(Strict):
@@ -67,7 +73,9 @@ class RentalOffer(Strict):
     instance_type: str = Field(min_length=1, description="The provider's instance type (p5.48xlarge).")
     gpus_per_instance: int = Field(ge=1, le=64, description="GPUs in one instance.")
     gpu: str = Field(min_length=1, description="GPU id (data/catalog/gpus.yaml).")
-    region: str = Field(min_length=1, description="Region the prices hold in (us-east-1).")
+    region: str = Field(
+        min_length=1, description="Region the prices hold in (us-east-1); 'all' where every region has the same."
+    )
     on_demand_usd_per_gpu_hour: float = Field(gt=0, le=1e3, description="On-demand price per GPU-hour, USD.")
     spot_usd_per_gpu_hour: float | None = Field(
         default=None, gt=0, le=1e3, description="Spot price per GPU-hour, USD; empty where none is published."

@@ -12,6 +12,7 @@ from claims import CANNOT_TELL, DOES_NOT_HOLD, HOLDS, HOLDS_WHEN, VERDICTS
 from claims.common import idle_latency
 from costmodel.core.units import HOURS_PER_MONTH
 from costmodel.engine.capacity import make_stack
+from costmodel.io.scenario import load
 from costmodel.text import count, latency, percent, usd
 from tco.claims import CLAIMS_DRAWS as DRAWS
 from tco.claims import prepare
@@ -205,7 +206,9 @@ def test_claim7_flips_below_one_replicas_volume(fintech):
     sc = prepare(FINTECH, draws=0).scenario
     staff = 0.25 * 200_000 / 12
     assert f"{usd(staff)}/month of operations staff" in " ".join(f.computed)
-    assert v == pytest.approx((2.99 * HOURS_PER_MONTH + staff) / (f.numbers["gpt4o_usd_per_request"]))
+    rate = load(FINTECH)[1].gpus["h100-sxm"].rental_price("lambda", "on-demand")
+    assert rate is not None and float(rate.price.value) == 3.99  # Lambda's 8 x H100 rate, the curated snapshot row
+    assert v == pytest.approx((3.99 * HOURS_PER_MONTH + staff) / (f.numbers["gpt4o_usd_per_request"]))
     assert sc.workload.requests_per_month >= v
     below = finding(check([f"workload.requests_per_month={v * 0.9:.0f}"]), 7, "open models")
     assert below.kind == HOLDS_WHEN and f"volume reaches {count(below.numbers['breakeven_requests'])}" in below.verdict

@@ -46,13 +46,13 @@ def test_negative_price_in_catalog(tmp_path):
     catalog = tmp_path / "catalog"
     shutil.copytree(ROOT / "data" / "catalog", catalog)
     gpus = catalog / "gpus.yaml"
-    gpus.write_text(gpus.read_text().replace("value: 2.99,", "value: -2.99,"))
+    gpus.write_text(gpus.read_text().replace("value: 4.86,", "value: -4.86,"))  # the H100's GCP 3-year rate
     assert_bad_input(
         tco("evaluate", str(SEED), "--catalog", str(catalog)),
         "gpus.yaml",
         "gpus[h100-sxm].rental",
         "price.value",
-        "-2.99",
+        "-4.86",
         "greater than or equal to 0",
     )
 
@@ -276,7 +276,12 @@ def test_capacity_table_json_and_figure(tmp_path):
     shown = tco(*args, "--figure", str(page))
     assert shown.returncode == 0, shown.stderr
     assert "1 x h100-sxm hold 68 GB usable" in shown.stdout  # 80 GB x 0.9 - 4 GB reserved < 70.6 GB of weights
-    assert "$2.99/GPU-hour (catalog: cheapest on-demand rate, lambda" in " ".join(shown.stdout.split())
+    from costmodel.io.scenario import load
+
+    cheapest = load(SEED)[1].gpus["h100-sxm"].rental_price(None, "on-demand")
+    assert cheapest is not None and (cheapest.provider, float(cheapest.price.value)) == ("lambda", 3.99)
+    rate = float(cheapest.price.value)
+    assert "$3.99/GPU-hour (catalog: cheapest on-demand rate, lambda" in " ".join(shown.stdout.split())
     doc = json.loads(tco(*args, "--json").stdout)
     assert "less than the 70.6 GB of weights" in doc["layouts"][0]["why_not"]
     assert [lay["gpus_per_replica"] for lay in doc["layouts"]] == [1, 2, 4, 8]
@@ -287,7 +292,7 @@ def test_capacity_table_json_and_figure(tmp_path):
     for lay in ok:  # $/1M output = GPUs x $/GPU-hour / (output tok/s x 3,600) x 1e6
         c = lay["capacity"]
         assert lay["usd_per_million_output"] == pytest.approx(
-            lay["gpus_per_replica"] * 2.99 / (c["output_tokens_per_s_per_replica"] * 3600) * 1e6
+            lay["gpus_per_replica"] * rate / (c["output_tokens_per_s_per_replica"] * 3600) * 1e6
         )
         assert f"{c['output_tokens_per_s_per_replica']:,.0f}" in shown.stdout
         assert c["tpot_ms"] <= 100 * (1 + 1e-9)

@@ -78,10 +78,18 @@ def test_report_says_which_prices_are_stale(rendered):
     """The assumptions section names each price past the scenario's threshold with its date and age."""
     html, _, _ = rendered
     text = " ".join(re.sub(r"<[^>]+>", " ", html).split())
-    assert "Stale prices. 1 price is older than 365 days at the scenario's date (2026-11-22)" in text.replace(
-        "&#x27;", "'"
-    )
-    assert "as of 2024-09-01 (812 days" in text
+    assert "No catalog price this scenario uses is older than 365 days at its date (2026-11-22)." in text
+    # past a stricter threshold the section names the price, its date and its age
+    from costmodel.document import build
+    from costmodel.engine import evaluate
+    from costmodel.io.scenario import load
+    from tco.report import ReportContext, stale_prices_text
+
+    sc, cat = load(SEED, ["stale_price_days=60"])
+    strict = build(evaluate(sc, cat), cat, sweeps=False, curves=False, register_rows=False)
+    said = stale_prices_text(ReportContext(SEED, strict, (), None)).replace("\\", "")  # markdown escapes
+    assert said.startswith("**Stale prices.** 1 price is older than 60 days at the scenario's date (2026-11-22)")
+    assert "as of 2026-09-20 (63 days" in said
 
 
 def test_report_says_how_sure_each_capacity_is(rendered):

