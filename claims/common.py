@@ -17,7 +17,7 @@ from costmodel.engine.capacity import Stack, stack_of
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import ApiOption, OwnedOption, RentedOption, Scenario
 
-IDLE = 0.01  # mean sequences in flight on an "idle" replica: one request at a time, no queue
+IDLE = 1e-6  # mean sequences in flight on an "idle" replica: one request now and then, no queue
 
 
 def idle_latency(stack: Stack, gpus: int, load: Load) -> dict[str, float]:

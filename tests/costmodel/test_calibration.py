@@ -173,3 +173,36 @@ def test_latency_rows_are_read_checked_and_quoted(base_catalog):
     assert (int(said[1]), int(said[2])) == (LOW_LOAD_STREAMS, e.size)
     assert float(said[3]) == round(float(np.median(np.abs(e))) * 100, 1)
     assert (float(said[4]), float(said[5])) == (round(e.min() * 100, 1), round(e.max() * 100, 1))
+
+
+def test_the_benchmarks_table_of_ttft_under_load(base_catalog):
+    """docs/benchmarks.md's TTFT table: each NIM point's published mean TTFT and the modelled error
+    today ('after'), and the held-out median absolute error, as bench/capacity.py prints them.
+    Under load the model now waits for the prefill queued ahead: more streams, a longer wait."""
+    import re
+
+    from costmodel.calibration import stream_errors
+    from costmodel.io.validation import published_streams
+    from tests.conftest import ROOT, docs_say
+
+    streams = stream_errors(published_streams(), base_catalog)
+    text = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
+    rows = re.findall(
+        r"^\| (\d+) streams?, ([\d,]+)/([\d,]+) \| (\w+) \| ([\d.]+) ms \| ([+-][\d.]+) % \| ([+-][\d.]+) % \|$",
+        text,
+        re.M,
+    )
+    assert len(rows) == len(streams) == 5
+    for c, inp, out, role, published, _before, after in rows:
+        (row,) = streams[
+            (streams["concurrency"] == int(c))
+            & (streams["input_tokens"] == int(inp.replace(",", "")))
+            & (streams["output_tokens"] == int(out.replace(",", "")))
+        ].itertuples()
+        assert (row.role, float(published)) == (role, round(row.ttft_published_ms, 1))
+        assert float(after) == round(row.ttft_error * 100, 1)
+    held = streams[streams["role"] == "validation"]["ttft_error"].abs()
+    said = docs_say("benchmarks.md", r"Held out: median absolute error ([\d.]+) % -> ([\d.]+) %")
+    assert float(said[2]) == round(float(held.median()) * 100, 1)
+    long = streams[streams["input_tokens"] == 5000].sort_values("concurrency")
+    assert np.all(np.diff(long["ttft_modelled_ms"].to_numpy()) > 0)

@@ -19,6 +19,7 @@ from costmodel.core.roofline import (
     max_throughput,
     mla_kv_bytes_per_token,
     offline_throughput,
+    prefill_wait,
     sequence_slots,
     slo_capacity,
     step_seconds,
@@ -275,3 +276,26 @@ def test_ttft_never_beats_the_prompts_compute(prompt, answer, cached, in_flight)
     load = Load(prompt, answer, cached)
     floor = float(load.prompt) * 2 * r.active_parameters / (r.flops * 0.6)
     assert float(latencies(r, load, in_flight)["ttft_p95"]) >= floor * (1 - 1e-9)
+
+
+def test_prefill_wait_by_hand():
+    """M/D/1, by hand: 1.25 prompts/s of 0.4 s each keep the prefill half busy, so the mean wait
+    is 0.5 x 0.4 / (2 x 0.5) = 0.2 s; half of the prompts wait, about exponentially with mean
+    0.4 s, so the p95 is 0.4 ln(0.5 / 0.05) = 0.921 s. Under 5 % busy the p95 prompt never waits;
+    the wait grows without bound as the queue fills, and stays finite (rho is held below 1)."""
+    mean, p95 = prefill_wait(1.25, 0.4)
+    assert float(mean) == pytest.approx(0.2) and float(p95) == pytest.approx(0.4 * np.log(10.0))
+    mean, p95 = prefill_wait(0.1, 0.4)
+    assert float(mean) == pytest.approx(0.04 * 0.4 / (2 * 0.96)) and float(p95) == 0.0
+    waits = prefill_wait(np.array([1.0, 2.0, 2.4, 2.5, 10.0]), 0.4)[1]
+    assert np.all(np.diff(waits) >= 0) and np.all(np.isfinite(waits)) and waits[-1] > 100
+
+
+def test_ttft_waits_for_the_prefill_queued_ahead():
+    """Under load the p95 TTFT is the idle one plus the queue's p95 wait at the load's own rate and
+    a prompt's marginal GPU time: more load, more wait (what NIM's TTFT at 5-50 streams shows)."""
+    r, load = llama_8b(), Load(4000, 400)
+    ttft = [float(latencies(r, load, m)["ttft_p95"]) for m in (1e-6, 4.0, 16.0, 64.0)]
+    assert np.all(np.diff(ttft) > 0)
+    lat = latencies(r, load, 16.0)
+    assert float(lat["ttft_mean"]) < float(lat["ttft_p95"])
