@@ -201,13 +201,15 @@ def _chunk(
         [np.ones(months), finance.discount_factors(finance.monthly_rate(scenario.discount_rate), months)], axis=1
     )
     out = {}
+    asked = functools.cache(lambda: np.sum(prepared.demand.mean_rps, axis=-1) * SECONDS_PER_MONTH)
+    weighed: dict[int, Any] = {}  # each table shared by options' terms weighed once a chunk
     for o in drawn.options:
         items, met = cost_option(o, drawn, prepared, detail=False)
-        sums = np.broadcast_to(items["total"].reduce(weights), (n, 2))
+        sums = np.broadcast_to(items["total"].reduce(weights, weighed), (n, 2))
         fleet_shares = None
         prefix = "member_" if isinstance(o, RouterOption) else ""  # a router's: its member fleets'
         if f"{prefix}stranded_gpus" in items:  # a fleet that does not follow this draw's demand
-            requests = np.sum(prepared.demand.mean_rps, axis=-1) * SECONDS_PER_MONTH
+            requests = asked()  # requests asked for, per draw: the same for every option
             gpu_months = np.sum(items["gpus"], axis=-1)
             unserved = np.sum(items.get(f"{prefix}unserved", 0.0), axis=-1)
             fleet_shares = (

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -96,10 +97,25 @@ class CostTerms:
         ]
         return functools.reduce(np.add, parts)
 
-    def reduce(self, weights: Array) -> Array:
-        """``dense() @ weights`` (for example the sum and the discounted sum), one pass per table."""
+    def reduce(self, weights: Array, seen: dict[int, tuple[Any, Array]] | None = None) -> Array:
+        """``dense() @ weights`` (for example the sum and the discounted sum), one pass per table.
+
+        Terms on the same table (a request-priced line and the cache's lookups both ride the
+        demand's rates) are applied the weights once. ``seen``, kept by the caller across several
+        reductions with the same ``weights``, does the same across them (each option of a Monte
+        Carlo chunk); it holds each table it saw, so the tables' ids stay theirs.
+        """
+        seen = {} if seen is None else seen
         total: Array = np.asarray(0.0)  # the empty sum
         for term in self.terms:
-            w = weights * np.asarray(term[2], float)[:, np.newaxis] if len(term) > 2 else weights
-            total = total + np.multiply(term[0], np.asarray(term[1], float) @ w)
+            table = term[1]
+            key = id(table) if len(term) == 2 else None
+            if key is not None and key in seen:
+                weighed = seen[key][1]
+            else:
+                w = weights * np.asarray(term[2], float)[:, np.newaxis] if len(term) > 2 else weights
+                weighed = np.asarray(table, float) @ w
+                if key is not None:
+                    seen[key] = (table, weighed)
+            total = total + np.multiply(term[0], weighed)
         return total

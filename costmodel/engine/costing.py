@@ -365,18 +365,16 @@ def with_recourse(plan: np.ndarray, h: SelfHostedFleet, demand: Demand, policy: 
     # way): they order only when the peak seen needs more, and then the peak plus headroom; `placed`
     # is the largest order so far, which is what serves once delivered
     placed = np.zeros(orders_shape[:-1])
-    largest = np.empty(orders_shape)
+    largest = np.zeros((*orders_shape[:-1], reviews.size + 1))  # column 0: nothing ordered yet
     for k in range(reviews.size):
         have = np.maximum(planned[..., k], placed)
         np.maximum(placed, np.where(need[..., k] > have, want[..., k], 0.0), out=placed)
-        largest[..., k] = placed
-    # review k's order serves from its delivery until the next one's (months before the first: the plan)
+        largest[..., k + 1] = placed
+    # review k's order serves from its delivery until the next one's (months before the first: the
+    # plan): one gather of each month's latest delivered column, not a strided pass per review
+    delivered = np.searchsorted(reviews + policy.lead_time_months, np.arange(months), side="right")
     fleet = np.empty(shape)  # C order: the month-by-month tables after it read rows
-    fleet[...] = plan
-    starts = [*(reviews + policy.lead_time_months), months]
-    for k in range(reviews.size):
-        served = fleet[..., starts[k] : starts[k + 1]]
-        np.maximum(served, largest[..., k : k + 1], out=served)
+    np.maximum(plan, np.take(largest, delivered, axis=-1), out=fleet)  # take: 3x fancy indexing's speed
     return fleet
 
 
@@ -427,7 +425,9 @@ def self_hosted_items(
     if option.gpus is not None:  # a fixed fleet must hold the planned headroom at every peak
         met = slo_and(met, np.all(needed <= fleet, axis=-1, keepdims=True))
     if share is not None:
-        items["unserved"] = demand.mean_rps * SECONDS_PER_MONTH * (1.0 - share)
+        assert served is not None  # mean x share, above
+        unserved_rps = np.subtract(demand.mean_rps, served)
+        items["unserved"] = unserved_rps * SECONDS_PER_MONTH
         items["stranded_gpus"] = np.maximum(np.asarray(fleet, float) - needed, 0.0)
         if overflow is not None:
             assert scenario is not None  # an overflow API comes with its scenario
@@ -438,7 +438,7 @@ def self_hosted_items(
             met = slo_and(met, api.api_slo(api_option, scenario).met)
         elif option.gpus is None:  # no overflow: demand above the fleet's SLO capacity, past the tolerance, misses
             tolerance = scenario.workload.slo.max_unserved_share if scenario is not None else 0.0
-            unserved = np.sum(demand.mean_rps * (1.0 - share), axis=-1, keepdims=True)
+            unserved = np.sum(unserved_rps, axis=-1, keepdims=True)
             asked = np.sum(demand.mean_rps, axis=-1, keepdims=True)
             met = slo_and(met, unserved <= tolerance * asked + 1e-9 * np.maximum(asked, 1.0))
     return items, met

@@ -46,6 +46,10 @@ class Demand:
         return self.mean_rps * float(self.shape.max())
 
     @property
+    def tokens_per_request(self) -> float:
+        return self.input_tokens + self.output_tokens
+
+    @property
     def tokens(self) -> Array:
         return self.requests * (self.input_tokens + self.output_tokens)
 

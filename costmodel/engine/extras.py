@@ -11,18 +11,21 @@ from __future__ import annotations
 import numpy as np
 
 from costmodel.core.tables import CostTerms
+from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine.demand import Demand
 from costmodel.model.scenario import ExtraCost, Option, Scenario
 
 
-def _table(extra: ExtraCost, demand: Demand) -> np.ndarray:
+def _term(extra: ExtraCost, demand: Demand) -> tuple[float, np.ndarray]:
+    """What one unit of ``extra``'s price buys each month, as (scale, table): requests that reach
+    the model are the rates' table times the seconds of a month, so no table is built for them."""
     months = demand.mean_rps.shape[-1]
     if extra.per == "one-off":
-        return (np.arange(months) == extra.month).astype(float)
+        return 1.0, (np.arange(months) == extra.month).astype(float)
     if extra.per == "month":
-        return np.ones(months)
-    requests = demand.model_requests
-    return requests if extra.per == "request" else requests * (demand.input_tokens + demand.output_tokens) / 1e6
+        return 1.0, np.ones(months)
+    per_request = SECONDS_PER_MONTH if extra.per == "request" else SECONDS_PER_MONTH * demand.tokens_per_request / 1e6
+    return per_request, demand.mean_rps
 
 
 def extra_items(
@@ -35,13 +38,19 @@ def extra_items(
     """
     if lines is None:
         lines = {e.name: (e, 1.0) for e in option.extra_costs}
-    items = {
-        name: CostTerms(((e.usd * (share if e.per in ("request", "million-tokens") else 1.0), _table(e, demand)),))
-        for name, (e, share) in lines.items()
-    }
+    items = {}
+    for name, (e, share) in lines.items():
+        scale, table = _term(e, demand)
+        items[name] = CostTerms(((e.usd * (share if e.per in ("request", "million-tokens") else 1.0) * scale, table),))
     cache = scenario.workload.response_cache
     if cache is not None and cache.usd_per_million_lookups > 0:
-        items["response_cache"] = CostTerms(((cache.usd_per_million_lookups / 1e6, demand.requests),))
+        price = cache.usd_per_million_lookups / 1e6
+        lookups = (  # every request is looked up: those reaching the model over their share, if any reach it
+            (price * SECONDS_PER_MONTH / demand.model_share, demand.mean_rps)
+            if demand.model_share > 0
+            else (price, demand.requests)
+        )
+        items["response_cache"] = CostTerms((lookups,))
     return items
 
 
