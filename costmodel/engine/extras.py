@@ -24,8 +24,8 @@ def _term(extra: ExtraCost, demand: Demand) -> tuple[float, np.ndarray]:
         return 1.0, (np.arange(months) == extra.month).astype(float)
     if extra.per == "month":
         return 1.0, np.ones(months)
-    per_request = SECONDS_PER_MONTH if extra.per == "request" else SECONDS_PER_MONTH * demand.tokens_per_request / 1e6
-    return per_request, demand.mean_rps
+    per_million_tokens = SECONDS_PER_MONTH * demand.tokens_per_request / 1e6  # million tokens a month per request/s
+    return (SECONDS_PER_MONTH if extra.per == "request" else per_million_tokens), demand.mean_rps
 
 
 def extra_items(
