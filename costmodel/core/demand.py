@@ -93,6 +93,15 @@ def price_index(decline_per_year: ArrayLike, months: int) -> Array:
     return np.exp(np.arange(months, dtype=float) / 12.0 * np.log1p(-d))
 
 
+@functools.lru_cache(maxsize=64)
+def _share_knots(shape: tuple[float, ...]) -> tuple[Array, Array]:
+    """The knots of :func:`local_share`'s piecewise-linear share: the sorted hourly weights, and the
+    share served at each (the same daily shape is asked for by every option and draw chunk)."""
+    weights = np.asarray(shape)
+    knots = np.concatenate([[0.0], np.sort(weights)])
+    return knots, np.array([np.minimum(weights, k).sum() for k in knots]) / np.sum(weights)
+
+
 def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLike, shape: ArrayLike) -> Array:
     """Share of requests a fleet of fixed capacity serves when the load follows ``shape``.
 
@@ -116,10 +125,8 @@ def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLi
     >>> local_share(0.0, [1e6, 0.0], np.ones(24)).tolist()
     [1.0, 0.0]
     """
-    shape = np.asarray(shape, float)
+    knots, served_at_knots = _share_knots(tuple(np.asarray(shape, float).reshape(-1).tolist()))
     mean = np.asarray(mean_requests_per_s, float)
-    knots = np.concatenate([[0.0], np.sort(shape)])
-    served_at_knots = np.array([np.minimum(shape, k).sum() for k in knots]) / np.sum(shape)
     with np.errstate(over="ignore"):  # no load: x is huge (or inf), so the share is 1, or 0 with no capacity
         x = np.asarray(capacity_requests_per_s, float) / np.maximum(mean, np.finfo(float).tiny)
     return np.interp(x, knots, served_at_knots)

@@ -10,6 +10,7 @@ Which layout serves is decided by cost, in :func:`costmodel.engine.costing.prepa
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -286,6 +287,20 @@ def _measured(m: MeasuredThroughput, scenario: Scenario, gpus: int) -> ReplicaCa
     )
 
 
+@functools.lru_cache(maxsize=256)
+def _cached_slo_capacity(rep: Replica, load: Load, ttft_s: float, tpot_s: float) -> ReplicaCapacity:
+    return roofline.slo_capacity(rep, load, ttft_s, tpot_s)
+
+
+def slo_capacity(rep: Replica, load: Load, ttft_s: float, tpot_s: float) -> ReplicaCapacity:
+    """:func:`~costmodel.core.roofline.slo_capacity`, remembered where nothing in it is drawn: every
+    Monte Carlo chunk asks again for the replica of the plan when no draw moves the roofline."""
+    try:
+        return _cached_slo_capacity(rep, load, ttft_s, tpot_s)
+    except TypeError:  # drawn (draws, 1) columns are not hashable: compute
+        return roofline.slo_capacity(rep, load, ttft_s, tpot_s)
+
+
 def layouts(
     option: RentedOption | OwnedOption,
     scenario: Scenario,
@@ -327,7 +342,7 @@ def layouts(
     said = capacity_basis(stack, catalog).text if at_plan else ""
     for g in feasible:
         rep = stack.replica(g)
-        cap = roofline.slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
+        cap = slo_capacity(rep, load, wl.slo.ttft_p95_ms / 1e3, wl.slo.tpot_p95_ms / 1e3)
         cap = replace(roofline.at_load(rep, load, cap, option.max_utilization) if at_plan else cap, calibration=said)
         scale = option.capacity_scale * spot
         out.append(Layout(g, cap if np.all(np.equal(scale, 1.0)) else scaled(cap, scale), rep, load))

@@ -27,7 +27,7 @@ from costmodel.engine.demand import Demand, demand_of
 from costmodel.engine.eligibility import quality_status
 from costmodel.engine.errors import EngineError
 from costmodel.engine.extras import extra_items
-from costmodel.engine.fleet import SelfHostedFleet, self_hosted_fleet
+from costmodel.engine.fleet import SelfHostedFleet, in_place, self_hosted_fleet, stranded_gpus
 from costmodel.engine.hybrid import hybrid_items, slo_and
 from costmodel.engine.results import LayoutCost, OptionKind, OptionResult, QualityStatus, SloStatus
 from costmodel.engine.router import MemberCost, RouterChoice, choose_routes, router_items, router_view
@@ -427,8 +427,9 @@ def self_hosted_items(
     if share is not None:
         assert served is not None  # mean x share, above
         unserved_rps = np.subtract(demand.mean_rps, served)
-        items["unserved"] = unserved_rps * SECONDS_PER_MONTH
-        items["stranded_gpus"] = np.maximum(np.asarray(fleet, float) - needed, 0.0)
+        unserved_total = np.sum(unserved_rps, axis=-1, keepdims=True)  # requests/s summed over the months
+        items["unserved"] = in_place(np.multiply, unserved_rps, SECONDS_PER_MONTH)
+        items["stranded_gpus"] = stranded_gpus(fleet, needed)  # overwrites needed: read no more below
         if overflow is not None:
             assert scenario is not None  # an overflow API comes with its scenario
             api_option = overflow.option
@@ -438,9 +439,8 @@ def self_hosted_items(
             met = slo_and(met, api.api_slo(api_option, scenario).met)
         elif option.gpus is None:  # no overflow: demand above the fleet's SLO capacity, past the tolerance, misses
             tolerance = scenario.workload.slo.max_unserved_share if scenario is not None else 0.0
-            unserved = np.sum(unserved_rps, axis=-1, keepdims=True)
             asked = np.sum(demand.mean_rps, axis=-1, keepdims=True)
-            met = slo_and(met, unserved <= tolerance * asked + 1e-9 * np.maximum(asked, 1.0))
+            met = slo_and(met, unserved_total <= tolerance * asked + 1e-9 * np.maximum(asked, 1.0))
     return items, met
 
 

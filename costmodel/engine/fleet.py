@@ -28,6 +28,21 @@ from costmodel.text import drawn, sourced
 Array = NDArray[np.float64]
 
 
+def in_place(ufunc: np.ufunc, table: Array, other: ArrayLike) -> Array:
+    """``ufunc(table, other)`` written into ``table`` (a table this caller made and no one else
+    holds) where the result has its shape: no fresh (draws, months) table per step."""
+    fits = np.broadcast_shapes(np.shape(table), np.shape(other)) == np.shape(table)
+    return ufunc(table, other, out=table if fits else None)
+
+
+def stranded_gpus(fleet: ArrayLike, needed: Array) -> Array:
+    """GPUs each month the fleet holds beyond what the demand needs, ``max(fleet - needed, 0)``,
+    written over ``needed`` (a table the caller made and reads no more) where shapes allow."""
+    mine = np.shape(needed) == np.broadcast_shapes(np.shape(fleet), np.shape(needed))
+    stranded = np.subtract(fleet, needed, out=needed if mine and np.ndim(needed) else None)
+    return np.maximum(stranded, 0.0, out=stranded)
+
+
 @dataclass(frozen=True)
 class SelfHostedFleet:
     """A self-hosted option's resolved prices and capacity, and the costing of its fleet."""
@@ -57,10 +72,15 @@ class SelfHostedFleet:
     def staff_usd_per_month(self) -> Any:
         return self.option.ops_staff_fte * self.option.ops_staff_usd_per_year / 12.0
 
-    def fleet(self, peak_rps: Array, max_utilization: ArrayLike | None = None) -> Array:
-        """GPUs needed to serve ``peak_rps`` at the planned utilisation, spares included."""
+    def fleet(self, peak_rps: Array, max_utilization: ArrayLike | None = None, share: float = 1.0) -> Array:
+        """GPUs needed to serve ``share`` of ``peak_rps`` at the planned utilisation, spares included
+        (the share divides the replica's capacity instead of building a scaled table of the peak)."""
         u = self.option.max_utilization if max_utilization is None else max_utilization
-        replicas = replicas_needed(peak_rps, self.capacity.requests_per_s, u)
+        per_replica = self.capacity.requests_per_s
+        if share != 1.0:
+            with np.errstate(divide="ignore"):  # none of the load: infinite capacity, no replica
+                per_replica = np.divide(per_replica, share)
+        replicas = replicas_needed(peak_rps, per_replica, u)
         if self.option.spare_replicas:  # spares only where there is load
             np.add(replicas, float(self.option.spare_replicas), out=replicas, where=replicas > 0)
         if self.capacity.gpus_per_replica != 1:
@@ -74,12 +94,15 @@ class SelfHostedFleet:
         if self.option.spare_replicas:
             active -= self.option.spare_replicas
             np.maximum(active, 0.0, out=active)
-        return active * self.capacity.requests_per_s
+        return in_place(np.multiply, active, self.capacity.requests_per_s)
 
     def _active_gpus(self, fleet: Array) -> Array:
         """GPUs of the fleet that serve: all but the spare replicas' (which idle)."""
         spares = self.option.spare_replicas * self.capacity.gpus_per_replica
-        return np.maximum(fleet - spares, 0.0) if spares else fleet
+        if not spares:
+            return fleet
+        active = np.subtract(fleet, spares)
+        return np.maximum(active, 0.0, out=active)
 
     def utilization(self, fleet: Array, served_mean_rps: Array) -> Array:
         """Mean load over SLO capacity of the active (non-spare) replicas, at most 1.

@@ -18,7 +18,7 @@ from costmodel.core.tables import CostTerms
 from costmodel.engine import api
 from costmodel.engine.demand import Demand
 from costmodel.engine.eligibility import servable_share
-from costmodel.engine.fleet import SelfHostedFleet
+from costmodel.engine.fleet import SelfHostedFleet, stranded_gpus
 from costmodel.model.scenario import HybridOption, Scenario
 
 
@@ -57,8 +57,11 @@ def hybrid_items(
     servable = servable_share(local.option, scenario, mix)  # classes the local model is good enough for
     if servable == 1.0:
         share = local_share(demand.mean_rps, capacity_rps, demand.shape)
-    else:  # the fleet sees only the servable classes' load; the share is of all requests
-        share = local_share(demand.mean_rps * servable, capacity_rps, demand.shape) * servable
+    elif servable > 0.0:  # the fleet sees only the servable classes' load; the share is of all requests
+        share = local_share(demand.mean_rps, np.divide(capacity_rps, servable), demand.shape)
+        share *= servable
+    else:  # no class the local model is good enough for: all of it overflows
+        share = np.zeros(np.shape(demand.mean_rps))
     local_rps = demand.mean_rps * share
     items: dict[str, Any] = (
         local.monthly(fleet, local_rps, demand.rent_price_index, detail=detail)
@@ -70,7 +73,6 @@ def hybrid_items(
     items = {f"local_{k}" if k != "gpus" else k: v for k, v in items.items()}
     items.update({"local_share": share, "api": overflow, "total": local_total + overflow})
     if o.local_gpus > 0:  # GPUs of the fixed fleet this demand's servable peak does not need
-        needed = local.fleet(demand.peak_rps * servable)
-        items["stranded_gpus"] = np.maximum(fleet - needed, 0.0)
+        items["stranded_gpus"] = stranded_gpus(fleet, local.fleet(demand.peak_rps, share=servable))
     met = slo_and(cap.slo_met if o.local_gpus > 0 else True, api.api_slo(scenario.api_option(o.overflow), scenario).met)
     return items, met
