@@ -58,6 +58,10 @@ class LoadPlan:
     def level_name(self, value: float) -> str:
         return f"c{int(value)}" if self.mode == "concurrency" else f"r{value:g}"
 
+    def share(self, value: float, worker: int, workers: int) -> range:
+        """Requests of a level's schedule worker ``worker`` of ``workers`` sends: ``i % workers == worker``."""
+        return range(worker, self.warmup_for(value) + self.requests, workers)
+
     def level_meta(self, value: float) -> dict[str, Any]:
         """What a level's meta (``LevelMeta``) says of the plan, whoever ran it."""
         return {
@@ -226,7 +230,7 @@ class Runner:
     ) -> dict[str, Any]:
         plan = self.plan
         me, workers = self.share
-        mine = range(me, total, workers)  # this worker's requests of the level's schedule
+        mine = plan.share(value, me, workers)  # this worker's requests of the level's schedule
         if start_at is not None:
             await asyncio.sleep(max(start_at - time.perf_counter(), 0.0))
         start = time.perf_counter() if start_at is None else start_at

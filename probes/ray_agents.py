@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from probes.results import WORKER_RECORDS
-from probes.workers import Workers, WorkerSetup, combined, worker_info
+from probes.workers import Pool, Workers, WorkerSetup, combined, worker_info
 
 PINGS = 20
 
@@ -105,7 +105,7 @@ class ProbeAgent:
         return tail(self.run_dir / name, start)
 
     def close(self) -> list[dict[str, Any]]:
-        return [] if self.pool is None else self.pool.close()
+        return [] if self.pool is None else self.pool.close()[0]
 
 
 @dataclass
@@ -141,10 +141,11 @@ def clock_offset(actor: Any, pings: int = PINGS) -> tuple[float, float]:
     return best
 
 
-class RayHosts:
+class RayHosts(Pool):
     """The driver's side: an agent on each node, each level across them, their files pulled."""
 
     def __init__(self, setup: WorkerSetup, workers_per_host: int, run_dir: Path, nodes: list[str] | None = None):
+        super().__init__()
         import ray
         from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
@@ -158,9 +159,6 @@ class RayHosts:
         self.workers_per_host = workers_per_host
         self.run_dir = run_dir
         self.plan, self.t0 = setup.plan, setup.t0
-        self.stop_reason: str | None = None
-        self.failure: str | None = None  # a bug a worker met, as one process reports it
-        self.spent_usd = 0.0
         self.pulled: dict[str, int] = {}  # bytes of each records file copied here so far
         for host in self.hosts:
             host.offset_s, host.rtt_s = clock_offset(host.actor)
@@ -170,12 +168,12 @@ class RayHosts:
             setups = [
                 replace(
                     setup,
-                    index=host.index * workers_per_host + w,
+                    index=g,
                     count=total,
                     run_dir=host.run_dir,
                     t0=setup.t0 + host.offset_s,  # the driver's start, on this host's clock
                 )
-                for w in range(workers_per_host)
+                for g in self.global_workers(host)
             ]
             self.pids[host.index] = ray.get(host.actor.start.remote(setups))
 
@@ -183,8 +181,16 @@ class RayHosts:
     def workers(self) -> int:
         return len(self.hosts) * self.workers_per_host
 
+    def global_workers(self, host: Host) -> range:
+        """The cluster-wide worker numbers of ``host``'s workers: worker ``w`` of host ``h`` is ``h W + w``."""
+        return range(host.index * self.workers_per_host, (host.index + 1) * self.workers_per_host)
+
+    def running(self) -> list[tuple[int, int | None]]:
+        """(worker, pid) of every worker started, cluster-wide."""
+        return [(g, pid) for h in self.hosts for g, pid in zip(self.global_workers(h), self.pids[h.index], strict=True)]
+
     def files(self, host: Host) -> list[str]:
-        return [WORKER_RECORDS.format(host.index * self.workers_per_host + w) for w in range(self.workers_per_host)]
+        return [WORKER_RECORDS.format(g) for g in self.global_workers(host)]
 
     def stop(self, reason: str, cancel: bool = True) -> None:
         if self.stop_reason is None:
@@ -224,16 +230,8 @@ class RayHosts:
                 h.lost = True
         for h in asked:
             if h.index in metas:
-                meta = metas[h.index]
-                spent = meta.pop("spent_usd", 0.0)  # the host's total so far
-                self.spent_usd += spent - h.spent_usd
-                h.spent_usd = spent
-                failure = meta.pop("failure", None)
-                if failure and self.failure is None:
-                    self.failure = failure
-                reason = meta.pop("stop_reason", None)
-                if reason is not None and self.stop_reason is None:
-                    self.stop_reason = reason
+                meta = metas[h.index]  # the host's total billing so far, its failure and stop reason
+                self.report(h, meta.pop("spent_usd", 0.0), meta.pop("failure", None), meta.pop("stop_reason", None))
         if any(h.lost for h in asked) and self.stop_reason is None:
             self.stop_reason = "worker-died"
         self.pull()
@@ -281,8 +279,10 @@ class RayHosts:
                 except ray.exceptions.RayError:
                     h.lost = True
             if h.lost:
-                first = h.index * self.workers_per_host
-                infos = [worker_info(first + w, pid, "died") for w, pid in enumerate(self.pids[h.index])]
+                infos = [
+                    worker_info(g, pid, "died")
+                    for g, pid in zip(self.global_workers(h), self.pids[h.index], strict=True)
+                ]
             ended += infos
         self.pull()
         for h in self.hosts:

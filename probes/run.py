@@ -359,14 +359,12 @@ def _probe_with_workers(
     if ray_address is None:
         pool = Workers(setups, lambda event: counted(*event[1:]))
         pool.wait_ready()
-        running = [(w.index, w.pid) for w in pool.workers]
     else:
         from probes.ray_agents import RayHosts, connect
 
         connect(ray_address)
         pool = RayHosts(setups[0], workers, writer.run_dir)
-        running = [(h.index * workers + k, pid) for h in pool.hosts for k, pid in enumerate(pool.pids[h.index])]
-    writer.update_manifest(workers=[worker_info(i, pid, "running") for i, pid in running])
+    writer.update_manifest(workers=[worker_info(i, pid, "running") for i, pid in pool.running()])
     levels: list[dict[str, Any]] = []
 
     async def level(index: int, value: float) -> dict[str, Any]:
@@ -405,8 +403,7 @@ def _probe_with_workers(
             except KeyboardInterrupt:
                 pool.stop_reason = pool.stop_reason or "interrupted"
     finally:  # the workers end with the run, whatever ended it
-        closed = pool.close()
-    ended, hosts = closed if ray_address is not None else (closed, [])
+        ended, hosts = pool.close()
     merge_worker_records(writer.run_dir)  # the hosts' folders here go with it
     writer.update_manifest(workers=ended, hosts=hosts)
     status, stopped_by = STOP_OUTCOMES[pool.stop_reason]

@@ -163,20 +163,38 @@ class WorkerState:
     conn: Any
     pid: int | None = None
     died: bool = False
-    spent: float = 0.0  # USD billed so far, as it last said
+    spent_usd: float = 0.0  # USD billed so far, as it last said
 
 
-class Workers:
+class Pool:
+    """What a run over several parts (this host's worker processes, or a Ray cluster's hosts) keeps
+    of them: why it stopped, the first failure a part met, and what they billed."""
+
+    def __init__(self) -> None:
+        self.stop_reason: str | None = None
+        self.failure: str | None = None
+        self.spent_usd = 0.0
+
+    def report(self, part: Any, spent_usd: float, failure: str | None, reason: str | None) -> None:
+        """One part's answer after a level: its billing so far (``part.spent_usd`` is what it said
+        last time), its failure and stop reason (the first of each counts)."""
+        self.spent_usd += spent_usd - part.spent_usd
+        part.spent_usd = spent_usd
+        if failure and self.failure is None:
+            self.failure = failure
+        if reason is not None and self.stop_reason is None:
+            self.stop_reason = reason
+
+
+class Workers(Pool):
     """The parent's side: start the workers, run each level across them, merge what they say."""
 
     def __init__(self, setups: list[WorkerSetup], on_event: Callable[[tuple], None]) -> None:
+        super().__init__()
         ctx = mp.get_context("spawn")  # a clean interpreter: no inherited event loop or threads
         self.events = ctx.Queue()
         self.setups = setups
         self.run_dir = setups[0].run_dir
-        self.stop_reason: str | None = None
-        self.failure: str | None = None
-        self.spent_usd = 0.0
         self.workers: list[WorkerState] = []
         self._forwarded = False
         for s in setups:
@@ -249,14 +267,7 @@ class Workers:
                 if message is not None:
                     _, meta, reason, spent, failure, failed = message
                     metas[w.index] = meta
-                    self.spent_usd += spent - w.spent
-                    w.spent = spent
-                    if failure and self.failure is None:
-                        self.failure = failure
-                    if failed and self.stop_reason is None:
-                        self.stop_reason = "write-error"
-                    if reason is not None and self.stop_reason is None:
-                        self.stop_reason = reason
+                    self.report(w, spent, failure, "write-error" if failed else reason)
             await asyncio.sleep(0.01)
         if any(w.died for w in asked) and self.stop_reason is None:
             self.stop_reason = "worker-died"
@@ -265,7 +276,6 @@ class Workers:
     def _merged(self, value: float, asked: list[WorkerState], metas: dict[int, dict]) -> dict[str, Any]:
         """The workers' metas as one; a worker that died is counted from what it wrote."""
         plan = self.setups[0].plan
-        total = plan.warmup_for(value) + plan.requests
         dead = [w for w in asked if w.index not in metas]
         records = read_records(self.run_dir) if dead else None
         shares = [metas[w.index]["share"] for w in asked if w.index in metas]
@@ -279,7 +289,7 @@ class Workers:
             shares.append(
                 {
                     "worker": w.index,
-                    "planned": len(range(w.index, total, self.setups[0].count)),
+                    "planned": len(plan.share(value, w.index, self.setups[0].count)),
                     "issued": len(mine),
                     "loop_lag_p95_ms": None,
                     "loop_lag_max_ms": None,
@@ -287,8 +297,13 @@ class Workers:
             )
         return combined(plan.level_meta(value), list(metas.values()), shares, time.perf_counter() - self.setups[0].t0)
 
-    def close(self) -> list[dict[str, Any]]:
-        """Tell the workers to finish and wait for them; how each ended (``WorkerInfo``)."""
+    def running(self) -> list[tuple[int, int | None]]:
+        """(worker, pid) of every worker started."""
+        return [(w.index, w.pid) for w in self.workers]
+
+    def close(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+        """Tell the workers to finish and wait for them; how each ended (``WorkerInfo``), and no
+        hosts (one host: this one)."""
         for w in self.live:
             with contextlib.suppress(OSError, BrokenPipeError):
                 w.conn.send(("stop",))
@@ -300,12 +315,13 @@ class Workers:
         with contextlib.suppress(OSError, ValueError):
             self.events.put(None)
         self._drain.join(2.0)
-        return [
+        ended = [
             worker_info(
                 w.index, w.pid, "died" if w.died or (w.process.exitcode or 0) != 0 else "finished", w.process.exitcode
             )
             for w in self.workers
         ]
+        return ended, []
 
 
 def combined(
