@@ -560,7 +560,7 @@ def study_of_stack(
             rows.append(LayoutStudy(g, reason))
             continue
         rep = stack.replica(g)
-        cap = replace(roofline.slo_capacity(rep, load, ttft_ms / 1e3, tpot_ms / 1e3), calibration=said)
+        cap = replace(slo_capacity(rep, load, ttft_ms / 1e3, tpot_ms / 1e3), calibration=said)
         curve = roofline.frontier(rep, load)
         price = None
         if usd_per_gpu_hour is not None:

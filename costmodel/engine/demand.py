@@ -32,9 +32,10 @@ class Demand:
     model_share: float = 1.0  # share of requests not answered by the response cache
 
     @property
-    def model_requests(self) -> Array:
-        """Requests per month that reach the model."""
-        return self.requests * self.model_share
+    def model_requests(self) -> tuple[float, Array]:
+        """Requests per month that reach the model, as ``(scale, table)`` for a cost term: the
+        rates' table times the seconds of a month, so no table is built for them."""
+        return SECONDS_PER_MONTH, self.mean_rps
 
     @functools.cached_property
     def requests(self) -> Array:

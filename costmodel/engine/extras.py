@@ -11,21 +11,19 @@ from __future__ import annotations
 import numpy as np
 
 from costmodel.core.tables import CostTerms
-from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine.demand import Demand
 from costmodel.model.scenario import ExtraCost, Option, Scenario
 
 
 def _term(extra: ExtraCost, demand: Demand) -> tuple[float, np.ndarray]:
-    """What one unit of ``extra``'s price buys each month, as (scale, table): requests that reach
-    the model are the rates' table times the seconds of a month, so no table is built for them."""
+    """What one unit of ``extra``'s price buys each month, as (scale, table)."""
     months = demand.mean_rps.shape[-1]
     if extra.per == "one-off":
         return 1.0, (np.arange(months) == extra.month).astype(float)
     if extra.per == "month":
         return 1.0, np.ones(months)
-    per_million_tokens = SECONDS_PER_MONTH * demand.tokens_per_request / 1e6  # million tokens a month per request/s
-    return (SECONDS_PER_MONTH if extra.per == "request" else per_million_tokens), demand.mean_rps
+    per_month, rates = demand.model_requests
+    return (per_month if extra.per == "request" else per_month * demand.tokens_per_request / 1e6), rates
 
 
 def extra_items(
@@ -45,10 +43,9 @@ def extra_items(
     cache = scenario.workload.response_cache
     if cache is not None and cache.usd_per_million_lookups > 0:
         price = cache.usd_per_million_lookups / 1e6
+        per_month, rates = demand.model_requests
         lookups = (  # every request is looked up: those reaching the model over their share, if any reach it
-            (price * SECONDS_PER_MONTH / demand.model_share, demand.mean_rps)
-            if demand.model_share > 0
-            else (price, demand.requests)
+            (price * per_month / demand.model_share, rates) if demand.model_share > 0 else (price, demand.requests)
         )
         items["response_cache"] = CostTerms((lookups,))
     return items

@@ -209,10 +209,10 @@ def classifier_items(
     if k is None or k.kind == "labelled":
         return {}
     rate = classifier_usd_per_request(router, prices)
-    requests = demand.api_price_weighted_requests if k.kind == "api" else demand.model_requests
+    scale, requests = (1.0, demand.api_price_weighted_requests) if k.kind == "api" else demand.model_requests
     moved = classifier_successor(router, scenario, prices)
     if moved is None:
-        bill = CostTerms(((rate, requests),))
+        bill = CostTerms(((rate * scale, requests),))
     else:
         assert k.prompt_tokens is not None and k.answer_tokens is not None  # an api classifier states both
         new = (k.prompt_tokens * float(moved.price.input) + k.answer_tokens * float(moved.price.output)) / 1e6
@@ -325,9 +325,8 @@ def router_items(
     items["gpus"] = np.zeros(months) if gpus is None else gpus
     items.update(classifier_items(router, demand, prices, scenario))
     if router.escalation is not None and router.escalation.check_usd_per_request and checked:
-        items["escalation_check"] = CostTerms(
-            ((router.escalation.check_usd_per_request * checked, demand.model_requests),)
-        )
+        per_month, rates = demand.model_requests
+        items["escalation_check"] = CostTerms(((router.escalation.check_usd_per_request * checked * per_month, rates),))
     extras = extra_items(router, scenario, demand, _extra_lines(router, mixes, scenario))
     items.update(extras)
     parts = [v for k, v in items.items() if k != "gpus" and not k.startswith("member_")]  # money only
