@@ -281,7 +281,7 @@ def register(app: typer.Typer, fail) -> None:
         from probes.errors import ProbeWriteError
         from probes.load import LoadPlan
         from probes.run import probe
-        from probes.workers import default_workers
+        from probes.workers import EVENTS_PER_PROCESS, STREAMS_PER_PROCESS, default_workers
 
         try:
             hardware = (
@@ -330,7 +330,12 @@ def register(app: typer.Typer, fail) -> None:
             elif processes > 1:
                 err.print(
                     f"probe processes: {processes}"
-                    + ("" if workers else " (default for this load: one process holds 256 streams, 12,000 tokens/s)")
+                    + (
+                        ""
+                        if workers
+                        else f" (default for this load: one process holds {STREAMS_PER_PROCESS} streams, "
+                        f"{EVENTS_PER_PROCESS:,.0f} tokens/s)"
+                    )
                 )
             run_dir = probe(
                 ep,
