@@ -11,6 +11,8 @@ import functools
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from costmodel.core.tables import at_least
+
 Array = NDArray[np.float64]
 
 __all__ = ["daily_shape", "local_share", "monthly_requests", "price_index"]
@@ -128,5 +130,11 @@ def local_share(mean_requests_per_s: ArrayLike, capacity_requests_per_s: ArrayLi
     knots, served_at_knots = _share_knots(tuple(np.asarray(shape, float).reshape(-1).tolist()))
     mean = np.asarray(mean_requests_per_s, float)
     with np.errstate(over="ignore"):  # no load: x is huge (or inf), so the share is 1, or 0 with no capacity
-        x = np.asarray(capacity_requests_per_s, float) / np.maximum(mean, np.finfo(float).tiny)
+        x = np.asarray(capacity_requests_per_s, float) / at_least(mean, np.finfo(float).tiny)
+    if x.size >= 4096:  # a Monte Carlo table: a fleet planned for its peak covers most months whole
+        short = np.flatnonzero(~(x >= knots[-1]))  # below the busiest hour (NaN too): interpolated
+        if short.size * 4 < x.size:  # 2.4 ns an entry in np.interp against ~0.5 for this pass
+            share = np.ones(x.shape)  # at or past the busiest hour every request is served
+            share.flat[short] = np.interp(x.flat[short], knots, served_at_knots)
+            return share
     return np.interp(x, knots, served_at_knots)

@@ -14,7 +14,42 @@ from numpy.typing import ArrayLike, NDArray
 
 Array = NDArray[np.float64]
 
-__all__ = ["CostTerms", "bought", "running_max"]
+__all__ = ["CostTerms", "at_least", "bought", "month_sums", "running_max"]
+
+
+def month_sums(table: ArrayLike, keepdims: bool = False) -> Array:
+    """Sum over the months (last axis): ``table @ ones``.
+
+    A matrix-vector product runs at memory speed where ``np.sum(axis=-1)`` pays a per-row
+    overhead on a short last axis: 0.03 ms against 0.15 ms on an (8192, 36) table
+    (``bench/montecarlo.py``'s chunk). Only the order of the additions differs.
+
+    Examples
+    --------
+    >>> month_sums([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]).tolist()
+    [6.0, 15.0]
+    >>> month_sums([[1.0, 2.0], [3.0, 4.0]], keepdims=True).tolist()
+    [[3.0], [7.0]]
+    """
+    t = np.asarray(table, float)
+    if not t.ndim:  # a scalar: the same every month would need the months; callers pass tables
+        raise ValueError("month_sums needs a table with months on the last axis")
+    sums = t @ np.ones(t.shape[-1])
+    return sums[..., np.newaxis] if keepdims else sums
+
+
+def at_least(table: ArrayLike, floor: float, out: Array | None = None) -> Array:
+    """``max(table, floor)`` element-wise (NaN stays NaN), into ``out`` if given.
+
+    A clip with an infinite ceiling: numpy's ``maximum`` against a scalar is 3x slower on
+    (draws, months) tables (0.13 against 0.045 ms on (8192, 36)).
+
+    Examples
+    --------
+    >>> at_least([-1.0, 0.5, 2.0], 0.0).tolist()
+    [0.0, 0.5, 2.0]
+    """
+    return np.clip(table, floor, np.inf, out=out)
 
 
 def running_max(values: ArrayLike) -> Array:
@@ -106,7 +141,8 @@ class CostTerms:
         Carlo chunk); it holds each table it saw, so the tables' ids stay theirs.
         """
         seen = {} if seen is None else seen
-        total: Array = np.asarray(0.0)  # the empty sum
+        fixed: Array = np.zeros(weights.shape[1:])  # terms the same in every draw: a few numbers
+        drawn: Array | None = None  # the rest, one (draws, weights) sum added into in place
         for term in self.terms:
             table = term[1]
             key = id(table) if len(term) == 2 else None
@@ -114,8 +150,25 @@ class CostTerms:
                 weighed = seen[key][1]
             else:
                 w = weights * np.asarray(term[2], float)[:, np.newaxis] if len(term) > 2 else weights
-                weighed = np.asarray(table, float) @ w
+                t = np.asarray(table, float)
+                if t.ndim > 1:  # one matrix-vector product per weight column, each into its row of
+                    # the result: on an (8192, 36) table two take 0.064 ms where one (36, 2) product
+                    # takes 0.098 ms, and stacking their results costs another 0.02 ms
+                    rows = np.empty((w.shape[1], *t.shape[:-1]))
+                    for j in range(w.shape[1]):
+                        np.matmul(t, np.ascontiguousarray(w[:, j]), out=rows[j])
+                    weighed = np.moveaxis(rows, 0, -1)
+                else:
+                    weighed = t @ w
                 if key is not None:
                     seen[key] = (table, weighed)
-            total = total + np.multiply(term[0], weighed)
-        return total
+            part = np.multiply(term[0], weighed)
+            if part.shape == fixed.shape:
+                fixed += part
+            elif drawn is None:
+                drawn = part  # made here: ours to add into
+            elif np.broadcast_shapes(drawn.shape, part.shape) == drawn.shape:
+                drawn += part
+            else:
+                drawn = drawn + part
+        return fixed if drawn is None else np.add(drawn, fixed, out=drawn)

@@ -19,7 +19,7 @@ import pandas as pd
 
 from costmodel.core import finance
 from costmodel.core.demand import local_share
-from costmodel.core.tables import CostTerms
+from costmodel.core.tables import CostTerms, month_sums
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine import api
 from costmodel.engine.capacity import capacity_slo, describe, layouts
@@ -427,7 +427,7 @@ def self_hosted_items(
     if share is not None:
         assert served is not None  # mean x share, above
         unserved_rps = np.subtract(demand.mean_rps, served)
-        unserved_total = np.sum(unserved_rps, axis=-1, keepdims=True)  # requests/s summed over the months
+        unserved_total = month_sums(unserved_rps, keepdims=True)  # requests/s summed over the months
         items["unserved"] = in_place(np.multiply, unserved_rps, SECONDS_PER_MONTH)
         items["stranded_gpus"] = stranded_gpus(fleet, needed)  # overwrites needed: read no more below
         if overflow is not None:
@@ -439,7 +439,7 @@ def self_hosted_items(
             met = slo_and(met, api.api_slo(api_option, scenario).met)
         elif option.gpus is None:  # no overflow: demand above the fleet's SLO capacity, past the tolerance, misses
             tolerance = scenario.workload.slo.max_unserved_share if scenario is not None else 0.0
-            asked = np.sum(demand.mean_rps, axis=-1, keepdims=True)
+            asked = demand.summed_rps
             met = slo_and(met, unserved_total <= tolerance * asked + 1e-9 * np.maximum(asked, 1.0))
     return items, met
 

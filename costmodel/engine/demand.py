@@ -10,6 +10,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from costmodel.core.demand import daily_shape, monthly_requests, price_index
+from costmodel.core.tables import month_sums
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.model.scenario import Scenario
 
@@ -41,6 +42,12 @@ class Demand:
     def requests(self) -> Array:
         """Requests per month (only the report needs them: costing runs on rates)."""
         return monthly_requests(self.requests_first_month, self.monthly_growth, self.mean_rps.shape[-1])
+
+    @functools.cached_property
+    def summed_rps(self) -> Array:
+        """The rates summed over the months, per draw (``(draws, 1)``, or ``(1,)``): a month's
+        seconds times it is the requests asked for over the horizon."""
+        return month_sums(self.mean_rps, keepdims=True)
 
     @functools.cached_property
     def peak_rps(self) -> Array:

@@ -17,7 +17,7 @@ from numpy.typing import ArrayLike, NDArray
 from costmodel.core.owned import colocation_monthly_cost, owned_monthly_costs, power_per_gpu
 from costmodel.core.rented import rented_monthly_cost
 from costmodel.core.roofline import ReplicaCapacity, replicas_needed
-from costmodel.core.tables import CostTerms, running_max
+from costmodel.core.tables import CostTerms, at_least, running_max
 from costmodel.core.units import SECONDS_PER_MONTH
 from costmodel.engine.capacity import spot_capacity_factor
 from costmodel.engine.errors import EngineError
@@ -40,7 +40,7 @@ def stranded_gpus(fleet: ArrayLike, needed: Array) -> Array:
     written over ``needed`` (a table the caller made and reads no more) where shapes allow."""
     mine = np.shape(needed) == np.broadcast_shapes(np.shape(fleet), np.shape(needed))
     stranded = np.subtract(fleet, needed, out=needed if mine and np.ndim(needed) else None)
-    return np.maximum(stranded, 0.0, out=stranded)
+    return at_least(stranded, 0.0, out=stranded)
 
 
 @dataclass(frozen=True)
@@ -93,7 +93,7 @@ class SelfHostedFleet:
         active = np.floor(np.asarray(fleet, float) / tp if tp != 1 else np.asarray(fleet, float))  # whole replicas
         if self.option.spare_replicas:
             active -= self.option.spare_replicas
-            np.maximum(active, 0.0, out=active)
+            at_least(active, 0.0, out=active)
         return in_place(np.multiply, active, self.capacity.requests_per_s)
 
     def _active_gpus(self, fleet: Array) -> Array:
@@ -102,7 +102,7 @@ class SelfHostedFleet:
         if not spares:
             return fleet
         active = np.subtract(fleet, spares)
-        return np.maximum(active, 0.0, out=active)
+        return at_least(active, 0.0, out=active)
 
     def utilization(self, fleet: Array, served_mean_rps: Array) -> Array:
         """Mean load over SLO capacity of the active (non-spare) replicas, at most 1.
@@ -129,7 +129,9 @@ class SelfHostedFleet:
         fleet = np.asarray(fleet, float)
         active_gpus = self._active_gpus(fleet)
         loaded = np.multiply(served_mean_rps, tp / self.capacity.requests_per_s)
-        return np.clip(loaded, 0.0, active_gpus, out=loaded if loaded.shape == np.shape(active_gpus) else None)
+        # minimum, then the floor: a clip against a table of bounds is 2x slower on (draws, months)
+        capped = np.minimum(loaded, active_gpus, out=loaded if loaded.shape == np.shape(active_gpus) else None)
+        return at_least(capped, 0.0, out=capped)
 
     def monthly(
         self, fleet: Array, served_mean_rps: Array | None, rent_index: ArrayLike = 1.0, detail: bool = True
