@@ -7,7 +7,9 @@ role and per engine x GPU, the median absolute error and the largest overstateme
 dangerous side: it makes building look cheaper than it is); then the published latency points
 (batch latency runs, ``serving_latency.csv``; fixed-concurrency TTFT, TPOT and throughput,
 ``serving_streams.csv``) against the model, and the held-out time per output token at 1-8
-streams per engine x GPU. Prints figures; asserts nothing.
+streams per engine x GPU (calibrated pairs apart from those on the engine's prior), and the
+per-step overhead the batch latency runs imply at each tensor-parallel size. Prints figures;
+asserts nothing.
 
 ``.venv/bin/python bench/capacity.py [--all]``
 """
@@ -18,7 +20,15 @@ import argparse
 
 import numpy as np
 
-from costmodel.calibration import LOW_LOAD_STREAMS, errors, latency_errors, low_load_tpot, stream_errors, summary
+from costmodel.calibration import (
+    LOW_LOAD_STREAMS,
+    errors,
+    implied_overhead_by_tp,
+    latency_errors,
+    low_load_tpot,
+    stream_errors,
+    summary,
+)
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.validation import published_latencies, published_runs, published_streams
 
@@ -77,17 +87,25 @@ def main() -> None:
         )
     low = low_load_tpot(latency, streams)
     print(f"\nheld-out time per output token at 1-{LOW_LOAD_STREAMS} streams (positive: the model is slower):")
-    for (engine, gpu), part in low.groupby(["engine", "gpu"]):
+    for (engine, gpu, calibrated), part in low.groupby(["engine", "gpu", "calibrated"]):
         e = part["tpot_error"].to_numpy()
         print(
-            f"  {engine:8s} on {gpu:9s} {e.size:3d} points, median absolute error {np.median(np.abs(e)):5.1%}, "
-            f"range {e.min():+.1%} to {e.max():+.1%}"
+            f"  {engine:8s} on {gpu:13s} {e.size:3d} points, median absolute error {np.median(np.abs(e)):5.1%}, "
+            f"range {e.min():+.1%} to {e.max():+.1%}" + ("" if calibrated else "  (uncalibrated: the engine's prior)")
         )
-    e = low["tpot_error"].to_numpy()
-    print(
-        f"TPOT at 1-{LOW_LOAD_STREAMS} streams, held out: {e.size} points, median absolute error "
-        f"{np.median(np.abs(e)):.1%}, from {e.min():+.1%} to {e.max():+.1%}"
-    )
+    for calibrated, words in ((True, "calibrated pairs"), (False, "uncalibrated pairs (the engine's prior)")):
+        e = low.loc[low["calibrated"] == calibrated, "tpot_error"].to_numpy()
+        if e.size:
+            print(
+                f"TPOT at 1-{LOW_LOAD_STREAMS} streams, held out, {words}: {e.size} points, median absolute error "
+                f"{np.median(np.abs(e)):.1%}, from {e.min():+.1%} to {e.max():+.1%}"
+            )
+    print("\nper-step overhead the batch latency runs imply, by tensor-parallel size (the catalog holds one per pair):")
+    for r in implied_overhead_by_tp(latency).itertuples():
+        print(
+            f"  {r.engine:8s} on {r.gpu:13s} TP {r.gpus_per_replica} {r.model:14s} {r.runs} runs, "
+            f"{r.low_ms:.2f} to {r.high_ms:.2f} ms a step"
+        )
 
 
 if __name__ == "__main__":

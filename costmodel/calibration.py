@@ -135,12 +135,19 @@ def latency_errors(
         prefill, step = published_latency_steps(r, catalog, efficiency)
         modelled = prefill + (r.output_tokens - 1) * step
         published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
+        overhead = (
+            efficiency.step_overhead_ms
+            if efficiency is not None and efficiency.step_overhead_ms is not None
+            else float(catalog.engines[r.engine].efficiency_on(r.gpu).step_overhead)
+        )
         rows.append(
             {
                 "id": r.id,
                 "role": r.role,
                 "engine": r.engine,
                 "gpu": r.gpu,
+                "model": r.model,
+                "gpus_per_replica": r.gpus_per_replica,
                 "batch": r.batch,
                 "published_s": r.latency_s,
                 "modelled_s": modelled,
@@ -148,9 +155,25 @@ def latency_errors(
                 "tpot_published_ms": published_step * 1e3,
                 "tpot_modelled_ms": step * 1e3,
                 "tpot_error": step / published_step - 1.0,
+                # the time per step outside the kernels that would make the modelled step the
+                # published one: the published step less what the roofline spends in kernels
+                "implied_overhead_ms": (published_step - step) * 1e3 + overhead,
             }
         )
     return pd.DataFrame(rows)
+
+
+def implied_overhead_by_tp(latency: pd.DataFrame) -> pd.DataFrame:
+    """Per engine, GPU, model and tensor-parallel size, the range of the per-step overhead the
+    published batch latency runs imply (:func:`latency_errors`' ``implied_overhead_ms``): ``engine``,
+    ``gpu``, ``model``, ``gpus_per_replica``, ``runs``, ``low_ms``, ``high_ms``. The engine catalog
+    holds one overhead per engine and GPU; dense models of one engine on one GPU at several sizes
+    show whether it grows (a mixture of experts also carries the error of its expert reads)."""
+    return (
+        latency.groupby(["engine", "gpu", "gpus_per_replica", "model"])["implied_overhead_ms"]
+        .agg(runs="size", low_ms="min", high_ms="max")
+        .reset_index()
+    )
 
 
 def stream_errors(runs: list[PublishedStreams], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
@@ -191,7 +214,9 @@ LOW_LOAD_STREAMS = 8  # "at a few streams": where the per-step overhead weighs m
 def low_load_tpot(latency: pd.DataFrame, streams: pd.DataFrame, role: str = "validation") -> pd.DataFrame:
     """The time-per-output-token errors at 1 to :data:`LOW_LOAD_STREAMS` streams of one role, from
     both latency tables (:func:`latency_errors` and :func:`stream_errors`): ``id``, ``engine``,
-    ``gpu``, ``streams`` and ``tpot_error`` (positive: the model is slower than published)."""
+    ``gpu``, ``streams``, ``tpot_error`` (positive: the model is slower than published) and
+    ``calibrated`` (the pair has latency points in the fit; otherwise it runs on the engine's
+    prior, and its errors say how far that prior is from the pair)."""
     columns = ["id", "role", "engine", "gpu", "streams", "tpot_error"]
     both = pd.concat(
         [
@@ -200,5 +225,7 @@ def low_load_tpot(latency: pd.DataFrame, streams: pd.DataFrame, role: str = "val
         ],
         ignore_index=True,
     )
+    fitted = {(e, g) for e, g, r in both[["engine", "gpu", "role"]].itertuples(index=False) if r == "calibration"}
+    both["calibrated"] = [pair in fitted for pair in both[["engine", "gpu"]].itertuples(index=False, name=None)]
     keep = (both["role"] == role) & (both["streams"] <= LOW_LOAD_STREAMS)
     return both.loc[keep].drop(columns="role").reset_index(drop=True)

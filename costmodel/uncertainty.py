@@ -215,9 +215,7 @@ def _chunk(
             unserved = month_sums(items[f"{prefix}unserved"]) if f"{prefix}unserved" in items else 0.0
             fleet_shares = (
                 np.broadcast_to(unserved / np.maximum(requests, 1e-300), (n,)),
-                np.broadcast_to(
-                    month_sums(items[f"{prefix}stranded_gpus"]) / np.maximum(gpu_months, 1e-300), (n,)
-                ),
+                np.broadcast_to(month_sums(items[f"{prefix}stranded_gpus"]) / np.maximum(gpu_months, 1e-300), (n,)),
             )
         missed = items.get("member_missed")  # a router: draws where a member is known to miss the SLO
         missed = (
