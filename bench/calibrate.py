@@ -30,7 +30,7 @@ from costmodel.model.scenario import Efficiency
 
 
 def _shown(name: str, value: float) -> float:
-    return round(value, 2) if name == "step_overhead_ms" else round(value, 3)
+    return round(value, 2) if name.startswith("step_overhead") else round(value, 3)
 
 
 def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = None, fitted=(), points: int = 0) -> None:
@@ -42,15 +42,16 @@ def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = No
     stop = end + 1 if end > 0 else len(text)
     block = text[start:stop]
     where = f"{engine} on {gpu}" if gpu else engine
+    # the prior's lines come before the engine's gpu_efficiency entries, which keep their own fits
+    own = block.find("\n    gpu_efficiency:\n")
+    prior, fits = (block, "") if own < 0 or gpu is not None else (block[:own], block[own:])
+    latency = f"{points} calibration latency points in data/validation/serving_streams.csv and serving_latency.csv"
     source = (
         f"derived: fitted by bench/calibrate.py on the {rows} calibration rows for {where} in "
-        "data/validation/serving_throughput.csv"
-        + (
-            f" and its {points} calibration latency points in data/validation/serving_streams.csv and "
-            "serving_latency.csv"
-            if points
-            else ""
-        )
+        "data/validation/serving_throughput.csv" + (f" and its {latency}" if points else "")
+        if rows
+        else f"derived: fitted by bench/calibrate.py on the {latency} for {where} (no maximum-throughput runs: "
+        "the other efficiencies keep theirs)"
     )
     if gpu is not None:
         block = _with_gpu_block(block, gpu, values, source, fitted)
@@ -58,21 +59,23 @@ def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = No
         print(f"wrote {where}'s efficiencies to {path}")
         return
     for name, value in values.items():
+        if name not in fitted:  # not informed by these points: keeps its value and its provenance
+            continue
         key = EFFICIENCY_FIELDS[name]
         shown = _shown(name, value)
-        block = re.sub(
+        prior = re.sub(
             rf"( +{key}: \{{value: )[^,]+(, unit: [^,]+, source: )\"[^\"]*\"(, as_of: )[0-9-]+(, basis: \w+)?\}}",
             rf'\g<1>{shown}\g<2>"{source}"\g<3>{date.today().isoformat()}, basis: derived}}',
-            block,
+            prior,
         )
-    path.write_text(text[:start] + block + text[stop:], encoding="utf-8")
+    path.write_text(text[:start] + prior + fits + text[stop:], encoding="utf-8")
     print(f"wrote {engine}'s efficiencies to {path}")
 
 
 def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str, fitted) -> str:
     """The engine's YAML block with its ``gpu_efficiency`` entry for ``gpu`` written (replaced if
     there); an efficiency the runs do not inform keeps the prior's value, said so."""
-    units = {"step_overhead_ms": "ms"}
+    units = {"step_overhead_ms": "ms", "step_overhead_per_rank_ms": "ms"}
     lines = ["        efficiency:"]
     for name, value in values.items():
         unit = units.get(name, "fraction")
@@ -125,9 +128,9 @@ def main() -> None:
 
     rows = mine(published_runs())
     where = f"{args.engine} on {args.gpu}" if args.gpu else args.engine
-    if not rows:
-        raise SystemExit(f"no calibration rows for {where}")
     streams, latencies = mine(published_streams()), mine(published_latencies())
+    if not rows and not streams and not latencies:
+        raise SystemExit(f"no calibration rows or latency points for {where}")
     start = {name: engine.default_for(name, args.gpu) for name in RANGES}
     values = fit(rows, catalog, start, streams=streams, latencies=latencies)
     print(f"{where}: fitted on {len(rows)} calibration rows and {len(streams) + len(latencies)} latency points")
@@ -136,11 +139,12 @@ def main() -> None:
     table = errors(rows, catalog, Efficiency(**values))
     for r in table.itertuples():
         print(f"  {r.id:52s} published {r.published:>9,.0f}  modelled {r.modelled:>9,.0f}  {r.error:+.1%}")
-    s = summary(table, "calibration")
-    print(
-        f"calibration rows: median absolute error {s.median_abs:.1%}, largest overstatement "
-        f"{s.largest_overstatement:+.1%}"
-    )
+    if rows:
+        s = summary(table, "calibration")
+        print(
+            f"calibration rows: median absolute error {s.median_abs:.1%}, largest overstatement "
+            f"{s.largest_overstatement:+.1%}"
+        )
     fitted = Efficiency(**values)
     for p in [
         *stream_errors(streams, catalog, fitted).itertuples(),
@@ -151,7 +155,8 @@ def main() -> None:
             f"{p.tpot_error:+.1%}"
         )
     if args.write:
-        write(args.engine, values, len(rows), args.gpu, fitted_names(rows, catalog), len(streams) + len(latencies))
+        names = fitted_names(rows, catalog, streams, latencies)
+        write(args.engine, values, len(rows), args.gpu, names, len(streams) + len(latencies))
 
 
 if __name__ == "__main__":

@@ -66,6 +66,7 @@ EFFICIENCY_UNITS = {
     "expert_mfu": "fraction",
     "expert_mbu": "fraction",
     "step_overhead_ms": "ms",
+    "step_overhead_per_rank_ms": "ms",
     "memory_utilization": "fraction",
     "reserved_memory_gb": "GB",
     "max_num_seqs": "sequences",

@@ -29,6 +29,7 @@ RANGES = {
     "expert_mfu": (0.02, 0.9),
     "expert_mbu": (0.05, 0.9),
     "step_overhead_ms": (0.0, 10.0),
+    "step_overhead_per_rank_ms": (0.0, 5.0),
 }
 OVERSTATEMENT_WEIGHT = 4.0  # overstated capacity makes building look cheaper than it is
 
@@ -88,11 +89,29 @@ def loss(
     return float(np.mean(terms * terms * np.where(terms > 0, OVERSTATEMENT_WEIGHT, 1.0)))
 
 
-def fitted_names(runs: list[PublishedRun], catalog: Catalog) -> list[str]:
-    """The efficiencies ``runs`` inform: the routed-expert ones only where a run serves a
-    mixture-of-experts model (else a fit would push them to the end of their range)."""
-    moe = any(catalog.models[r.model].moe is not None for r in runs)
-    return [name for name in RANGES if moe or not name.startswith("expert")]
+OVERHEAD_NAMES = ("step_overhead_ms", "step_overhead_per_rank_ms")
+
+
+def fitted_names(
+    runs: Sequence[PublishedRun],
+    catalog: Catalog,
+    streams: Sequence[PublishedStreams] = (),
+    latencies: Sequence[PublishedLatency] = (),
+) -> list[str]:
+    """The efficiencies the published points inform: the routed-expert ones only where a run serves
+    a mixture-of-experts model (else a fit would push them to the end of their range); the step
+    overhead's growth per tensor-parallel rank only where the latency points span more than one
+    tensor-parallel size; with latency points alone (no maximum-throughput runs), only the step
+    overhead, its growth and the routed experts' bandwidth (a small batch's step is its weights read
+    and its overhead; the dense bandwidth is left to maximum-throughput runs, since at one batch
+    size a step cannot tell it from the overhead)."""
+    points = [*streams, *latencies]
+    moe = any(catalog.models[r.model].moe is not None for r in [*runs, *points])
+    sizes = {p.gpus_per_replica for p in points}
+    names = [name for name in RANGES if (moe or not name.startswith("expert"))]
+    if not runs:  # a small batch's step is its weights read and its overhead
+        names = [name for name in names if name in OVERHEAD_NAMES or name == "expert_mbu"]
+    return [name for name in names if name != "step_overhead_per_rank_ms" or len(sizes) > 1]
 
 
 def fit(
@@ -109,7 +128,7 @@ def fit(
     (fixed-concurrency points) and ``latencies`` (batch latency runs) add their time per output
     token to the loss."""
     values = dict(start)
-    names = fitted_names(runs, catalog)
+    names = fitted_names(runs, catalog, streams, latencies)
     for sweep in range(sweeps):
         width = 0.5**sweep
         for name, (lo, hi) in RANGES.items():
@@ -135,11 +154,12 @@ def latency_errors(
         prefill, step = published_latency_steps(r, catalog, efficiency)
         modelled = prefill + (r.output_tokens - 1) * step
         published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
-        overhead = (
-            efficiency.step_overhead_ms
-            if efficiency is not None and efficiency.step_overhead_ms is not None
-            else float(catalog.engines[r.engine].efficiency_on(r.gpu).step_overhead)
-        )
+        prior = catalog.engines[r.engine].efficiency_on(r.gpu)
+        own = efficiency or Efficiency()
+        per_rank = own.step_overhead_per_rank_ms
+        overhead = (own.step_overhead_ms if own.step_overhead_ms is not None else float(prior.step_overhead)) + (
+            r.gpus_per_replica - 1
+        ) * (per_rank if per_rank is not None else float(prior.step_overhead_per_rank))
         rows.append(
             {
                 "id": r.id,

@@ -106,7 +106,14 @@ class Stack:
             reserved_memory=pick(over.reserved_memory_gb, e.reserved_memory) * 1e9,
             max_num_seqs=over.max_num_seqs or int(e.max_num_seqs.value),
             max_batched_tokens=over.max_batched_tokens or int(e.max_batched_tokens.value),
-            step_overhead=np.divide(pick(over.step_overhead_ms, eff.step_overhead), 1e3),
+            # each tensor-parallel rank beyond the first keeps the replica's GPUs in step
+            step_overhead=np.divide(
+                np.add(
+                    pick(over.step_overhead_ms, eff.step_overhead),
+                    np.multiply(gpus - 1, pick(over.step_overhead_per_rank_ms, eff.step_overhead_per_rank)),
+                ),
+                1e3,
+            ),
             mbu=pick(over.mbu, eff.mbu),
             decode_mfu=pick(over.decode_mfu, eff.decode_mfu),
             prefill_mfu=pick(over.mfu, eff.prefill_mfu),

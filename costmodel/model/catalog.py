@@ -225,6 +225,10 @@ class EngineEfficiency(Strict):
         description="Achieved share of memory bandwidth reading routed-expert weights (MoE models)."
     )
     step_overhead: Milliseconds = Field(description="Time per step outside GPU kernels (scheduling, sampling), ms.")
+    step_overhead_per_rank: Milliseconds = Field(
+        description="Time per step outside the modelled kernels that each tensor-parallel rank beyond the first adds "
+        "(keeping the GPUs of a replica in step), ms: a replica of g GPUs spends step_overhead + (g - 1) x this."
+    )
 
 
 class GpuEfficiency(Strict):
@@ -247,6 +251,7 @@ EFFICIENCY_FIELDS = {
     "expert_mfu": "expert_mfu",
     "expert_mbu": "expert_mbu",
     "step_overhead_ms": "step_overhead",
+    "step_overhead_per_rank_ms": "step_overhead_per_rank",
 }
 
 

@@ -264,6 +264,11 @@ class Efficiency(Strict):
     step_overhead_ms: NonNeg | None = Field(
         default=None, le=1e4, description="Engine time per step outside GPU kernels (scheduling, sampling), ms."
     )
+    step_overhead_per_rank_ms: NonNeg | None = Field(
+        default=None,
+        le=1e4,
+        description="Time per step each tensor-parallel rank beyond the first adds to the step overhead, ms.",
+    )
     memory_utilization: PositiveFraction | None = Field(
         default=None, description="Share of GPU memory the engine may use (vLLM gpu_memory_utilization)."
     )
@@ -799,7 +804,15 @@ _SELF_HOSTED_UNCERTAIN = ("max_utilization", "capacity_scale", "ops_staff_fte", 
 UNCERTAIN_FIELDS: dict[str, tuple[str, ...]] = {
     "workload": ("requests_per_month", "monthly_growth", "cached_input_share", "batch_share"),
     "trends": ("api_price_decline_per_year", "gpu_rent_decline_per_year"),
-    "serving.efficiency": ("mbu", "decode_mfu", "mfu", "expert_mfu", "expert_mbu", "step_overhead_ms"),
+    "serving.efficiency": (
+        "mbu",
+        "decode_mfu",
+        "mfu",
+        "expert_mfu",
+        "expert_mbu",
+        "step_overhead_ms",
+        "step_overhead_per_rank_ms",
+    ),
     "api": ("price_scale",),
     "rented": ("usd_per_gpu_hour", *_SELF_HOSTED_UNCERTAIN),
     "owned": (

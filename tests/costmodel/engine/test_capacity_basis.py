@@ -48,6 +48,27 @@ def test_efficiencies_fitted_on_a_gpu_replace_the_engines_prior_there_only(base_
     assert (fitted.mbu, prior.mbu) == (float(vllm.efficiency_on("mi300x").mbu), float(vllm.efficiency.mbu))
 
 
+def test_the_step_overhead_grows_with_each_tensor_parallel_rank(base_catalog):
+    """A replica of g GPUs spends step_overhead + (g - 1) x step_overhead_per_rank a step outside its
+    kernels: by hand from vLLM's prior, a scenario's override of either, and 0 per rank for an
+    engine whose latency points are at one size (TensorRT-LLM)."""
+    from costmodel.model.scenario import Efficiency
+
+    vllm = base_catalog.engines["vllm"].efficiency
+    o, per_rank = float(vllm.step_overhead), float(vllm.step_overhead_per_rank)
+    assert per_rank > 0
+    for g in (1, 2, 4, 8):
+        replica = make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "vllm").replica(g)
+        assert float(replica.step_overhead) == pytest.approx((o + (g - 1) * per_rank) / 1e3)
+    stated = Efficiency(step_overhead_ms=1.0, step_overhead_per_rank_ms=0.5)
+    replica = make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "vllm", efficiency=stated).replica(4)
+    assert float(replica.step_overhead) == pytest.approx(2.5e-3)
+    trt = base_catalog.engines["trt-llm"].efficiency
+    replica = make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "trt-llm").replica(8)
+    assert float(trt.step_overhead_per_rank) == 0.0
+    assert float(replica.step_overhead) == pytest.approx(float(trt.step_overhead) / 1e3)
+
+
 def test_every_face_says_how_sure_the_capacity_is(tmp_path):
     done = tco("evaluate", str(FINTECH), "--draws", "0")
     assert done.returncode == 0, done.stderr
