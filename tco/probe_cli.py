@@ -182,7 +182,12 @@ def print_summary(run_dir: Path, console: Console) -> None:
             )
         )
     if manifest.slo_search:
-        console.print(f"highest level meeting the SLO: {manifest.slo_search.best:g}")
+        search = manifest.slo_search
+        if search.best is not None:
+            console.print(Text(f"highest level meeting the SLO: {search.best:g}"))
+        else:  # every level tried missed a bound, or was voided (the summary says why, level by level)
+            failing = "" if search.first_failing is None else f" (lowest tried: {search.first_failing:g})"
+            console.print(Text(f"no level met the SLO{failing}: see slo_met and invalid_reason in summary.csv"))
     console.print(Text(f"results: {run_dir}"))
 
 

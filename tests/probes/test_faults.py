@@ -170,6 +170,26 @@ def test_open_loop_rate_judges_its_own_schedule(server, tmp_path):
         assert row["invalid_reason"]
 
 
+def test_a_run_where_no_level_meets_the_slo_says_so(tmp_path):
+    """An SLO no level can meet (TTFT p95 under 1 ms against a 20 ms server): the search has no best
+    level, and the console summary says so instead of failing on it."""
+    from rich.console import Console
+
+    from tco.probe_cli import print_summary
+
+    proc, url = start_fault_server("--ttft-ms", "20", "--itl-ms", "1")
+    try:
+        run_dir, _, summary, manifest = run(url, tmp_path, levels=(1, 2), requests=4, plan={"slo": {"ttft_p95": 1.0}})
+    finally:
+        proc.terminate()
+        proc.wait()
+    assert not summary["slo_met"].any() and manifest["slo_search"]["best"] is None
+    console = Console(record=True, width=200)
+    print_summary(run_dir, console)
+    said = " ".join(console.export_text().split())
+    assert "no level met the SLO" in said and "highest level meeting" not in said
+
+
 def test_slo_search_doubles_then_bisects_to_the_knee(tmp_path):
     """TTFT = 20 ms + 20 ms per request in flight, so a p95 bound of 130 ms allows about 5 streams.
     Where the knee lands depends on timing; what the search does with the measurements does not:
