@@ -196,6 +196,13 @@ def capacity_basis(stack: Stack, catalog: Catalog) -> CapacityBasis:
         entry = engine.gpu_efficiency_entry(gpu.id)
         if entry is None:
             prior = f"efficiencies: {engine.name}'s prior, {eff.mbu.source.split(';')[0]}"
+            if eff.step_overhead.basis == "derived" and eff.mbu.basis != "derived":  # latency runs only
+                per_rank = float(eff.step_overhead_per_rank)
+                prior += (
+                    f"; its step overhead ({float(eff.step_overhead):g} ms"
+                    + (f", {per_rank:g} ms more per extra GPU" if per_rank else "")
+                    + f") {eff.step_overhead.source.split(' (')[0].removeprefix('derived: ')}"
+                )
         else:  # another GPU of its family was fitted
             fitted = entry.fitted_on or entry.gpus
             prior = f"efficiencies: {engine.name}'s fit on {', '.join(fitted)}, the nearest GPU of its family"

@@ -63,6 +63,9 @@ def test_the_step_overhead_grows_with_each_tensor_parallel_rank(base_catalog):
     stated = Efficiency(step_overhead_ms=1.0, step_overhead_per_rank_ms=0.5)
     replica = make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "vllm", efficiency=stated).replica(4)
     assert float(replica.step_overhead) == pytest.approx(2.5e-3)
+    # the basis says the overhead is fitted where the rest of the prior is not
+    said = capacity_basis(make_stack(base_catalog, "llama-3.1-8b", "fp8", "l40s", "vllm"), base_catalog).text
+    assert f"its step overhead ({o:g} ms, {per_rank:g} ms more per extra GPU) fitted by bench/calibrate.py" in said
     trt = base_catalog.engines["trt-llm"].efficiency
     replica = make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "trt-llm").replica(8)
     assert float(trt.step_overhead_per_rank) == 0.0
