@@ -43,21 +43,26 @@ def main() -> None:
     for r in table.itertuples():
         if r.role == "validation" or args.all:
             print(f"{r.id:52s} {r.role:11s} {r.published:>10,.0f} {r.modelled:>10,.0f} {r.error:>+7.1%}")
-    for role in ("calibration", "validation"):
-        s = summary(table, role)
-        print(
-            f"{role}: {s.rows} rows, median absolute error {s.median_abs:.1%}, largest overstatement "
-            f"{s.largest_overstatement:+.1%}, largest understatement {s.largest_understatement:+.1%}, "
-            f"rows overstating by more than 25 %: {s.overstating_over_25}"
-        )
+    for role, part, words in (
+        ("calibration", table, "calibration"),
+        ("validation", table[table["calibrated"]], "validation, calibrated pairs"),
+        ("validation", table[~table["calibrated"]], "validation, uncalibrated pairs (the engine's prior)"),
+    ):
+        s = summary(part, role)
+        if s.rows:
+            print(
+                f"{words}: {s.rows} rows, median absolute error {s.median_abs:.1%}, largest overstatement "
+                f"{s.largest_overstatement:+.1%}, largest understatement {s.largest_understatement:+.1%}, "
+                f"rows overstating by more than 25 %: {s.overstating_over_25}"
+            )
     print("\nheld-out (validation) rows per engine x GPU:")
-    for (engine, gpu), part in table.groupby(["engine", "gpu"]):
+    for (engine, gpu, calibrated), part in table.groupby(["engine", "gpu", "calibrated"]):
         s = summary(part)
         if s.rows:
             print(
                 f"  {engine:8s} on {gpu:9s} {s.rows:3d} rows, median absolute error {s.median_abs:5.1%}, "
                 f"largest overstatement {s.largest_overstatement:+6.1%}, largest understatement "
-                f"{s.largest_understatement:+6.1%}"
+                f"{s.largest_understatement:+6.1%}" + ("" if calibrated else "  (uncalibrated: the engine's prior)")
             )
 
     latency = latency_errors(published_latencies(), catalog)

@@ -34,9 +34,18 @@ RANGES = {
 OVERSTATEMENT_WEIGHT = 4.0  # overstated capacity makes building look cheaper than it is
 
 
+def fitted_pairs(catalog: Catalog) -> set[tuple[str, str]]:
+    """The (engine, GPU) pairs with maximum-throughput runs in the fit (the catalog's published runs
+    marked ``calibration``): the others run on their engine's prior, and their held-out rows say how
+    far that prior is from them rather than how good the fit is."""
+    return {(r.engine, r.gpu) for r in catalog.published_runs if r.role == "calibration"}
+
+
 def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
     """One row per published run: ``id``, ``role``, ``engine``, ``gpu``, ``published``,
-    ``modelled`` (output tokens/s) and ``error`` (modelled / published - 1: positive overstates)."""
+    ``modelled`` (output tokens/s), ``error`` (modelled / published - 1: positive overstates) and
+    ``calibrated`` (its pair is in :func:`fitted_pairs`)."""
+    fitted = fitted_pairs(catalog)
     rows = []
     for r in runs:
         modelled = published_run_throughput(r, catalog, efficiency)
@@ -49,9 +58,11 @@ def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | 
                 "published": r.output_tokens_per_s,
                 "modelled": modelled,
                 "error": modelled / r.output_tokens_per_s - 1.0,
+                "calibrated": (r.engine, r.gpu) in fitted,
             }
         )
-    return pd.DataFrame(rows, columns=["id", "role", "engine", "gpu", "published", "modelled", "error"])
+    columns = ["id", "role", "engine", "gpu", "published", "modelled", "error", "calibrated"]
+    return pd.DataFrame(rows, columns=columns)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,8 @@ def table(base_catalog):
 
 
 def test_held_out_rows_meet_the_bar(table):
-    s = summary(table, "validation")
+    """The fit's bar is on the pairs it was fitted on; an uncalibrated pair's rows measure its prior."""
+    s = summary(table[table["calibrated"]], "validation")
     assert s.rows >= 50
     assert s.median_abs <= 0.20
     assert s.overstating_over_25 == 0, table[(table.role == "validation") & (table.error > 0.25)]
@@ -51,16 +52,24 @@ def test_calibration_is_a_stated_rule_not_a_choice_of_rows():
     for r in published_runs():
         if r.engine == "trt-llm":
             fitted = (r.input_tokens, r.output_tokens) in {(1000, 1000), (5000, 500)}
+        elif r.engine == "sglang":  # too few runs of one model and size to fit on: all held out
+            assert r.gpu == "h200-sxm" and "datacrunch-research/h200-benchmarks" in r.source, r.id
+            fitted = False
         else:
             assert (r.engine, r.gpu) == ("vllm", "mi300x"), r.id
             fitted = r.engine_version in {"0.9.1", "0.10.2"}
         assert (r.role == "calibration") == fitted, r.id
 
 
-def test_every_pair_with_held_out_rows_meets_the_bar(table):
-    for (engine, gpu), part in table.groupby(["engine", "gpu"]):
+def test_every_pair_with_held_out_rows_meets_the_bar(base_catalog, table):
+    """Every calibrated pair meets the bar on its held-out rows. An uncalibrated pair's held-out rows
+    lie inside the uncalibrated prior Monte Carlo draws its capacity from (published / modelled)."""
+    for (engine, gpu), part in table[table["calibrated"]].groupby(["engine", "gpu"]):
         s = summary(part)
         assert s.rows >= 20 and s.median_abs <= 0.15 and s.overstating_over_25 == 0, (engine, gpu, s)
+    lo, hi = base_catalog.uncalibrated_capacity.support()
+    held = table[~table["calibrated"] & (table["role"] == "validation")]
+    assert len(held) and (1.0 / (1.0 + held["error"])).between(lo, hi).all(), held
 
 
 def test_the_uncalibrated_prior_states_what_the_table_shows(base_catalog, table, nvidia_values):
@@ -138,10 +147,18 @@ def test_the_benchmarks_table_per_engine_and_gpu(base_catalog, table, nvidia_val
     assert before and int(before[1]) == s.rows and float(before[2]) == round(s.median_abs * 100, 1)
     assert float(before[3]) == round(s.largest_overstatement * 100, 1)
     assert float(before[4]) == round(s.largest_understatement * 100, 1)  # the least overstated row
-    total = summary(table)
-    assert f"All {total.rows} held-out rows: median absolute error {round(total.median_abs * 100, 1)} %" in " ".join(
-        docs.split()
-    )
+    total = summary(table[table["calibrated"]])
+    said = " ".join(docs.split())
+    assert (
+        f"All {total.rows} held-out rows of the calibrated pairs: median absolute error "
+        f"{round(total.median_abs * 100, 1)} %"
+    ) in said
+    s = summary(table[(table.engine == "sglang") & (table.gpu == "h200-sxm")])
+    sglang = r"\| SGLang on H200 SXM, uncalibrated [^|]+\| (\d+) \| ([\d.]+) % \| \+([\d.]+) % \| \+([\d.]+) %"
+    row = re.search(sglang, docs)
+    assert row and int(row[1]) == s.rows and float(row[2]) == round(s.median_abs * 100, 1)
+    extremes = (round(s.largest_overstatement * 100, 1), round(s.largest_understatement * 100, 1))
+    assert (float(row[3]), float(row[4])) == extremes
 
 
 def test_latency_rows_are_read_checked_and_quoted(base_catalog):

@@ -48,6 +48,17 @@ def test_efficiencies_fitted_on_a_gpu_replace_the_engines_prior_there_only(base_
     assert (fitted.mbu, prior.mbu) == (float(vllm.efficiency_on("mi300x").mbu), float(vllm.efficiency.mbu))
 
 
+def test_an_uncalibrated_pair_with_published_runs_says_so_and_draws_from_them(base_catalog):
+    """SGLang on H200: six published runs, none fitted on (too few to tell the efficiencies apart).
+    The basis says so, and its capacity ratios are those runs' published / modelled."""
+    basis = capacity_basis(make_stack(base_catalog, "llama-3.3-70b", "bf16", "h200-sxm", "sglang"), base_catalog)
+    runs = errors([r for r in base_catalog.published_runs if r.engine == "sglang"], base_catalog)
+    assert not basis.calibrated and len(basis.ratios) == len(runs) == 6
+    assert basis.ratios == pytest.approx(tuple(1.0 / (1.0 + runs["error"])))
+    assert basis.text.startswith("uncalibrated: SGLang on NVIDIA H200")
+    assert "is not fitted on its 6 published runs" in basis.text
+
+
 def test_the_step_overhead_grows_with_each_tensor_parallel_rank(base_catalog):
     """A replica of g GPUs spends step_overhead + (g - 1) x step_overhead_per_rank a step outside its
     kernels: by hand from vLLM's prior, a scenario's override of either, and 0 per rank for an
