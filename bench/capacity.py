@@ -32,6 +32,13 @@ from costmodel.calibration import (
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.validation import published_latencies, published_runs, published_streams
 
+UNCALIBRATED = "uncalibrated pairs (the engine's prior)"  # a pair with no points in the fit
+
+
+def _marked(calibrated: bool) -> str:
+    """What follows a pair's line: nothing when it is fitted on, else that it runs on the prior."""
+    return "" if calibrated else "  (uncalibrated: the engine's prior)"
+
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -46,7 +53,7 @@ def main() -> None:
     for role, part, words in (
         ("calibration", table, "calibration"),
         ("validation", table[table["calibrated"]], "validation, calibrated pairs"),
-        ("validation", table[~table["calibrated"]], "validation, uncalibrated pairs (the engine's prior)"),
+        ("validation", table[~table["calibrated"]], f"validation, {UNCALIBRATED}"),
     ):
         s = summary(part, role)
         if s.rows:
@@ -62,7 +69,7 @@ def main() -> None:
             print(
                 f"  {engine:8s} on {gpu:9s} {s.rows:3d} rows, median absolute error {s.median_abs:5.1%}, "
                 f"largest overstatement {s.largest_overstatement:+6.1%}, largest understatement "
-                f"{s.largest_understatement:+6.1%}" + ("" if calibrated else "  (uncalibrated: the engine's prior)")
+                f"{s.largest_understatement:+6.1%}" + _marked(calibrated)
             )
 
     latency = latency_errors(published_latencies(), catalog)
@@ -96,9 +103,9 @@ def main() -> None:
         e = part["tpot_error"].to_numpy()
         print(
             f"  {engine:8s} on {gpu:13s} {e.size:3d} points, median absolute error {np.median(np.abs(e)):5.1%}, "
-            f"range {e.min():+.1%} to {e.max():+.1%}" + ("" if calibrated else "  (uncalibrated: the engine's prior)")
+            f"range {e.min():+.1%} to {e.max():+.1%}" + _marked(calibrated)
         )
-    for calibrated, words in ((True, "calibrated pairs"), (False, "uncalibrated pairs (the engine's prior)")):
+    for calibrated, words in ((True, "calibrated pairs"), (False, UNCALIBRATED)):
         e = low.loc[low["calibrated"] == calibrated, "tpot_error"].to_numpy()
         if e.size:
             print(

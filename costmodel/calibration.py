@@ -8,7 +8,7 @@ figures are recomputed from :func:`summary` by a test.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,18 +34,19 @@ RANGES = {
 OVERSTATEMENT_WEIGHT = 4.0  # overstated capacity makes building look cheaper than it is
 
 
-def fitted_pairs(catalog: Catalog) -> set[tuple[str, str]]:
-    """The (engine, GPU) pairs with maximum-throughput runs in the fit (the catalog's published runs
-    marked ``calibration``): the others run on their engine's prior, and their held-out rows say how
-    far that prior is from them rather than how good the fit is."""
-    return {(r.engine, r.gpu) for r in catalog.published_runs if r.role == "calibration"}
+def fitted_pairs(rows: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:
+    """The (engine, GPU) pairs among ``rows`` of (engine, GPU, role) with a row in the fit (role
+    ``calibration``): the others run on their engine's prior, and their held-out rows say how far
+    that prior is from them rather than how good the fit is."""
+    return {(engine, gpu) for engine, gpu, role in rows if role == "calibration"}
 
 
 def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
     """One row per published run: ``id``, ``role``, ``engine``, ``gpu``, ``published``,
     ``modelled`` (output tokens/s), ``error`` (modelled / published - 1: positive overstates) and
-    ``calibrated`` (its pair is in :func:`fitted_pairs`)."""
-    fitted = fitted_pairs(catalog)
+    ``calibrated`` (its pair has maximum-throughput runs in the fit: :func:`fitted_pairs` of the
+    catalog's published runs)."""
+    fitted = fitted_pairs((r.engine, r.gpu, r.role) for r in catalog.published_runs)
     rows = []
     for r in runs:
         modelled = published_run_throughput(r, catalog, efficiency)
@@ -162,15 +163,9 @@ def latency_errors(
     is slower than published (it understates capacity under a TPOT objective)."""
     rows = []
     for r in runs:
-        prefill, step = published_latency_steps(r, catalog, efficiency)
+        prefill, step, overhead = published_latency_steps(r, catalog, efficiency)
         modelled = prefill + (r.output_tokens - 1) * step
         published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
-        prior = catalog.engines[r.engine].efficiency_on(r.gpu)
-        own = efficiency or Efficiency()
-        per_rank = own.step_overhead_per_rank_ms
-        overhead = (own.step_overhead_ms if own.step_overhead_ms is not None else float(prior.step_overhead)) + (
-            r.gpus_per_replica - 1
-        ) * (per_rank if per_rank is not None else float(prior.step_overhead_per_rank))
         rows.append(
             {
                 "id": r.id,
@@ -188,7 +183,7 @@ def latency_errors(
                 "tpot_error": step / published_step - 1.0,
                 # the time per step outside the kernels that would make the modelled step the
                 # published one: the published step less what the roofline spends in kernels
-                "implied_overhead_ms": (published_step - step) * 1e3 + overhead,
+                "implied_overhead_ms": (published_step - step + overhead) * 1e3,
             }
         )
     return pd.DataFrame(rows)
@@ -256,7 +251,7 @@ def low_load_tpot(latency: pd.DataFrame, streams: pd.DataFrame, role: str = "val
         ],
         ignore_index=True,
     )
-    fitted = {(e, g) for e, g, r in both[["engine", "gpu", "role"]].itertuples(index=False) if r == "calibration"}
+    fitted = fitted_pairs(both[["engine", "gpu", "role"]].itertuples(index=False, name=None))
     both["calibrated"] = [pair in fitted for pair in both[["engine", "gpu"]].itertuples(index=False, name=None)]
     keep = (both["role"] == role) & (both["streams"] <= LOW_LOAD_STREAMS)
     return both.loc[keep].drop(columns="role").reset_index(drop=True)

@@ -621,13 +621,15 @@ def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | Non
     return float(roofline.max_throughput(replica, load)[0])
 
 
-def published_latency_steps(run, catalog: Catalog, efficiency: Efficiency | None = None) -> tuple[float, float]:
+def published_latency_steps(run, catalog: Catalog, efficiency: Efficiency | None = None) -> tuple[float, float, float]:
     """What the roofline says a published latency run (:class:`~costmodel.model.validation.PublishedLatency`)
-    spends: the one step prefilling the batch's prompts, and each of its ``output - 1`` decode
-    steps of the whole batch (the time per output token), s."""
+    spends: the one step prefilling the batch's prompts, each of its ``output - 1`` decode steps of
+    the whole batch (the time per output token), and the part of a step outside the kernels (the
+    replica's step overhead), s."""
     replica, load = _published_replica(run, catalog, efficiency)
     prefill = float(roofline.step_seconds(replica, 0, run.batch * run.input_tokens, load))
-    return prefill, float(roofline.decode_step_seconds(replica, run.batch, load))
+    step = float(roofline.decode_step_seconds(replica, run.batch, load))
+    return prefill, step, float(np.asarray(replica.step_overhead))
 
 
 def published_stream_latencies(

@@ -426,9 +426,7 @@ def self_hosted_items(
         met = slo_and(met, np.all(needed <= fleet, axis=-1, keepdims=True))
     if share is not None:
         assert served is not None  # mean x share, above
-        unserved_rps = np.subtract(demand.mean_rps, served)
-        unserved_total = month_sums(unserved_rps, keepdims=True)  # requests/s summed over the months
-        items["unserved"] = in_place(np.multiply, unserved_rps, SECONDS_PER_MONTH)
+        items["unserved"] = in_place(np.multiply, np.subtract(demand.mean_rps, served), SECONDS_PER_MONTH)
         items["stranded_gpus"] = stranded_gpus(fleet, needed)  # overwrites needed: read no more below
         if overflow is not None:
             assert scenario is not None  # an overflow API comes with its scenario
@@ -439,8 +437,9 @@ def self_hosted_items(
             met = slo_and(met, api.api_slo(api_option, scenario).met)
         elif option.gpus is None:  # no overflow: demand above the fleet's SLO capacity, past the tolerance, misses
             tolerance = scenario.workload.slo.max_unserved_share if scenario is not None else 0.0
-            asked = demand.summed_rps
-            met = slo_and(met, unserved_total <= tolerance * asked + 1e-9 * np.maximum(asked, 1.0))
+            asked = demand.summed_rps  # requests/s summed over the months, per draw
+            unserved = month_sums(items["unserved"], keepdims=True) / SECONDS_PER_MONTH  # likewise
+            met = slo_and(met, unserved <= tolerance * asked + 1e-9 * np.maximum(asked, 1.0))
     return items, met
 
 
