@@ -39,14 +39,25 @@ def writable(path: Path, option: str) -> Path:
     return target
 
 
-def _ipc_kernel_manager():
-    """A kernel manager on local IPC sockets: the kernel is only ever reached from this machine,
-    and ipykernel then has no reason to warn that TCP traffic is unencrypted."""
+def ipc_kernel_manager(folder: Path):
+    """A kernel manager on local IPC sockets in ``folder``, a folder of this render's own.
+
+    IPC: the kernel is only ever reached from this machine, and ipykernel then has no reason to
+    warn that TCP traffic is unencrypted. Its own folder: jupyter_client otherwise names the
+    sockets ``kernel-ipc-1`` to ``-5`` in the working directory, so two renders started at once
+    (two reports, or tests on two workers) bind the same sockets and one reads the other's
+    messages ("Invalid Signature")."""
     from jupyter_client.manager import AsyncKernelManager
+    from traitlets import default
 
     class IpcKernelManager(AsyncKernelManager):
-        def _transport_default(self) -> str:
+        @default("transport")
+        def _default_transport(self) -> str:
             return "ipc"
+
+        @default("ip")
+        def _default_ip(self) -> str:  # for IPC the "ip" is the sockets' path prefix
+            return str(folder / "kernel")
 
     return IpcKernelManager
 
@@ -108,7 +119,7 @@ def execute_to_html(notebook: Path, parameters: dict[str, Any], title: str, out_
     with tempfile.TemporaryDirectory() as tmp:
         executed = Path(tmp) / "executed.ipynb"
         try:
-            _execute(papermill, notebook, executed, parameters)
+            _execute(papermill, notebook, executed, parameters, sockets=Path(tmp))
         except papermill.PapermillExecutionError as e:
             raise RenderError(f"{notebook.name} failed in cell {e.exec_count}: {e.ename}: {e.evalue}") from None
         seconds = time.perf_counter() - t0
@@ -128,7 +139,7 @@ class RenderError(RuntimeError):
     """A notebook that failed while rendering: one line naming the cell and the error."""
 
 
-def _execute(papermill, notebook: Path, executed: Path, parameters: dict[str, Any]) -> None:
+def _execute(papermill, notebook: Path, executed: Path, parameters: dict[str, Any], sockets: Path) -> None:
     papermill.execute_notebook(
         str(notebook),
         str(executed),
@@ -136,7 +147,7 @@ def _execute(papermill, notebook: Path, executed: Path, parameters: dict[str, An
         cwd=str(paths.ROOT),
         progress_bar=False,
         log_output=False,
-        kernel_manager_class=_ipc_kernel_manager(),
+        kernel_manager_class=ipc_kernel_manager(sockets),
         parameters=parameters,
     )
 

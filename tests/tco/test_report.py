@@ -8,6 +8,7 @@ import subprocess
 import sys
 from html import escape, unescape
 from html.parser import HTMLParser
+from pathlib import Path
 
 import openpyxl
 import papermill
@@ -19,6 +20,7 @@ from costmodel.io.probe_run import measured_from_probe
 from costmodel.io.scenario import load_scenario
 from costmodel.text import count, percent
 from costmodel.uncertainty import DEFAULT_DRAWS, simulate
+from tco.render import ipc_kernel_manager
 from tco.report import render
 from tests.conftest import EXAMPLE_RUN, EXTERNAL, ROOT, SCENARIOS, assert_bad_input, tco
 from tests.conftest import FINTECH as SEED
@@ -179,6 +181,16 @@ def test_bad_scenario_fails_before_any_kernel(tmp_path):
     assert "executing" not in result.stderr and not (tmp_path / "x.html").exists()
 
 
+def test_each_render_binds_its_kernel_sockets_in_its_own_folder(tmp_path):
+    """Two renders at once never share a kernel's sockets. jupyter_client would name IPC sockets
+    ``kernel-ipc-1`` to ``-5`` in the working directory, so a report rendered on one test worker
+    read the kernel messages of another's ("Invalid Signature") and failed CI."""
+    first, second = (ipc_kernel_manager(tmp_path / name)() for name in ("first", "second"))
+    assert first.transport == second.transport == "ipc"
+    assert Path(first.ip).parent == tmp_path / "first" and Path(second.ip).parent == tmp_path / "second"
+    assert len(f"{first.ip}-5") < 100  # a Unix socket's path is at most 107 bytes
+
+
 @pytest.mark.parametrize("scenario", [p.stem for p in SCENARIOS])
 def test_explore_notebook_runs_under_papermill(tmp_path, scenario):
     out = tmp_path / "explore.ipynb"
@@ -189,6 +201,7 @@ def test_explore_notebook_runs_under_papermill(tmp_path, scenario):
         kernel_name="python3",
         cwd=str(ROOT),
         progress_bar=False,
+        kernel_manager_class=ipc_kernel_manager(tmp_path),
     )
     nb = json.loads(out.read_text())
     outputs = [o for c in nb["cells"] if c["cell_type"] == "code" for o in c.get("outputs", [])]
@@ -207,6 +220,7 @@ def test_report_notebook_with_a_probe_run(tmp_path):
         kernel_name="python3",
         cwd=str(ROOT),
         progress_bar=False,
+        kernel_manager_class=ipc_kernel_manager(tmp_path),
     )
     outputs = "".join(json.dumps(o) for c in json.loads(out.read_text())["cells"] for o in c.get("outputs", []))
     slo = load_scenario(scenario_path).workload.slo
