@@ -22,7 +22,16 @@ import re
 from datetime import date
 
 from costmodel import paths
-from costmodel.calibration import RANGES, errors, fit, fitted_names, latency_errors, stream_errors, summary
+from costmodel.calibration import (
+    RANGES,
+    errors,
+    fit,
+    fitted_names,
+    latency_errors,
+    stream_errors,
+    summary,
+    why_not_fitted,
+)
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.validation import published_latencies, published_runs, published_streams
 from costmodel.model.catalog import EFFICIENCY_FIELDS
@@ -33,7 +42,9 @@ def _shown(name: str, value: float) -> float:
     return round(value, 2) if name.startswith("step_overhead") else round(value, 3)
 
 
-def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = None, fitted=(), points: int = 0) -> None:
+def write(
+    engine: str, values: dict[str, float], rows: int, gpu: str | None = None, fitted=(), points: int = 0, reasons=None
+) -> None:
     """Store the fitted efficiencies in data/catalog/engines.yaml with their provenance."""
     path = paths.catalog_dir() / "engines.yaml"
     text = path.read_text(encoding="utf-8")
@@ -54,7 +65,7 @@ def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = No
         "the other efficiencies keep theirs)"
     )
     if gpu is not None:
-        block = _with_gpu_block(block, gpu, values, source, fitted)
+        block = _with_gpu_block(block, gpu, values, source, fitted, reasons or {})
         path.write_text(text[:start] + block + text[stop:], encoding="utf-8")
         print(f"wrote {where}'s efficiencies to {path}")
         return
@@ -72,9 +83,9 @@ def write(engine: str, values: dict[str, float], rows: int, gpu: str | None = No
     print(f"wrote {engine}'s efficiencies to {path}")
 
 
-def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str, fitted) -> str:
+def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str, fitted, reasons) -> str:
     """The engine's YAML block with its ``gpu_efficiency`` entry for ``gpu`` written (replaced if
-    there); an efficiency the runs do not inform keeps the prior's value, said so."""
+    there); an efficiency the runs do not inform keeps the prior's value, said so with ``reasons[name]``."""
     units = {"step_overhead_ms": "ms", "step_overhead_per_rank_ms": "ms"}
     lines = ["        efficiency:"]
     for name, value in values.items():
@@ -82,10 +93,7 @@ def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str,
         said, basis = (
             (source, "derived")
             if name in fitted
-            else (
-                "assumption: the engine's prior; no run of this pair informs it (no mixture-of-experts model)",
-                "assumption",
-            )
+            else (f"assumption: the engine's prior; {reasons.get(name, 'the points do not inform it')}", "assumption")
         )
         lines.append(
             f"          {EFFICIENCY_FIELDS[name]}: {{value: {_shown(name, value)}, unit: {unit}, "
@@ -156,7 +164,8 @@ def main() -> None:
         )
     if args.write:
         names = fitted_names(rows, catalog, streams, latencies)
-        write(args.engine, values, len(rows), args.gpu, names, len(streams) + len(latencies))
+        reasons = {name: why_not_fitted(name, rows, streams, latencies) for name in RANGES if name not in names}
+        write(args.engine, values, len(rows), args.gpu, names, len(streams) + len(latencies), reasons)
 
 
 if __name__ == "__main__":

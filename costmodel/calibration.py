@@ -76,8 +76,10 @@ class ErrorSummary:
 
 
 def summary(table: pd.DataFrame, role: str = "validation") -> ErrorSummary:
-    """The error of the rows of one role."""
+    """The error of the rows of one role (no rows: NaN figures)."""
     e = table.loc[table["role"] == role, "error"].to_numpy()
+    if not e.size:
+        return ErrorSummary(0, float("nan"), float("nan"), float("nan"), 0)
     return ErrorSummary(int(e.size), float(np.median(np.abs(e))), float(e.max()), float(e.min()), int(np.sum(e > 0.25)))
 
 
@@ -116,14 +118,38 @@ def fitted_names(
     tensor-parallel size; with latency points alone (no maximum-throughput runs), only the step
     overhead, its growth and the routed experts' bandwidth (a small batch's step is its weights read
     and its overhead; the dense bandwidth is left to maximum-throughput runs, since at one batch
-    size a step cannot tell it from the overhead)."""
+    size a step cannot tell it from the overhead); with maximum-throughput runs alone, not the step
+    overhead (a full batch's step hides it: a fit would set it anywhere, and the latency at low
+    load read off it would be a guess)."""
     points = [*streams, *latencies]
     moe = any(catalog.models[r.model].moe is not None for r in [*runs, *points])
     sizes = {p.gpus_per_replica for p in points}
     names = [name for name in RANGES if (moe or not name.startswith("expert"))]
     if not runs:  # a small batch's step is its weights read and its overhead
         names = [name for name in names if name in OVERHEAD_NAMES or name == "expert_mbu"]
+    if not points:  # a full batch's step hides the overhead
+        names = [name for name in names if name not in OVERHEAD_NAMES]
     return [name for name in names if name != "step_overhead_per_rank_ms" or len(sizes) > 1]
+
+
+def why_not_fitted(
+    name: str,
+    runs: Sequence[PublishedRun],
+    streams: Sequence[PublishedStreams] = (),
+    latencies: Sequence[PublishedLatency] = (),
+) -> str:
+    """Why :func:`fitted_names` leaves efficiency ``name`` out for these points: said beside the
+    prior's value that the catalog keeps for it."""
+    points = [*streams, *latencies]
+    if name.startswith("expert"):
+        return "no mixture-of-experts model among its runs"
+    if name in OVERHEAD_NAMES and not points:
+        return "no latency point at a few streams (a full batch's step hides the overhead)"
+    if name == "step_overhead_per_rank_ms":
+        return "its latency points are all at one tensor-parallel size"
+    if not runs:
+        return "no maximum-throughput run (at one batch size a step cannot tell the bandwidth from the overhead)"
+    return "the points do not inform it"
 
 
 def fit(

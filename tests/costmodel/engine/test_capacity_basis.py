@@ -48,15 +48,28 @@ def test_efficiencies_fitted_on_a_gpu_replace_the_engines_prior_there_only(base_
     assert (fitted.mbu, prior.mbu) == (float(vllm.efficiency_on("mi300x").mbu), float(vllm.efficiency.mbu))
 
 
-def test_an_uncalibrated_pair_with_published_runs_says_so_and_draws_from_them(base_catalog):
-    """SGLang on H200: six published runs, none fitted on (too few to tell the efficiencies apart).
-    The basis says so, and its capacity ratios are those runs' published / modelled."""
+def test_sglang_is_fitted_on_its_h200_runs_and_lends_the_fit_to_the_h100(base_catalog):
+    """SGLang on H200: fitted on 4 of DataCrunch's published runs (two model sizes), the other 4 held
+    out and drawn from. The H100 (the same Hopper die) runs on that fit and says whose it is."""
+    runs = [r for r in base_catalog.published_runs if r.engine == "sglang"]
+    held = errors([r for r in runs if r.role == "validation"], base_catalog)
     basis = capacity_basis(make_stack(base_catalog, "llama-3.3-70b", "bf16", "h200-sxm", "sglang"), base_catalog)
-    runs = errors([r for r in base_catalog.published_runs if r.engine == "sglang"], base_catalog)
-    assert not basis.calibrated and len(basis.ratios) == len(runs) == 6
-    assert basis.ratios == pytest.approx(tuple(1.0 / (1.0 + runs["error"])))
-    assert basis.text.startswith("uncalibrated: SGLang on NVIDIA H200")
-    assert "is not fitted on its 6 published runs" in basis.text
+    assert basis.calibrated and basis.fitted == sum(r.role == "calibration" for r in runs) == 4
+    assert basis.ratios == pytest.approx(tuple(1.0 / (1.0 + held["error"]))) and len(basis.ratios) == 4
+    assert basis.text.startswith("calibrated on 4 published runs of SGLang on NVIDIA H200")
+    h100 = capacity_basis(make_stack(base_catalog, "llama-3.3-70b", "bf16", "h100-sxm", "sglang"), base_catalog)
+    assert not h100.calibrated and "efficiencies: SGLang's fit on h200-sxm, the nearest GPU of its family" in h100.text
+
+
+def test_an_uncalibrated_pair_with_published_runs_says_it_is_not_fitted_on_them():
+    from costmodel.engine.capacity import CapacityBasis
+
+    basis = CapacityBasis("SGLang", "NVIDIA H200", 0, (0.8, 0.7, 0.75), "efficiencies: SGLang's prior")
+    assert not basis.calibrated
+    assert basis.text == (
+        "uncalibrated: SGLang on NVIDIA H200 is not fitted on its 3 published runs (3 held out: median error "
+        f"{percent(float(np.median([1 / 0.8 - 1, 1 / 0.7 - 1, 1 / 0.75 - 1])), 1)}); efficiencies: SGLang's prior"
+    )
 
 
 def test_the_step_overhead_grows_with_each_tensor_parallel_rank(base_catalog):
@@ -186,7 +199,7 @@ def test_the_catalogs_newer_entries_size_a_replica(base_catalog, model, gpu, qua
 
 @pytest.mark.parametrize("engine", ["sglang", "tgi"])
 def test_sglang_and_tgi_serve_their_formats_uncalibrated_and_within_their_caps(base_catalog, engine):
-    """SGLang and TGI have no published runs in the table: their capacity is the prior's and says
+    """SGLang and TGI have no published runs on the H100: their capacity is uncalibrated and says
     so; each serves the formats its docs name (not GGUF); TGI admits at most its 128 requests."""
     from costmodel.core import roofline
     from costmodel.core.roofline import Load
