@@ -2,9 +2,10 @@
 
 Minimises the mean squared log error of modelled against published output tokens/s over the
 rows marked ``calibration`` in ``data/validation/serving_throughput.csv``, and of modelled
-against published time per output token over the fixed-concurrency points and latency runs
-marked ``calibration`` in ``data/validation/serving_streams.csv`` and ``serving_latency.csv``
-(latency at a few streams is what informs the step overhead), weighing overstatements four
+against published time per output token over the fixed-concurrency points, latency runs and
+fixed-rate points marked ``calibration`` in ``data/validation/serving_streams.csv``,
+``serving_latency.csv`` and ``serving_rates.csv`` (latency at a few streams is what informs the
+step overhead), weighing overstatements four
 times (overstated capacity makes building look cheaper than it is), by coordinate descent over
 each efficiency's range. The validation rows are never seen here: ``bench/capacity.py`` checks
 the fit on them.
@@ -28,12 +29,13 @@ from costmodel.calibration import (
     fit,
     fitted_names,
     latency_errors,
+    rate_errors,
     stream_errors,
     summary,
     why_not_fitted,
 )
 from costmodel.io.catalog import build_catalog, load_catalog_files
-from costmodel.io.validation import published_latencies, published_runs, published_streams
+from costmodel.io.validation import published_latencies, published_rates, published_runs, published_streams
 from costmodel.model.catalog import EFFICIENCY_FIELDS
 from costmodel.model.scenario import Efficiency
 
@@ -56,7 +58,10 @@ def write(
     # the prior's lines come before the engine's gpu_efficiency entries, which keep their own fits
     own = block.find("\n    gpu_efficiency:\n")
     prior, fits = (block, "") if own < 0 or gpu is not None else (block[:own], block[own:])
-    latency = f"{points} calibration latency points in data/validation/serving_streams.csv and serving_latency.csv"
+    latency = (
+        f"{points} calibration latency points in data/validation/serving_streams.csv, serving_latency.csv "
+        "and serving_rates.csv"
+    )
     source = (
         f"derived: fitted by bench/calibrate.py on the {rows} calibration rows for {where} in "
         "data/validation/serving_throughput.csv" + (f" and its {latency}" if points else "")
@@ -136,12 +141,13 @@ def main() -> None:
 
     rows = mine(published_runs())
     where = f"{args.engine} on {args.gpu}" if args.gpu else args.engine
-    streams, latencies = mine(published_streams()), mine(published_latencies())
-    if not rows and not streams and not latencies:
+    streams, latencies, rates = mine(published_streams()), mine(published_latencies()), mine(published_rates())
+    if not rows and not streams and not latencies and not rates:
         raise SystemExit(f"no calibration rows or latency points for {where}")
     start = {name: engine.default_for(name, args.gpu) for name in RANGES}
-    values = fit(rows, catalog, start, streams=streams, latencies=latencies)
-    print(f"{where}: fitted on {len(rows)} calibration rows and {len(streams) + len(latencies)} latency points")
+    values = fit(rows, catalog, start, streams=streams, latencies=latencies, rates=rates)
+    points = len(streams) + len(latencies) + len(rates)
+    print(f"{where}: fitted on {len(rows)} calibration rows and {points} latency points")
     for name, value in values.items():
         print(f"  {name:18s} {value:8.3f}")
     table = errors(rows, catalog, Efficiency(**values))
@@ -157,15 +163,16 @@ def main() -> None:
     for p in [
         *stream_errors(streams, catalog, fitted).itertuples(),
         *latency_errors(latencies, catalog, fitted).itertuples(),
+        *rate_errors(rates, catalog, fitted).itertuples(),
     ]:
         print(
             f"  {p.id:58s} TPOT published {p.tpot_published_ms:6.2f} ms  modelled {p.tpot_modelled_ms:6.2f} ms  "
             f"{p.tpot_error:+.1%}"
         )
     if args.write:
-        names = fitted_names(rows, catalog, streams, latencies)
-        reasons = {name: why_not_fitted(name, rows, streams, latencies) for name in RANGES if name not in names}
-        write(args.engine, values, len(rows), args.gpu, names, len(streams) + len(latencies), reasons)
+        names = fitted_names(rows, catalog, streams, latencies, rates)
+        reasons = {name: why_not_fitted(name, rows, streams, latencies, rates) for name in RANGES if name not in names}
+        write(args.engine, values, len(rows), args.gpu, names, points, reasons)
 
 
 if __name__ == "__main__":

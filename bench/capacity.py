@@ -6,7 +6,8 @@ format, GPU, tensor-parallel size, lengths, request count and engine, and the er
 role and per engine x GPU, the median absolute error and the largest overstatement (the
 dangerous side: it makes building look cheaper than it is); then the published latency points
 (batch latency runs, ``serving_latency.csv``; fixed-concurrency TTFT, TPOT and throughput,
-``serving_streams.csv``) against the model, and the held-out time per output token at 1-8
+``serving_streams.csv``; the median inter-token latency at a fixed request rate,
+``serving_rates.csv``) against the model, and the held-out time per output token at 1-8
 streams per engine x GPU (calibrated pairs apart from those on the engine's prior), and the
 per-step overhead the batch latency runs imply at each tensor-parallel size. Prints figures;
 asserts nothing.
@@ -26,11 +27,12 @@ from costmodel.calibration import (
     implied_overhead_by_tp,
     latency_errors,
     low_load_tpot,
+    rate_errors,
     stream_errors,
     summary,
 )
 from costmodel.io.catalog import build_catalog, load_catalog_files
-from costmodel.io.validation import published_latencies, published_runs, published_streams
+from costmodel.io.validation import published_latencies, published_rates, published_runs, published_streams
 
 UNCALIBRATED = "uncalibrated pairs (the engine's prior)"  # a pair with no points in the fit
 
@@ -97,7 +99,17 @@ def main() -> None:
             f"held-out fixed-concurrency {name} ({e.size} points): median absolute error "
             f"{np.median(np.abs(e)):.1%}, range {e.min():+.1%} to {e.max():+.1%}"
         )
-    low = low_load_tpot(latency, streams)
+    rates = rate_errors(published_rates(), catalog)
+    print(
+        "\nfixed request rate (data/validation/serving_rates.csv): median inter-token latency against a decode "
+        "step with the mean in flight (rate x mean end-to-end latency)"
+    )
+    for r in rates.itertuples():
+        print(
+            f"  {r.id:58s} {r.role:11s} {r.request_rate:4g} req/s, {r.in_flight:6.1f} in flight  TPOT published "
+            f"{r.tpot_published_ms:6.2f} ms  modelled {r.tpot_modelled_ms:6.2f} ms  {r.tpot_error:+.1%}"
+        )
+    low = low_load_tpot(latency, streams, rates=rates)
     print(f"\nheld-out time per output token at 1-{LOW_LOAD_STREAMS} streams (positive: the model is slower):")
     for (engine, gpu, calibrated), part in low.groupby(["engine", "gpu", "calibrated"]):
         e = part["tpot_error"].to_numpy()

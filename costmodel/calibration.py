@@ -14,10 +14,15 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from costmodel.engine.capacity import published_latency_steps, published_run_throughput, published_stream_latencies
+from costmodel.engine.capacity import (
+    published_latency_steps,
+    published_rate_step,
+    published_run_throughput,
+    published_stream_latencies,
+)
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Efficiency
-from costmodel.model.validation import PublishedLatency, PublishedRun, PublishedStreams
+from costmodel.model.validation import PublishedLatency, PublishedRate, PublishedRun, PublishedStreams
 
 # Searched ranges. They stop short of the hardware: no engine streams weights at more than
 # ~90 % of the data-sheet bandwidth. Reserved memory is not fitted (a fit trades it against the
@@ -89,9 +94,10 @@ def loss(
     catalog: Catalog,
     streams: Sequence[PublishedStreams] = (),
     latencies: Sequence[PublishedLatency] = (),
+    rates: Sequence[PublishedRate] = (),
 ) -> float:
     """Mean squared log error of modelled against published throughput of ``runs`` and time per
-    output token of ``streams`` and ``latencies`` (one term a point), overstatements weighed
+    output token of ``streams``, ``latencies`` and ``rates`` (one term a point), overstatements weighed
     :data:`OVERSTATEMENT_WEIGHT` times: more throughput, or a shorter time per token, than published."""
     efficiency = Efficiency.model_validate(values)
     e = [np.log1p(errors(runs, catalog, efficiency)["error"].to_numpy())]
@@ -99,6 +105,8 @@ def loss(
         e.append(-np.log1p(stream_errors(list(streams), catalog, efficiency)["tpot_error"].to_numpy()))
     if latencies:
         e.append(-np.log1p(latency_errors(list(latencies), catalog, efficiency)["tpot_error"].to_numpy()))
+    if rates:
+        e.append(-np.log1p(rate_errors(list(rates), catalog, efficiency)["tpot_error"].to_numpy()))
     terms = np.concatenate(e)
     return float(np.mean(terms * terms * np.where(terms > 0, OVERSTATEMENT_WEIGHT, 1.0)))
 
@@ -111,6 +119,7 @@ def fitted_names(
     catalog: Catalog,
     streams: Sequence[PublishedStreams] = (),
     latencies: Sequence[PublishedLatency] = (),
+    rates: Sequence[PublishedRate] = (),
 ) -> list[str]:
     """The efficiencies the published points inform: the routed-expert ones only where a run serves
     a mixture-of-experts model (else a fit would push them to the end of their range); the step
@@ -121,7 +130,7 @@ def fitted_names(
     size a step cannot tell it from the overhead); with maximum-throughput runs alone, not the step
     overhead (a full batch's step hides it: a fit would set it anywhere, and the latency at low
     load read off it would be a guess)."""
-    points = [*streams, *latencies]
+    points = [*streams, *latencies, *rates]
     moe = any(catalog.models[r.model].moe is not None for r in [*runs, *points])
     sizes = {p.gpus_per_replica for p in points}
     names = [name for name in RANGES if (moe or not name.startswith("expert"))]
@@ -137,10 +146,11 @@ def why_not_fitted(
     runs: Sequence[PublishedRun],
     streams: Sequence[PublishedStreams] = (),
     latencies: Sequence[PublishedLatency] = (),
+    rates: Sequence[PublishedRate] = (),
 ) -> str:
     """Why :func:`fitted_names` leaves efficiency ``name`` out for these points: said beside the
     prior's value that the catalog keeps for it."""
-    points = [*streams, *latencies]
+    points = [*streams, *latencies, *rates]
     if name.startswith("expert"):
         return "no mixture-of-experts model among its runs"
     if name in OVERHEAD_NAMES and not points:
@@ -159,6 +169,7 @@ def fit(
     sweeps: int = 8,
     streams: Sequence[PublishedStreams] = (),
     latencies: Sequence[PublishedLatency] = (),
+    rates: Sequence[PublishedRate] = (),
 ) -> dict[str, float]:
     """Coordinate descent of :func:`loss` over :data:`RANGES` (the efficiencies :func:`fitted_names`
     says the runs inform; the others keep their ``start``): each sweep tries 41 values of each
@@ -166,7 +177,7 @@ def fit(
     (fixed-concurrency points) and ``latencies`` (batch latency runs) add their time per output
     token to the loss."""
     values = dict(start)
-    names = fitted_names(runs, catalog, streams, latencies)
+    names = fitted_names(runs, catalog, streams, latencies, rates)
     for sweep in range(sweeps):
         width = 0.5**sweep
         for name, (lo, hi) in RANGES.items():
@@ -174,7 +185,7 @@ def fit(
                 continue
             span = (hi - lo) * width
             grid = np.clip(np.linspace(values[name] - span, values[name] + span, 41), lo, hi)
-            scores = [loss({**values, name: float(v)}, runs, catalog, streams, latencies) for v in grid]
+            scores = [loss({**values, name: float(v)}, runs, catalog, streams, latencies, rates) for v in grid]
             values[name] = float(grid[int(np.argmin(scores))])
     return values
 
@@ -260,23 +271,54 @@ def stream_errors(runs: list[PublishedStreams], catalog: Catalog, efficiency: Ef
     return pd.DataFrame(rows)
 
 
+def rate_errors(runs: list[PublishedRate], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
+    """One row per published fixed-rate point: ``id``, ``role``, ``engine``, ``gpu``, ``model``,
+    ``gpus_per_replica``, ``request_rate``, ``in_flight`` (rate x mean end-to-end latency), and the
+    time per output token: ``tpot_published_ms`` (the median inter-token latency),
+    ``tpot_modelled_ms`` (a decode step with ``in_flight`` sequences), ``tpot_error`` (positive:
+    the model is slower than published)."""
+    rows = []
+    for r in runs:
+        step = published_rate_step(r, catalog, efficiency)
+        rows.append(
+            {
+                "id": r.id,
+                "role": r.role,
+                "engine": r.engine,
+                "gpu": r.gpu,
+                "model": r.model,
+                "gpus_per_replica": r.gpus_per_replica,
+                "request_rate": r.request_rate,
+                "in_flight": r.in_flight,
+                "tpot_published_ms": r.median_itl_ms,
+                "tpot_modelled_ms": step * 1e3,
+                "tpot_error": step * 1e3 / r.median_itl_ms - 1.0,
+            }
+        )
+    columns = ["id", "role", "engine", "gpu", "model", "gpus_per_replica", "request_rate", "in_flight"]
+    return pd.DataFrame(rows, columns=[*columns, "tpot_published_ms", "tpot_modelled_ms", "tpot_error"])
+
+
 LOW_LOAD_STREAMS = 8  # "at a few streams": where the per-step overhead weighs most
 
 
-def low_load_tpot(latency: pd.DataFrame, streams: pd.DataFrame, role: str = "validation") -> pd.DataFrame:
+def low_load_tpot(
+    latency: pd.DataFrame, streams: pd.DataFrame, role: str = "validation", rates: pd.DataFrame | None = None
+) -> pd.DataFrame:
     """The time-per-output-token errors at 1 to :data:`LOW_LOAD_STREAMS` streams of one role, from
-    both latency tables (:func:`latency_errors` and :func:`stream_errors`): ``id``, ``engine``,
-    ``gpu``, ``streams``, ``tpot_error`` (positive: the model is slower than published) and
-    ``calibrated`` (the pair has latency points in the fit; otherwise it runs on the engine's
-    prior, and its errors say how far that prior is from the pair)."""
+    the latency tables (:func:`latency_errors`, :func:`stream_errors` and, where given,
+    :func:`rate_errors`, whose streams are the mean in flight): ``id``, ``engine``, ``gpu``,
+    ``streams``, ``tpot_error`` (positive: the model is slower than published) and ``calibrated``
+    (the pair has latency points in the fit; otherwise it runs on the engine's prior, and its
+    errors say how far that prior is from the pair)."""
     columns = ["id", "role", "engine", "gpu", "streams", "tpot_error"]
-    both = pd.concat(
-        [
-            latency.rename(columns={"batch": "streams"})[columns],
-            streams.rename(columns={"concurrency": "streams"})[columns],
-        ],
-        ignore_index=True,
-    )
+    parts = [
+        latency.rename(columns={"batch": "streams"})[columns],
+        streams.rename(columns={"concurrency": "streams"})[columns],
+    ]
+    if rates is not None and len(rates):
+        parts.append(rates.rename(columns={"in_flight": "streams"})[columns])
+    both = pd.concat(parts, ignore_index=True)
     fitted = fitted_pairs(both[["engine", "gpu", "role"]].itertuples(index=False, name=None))
     both["calibrated"] = [pair in fitted for pair in both[["engine", "gpu"]].itertuples(index=False, name=None)]
     keep = (both["role"] == role) & (both["streams"] <= LOW_LOAD_STREAMS)

@@ -632,6 +632,14 @@ def published_latency_steps(run, catalog: Catalog, efficiency: Efficiency | None
     return prefill, step, float(np.asarray(replica.step_overhead))
 
 
+def published_rate_step(run, catalog: Catalog, efficiency: Efficiency | None = None) -> float:
+    """What the roofline says of a published fixed-rate point (:class:`~costmodel.model.validation.PublishedRate`):
+    a decode step with the run's mean in flight (rate x mean end-to-end latency), s, the median
+    inter-token gap (most steps carry no prompt: an arrival's prefill is one step in many)."""
+    replica, load = _published_replica(run, catalog, efficiency)
+    return float(roofline.decode_step_seconds(replica, run.in_flight, load))
+
+
 def published_stream_latencies(
     run, catalog: Catalog, efficiency: Efficiency | None = None
 ) -> tuple[float, float, float]:

@@ -3,8 +3,10 @@ what the roofline is calibrated on (role ``calibration``) and checked against (r
 ``validation``); latency at a few streams (``data/validation/serving_latency.csv``), the
 time per output token at low load; and streams held at a fixed
 concurrency (``data/validation/serving_streams.csv``: TTFT, inter-token latency and throughput
-at each concurrency). The time per output token of the latency and fixed-concurrency rows is
-fitted on (role ``calibration``) or held out (``validation``) like a throughput row."""
+at each concurrency); and requests arriving at a fixed rate (``serving_rates.csv``: the median
+inter-token latency and the mean end-to-end latency at each rate). The time per output token of
+the latency, fixed-concurrency and rate rows is fitted on (role ``calibration``) or held out
+(``validation``) like a throughput row."""
 
 from __future__ import annotations
 
@@ -71,3 +73,20 @@ class PublishedStreams(_PublishedServing, _Role):
     ttft_ms: float = Field(gt=0, description="Published mean time to first token, ms.")
     itl_ms: float = Field(gt=0, description="Published mean inter-token latency (time per output token), ms.")
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
+
+
+class PublishedRate(_PublishedServing, _Role):
+    """One published point of an online run at a fixed request rate (Poisson arrivals): the mean
+    end-to-end latency, which with the rate gives the requests in flight on average (Little's
+    law), and the median inter-token latency, a decode step at about that many."""
+
+    request_rate: float = Field(gt=0, description="Requests sent per second, Poisson arrivals (--request-rate).")
+    output_tokens: int = Field(ge=2, description="Output tokens per request (the run's mean; a step after the first).")
+    mean_e2e_ms: float = Field(gt=0, description="Published mean end-to-end latency of a request, ms.")
+    median_ttft_ms: float = Field(gt=0, description="Published median time to first token, ms.")
+    median_itl_ms: float = Field(gt=0, description="Published median inter-token latency, ms.")
+
+    @property
+    def in_flight(self) -> float:
+        """Requests in flight on average: rate x mean end-to-end latency (Little's law)."""
+        return self.request_rate * self.mean_e2e_ms / 1e3

@@ -170,50 +170,95 @@ def test_the_benchmarks_table_per_engine_and_gpu(base_catalog, table, nvidia_val
 
 def test_the_docs_quote_sglangs_fit_on_h200(base_catalog, table, nvidia_values):
     """docs/benchmarks.md and model.md on SGLang: the prior's errors, the fit's values, the held-out
-    range, the 405B's error in the fit and in a fit on the 70B alone, the Monte Carlo ratios."""
-    from costmodel.calibration import RANGES, fit
+    ranges, the fit on maximum-throughput runs alone and on the 70B alone, the Monte Carlo ratios."""
+    from costmodel.calibration import RANGES, fit, rate_errors
+    from costmodel.io.validation import published_rates
     from costmodel.model.scenario import Efficiency
     from tests.conftest import docs_say
 
     runs = [r for r in published_runs() if r.engine == "sglang"]
+    rates = [r for r in published_rates() if r.engine == "sglang"]
     before = errors(runs, nvidia_values).set_index("id")["error"]
     big = "sglang-0.4-llama-3.1-405b-h200-sxm-tp8-bf16-1024-1024-rate8"
+    n = r"([\d.]+)"
     said = docs_say(
         "benchmarks.md",
-        r"the 70B runs are overstated by ([\d.]+)-([\d.]+) % and the 405B run by ([\d.]+) %\..* It gives MBU "
-        r"([\d.]+), decode MFU ([\d.]+) and prefill MFU ([\d.]+);.* are within -([\d.]+) % to \+([\d.]+) %; the "
-        r"405B run is understated ([\d.]+) %.* \(MBU ([\d.]+)\) and the held-out 405B run is understated "
-        r"([\d.]+) %.* published / modelled ratios \(([\d.]+)-([\d.]+)\)",
+        rf"the 70B runs are overstated by {n}-{n} % and the 405B run by {n} %\..* It gives MBU {n}, decode MFU "
+        rf"{n}, prefill MFU {n} and a step overhead of {n} ms:.* held out are within -{n} % to \+{n} %; the 405B "
+        rf"run in the fit is understated {n} %.* Held-out time per output token: \+{n} % at (\d+) in flight \(70B\), "
+        rf"\+{n} % at (\d+) \(405B\), and -{n} % at (\d+) in flight .* the bandwidth comes out {n} and a decode "
+        rf"step at {n} in flight {n} % slower .* understated {n} % and its time per token at 1 and 2 requests/s "
+        rf"modelled {n} % and {n} % slower.* published / modelled ratios \({n}-{n}\)",
     )
     seventy = before.drop(big)
     assert (float(said[1]), float(said[2])) == (round(seventy.min() * 100, 1), round(seventy.max() * 100, 1))
     assert float(said[3]) == round(before[big] * 100, 1)
     fitted = base_catalog.engines["sglang"].efficiency_on("h200-sxm")
-    values_said = [float(said[i]) for i in (4, 5, 6)]
-    assert values_said == [float(fitted.mbu), float(fitted.decode_mfu), float(fitted.prefill_mfu)]
+    values_said = [float(said[i]) for i in (4, 5, 6, 7)]
+    assert values_said == [float(getattr(fitted, f)) for f in ("mbu", "decode_mfu", "prefill_mfu", "step_overhead")]
     ours = table[table.engine == "sglang"].set_index("id")
     held = ours.loc[ours.role == "validation", "error"]
-    assert (-float(said[7]), float(said[8])) == (round(held.min() * 100, 1), round(held.max() * 100, 1))
-    assert -float(said[9]) == round(ours.loc[big, "error"] * 100, 1)
-    # the fit on the 70B's calibration rows alone, from the prior
+    assert (-float(said[8]), float(said[9])) == (round(held.min() * 100, 1), round(held.max() * 100, 1))
+    assert -float(said[10]) == round(ours.loc[big, "error"] * 100, 1)
+    points = rate_errors(rates, base_catalog)
+    out = points[points.role == "validation"].sort_values("in_flight")
+    quoted = [(float(said[11]), int(said[12])), (float(said[13]), int(said[14])), (-float(said[15]), int(said[16]))]
+    assert sorted(quoted, key=lambda q: q[1]) == [
+        (round(e * 100, 1), round(m)) for e, m in zip(out.tpot_error, out.in_flight, strict=True)
+    ]
     prior = base_catalog.engines["sglang"]
     start = {name: prior.default_for(name) for name in RANGES}
-    alone = [r for r in runs if r.role == "calibration" and r.model != "llama-3.1-405b"]
-    values = {k: round(v, 3) for k, v in fit(alone, base_catalog, start).items()}  # as bench/calibrate.py writes
-    assert float(said[10]) == values["mbu"]
+
+    def fitted_on(these, these_rates=()):  # rounded as bench/calibrate.py writes them
+        return Efficiency(**{k: round(v, 3) for k, v in fit(these, base_catalog, start, rates=these_rates).items()})
+
+    calibration = [r for r in runs if r.role == "calibration"]
+    alone = fitted_on(calibration)
+    low = rate_errors([r for r in rates if r.in_flight < 10], base_catalog, alone).iloc[0]
+    assert float(said[17]) == float(alone.mbu) and float(said[18]) == round(low.in_flight, 1)
+    assert float(said[19]) == round(low.tpot_error * 100, 1)
+    seventy_only = fitted_on(
+        [r for r in calibration if r.model != "llama-3.1-405b"],
+        [r for r in rates if r.role == "calibration" and r.model != "llama-3.1-405b"],
+    )
     big_run = next(r for r in runs if r.id == big)
-    assert -float(said[11]) == round(float(errors([big_run], base_catalog, Efficiency(**values))["error"][0]) * 100, 1)
+    assert -float(said[20]) == round(float(errors([big_run], base_catalog, seventy_only)["error"][0]) * 100, 1)
+    big_rates = rate_errors([r for r in rates if r.model == "llama-3.1-405b"], base_catalog, seventy_only)
+    by_rate = big_rates.sort_values("request_rate").tpot_error
+    assert [float(said[21]), float(said[22])] == [round(e * 100, 1) for e in by_rate]
     ratios = 1.0 / (1.0 + held)
-    assert (float(said[12]), float(said[13])) == (round(ratios.min(), 2), round(ratios.max(), 2))
+    assert (float(said[23]), float(said[24])) == (round(ratios.min(), 2), round(ratios.max(), 2))
     model = docs_say(
         "model.md",
-        r"SGLang on H200 .* \(MBU ([\d.]+), decode MFU ([\d.]+), prefill MFU ([\d.]+)\); the four held out are "
-        r"within -([\d.]+) % to \+([\d.]+) %, where TensorRT-LLM's values overstated them by (\d+)-(\d+) %",
+        rf"SGLang on H200 .* \(MBU {n}, decode MFU {n}, prefill MFU {n}, step overhead {n} ms\); the four "
+        rf"maximum-throughput runs held out are within -{n} % to \+{n} %, where TensorRT-LLM's values overstated "
+        r"them by (\d+)-(\d+) %",
     )
-    assert [float(model[i]) for i in (1, 2, 3)] == values_said
-    assert (model[4], model[5]) == (said[7], said[8])
+    assert [float(model[i]) for i in (1, 2, 3, 4)] == values_said
+    assert (model[5], model[6]) == (said[8], said[9])
     prior_held = before[held.index]
-    assert (int(model[6]), int(model[7])) == (round(prior_held.min() * 100), round(prior_held.max() * 100))
+    assert (int(model[7]), int(model[8])) == (round(prior_held.min() * 100), round(prior_held.max() * 100))
+
+
+def test_rate_points_are_read_checked_and_held_out_by_a_rule(base_catalog):
+    """data/validation/serving_rates.csv: every point names catalog entries and a dated source, its
+    in flight is rate x mean end-to-end latency, and it is fitted on by a stated rule (SGLang's
+    1 and 4 requests/s of the 70B and 1 of the 405B; the others held out)."""
+    from costmodel.calibration import rate_errors
+    from costmodel.io.validation import published_rates
+
+    rates = published_rates()
+    assert len(rates) >= 6
+    for r in rates:
+        assert r.model in base_catalog.models and r.gpu in base_catalog.gpus and r.engine in base_catalog.engines
+        assert "datacrunch-research/h200-benchmarks" in r.source and r.as_of.year >= 2024, r.id
+        assert f"mean_e2e_latency_ms {r.mean_e2e_ms:.1f}" in r.source, r.id
+        assert f"median_itl_ms {r.median_itl_ms:.2f}" in r.source, r.id
+        assert r.in_flight == pytest.approx(r.request_rate * r.mean_e2e_ms / 1e3)
+        fitted = r.request_rate in ({1, 4} if r.model == "llama-3.3-70b" else {1})
+        assert (r.role == "calibration") == fitted, r.id
+    points = rate_errors(rates, base_catalog)
+    assert (points.tpot_modelled_ms > 0).all() and np.isfinite(points.tpot_error).all()
 
 
 def test_latency_rows_are_read_checked_and_quoted(base_catalog):
@@ -224,8 +269,8 @@ def test_latency_rows_are_read_checked_and_quoted(base_catalog):
     at 1-8 streams is within 20 % of published (issue 22's bar), and docs/benchmarks.md quotes the
     figures bench/capacity.py prints, the uncalibrated pairs' apart."""
 
-    from costmodel.calibration import LOW_LOAD_STREAMS, latency_errors, low_load_tpot, stream_errors
-    from costmodel.io.validation import published_latencies, published_streams
+    from costmodel.calibration import LOW_LOAD_STREAMS, latency_errors, low_load_tpot, rate_errors, stream_errors
+    from costmodel.io.validation import published_latencies, published_rates, published_streams
     from tests.conftest import docs_say
 
     latencies, streams = published_latencies(), published_streams()
@@ -244,7 +289,8 @@ def test_latency_rows_are_read_checked_and_quoted(base_catalog):
         assert "docs.nvidia.com/nim" in r.source, r.id
         fitted = (r.input_tokens, r.output_tokens) == (5000, 500) and r.concurrency in {1, 25}
         assert (r.role == "calibration") == fitted, r.id
-    low = low_load_tpot(latency_errors(latencies, base_catalog), stream_errors(streams, base_catalog))
+    rates = rate_errors(published_rates(), base_catalog)  # all held out past 8 in flight: none is low load
+    low = low_load_tpot(latency_errors(latencies, base_catalog), stream_errors(streams, base_catalog), rates=rates)
     assert set(low.loc[~low["calibrated"], "engine"]) == {"vllm"}
     assert not low.loc[~low["calibrated"], "gpu"].isin(["mi300x"]).any()  # vLLM on MI300X is fitted
     for calibrated, words in ((True, "calibrated pairs"), (False, r"uncalibrated pairs \(the engine's prior\)")):
