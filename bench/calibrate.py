@@ -144,7 +144,8 @@ def main() -> None:
     streams, latencies, rates = mine(published_streams()), mine(published_latencies()), mine(published_rates())
     if not rows and not streams and not latencies and not rates:
         raise SystemExit(f"no calibration rows or latency points for {where}")
-    start = {name: engine.default_for(name, args.gpu) for name in RANGES}
+    # from the prior: what the points do not inform keeps the prior's value, as the catalog then says
+    start = {name: engine.default_for(name) for name in RANGES}
     values = fit(rows, catalog, start, streams=streams, latencies=latencies, rates=rates)
     points = len(streams) + len(latencies) + len(rates)
     print(f"{where}: fitted on {len(rows)} calibration rows and {points} latency points")

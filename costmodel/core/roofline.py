@@ -264,6 +264,7 @@ class Replica:
     activation_bytes: float = 2.0  # BF16 activations
     windowed_layers: int = 0  # layers with sliding-window attention (they attend to and cache `window` tokens)
     window: float = float("inf")  # tokens a sliding-window layer attends to
+    fraction_of_free: bool = False  # memory_utilization is of the memory left after weights and reserve (TensorRT-LLM)
 
     def attended(self, context: ArrayLike) -> Array:
         """Layer-positions a token attends to at ``context`` tokens: every layer the whole context,
@@ -301,6 +302,15 @@ class Replica:
     def token_budget(self) -> int:
         """Tokens one step of the whole replica may carry (decode + prefill)."""
         return self.max_batched_tokens * self.schedulers
+
+    def kv_room_per_gpu(self) -> float:
+        """Bytes per GPU the KV cache may take: ``memory_utilization`` of the whole memory less the
+        reserve and the weights (vLLM's ``gpu_memory_utilization``, SGLang's ``mem_fraction_static``),
+        or of what the weights and reserve leave free (TensorRT-LLM's ``free_gpu_memory_fraction``)."""
+        left = self.memory - self.reserved_memory - self.resident_bytes_per_gpu
+        if self.fraction_of_free:
+            return left * self.memory_utilization
+        return self.memory * self.memory_utilization - self.reserved_memory - self.resident_bytes_per_gpu
 
     @property
     def resident_bytes_per_gpu(self) -> float:
@@ -465,7 +475,7 @@ def sequence_slots(r: Replica, load: Load) -> tuple[Array, Array]:
     >>> [int(x) for x in sequence_slots(r, Load(1000, 200))]  # 355 fit the KV cache; max_num_seqs binds
     [256, 3]
     """
-    usable = r.memory * r.memory_utilization - r.reserved_memory - r.resident_bytes_per_gpu  # per GPU
+    usable = r.kv_room_per_gpu()
     seq = load.input_tokens + load.output_tokens
     if r.kv_bytes_per_token <= 0:
         kv_limit = np.inf

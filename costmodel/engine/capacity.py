@@ -103,6 +103,7 @@ class Stack:
             link_bandwidth=float(g.interconnect.bandwidth) * 1e9,
             allreduce_latency=float(g.interconnect.allreduce_latency) * 1e-6,
             memory_utilization=self.memory_utilization(),
+            fraction_of_free=e.memory_fraction_of == "free",
             reserved_memory=pick(over.reserved_memory_gb, e.reserved_memory) * 1e9,
             max_num_seqs=over.max_num_seqs or int(e.max_num_seqs.value),
             max_batched_tokens=over.max_batched_tokens or int(e.max_batched_tokens.value),
@@ -127,7 +128,7 @@ class Stack:
     def why_not(self, gpus: int, sequence_tokens: float) -> str | None:
         """Why ``gpus`` GPUs per replica cannot serve this stack, or None if they can."""
         r = self.replica(gpus)
-        usable = float(self.gpu.memory) * 1e9 * self.memory_utilization() - float(r.reserved_memory)  # per GPU
+        usable = r.resident_bytes_per_gpu + float(r.kv_room_per_gpu())  # per GPU, for the weights and the KV cache
         kv = float(r.kv_bytes(sequence_tokens)) / (1 if r.expert_parallel else gpus)
         if usable < r.resident_bytes_per_gpu + kv:
             return (

@@ -262,6 +262,11 @@ class Engine(CatalogEntry):
     max_num_seqs: Sequences = Field(description="Default cap on sequences in flight.")
     max_batched_tokens: Tokens = Field(description="Default token budget per step (decode plus prefill chunk).")
     memory_utilization: PositiveFraction = Field(description="Default share of GPU memory the engine may use.")
+    memory_fraction_of: Literal["total", "free"] = Field(
+        description="What memory_utilization is a share of: the GPU's whole memory (the weights and reserve come "
+        "out of it: vLLM, SGLang) or the memory the weights and reserve leave free (TensorRT-LLM's KV cache)."
+    )
+    memory_fraction_of_source: str = Field(min_length=3, description="Where the engine documents it.")
     reserved_memory: GB = Field(
         description="GPU memory per GPU the engine keeps for activations at its token budget, CUDA graphs and "
         "communication buffers (not available to the KV cache), GB."

@@ -16,8 +16,12 @@ from costmodel.io.validation import published_runs
 @pytest.fixture(scope="module")
 def nvidia_values(base_catalog):
     """The catalog with TensorRT-LLM's NVIDIA efficiencies carried to every engine and GPU (no fit of
-    a pair's own): what vLLM on MI300X was modelled with before its own fit."""
-    nvidia = base_catalog.engines["trt-llm"].efficiency
+    a pair's own): what vLLM on MI300X, SGLang, vLLM's NVIDIA latency runs and the B200 were modelled
+    with before their own fits. They are TensorRT-LLM's H100/H200 fit of 2026-12-04 (its KV cache
+    then a share of the whole memory), which the TGI prior carries unchanged (its source says so);
+    TensorRT-LLM's own prior has since been refitted with its KV cache a share of free memory."""
+    nvidia = base_catalog.engines["tgi"].efficiency
+    assert "TensorRT-LLM's value fitted on H100 and H200 by bench/calibrate.py on 2026-12-04" in nvidia.mbu.source
     engines = {
         k: e.model_copy(update={"gpu_efficiency": (), "efficiency": nvidia}) for k, e in base_catalog.engines.items()
     }
@@ -364,7 +368,7 @@ def test_the_overhead_vllm_runs_imply_grows_with_the_tensor_parallel_size(base_c
     said = docs_say("benchmarks.md", r"grows by about ([\d.]+) ms per extra GPU")
     assert all(abs(x - float(said[1])) <= 0.1 for x in growth), growth
 
-    vllm, trt = base_catalog.engines["vllm"].efficiency, base_catalog.engines["trt-llm"].efficiency
+    vllm, trt = base_catalog.engines["vllm"].efficiency, nvidia_values.engines["trt-llm"].efficiency
     said = docs_say(
         "benchmarks.md",
         r"step overhead ([\d.]+) -> ([\d.]+) ms, ([\d.]+) ms per extra rank, routed-expert bandwidth "
@@ -444,3 +448,84 @@ def test_a_fit_moves_only_what_its_points_inform(base_catalog):
     one_size = [r for r in vllm if r.gpus_per_replica == 1]
     assert "step_overhead_per_rank_ms" not in fitted_names([], base_catalog, latencies=one_size)
     assert why_not_fitted("step_overhead_per_rank_ms", [], latencies=one_size).startswith("its latency points are all")
+
+
+def test_the_docs_quote_the_b200_fit_and_the_free_memory_rule(base_catalog, table, nvidia_values):
+    """docs/benchmarks.md on TensorRT-LLM on B200 (the carried values' worst error, the fit, the one
+    row past the bar and its neighbours, the Monte Carlo ratios) and on TensorRT-LLM's KV cache as a
+    share of free memory (an A100 run of its v0.17 page under the old and the new rule, an L40S run
+    over PCIe), recomputed."""
+    import datetime
+
+    from costmodel.engine.capacity import capacity_basis, make_stack, published_run_throughput
+    from costmodel.model.validation import PublishedRun
+    from tests.conftest import KNOWN_OVERSTATED, docs_say
+
+    n = r"([\d.,]+)"
+    said = docs_say(
+        "benchmarks.md",
+        rf"overstated by up to {n} % \((\d+) of the 24 held out by more than 25 %\).* \(MBU {n}, decode MFU {n}, "
+        rf"prefill MFU {n}; the routed experts' MFU {n} and bandwidth {n};.* 128/4,096 tokens, \+{n} % \(published "
+        rf"{n} tok/s, (\d+) % below its 128/2,048 run; modelled (\d+) % below\).* \(\+{n} % on H100, \+{n} % on "
+        rf"H200\).* held-out ratios \({n}-{n}\)",
+    )
+    b200 = [r for r in published_runs() if r.gpu == "b200"]
+    before = errors([r for r in b200 if r.role == "validation"], nvidia_values)
+    assert float(said[1]) == round(before["error"].max() * 100, 1) and int(said[2]) == (before["error"] > 0.25).sum()
+    fit = base_catalog.engines["trt-llm"].efficiency_on("b200")
+    fields = ("mbu", "decode_mfu", "prefill_mfu", "expert_mfu", "expert_mbu")
+    assert [float(said[i]) for i in range(3, 8)] == [float(getattr(fit, f)) for f in fields]
+    rows = table.set_index("id")
+    (worst,) = KNOWN_OVERSTATED
+    shorter = worst.replace("128-4096", "128-2048")
+    assert float(said[8]) == round(rows.loc[worst, "error"] * 100, 1)
+    assert float(said[9].replace(",", "")) == rows.loc[worst, "published"]
+    drop = 1 - rows.loc[[worst, shorter], "published"].to_numpy() / rows.loc[shorter, "published"]
+    assert int(said[10]) == round(drop[0] * 100)
+    assert int(said[11]) == round((1 - rows.loc[worst, "modelled"] / rows.loc[shorter, "modelled"]) * 100)
+    for i, gpu in ((12, "h100-sxm"), (13, "h200-sxm")):
+        assert float(said[i]) == round(rows.loc[f"trtllm-qwen3-235b-a22b-{gpu}-tp8-128-4096", "error"] * 100, 1)
+    ratios = capacity_basis(make_stack(base_catalog, "llama-3.3-70b", "nvfp4", "b200", "trt-llm"), base_catalog).ratios
+    assert (float(said[14]), float(said[15])) == (round(min(ratios), 2), round(max(ratios), 2))
+
+    def v017(gpu: str, quantization: str, tp: int, published: float) -> PublishedRun:
+        return PublishedRun(
+            id=f"v0.17-{gpu}",
+            role="validation",
+            engine="trt-llm",
+            engine_version="0.17",
+            model="llama-3.1-70b",
+            quantization=quantization,
+            gpu=gpu,
+            gpus_per_replica=tp,
+            input_tokens=1000,
+            output_tokens=1000,
+            requests=3000,
+            output_tokens_per_s=published,
+            source="TensorRT-LLM perf overview for v0.17 (commit 258c754), LLaMA v3.1 70B, 1000/1000",
+            as_of=datetime.date(2025, 1, 30),
+        )
+
+    a100, l40s = v017("a100-80gb-sxm", "bf16", 2, 472.94), v017("l40s", "fp8", 8, 1333.62)
+    trt = nvidia_values.engines["trt-llm"].model_copy(update={"memory_fraction_of": "total"})
+    old = nvidia_values.model_copy(update={"engines": {**nvidia_values.engines, "trt-llm": trt}})
+    said = docs_say(
+        "benchmarks.md",
+        r"2 x A100 80 GB at (\d+) tok/s .* \((\d+) tok/s\)\..* that A100 run is now modelled at (\d+) tok/s\..*"
+        r"\(1,000/1,000: ([\d,]+) tok/s published\) is overstated ([\d.]+) %",
+    )
+    assert int(said[1]) == round(a100.output_tokens_per_s)
+    assert int(said[2]) == round(published_run_throughput(a100, old))
+    assert int(said[3]) == round(published_run_throughput(a100, base_catalog))
+    assert int(said[4].replace(",", "")) == round(l40s.output_tokens_per_s)
+    over = published_run_throughput(l40s, base_catalog) / l40s.output_tokens_per_s - 1
+    assert float(said[5]) == round(over * 100, 1)
+    prior = base_catalog.engines["trt-llm"].efficiency
+    said = docs_say(
+        "benchmarks.md",
+        r"prior: MBU ([\d.]+) -> ([\d.]+), decode MFU ([\d.]+) -> ([\d.]+), prefill MFU ([\d.]+) -> ([\d.]+), step "
+        r"overhead ([\d.]+) -> ([\d.]+) ms",
+    )
+    carried = nvidia_values.engines["trt-llm"].efficiency
+    for i, f in ((1, "mbu"), (3, "decode_mfu"), (5, "prefill_mfu"), (7, "step_overhead")):
+        assert (float(said[i]), float(said[i + 1])) == (float(getattr(carried, f)), float(getattr(prior, f)))

@@ -106,11 +106,15 @@ def test_serve_local_then_probe_cli(served, tmp_path):
     assert r.returncode == 0, r.stderr[-3000:]
     (run_dir,) = list(tmp_path.iterdir())
     summary = pd.read_csv(run_dir / "summary.csv")
-    assert list(summary["level"]) == ["c1", "c2", "c4"] and (summary["errors"] == 0).all()
-    # every level the probe kept in time meets the generous bounds; on a busy machine the probe may
-    # void a level for its own event-loop lag (it says so), never for the server's answers
-    valid = summary[summary["valid"]]
-    assert valid["slo_met"].all(), summary.to_string()
+    levels = list(summary["level"])
+    assert levels == ["c1", "c2", "c4"][: len(levels)] and levels and (summary["errors"] == 0).all()
+    # The sweep goes on past a level that met the generous bounds and stops at one that did not, or
+    # that the probe voided for its own event-loop lag (it says so, never for the server's answers).
+    # On a quiet machine all three meet them; a busy one may stop it early, which is not a failure.
+    met = summary["valid"] & summary["slo_met"].astype(bool)
+    assert met.iloc[:-1].all(), summary.to_string()
+    assert len(levels) == 3 or not met.iloc[-1], summary.to_string()
+    valid = summary[met]
     voided = summary.loc[~summary["valid"], "invalid_reason"].fillna("").astype(str)
     assert voided.str.contains("probe").all(), summary.to_string()
     records = pd.read_json(run_dir / "requests.jsonl", lines=True)

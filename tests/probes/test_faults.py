@@ -148,9 +148,9 @@ def test_ttft_counts_reasoning_tokens_and_records_first_content(server, tmp_path
     _, records, _, _ = run(server, tmp_path, endpoint=endpoint, requests=3, levels=(1,))
     assert records["ok"].all()
     # TTFT is the first reasoning token; the first content token comes three tokens (10 ms apart)
-    # later, on the server's absolute schedule: never sooner than 30 ms minus one token's jitter
-    gap = records["ttft_content_ms"] - records["ttft_ms"]
-    assert (records["ttft_ms"] >= 50).all() and (gap >= 20).all()
+    # later, on the server's absolute schedule. A busy client reads late, which only delays each
+    # time (it can shrink the gap between them): the bounds are the schedule's, from below.
+    assert (records["ttft_ms"] >= 50).all() and (records["ttft_content_ms"] >= 50 + 30 - 10).all()
     assert (records["ttft_ms"] < records["ttft_content_ms"]).all()
 
 
