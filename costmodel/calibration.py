@@ -46,6 +46,11 @@ def fitted_pairs(rows: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:
     return {(engine, gpu) for engine, gpu, role in rows if role == "calibration"}
 
 
+def _point(r, **fields) -> dict:
+    """A table row for published point ``r``: who ran it (id, role, engine, GPU), then ``fields``."""
+    return {"id": r.id, "role": r.role, "engine": r.engine, "gpu": r.gpu, **fields}
+
+
 def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | None = None) -> pd.DataFrame:
     """One row per published run: ``id``, ``role``, ``engine``, ``gpu``, ``published``,
     ``modelled`` (output tokens/s), ``error`` (modelled / published - 1: positive overstates) and
@@ -56,16 +61,13 @@ def errors(runs: list[PublishedRun], catalog: Catalog, efficiency: Efficiency | 
     for r in runs:
         modelled = published_run_throughput(r, catalog, efficiency)
         rows.append(
-            {
-                "id": r.id,
-                "role": r.role,
-                "engine": r.engine,
-                "gpu": r.gpu,
-                "published": r.output_tokens_per_s,
-                "modelled": modelled,
-                "error": modelled / r.output_tokens_per_s - 1.0,
-                "calibrated": (r.engine, r.gpu) in fitted,
-            }
+            _point(
+                r,
+                published=r.output_tokens_per_s,
+                modelled=modelled,
+                error=modelled / r.output_tokens_per_s - 1.0,
+                calibrated=(r.engine, r.gpu) in fitted,
+            )
         )
     columns = ["id", "role", "engine", "gpu", "published", "modelled", "error", "calibrated"]
     return pd.DataFrame(rows, columns=columns)
@@ -204,24 +206,21 @@ def latency_errors(
         modelled = prefill + (r.output_tokens - 1) * step
         published_step = (r.latency_s - prefill) / (r.output_tokens - 1)
         rows.append(
-            {
-                "id": r.id,
-                "role": r.role,
-                "engine": r.engine,
-                "gpu": r.gpu,
-                "model": r.model,
-                "gpus_per_replica": r.gpus_per_replica,
-                "batch": r.batch,
-                "published_s": r.latency_s,
-                "modelled_s": modelled,
-                "error": modelled / r.latency_s - 1.0,
-                "tpot_published_ms": published_step * 1e3,
-                "tpot_modelled_ms": step * 1e3,
-                "tpot_error": step / published_step - 1.0,
+            _point(
+                r,
+                model=r.model,
+                gpus_per_replica=r.gpus_per_replica,
+                batch=r.batch,
+                published_s=r.latency_s,
+                modelled_s=modelled,
+                error=modelled / r.latency_s - 1.0,
+                tpot_published_ms=published_step * 1e3,
+                tpot_modelled_ms=step * 1e3,
+                tpot_error=step / published_step - 1.0,
                 # the time per step outside the kernels that would make the modelled step the
                 # published one: the published step less what the roofline spends in kernels
-                "implied_overhead_ms": (published_step - step + overhead) * 1e3,
-            }
+                implied_overhead_ms=(published_step - step + overhead) * 1e3,
+            )
         )
     return pd.DataFrame(rows)
 
@@ -249,24 +248,21 @@ def stream_errors(runs: list[PublishedStreams], catalog: Catalog, efficiency: Ef
     for r in runs:
         ttft, tpot, throughput = published_stream_latencies(r, catalog, efficiency)
         rows.append(
-            {
-                "id": r.id,
-                "role": r.role,
-                "engine": r.engine,
-                "gpu": r.gpu,
-                "concurrency": r.concurrency,
-                "input_tokens": r.input_tokens,
-                "output_tokens": r.output_tokens,
-                "ttft_published_ms": r.ttft_ms,
-                "ttft_modelled_ms": ttft * 1e3,
-                "ttft_error": ttft * 1e3 / r.ttft_ms - 1.0,
-                "tpot_published_ms": r.itl_ms,
-                "tpot_modelled_ms": tpot * 1e3,
-                "tpot_error": tpot * 1e3 / r.itl_ms - 1.0,
-                "throughput_published": r.output_tokens_per_s,
-                "throughput_modelled": throughput,
-                "throughput_error": throughput / r.output_tokens_per_s - 1.0,
-            }
+            _point(
+                r,
+                concurrency=r.concurrency,
+                input_tokens=r.input_tokens,
+                output_tokens=r.output_tokens,
+                ttft_published_ms=r.ttft_ms,
+                ttft_modelled_ms=ttft * 1e3,
+                ttft_error=ttft * 1e3 / r.ttft_ms - 1.0,
+                tpot_published_ms=r.itl_ms,
+                tpot_modelled_ms=tpot * 1e3,
+                tpot_error=tpot * 1e3 / r.itl_ms - 1.0,
+                throughput_published=r.output_tokens_per_s,
+                throughput_modelled=throughput,
+                throughput_error=throughput / r.output_tokens_per_s - 1.0,
+            )
         )
     return pd.DataFrame(rows)
 
@@ -281,19 +277,16 @@ def rate_errors(runs: list[PublishedRate], catalog: Catalog, efficiency: Efficie
     for r in runs:
         step = published_rate_step(r, catalog, efficiency)
         rows.append(
-            {
-                "id": r.id,
-                "role": r.role,
-                "engine": r.engine,
-                "gpu": r.gpu,
-                "model": r.model,
-                "gpus_per_replica": r.gpus_per_replica,
-                "request_rate": r.request_rate,
-                "in_flight": r.in_flight,
-                "tpot_published_ms": r.median_itl_ms,
-                "tpot_modelled_ms": step * 1e3,
-                "tpot_error": step * 1e3 / r.median_itl_ms - 1.0,
-            }
+            _point(
+                r,
+                model=r.model,
+                gpus_per_replica=r.gpus_per_replica,
+                request_rate=r.request_rate,
+                in_flight=r.in_flight,
+                tpot_published_ms=r.median_itl_ms,
+                tpot_modelled_ms=step * 1e3,
+                tpot_error=step * 1e3 / r.median_itl_ms - 1.0,
+            )
         )
     columns = ["id", "role", "engine", "gpu", "model", "gpus_per_replica", "request_rate", "in_flight"]
     return pd.DataFrame(rows, columns=[*columns, "tpot_published_ms", "tpot_modelled_ms", "tpot_error"])
