@@ -27,12 +27,14 @@ from costmodel.calibration import (
     RANGES,
     errors,
     fit,
+    fit_allreduce_efficiency,
     fitted_names,
     latency_errors,
     rate_errors,
     stream_errors,
     summary,
     why_not_fitted,
+    with_allreduce_efficiency,
 )
 from costmodel.io.catalog import build_catalog, load_catalog_files
 from costmodel.io.validation import published_latencies, published_rates, published_runs, published_streams
@@ -120,14 +122,53 @@ def _with_gpu_block(block: str, gpu: str, values: dict[str, float], source: str,
     return body + "\n" + entry + "\n"
 
 
+def _allreduce(engine: str, gpu: str, catalog, write: bool) -> None:
+    """Fit ``gpu``'s all-reduce efficiency on ``engine``'s calibration rows there; print, and store it."""
+    rows = [r for r in published_runs() if r.role == "calibration" and r.engine == engine and r.gpu == gpu]
+    value = fit_allreduce_efficiency(rows, catalog, gpu)
+    multi = sum(r.gpus_per_replica > 1 for r in rows)
+    fitted_on = f"{len(rows)} calibration rows of {engine} on {gpu} ({multi} at more than one GPU)"
+    print(f"{gpu}: all-reduce efficiency {value:.2f}, fitted on the {fitted_on}")
+    for r in errors(rows, with_allreduce_efficiency(catalog, gpu, value)).itertuples():
+        print(f"  {r.id:52s} published {r.published:>9,.0f}  modelled {r.modelled:>9,.0f}  {r.error:+.1%}")
+    if not write:
+        return
+    path = paths.catalog_dir() / "gpus.yaml"
+    text = path.read_text(encoding="utf-8")
+    start = text.index(f"  - id: {gpu}\n")
+    source = (
+        f"derived: fitted by bench/calibrate.py --allreduce on the {fitted_on} in "
+        "data/validation/serving_throughput.csv, the engine's efficiencies as they are"
+    )
+    line = re.compile(r"      allreduce_efficiency: \{[^\n]*\}\n")
+    found = line.search(text, start)
+    new = (
+        f'      allreduce_efficiency: {{value: {value:.2f}, unit: fraction, source: "{source}", '
+        f"as_of: {date.today()}, basis: derived}}\n"
+    )
+    path.write_text(text[: found.start()] + new + text[found.end() :], encoding="utf-8")
+    print(f"wrote {gpu}'s all-reduce efficiency to {path}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--engine", default="trt-llm")
     ap.add_argument("--gpu", help="fit the engine on this GPU alone (its gpu_efficiency); default: its prior")
     ap.add_argument("--write", action="store_true", help="store the fit in data/catalog/engines.yaml")
+    ap.add_argument(
+        "--allreduce",
+        action="store_true",
+        help="fit the GPU's all-reduce efficiency instead (data/catalog/gpus.yaml), on the engine's "
+        "calibration rows at more than one GPU, the efficiencies as they are; needs --gpu",
+    )
     args = ap.parse_args()
     catalog = build_catalog(load_catalog_files())
     engine = catalog.engines[args.engine]
+    if args.allreduce:
+        if not args.gpu:
+            raise SystemExit("--allreduce needs --gpu")
+        _allreduce(args.engine, args.gpu, catalog, args.write)
+        return
     own = {g for e in engine.gpu_efficiency for g in e.gpus}  # GPUs with a fit of their own
 
     def mine(table):  # the calibration rows of this engine (on this GPU, or on GPUs without a fit of their own)

@@ -192,6 +192,31 @@ def fit(
     return values
 
 
+ALLREDUCE_GRID = np.round(np.arange(0.1, 1.0001, 0.01), 2)  # shares of the link's bandwidth tried
+
+
+def with_allreduce_efficiency(catalog: Catalog, gpu: str, value: float) -> Catalog:
+    """``catalog`` with ``gpu``'s all-reduce efficiency set to ``value`` (for a fit to try)."""
+    from costmodel.model.base import Sourced
+
+    g = catalog.gpus[gpu]
+    share = Sourced(value=value, unit="fraction", source="trial value of a fit", as_of=g.interconnect.bandwidth.as_of)
+    link = g.interconnect.model_copy(update={"allreduce_efficiency": share})
+    return catalog.model_copy(update={"gpus": {**catalog.gpus, gpu: g.model_copy(update={"interconnect": link})}})
+
+
+def fit_allreduce_efficiency(runs: Sequence[PublishedRun], catalog: Catalog, gpu: str) -> float:
+    """The share of ``gpu``'s link bandwidth that best fits ``runs`` (its multi-GPU calibration runs),
+    the engines' efficiencies as they are: the :func:`loss` over :data:`ALLREDUCE_GRID`. A
+    tensor-parallel all-reduce over PCIe crosses host bridges and switches the link's own figure
+    does not count; only runs at more than one GPU inform it (the others add the same to every try)."""
+    mine = [r for r in runs if r.gpu == gpu]
+    if not any(r.gpus_per_replica > 1 for r in mine):
+        raise ValueError(f"no calibration run of {gpu} at more than one GPU informs its all-reduce")
+    scores = [loss({}, mine, with_allreduce_efficiency(catalog, gpu, float(v))) for v in ALLREDUCE_GRID]
+    return float(ALLREDUCE_GRID[int(np.argmin(scores))])
+
+
 def latency_errors(
     runs: list[PublishedLatency], catalog: Catalog, efficiency: Efficiency | None = None
 ) -> pd.DataFrame:

@@ -100,7 +100,7 @@ class Stack:
             memory=float(g.memory) * 1e9,
             bandwidth=float(g.bandwidth) * 1e12,
             flops=float(flops) * 1e12,
-            link_bandwidth=float(g.interconnect.bandwidth) * 1e9,
+            link_bandwidth=float(g.interconnect.bandwidth) * float(g.interconnect.allreduce_efficiency) * 1e9,
             allreduce_latency=float(g.interconnect.allreduce_latency) * 1e-6,
             memory_utilization=self.memory_utilization(),
             fraction_of_free=e.memory_fraction_of == "free",
@@ -153,6 +153,7 @@ class CapacityBasis:
     fitted: int
     ratios: tuple[float, ...]
     prior: str  # where the efficiencies come from when no run of the pair was fitted on
+    fitted_what: str = ""  # what the pair's runs fitted, where not its own efficiencies
 
     @property
     def calibrated(self) -> bool:
@@ -177,7 +178,8 @@ class CapacityBasis:
             else ""
         )
         if self.calibrated:
-            return f"calibrated on {self.fitted} published runs of {pair}" + (f"; {held}" if held else "")
+            what = f" ({self.fitted_what})" if self.fitted_what else ""
+            return f"calibrated on {self.fitted} published runs of {pair}{what}" + (f"; {held}" if held else "")
         if held:
             return f"uncalibrated: {pair} is not fitted on its {len(self.ratios)} published runs ({held}); {self.prior}"
         return f"uncalibrated: no published runs of {pair}; {self.prior}"
@@ -187,7 +189,7 @@ def capacity_basis(stack: Stack, catalog: Catalog) -> CapacityBasis:
     """The :class:`CapacityBasis` of ``stack`` (kept per catalog: the held-out runs are costed once)."""
     engine, gpu = stack.engine, stack.gpu
     eff = engine.efficiency_on(gpu.id)
-    key = ("capacity_basis", engine.id, gpu.id, eff.model_dump_json())
+    key = ("capacity_basis", engine.id, gpu.id, eff.model_dump_json(), gpu.interconnect.model_dump_json())
     memo = catalog._memo
     if key not in memo:
         runs = [r for r in catalog.published_runs if r.engine == engine.id and r.gpu == gpu.id]
@@ -207,7 +209,12 @@ def capacity_basis(stack: Stack, catalog: Catalog) -> CapacityBasis:
         else:  # another GPU of its family was fitted
             fitted = entry.fitted_on or entry.gpus
             prior = f"efficiencies: {engine.name}'s fit on {', '.join(fitted)}, the nearest GPU of its family"
-        memo[key] = CapacityBasis(engine.name, gpu.name, sum(r.role == "calibration" for r in runs), ratios, prior)
+        fitted_runs = sum(r.role == "calibration" for r in runs)
+        what = ""  # the runs fitted something else than the pair's own efficiencies
+        if fitted_runs and (entry is None or gpu.id not in (entry.fitted_on or entry.gpus)):
+            link = "its all-reduce efficiency" if gpu.interconnect.allreduce_efficiency.basis == "derived" else ""
+            what = f"{link}; {prior}" if link else prior
+        memo[key] = CapacityBasis(engine.name, gpu.name, fitted_runs, ratios, prior, what)
     return memo[key]
 
 

@@ -97,6 +97,10 @@ class Interconnect(Strict):
     kind: Literal["nvlink", "pcie", "infinity-fabric"] = Field(description="Link technology.")
     bandwidth: GBps = Field(description="Bandwidth per GPU in one direction, GB/s (half the bidirectional figure).")
     allreduce_latency: Microseconds = Field(description="Fixed time of one small all-reduce over this link, us.")
+    allreduce_efficiency: PositiveFraction = Field(
+        description="Share of the link's bandwidth a tensor-parallel all-reduce achieves (the rest lost to the "
+        "host bridge, switches and the collective's own traffic)."
+    )
 
 
 class Gpu(CatalogEntry):

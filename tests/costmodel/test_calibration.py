@@ -154,6 +154,7 @@ def test_the_benchmarks_table_per_engine_and_gpu(base_catalog, table, nvidia_val
     docs = (ROOT / "docs" / "benchmarks.md").read_text(encoding="utf-8")
     names = {"TensorRT-LLM on H100 SXM": ("trt-llm", "h100-sxm"), "TensorRT-LLM on H200 SXM": ("trt-llm", "h200-sxm")}
     names["TensorRT-LLM on B200, fitted on its own runs"] = ("trt-llm", "b200")
+    names["TensorRT-LLM on L40S, all-reduce efficiency fitted"] = ("trt-llm", "l40s")
     names["vLLM on MI300X, fitted on its own runs"] = ("vllm", "mi300x")
     names["SGLang on H200 SXM, fitted on its own runs"] = ("sglang", "h200-sxm")
     for label, (engine, gpu) in names.items():
@@ -457,6 +458,7 @@ def test_the_docs_quote_the_b200_fit_and_the_free_memory_rule(base_catalog, tabl
     over PCIe), recomputed."""
     import datetime
 
+    from costmodel.calibration import with_allreduce_efficiency
     from costmodel.engine.capacity import capacity_basis, make_stack, published_run_throughput
     from costmodel.model.validation import PublishedRun
     from tests.conftest import KNOWN_OVERSTATED, docs_say
@@ -511,15 +513,16 @@ def test_the_docs_quote_the_b200_fit_and_the_free_memory_rule(base_catalog, tabl
     old = nvidia_values.model_copy(update={"engines": {**nvidia_values.engines, "trt-llm": trt}})
     said = docs_say(
         "benchmarks.md",
-        r"2 x A100 80 GB at (\d+) tok/s .* \((\d+) tok/s\)\..* that A100 run is now modelled at (\d+) tok/s\..*"
-        r"\(1,000/1,000: ([\d,]+) tok/s published\) is overstated ([\d.]+) %",
+        r"2 x A100 80 GB at (\d+) tok/s .* \((\d+) tok/s\)\..* that A100 run is now modelled at (\d+) tok/s\.",
     )
     assert int(said[1]) == round(a100.output_tokens_per_s)
     assert int(said[2]) == round(published_run_throughput(a100, old))
     assert int(said[3]) == round(published_run_throughput(a100, base_catalog))
-    assert int(said[4].replace(",", "")) == round(l40s.output_tokens_per_s)
-    over = published_run_throughput(l40s, base_catalog) / l40s.output_tokens_per_s - 1
-    assert float(said[5]) == round(over * 100, 1)
+    said = docs_say("benchmarks.md", r"\(1,000/1,000: ([\d,]+) tok/s published\) was\s+overstated ([\d.]+) %")
+    assert int(said[1].replace(",", "")) == round(l40s.output_tokens_per_s)
+    full_link = with_allreduce_efficiency(base_catalog, "l40s", 1.0)
+    over = published_run_throughput(l40s, full_link) / l40s.output_tokens_per_s - 1
+    assert float(said[2]) == round(over * 100, 1)
     prior = base_catalog.engines["trt-llm"].efficiency
     said = docs_say(
         "benchmarks.md",
@@ -529,3 +532,47 @@ def test_the_docs_quote_the_b200_fit_and_the_free_memory_rule(base_catalog, tabl
     carried = nvidia_values.engines["trt-llm"].efficiency
     for i, f in ((1, "mbu"), (3, "decode_mfu"), (5, "prefill_mfu"), (7, "step_overhead")):
         assert (float(said[i]), float(said[i + 1])) == (float(getattr(carried, f)), float(getattr(prior, f)))
+
+
+def test_the_pcie_all_reduce_is_fitted_and_quoted(base_catalog, table):
+    """The L40S's all-reduce efficiency is what bench/calibrate.py --allreduce fits on its calibration
+    rows; the other PCIe GPUs carry it as an assumption, NVLink and Infinity Fabric keep 1; and
+    docs/benchmarks.md's figures (the fit, each tensor-parallel size's held-out range before and
+    after, the per-pair table) are recomputed."""
+    from costmodel.calibration import fit_allreduce_efficiency, with_allreduce_efficiency
+    from tests.conftest import docs_say
+
+    l40s = [r for r in published_runs() if r.gpu == "l40s"]
+    fitted = fit_allreduce_efficiency([r for r in l40s if r.role == "calibration"], base_catalog, "l40s")
+    link = base_catalog.gpus["l40s"].interconnect.allreduce_efficiency
+    assert float(link) == fitted and link.basis == "derived"
+    for gpu in base_catalog.gpus.values():
+        share = gpu.interconnect.allreduce_efficiency
+        assert float(share) == (fitted if gpu.interconnect.kind == "pcie" else 1.0), gpu.id
+    n = r"([+-]?[\d.]+)"
+    said = docs_say(
+        "benchmarks.md",
+        rf"with TensorRT-LLM's prior efficiencies as they are: {n}\. The held-out rows at TP 4 go from {n}-{n} % to "
+        rf"{n}-{n} %, at TP 8 from {n}-{n} % to {n}-{n} %",
+    )
+    assert float(said[1]) == fitted
+    held = [r for r in l40s if r.role == "validation"]
+    before = errors(held, with_allreduce_efficiency(base_catalog, "l40s", 1.0)).set_index("id")["error"]
+    after = table.set_index("id").loc[[r.id for r in held], "error"]
+    for first, tp in ((2, 4), (6, 8)):
+        ids = [r.id for r in held if r.gpus_per_replica == tp]
+        quoted = [float(said[first + i]) for i in range(4)]
+        spans = [before[ids].min(), before[ids].max(), after[ids].min(), after[ids].max()]
+        assert quoted == [round(x * 100, 1) for x in spans], tp
+    row = docs_say(
+        "benchmarks.md",
+        r"\| TensorRT-LLM on L40S, before \(the link's full bandwidth\) \| (\d+) \| ([\d.]+) % \| \+([\d.]+) % \| "
+        r"-([\d.]+) % \|",
+    )
+    s = summary(errors(held, with_allreduce_efficiency(base_catalog, "l40s", 1.0)))
+    assert (int(row[1]), float(row[2]), float(row[3]), -float(row[4])) == (
+        s.rows,
+        round(s.median_abs * 100, 1),
+        round(s.largest_overstatement * 100, 1),
+        round(s.largest_understatement * 100, 1),
+    )

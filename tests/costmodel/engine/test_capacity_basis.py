@@ -34,9 +34,20 @@ def test_a_pair_without_runs_says_it_is_uncalibrated_and_whose_values_it_uses(ba
     assert basis.text.startswith(
         "uncalibrated: no published runs of vLLM on NVIDIA L40S 48GB; efficiencies: vLLM's prior"
     )
-    # the engine's own prior on a GPU with no fit of its own: TensorRT-LLM on an L40S
-    trt = capacity_basis(make_stack(base_catalog, "llama-3.1-8b", "fp8", "l40s", "trt-llm"), base_catalog)
-    assert trt.text.startswith("uncalibrated: no published runs of TensorRT-LLM on NVIDIA L40S 48GB")
+    # the engine's own prior on a GPU with no fit of its own: TensorRT-LLM on an L4
+    trt = capacity_basis(make_stack(base_catalog, "llama-3.1-8b", "fp8", "l4", "trt-llm"), base_catalog)
+    assert trt.text.startswith("uncalibrated: no published runs of TensorRT-LLM on NVIDIA L4")
+
+
+def test_a_pair_whose_runs_fitted_its_link_says_what_they_fitted(base_catalog):
+    """TensorRT-LLM on the L40S: its calibration runs fitted the GPU's all-reduce efficiency, the
+    efficiencies staying the engine's prior; the basis says both, and the held-out error."""
+    basis = capacity_basis(make_stack(base_catalog, "llama-3.1-70b", "fp8", "l40s", "trt-llm"), base_catalog)
+    assert basis.calibrated and basis.fitted == 6 and len(basis.ratios) == 21
+    assert basis.text.startswith(
+        "calibrated on 6 published runs of TensorRT-LLM on NVIDIA L40S 48GB (its all-reduce efficiency; "
+        "efficiencies: TensorRT-LLM's prior"
+    )
 
 
 def test_efficiencies_fitted_on_a_gpu_replace_the_engines_prior_there_only(base_catalog):
