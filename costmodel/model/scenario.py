@@ -270,7 +270,9 @@ class Efficiency(Strict):
         description="Time per step each tensor-parallel rank beyond the first adds to the step overhead, ms.",
     )
     memory_utilization: PositiveFraction | None = Field(
-        default=None, description="Share of GPU memory the engine may use (vLLM gpu_memory_utilization)."
+        default=None,
+        description="Share of GPU memory the engine may use: of the whole memory for vLLM (gpu_memory_utilization) "
+        "and SGLang; for TensorRT-LLM, the KV cache's share of what the weights leave free (free_gpu_memory_fraction).",
     )
     reserved_memory_gb: NonNeg | None = Field(
         default=None, le=1e4, description="GPU memory per GPU kept for activations, CUDA graphs and buffers, GB."
