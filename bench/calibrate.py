@@ -30,6 +30,7 @@ from costmodel.calibration import (
     fit_allreduce_efficiency,
     fitted_names,
     latency_errors,
+    own_fit_gpus,
     rate_errors,
     stream_errors,
     summary,
@@ -169,7 +170,7 @@ def main() -> None:
             raise SystemExit("--allreduce needs --gpu")
         _allreduce(args.engine, args.gpu, catalog, args.write)
         return
-    own = {g for e in engine.gpu_efficiency for g in e.gpus}  # GPUs with a fit of their own
+    own = own_fit_gpus(args.engine, catalog)  # GPUs whose runs fit something of their own
 
     def mine(table):  # the calibration rows of this engine (on this GPU, or on GPUs without a fit of their own)
         return [

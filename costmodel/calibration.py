@@ -20,6 +20,7 @@ from costmodel.engine.capacity import (
     published_run_throughput,
     published_stream_latencies,
 )
+from costmodel.model.base import Sourced
 from costmodel.model.catalog import Catalog
 from costmodel.model.scenario import Efficiency
 from costmodel.model.validation import PublishedLatency, PublishedRate, PublishedRun, PublishedStreams
@@ -44,6 +45,14 @@ def fitted_pairs(rows: Iterable[tuple[str, str, str]]) -> set[tuple[str, str]]:
     ``calibration``): the others run on their engine's prior, and their held-out rows say how far
     that prior is from them rather than how good the fit is."""
     return {(engine, gpu) for engine, gpu, role in rows if role == "calibration"}
+
+
+def own_fit_gpus(engine: str, catalog: Catalog) -> set[str]:
+    """The GPUs whose runs do not feed ``engine``'s prior: those with efficiencies of their own
+    (``gpu_efficiency``), and those whose runs fitted the GPU's all-reduce efficiency instead
+    (with the prior held as it was: fitting the prior on them too would chase its own tail)."""
+    own = {g for entry in catalog.engines[engine].gpu_efficiency for g in entry.gpus}
+    return own | {g.id for g in catalog.gpus.values() if g.interconnect.allreduce_efficiency.basis == "derived"}
 
 
 def _point(r, **fields) -> dict:
@@ -159,9 +168,8 @@ def why_not_fitted(
         return "no latency point at a few streams (a full batch's step hides the overhead)"
     if name == "step_overhead_per_rank_ms":
         return "its latency points are all at one tensor-parallel size"
-    if not runs:
-        return "no maximum-throughput run (at one batch size a step cannot tell the bandwidth from the overhead)"
-    return "the points do not inform it"
+    # what is left out otherwise is the bandwidth and the MFUs, with latency points alone
+    return "no maximum-throughput run (at one batch size a step cannot tell the bandwidth from the overhead)"
 
 
 def fit(
@@ -176,8 +184,8 @@ def fit(
     """Coordinate descent of :func:`loss` over :data:`RANGES` (the efficiencies :func:`fitted_names`
     says the runs inform; the others keep their ``start``): each sweep tries 41 values of each
     efficiency in a window around the current one, halving the window every sweep. ``streams``
-    (fixed-concurrency points) and ``latencies`` (batch latency runs) add their time per output
-    token to the loss."""
+    (fixed-concurrency points), ``latencies`` (batch latency runs) and ``rates`` (fixed-rate
+    points) add their time per output token to the loss."""
     values = dict(start)
     names = fitted_names(runs, catalog, streams, latencies, rates)
     for sweep in range(sweeps):
@@ -197,8 +205,6 @@ ALLREDUCE_GRID = np.round(np.arange(0.1, 1.0001, 0.01), 2)  # shares of the link
 
 def with_allreduce_efficiency(catalog: Catalog, gpu: str, value: float) -> Catalog:
     """``catalog`` with ``gpu``'s all-reduce efficiency set to ``value`` (for a fit to try)."""
-    from costmodel.model.base import Sourced
-
     g = catalog.gpus[gpu]
     share = Sourced(value=value, unit="fraction", source="trial value of a fit", as_of=g.interconnect.bandwidth.as_of)
     link = g.interconnect.model_copy(update={"allreduce_efficiency": share})

@@ -210,10 +210,11 @@ def capacity_basis(stack: Stack, catalog: Catalog) -> CapacityBasis:
             fitted = entry.fitted_on or entry.gpus
             prior = f"efficiencies: {engine.name}'s fit on {', '.join(fitted)}, the nearest GPU of its family"
         fitted_runs = sum(r.role == "calibration" for r in runs)
-        what = ""  # the runs fitted something else than the pair's own efficiencies
-        if fitted_runs and (entry is None or gpu.id not in (entry.fitted_on or entry.gpus)):
-            link = "its all-reduce efficiency" if gpu.interconnect.allreduce_efficiency.basis == "derived" else ""
-            what = f"{link}; {prior}" if link else prior
+        what = ""  # what the pair's runs fitted where the efficiencies in use were not fitted on them
+        if fitted_runs and entry is None and gpu.interconnect.allreduce_efficiency.basis == "derived":
+            what = f"its all-reduce efficiency; {prior}"  # the prior held fixed (calibration.own_fit_gpus)
+        elif fitted_runs and entry is not None and gpu.id not in (entry.fitted_on or entry.gpus):
+            what = prior
         memo[key] = CapacityBasis(engine.name, gpu.name, fitted_runs, ratios, prior, what)
     return memo[key]
 

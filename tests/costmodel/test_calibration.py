@@ -576,3 +576,35 @@ def test_the_pcie_all_reduce_is_fitted_and_quoted(base_catalog, table):
         round(s.largest_overstatement * 100, 1),
         round(s.largest_understatement * 100, 1),
     )
+
+
+def test_each_prior_says_how_many_points_it_was_fitted_on(base_catalog):
+    """A derived prior efficiency names the calibration rows and latency points it was fitted on; they
+    are the engine's on the GPUs whose runs fit nothing of their own (calibration.own_fit_gpus), what
+    bench/calibrate.py fits the prior on again: the L40S, whose runs fitted its all-reduce, is left out."""
+    import re
+
+    from costmodel.calibration import own_fit_gpus
+    from costmodel.io.validation import published_latencies, published_rates, published_streams
+
+    assert "l40s" in own_fit_gpus("trt-llm", base_catalog)
+    checked = 0
+    for engine in base_catalog.engines.values():
+        own = own_fit_gpus(engine.id, base_catalog)
+
+        def mine(table, engine=engine, own=own):
+            return [r for r in table if r.role == "calibration" and r.engine == engine.id and r.gpu not in own]
+
+        rows, points = mine(published_runs()), [*mine(published_streams()), *mine(published_latencies())]
+        points += mine(published_rates())
+        for field in ("mbu", "step_overhead"):
+            source = getattr(engine.efficiency, field).source
+            said = re.search(rf"on the (\d+) calibration rows for {re.escape(engine.id)} in ", source)
+            if said:
+                assert int(said[1]) == len(rows), (engine.id, field)
+                checked += 1
+            said = re.search(r"(\d+) calibration latency points", source)
+            if said and source.startswith("derived"):
+                assert int(said[1]) == len(points), (engine.id, field)
+                checked += 1
+    assert checked >= 3  # TensorRT-LLM's rows and points, vLLM's latency points

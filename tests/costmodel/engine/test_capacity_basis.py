@@ -48,6 +48,9 @@ def test_a_pair_whose_runs_fitted_its_link_says_what_they_fitted(base_catalog):
         "calibrated on 6 published runs of TensorRT-LLM on NVIDIA L40S 48GB (its all-reduce efficiency; "
         "efficiencies: TensorRT-LLM's prior"
     )
+    # where the runs fed the efficiencies in use (TensorRT-LLM's prior on the H100), nothing more is said
+    h100 = capacity_basis(make_stack(base_catalog, "llama-3.1-70b", "fp8", "h100-sxm", "trt-llm"), base_catalog)
+    assert h100.text.startswith("calibrated on 8 published runs of TensorRT-LLM on NVIDIA H100 SXM5 80GB; ")
 
 
 def test_efficiencies_fitted_on_a_gpu_replace_the_engines_prior_there_only(base_catalog):
