@@ -209,14 +209,6 @@ def tco(
     )
 
 
-# Held-out published runs the roofline overstates by more than 25 % (issue 22's bar), each with
-# why it stays open; the calibration tests fail if the set changes, either way.
-KNOWN_OVERSTATED = {
-    "trtllm-qwen3-235b-a22b-b200-tp8-fp4-128-4096": "TensorRT-LLM on B200 is fitted on two rows of each model; "
-    "the MoE's longest-output row held out is overstated 31 %, the only one past the bar (issue 22, open)",
-}
-
-
 def docs_say(page: str, pattern: str) -> re.Match[str]:
     """Where docs/<page> says ``pattern`` (its text with every run of white space one space), for
     a test to recompute the numbers it quotes; fails naming the page when it says nothing of it."""

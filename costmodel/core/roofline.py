@@ -53,6 +53,7 @@ __all__ = [
     "max_throughput",
     "mla_kv_bytes_per_token",
     "offline_throughput",
+    "padded_batch",
     "prefill_wait",
     "replicas_needed",
     "sequence_slots",
@@ -221,6 +222,33 @@ def all_to_all_seconds(
     return np.where(g > 1, 2.0 * np.asarray(moe_layers, float) * (transfer + np.asarray(latency, float)), 0.0)
 
 
+def padded_batch(batch: ArrayLike, sizes: tuple[int, ...], schedulers: int = 1) -> Array:
+    """Sequences a decode-only step computes when it runs a CUDA graph captured with padding
+    (TensorRT-LLM's ``cuda_graph_config`` with ``enable_padding: true``): each scheduler's share
+    of ``batch`` rounded up to the smallest captured size that holds it; a share above the
+    largest runs without a graph, as it is. No ``sizes``: no padding.
+
+    What the padded sequences cost: :meth:`StepCost.decode_only`.
+
+    Examples
+    --------
+    1,500 sequences over 8 attention data-parallel ranks: 187.5 a rank, padded to 256 a rank.
+
+    >>> sizes = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048)
+    >>> padded_batch([1500, 3000, 20000], sizes, 8).tolist()
+    [2048.0, 3072.0, 20000.0]
+    >>> padded_batch(100, ()).tolist()
+    100.0
+    """
+    b = np.asarray(batch, float)
+    if not sizes:
+        return b
+    captured = np.asarray(sorted(sizes), float)
+    share = b / schedulers
+    up = captured[np.minimum(np.searchsorted(captured, share), captured.size - 1)]
+    return np.where(share <= captured[-1], up, share) * schedulers
+
+
 @dataclass(frozen=True)
 class Replica:
     """One replica: a model in its weight format on ``gpus`` GPUs under one serving engine.
@@ -265,6 +293,7 @@ class Replica:
     windowed_layers: int = 0  # layers with sliding-window attention (they attend to and cache `window` tokens)
     window: float = float("inf")  # tokens a sliding-window layer attends to
     fraction_of_free: bool = False  # memory_utilization is of the memory left after weights and reserve (TensorRT-LLM)
+    graph_batch_sizes: tuple[int, ...] = ()  # CUDA graphs captured with padding, per scheduler: padded_batch
 
     def attended(self, context: ArrayLike) -> Array:
         """Layer-positions a token attends to at ``context`` tokens: every layer the whole context,
@@ -396,16 +425,37 @@ class StepCost:
     experts_per_token: int
     gpus: int
     prefill_cap: Array | None  # attention data parallel: a prompt's prefill stays on one GPU, up to this chunk
+    graph_batch_sizes: tuple[int, ...] = ()  # Replica.graph_batch_sizes
+    schedulers: int = 1  # Replica.schedulers
 
     def seconds(self, decode_tokens: ArrayLike, prefill_tokens: ArrayLike) -> Array:
+        """A step run as it comes (a mixed step: no CUDA graph)."""
         b = np.asarray(decode_tokens, float)
         p = np.asarray(prefill_tokens, float)
         g = float(self.gpus)
         p_gpu = p / g if self.prefill_cap is None else np.maximum(p / g, np.minimum(self.prefill_cap, p))
-        out = self.fixed + self.per_decode * (b / g) + self.per_prefill * p_gpu + self.per_token * (b + p)
-        if self.experts:  # the share of routed experts the step's tokens touch
-            out = out + self.experts_read * weights_read_per_step(1.0, 1.0, self.experts, self.experts_per_token, b + p)
-        return out
+        return self.fixed + self.per_decode * (b / g) + self.per_prefill * p_gpu + self._tokens(b + p)
+
+    def decode_only(self, decode_tokens: ArrayLike) -> Array:
+        """A step of decode tokens alone, which a CUDA graph runs. With padding
+        (:func:`padded_batch`) the padded sequences cost what scales with the step's tokens beyond
+        its linear layers: communication and routed-expert work. They attend to nothing, and the
+        dense GEMMs are charged for the real sequences only: at decode batch sizes those are bound
+        by reading the weights, and the padded rows mostly fill tiles the kernels compute anyway
+        (docs/benchmarks.md)."""
+        b = np.asarray(decode_tokens, float)
+        if not self.graph_batch_sizes:
+            return self.seconds(b, 0.0)
+        padded = padded_batch(b, self.graph_batch_sizes, self.schedulers)
+        return self.fixed + self.per_decode * (b / self.gpus) + self._tokens(padded)
+
+    def _tokens(self, tokens: Array) -> Array:
+        """What scales with every token the step carries: the communication payload, routed-expert
+        FLOPs, and the share of routed experts the tokens touch."""
+        if not self.experts:
+            return self.per_token * tokens
+        touched = weights_read_per_step(1.0, 1.0, self.experts, self.experts_per_token, tokens)
+        return self.per_token * tokens + self.experts_read * touched
 
 
 def step_cost(r: Replica, load: Load) -> StepCost:
@@ -452,13 +502,24 @@ def step_cost(r: Replica, load: Load) -> StepCost:
     fixed = dense_read / bandwidth + comm0 + np.asarray(r.step_overhead, float)
     cap = np.minimum(load.prompt, r.max_batched_tokens) if r.expert_parallel else None
     return StepCost(
-        fixed, per_decode, per_prefill, per_token, experts_read, r.experts, r.experts_per_token, r.gpus, cap
+        fixed,
+        per_decode,
+        per_prefill,
+        per_token,
+        experts_read,
+        r.experts,
+        r.experts_per_token,
+        r.gpus,
+        cap,
+        r.graph_batch_sizes,
+        r.schedulers,
     )
 
 
 def decode_step_seconds(r: Replica, batch: ArrayLike, load: Load) -> Array:
-    """A pure decode step of ``batch`` sequences (no prefill in it)."""
-    return step_seconds(r, batch, 0.0, load)
+    """A pure decode step of ``batch`` sequences (no prefill in it), padded where the replica
+    runs CUDA graphs with padding (:meth:`StepCost.decode_only`)."""
+    return step_cost(r, load).decode_only(batch)
 
 
 def sequence_slots(r: Replica, load: Load) -> tuple[Array, Array]:
@@ -659,6 +720,8 @@ def offline_throughput(r: Replica, load: Load, requests: ArrayLike) -> Array:
     holds the ``k`` left over and runs at its own batch, whose steps cost nearly as much (the
     weights are read all the same). ``time = floor(N / S) x output x step(S) + output x step(k)``.
     With many waves it tends to :func:`max_throughput`; with two or three it is well below.
+    A wave's step is its decode step (:meth:`StepCost.decode_only`: padded where the replica runs
+    CUDA graphs with padding) plus what its prompts' prefill adds, spread over its steps.
 
     Examples
     --------
@@ -674,11 +737,13 @@ def offline_throughput(r: Replica, load: Load, requests: ArrayLike) -> Array:
     full = np.floor(n / s)
     left = n - full * s
     a = load.prompt / load.output_tokens
-    per_wave = load.output_tokens * step_seconds(r, s, s * a, load)
-    last = np.where(
-        left > 0, load.output_tokens * step_seconds(r, np.maximum(left, 1.0), np.maximum(left, 1.0) * a, load), 0.0
-    )
-    return n * load.output_tokens / (full * per_wave + last)
+    cost = step_cost(r, load)
+
+    def wave(k: Array) -> Array:
+        return load.output_tokens * (cost.seconds(k, k * a) - cost.seconds(k, 0.0) + cost.decode_only(k))
+
+    last = np.where(left > 0, wave(np.maximum(left, 1.0)), 0.0)
+    return n * load.output_tokens / (full * wave(s) + last)
 
 
 def closed_form_bound(r: Replica, load: Load, cost: StepCost, slots: ArrayLike, tpot_slo_s: float) -> Array:

@@ -612,11 +612,13 @@ def layout_sentence(option: str, layouts) -> str:
 
 def _published_replica(run, catalog: Catalog, efficiency: Efficiency | None) -> tuple[Replica, Load]:
     """The replica a published run (any table of ``data/validation``) ran, under ``efficiency``
-    where given, and its request shape."""
+    where given, with the CUDA graphs it captured with padding where it names them, and its
+    request shape."""
     stack = make_stack(
         catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
     )
-    return stack.replica(run.gpus_per_replica), Load(run.input_tokens, run.output_tokens)
+    replica = replace(stack.replica(run.gpus_per_replica), graph_batch_sizes=getattr(run, "cuda_graph_batch_sizes", ()))
+    return replica, Load(run.input_tokens, run.output_tokens)
 
 
 def published_run_throughput(run, catalog: Catalog, efficiency: Efficiency | None = None) -> float:

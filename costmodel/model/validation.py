@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from costmodel.model.base import Strict
 
@@ -53,6 +53,19 @@ class PublishedRun(_PublishedServing, _Role):
         "empty: steady state.",
     )
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
+    cuda_graph_batch_sizes: tuple[int, ...] = Field(
+        default=(),
+        description="Batch sizes the run captured CUDA graphs for with padding on (TensorRT-LLM's "
+        "cuda_graph_config with enable_padding: true), space-separated: a decode-only step pads each "
+        "scheduler's batch up to the next; empty: no padding.",
+    )
+
+    @field_validator("cuda_graph_batch_sizes", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if value is None:  # an empty cell
+            return ()
+        return tuple(value.split()) if isinstance(value, str) else value
 
 
 class PublishedLatency(_PublishedServing, _Role):

@@ -19,9 +19,11 @@ from costmodel.core.roofline import (
     max_throughput,
     mla_kv_bytes_per_token,
     offline_throughput,
+    padded_batch,
     prefill_wait,
     sequence_slots,
     slo_capacity,
+    step_cost,
     step_seconds,
     weights_read_per_step,
 )
@@ -299,3 +301,43 @@ def test_ttft_waits_for_the_prefill_queued_ahead():
     assert np.all(np.diff(ttft) > 0)
     lat = latencies(r, load, 16.0)
     assert float(lat["ttft_mean"]) < float(lat["ttft_p95"])
+
+
+GRAPHS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 384, 512, 1024, 2048, 4096, 8192)  # TensorRT-LLM's perf overview
+
+
+def test_padded_batch_by_hand():
+    """Each scheduler's share rounded up to a captured size; a captured size stays; past the
+    largest, no graph and no padding."""
+    assert padded_batch([1500, 3000, 2048, 80_000], GRAPHS, 8).tolist() == [2048, 3072, 2048, 80_000]
+    assert padded_batch([187, 256, 600, 9000], GRAPHS).tolist() == [256, 256, 1024, 9000]
+    assert padded_batch(187, ()).tolist() == 187
+
+
+def test_a_padded_decode_step_pays_communication_and_experts_for_the_padding():
+    """Qwen3-235B over 8 attention data-parallel ranks, 1,500 sequences padded to 2,048: the step
+    adds the per-token communication and routed-expert FLOPs of 548 tokens and the experts those
+    tokens touch, by hand from its terms; attention and the dense GEMMs stay at 1,500."""
+    r, load = qwen3_moe(8), Load(128, 4096)
+    cost = step_cost(r, load)
+    plain = float(cost.decode_only(1500))
+    assert plain == float(step_seconds(r, 1500, 0, load))
+    padded = float(step_cost(replace(r, graph_batch_sizes=GRAPHS), load).decode_only(1500))
+    touched = weights_read_per_step(1.0, 1.0, 128, 8, np.array([1500.0, 2048.0]))
+    by_hand = float(cost.per_token) * 548 + float(cost.experts_read) * float(touched[1] - touched[0])
+    assert padded - plain == pytest.approx(by_hand, rel=1e-12)
+
+
+@FAST
+@given(batch=st.floats(1, 10_000), gpus=st.sampled_from([1, 2, 8]))
+def test_padding_costs_at_least_nothing_and_at_most_the_padded_batch(batch, gpus):
+    """A padded decode step is no faster than the batch unpadded, and no slower than the padded
+    batch run as real sequences (those would attend to their context too)."""
+    r = qwen3_moe(gpus) if gpus > 1 else replace(llama_8b(), mbu=0.7, decode_mfu=0.5)
+    load = Load(1000, 500)
+    padded = replace(r, graph_batch_sizes=GRAPHS)
+    up = float(padded_batch(batch, GRAPHS, r.schedulers))
+    plain = float(step_cost(r, load).decode_only(batch))
+    with_padding = float(step_cost(padded, load).decode_only(batch))
+    assert plain <= with_padding * (1 + 1e-12)
+    assert with_padding <= float(step_cost(r, load).decode_only(up)) * (1 + 1e-12)
