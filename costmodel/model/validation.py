@@ -11,7 +11,7 @@ the latency, fixed-concurrency and rate rows is fitted on (role ``calibration``)
 from __future__ import annotations
 
 from datetime import date
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import Field, field_validator
 
@@ -53,7 +53,7 @@ class PublishedRun(_PublishedServing, _Role):
         "empty: steady state.",
     )
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
-    cuda_graph_batch_sizes: tuple[int, ...] = Field(
+    cuda_graph_batch_sizes: tuple[Annotated[int, Field(ge=1)], ...] = Field(
         default=(),
         description="Batch sizes the run captured CUDA graphs for with padding on (TensorRT-LLM's "
         "cuda_graph_config with enable_padding: true), space-separated: a decode-only step pads each "

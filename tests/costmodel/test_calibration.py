@@ -111,6 +111,11 @@ def test_a_bad_cuda_graph_size_names_line_and_field(tmp_path):
     with pytest.raises(InputError) as e:
         published_runs(bad)
     assert "line 2" in str(e.value) and "cuda_graph_batch_sizes" in str(e.value) and "two" in str(e.value)
+    bad.write_text(text.replace("1 two 4 8 16", "0 2 4 8 16", 1), encoding="utf-8")
+    with pytest.raises(InputError) as e:
+        published_runs(bad)
+    said = str(e.value)
+    assert "line 2" in said and "cuda_graph_batch_sizes" in said and "greater than or equal to 1" in said
 
 
 def test_bad_cell_names_line_and_field(tmp_path):
