@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from costmodel import paths
-from costmodel.calibration import errors, summary
+from costmodel.calibration import RANGES, errors, summary
 from costmodel.io.files import InputError
 from costmodel.io.validation import published_runs
 
@@ -207,7 +207,7 @@ def test_the_benchmarks_table_per_engine_and_gpu(base_catalog, table, nvidia_val
 def test_the_docs_quote_sglangs_fit_on_h200(base_catalog, table, nvidia_values):
     """docs/benchmarks.md and model.md on SGLang: the prior's errors, the fit's values, the held-out
     ranges, the fit on maximum-throughput runs alone and on the 70B alone, the Monte Carlo ratios."""
-    from costmodel.calibration import RANGES, fit, rate_errors
+    from costmodel.calibration import fit, rate_errors
     from costmodel.io.validation import published_rates
     from costmodel.model.scenario import Efficiency
     from tests.conftest import docs_say
@@ -679,7 +679,8 @@ def test_the_docs_quote_what_padding_to_cuda_graphs_changed(base_catalog, table)
     prior = base_catalog.engines["trt-llm"].efficiency
     said = docs_say(
         "benchmarks.md",
-        rf"the prior's decode MFU {n} -> {n},\s+the experts' bandwidth {n} -> {n}, the step overhead {n} -> {n} ms; "
+        rf"the prior's decode MFU {n} -> {n},\s+the experts' bandwidth {n} -> {n} \(the top of the\s+searched range: "
+        rf"no engine streams weights faster\), the step overhead {n} -> {n} ms; "
         rf"the L40S's all-reduce\s+stays {n}\. Held out, over the (\d+) rows: median absolute error {n} % -> {n} %, "
         rf"largest\s+overstatement \+{n} % -> \+{n} %, none past 25 %",
     )
@@ -690,6 +691,7 @@ def test_the_docs_quote_what_padding_to_cuda_graphs_changed(base_catalog, table)
         float(prior.expert_mbu),
         float(prior.step_overhead),
     ]
+    assert float(prior.expert_mbu) == RANGES["expert_mbu"][1]  # the top of the searched range, as the docs say
     assert float(said[7]) == float(base_catalog.gpus["l40s"].interconnect.allreduce_efficiency)
     before = errors(*_as_at_8eb04e3(base_catalog, runs))
     old, new = summary(before[before["calibrated"]]), summary(table[table["calibrated"]])
