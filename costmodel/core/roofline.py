@@ -228,7 +228,7 @@ def padded_batch(batch: ArrayLike, sizes: tuple[int, ...], schedulers: int = 1) 
     of ``batch`` rounded up to the smallest captured size that holds it; a share above the
     largest runs without a graph, as it is. No ``sizes``: no padding.
 
-    What the padded sequences cost: :meth:`StepCost.decode_only`.
+    What the padded sequences cost: :meth:`StepCost.padding`.
 
     Examples
     --------
@@ -437,17 +437,22 @@ class StepCost:
         return self.fixed + self.per_decode * (b / g) + self.per_prefill * p_gpu + self._tokens(b + p)
 
     def decode_only(self, decode_tokens: ArrayLike) -> Array:
-        """A step of decode tokens alone, which a CUDA graph runs. With padding
-        (:func:`padded_batch`) the padded sequences cost what scales with the step's tokens beyond
-        its linear layers: communication and routed-expert work. They attend to nothing, and the
-        dense GEMMs are charged for the real sequences only: at decode batch sizes those are bound
-        by reading the weights, and the padded rows mostly fill tiles the kernels compute anyway
-        (docs/benchmarks.md)."""
+        """A step of decode tokens alone, which a CUDA graph runs: :meth:`seconds` plus what
+        padding adds (:meth:`padding`)."""
         b = np.asarray(decode_tokens, float)
+        return self.seconds(b, 0.0) + self.padding(b)
+
+    def padding(self, decode_tokens: ArrayLike) -> Array | float:
+        """What padding ``decode_tokens`` up to a captured CUDA graph adds to a decode-only step
+        (:func:`padded_batch`; 0 without graphs captured with padding). The padded sequences cost
+        what scales with the step's tokens beyond its linear layers: communication and routed-expert
+        work. They attend to nothing, and the dense GEMMs are charged for the real sequences only:
+        at decode batch sizes those are bound by reading the weights, and the padded rows mostly
+        fill tiles the kernels compute anyway (docs/benchmarks.md)."""
         if not self.graph_batch_sizes:
-            return self.seconds(b, 0.0)
-        padded = padded_batch(b, self.graph_batch_sizes, self.schedulers)
-        return self.fixed + self.per_decode * (b / self.gpus) + self._tokens(padded)
+            return 0.0
+        b = np.asarray(decode_tokens, float)
+        return self._tokens(padded_batch(b, self.graph_batch_sizes, self.schedulers)) - self._tokens(b)
 
     def _tokens(self, tokens: Array) -> Array:
         """What scales with every token the step carries: the communication payload, routed-expert
@@ -720,8 +725,9 @@ def offline_throughput(r: Replica, load: Load, requests: ArrayLike) -> Array:
     holds the ``k`` left over and runs at its own batch, whose steps cost nearly as much (the
     weights are read all the same). ``time = floor(N / S) x output x step(S) + output x step(k)``.
     With many waves it tends to :func:`max_throughput`; with two or three it is well below.
-    A wave's step is its decode step (:meth:`StepCost.decode_only`: padded where the replica runs
-    CUDA graphs with padding) plus what its prompts' prefill adds, spread over its steps.
+    A wave's step carries its decode tokens and its prompts' prefill spread over its steps, plus
+    what padding its decode batch to a CUDA graph adds (:meth:`StepCost.padding`, where the
+    replica runs graphs captured with padding).
 
     Examples
     --------
@@ -740,7 +746,7 @@ def offline_throughput(r: Replica, load: Load, requests: ArrayLike) -> Array:
     cost = step_cost(r, load)
 
     def wave(k: Array) -> Array:
-        return load.output_tokens * (cost.seconds(k, k * a) - cost.seconds(k, 0.0) + cost.decode_only(k))
+        return load.output_tokens * (cost.seconds(k, k * a) + cost.padding(k))
 
     last = np.where(left > 0, wave(np.maximum(left, 1.0)), 0.0)
     return n * load.output_tokens / (full * wave(s) + last)

@@ -617,7 +617,7 @@ def _published_replica(run, catalog: Catalog, efficiency: Efficiency | None) -> 
     stack = make_stack(
         catalog, run.model, run.quantization, run.gpu, run.engine, run.kv_cache_dtype or "auto", efficiency
     )
-    replica = replace(stack.replica(run.gpus_per_replica), graph_batch_sizes=getattr(run, "cuda_graph_batch_sizes", ()))
+    replica = replace(stack.replica(run.gpus_per_replica), graph_batch_sizes=run.cuda_graph_batch_sizes)
     return replica, Load(run.input_tokens, run.output_tokens)
 
 

@@ -35,6 +35,19 @@ class _PublishedServing(Strict):
     kv_cache_dtype: Literal["bf16", "fp8"] | None = Field(
         default=None, description="KV-cache dtype of the run; empty: the engine's default for the weight format."
     )
+    cuda_graph_batch_sizes: tuple[Annotated[int, Field(ge=1)], ...] = Field(
+        default=(),
+        description="Batch sizes the run captured CUDA graphs for with padding on (TensorRT-LLM's "
+        "cuda_graph_config with enable_padding: true), space-separated: a decode-only step pads each "
+        "scheduler's batch up to the next; empty: no padding.",
+    )
+
+    @field_validator("cuda_graph_batch_sizes", mode="before")
+    @classmethod
+    def _split(cls, value: object) -> object:
+        if value is None:  # an empty cell
+            return ()
+        return tuple(value.split()) if isinstance(value, str) else value
 
 
 class _Role(Strict):
@@ -53,19 +66,6 @@ class PublishedRun(_PublishedServing, _Role):
         "empty: steady state.",
     )
     output_tokens_per_s: float = Field(gt=0, description="Published output tokens per second of the whole replica.")
-    cuda_graph_batch_sizes: tuple[Annotated[int, Field(ge=1)], ...] = Field(
-        default=(),
-        description="Batch sizes the run captured CUDA graphs for with padding on (TensorRT-LLM's "
-        "cuda_graph_config with enable_padding: true), space-separated: a decode-only step pads each "
-        "scheduler's batch up to the next; empty: no padding.",
-    )
-
-    @field_validator("cuda_graph_batch_sizes", mode="before")
-    @classmethod
-    def _split(cls, value: object) -> object:
-        if value is None:  # an empty cell
-            return ()
-        return tuple(value.split()) if isinstance(value, str) else value
 
 
 class PublishedLatency(_PublishedServing, _Role):
